@@ -1,0 +1,46 @@
+# Tally: `make run` serves the demo, `make test` runs the whole suite.
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+
+.PHONY: install run test test-sqlite test-postgres lint bench clean
+
+install: $(STAMP)
+
+# Re-syncs only when the dependency declaration or the lock file changed.
+$(STAMP): pyproject.toml uv.lock
+	@test -x $(BIN)/python || python3 -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/pip install --quiet "uv==$(UV_VERSION)"
+	@$(BIN)/uv sync --quiet --frozen --extra dev
+	@touch $@
+
+run: install
+	@$(BIN)/tally demo && exec $(BIN)/tally serve
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+test: lint test-sqlite test-postgres
+
+test-sqlite: install
+	env -u TALLY_TEST_DATABASE_URL $(BIN)/pytest
+
+# Runs only when TALLY_TEST_DATABASE_URL names a PostgreSQL server (CI sets it).
+test-postgres: install
+	@if [ -n "$$TALLY_TEST_DATABASE_URL" ]; then \
+		echo "== the same suite against $$TALLY_TEST_DATABASE_URL"; \
+		$(BIN)/pytest; \
+	else \
+		echo "== TALLY_TEST_DATABASE_URL is not set: PostgreSQL pass skipped"; \
+	fi
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache var

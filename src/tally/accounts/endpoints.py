@@ -1,0 +1,37 @@
+"""/api/sequence-accounts: the authenticated account and its settings."""
+
+from tally.accounts import service
+from tally.accounts.schemas import AccountOut, AccountUpdate
+from tally.api.auth import CurrentAccount
+from tally.api.deps import DbSession
+from tally.api.routing import api_router
+from tally.api.schemas import Page, Pagination
+from tally.exceptions import NotFound
+
+router = api_router(tags=["Accounts"])
+
+
+def _own_account_id(account: CurrentAccount, account_id: str) -> str:
+    # An API key sees only its own account; any other id is simply not found.
+    if account_id != account.account_id:
+        raise NotFound.resource("Account", account_id)
+    return account_id
+
+
+@router.get("/sequence-accounts", summary="List your accounts")
+def list_accounts(account: CurrentAccount, session: DbSession) -> Page[AccountOut]:
+    own = service.get_account(session, account.account_id)
+    return Page(items=[AccountOut.build(own)], pagination=Pagination(total_result_size=1))
+
+
+@router.get("/sequence-accounts/{id}", summary="Get your account")
+def get_account(id: str, account: CurrentAccount, session: DbSession) -> AccountOut:
+    return AccountOut.build(service.get_account(session, _own_account_id(account, id)))
+
+
+@router.put("/sequence-accounts/{id}", summary="Update your account's settings")
+def update_account(
+    id: str, body: AccountUpdate, account: CurrentAccount, session: DbSession
+) -> AccountOut:
+    updated = service.update_account(session, _own_account_id(account, id), body)
+    return AccountOut.build(updated)

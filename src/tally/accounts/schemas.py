@@ -1,0 +1,76 @@
+"""Account (Sequence's "sequence account") bodies, with Tally's billing settings."""
+
+import zoneinfo
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, EmailStr, Field
+
+from tally.api.schemas import Schema
+from tally.api.types import Address, CountryCode, Currency
+from tally.models import Account
+
+
+def _timezone(value: str) -> str:
+    if value not in zoneinfo.available_timezones():
+        raise ValueError(f"{value!r} is not an IANA time zone (for example Europe/London)")
+    return value
+
+
+TimeZone = Annotated[str, AfterValidator(_timezone)]
+
+
+class AccountUpdate(Schema):
+    """Every field is optional: the ones given change, the others stay."""
+
+    company_name: str | None = Field(default=None, min_length=1, max_length=200)
+    company_number: str | None = Field(default=None, max_length=100)
+    country: CountryCode | None = None
+    send_customer_notifications: bool | None = None
+    alert_email_addresses: list[EmailStr] | None = Field(default=None, max_length=50)
+    timezone: TimeZone | None = Field(
+        default=None, description="Billing periods are calendar dates in this time zone."
+    )
+    currency: Currency | None = Field(default=None, description="Default invoice currency.")
+    invoice_number_prefix: str | None = Field(
+        default=None, min_length=1, max_length=20, pattern=r"^[A-Za-z0-9-]+$"
+    )
+    payment_terms_days: int | None = Field(default=None, ge=0, le=365)
+    address: Address | None = Field(default=None, description="Printed on invoices.")
+    logo_url: str | None = Field(default=None, max_length=2000)
+
+
+class AccountOut(Schema):
+    id: str
+    created_at: datetime
+    sequence_organisation_id: str
+    company_name: str
+    company_number: str
+    country: str
+    send_customer_notifications: bool
+    alert_email_addresses: list[str]
+    timezone: str
+    currency: Currency
+    invoice_number_prefix: str
+    payment_terms_days: int
+    address: Address | None = None
+    logo_url: str | None = None
+
+    @classmethod
+    def build(cls, account: Account) -> "AccountOut":
+        return cls(
+            id=account.id,
+            created_at=account.created_at,
+            sequence_organisation_id=account.id,
+            company_name=account.name,
+            company_number=account.company_number,
+            country=account.country,
+            send_customer_notifications=account.send_customer_notifications,
+            alert_email_addresses=account.alert_email_addresses,
+            timezone=account.timezone,
+            currency=Currency(account.currency),
+            invoice_number_prefix=account.invoice_number_prefix,
+            payment_terms_days=account.payment_terms_days,
+            address=Address.model_validate(account.address) if account.address else None,
+            logo_url=account.logo_url,
+        )

@@ -1,0 +1,80 @@
+"""Accounts (tenants), their settings, and API credentials."""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tally.accounts.schemas import AccountUpdate
+from tally.db import utcnow
+from tally.exceptions import NotFound
+from tally.models import Account, ApiKey
+
+
+@dataclass(frozen=True)
+class Credentials:
+    account_id: str
+    api_key: str
+    api_secret: str
+
+
+def hash_secret(secret: str) -> str:
+    # Secrets are 256 random bits, so a fast hash is as safe as a slow one here: slowness only
+    # protects guessable passwords. A slow KDF would add ~50 ms to every API call.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_api_key(session: Session, account: Account, name: str = "") -> Credentials:
+    secret = "tsk_" + secrets.token_urlsafe(32)
+    api_key = ApiKey(
+        account_id=account.id,
+        key="tak_" + secrets.token_urlsafe(18),
+        secret_hash=hash_secret(secret),
+        name=name,
+    )
+    session.add(api_key)
+    session.flush()
+    return Credentials(account_id=account.id, api_key=api_key.key, api_secret=secret)
+
+
+def create_account(session: Session, name: str, **settings: Any) -> tuple[Account, Credentials]:
+    account = Account(name=name, **settings)
+    session.add(account)
+    session.flush()
+    return account, issue_api_key(session, account, name="default")
+
+
+def authenticate(session: Session, key: str, secret: str) -> ApiKey | None:
+    """The live API key matching both parts, or None. Compares in constant time."""
+    api_key = session.scalar(select(ApiKey).where(ApiKey.key == key, ApiKey.revoked_at.is_(None)))
+    candidate = hash_secret(secret)
+    expected = api_key.secret_hash if api_key else hash_secret(secrets.token_urlsafe(32))
+    if hmac.compare_digest(candidate, expected) and api_key is not None:
+        return api_key
+    return None
+
+
+def get_account(session: Session, account_id: str) -> Account:
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound.resource("Account", account_id)
+    return account
+
+
+def update_account(session: Session, account_id: str, data: AccountUpdate) -> Account:
+    """Apply the settings the body gives; the others keep their values."""
+    account = get_account(session, account_id)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True, exclude={"address"})
+    if "company_name" in changes:
+        changes["name"] = changes.pop("company_name")
+    if data.address is not None:
+        changes["address"] = data.address.model_dump(mode="json", exclude_none=True)
+    for field, value in changes.items():
+        setattr(account, field, value)
+    account.updated_at = utcnow()
+    session.flush()
+    return account

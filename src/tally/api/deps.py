@@ -1,0 +1,31 @@
+"""Request-scoped dependencies: the database and the unit of work."""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from tally.db import Database
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.db
+    return database
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One request, one transaction: committed after the endpoint returns, before the response
+    is sent, so a 2xx always means the change is durable."""
+    db: Database = request.app.state.db
+    with db.session(write=request.method not in ("GET", "HEAD", "OPTIONS")) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+# scope="function": commit before the response goes out, not after it was sent.
+DbSession = Annotated[Session, Depends(get_session, scope="function")]

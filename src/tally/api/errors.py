@@ -1,0 +1,117 @@
+"""One error shape for every failure: `{"error": {"type", "message", "details"?}}`."""
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from tally.exceptions import TallyError
+
+logger = logging.getLogger(__name__)
+
+_HTTP_ERROR_TYPES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+    429: "TooManyRequests",
+}
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    type: str
+    message: str
+    details: list[ErrorDetail] | None = None
+
+
+class ErrorResponse(BaseModel):
+    """The body of every 4xx and 5xx answer."""
+
+    error: ErrorBody
+
+
+def error_response(
+    status_code: int,
+    error_type: str,
+    message: str,
+    details: Sequence[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": error_type, "message": message}
+    if details:
+        body["details"] = list(details)
+    return JSONResponse({"error": body}, status_code=status_code, headers=headers)
+
+
+def _field_path(location: Sequence[Any]) -> str:
+    # FastAPI prefixes where the value came from ("body", "query", "path"); the rest is the
+    # field path in the client's own (camelCase) names.
+    parts = [str(part) for part in location[1:]] if len(location) > 1 else [str(location[0])]
+    return ".".join(parts)
+
+
+async def _tally_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, TallyError)
+    return error_response(
+        exc.status_code, exc.error_type, exc.message, exc.details, headers=exc.headers
+    )
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return error_response(400, "BadRequest", "The request body is not valid JSON.")
+    details = [
+        {"field": _field_path(error.get("loc", ())), "message": str(error.get("msg", ""))}
+        for error in errors
+    ]
+    first = details[0] if details else {"field": "", "message": "invalid request"}
+    message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+    if len(details) > 1:
+        message += f" (and {len(details) - 1} more)"
+    return error_response(422, "ValidationError", message, details)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    error_type = _HTTP_ERROR_TYPES.get(exc.status_code, "Error")
+    message = exc.detail if isinstance(exc.detail, str) else error_type
+    if exc.status_code == 404 and message == "Not Found":
+        message = "No such route."
+    return error_response(exc.status_code, error_type, message, headers=exc.headers)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "InternalError", "An unexpected error occurred.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(TallyError, _tally_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+# Documented on every API operation, so the OpenAPI document says what errors look like.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "Malformed request"},
+    401: {"model": ErrorResponse, "description": "Missing or wrong API credentials"},
+    404: {"model": ErrorResponse, "description": "No such object in this account"},
+    409: {"model": ErrorResponse, "description": "Conflicts with the current state"},
+    422: {"model": ErrorResponse, "description": "Invalid input"},
+}

@@ -1,0 +1,132 @@
+"""`Idempotency-Key` on POST: a retry gets the first response back instead of a second effect.
+
+The key is claimed in its own committed transaction before the endpoint runs, so two
+concurrent requests with one key cannot both proceed; the response is stored once the
+endpoint's own transaction has committed. A failed request releases its key, so the client
+can fix the request and retry with the same key.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from tally.api.auth import CurrentAccount
+from tally.db import Database, utcnow
+from tally.exceptions import BadRequest, Conflict
+from tally.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status_code: int
+    body: bytes
+
+
+class IdempotentReplay(Exception):
+    """Raised to answer with the stored response of an earlier request."""
+
+    def __init__(self, stored: StoredResponse) -> None:
+        self.stored = stored
+
+
+def replay_response(replay: IdempotentReplay) -> Response:
+    return Response(
+        content=replay.stored.body,
+        status_code=replay.stored.status_code,
+        media_type="application/json",
+        headers={"Idempotent-Replayed": "true"},
+    )
+
+
+def _request_hash(request: Request, body: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in (request.method, request.url.path, request.url.query):
+        digest.update(part.encode() + b"\0")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def _claim(
+    db: Database, account_id: str, key: str, request_hash: str, ttl: timedelta
+) -> str | StoredResponse:
+    """Claim `key` for this request (returns the record id) or return the stored response."""
+    for _ in range(2):
+        with db.transaction() as session:
+            record = session.scalar(
+                select(IdempotencyRecord).where(
+                    IdempotencyRecord.account_id == account_id, IdempotencyRecord.key == key
+                )
+            )
+            if record is not None and record.created_at < utcnow() - ttl:
+                session.delete(record)
+                session.flush()
+                record = None
+            if record is None:
+                try:
+                    record = IdempotencyRecord(
+                        account_id=account_id, key=key, request_hash=request_hash
+                    )
+                    session.add(record)
+                    session.flush()
+                except IntegrityError:
+                    session.rollback()
+                    continue  # claimed by a concurrent request a moment ago: read it again
+                return record.id
+            if record.request_hash != request_hash:
+                raise Conflict(
+                    f"{HEADER} {key!r} was already used with a different request; "
+                    "use a new key for a new request."
+                )
+            if record.status_code is None or record.response_body is None:
+                raise Conflict(
+                    f"A request with {HEADER} {key!r} is still in progress; retry shortly."
+                )
+            return StoredResponse(record.status_code, record.response_body)
+    raise Conflict(f"A request with {HEADER} {key!r} is still in progress; retry shortly.")
+
+
+async def claim_idempotency_key(request: Request, principal: CurrentAccount) -> None:
+    key = request.headers.get(HEADER)
+    if request.method != "POST" or key is None:
+        return
+    if not 0 < len(key) <= MAX_KEY_LENGTH:
+        raise BadRequest(f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters.")
+    db: Database = request.app.state.db
+    ttl = timedelta(hours=request.app.state.settings.idempotency_ttl_hours)
+    request_hash = _request_hash(request, await request.body())
+    claimed = await run_in_threadpool(_claim, db, principal.account_id, key, request_hash, ttl)
+    if isinstance(claimed, StoredResponse):
+        raise IdempotentReplay(claimed)
+    request.state.idempotency_record_id = claimed
+
+
+IdempotencyGuard = Annotated[None, Depends(claim_idempotency_key)]
+
+
+def _finish(db: Database, record_id: str, response: Response | None) -> None:
+    with db.transaction() as session:
+        record = session.get(IdempotencyRecord, record_id)
+        if record is None:
+            return
+        if response is not None and 200 <= response.status_code < 300:
+            record.status_code = response.status_code
+            record.response_body = bytes(response.body)
+            record.completed_at = utcnow()
+        else:
+            session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
+
+
+async def finish_idempotent_request(request: Request, response: Response | None) -> None:
+    """Store a successful response under the claimed key, or release the key."""
+    record_id = getattr(request.state, "idempotency_record_id", None)
+    if record_id is not None:
+        await run_in_threadpool(_finish, request.app.state.db, record_id, response)

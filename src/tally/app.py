@@ -1,0 +1,63 @@
+"""The web application: API routers, middleware and error handling."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request, Response
+
+from tally import __version__
+from tally.accounts.endpoints import router as accounts_router
+from tally.api.errors import install_error_handlers
+from tally.api.idempotency import IdempotentReplay, replay_response
+from tally.api.versioning import SequenceVersionMiddleware
+from tally.catalog.endpoints import router as catalog_router
+from tally.customers.endpoints import router as customers_router
+from tally.db import Database
+from tally.settings import Settings, get_settings
+from tally.tax.endpoints import router as tax_router
+
+API_DESCRIPTION = """\
+Tally's billing API, wire-compatible with Sequence's public API (version 2024-07-30).
+
+Authenticate with HTTP Basic: your API key as the user name, your API secret as the password.
+Errors are `{"error": {"type", "message", "details"?}}`; lists are
+`{"items", "pagination": {"after", "before", "totalResultSize"}}`.
+"""
+
+
+def api_routes() -> APIRouter:
+    api = APIRouter(prefix="/api")
+    for router in (accounts_router, customers_router, catalog_router, tax_router):
+        api.include_router(router)
+    return api
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    owns_database = database is None
+    db = database or Database(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_database:
+            db.dispose()
+
+    app = FastAPI(
+        title="Tally API",
+        version=__version__,
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    install_error_handlers(app)
+
+    async def _replay(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, IdempotentReplay)
+        return replay_response(exc)
+
+    app.add_exception_handler(IdempotentReplay, _replay)
+    app.add_middleware(SequenceVersionMiddleware)
+    app.include_router(api_routes())
+    return app

@@ -1,0 +1,46 @@
+"""Products: the things a merchant sells. Prices attach to them (billing engine)."""
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from tally.catalog.schemas import ProductIn
+from tally.db import utcnow
+from tally.exceptions import NotFound
+from tally.models import Product
+
+
+def product_query(account_id: str, name: str | None = None) -> Select[Product]:
+    query = select(Product).where(Product.account_id == account_id)
+    return query.where(Product.name == name) if name is not None else query
+
+
+def get_product(session: Session, account_id: str, product_id: str) -> Product:
+    product = session.scalar(product_query(account_id).where(Product.id == product_id))
+    if product is None:
+        raise NotFound.resource("Product", product_id)
+    return product
+
+
+def create_product(session: Session, account_id: str, data: ProductIn) -> Product:
+    product = Product(account_id=account_id, **data.model_dump())
+    session.add(product)
+    session.flush()
+    return product
+
+
+def update_product(session: Session, account_id: str, product_id: str, data: ProductIn) -> Product:
+    product = get_product(session, account_id, product_id)
+    for field, value in data.model_dump().items():
+        setattr(product, field, value)
+    product.updated_at = utcnow()
+    session.flush()
+    return product
+
+
+def archive_product(session: Session, account_id: str, product_id: str) -> Product:
+    """Archived products keep their prices and invoices but take no new prices."""
+    product = get_product(session, account_id, product_id)
+    if product.archived_at is None:
+        product.archived_at = product.updated_at = utcnow()
+        session.flush()
+    return product

@@ -1,0 +1,165 @@
+"""Customers: create, update, find, list and archive.
+
+Contacts, aliases and the hierarchy have their own modules; this one composes them into the
+customer-level operations of Sequence's API.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
+
+from tally.customers import aliases, contacts, hierarchy
+from tally.customers.schemas import CustomerIn
+from tally.db import utcnow
+from tally.exceptions import Conflict, InvalidRequest, NotFound
+from tally.models import Contact, Customer, CustomerAlias, CustomerStatus, TaxStatus
+
+# Columns a PUT leaves alone when the body omits them.
+_OPTIONAL_COLUMNS = ("url", "label", "telephone")
+
+
+def customer_query(account_id: str) -> Select[Customer]:
+    """Customers of one account, with what their representation needs loaded in bulk."""
+    return (
+        select(Customer)
+        .where(Customer.account_id == account_id)
+        .options(
+            selectinload(Customer.contacts),
+            selectinload(Customer.aliases),
+            selectinload(Customer.children),
+        )
+    )
+
+
+def get_customer(session: Session, account_id: str, customer_id: str) -> Customer:
+    customer = session.scalar(
+        customer_query(account_id)
+        .where(Customer.id == customer_id)
+        .execution_options(populate_existing=True)
+    )
+    if customer is None:
+        raise NotFound.resource("Customer", customer_id)
+    return customer
+
+
+def get_active_customer(session: Session, account_id: str, customer_id: str) -> Customer:
+    """A customer that may still change: archived customers are read-only."""
+    customer = get_customer(session, account_id, customer_id)
+    if customer.archived_at is not None:
+        raise Conflict(f"Customer {customer_id!r} is archived")
+    return customer
+
+
+def create_customer(session: Session, account_id: str, data: CustomerIn) -> Customer:
+    requested_contacts = data.contacts_requested()
+    if not requested_contacts:
+        raise InvalidRequest.field(
+            "contacts", "a customer needs a billing contact: give `contacts` or `email`"
+        )
+    customer = Customer(
+        account_id=account_id,
+        legal_name=data.legal_name,
+        address=data.address.model_dump(mode="json", exclude_none=True),
+        url=data.url,
+        label=data.label,
+        telephone=data.telephone,
+        tax_status=data.tax_status or TaxStatus.TAXED,
+        status=data.status or CustomerStatus.ACTIVE,
+        integration_ids=[item.model_dump() for item in data.integration_ids or []],
+        custom_properties=data.custom_properties or {},
+        contacts=[],
+    )
+    session.add(customer)
+    session.flush()
+    contacts.replace_contacts(session, customer, requested_contacts)
+    if data.parent_id is not None:
+        hierarchy.assign_parent(session, account_id, [customer], data.parent_id)
+    aliases.add_aliases(session, customer, data.customer_aliases or [])
+    return get_customer(session, account_id, customer.id)
+
+
+def update_customer(
+    session: Session, account_id: str, customer_id: str, data: CustomerIn
+) -> Customer:
+    customer = get_active_customer(session, account_id, customer_id)
+    given = data.model_fields_set
+    customer.legal_name = data.legal_name
+    customer.address = data.address.model_dump(mode="json", exclude_none=True)
+    for column in _OPTIONAL_COLUMNS:
+        if column in given:
+            setattr(customer, column, getattr(data, column))
+    if data.tax_status is not None:
+        customer.tax_status = data.tax_status
+    if data.status is not None:
+        customer.status = data.status
+    if data.integration_ids is not None:
+        customer.integration_ids = [item.model_dump() for item in data.integration_ids]
+    if data.custom_properties is not None:
+        customer.custom_properties = data.custom_properties
+    requested_contacts = data.contacts_requested()
+    if requested_contacts is not None:
+        contacts.replace_contacts(session, customer, requested_contacts)
+    if "parent_id" in given:
+        hierarchy.assign_parent(session, account_id, [customer], data.parent_id)
+    aliases.add_aliases(session, customer, data.customer_aliases or [])
+    customer.updated_at = utcnow()
+    session.flush()
+    return get_customer(session, account_id, customer.id)
+
+
+def archive_customer(session: Session, account_id: str, customer_id: str) -> Customer:
+    """Archive a customer: hidden from default lists, read-only, its history kept.
+
+    Billing schedules and draft invoices join this once they exist (seed 001).
+    """
+    customer = get_customer(session, account_id, customer_id)
+    if customer.archived_at is None:
+        customer.archived_at = customer.updated_at = utcnow()
+        session.flush()
+    return customer
+
+
+@dataclass(frozen=True)
+class CustomerFilters:
+    legal_name: str | None = None
+    email: str | None = None
+    alias: str | None = None
+    label: str | None = None
+    include_archived: bool = False
+
+
+def _contains(column: InstrumentedAttribute[Any], text: str) -> ColumnElement[bool]:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return func.lower(column).like(f"%{escaped.lower()}%", escape="\\")
+
+
+def filtered_customers(account_id: str, filters: CustomerFilters) -> Select[Customer]:
+    query = customer_query(account_id)
+    if not filters.include_archived:
+        query = query.where(Customer.archived_at.is_(None))
+    if filters.legal_name:
+        query = query.where(_contains(Customer.legal_name, filters.legal_name))
+    if filters.label:
+        query = query.where(_contains(Customer.label, filters.label))
+    if filters.email:
+        query = query.where(
+            exists().where(
+                Contact.customer_id == Customer.id,
+                Contact.archived_at.is_(None),
+                func.lower(Contact.email) == filters.email.lower(),
+            )
+        )
+    if filters.alias:
+        query = query.where(
+            or_(
+                Customer.id == filters.alias,
+                exists().where(
+                    CustomerAlias.customer_id == Customer.id,
+                    CustomerAlias.deleted_at.is_(None),
+                    CustomerAlias.value == filters.alias,
+                ),
+            )
+        )
+    return query

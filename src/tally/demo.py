@@ -1,0 +1,116 @@
+"""Demo data for `make run`: one account with customers, contacts, aliases, products and a
+tax rate, created once. Its credentials are kept in the data directory so later runs can print
+them again (the database itself only holds the secret's hash)."""
+
+import json
+import os
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from tally.accounts.service import Credentials, create_account
+from tally.api.types import Address
+from tally.catalog.schemas import ProductIn
+from tally.catalog.service import create_product
+from tally.customers.schemas import ContactIn, CustomerIn
+from tally.customers.service import create_customer
+from tally.db import Database
+from tally.models import Account, BillingPreference, TaxStatus
+from tally.tax.schemas import TaxRateIn
+from tally.tax.service import create_tax_rate
+
+CREDENTIALS_FILE = "demo-credentials.json"
+
+
+def _address(line1: str, town: str, postcode: str, country: str) -> Address:
+    return Address(line1=line1, town=town, postcode=postcode, country=country)
+
+
+def _contact(name: str, email: str, preference: BillingPreference) -> ContactIn:
+    return ContactIn(name=name, email=email, billing_preference=preference)
+
+
+def _populate(session: Session, account_id: str) -> None:
+    primary, standard = BillingPreference.PRIMARY, BillingPreference.STANDARD
+    globex = create_customer(
+        session,
+        account_id,
+        CustomerIn(
+            legal_name="Globex Corporation",
+            address=_address("1 Globex Plaza", "London", "EC1A 1BB", "GB"),
+            url="https://globex.example",
+            label="Enterprise",
+            contacts=[
+                _contact("Hank Scorpio", "hank@globex.example", primary),
+                _contact("Accounts Payable", "ap@globex.example", standard),
+            ],
+            customer_aliases=["globex", "globex-prod"],
+        ),
+    )
+    create_customer(
+        session,
+        account_id,
+        CustomerIn(
+            legal_name="Globex Research Ltd",
+            address=_address("2 Globex Plaza", "London", "EC1A 1BC", "GB"),
+            contacts=[_contact("Lab Finance", "finance@research.globex.example", primary)],
+            customer_aliases=["globex-research"],
+            parent_id=globex.id,
+        ),
+    )
+    create_customer(
+        session,
+        account_id,
+        CustomerIn(
+            legal_name="Initech Inc",
+            address=Address(
+                line1="4120 Freidrich Lane",
+                town="Austin",
+                state="TX",
+                postcode="78744",
+                country="US",
+            ),
+            tax_status=TaxStatus.TAX_EXEMPT,
+            contacts=[_contact("Bill Lumbergh", "bill@initech.example", primary)],
+            customer_aliases=["initech"],
+        ),
+    )
+    for name, label in (
+        ("Platform access", "Monthly platform fee"),
+        ("API calls", "Usage: API requests"),
+        ("Editor seats", "Per editor seat"),
+    ):
+        create_product(session, account_id, ProductIn(name=name, label=label))
+    create_tax_rate(
+        session,
+        account_id,
+        TaxRateIn(
+            is_published=True,
+            name="UK VAT",
+            invoice_name="Value Added Tax",
+            invoice_short_name="VAT",
+            description="Standard rate of VAT in the United Kingdom",
+            amount=Decimal("0.2"),
+            country="GB",
+        ),
+    )
+
+
+def load_demo(db: Database, data_dir: Path) -> tuple[Credentials, bool]:
+    """The demo account's credentials, and whether they were created by this call."""
+    path = data_dir / CREDENTIALS_FILE
+    if path.exists():
+        saved = Credentials(**json.loads(path.read_text()))
+        with db.session(write=False) as session:
+            if session.get(Account, saved.account_id) is not None:
+                return saved, False
+    with db.transaction() as session:
+        account, credentials = create_account(
+            session, "Acme Analytics (demo)", country="GB", currency="GBP", timezone="Europe/London"
+        )
+        _populate(session, account.id)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(credentials.__dict__, indent=2))
+    os.chmod(path, 0o600)
+    return credentials, True

@@ -1,0 +1,106 @@
+"""Tax rates: every change is a new immutable version; the rate shows its newest one."""
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, selectinload
+
+from tally.db import utcnow
+from tally.exceptions import Conflict, InvalidRequest, NotFound
+from tally.models import TaxRate, TaxRateVersion
+from tally.tax.schemas import TaxRateIn, TaxRateUpdate
+
+
+def tax_rate_query(account_id: str) -> Select[TaxRate]:
+    return (
+        select(TaxRate)
+        .where(TaxRate.account_id == account_id, TaxRate.deleted_at.is_(None))
+        .options(selectinload(TaxRate.current))
+    )
+
+
+def get_tax_rate(session: Session, account_id: str, tax_rate_id: str) -> TaxRate:
+    tax_rate = session.scalar(
+        tax_rate_query(account_id)
+        .where(TaxRate.id == tax_rate_id)
+        .execution_options(populate_existing=True)
+    )
+    if tax_rate is None:
+        raise NotFound.resource("Tax rate", tax_rate_id)
+    return tax_rate
+
+
+def _add_version(session: Session, tax_rate: TaxRate, data: TaxRateIn, version: int) -> None:
+    fields = data.model_dump(exclude={"id"})
+    session.add(
+        TaxRateVersion(
+            account_id=tax_rate.account_id, tax_rate_id=tax_rate.id, version=version, **fields
+        )
+    )
+    tax_rate.current_version = version
+    tax_rate.updated_at = utcnow()
+    session.flush()
+
+
+def create_tax_rate(session: Session, account_id: str, data: TaxRateIn) -> TaxRate:
+    tax_rate = TaxRate(account_id=account_id, current_version=0)
+    session.add(tax_rate)
+    session.flush()
+    _add_version(session, tax_rate, data, version=0)
+    return get_tax_rate(session, account_id, tax_rate.id)
+
+
+def update_tax_rate(
+    session: Session, account_id: str, tax_rate_id: str, data: TaxRateUpdate
+) -> TaxRate:
+    if data.id != tax_rate_id:
+        raise InvalidRequest.field("id", f"must match the tax rate in the path ({tax_rate_id})")
+    tax_rate = get_tax_rate(session, account_id, tax_rate_id)
+    if tax_rate.archived_at is not None:
+        raise Conflict(f"Tax rate {tax_rate_id!r} is archived")
+    _add_version(session, tax_rate, data, version=tax_rate.current_version + 1)
+    return get_tax_rate(session, account_id, tax_rate_id)
+
+
+def archive_tax_rate(session: Session, account_id: str, tax_rate_id: str) -> TaxRate:
+    tax_rate = get_tax_rate(session, account_id, tax_rate_id)
+    if tax_rate.archived_at is None:
+        tax_rate.archived_at = tax_rate.updated_at = utcnow()
+        session.flush()
+    return tax_rate
+
+
+def delete_tax_rate(session: Session, account_id: str, tax_rate_id: str) -> TaxRate:
+    """Hide the rate from the API; its versions stay for the invoices that used them."""
+    tax_rate = get_tax_rate(session, account_id, tax_rate_id)
+    tax_rate.deleted_at = tax_rate.updated_at = utcnow()
+    session.flush()
+    return tax_rate
+
+
+def list_versions(session: Session, account_id: str, tax_rate_id: str) -> list[TaxRateVersion]:
+    get_tax_rate(session, account_id, tax_rate_id)
+    return list(
+        session.scalars(
+            select(TaxRateVersion)
+            .where(
+                TaxRateVersion.account_id == account_id,
+                TaxRateVersion.tax_rate_id == tax_rate_id,
+            )
+            .order_by(TaxRateVersion.version)
+        )
+    )
+
+
+def get_version(
+    session: Session, account_id: str, tax_rate_id: str, version: int
+) -> tuple[TaxRate, TaxRateVersion]:
+    tax_rate = get_tax_rate(session, account_id, tax_rate_id)
+    found = session.scalar(
+        select(TaxRateVersion).where(
+            TaxRateVersion.account_id == account_id,
+            TaxRateVersion.tax_rate_id == tax_rate_id,
+            TaxRateVersion.version == version,
+        )
+    )
+    if found is None:
+        raise NotFound(f"Tax rate {tax_rate_id!r} has no version {version}")
+    return tax_rate, found

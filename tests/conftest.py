@@ -1,0 +1,78 @@
+"""Fixtures: one migrated database per run (SQLite, or PostgreSQL in the second pass), one
+app, and a fresh account per test, so tests never see each other's data."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tally.accounts.service import Credentials, create_account
+from tally.app import create_app
+from tally.db import Database
+from tally.settings import Settings
+from tests.support.api_client import ApiClient
+from tests.support.databases import provision_database
+
+
+def pytest_report_header() -> str:
+    from tests.support.databases import postgres_server_url
+
+    return f"tally database: {postgres_server_url() or 'SQLite (embedded)'}"
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    with provision_database(tmp_path_factory.mktemp("db")) as db:
+        yield db
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, database: Database) -> Settings:
+    return Settings(data_dir=tmp_path_factory.mktemp("data"), database_url=database.url)
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, database: Database) -> FastAPI:
+    return create_app(settings, database)
+
+
+@pytest.fixture(scope="session")
+def http(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def make_account(database: Database, name: str = "Test merchant") -> Credentials:
+    with database.transaction() as session:
+        _, credentials = create_account(session, name)
+    return credentials
+
+
+@pytest.fixture
+def account(database: Database) -> Credentials:
+    return make_account(database)
+
+
+@pytest.fixture
+def api(http: TestClient, account: Credentials) -> ApiClient:
+    """The API as the test's own account."""
+    return ApiClient(http, (account.api_key, account.api_secret))
+
+
+@pytest.fixture
+def other_api(http: TestClient, database: Database) -> ApiClient:
+    """The API as a second, unrelated account."""
+    other = make_account(database, "Another merchant")
+    return ApiClient(http, (other.api_key, other.api_secret))
+
+
+@pytest.fixture
+def anonymous(http: TestClient) -> ApiClient:
+    return ApiClient(http, None)
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,107 @@
+"""Sequence's published OpenAPI schema (2024-07-30), to check our responses against it.
+
+One leniency, on purpose: an optional property may be null. Sequence's schema omits
+`nullable` on optional fields while its API sends nulls for them (seed 002 shows
+`"pagination": {"after": null, ...}`). Everything else is checked as published.
+"""
+
+import gzip
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from openapi_schema_validator import OAS30Validator
+
+SPEC_PATH = Path(__file__).with_name("sequence-openapi-2024-07-30.json.gz")
+API_PREFIX = "/api"
+
+
+def _allow_null_when_optional(schema: Any) -> None:
+    if isinstance(schema, dict):
+        required = set(schema.get("required", []))
+        for name, prop in schema.get("properties", {}).items():
+            if name not in required and isinstance(prop, dict) and "$ref" not in prop:
+                prop["nullable"] = True
+        for value in schema.values():
+            _allow_null_when_optional(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _allow_null_when_optional(value)
+
+
+@cache
+def spec() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(gzip.decompress(SPEC_PATH.read_bytes()))
+    _allow_null_when_optional(document["components"])
+    return document
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str  # Sequence's template, without the /api prefix
+
+    @property
+    def definition(self) -> dict[str, Any]:
+        operation: dict[str, Any] = spec()["paths"][self.path][self.method]
+        return operation
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$")
+
+
+@cache
+def _templates() -> list[tuple[str, re.Pattern[str], int]]:
+    return [
+        (path, _pattern(path), len(re.sub(r"\{[^}]+\}", "", path)))
+        for path in spec()["paths"]
+    ]
+
+
+def find_operation(method: str, url_path: str) -> Operation | None:
+    """Sequence's operation for a concrete request path, preferring the most literal match."""
+    if not url_path.startswith(API_PREFIX):
+        return None
+    path = url_path[len(API_PREFIX) :]
+    method = method.lower()
+    matches = [
+        (literal, template)
+        for template, pattern, literal in _templates()
+        if pattern.match(path) and method in spec()["paths"][template]
+    ]
+    if not matches:
+        return None
+    return Operation(method, max(matches)[1])
+
+
+def template_operation(method: str, template: str) -> Operation | None:
+    """Sequence's operation for one of our route templates (`/api/customers/{id}`)."""
+    path = template[len(API_PREFIX) :] if template.startswith(API_PREFIX) else template
+    canonical = re.sub(r"\{[^}]+\}", "{}", path)
+    for candidate in spec()["paths"]:
+        if re.sub(r"\{[^}]+\}", "{}", candidate) == canonical and method.lower() in spec()[
+            "paths"
+        ][candidate]:
+            return Operation(method.lower(), candidate)
+    return None
+
+
+def response_errors(operation: Operation, status_code: int, body: Any) -> list[str]:
+    """Why `body` does not match the documented response (empty when it does)."""
+    responses = operation.definition["responses"]
+    documented = responses.get(str(status_code))
+    if documented is None:
+        return [f"status {status_code} is not documented (documented: {sorted(responses)})"]
+    content = documented.get("content", {}).get("application/json")
+    if content is None:
+        return []
+    schema = {**content["schema"], "components": spec()["components"]}
+    validator = OAS30Validator(schema)
+    return [
+        f"{'/'.join(map(str, error.absolute_path)) or '<root>'}: {error.message}"
+        for error in validator.iter_errors(body)
+    ]
