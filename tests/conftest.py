@@ -13,12 +13,10 @@ from tally.app import create_app
 from tally.db import Database
 from tally.settings import Settings
 from tests.support.api_client import ApiClient
-from tests.support.databases import provision_database
+from tests.support.databases import postgres_server_url, provision_database
 
 
 def pytest_report_header() -> str:
-    from tests.support.databases import postgres_server_url
-
     return f"tally database: {postgres_server_url() or 'SQLite (embedded)'}"
 
 

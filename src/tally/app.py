@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from tally import __version__
 from tally.accounts.endpoints import router as accounts_router
 from tally.api.errors import install_error_handlers
-from tally.api.idempotency import IdempotentReplay, replay_response
+from tally.api.idempotency import IdempotencyMiddleware, IdempotentReplay, replay_response
 from tally.api.versioning import SequenceVersionMiddleware
 from tally.catalog.endpoints import router as catalog_router
 from tally.customers.endpoints import router as customers_router
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         return replay_response(exc)
 
     app.add_exception_handler(IdempotentReplay, _replay)
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(SequenceVersionMiddleware)
     app.include_router(api_routes())
     return app

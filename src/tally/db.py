@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import uuid6
-from sqlalchemy import JSON, DateTime, Dialect, Engine, String, create_engine, event, make_url
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    Engine,
+    String,
+    create_engine,
+    event,
+    func,
+    make_url,
+    select,
+)
 from sqlalchemy.dialects.postgresql import JSONB, NUMERIC
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -145,3 +157,16 @@ def is_unique_violation(error: Exception) -> bool:
     if getattr(original, "sqlstate", None) == "23505":  # PostgreSQL unique_violation
         return True
     return isinstance(original, sqlite3.IntegrityError) and "UNIQUE constraint" in str(original)
+
+
+def advisory_lock(session: Session, *scope: str) -> None:
+    """Serialize one kind of change (for example one account's hierarchy) until commit.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite needs none: its writers already run
+    one at a time (BEGIN IMMEDIATE). Take it before writing anything in the transaction, so a
+    waiting request holds no row locks that the lock holder might need.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(":".join(scope).encode()).digest()
+    session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest[:8], signed=True))))

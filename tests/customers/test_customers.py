@@ -35,7 +35,9 @@ def test_create_returns_the_customer_in_sequence_shape(api: ApiClient) -> None:
     assert customer["status"] == "ACTIVE"
     assert customer["domain"] == "example.com"
     assert customer["customerAliases"] == ["ext-42"]
-    assert customer["integrationIds"] == [{"service": "Stripe", "id": "cus_123", "isPending": False}]
+    assert customer["integrationIds"] == [
+        {"service": "Stripe", "id": "cus_123", "isPending": False}
+    ]
     assert customer["customProperties"] == {"region": "EU"}
     assert [c["billingPreference"] for c in customer["contacts"]] == ["PRIMARY"]
     assert customer["email"] == "jane@example.com"
@@ -73,7 +75,9 @@ def test_invalid_values_are_rejected(api: ApiClient) -> None:
         customer_body(taxStatus="SOMETIMES"),
         customer_body(address=address(country="XX")),
         customer_body(address=address(country="US", state="ZZ")),
-        customer_body(contacts=[{"name": "A", "email": "not-an-email", "billingPreference": "PRIMARY"}]),
+        customer_body(
+            contacts=[{"name": "A", "email": "not-an-email", "billingPreference": "PRIMARY"}]
+        ),
         customer_body(legalName=""),
     ]
     for body in cases:

@@ -56,10 +56,7 @@ def _pattern(template: str) -> re.Pattern[str]:
 
 @cache
 def _templates() -> list[tuple[str, re.Pattern[str], int]]:
-    return [
-        (path, _pattern(path), len(re.sub(r"\{[^}]+\}", "", path)))
-        for path in spec()["paths"]
-    ]
+    return [(path, _pattern(path), len(re.sub(r"\{[^}]+\}", "", path))) for path in spec()["paths"]]
 
 
 def find_operation(method: str, url_path: str) -> Operation | None:
@@ -83,9 +80,10 @@ def template_operation(method: str, template: str) -> Operation | None:
     path = template[len(API_PREFIX) :] if template.startswith(API_PREFIX) else template
     canonical = re.sub(r"\{[^}]+\}", "{}", path)
     for candidate in spec()["paths"]:
-        if re.sub(r"\{[^}]+\}", "{}", candidate) == canonical and method.lower() in spec()[
-            "paths"
-        ][candidate]:
+        if (
+            re.sub(r"\{[^}]+\}", "{}", candidate) == canonical
+            and method.lower() in spec()["paths"][candidate]
+        ):
             return Operation(method.lower(), candidate)
     return None
 

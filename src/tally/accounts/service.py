@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tally.accounts.schemas import AccountUpdate
-from tally.db import utcnow
 from tally.exceptions import NotFound
 from tally.models import Account, ApiKey
 
@@ -75,6 +74,5 @@ def update_account(session: Session, account_id: str, data: AccountUpdate) -> Ac
         changes["address"] = data.address.model_dump(mode="json", exclude_none=True)
     for field, value in changes.items():
         setattr(account, field, value)
-    account.updated_at = utcnow()
     session.flush()
     return account

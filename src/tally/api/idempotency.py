@@ -9,12 +9,12 @@ can fix the request and retry with the same key.
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
 
-from fastapi import Depends, Request, Response
+from fastapi import Request, Response
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tally.api.auth import CurrentAccount
 from tally.db import Database, utcnow
@@ -22,6 +22,7 @@ from tally.exceptions import BadRequest, Conflict
 from tally.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
+RECORD_ID = "idempotency_record_id"  # request.state attribute naming the claimed record
 MAX_KEY_LENGTH = 255
 
 
@@ -106,27 +107,63 @@ async def claim_idempotency_key(request: Request, principal: CurrentAccount) -> 
     claimed = await run_in_threadpool(_claim, db, principal.account_id, key, request_hash, ttl)
     if isinstance(claimed, StoredResponse):
         raise IdempotentReplay(claimed)
-    request.state.idempotency_record_id = claimed
+    setattr(request.state, RECORD_ID, claimed)
 
 
-IdempotencyGuard = Annotated[None, Depends(claim_idempotency_key)]
-
-
-def _finish(db: Database, record_id: str, response: Response | None) -> None:
+def _finish(db: Database, record_id: str, status_code: int | None, body: bytes) -> None:
     with db.transaction() as session:
         record = session.get(IdempotencyRecord, record_id)
         if record is None:
             return
-        if response is not None and 200 <= response.status_code < 300:
-            record.status_code = response.status_code
-            record.response_body = bytes(response.body)
+        if status_code is not None and 200 <= status_code < 300:
+            record.status_code = status_code
+            record.response_body = body
             record.completed_at = utcnow()
         else:
             session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
 
 
-async def finish_idempotent_request(request: Request, response: Response | None) -> None:
-    """Store a successful response under the claimed key, or release the key."""
-    record_id = getattr(request.state, "idempotency_record_id", None)
-    if record_id is not None:
-        await run_in_threadpool(_finish, request.app.state.db, record_id, response)
+class IdempotencyMiddleware:
+    """Stores the response of a request that claimed its key (see `claim_idempotency_key`).
+
+    Pure ASGI, outside FastAPI's dependency scopes: by the time the response starts, the
+    endpoint's transaction has committed. The response is held until it is stored, so once
+    the client has an answer a retry never finds the key still in flight.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        held: list[Message] = []
+        finished = False
+
+        def claimed_record() -> str | None:
+            record_id: str | None = scope.get("state", {}).get(RECORD_ID)
+            return record_id
+
+        async def hold_until_stored(message: Message) -> None:
+            nonlocal finished
+            record_id = claimed_record()
+            if record_id is None or finished:
+                await send(message)
+                return
+            held.append(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                body = b"".join(m.get("body", b"") for m in held[1:])
+                await run_in_threadpool(
+                    _finish, scope["app"].state.db, record_id, held[0]["status"], body
+                )
+                finished = True
+                for pending in held:
+                    await send(pending)
+
+        try:
+            await self.app(scope, receive, hold_until_stored)
+        finally:
+            record_id = claimed_record()
+            if record_id is not None and not finished:
+                await run_in_threadpool(_finish, scope["app"].state.db, record_id, None, b"")

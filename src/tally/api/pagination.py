@@ -6,6 +6,7 @@ or repeats rows when others are inserted meanwhile, and no OFFSET scan is needed
 
 import base64
 import binascii
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Protocol, TypeVar
@@ -45,7 +46,8 @@ def encode_cursor(row_id: str) -> str:
 
 def decode_cursor(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        row_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        return str(uuid.UUID(row_id))
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"Invalid pagination cursor {cursor!r}.") from exc
 

@@ -1,47 +1,44 @@
 """Base models for the wire format: camelCase names, decimal strings, Sequence's list shape."""
 
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, model_serializer
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 from pydantic.alias_generators import to_camel
-from typing_extensions import TypedDict
+
+_CAMEL_CASE = ConfigDict(
+    alias_generator=to_camel,
+    validate_by_name=True,
+    validate_by_alias=True,
+    from_attributes=True,
+)
 
 
 class Schema(BaseModel):
     """Request and response bodies: camelCase on the wire, snake_case in Python.
 
     Unknown request fields are ignored, as Sequence does, so clients written for other API
-    versions keep working.
+    versions keep working. Empty optional fields are left out of responses, as Sequence's are.
     """
 
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        from_attributes=True,
-    )
+    model_config = _CAMEL_CASE
 
-
-class PaginationDict(TypedDict):
-    after: str | None
-    before: str | None
-    totalResultSize: int
+    @model_serializer(mode="wrap")
+    def _omit_nulls(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
 
 
 class Pagination(BaseModel):
+    """Always written out, nulls included: clients read `pagination.after` to know when to
+    stop (seed 002 shows `"after": null`)."""
+
+    model_config = _CAMEL_CASE
+
     after: str | None = None
     before: str | None = None
     total_result_size: int = 0
-
-    # Always written out, nulls included: clients read `pagination.after` to know when to stop,
-    # even though resources themselves omit empty optional fields.
-    @model_serializer(mode="plain")
-    def _serialize(self) -> PaginationDict:
-        return {
-            "after": self.after,
-            "before": self.before,
-            "totalResultSize": self.total_result_size,
-        }
 
 
 ItemT = TypeVar("ItemT")

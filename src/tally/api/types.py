@@ -5,7 +5,7 @@ from enum import StrEnum
 from typing import Annotated
 
 import pycountry
-from pydantic import AfterValidator, Field, WithJsonSchema, model_validator
+from pydantic import AfterValidator, Field, PlainSerializer, WithJsonSchema, model_validator
 
 from tally.api.schemas import Schema
 
@@ -94,5 +94,15 @@ class Address(Schema):
         return self
 
 
-# A decimal that travels as a string ("0.2"), never as a float.
-DecimalString = Annotated[Decimal, Field(allow_inf_nan=False)]
+def _plain_decimal(value: Decimal) -> str:
+    # str(Decimal) switches to exponent notation for small values ("1E-8"); the wire carries
+    # plain decimal strings ("0.00000001"), as Sequence does.
+    return format(value, "f")
+
+
+# A decimal that travels as a plain string ("0.2"), never as a float or in exponent form.
+DecimalString = Annotated[
+    Decimal,
+    Field(allow_inf_nan=False),
+    PlainSerializer(_plain_decimal, return_type=str, when_used="json"),
+]

@@ -30,9 +30,9 @@ def create_product(session: Session, account_id: str, data: ProductIn) -> Produc
 
 def update_product(session: Session, account_id: str, product_id: str, data: ProductIn) -> Product:
     product = get_product(session, account_id, product_id)
-    for field, value in data.model_dump().items():
-        setattr(product, field, value)
-    product.updated_at = utcnow()
+    # Every field, nulls included: PUT replaces the product, so an omitted label is cleared.
+    for field in ProductIn.model_fields:
+        setattr(product, field, getattr(data, field))
     session.flush()
     return product
 
@@ -41,6 +41,6 @@ def archive_product(session: Session, account_id: str, product_id: str) -> Produ
     """Archived products keep their prices and invoices but take no new prices."""
     product = get_product(session, account_id, product_id)
     if product.archived_at is None:
-        product.archived_at = product.updated_at = utcnow()
+        product.archived_at = utcnow()
         session.flush()
     return product

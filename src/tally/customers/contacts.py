@@ -114,6 +114,8 @@ def update_contact(
         other = _primary(live, besides=contact)
         if other is not None:
             other.billing_preference = STANDARD
+    elif preference is STANDARD and _primary(live) is None:
+        preference = PRIMARY  # the first contact receiving invoices is the primary one
     elif contact.billing_preference is PRIMARY:
         others = [c for c in live if c is not contact and c.billing_preference in RECEIVES_INVOICES]
         if others:

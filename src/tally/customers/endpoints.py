@@ -66,7 +66,8 @@ def create_customer(body: CustomerIn, account: CurrentAccount, session: DbSessio
     return _present_one(session, account.account_id, customer)
 
 
-@router.get("/customers/by-alias/{alias}", summary="Get customer by alias")
+# `:path` so that aliases containing a slash (sent as %2F) can be looked up too.
+@router.get("/customers/by-alias/{alias:path}", summary="Get customer by alias")
 def get_customer_by_alias(alias: str, account: CurrentAccount, session: DbSession) -> CustomerOut:
     customer_id = aliases.customer_id_for_alias(session, account.account_id, alias)
     customer = service.get_customer(session, account.account_id, customer_id)

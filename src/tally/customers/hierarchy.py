@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
 
 from tally.customers.schemas import CustomerIdWithName, OrganizationOut
+from tally.db import advisory_lock
 from tally.exceptions import Conflict, NotFound
 from tally.models import Customer, CustomerOrganization
 
@@ -42,6 +43,12 @@ def load_customers(
     if missing:
         raise NotFound(f"Customer(s) not found: {', '.join(missing)}")
     return [found[customer_id] for customer_id in wanted]
+
+
+def lock(session: Session, account_id: str) -> None:
+    """Serialize an account's hierarchy changes: two concurrent moves (A under B, B under A)
+    would each pass the cycle check alone. Call before writing anything."""
+    advisory_lock(session, "customer-hierarchy", account_id)
 
 
 def ensure_organization(session: Session, owner: Customer) -> CustomerOrganization:
@@ -106,6 +113,7 @@ def _check_free(members: list[Customer], owner_id: str) -> None:
 def create_organization(
     session: Session, account_id: str, owner_id: str, member_ids: list[str]
 ) -> CustomerOrganization:
+    lock(session, account_id)
     owner = load_customers(session, account_id, [owner_id])[0]
     existing = session.scalar(
         select(CustomerOrganization).where(CustomerOrganization.owner_id == owner.id)
@@ -125,6 +133,7 @@ def create_organization(
 def add_members(
     session: Session, account_id: str, organization_id: str, customer_ids: list[str]
 ) -> CustomerOrganization:
+    lock(session, account_id)
     organization = _organization(session, account_id, organization_id)
     members = load_customers(session, account_id, customer_ids)
     _check_free(members, organization.owner_id)
@@ -135,6 +144,7 @@ def add_members(
 def replace_members(
     session: Session, account_id: str, organization_id: str, customer_ids: list[str]
 ) -> CustomerOrganization:
+    lock(session, account_id)
     organization = _organization(session, account_id, organization_id)
     members = load_customers(session, account_id, customer_ids)
     _check_free(members, organization.owner_id)

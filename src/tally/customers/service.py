@@ -58,6 +58,8 @@ def create_customer(session: Session, account_id: str, data: CustomerIn) -> Cust
         raise InvalidRequest.field(
             "contacts", "a customer needs a billing contact: give `contacts` or `email`"
         )
+    if data.parent_id is not None:
+        hierarchy.lock(session, account_id)
     customer = Customer(
         account_id=account_id,
         legal_name=data.legal_name,
@@ -85,6 +87,10 @@ def update_customer(
 ) -> Customer:
     customer = get_active_customer(session, account_id, customer_id)
     given = data.model_fields_set
+    # Restating the current parent is no move (and stays allowed once that parent is archived).
+    moves = "parent_id" in given and data.parent_id != customer.parent_id
+    if moves:
+        hierarchy.lock(session, account_id)
     customer.legal_name = data.legal_name
     customer.address = data.address.model_dump(mode="json", exclude_none=True)
     for column in _OPTIONAL_COLUMNS:
@@ -101,10 +107,13 @@ def update_customer(
     requested_contacts = data.contacts_requested()
     if requested_contacts is not None:
         contacts.replace_contacts(session, customer, requested_contacts)
-    if "parent_id" in given:
+    if moves:
         hierarchy.assign_parent(session, account_id, [customer], data.parent_id)
-    aliases.add_aliases(session, customer, data.customer_aliases or [])
-    customer.updated_at = utcnow()
+    # Restating aliases the customer already has (a read-modify-write round trip) is no conflict.
+    have = {alias.value for alias in customer.aliases}
+    new_aliases = [value for value in data.customer_aliases or [] if value not in have]
+    aliases.add_aliases(session, customer, new_aliases)
+    customer.updated_at = utcnow()  # contacts and aliases are part of the customer too
     session.flush()
     return get_customer(session, account_id, customer.id)
 
@@ -116,7 +125,7 @@ def archive_customer(session: Session, account_id: str, customer_id: str) -> Cus
     """
     customer = get_customer(session, account_id, customer_id)
     if customer.archived_at is None:
-        customer.archived_at = customer.updated_at = utcnow()
+        customer.archived_at = utcnow()
         session.flush()
     return customer
 

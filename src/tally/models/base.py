@@ -5,8 +5,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, MetaData, String
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy import Enum, ForeignKey, MetaData, String, event
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
 
 from tally.db import ExactDecimal, JSONDocument, UTCDateTime, new_id, utcnow
 
@@ -42,7 +42,8 @@ class RecordMixin:
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id, sort_order=-100)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, sort_order=100)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, sort_order=101)
+    # Stamped by _stamp_updated_at below, once per flush.
+    updated_at: Mapped[datetime] = mapped_column(default=_same_as_created_at, sort_order=101)
 
 
 class TenantMixin(RecordMixin):
@@ -51,3 +52,19 @@ class TenantMixin(RecordMixin):
     @declared_attr
     def account_id(cls) -> Mapped[str]:
         return mapped_column(String(36), ForeignKey("accounts.id"), index=True, sort_order=-90)
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_updated_at(session: Session, _context: Any, _instances: Any) -> None:
+    """One timestamp for every row a flush changes.
+
+    Not a column `onupdate`: SQLAlchemy computes that once per batched UPDATE and hands the
+    first row's value back to every object of the batch, so responses could disagree with
+    what was stored.
+    """
+    now = utcnow()
+    for record in session.dirty:
+        if isinstance(record, RecordMixin) and session.is_modified(
+            record, include_collections=False
+        ):
+            record.updated_at = now

@@ -6,7 +6,7 @@ from decimal import Decimal
 from pydantic import Field
 
 from tally.api.schemas import Schema
-from tally.api.types import CountryCode
+from tally.api.types import CountryCode, DecimalString
 from tally.models import TaxRate, TaxRateVersion
 
 
@@ -44,7 +44,7 @@ class TaxRateOut(Schema):
     invoice_name: str
     invoice_short_name: str
     description: str | None = None
-    amount: Decimal
+    amount: DecimalString
     country: str
     region: str | None = None
     tax_category_id: str | None = None

@@ -8,6 +8,8 @@ from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.models import TaxRate, TaxRateVersion
 from tally.tax.schemas import TaxRateIn, TaxRateUpdate
 
+MAX_VERSION = 2**31 - 1  # versions are a 32-bit INTEGER column
+
 
 def tax_rate_query(account_id: str) -> Select[TaxRate]:
     return (
@@ -17,12 +19,15 @@ def tax_rate_query(account_id: str) -> Select[TaxRate]:
     )
 
 
-def get_tax_rate(session: Session, account_id: str, tax_rate_id: str) -> TaxRate:
-    tax_rate = session.scalar(
-        tax_rate_query(account_id)
-        .where(TaxRate.id == tax_rate_id)
-        .execution_options(populate_existing=True)
-    )
+def get_tax_rate(
+    session: Session, account_id: str, tax_rate_id: str, *, for_update: bool = False
+) -> TaxRate:
+    """The rate; `for_update` locks its row until commit, so concurrent changes queue rather
+    than both claiming the same next version number."""
+    query = tax_rate_query(account_id).where(TaxRate.id == tax_rate_id)
+    if for_update:
+        query = query.with_for_update(of=TaxRate)
+    tax_rate = session.scalar(query.execution_options(populate_existing=True))
     if tax_rate is None:
         raise NotFound.resource("Tax rate", tax_rate_id)
     return tax_rate
@@ -36,7 +41,6 @@ def _add_version(session: Session, tax_rate: TaxRate, data: TaxRateIn, version: 
         )
     )
     tax_rate.current_version = version
-    tax_rate.updated_at = utcnow()
     session.flush()
 
 
@@ -53,7 +57,7 @@ def update_tax_rate(
 ) -> TaxRate:
     if data.id != tax_rate_id:
         raise InvalidRequest.field("id", f"must match the tax rate in the path ({tax_rate_id})")
-    tax_rate = get_tax_rate(session, account_id, tax_rate_id)
+    tax_rate = get_tax_rate(session, account_id, tax_rate_id, for_update=True)
     if tax_rate.archived_at is not None:
         raise Conflict(f"Tax rate {tax_rate_id!r} is archived")
     _add_version(session, tax_rate, data, version=tax_rate.current_version + 1)
@@ -61,17 +65,17 @@ def update_tax_rate(
 
 
 def archive_tax_rate(session: Session, account_id: str, tax_rate_id: str) -> TaxRate:
-    tax_rate = get_tax_rate(session, account_id, tax_rate_id)
+    tax_rate = get_tax_rate(session, account_id, tax_rate_id, for_update=True)
     if tax_rate.archived_at is None:
-        tax_rate.archived_at = tax_rate.updated_at = utcnow()
+        tax_rate.archived_at = utcnow()
         session.flush()
     return tax_rate
 
 
 def delete_tax_rate(session: Session, account_id: str, tax_rate_id: str) -> TaxRate:
     """Hide the rate from the API; its versions stay for the invoices that used them."""
-    tax_rate = get_tax_rate(session, account_id, tax_rate_id)
-    tax_rate.deleted_at = tax_rate.updated_at = utcnow()
+    tax_rate = get_tax_rate(session, account_id, tax_rate_id, for_update=True)
+    tax_rate.deleted_at = utcnow()
     session.flush()
     return tax_rate
 
@@ -94,6 +98,9 @@ def get_version(
     session: Session, account_id: str, tax_rate_id: str, version: int
 ) -> tuple[TaxRate, TaxRateVersion]:
     tax_rate = get_tax_rate(session, account_id, tax_rate_id)
+    # Beyond the column's range no version can exist, and the database would reject the value.
+    if not 0 <= version <= MAX_VERSION:
+        raise NotFound(f"Tax rate {tax_rate_id!r} has no version {version}")
     found = session.scalar(
         select(TaxRateVersion).where(
             TaxRateVersion.account_id == account_id,

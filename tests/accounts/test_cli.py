@@ -1,0 +1,167 @@
+"""The real `tally` command, run as a subprocess against the test run's database."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import inspect, select
+
+from tally.db import Database
+from tally.models import Account, ApiKey
+
+TALLY = Path(sys.executable).parent / "tally"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+def run_tally(
+    *args: str, database_url: str | None, data_dir: Path
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TALLY_")}
+    env["TALLY_DATA_DIR"] = str(data_dir)
+    env["NO_COLOR"] = "1"
+    if database_url is not None:
+        env["TALLY_DATABASE_URL"] = database_url
+    # check=False: each test asserts the exit code first, showing stderr when it fails.
+    return subprocess.run(
+        [str(TALLY), *args],
+        env=env,
+        cwd=data_dir,  # away from any .env file in the repository
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_tally_command_is_installed_beside_the_interpreter() -> None:
+    assert TALLY.is_file()
+    assert os.access(TALLY, os.X_OK)
+
+
+def test_db_upgrade_exits_0_on_the_test_database(database: Database, data_dir: Path) -> None:
+    result = run_tally("db", "upgrade", database_url=database.url, data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    # The fixture already migrated this database: upgrading an up-to-date schema is a no-op.
+    assert "up to date" in result.stdout
+
+
+def test_db_upgrade_creates_the_embedded_database_by_default(data_dir: Path) -> None:
+    result = run_tally("db", "upgrade", database_url=None, data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    embedded = data_dir / "tally.db"
+    assert embedded.is_file()
+    database = Database(f"sqlite:///{embedded}")
+    try:
+        tables = set(inspect(database.engine).get_table_names())
+    finally:
+        database.dispose()
+    assert {"accounts", "api_keys", "customers", "products", "tax_rates"} <= tables
+
+
+def test_accounts_create_json_prints_working_credentials_and_stores_a_hash(
+    database: Database, data_dir: Path, http: TestClient
+) -> None:
+    result = run_tally(
+        "accounts",
+        "create",
+        "CLI Merchant Ltd",
+        "--json",
+        database_url=database.url,
+        data_dir=data_dir,
+    )
+    assert result.returncode == 0, result.stderr
+
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1, result.stdout
+    created = json.loads(lines[0])
+    assert set(created) == {"accountId", "apiKey", "apiSecret"}
+    assert all(isinstance(value, str) and value for value in created.values())
+
+    auth = (created["apiKey"], created["apiSecret"])
+    customers = http.get("/api/customers", auth=auth)
+    assert customers.status_code == 200
+    assert customers.json()["items"] == []
+    accounts = http.get("/api/sequence-accounts", auth=auth).json()["items"]
+    assert [(a["id"], a["companyName"]) for a in accounts] == [
+        (created["accountId"], "CLI Merchant Ltd")
+    ]
+    assert http.get("/api/customers", auth=(created["apiKey"], "tsk_wrong")).status_code == 401
+
+    # Only a hash of the secret is stored.
+    with database.session() as session:
+        keys = list(session.scalars(select(ApiKey).where(ApiKey.key == created["apiKey"])))
+        account = session.get(Account, created["accountId"])
+    assert account is not None
+    assert account.name == "CLI Merchant Ltd"
+    assert len(keys) == 1
+    stored = keys[0]
+    assert stored.account_id == created["accountId"]
+    assert stored.revoked_at is None
+    assert stored.secret_hash
+    assert stored.secret_hash != created["apiSecret"]
+    assert created["apiSecret"] not in stored.secret_hash
+    assert created["apiSecret"] not in (stored.name, stored.key)
+
+
+def printed_credentials(output: str) -> tuple[str, str]:
+    key = re.search(r"API key:\s+(\S+)", output)
+    secret = re.search(r"API secret:\s+(\S+)", output)
+    assert key and secret, output
+    return key.group(1), secret.group(1)
+
+
+def test_accounts_create_for_people_prints_working_credentials(
+    database: Database, data_dir: Path, http: TestClient
+) -> None:
+    result = run_tally("accounts", "create", "Human", database_url=database.url, data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert "Account Human created" in result.stdout
+    key, secret = printed_credentials(result.stdout)
+    assert key.startswith("tak_")
+    assert secret.startswith("tsk_")
+    accounts = http.get("/api/sequence-accounts", auth=(key, secret))
+    assert accounts.status_code == 200
+    assert [a["companyName"] for a in accounts.json()["items"]] == ["Human"]
+
+
+def test_demo_loads_once_and_prints_the_same_key_again(
+    database: Database, data_dir: Path, http: TestClient
+) -> None:
+    first = run_tally("demo", database_url=database.url, data_dir=data_dir)
+    assert first.returncode == 0, first.stderr
+    assert "Demo data loaded." in first.stdout
+    assert "already loaded" not in first.stdout
+
+    second = run_tally("demo", database_url=database.url, data_dir=data_dir)
+    assert second.returncode == 0, second.stderr
+    assert "Demo data already loaded." in second.stdout
+
+    credentials = printed_credentials(first.stdout)
+    assert printed_credentials(second.stdout) == credentials
+
+    customers = http.get("/api/customers", auth=credentials)
+    assert customers.status_code == 200
+    assert customers.json()["pagination"]["totalResultSize"] == 3
+    products = http.get("/api/products", auth=credentials).json()
+    assert products["pagination"]["totalResultSize"] == 3
+    tax_rates = http.get("/api/tax-rates", auth=credentials).json()
+    assert [(t["name"], t["amount"]) for t in tax_rates["items"]] == [("UK VAT", "0.2")]
+
+    # The saved credentials file lets later runs print the secret; the database has only a hash.
+    saved = json.loads((data_dir / "demo-credentials.json").read_text())
+    assert (saved["api_key"], saved["api_secret"]) == credentials
+    with database.session() as session:
+        stored = session.scalar(select(ApiKey).where(ApiKey.key == credentials[0]))
+    assert stored is not None
+    assert stored.secret_hash != credentials[1]

@@ -1,0 +1,119 @@
+"""Wire compatibility with Sequence's published OpenAPI schema (2024-07-30).
+
+Every API route is either one of Sequence's operations or a listed Tally extension, and a
+walk through all of them validates each real response against Sequence's schema.
+"""
+
+from fastapi import FastAPI
+
+from tests.factories import customer_body, product_body, tax_rate_body
+from tests.support import api_client
+from tests.support.api_client import ApiClient
+from tests.support.sequence_schema import Operation, template_operation
+
+# Tally's additions, which Sequence's public schema does not have.
+TALLY_EXTENSIONS = {
+    ("get", "/api/tax-rates/{id}/versions"),
+    ("get", "/api/tax-rates/{id}/versions/{version}"),
+}
+
+
+def api_operations(app: FastAPI) -> set[tuple[str, str]]:
+    """Every operation the app serves under /api, as its OpenAPI document lists them."""
+    return {
+        (method, path)
+        for path, operations in app.openapi()["paths"].items()
+        if path.startswith("/api/")
+        for method in operations
+    }
+
+
+def sequence_operations(app: FastAPI) -> set[Operation]:
+    found = set()
+    for method, path in api_operations(app) - TALLY_EXTENSIONS:
+        operation = template_operation(method, path)
+        assert operation is not None, f"{method.upper()} {path} is neither Sequence's nor listed"
+        found.add(operation)
+    return found
+
+
+def test_every_route_is_a_sequence_operation_or_a_listed_extension(app: FastAPI) -> None:
+    routes = api_operations(app)
+    assert routes >= TALLY_EXTENSIONS
+    # Distinct routes map to distinct Sequence operations (sequence_operations asserts each maps).
+    assert len(sequence_operations(app)) == len(routes - TALLY_EXTENSIONS)
+
+
+def test_every_sequence_operation_answers_in_sequence_shape(app: FastAPI, api: ApiClient) -> None:
+    api_client.VALIDATED.clear()
+
+    def ok(method: str, url: str, **kwargs: object) -> dict[str, object]:
+        response = api.request(method, url, **kwargs)  # validated by the client
+        assert response.status_code in (200, 201), f"{method} {url}: {response.text}"
+        return dict(response.json())
+
+    parent = ok("POST", "/api/customers", json=customer_body(legalName="Parent"))
+    child = ok("POST", "/api/customers", json=customer_body(legalName="Child"))
+    loner = ok("POST", "/api/customers", json=customer_body(legalName="Loner"))
+    ok("GET", "/api/customers")
+    ok("GET", f"/api/customers/{parent['id']}")
+    ok("PUT", f"/api/customers/{child['id']}", json=customer_body(legalName="Child Ltd"))
+    ok("GET", f"/api/customers/{child['id']}/aliases")
+
+    contact = ok(
+        "POST",
+        f"/api/customers/{child['id']}/contacts",
+        json={"name": "Ann", "email": "ann@example.com", "billingPreference": "STANDARD"},
+    )
+    ok("GET", f"/api/customers/{child['id']}/contacts")
+    ok(
+        "PUT",
+        f"/api/customers/{child['id']}/contacts/{contact['id']}",
+        json={"name": "Ann B", "email": "ann@example.com", "billingPreference": "NONE"},
+    )
+    ok("POST", f"/api/customers/{child['id']}/contacts/{contact['id']}/archive")
+
+    alias = ok("POST", "/api/customer-aliases", json={"customerId": child["id"], "value": "c-1"})
+    ok("GET", "/api/customer-aliases")
+    ok("PUT", f"/api/customer-aliases/{alias['id']}", json={"label": "primary id"})
+    ok("GET", "/api/customers/by-alias/c-1")
+    ok("DELETE", f"/api/customer-aliases/{alias['id']}")
+
+    organization = ok(
+        "POST", "/api/customer-organizations", json={"ownerId": parent["id"], "memberIds": []}
+    )
+    ok(
+        "POST",
+        f"/api/customer-organizations/{organization['id']}/members",
+        json={"customerIds": [child["id"]]},
+    )
+    ok(
+        "PUT",
+        f"/api/customer-organizations/{organization['id']}/members",
+        json={"customerIds": [child["id"], loner["id"]]},
+    )
+    ok("POST", f"/api/customers/{loner['id']}/archive")
+
+    product = ok("POST", "/api/products", json=product_body())
+    ok("GET", "/api/products")
+    ok("GET", f"/api/products/{product['id']}")
+    ok("PUT", f"/api/products/{product['id']}", json=product_body(name="Platform"))
+    ok("POST", f"/api/products/{product['id']}/archive")
+
+    tax_rate = ok("POST", "/api/tax-rates", json=tax_rate_body())
+    ok("GET", "/api/tax-rates")
+    ok("GET", f"/api/tax-rates/{tax_rate['id']}")
+    ok(
+        "PUT",
+        f"/api/tax-rates/{tax_rate['id']}",
+        json=tax_rate_body(id=tax_rate["id"], amount="0.21"),
+    )
+    ok("POST", f"/api/tax-rates/{tax_rate['id']}/archive")
+    ok("DELETE", f"/api/tax-rates/{tax_rate['id']}")
+
+    account_id = ok("GET", "/api/sequence-accounts")["items"][0]["id"]  # type: ignore[index]
+    ok("GET", f"/api/sequence-accounts/{account_id}")
+    ok("PUT", f"/api/sequence-accounts/{account_id}", json={"companyName": "Renamed"})
+
+    validated = {Operation(method, path) for method, path in api_client.VALIDATED}
+    assert sequence_operations(app) <= validated

@@ -1,0 +1,86 @@
+"""`make run` on this checkout: installs, migrates, loads the demo once, serves, and answers
+an authenticated `GET /api/customers` from the real server process."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tally.db import Database
+from tests.support.databases import postgres_server_url
+
+STARTUP_SECONDS = 120
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def make_run(repo_root: Path, tmp_path: Path, database: Database) -> Iterator[tuple[int, Path]]:
+    port = free_port()
+    env = {**os.environ, "TALLY_DATA_DIR": str(tmp_path), "TALLY_PORT": str(port)}
+    env.pop("TALLY_DATABASE_URL", None)
+    if postgres_server_url():  # the PostgreSQL pass serves from PostgreSQL too
+        env["TALLY_DATABASE_URL"] = database.url
+    log = tmp_path / "make-run.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            ["make", "--no-print-directory", "run"],
+            cwd=repo_root,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            yield port, log
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_for_credentials(log: Path) -> tuple[str, str]:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace")
+        key = re.search(r"API key:\s+(\S+)", text)
+        secret = re.search(r"API secret:\s+(\S+)", text)
+        if key and secret:
+            return key.group(1), secret.group(1)
+        time.sleep(0.2)
+    raise AssertionError(f"make run printed no credentials:\n{log.read_text()}")
+
+
+def get_when_up(url: str, auth: tuple[str, str], log: Path) -> httpx.Response:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            return httpx.get(url, auth=auth, timeout=5)
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError(f"the server never answered:\n{log.read_text()}")
+
+
+def test_make_run_serves_the_demo(make_run: tuple[int, Path]) -> None:
+    port, log = make_run
+    auth = wait_for_credentials(log)
+    response = get_when_up(f"http://127.0.0.1:{port}/api/customers", auth, log)
+
+    assert response.status_code == 200, response.text
+    names = {customer["legalName"] for customer in response.json()["items"]}
+    assert {"Globex Corporation", "Globex Research Ltd", "Initech Inc"} <= names
+    assert httpx.get(f"http://127.0.0.1:{port}/api/customers").status_code == 401

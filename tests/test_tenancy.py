@@ -1,0 +1,111 @@
+"""Another account's objects are invisible: every operation that names an id answers 404 to
+a stranger and changes nothing."""
+
+import re
+
+from fastapi import FastAPI
+
+from tests.factories import customer_body, product_body, tax_rate_body
+from tests.support.api_client import ApiClient
+from tests.test_contract import api_operations
+
+
+def test_every_id_in_a_path_is_scoped_to_the_caller(
+    app: FastAPI, api: ApiClient, other_api: ApiClient
+) -> None:
+    owner = api.post("/api/customers", json=customer_body(legalName="Owner")).json()
+    customer = api.post("/api/customers", json=customer_body(customerAliases=["mine"])).json()
+    contact_id = customer["contacts"][0]["id"]
+    alias_id = api.get(f"/api/customers/{customer['id']}/aliases").json()["items"][0]["id"]
+    organization = api.post(
+        "/api/customer-organizations", json={"ownerId": owner["id"], "memberIds": []}
+    ).json()
+    product = api.post("/api/products", json=product_body()).json()
+    tax_rate = api.post("/api/tax-rates", json=tax_rate_body()).json()
+    account_id = api.get("/api/sequence-accounts").json()["items"][0]["id"]
+    contact = {"name": "X", "email": "x@example.com", "billingPreference": "NONE"}
+    members = {"customerIds": [customer["id"]]}
+
+    attempts = {
+        ("get", "/api/customers/{id}"): (f"/api/customers/{customer['id']}", None),
+        ("put", "/api/customers/{id}"): (f"/api/customers/{customer['id']}", customer_body()),
+        ("post", "/api/customers/{id}/archive"): (f"/api/customers/{customer['id']}/archive", None),
+        ("get", "/api/customers/{id}/aliases"): (f"/api/customers/{customer['id']}/aliases", None),
+        ("get", "/api/customers/by-alias/{alias}"): ("/api/customers/by-alias/mine", None),
+        ("get", "/api/customers/{customer}/contacts"): (
+            f"/api/customers/{customer['id']}/contacts",
+            None,
+        ),
+        ("post", "/api/customers/{customer}/contacts"): (
+            f"/api/customers/{customer['id']}/contacts",
+            contact,
+        ),
+        ("put", "/api/customers/{customer}/contacts/{id}"): (
+            f"/api/customers/{customer['id']}/contacts/{contact_id}",
+            contact,
+        ),
+        ("post", "/api/customers/{customer}/contacts/{id}/archive"): (
+            f"/api/customers/{customer['id']}/contacts/{contact_id}/archive",
+            None,
+        ),
+        ("put", "/api/customer-aliases/{id}"): (
+            f"/api/customer-aliases/{alias_id}",
+            {"label": "x"},
+        ),
+        ("delete", "/api/customer-aliases/{id}"): (f"/api/customer-aliases/{alias_id}", None),
+        ("post", "/api/customer-organizations/{id}/members"): (
+            f"/api/customer-organizations/{organization['id']}/members",
+            members,
+        ),
+        ("put", "/api/customer-organizations/{id}/members"): (
+            f"/api/customer-organizations/{organization['id']}/members",
+            members,
+        ),
+        ("get", "/api/products/{id}"): (f"/api/products/{product['id']}", None),
+        ("put", "/api/products/{id}"): (f"/api/products/{product['id']}", product_body()),
+        ("post", "/api/products/{id}/archive"): (f"/api/products/{product['id']}/archive", None),
+        ("get", "/api/tax-rates/{id}"): (f"/api/tax-rates/{tax_rate['id']}", None),
+        ("put", "/api/tax-rates/{id}"): (
+            f"/api/tax-rates/{tax_rate['id']}",
+            tax_rate_body(id=tax_rate["id"]),
+        ),
+        ("delete", "/api/tax-rates/{id}"): (f"/api/tax-rates/{tax_rate['id']}", None),
+        ("post", "/api/tax-rates/{id}/archive"): (f"/api/tax-rates/{tax_rate['id']}/archive", None),
+        ("get", "/api/tax-rates/{id}/versions"): (
+            f"/api/tax-rates/{tax_rate['id']}/versions",
+            None,
+        ),
+        ("get", "/api/tax-rates/{id}/versions/{version}"): (
+            f"/api/tax-rates/{tax_rate['id']}/versions/0",
+            None,
+        ),
+        ("get", "/api/sequence-accounts/{id}"): (f"/api/sequence-accounts/{account_id}", None),
+        ("put", "/api/sequence-accounts/{id}"): (
+            f"/api/sequence-accounts/{account_id}",
+            {"companyName": "Hijacked"},
+        ),
+    }
+    with_ids = {op for op in api_operations(app) if re.search(r"\{[^}]+\}", op[1])}
+    assert set(attempts) == with_ids, "a new operation with an id needs a line here"
+
+    before = {
+        url: api.get(url).json()
+        for url in (
+            f"/api/customers/{customer['id']}",
+            f"/api/customers/{owner['id']}",
+            f"/api/products/{product['id']}",
+            f"/api/tax-rates/{tax_rate['id']}",
+            f"/api/sequence-accounts/{account_id}",
+        )
+    }
+    for (method, template), (url, body) in attempts.items():
+        response = other_api.request(method.upper(), url, json=body)
+        assert response.status_code == 404, f"{method.upper()} {template}: {response.status_code}"
+    # Cross-account references in bodies are just as invisible.
+    foreign_parent = other_api.post("/api/customers", json=customer_body(parentId=owner["id"]))
+    assert foreign_parent.status_code == 404
+    foreign_alias = other_api.post(
+        "/api/customer-aliases", json={"customerId": customer["id"], "value": "stolen"}
+    )
+    assert foreign_alias.status_code == 404
+    assert {url: api.get(url).json() for url in before} == before
