@@ -51,7 +51,7 @@ def list_tax_rate_versions(
     id: str, account: CurrentAccount, session: DbSession
 ) -> ItemList[TaxRateOut]:
     tax_rate = service.get_tax_rate(session, account.account_id, id)
-    versions = service.list_versions(session, account.account_id, id)
+    versions = service.list_versions(session, tax_rate)
     return ItemList(items=[TaxRateOut.build(tax_rate, version) for version in versions])
 
 

@@ -80,14 +80,13 @@ def delete_tax_rate(session: Session, account_id: str, tax_rate_id: str) -> TaxR
     return tax_rate
 
 
-def list_versions(session: Session, account_id: str, tax_rate_id: str) -> list[TaxRateVersion]:
-    get_tax_rate(session, account_id, tax_rate_id)
+def list_versions(session: Session, tax_rate: TaxRate) -> list[TaxRateVersion]:
     return list(
         session.scalars(
             select(TaxRateVersion)
             .where(
-                TaxRateVersion.account_id == account_id,
-                TaxRateVersion.tax_rate_id == tax_rate_id,
+                TaxRateVersion.account_id == tax_rate.account_id,
+                TaxRateVersion.tax_rate_id == tax_rate.id,
             )
             .order_by(TaxRateVersion.version)
         )
