@@ -13,6 +13,8 @@ from tally.api.versioning import SequenceVersionMiddleware
 from tally.catalog.endpoints import router as catalog_router
 from tally.customers.endpoints import router as customers_router
 from tally.db import Database
+from tally.metering.endpoints import router as metering_router
+from tally.seats.endpoints import router as seats_router
 from tally.settings import Settings, get_settings
 from tally.tax.endpoints import router as tax_router
 
@@ -27,7 +29,14 @@ Errors are `{"error": {"type", "message", "details"?}}`; lists are
 
 def api_routes() -> APIRouter:
     api = APIRouter(prefix="/api")
-    for router in (accounts_router, customers_router, catalog_router, tax_router):
+    for router in (
+        accounts_router,
+        customers_router,
+        catalog_router,
+        tax_router,
+        metering_router,
+        seats_router,
+    ):
         api.include_router(router)
     return api
 

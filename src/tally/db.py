@@ -11,12 +11,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import uuid6
+import uuid_utils
 from sqlalchemy import (
     JSON,
     DateTime,
     Dialect,
     Engine,
+    Numeric,
     String,
     create_engine,
     event,
@@ -28,6 +29,8 @@ from sqlalchemy.dialects.postgresql import JSONB, NUMERIC
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from tally import sqlite_functions
+
 # Execution option that makes an SQLite transaction take the write lock at BEGIN, so two
 # writers queue on busy_timeout instead of failing when a read lock cannot be upgraded.
 SQLITE_WRITE = {"sqlite_begin": "BEGIN IMMEDIATE"}
@@ -35,7 +38,7 @@ SQLITE_WRITE = {"sqlite_begin": "BEGIN IMMEDIATE"}
 
 def new_id() -> str:
     """A UUIDv7 string: unique and ordered by creation time, so it doubles as a sort key."""
-    return str(uuid6.uuid7())
+    return str(uuid_utils.uuid7())
 
 
 def utcnow() -> datetime:
@@ -49,7 +52,9 @@ class ExactDecimal(TypeDecorator[Decimal]):
     value is kept as the string Decimal gives, which round-trips without loss.
     """
 
-    impl = String
+    # Numeric, so that SQL arithmetic and comparisons on it are numeric (+ adds); SQLite
+    # storage is switched to text below.
+    impl = Numeric
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
@@ -113,10 +118,12 @@ def _create_sqlite_engine(url: str, **kwargs: Any) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL: a commit is on disk before the API answers 2xx, even across a power cut.
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+        sqlite_functions.register(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
@@ -159,7 +166,7 @@ def is_unique_violation(error: Exception) -> bool:
     return isinstance(original, sqlite3.IntegrityError) and "UNIQUE constraint" in str(original)
 
 
-def advisory_lock(session: Session, *scope: str) -> None:
+def advisory_lock(session: Session, *scope: str, shared: bool = False) -> None:
     """Serialize one kind of change (for example one account's hierarchy) until commit.
 
     PostgreSQL: a transaction-scoped advisory lock. SQLite needs none: its writers already run
@@ -168,5 +175,6 @@ def advisory_lock(session: Session, *scope: str) -> None:
     """
     if session.get_bind().dialect.name != "postgresql":
         return
-    digest = hashlib.sha256(":".join(scope).encode()).digest()
-    session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest[:8], signed=True))))
+    key = int.from_bytes(hashlib.sha256(":".join(scope).encode()).digest()[:8], signed=True)
+    lock = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
+    session.execute(select(lock(key)))

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(default=1, ge=1, description="Processes `tally serve` runs.")
     log_level: str = "info"
     idempotency_ttl_hours: int = Field(default=24, ge=1)
 

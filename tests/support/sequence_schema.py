@@ -1,8 +1,13 @@
 """Sequence's published OpenAPI schema (2024-07-30), to check our responses against it.
 
-One leniency, on purpose: an optional property may be null. Sequence's schema omits
-`nullable` on optional fields while its API sends nulls for them (seed 002 shows
-`"pagination": {"after": null, ...}`). Everything else is checked as published.
+Three leniencies, on purpose:
+- an optional property may be null. Sequence's schema omits `nullable` on optional fields
+  while its API sends nulls for them (seed 002 shows `"pagination": {"after": null, ...}`);
+- `AggregationType` also admits MAX and LATEST, the aggregations Tally adds for users of
+  Lago, OpenMeter and Flexprice;
+- a usage metric's `propertyFilters` map to lists of values, as Sequence's own example shows
+  (`{"channels": ["text", "email"]}`), where its schema says "object" (a Kotlin `Any`).
+Everything else is checked as published.
 """
 
 import gzip
@@ -16,6 +21,7 @@ from typing import Any
 from openapi_schema_validator import OAS30Validator
 
 SPEC_PATH = Path(__file__).with_name("sequence-openapi-2024-07-30.json.gz")
+TALLY_ENUM_EXTENSIONS = {"AggregationType": ["MAX", "LATEST"]}
 API_PREFIX = "/api"
 
 
@@ -36,6 +42,13 @@ def _allow_null_when_optional(schema: Any) -> None:
 def spec() -> dict[str, Any]:
     document: dict[str, Any] = json.loads(gzip.decompress(SPEC_PATH.read_bytes()))
     _allow_null_when_optional(document["components"])
+    schemas = document["components"]["schemas"]
+    for name, values in TALLY_ENUM_EXTENSIONS.items():
+        schemas[name]["enum"] += values
+    for schema in schemas.values():
+        filters = schema.get("properties", {}).get("propertyFilters")
+        if filters is not None:
+            filters["additionalProperties"] = {"type": "array", "items": {}}
     return document
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tally.accounts.schemas import AccountUpdate
 from tally.exceptions import NotFound
+from tally.metering.metrics import rebuild_rollups
 from tally.models import Account, ApiKey
 
 
@@ -72,7 +73,10 @@ def update_account(session: Session, account_id: str, data: AccountUpdate) -> Ac
         changes["name"] = changes.pop("company_name")
     if data.address is not None:
         changes["address"] = data.address.model_dump(mode="json", exclude_none=True)
+    zone_before = account.timezone
     for field, value in changes.items():
         setattr(account, field, value)
     session.flush()
+    if account.timezone != zone_before:  # usage rollups are per local day
+        rebuild_rollups(session, account)
     return account

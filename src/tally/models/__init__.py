@@ -12,11 +12,21 @@ from tally.models.customer import (
     TaxStatus,
 )
 from tally.models.idempotency import IdempotencyRecord
+from tally.models.metering import (
+    AggregationType,
+    MetricType,
+    UsageEvent,
+    UsageMetric,
+    UsageRollup,
+    UsageRollupValue,
+)
 from tally.models.product import Product
+from tally.models.seat import SeatEvent, SeatMetric
 from tally.models.tax_rate import TaxRate, TaxRateVersion
 
 __all__ = [
     "Account",
+    "AggregationType",
     "ApiKey",
     "Base",
     "BillingPreference",
@@ -26,8 +36,15 @@ __all__ = [
     "CustomerOrganization",
     "CustomerStatus",
     "IdempotencyRecord",
+    "MetricType",
     "Product",
+    "SeatEvent",
+    "SeatMetric",
     "TaxRate",
     "TaxRateVersion",
     "TaxStatus",
+    "UsageEvent",
+    "UsageMetric",
+    "UsageRollup",
+    "UsageRollupValue",
 ]

@@ -1,0 +1,126 @@
+"""Usage events through the API: validate a body, store it, answer per event; list events."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import msgspec
+from sqlalchemy import Select, Text, cast, exists, select
+from sqlalchemy.orm import Session, defer, with_expression
+
+from tally.metering import wire
+from tally.metering.ingest import IncomingEvent, Outcome, ingest
+from tally.models import Account, Customer, CustomerAlias, UsageEvent
+
+
+@dataclass(frozen=True)
+class BatchAnswer:
+    accepted: int
+    replaced: int
+    rejected: int
+    results: list[wire.EventResult]
+
+
+def _rejection(index: int, error: wire.InvalidEvent) -> wire.EventResult:
+    details = [{"field": error.field, "message": error.message}] if error.field else None
+    return wire.EventResult(
+        index=index,
+        status="rejected",
+        error=wire.EventError(type="ValidationError", message=error.message, details=details),
+    )
+
+
+def store_batch(
+    session: Session, account: Account, decoded: list[IncomingEvent | wire.InvalidEvent]
+) -> BatchAnswer:
+    """Store the valid events of a batch; the invalid ones are answered, not stored."""
+    valid = [(index, item) for index, item in enumerate(decoded) if isinstance(item, IncomingEvent)]
+    outcomes = ingest(session, account, [event for _, event in valid])
+    results: list[wire.EventResult] = [
+        _rejection(index, item)
+        for index, item in enumerate(decoded)
+        if isinstance(item, wire.InvalidEvent)
+    ]
+    results += [
+        wire.EventResult(
+            index=index,
+            status=outcome.outcome.value,
+            id=outcome.id,
+            customer_event_id=outcome.customer_event_id,
+            duplicate=outcome.duplicate,
+        )
+        for (index, _), outcome in zip(valid, outcomes, strict=True)
+    ]
+    results.sort(key=lambda result: result.index)
+    replaced = sum(outcome.outcome is Outcome.REPLACED for outcome in outcomes)
+    return BatchAnswer(
+        accepted=len(outcomes) - replaced,
+        replaced=replaced,
+        rejected=len(decoded) - len(outcomes),
+        results=results,
+    )
+
+
+def get_stored(session: Session, account_id: str, event_id: str) -> UsageEvent:
+    event = session.scalar(event_query(account_id).where(UsageEvent.id == event_id))
+    assert event is not None, "a stored event is readable in its own transaction"
+    return event
+
+
+def event_query(account_id: str) -> Select[UsageEvent]:
+    """Events with their properties as JSON text, exactly as stored."""
+    return (
+        select(UsageEvent)
+        .where(UsageEvent.account_id == account_id)
+        .options(
+            defer(UsageEvent.properties),
+            with_expression(UsageEvent.properties_json, cast(UsageEvent.properties, Text)),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    customer_aliases: list[str] | None = None
+    unmapped_aliases_only: bool = False
+    event_type: str | None = None
+    event_id: str | None = None
+    before: datetime | None = None
+    after: datetime | None = None
+
+
+def filtered_events(account_id: str, filters: EventFilters) -> Select[UsageEvent]:
+    query = event_query(account_id)
+    if filters.customer_aliases:
+        query = query.where(UsageEvent.customer_alias.in_(filters.customer_aliases))
+    if filters.event_type:
+        query = query.where(UsageEvent.event_type == filters.event_type)
+    if filters.event_id:
+        query = query.where(UsageEvent.id == filters.event_id)
+    if filters.before:
+        query = query.where(UsageEvent.event_timestamp < filters.before)
+    if filters.after:
+        query = query.where(UsageEvent.event_timestamp > filters.after)
+    if filters.unmapped_aliases_only:
+        query = query.where(
+            ~exists().where(
+                CustomerAlias.account_id == account_id,
+                CustomerAlias.deleted_at.is_(None),
+                CustomerAlias.value == UsageEvent.customer_alias,
+            ),
+            ~exists().where(
+                Customer.account_id == account_id, Customer.id == UsageEvent.customer_alias
+            ),
+        )
+    return query
+
+
+def event_out(event: UsageEvent) -> wire.EventOut:
+    return wire.EventOut(
+        id=event.id,
+        customer_event_id=event.customer_event_id,
+        customer_alias=event.customer_alias,
+        event_type=event.event_type,
+        sequence_account_id=event.account_id,
+        event_timestamp=event.event_timestamp,
+        event_properties=msgspec.Raw(event.properties_json.encode()),
+    )

@@ -1,0 +1,329 @@
+"""Storing usage events: the hot path.
+
+A batch is staged in one go (COPY on PostgreSQL), then moved into `usage_events` by a few
+set-based statements: new `customer_event_id`s are inserted; known ones replace the stored
+event when their content differs (last received wins); exact resends change nothing. The
+metrics' rollups follow in the same transaction, so a 2xx answer means events and aggregates
+are both durable. Per event, Python only shapes a tuple; everything else is SQL.
+"""
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated, Any
+
+import msgspec
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    FromClause,
+    Select,
+    Text,
+    Uuid,
+    any_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from tally.db import new_id, utcnow
+from tally.metering import rollups
+from tally.metering.sql import metering_sql
+from tally.metering.staging import (
+    STAGE_COLUMNS,
+    StagedBatch,
+    load_stage,
+    prior,
+    stage,
+    store_if_all_new,
+)
+from tally.models import Account, UsageMetric
+from tally.models.metering import USAGE_EVENTS
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class IncomingEvent(msgspec.Struct, rename="camel"):
+    """An event as the API and imports receive it (Sequence's field names)."""
+
+    customer_alias: Name
+    event_type: Name
+    event_timestamp: Annotated[datetime, msgspec.Meta(tz=True)] | None = None  # None: now
+    customer_event_id: Name | None = None
+    # The properties' JSON text, passed through untouched: exact numbers, no re-encoding.
+    event_properties: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"{}"))
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    REPLACED = "replaced"
+
+
+class StoredOutcome(msgspec.Struct, frozen=True):
+    outcome: Outcome
+    id: str
+    customer_event_id: str
+    duplicate: bool = False  # an exact resend: nothing changed
+
+
+def _dialect_insert(session: Session) -> type[postgresql.Insert] | type[sqlite.Insert]:
+    return postgresql.Insert if session.get_bind().dialect.name == "postgresql" else sqlite.Insert
+
+
+def _insert_new(session: Session) -> set[str]:
+    """Insert staged events whose customer_event_id is new; the ids inserted."""
+    rows = (
+        select(*(stage.c[name] for name in STAGE_COLUMNS))
+        .where(stage.c.id.is_not(None))  # a WHERE keeps SQLite's upsert grammar unambiguous
+        .order_by(stage.c.customer_event_id)  # one lock order for concurrent batches
+    )
+    statement = (
+        _dialect_insert(session)(USAGE_EVENTS)
+        .from_select(list(STAGE_COLUMNS), rows)
+        .on_conflict_do_nothing(index_elements=["account_id", "customer_event_id"])
+        .returning(USAGE_EVENTS.c.id)
+    )
+    return set(session.scalars(statement))
+
+
+def _among(
+    session: Session, column: ColumnElement[str], values: Iterable[str], *, uuids: bool = False
+) -> ColumnElement[bool]:
+    """`column` is one of `values`: one array parameter on PostgreSQL, not a thousand."""
+    if session.get_bind().dialect.name == "postgresql":
+        item_type = Uuid(as_uuid=False) if uuids else Text()
+        array = bindparam(None, list(values), type_=postgresql.ARRAY(item_type))
+        return column == any_(array)
+    return column.in_(list(values))
+
+
+class Source(StrEnum):
+    """Where a batch's new events are read from to extend the rollups."""
+
+    STAGE = "stage"  # every staged event is new
+    STAGE_NEW = "stage_new"  # only the staged events with ids in NEW_IDS
+    STORED = "stored"  # the batch went straight into usage_events: ids in NEW_IDS
+
+
+NEW_IDS = "new_ids"
+
+
+def _id_list(ids: Iterable[str], postgres: bool) -> str | list[str]:
+    """NEW_IDS's value: on PostgreSQL one comma-separated string (cheaper to send than an
+    array parameter, which the driver dumps element by element), a list elsewhere."""
+    return ",".join(ids) if postgres else list(ids)
+
+
+def _source(postgres: bool, source: Source) -> tuple[FromClause, list[ColumnElement[bool]]]:
+    ids: ColumnElement[Any] = (
+        cast(
+            func.string_to_array(bindparam(NEW_IDS, type_=Text()), ","),
+            postgresql.ARRAY(Uuid(as_uuid=False)),
+        )
+        if postgres
+        else bindparam(NEW_IDS, expanding=True)
+    )
+    if source is Source.STAGE:
+        return stage, []
+    if source is Source.STAGE_NEW:
+        return stage, [stage.c.id == any_(ids) if postgres else stage.c.id.in_(ids)]
+    if not postgres:
+        return select(USAGE_EVENTS).where(USAGE_EVENTS.c.id.in_(ids)).subquery("fresh"), []
+    # Joining an unnest() keeps the plan an index lookup per id, never a scan of the table.
+    wanted = func.unnest(ids).table_valued("id").render_derived()
+    fresh = select(USAGE_EVENTS).join(wanted, USAGE_EVENTS.c.id == wanted.c.id)
+    return fresh.subquery("fresh"), []
+
+
+@lru_cache(maxsize=512)
+def _extend_statements(
+    postgres: bool, source: Source, zone: str, metrics: tuple[rollups.MetricDefinition, ...]
+) -> tuple[Executable, ...]:
+    table, where = _source(postgres, source)
+    return rollups.extend_statements(postgres, metrics, zone, table, where)
+
+
+def _capture_prior(session: Session, account_id: str, keys: Iterable[str]) -> None:
+    """Copy (and on PostgreSQL lock) the stored events with these customer_event_ids.
+
+    Looked up by the explicit keys, so the unique index answers it whatever the planner
+    thinks of the temporary table.
+    """
+    events = USAGE_EVENTS
+    known: Select[object] = (
+        select(*(events.c[name] for name in STAGE_COLUMNS))
+        .where(events.c.account_id == account_id, _among(session, events.c.customer_event_id, keys))
+        .order_by(events.c.id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        known = known.with_for_update()
+    session.execute(insert(prior).from_select(list(STAGE_COLUMNS), known))
+
+
+def _replace_changed(session: Session) -> set[str]:
+    """Overwrite stored events whose staged successor differs; their customer_event_ids."""
+    events = USAGE_EVENTS
+    content = ("customer_alias", "event_type", "event_timestamp", "properties")
+    differs: ColumnElement[bool] = or_(
+        *(events.c[name].is_distinct_from(stage.c[name]) for name in content)
+    )
+    statement = (
+        update(events)
+        .where(
+            events.c.account_id == stage.c.account_id,
+            events.c.customer_event_id == stage.c.customer_event_id,
+            events.c.id == prior.c.id,
+            differs,
+            # A delayed request never overwrites what a later one stored.
+            events.c.received_at <= stage.c.received_at,
+        )
+        .values({name: stage.c[name] for name in (*content, "received_at")})
+        .returning(events.c.customer_event_id)
+    )
+    return set(session.scalars(statement))
+
+
+def _metrics(session: Session, account_id: str, event_types: set[str]) -> list[UsageMetric]:
+    if not event_types:
+        return []
+    return list(
+        session.scalars(
+            select(UsageMetric)
+            .where(
+                UsageMetric.account_id == account_id,
+                UsageMetric.deleted_at.is_(None),
+                UsageMetric.event_type.in_(event_types),
+            )
+            .order_by(UsageMetric.id)  # one lock order when recomputing several
+        )
+    )
+
+
+def _touched_buckets(session: Session, zone: str, replaced: set[str]) -> list[rollups.Bucket]:
+    """The (alias, day) buckets replaced events left and entered."""
+    sql = metering_sql(session.get_bind().dialect.name)
+    old = select(prior.c.customer_alias, sql.local_day(prior.c.event_timestamp, zone)).where(
+        prior.c.customer_event_id.in_(replaced)
+    )
+    new = select(stage.c.customer_alias, sql.local_day(stage.c.event_timestamp, zone)).where(
+        stage.c.customer_event_id.in_(replaced)
+    )
+    return sorted({(alias, day) for alias, day in session.execute(old.union(new))})
+
+
+def _update_rollups(
+    session: Session,
+    account: Account,
+    batch: StagedBatch,
+    inserted: set[str],
+    replaced: set[str],
+    *,
+    staged: bool,
+) -> None:
+    types_by_key = {row[1]: row[3] for row in batch.rows}
+    event_types = {row[3] for row in batch.rows if row[0] in inserted}
+    event_types |= {types_by_key[key] for key in replaced}
+    if replaced:  # and the types the replaced versions had
+        event_types |= set(
+            session.scalars(
+                select(prior.c.event_type).where(prior.c.customer_event_id.in_(replaced)).distinct()
+            )
+        )
+    metrics = _metrics(session, account.id, event_types)
+    if not metrics:
+        return
+    # New events are read from the stage, or from the table when they went straight in.
+    if not staged:
+        source = Source.STORED
+    else:
+        source = Source.STAGE if len(inserted) == len(batch.rows) else Source.STAGE_NEW
+    postgres = session.get_bind().dialect.name == "postgresql"
+    parameters = {NEW_IDS: _id_list(inserted, postgres)} if source is not Source.STAGE else {}
+    buckets = _touched_buckets(session, account.timezone, replaced) if replaced else []
+    if inserted:
+        definitions = tuple(rollups.MetricDefinition.of(metric) for metric in metrics)
+        for statement in _extend_statements(postgres, source, account.timezone, definitions):
+            session.execute(statement, parameters)
+    for metric in metrics if buckets else []:
+        rollups.lock_metric(session, metric.id)
+        rollups.recompute(session, metric, account.timezone, buckets)
+
+
+def ingest(
+    session: Session, account: Account, events: Sequence[IncomingEvent]
+) -> list[StoredOutcome]:
+    """Store a batch; one outcome per incoming event, in order."""
+    if not events:
+        return []
+    rollups.lock_definitions(session, account.id, exclusive=False)
+    received_at = utcnow()
+    ids = [new_id() for _ in events]
+    keys = [
+        event.customer_event_id or event_id for event, event_id in zip(events, ids, strict=True)
+    ]
+    # Within a batch too, the last event with a customer_event_id wins.
+    winner = {key: index for index, key in enumerate(keys)}
+    batch = StagedBatch(
+        account_id=account.id,
+        received_at=received_at,
+        rows=[
+            (
+                ids[index],
+                key,
+                events[index].customer_alias,
+                events[index].event_type,
+                events[index].event_timestamp or received_at,
+                bytes(events[index].event_properties),
+            )
+            for key, index in winner.items()
+        ],
+    )
+    replaced: set[str] = set()
+    stored_ids: dict[str, str] = {}
+    staged = not store_if_all_new(session, batch)
+    if not staged:
+        inserted = {row[0] for row in batch.rows}
+    else:  # some keys are known: resends or replacements
+        load_stage(session, batch)
+        inserted = _insert_new(session)
+        known = [key for key, index in winner.items() if ids[index] not in inserted]
+        if known:
+            _capture_prior(session, account.id, known)
+            replaced = _replace_changed(session)
+            stored_ids = dict(session.execute(select(prior.c.customer_event_id, prior.c.id)).all())
+    _update_rollups(session, account, batch, inserted, replaced, staged=staged)
+    return _outcomes(keys, ids, winner, inserted, replaced, stored_ids)
+
+
+def _outcomes(
+    keys: list[str],
+    ids: list[str],
+    winner: dict[str, int],
+    inserted: set[str],
+    replaced: set[str],
+    stored_ids: dict[str, str],
+) -> list[StoredOutcome]:
+    first: dict[str, int] = {}
+    for index, key in enumerate(keys):
+        first.setdefault(key, index)
+    outcomes = []
+    for index, key in enumerate(keys):
+        last = winner[key]
+        final_id = ids[last] if ids[last] in inserted else stored_ids[key]
+        if index < last:
+            # Superseded later in the same batch: accepted, then replaced by that event.
+            outcomes.append(StoredOutcome(Outcome.ACCEPTED, final_id, key))
+        elif key in replaced or (index > first[key] and ids[last] in inserted):
+            outcomes.append(StoredOutcome(Outcome.REPLACED, final_id, key))
+        elif ids[last] in inserted:
+            outcomes.append(StoredOutcome(Outcome.ACCEPTED, final_id, key))
+        else:
+            outcomes.append(StoredOutcome(Outcome.ACCEPTED, final_id, key, duplicate=True))
+    return outcomes

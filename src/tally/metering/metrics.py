@@ -1,0 +1,113 @@
+"""Usage metrics: what to aggregate from which events. Their rollups follow every change."""
+
+from collections.abc import Iterable
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tally.db import is_unique_violation, utcnow
+from tally.exceptions import Conflict, NotFound
+from tally.metering import rollups
+from tally.metering.schemas import UsageMetricIn
+from tally.models import Account, UsageMetric
+
+# Fields that change which events count or how: changing one rebuilds the metric's rollups.
+_DEFINITION = (
+    "event_type",
+    "aggregation_type",
+    "aggregation_property",
+    "property_filters",
+    "properties_to_negate",
+    "case_sensitive",
+)
+
+
+def metric_query(account_id: str) -> Select[UsageMetric]:
+    return select(UsageMetric).where(
+        UsageMetric.account_id == account_id, UsageMetric.deleted_at.is_(None)
+    )
+
+
+def get_metric(session: Session, account_id: str, metric_id: str) -> UsageMetric:
+    metric = session.scalar(metric_query(account_id).where(UsageMetric.id == metric_id))
+    if metric is None:
+        raise NotFound.resource("Usage metric", metric_id)
+    return metric
+
+
+def _check_name_free(
+    session: Session, account_id: str, name: str, besides: str | None = None
+) -> None:
+    query = metric_query(account_id).where(UsageMetric.name == name)
+    if besides is not None:
+        query = query.where(UsageMetric.id != besides)
+    if session.scalar(query) is not None:
+        raise Conflict(f"A usage metric named {name!r} already exists")
+
+
+def _apply(metric: UsageMetric, data: UsageMetricIn) -> None:
+    metric.name = data.name
+    metric.description = data.description
+    metric.metric_type = data.metric_type
+    metric.event_type = data.event_type
+    metric.aggregation_type = data.aggregation_type
+    metric.aggregation_property = data.aggregation_property
+    metric.grouping_property = data.grouping_property
+    metric.unit = data.unit
+    metric.property_filters = data.normalized_filters()
+    metric.properties_to_negate = list(dict.fromkeys(data.properties_to_negate))
+    metric.case_sensitive = True if data.case_sensitive is None else data.case_sensitive
+
+
+def _flush(session: Session, name: str) -> None:
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        if is_unique_violation(exc):
+            raise Conflict(f"A usage metric named {name!r} already exists") from exc
+        raise
+
+
+def create_metric(session: Session, account: Account, data: UsageMetricIn) -> UsageMetric:
+    rollups.lock_definitions(session, account.id, exclusive=True)
+    _check_name_free(session, account.id, data.name)
+    metric = UsageMetric(account_id=account.id)
+    _apply(metric, data)
+    session.add(metric)
+    _flush(session, data.name)
+    rollups.recompute(session, metric, account.timezone, None)  # events may predate the metric
+    return metric
+
+
+def update_metric(
+    session: Session, account: Account, metric_id: str, data: UsageMetricIn
+) -> UsageMetric:
+    rollups.lock_definitions(session, account.id, exclusive=True)
+    metric = get_metric(session, account.id, metric_id)
+    _check_name_free(session, account.id, data.name, besides=metric.id)
+    before = [getattr(metric, field) for field in _DEFINITION]
+    _apply(metric, data)
+    _flush(session, data.name)
+    if before != [getattr(metric, field) for field in _DEFINITION]:
+        rollups.recompute(session, metric, account.timezone, None)
+    return metric
+
+
+def delete_metric(session: Session, account_id: str, metric_id: str) -> UsageMetric:
+    """Soft delete: invoices keep what they were calculated with; the rollups go."""
+    rollups.lock_definitions(session, account_id, exclusive=True)
+    metric = get_metric(session, account_id, metric_id)
+    metric.deleted_at = utcnow()
+    rollups.forget(session, metric)
+    session.flush()
+    return metric
+
+
+def rebuild_rollups(
+    session: Session, account: Account, metrics: Iterable[UsageMetric] | None = None
+) -> None:
+    """Recompute rollups, e.g. after the account's time zone (so its days) changed."""
+    rollups.lock_definitions(session, account.id, exclusive=True)
+    for metric in metrics if metrics is not None else session.scalars(metric_query(account.id)):
+        rollups.recompute(session, metric, account.timezone, None)

@@ -1,0 +1,104 @@
+"""SQL expressions that differ between PostgreSQL and SQLite, for aggregating usage events.
+
+Everything here builds expressions that the database evaluates: JSON property extraction,
+exact decimal parsing and arithmetic, and the calendar day of a timestamp in the account's
+time zone. On SQLite the decimal and time zone parts call the functions registered by
+`tally.sqlite_functions`.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Date, Numeric, Text, and_, case, cast, func, literal, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql.elements import ColumnElement
+
+from tally.db import ExactDecimal
+
+# A JSON number, or a string holding one ("12.5"): what SUM, MAX and LATEST aggregate.
+_NUMERIC_TEXT = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
+
+Expression = ColumnElement[Any]
+
+
+@dataclass(frozen=True)
+class MeteringSQL:
+    postgres: bool
+
+    def property_text(self, properties: Expression, key: str) -> ColumnElement[str | None]:
+        """The property as text (numbers and booleans spelled as in JSON), NULL if absent."""
+        if self.postgres:
+            text: ColumnElement[str | None] = type_coerce(properties, JSONB)[key].astext
+            return text
+        path = _sqlite_path(key)
+        kind = func.json_type(properties, path)
+        return case(
+            (kind == "text", properties.op("->>")(path)),
+            (
+                kind.in_(["integer", "real", "true", "false", "object", "array"]),
+                properties.op("->")(path),
+            ),
+            else_=None,
+        )
+
+    def property_number(self, properties: Expression, key: str) -> ColumnElement[Decimal | None]:
+        """The property as an exact decimal, NULL when absent or not numeric."""
+        if self.postgres:
+            value = type_coerce(properties, JSONB)[key]
+            kind = func.jsonb_typeof(value)
+            text = value.astext
+            return case(
+                (kind == "number", cast(text, Numeric)),
+                (and_(kind == "string", text.regexp_match(_NUMERIC_TEXT)), cast(text, Numeric)),
+                else_=None,
+            )
+        path = _sqlite_path(key)
+        kind = func.json_type(properties, path)
+        raw = case(
+            (kind.in_(["integer", "real"]), properties.op("->")(path)),
+            (kind == "text", properties.op("->>")(path)),
+            else_=None,
+        )
+        return type_coerce(func.tally_decimal(raw), ExactDecimal())
+
+    def local_day(self, timestamp: Expression, zone: str) -> ColumnElement[date]:
+        if self.postgres:
+            return cast(func.timezone(literal(zone, Text), timestamp), Date)
+        return type_coerce(func.tally_local_day(timestamp, zone), Date)
+
+    def decimal_sum(self, value: Expression) -> ColumnElement[Decimal | None]:
+        return (
+            func.sum(value)
+            if self.postgres
+            else type_coerce(func.tally_decimal_sum(value), ExactDecimal())
+        )
+
+    def decimal_max(self, value: Expression) -> ColumnElement[Decimal | None]:
+        return (
+            func.max(value)
+            if self.postgres
+            else type_coerce(func.tally_decimal_max(value), ExactDecimal())
+        )
+
+    def decimal_add(self, left: Expression, right: Expression) -> ColumnElement[Decimal | None]:
+        if self.postgres:
+            return func.coalesce(left, 0) + func.coalesce(right, 0)
+        return type_coerce(func.tally_decimal_add(left, right), ExactDecimal())
+
+    def decimal_greatest(
+        self, left: Expression, right: Expression
+    ) -> ColumnElement[Decimal | None]:
+        if self.postgres:
+            return func.greatest(left, right)
+        return type_coerce(func.tally_decimal_greatest(left, right), ExactDecimal())
+
+
+def _sqlite_path(key: str) -> str:
+    # Quoted, so keys with dots or brackets address one property rather than a path.
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def metering_sql(dialect_name: str) -> MeteringSQL:
+    return MeteringSQL(postgres=dialect_name == "postgresql")

@@ -1,0 +1,159 @@
+"""Usage metrics, usage events, and the per-day rollups that make `calculate` fast.
+
+Events are stored as received (last received wins per `customer_event_id`). Rollups hold, per
+metric, customer alias and local day of the account, the aggregates of the matching events;
+ingestion keeps them current in the same transaction as the events, so a calculation reads a
+handful of rows instead of millions of events.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, cast
+
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, query_expression
+
+from tally.db import JSONDocument, new_id
+from tally.models.base import Base, TenantMixin
+
+
+class MetricType(StrEnum):
+    SIMPLE = "SIMPLE"
+    GROUPED = "GROUPED"
+
+
+class AggregationType(StrEnum):
+    COUNT = "COUNT"
+    SUM = "SUM"
+    UNIQUE = "UNIQUE"
+    MAX = "MAX"
+    LATEST = "LATEST"
+    CUSTOM = "CUSTOM"  # Sequence's expression metrics: accepted by the schema, refused by Tally
+
+
+class UsageMetric(TenantMixin, Base):
+    __tablename__ = "usage_metrics"
+    __table_args__ = (
+        Index(
+            "uq_usage_metrics_account_name",
+            "account_id",
+            "name",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
+
+    name: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(String(2000), default=None)
+    metric_type: Mapped[MetricType] = mapped_column(default=MetricType.SIMPLE)
+    event_type: Mapped[str] = mapped_column(String(500))
+    aggregation_type: Mapped[AggregationType]
+    aggregation_property: Mapped[str | None] = mapped_column(String(500), default=None)
+    grouping_property: Mapped[str | None] = mapped_column(String(500), default=None)
+    unit: Mapped[str | None] = mapped_column(String(200), default=None)
+    # {"property": ["allowed", "values"]}; every filter must match.
+    property_filters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    properties_to_negate: Mapped[list[Any]] = mapped_column(default=list)
+    case_sensitive: Mapped[bool] = mapped_column(default=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class UsageEvent(Base):
+    """One usage event. Not a RecordMixin: this table is the hot path, so it carries only what
+    ingestion and aggregation need, with a native UUID key."""
+
+    __tablename__ = "usage_events"
+    __table_args__ = (
+        UniqueConstraint("account_id", "customer_event_id"),
+        Index(
+            "ix_usage_events_account_alias_type_time",
+            "account_id",
+            "customer_alias",
+            "event_type",
+            "event_timestamp",
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True, default=new_id)
+    # No foreign key: the account comes from the authenticated key, and a per-row integrity
+    # check would cost the hot path a lookup for every event.
+    account_id: Mapped[str] = mapped_column(String(36))
+    customer_event_id: Mapped[str] = mapped_column(Text)
+    customer_alias: Mapped[str] = mapped_column(Text)
+    event_type: Mapped[str] = mapped_column(Text)
+    event_timestamp: Mapped[datetime]
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    received_at: Mapped[datetime]
+    # The properties as stored JSON text, when a query asks for it (exact numbers, no parsing).
+    properties_json: Mapped[str] = query_expression()
+
+
+# A database-assigned row number (BIGSERIAL on PostgreSQL, INTEGER PRIMARY KEY on SQLite).
+_ROW_NUMBER = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UsageRollup(Base):
+    """A metric's aggregates over some of one customer alias's events of one local day.
+
+    Append-only: every batch adds its own rows instead of updating shared ones, so
+    concurrent ingestion never waits on a hot customer's bucket. A bucket's value is the
+    aggregate of its rows; recomputing a bucket replaces its rows with one.
+    """
+
+    __tablename__ = "usage_rollups"
+    __table_args__ = (Index("ix_usage_rollups_bucket", "metric_id", "customer_alias", "day"),)
+
+    id: Mapped[int] = mapped_column(_ROW_NUMBER, primary_key=True, autoincrement=True)
+    metric_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("usage_metrics.id", ondelete="CASCADE")
+    )
+    customer_alias: Mapped[str] = mapped_column(Text)
+    day: Mapped[date]
+    account_id: Mapped[str] = mapped_column(String(36), ForeignKey("accounts.id"))
+    event_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Events that matched but had no numeric value to aggregate (SUM, MAX, LATEST).
+    skipped_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    value_sum: Mapped[Decimal | None] = mapped_column(default=None)
+    value_max: Mapped[Decimal | None] = mapped_column(default=None)
+    latest_at: Mapped[datetime | None] = mapped_column(default=None)
+    latest_event_id: Mapped[str | None] = mapped_column(Uuid(as_uuid=False), default=None)
+    latest_value: Mapped[Decimal | None] = mapped_column(default=None)
+
+
+class UsageRollupValue(Base):
+    """For UNIQUE metrics: distinct values seen per alias and day, with how often.
+    Append-only like UsageRollup."""
+
+    __tablename__ = "usage_rollup_values"
+    __table_args__ = (
+        Index("ix_usage_rollup_values_bucket", "metric_id", "customer_alias", "day", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(_ROW_NUMBER, primary_key=True, autoincrement=True)
+    metric_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("usage_metrics.id", ondelete="CASCADE")
+    )
+    customer_alias: Mapped[str] = mapped_column(Text)
+    day: Mapped[date]
+    value: Mapped[str] = mapped_column(Text)
+    account_id: Mapped[str] = mapped_column(String(36), ForeignKey("accounts.id"))
+    occurrences: Mapped[int] = mapped_column(BigInteger)
+
+
+# Typed handles on the tables, for the set-based SQL of ingestion and rollups.
+USAGE_EVENTS = cast(Table, UsageEvent.__table__)
+USAGE_ROLLUPS = cast(Table, UsageRollup.__table__)
+USAGE_ROLLUP_VALUES = cast(Table, UsageRollupValue.__table__)

@@ -1,0 +1,107 @@
+"""Seat metric, seat event and seat balance bodies in Sequence's shapes."""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
+
+from tally.api.schemas import Schema
+
+SEAT_TYPE_PATTERN = r"^[a-z][a-z0-9_]*$"
+MAX_SEATS = 2**31 - 1  # `total` is a 32-bit INTEGER column
+
+
+def _text_only(value: object) -> object:
+    # Pydantic would read a number as Unix time; Sequence's timestamps are ISO 8601 strings.
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be an ISO 8601 timestamp with a UTC offset")
+    return value
+
+
+def _to_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+01:00 has no UTC equivalent
+        raise ValueError("timestamp is out of range") from exc
+
+
+# An ISO 8601 timestamp with an offset, kept in UTC.
+UtcTimestamp = Annotated[AwareDatetime, BeforeValidator(_text_only), AfterValidator(_to_utc)]
+
+SeatType = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=100,
+        pattern=SEAT_TYPE_PATTERN,
+        description="Lower snake case, e.g. `admin_user`; immutable.",
+        examples=["editor"],
+    ),
+]
+
+
+class SeatMetricIn(Schema):
+    seat_type: SeatType
+    label: str = Field(min_length=1, max_length=500)
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class SeatMetricUpdate(Schema):
+    """PUT replaces label and description. `seatType` is immutable: restating the current one
+    is accepted (a read-modify-write round trip), another one is refused."""
+
+    label: str = Field(min_length=1, max_length=500)
+    description: str | None = Field(default=None, max_length=2000)
+    seat_type: str | None = Field(default=None, max_length=100)
+
+
+class SeatMetricOut(Schema):
+    id: str
+    seat_type: str
+    label: str
+    description: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = None
+
+
+class SeatEventIn(Schema):
+    customer_alias: str = Field(min_length=1, max_length=500)
+    seat_type: str = Field(min_length=1, max_length=100)
+    event_timestamp: UtcTimestamp
+    total: int = Field(strict=True, ge=0, le=MAX_SEATS, description="Absolute seat count.")
+    customer_event_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="Idempotency key: a later event with the same id replaces this one. "
+        "Defaults to the event's own id.",
+    )
+
+
+class SeatEventOut(Schema):
+    id: str
+    customer_event_id: str
+    customer_alias: str
+    seat_type: str
+    sequence_account_id: str = Field(validation_alias="account_id")
+    event_timestamp: datetime
+    total: int
+
+
+class SeatBalanceOut(Schema):
+    seat_type: str
+    total: int
+    change_timestamp: datetime
+
+
+class CustomerSeatBalancesOut(Schema):
+    id: str
+    sequence_account_id: str
+    legal_name: str
+    customer_aliases: list[str]
+    total: int
+    change_timestamp: datetime = Field(
+        description="When the customer's seats last changed; its creation time if never."
+    )
+    balances: list[SeatBalanceOut]

@@ -1,0 +1,93 @@
+"""SQL functions SQLite lacks, registered on every SQLite connection.
+
+SQLite has no exact decimal type and no time zone database. These functions let the same
+aggregation SQL run there as on PostgreSQL (which has NUMERIC and AT TIME ZONE built in), inside
+the database engine, with exact results. PostgreSQL never uses them.
+"""
+
+import sqlite3
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+
+def _decimal(value: object) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(value.strip() if isinstance(value, str) else str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def _text(number: Decimal | None) -> str | None:
+    return None if number is None else str(number)
+
+
+def decimal_or_null(value: object) -> str | None:
+    """The value as an exact decimal string, or NULL when it is not a finite number."""
+    return _text(_decimal(value))
+
+
+def decimal_add(left: object, right: object) -> str | None:
+    a, b = _decimal(left), _decimal(right)
+    if a is None or b is None:
+        return _text(a if b is None else b)
+    return _text(a + b)
+
+
+def decimal_greatest(left: object, right: object) -> str | None:
+    a, b = _decimal(left), _decimal(right)
+    if a is None or b is None:
+        return _text(a if b is None else b)
+    return _text(max(a, b))
+
+
+class DecimalSum:
+    def __init__(self) -> None:
+        self.total: Decimal | None = None
+
+    def step(self, value: object) -> None:
+        number = _decimal(value)
+        if number is not None:
+            self.total = number if self.total is None else self.total + number
+
+    def finalize(self) -> str | None:
+        return _text(self.total)
+
+
+class DecimalMax:
+    def __init__(self) -> None:
+        self.best: Decimal | None = None
+
+    def step(self, value: object) -> None:
+        number = _decimal(value)
+        if number is not None and (self.best is None or number > self.best):
+            self.best = number
+
+    def finalize(self) -> str | None:
+        return _text(self.best)
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_day(timestamp: str | None, zone: str) -> str | None:
+    """The calendar date of a stored UTC timestamp in the given IANA time zone."""
+    if timestamp is None:
+        return None
+    moment = datetime.fromisoformat(timestamp).replace(tzinfo=UTC)
+    return moment.astimezone(_zone(zone)).date().isoformat()
+
+
+def register(connection: sqlite3.Connection) -> None:
+    connection.create_function("tally_decimal", 1, decimal_or_null, deterministic=True)
+    connection.create_function("tally_decimal_add", 2, decimal_add, deterministic=True)
+    connection.create_function("tally_decimal_greatest", 2, decimal_greatest, deterministic=True)
+    connection.create_function("tally_local_day", 2, local_day, deterministic=True)
+    connection.create_aggregate("tally_decimal_sum", 1, DecimalSum)  # type: ignore[arg-type]
+    connection.create_aggregate("tally_decimal_max", 1, DecimalMax)  # type: ignore[arg-type]

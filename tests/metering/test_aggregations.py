@@ -1,0 +1,288 @@
+"""Every aggregation, with filters and negation, computed in the database from rollups that
+stay equal to the events whatever arrives: new events, replacements, late metrics."""
+
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.factories import customer_body
+from tests.metering.helpers import calculate, create_metric, event, send, value
+from tests.support.api_client import ApiClient
+
+JAN = ("2024-01-01", "2024-01-31")
+
+
+def test_count(api: ApiClient) -> None:
+    metric = create_metric(api, aggregationType="COUNT")
+    send(
+        api,
+        event("acme", "2024-01-03T10:00:00Z"),
+        event("acme", "2024-01-31T23:59:59Z"),
+        event("acme", "2024-02-01T00:00:00Z"),  # next period
+        event("acme", "2024-01-05T10:00:00Z", event_type="other"),  # another event type
+        event("other-customer", "2024-01-05T10:00:00Z"),
+    )
+    result = calculate(api, metric, "acme", *JAN)
+    assert (result["eventCount"], result["value"]) == (2, 2)
+    assert result["aggregationType"] == "COUNT"
+    assert result["eventType"] == "api_call"
+
+
+def test_sum_is_exact_and_skips_what_is_not_a_number(api: ApiClient) -> None:
+    metric = create_metric(api, aggregationType="SUM", aggregationProperty="amount", unit="GB")
+    # Raw JSON, so the numbers reach Tally exactly as written (no float on the way).
+    amounts = ["0.1", "0.2", '"1.00000000000000000001"', '"lots"']
+    events = [
+        '{"customerAlias": "acme", "eventType": "api_call", '
+        f'"eventTimestamp": "2024-01-02T00:00:00Z", "eventProperties": {{"amount": {amount}}}}}'
+        for amount in amounts
+    ]
+    events.append(
+        '{"customerAlias": "acme", "eventType": "api_call", '
+        '"eventTimestamp": "2024-01-02T00:00:00Z", "eventProperties": {"other": 5}}'
+    )
+    body = ('{"events": [' + ", ".join(events) + "]}").encode()
+    response = api.post(
+        "/api/usage-events/batch", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.json()["accepted"] == 5
+    result = calculate(api, metric, "acme", *JAN)
+    assert result["value"] == Decimal("1.30000000000000000001")
+    assert result["eventCount"] == 5
+    assert result["skippedEventCount"] == 2  # "lots" and the event without "amount"
+    assert result["unit"] == "GB"
+
+
+def test_unique_counts_distinct_values_case_sensitively_or_not(api: ApiClient) -> None:
+    strict = create_metric(api, name="users", aggregationType="UNIQUE", aggregationProperty="user")
+    loose = create_metric(
+        api,
+        name="users, any case",
+        aggregationType="UNIQUE",
+        aggregationProperty="user",
+        caseSensitive=False,
+    )
+    send(
+        api,
+        event("acme", "2024-01-02T00:00:00Z", user="ann"),
+        event("acme", "2024-01-09T00:00:00Z", user="ann"),  # same value on another day
+        event("acme", "2024-01-10T00:00:00Z", user="Ann"),
+        event("acme", "2024-01-10T00:00:00Z", user="bob"),
+        event("acme", "2024-01-11T00:00:00Z"),  # no value: not counted
+    )
+    assert value(api, strict, "acme", *JAN) == 3
+    assert value(api, loose, "acme", *JAN) == 2
+    assert calculate(api, strict, "acme", *JAN)["eventCount"] == 5
+
+
+def test_max_and_latest(api: ApiClient) -> None:
+    highest = create_metric(api, name="peak", aggregationType="MAX", aggregationProperty="gb")
+    latest = create_metric(api, name="last", aggregationType="LATEST", aggregationProperty="gb")
+    send(
+        api,
+        event("acme", "2024-01-02T00:00:00Z", gb="7.5"),
+        event("acme", "2024-01-20T00:00:00Z", gb=3),
+        event("acme", "2024-01-21T00:00:00Z", gb="n/a"),  # newest, but not a number
+        event("acme", "2024-01-10T00:00:00Z", gb=12.25),
+    )
+    assert value(api, highest, "acme", *JAN) == Decimal("12.25")
+    assert value(api, latest, "acme", *JAN) == 3
+    assert value(api, latest, "acme", "2024-01-01", "2024-01-15") == Decimal("12.25")
+    assert value(api, highest, "acme", "2024-03-01", "2024-03-31") == 0
+
+
+def test_filters_must_all_match_and_negated_ones_exclude(api: ApiClient) -> None:
+    metric = create_metric(
+        api,
+        aggregationType="COUNT",
+        propertyFilters={"region": ["eu", "uk"], "plan": ["free"]},
+        propertiesToNegate=["plan"],
+    )
+    send(
+        api,
+        event("acme", "2024-01-02T00:00:00Z", region="eu", plan="pro"),  # counts
+        event("acme", "2024-01-02T00:00:00Z", region="uk"),  # counts: no plan is not free
+        event("acme", "2024-01-02T00:00:00Z", region="eu", plan="free"),  # negated
+        event("acme", "2024-01-02T00:00:00Z", region="us", plan="pro"),  # wrong region
+        event("acme", "2024-01-02T00:00:00Z", plan="pro"),  # no region
+    )
+    assert value(api, metric, "acme", *JAN) == 2
+
+
+def test_filters_follow_case_sensitivity_and_compare_json_spellings(api: ApiClient) -> None:
+    exact = create_metric(
+        api, name="exact", aggregationType="COUNT", propertyFilters={"tier": ["Gold"]}
+    )
+    loose = create_metric(
+        api,
+        name="loose",
+        aggregationType="COUNT",
+        propertyFilters={"tier": ["Gold"], "beta": [True]},
+        caseSensitive=False,
+    )
+    send(
+        api,
+        event("acme", "2024-01-02T00:00:00Z", tier="Gold", beta=True),
+        event("acme", "2024-01-02T00:00:00Z", tier="gold", beta=True),
+        event("acme", "2024-01-02T00:00:00Z", tier="GOLD", beta=False),
+    )
+    assert value(api, exact, "acme", *JAN) == 1
+    assert value(api, loose, "acme", *JAN) == 2
+
+
+def test_period_end_is_inclusive_in_the_accounts_time_zone(api: ApiClient) -> None:
+    account_id = api.get("/api/sequence-accounts").json()["items"][0]["id"]
+    api.put(f"/api/sequence-accounts/{account_id}", json={"timezone": "America/New_York"})
+    metric = create_metric(api, aggregationType="COUNT")
+    send(
+        api,
+        event("acme", "2024-01-01T04:59:59Z"),  # Dec 31, 23:59:59 in New York
+        event("acme", "2024-01-01T05:00:00Z"),  # Jan 1, 00:00 in New York
+        event("acme", "2024-02-01T04:59:59Z"),  # Jan 31, 23:59:59 in New York
+        event("acme", "2024-02-01T05:00:00Z"),  # Feb 1 in New York
+    )
+    assert value(api, metric, "acme", *JAN) == 2
+    assert value(api, metric, "acme", "2023-12-31", "2023-12-31") == 1
+    assert value(api, metric, "acme", "2024-01-31", "2024-01-31") == 1
+    # Changing the account's time zone moves the day boundaries of what is stored.
+    api.put(f"/api/sequence-accounts/{account_id}", json={"timezone": "UTC"})
+    assert value(api, metric, "acme", "2023-12-31", "2023-12-31") == 0
+    assert value(api, metric, "acme", "2024-01-01", "2024-01-01") == 2
+    assert value(api, metric, "acme", "2024-02-01", "2024-02-01") == 2
+
+
+def test_events_count_for_a_customer_once_their_alias_exists(api: ApiClient) -> None:
+    metric = create_metric(api, aggregationType="COUNT")
+    send(
+        api,
+        event("signup-42", "2024-01-02T00:00:00Z"),
+        event("signup-42-bis", "2024-01-03T00:00:00Z"),
+    )
+    customer = api.post("/api/customers", json=customer_body()).json()
+    assert value(api, metric, customer["id"], *JAN) == 0
+    api.post("/api/customer-aliases", json={"customerId": customer["id"], "value": "signup-42"})
+    send(api, event(customer["id"], "2024-01-04T00:00:00Z"))
+    result = calculate(api, metric, customer["id"], *JAN)
+    assert result["value"] == 2  # by its id and by its alias; the other alias is not its own
+    assert result["customerAliases"] == sorted([customer["id"], "signup-42"])
+    assert value(api, metric, "signup-42", *JAN) == 2  # an alias names the whole customer
+
+
+def test_a_metric_created_after_its_events_counts_them(api: ApiClient) -> None:
+    send(api, *(event("acme", f"2024-01-{day:02}T12:00:00Z", n=day) for day in range(1, 11)))
+    metric = create_metric(api, aggregationType="SUM", aggregationProperty="n")
+    assert value(api, metric, "acme", *JAN) == sum(range(1, 11))
+
+
+def test_replacing_an_event_moves_its_contribution(api: ApiClient) -> None:
+    metric = create_metric(api, aggregationType="SUM", aggregationProperty="n")
+    peak = create_metric(api, name="peak", aggregationType="MAX", aggregationProperty="n")
+    first = {**event("acme", "2024-01-02T00:00:00Z", n=100), "customerEventId": "e-1"}
+    send(api, first, event("acme", "2024-01-03T00:00:00Z", n=5))
+    assert value(api, metric, "acme", *JAN) == 105
+    moved = {**event("other", "2024-02-10T00:00:00Z", n=7), "customerEventId": "e-1"}
+    answer = send(api, moved)
+    assert answer["results"][0]["status"] == "replaced"
+    assert value(api, metric, "acme", *JAN) == 5
+    assert value(api, peak, "acme", *JAN) == 5  # the old maximum left with the event
+    assert value(api, metric, "other", "2024-02-01", "2024-02-29") == 7
+
+
+def test_bad_periods_and_unknown_metrics(api: ApiClient, other_api: ApiClient) -> None:
+    metric = create_metric(api, aggregationType="COUNT")
+    url = f"/api/usage-metrics/{metric['id']}/calculate"
+    backwards = {"customerAliases": "a", "periodStart": "2024-02-01", "periodEnd": "2024-01-01"}
+    assert api.get(url, params=backwards).status_code == 422
+    missing = {"periodStart": "2024-01-01", "periodEnd": "2024-01-31"}
+    assert api.get(url, params=missing).status_code == 422
+    not_a_date = {"customerAliases": "a", "periodStart": "January", "periodEnd": "2024-01-31"}
+    assert api.get(url, params=not_a_date).status_code == 422
+    params = {"customerAliases": "a", **missing}
+    assert other_api.get(url, params=params).status_code == 404
+
+
+# --- the rollups always agree with the events ------------------------------------------------
+
+EVENT = st.fixed_dictionaries(
+    {
+        "key": st.sampled_from([f"k{i}" for i in range(12)]),  # repeats: replacements
+        "alias": st.sampled_from(["a", "b"]),
+        "day": st.integers(min_value=1, max_value=28),
+        "n": st.one_of(
+            st.decimals(min_value=-1000, max_value=1000, places=3, allow_nan=False),
+            st.just("x"),
+        ),
+        "user": st.sampled_from(["u1", "u2", "u3", "U1"]),
+        "region": st.sampled_from(["eu", "us"]),
+    }
+)
+
+
+def _expected(stored: dict[str, dict[str, Any]], alias: str) -> dict[str, Any]:
+    mine = [e for e in stored.values() if e["alias"] == alias and e["region"] == "eu"]
+    numbers = [Decimal(e["n"]) for e in mine if e["n"] != "x"]
+    newest = max(
+        (e for e in mine if e["n"] != "x"), key=lambda e: (e["day"], e["seq"]), default=None
+    )
+    return {
+        "COUNT": Decimal(len(mine)),
+        "SUM": sum(numbers, Decimal(0)),
+        "MAX": max(numbers, default=Decimal(0)),
+        "UNIQUE": Decimal(len({e["user"] for e in mine})),
+        "LATEST": Decimal(newest["n"]) if newest else Decimal(0),
+    }
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(batches=st.lists(st.lists(EVENT, min_size=1, max_size=15), min_size=1, max_size=4))
+def test_every_aggregation_equals_the_events_after_any_sequence_of_batches(
+    api: ApiClient, batches: list[list[dict[str, Any]]]
+) -> None:
+    run = api.post("/api/customers", json=customer_body()).json()["id"][-8:]  # fresh names
+    metrics = {
+        kind: create_metric(
+            api,
+            name=f"{kind}-{run}",
+            eventType=f"call-{run}",
+            aggregationType=kind,
+            **(
+                {"aggregationProperty": "user" if kind == "UNIQUE" else "n"}
+                if kind != "COUNT"
+                else {}
+            ),
+            propertyFilters={"region": ["eu"]},
+        )
+        for kind in ("COUNT", "SUM", "MAX", "UNIQUE", "LATEST")
+    }
+    stored: dict[str, dict[str, Any]] = {}
+    seq = 0
+    for batch in batches:
+        body = []
+        for item in batch:
+            seq += 1
+            stored[item["key"]] = {**item, "seq": seq}  # last received wins
+            body.append(
+                {
+                    "customerAlias": f"{item['alias']}-{run}",
+                    "eventType": f"call-{run}",
+                    "customerEventId": f"{item['key']}-{run}",
+                    "eventTimestamp": f"2024-01-{item['day']:02}T12:00:00Z",
+                    "eventProperties": {
+                        "n": str(item["n"]),
+                        "user": item["user"],
+                        "region": item["region"],
+                    },
+                }
+            )
+        send(api, *body)
+    for alias in ("a", "b"):
+        expected = _expected(stored, alias)
+        for kind, metric in metrics.items():
+            got = value(api, metric, f"{alias}-{run}", *JAN)
+            assert got == expected[kind], (kind, alias)
