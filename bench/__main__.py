@@ -1,6 +1,7 @@
 """`python -m bench`: every benchmark, one after the other."""
 
-from bench import api_latency
+from bench import api_latency, metering
 
 if __name__ == "__main__":
     api_latency.main()
+    metering.main()

@@ -15,6 +15,7 @@ from tests.support.sequence_schema import Operation, template_operation
 TALLY_EXTENSIONS = {
     ("get", "/api/tax-rates/{id}/versions"),
     ("get", "/api/tax-rates/{id}/versions/{version}"),
+    ("post", "/api/usage-events/batch"),
 }
 
 
@@ -110,6 +111,58 @@ def test_every_sequence_operation_answers_in_sequence_shape(app: FastAPI, api: A
     )
     ok("POST", f"/api/tax-rates/{tax_rate['id']}/archive")
     ok("DELETE", f"/api/tax-rates/{tax_rate['id']}")
+
+    seat_metric = ok("POST", "/api/seat-metrics", json={"seatType": "editor", "label": "Editor"})
+    ok("GET", "/api/seat-metrics")
+    ok("GET", f"/api/seat-metrics/{seat_metric['id']}")
+    ok("PUT", f"/api/seat-metrics/{seat_metric['id']}", json={"label": "Editor Seat"})
+    seat_event = ok(
+        "POST",
+        "/api/seat-events",
+        json={
+            "customerAlias": parent["id"],
+            "seatType": "editor",
+            "eventTimestamp": "2024-05-02T19:00:00Z",
+            "total": 3,
+        },
+    )
+    ok("GET", "/api/seat-events")
+    ok("GET", f"/api/seat-events/{seat_event['id']}")
+    ok("GET", "/api/seat-balances")
+    ok("DELETE", f"/api/seat-metrics/{seat_metric['id']}")
+
+    metric_body = {
+        "name": "Calls",
+        "metricType": "SIMPLE",
+        "eventType": "api_call",
+        "aggregationType": "SUM",
+        "aggregationProperty": "count",
+        "unit": "calls",
+    }
+    usage_metric = ok("POST", "/api/usage-metrics", json=metric_body)
+    ok("GET", "/api/usage-metrics")
+    ok("GET", f"/api/usage-metrics/{usage_metric['id']}")
+    ok("PUT", f"/api/usage-metrics/{usage_metric['id']}", json={**metric_body, "name": "API calls"})
+    usage_event = {
+        "customerAlias": parent["id"],
+        "eventType": "api_call",
+        "eventTimestamp": "2024-05-02T19:00:00Z",
+        "customerEventId": "call-1",
+        "eventProperties": {"count": 2.5},
+    }
+    ok("POST", "/api/usage-events", json=usage_event)
+    ok("GET", "/api/usage-events")
+    calculation = ok(
+        "GET",
+        f"/api/usage-metrics/{usage_metric['id']}/calculate",
+        params={
+            "customerAliases": parent["id"],
+            "periodStart": "2024-05-01",
+            "periodEnd": "2024-05-31",
+        },
+    )
+    assert (calculation["eventCount"], calculation["value"]) == (1, 2.5)
+    ok("DELETE", f"/api/usage-metrics/{usage_metric['id']}")
 
     account_id = ok("GET", "/api/sequence-accounts")["items"][0]["id"]  # type: ignore[index]
     ok("GET", f"/api/sequence-accounts/{account_id}")

@@ -22,6 +22,18 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
     ).json()
     product = api.post("/api/products", json=product_body()).json()
     tax_rate = api.post("/api/tax-rates", json=tax_rate_body()).json()
+    seat_metric = api.post("/api/seat-metrics", json={"seatType": "editor", "label": "E"}).json()
+    seat_event = api.post(
+        "/api/seat-events",
+        json={
+            "customerAlias": customer["id"],
+            "seatType": "editor",
+            "eventTimestamp": "2024-05-02T19:00:00Z",
+            "total": 2,
+        },
+    ).json()
+    metric_body = {"name": "Calls", "eventType": "call", "aggregationType": "COUNT"}
+    usage_metric = api.post("/api/usage-metrics", json=metric_body).json()
     account_id = api.get("/api/sequence-accounts").json()["items"][0]["id"]
     contact = {"name": "X", "email": "x@example.com", "billingPreference": "NONE"}
     members = {"customerIds": [customer["id"]]}
@@ -79,6 +91,24 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
             f"/api/tax-rates/{tax_rate['id']}/versions/0",
             None,
         ),
+        ("get", "/api/seat-metrics/{id}"): (f"/api/seat-metrics/{seat_metric['id']}", None),
+        ("put", "/api/seat-metrics/{id}"): (
+            f"/api/seat-metrics/{seat_metric['id']}",
+            {"label": "Hijacked"},
+        ),
+        ("delete", "/api/seat-metrics/{id}"): (f"/api/seat-metrics/{seat_metric['id']}", None),
+        ("get", "/api/seat-events/{id}"): (f"/api/seat-events/{seat_event['id']}", None),
+        ("get", "/api/usage-metrics/{id}"): (f"/api/usage-metrics/{usage_metric['id']}", None),
+        ("put", "/api/usage-metrics/{id}"): (
+            f"/api/usage-metrics/{usage_metric['id']}",
+            {**metric_body, "name": "Hijacked"},
+        ),
+        ("delete", "/api/usage-metrics/{id}"): (f"/api/usage-metrics/{usage_metric['id']}", None),
+        ("get", "/api/usage-metrics/{usageMetricId}/calculate"): (
+            f"/api/usage-metrics/{usage_metric['id']}/calculate"
+            f"?customerAliases={customer['id']}&periodStart=2024-05-01&periodEnd=2024-05-31",
+            None,
+        ),
         ("get", "/api/sequence-accounts/{id}"): (f"/api/sequence-accounts/{account_id}", None),
         ("put", "/api/sequence-accounts/{id}"): (
             f"/api/sequence-accounts/{account_id}",
@@ -95,6 +125,9 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
             f"/api/customers/{owner['id']}",
             f"/api/products/{product['id']}",
             f"/api/tax-rates/{tax_rate['id']}",
+            f"/api/seat-metrics/{seat_metric['id']}",
+            f"/api/seat-events/{seat_event['id']}",
+            f"/api/usage-metrics/{usage_metric['id']}",
             f"/api/sequence-accounts/{account_id}",
         )
     }

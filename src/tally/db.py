@@ -166,6 +166,17 @@ def is_unique_violation(error: Exception) -> bool:
     return isinstance(original, sqlite3.IntegrityError) and "UNIQUE constraint" in str(original)
 
 
+def _lock_key(scope: tuple[str, ...]) -> int:
+    return int.from_bytes(hashlib.sha256(":".join(scope).encode()).digest()[:8], signed=True)
+
+
+def try_advisory_lock(session: Session, *scope: str) -> bool:
+    """Take the lock `advisory_lock` would, but only if it is free now (SQLite: always)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(_lock_key(scope)))))
+
+
 def advisory_lock(session: Session, *scope: str, shared: bool = False) -> None:
     """Serialize one kind of change (for example one account's hierarchy) until commit.
 
@@ -175,6 +186,5 @@ def advisory_lock(session: Session, *scope: str, shared: bool = False) -> None:
     """
     if session.get_bind().dialect.name != "postgresql":
         return
-    key = int.from_bytes(hashlib.sha256(":".join(scope).encode()).digest()[:8], signed=True)
     lock = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
-    session.execute(select(lock(key)))
+    session.execute(select(lock(_lock_key(scope))))

@@ -5,6 +5,8 @@ aggregation SQL run there as on PostgreSQL (which has NUMERIC and AT TIME ZONE b
 the database engine, with exact results. PostgreSQL never uses them.
 """
 
+import functools
+import json
 import sqlite3
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -84,10 +86,20 @@ def local_day(timestamp: str | None, zone: str) -> str | None:
     return moment.astimezone(_zone(zone)).date().isoformat()
 
 
+def json_distinct(left: str | None, right: str | None) -> bool:
+    """Whether two JSON texts hold different values, as PostgreSQL compares jsonb: key order,
+    spacing and the spelling of equal numbers (1.0, 1.00) do not matter."""
+    if left is None or right is None:
+        return left is not right
+    loads = functools.partial(json.loads, parse_float=Decimal, parse_int=Decimal)
+    return bool(loads(left) != loads(right))
+
+
 def register(connection: sqlite3.Connection) -> None:
     connection.create_function("tally_decimal", 1, decimal_or_null, deterministic=True)
     connection.create_function("tally_decimal_add", 2, decimal_add, deterministic=True)
     connection.create_function("tally_decimal_greatest", 2, decimal_greatest, deterministic=True)
     connection.create_function("tally_local_day", 2, local_day, deterministic=True)
+    connection.create_function("tally_json_distinct", 2, json_distinct, deterministic=True)
     connection.create_aggregate("tally_decimal_sum", 1, DecimalSum)  # type: ignore[arg-type]
     connection.create_aggregate("tally_decimal_max", 1, DecimalMax)  # type: ignore[arg-type]

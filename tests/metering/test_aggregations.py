@@ -6,7 +6,12 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Table, func, select
 
+from tally.accounts.service import Credentials
+from tally.db import Database
+from tally.metering import rollups
+from tally.models.metering import USAGE_ROLLUP_VALUES, USAGE_ROLLUPS
 from tests.factories import customer_body
 from tests.metering.helpers import calculate, create_metric, event, send, value
 from tests.support.api_client import ApiClient
@@ -286,3 +291,43 @@ def test_every_aggregation_equals_the_events_after_any_sequence_of_batches(
         for kind, metric in metrics.items():
             got = value(api, metric, f"{alias}-{run}", *JAN)
             assert got == expected[kind], (kind, alias)
+
+
+def test_compaction_merges_rollup_rows_and_changes_no_value(
+    api: ApiClient, database: Database, account: Credentials
+) -> None:
+    kinds = {"COUNT": None, "SUM": "n", "MAX": "n", "UNIQUE": "user", "LATEST": "n"}
+    metrics = {
+        kind: create_metric(
+            api,
+            name=kind,
+            aggregationType=kind,
+            **({"aggregationProperty": prop} if prop else {}),
+        )
+        for kind, prop in kinds.items()
+    }
+    for batch in range(4):  # every batch adds rows to the same buckets
+        send(
+            api,
+            *(
+                event(alias, f"2024-01-0{day}T0{batch}:00:00Z", n=batch * 10 + day, user=f"u{day}")
+                for alias in ("a", "b")
+                for day in (1, 2)
+            ),
+        )
+    before = {kind: value(api, m, "a", *JAN) for kind, m in metrics.items()}
+
+    def rows(table: Table) -> int | None:
+        mine = select(func.count()).where(table.c.account_id == account.account_id)
+        return session.scalar(mine)
+
+    with database.session() as session:
+        rows_before = rows(USAGE_ROLLUPS)
+        rollups.compact(session, account.account_id)
+        session.commit()
+        rows_after, value_rows = rows(USAGE_ROLLUPS), rows(USAGE_ROLLUP_VALUES)
+    assert rows_before == 5 * 4 * 2 * 2  # metrics x batches x aliases x days
+    assert rows_after == 5 * 2 * 2  # one per metric and bucket
+    assert value_rows == 2 * 2  # one per alias, day and distinct user
+    assert {kind: value(api, m, "a", *JAN) for kind, m in metrics.items()} == before
+    assert before == {"COUNT": 8, "SUM": 132, "MAX": 32, "UNIQUE": 2, "LATEST": 32}

@@ -1,9 +1,10 @@
 """/api/usage-metrics (with calculate) and /api/usage-events (single, batch, list)."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import Path, Query, Response
+from pydantic import AwareDatetime
 
 from tally.accounts.service import get_account
 from tally.api.auth import CurrentAccount
@@ -188,8 +189,8 @@ def list_events(
     unmapped_aliases_only: Annotated[bool, Query(alias="unmappedAliasesOnly")] = False,
     event_type: Annotated[str | None, Query(alias="eventType")] = None,
     event_id: Annotated[str | None, Query(alias="eventId")] = None,
-    before: Annotated[datetime | None, Query(alias="eventTimestampBefore")] = None,
-    after: Annotated[datetime | None, Query(alias="eventTimestampAfter")] = None,
+    before: Annotated[AwareDatetime | None, Query(alias="eventTimestampBefore")] = None,
+    after: Annotated[AwareDatetime | None, Query(alias="eventTimestampAfter")] = None,
 ) -> Response:
     filters = events.EventFilters(
         customer_aliases=customer_alias,

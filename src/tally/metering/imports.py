@@ -6,10 +6,12 @@ and ingestion as `POST /api/usage-events/batch`, a thousand at a time, one trans
 
 import csv
 import io
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
+
+import msgspec
 
 from tally.db import Database
 from tally.metering import wire
@@ -36,6 +38,10 @@ def _ndjson(handle: io.TextIOBase) -> Iterator[Line]:
             yield number, line.encode()
 
 
+_properties = msgspec.json.Decoder(float_hook=Decimal)  # exact numbers, as the API keeps them
+_encoder = msgspec.json.Encoder(decimal_format="number")
+
+
 def _csv(handle: io.TextIOBase) -> Iterator[Line]:
     """Rows with the API's column names; `eventProperties` holds a JSON object, and any
     other column becomes a property of its own."""
@@ -45,15 +51,15 @@ def _csv(handle: io.TextIOBase) -> Iterator[Line]:
         properties: object = {}
         if raw := row.get("eventProperties"):
             try:
-                properties = json.loads(raw)
-            except json.JSONDecodeError:
+                properties = _properties.decode(raw)
+            except msgspec.DecodeError:
                 yield reader.line_num, "eventProperties is not valid JSON"
                 continue
         if isinstance(properties, dict):
             extra = {k: v for k, v in row.items() if k not in (*_CSV_FIELDS, "eventProperties")}
-            properties.update({k: v for k, v in extra.items() if k and v != ""})
+            properties.update({k: v for k, v in extra.items() if k and v not in ("", None)})
         event["eventProperties"] = properties
-        yield reader.line_num, json.dumps(event).encode()
+        yield reader.line_num, _encoder.encode(event)
 
 
 def import_events(
@@ -76,7 +82,8 @@ def import_events(
         report.accepted += len(outcomes) - sum(o.outcome is Outcome.REPLACED for o in outcomes)
         batch.clear()
 
-    with path.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8", newline="") as text:
+    # utf-8-sig: spreadsheets often start a UTF-8 CSV with a byte order mark.
+    with path.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
         lines = _csv(text) if path.suffix.lower() == ".csv" else _ndjson(text)
         for number, line in lines:
             if isinstance(line, str):

@@ -170,9 +170,11 @@ def _capture_prior(session: Session, account_id: str, keys: Iterable[str]) -> No
 def _replace_changed(session: Session) -> set[str]:
     """Overwrite stored events whose staged successor differs; their customer_event_ids."""
     events = USAGE_EVENTS
+    sql = metering_sql(session.get_bind().dialect.name)
     content = ("customer_alias", "event_type", "event_timestamp", "properties")
     differs: ColumnElement[bool] = or_(
-        *(events.c[name].is_distinct_from(stage.c[name]) for name in content)
+        *(events.c[name].is_distinct_from(stage.c[name]) for name in content[:3]),
+        sql.json_distinct(events.c.properties, stage.c.properties),
     )
     statement = (
         update(events)
@@ -251,9 +253,27 @@ def _update_rollups(
         definitions = tuple(rollups.MetricDefinition.of(metric) for metric in metrics)
         for statement in _extend_statements(postgres, source, account.timezone, definitions):
             session.execute(statement, parameters)
-    for metric in metrics if buckets else []:
-        rollups.lock_metric(session, metric.id)
-        rollups.recompute(session, metric, account.timezone, buckets)
+    if buckets:
+        rollups.lock_maintenance(session, account.id)
+        for metric in metrics:
+            rollups.recompute(session, metric, account.timezone, buckets)
+    _maybe_compact(session, account.id)
+
+
+# Every this many batches, a process merges the account's rollup rows (see rollups.compact).
+COMPACT_EVERY = 50
+_batches_since_compaction: dict[str, int] = {}
+
+
+def _maybe_compact(session: Session, account_id: str) -> None:
+    count = _batches_since_compaction.get(account_id, 0) + 1
+    if count < COMPACT_EVERY:
+        _batches_since_compaction[account_id] = count
+        return
+    # Never make ingestion wait: if another process is compacting, skip this turn.
+    if rollups.lock_maintenance(session, account_id, wait=False):
+        rollups.compact(session, account_id)
+        _batches_since_compaction[account_id] = 0
 
 
 def ingest(
@@ -299,10 +319,11 @@ def ingest(
             replaced = _replace_changed(session)
             stored_ids = dict(session.execute(select(prior.c.customer_event_id, prior.c.id)).all())
     _update_rollups(session, account, batch, inserted, replaced, staged=staged)
-    return _outcomes(keys, ids, winner, inserted, replaced, stored_ids)
+    return _outcomes(events, keys, ids, winner, inserted, replaced, stored_ids)
 
 
 def _outcomes(
+    events: Sequence[IncomingEvent],
     keys: list[str],
     ids: list[str],
     winner: dict[str, int],
@@ -310,20 +331,36 @@ def _outcomes(
     replaced: set[str],
     stored_ids: dict[str, str],
 ) -> list[StoredOutcome]:
-    first: dict[str, int] = {}
-    for index, key in enumerate(keys):
-        first.setdefault(key, index)
+    if len(inserted) == len(keys):  # the usual batch: every event new, every key distinct
+        return [StoredOutcome(Outcome.ACCEPTED, i, key) for i, key in zip(ids, keys, strict=True)]
+    previous: dict[str, int] = {}  # the last earlier event of the batch with the same key
     outcomes = []
     for index, key in enumerate(keys):
         last = winner[key]
         final_id = ids[last] if ids[last] in inserted else stored_ids[key]
+        earlier = previous.get(key)
+        previous[key] = index
         if index < last:
             # Superseded later in the same batch: accepted, then replaced by that event.
             outcomes.append(StoredOutcome(Outcome.ACCEPTED, final_id, key))
-        elif key in replaced or (index > first[key] and ids[last] in inserted):
+        elif earlier is not None and ids[last] in inserted:
+            # Stored new, after an earlier event of the batch with the same key.
+            same = _same_content(events[earlier], events[index])
+            outcome = Outcome.ACCEPTED if same else Outcome.REPLACED
+            outcomes.append(StoredOutcome(outcome, final_id, key, duplicate=same))
+        elif key in replaced:
             outcomes.append(StoredOutcome(Outcome.REPLACED, final_id, key))
         elif ids[last] in inserted:
             outcomes.append(StoredOutcome(Outcome.ACCEPTED, final_id, key))
         else:
             outcomes.append(StoredOutcome(Outcome.ACCEPTED, final_id, key, duplicate=True))
     return outcomes
+
+
+def _same_content(first: IncomingEvent, second: IncomingEvent) -> bool:
+    return (
+        first.customer_alias == second.customer_alias
+        and first.event_type == second.event_type
+        and first.event_timestamp == second.event_timestamp
+        and bytes(first.event_properties) == bytes(second.event_properties)
+    )

@@ -132,7 +132,7 @@ def totals_by_customer(
             .where(*_in_period(values, metric, start, end))
             .group_by(names.c.customer_id)
         )
-        unique_counts = {customer_id: count for customer_id, count in counted}
+        unique_counts = dict(counted.all())
     latest: dict[str, Decimal] = {}
     if metric.aggregation_type is AggregationType.LATEST:
         newest = session.execute(_newest_values(rollups, joined, where, names.c.customer_id))

@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from tally.db import advisory_lock
+from tally.db import advisory_lock, try_advisory_lock
 from tally.metering.sql import MeteringSQL, metering_sql
 from tally.models import AggregationType, UsageMetric
 from tally.models.metering import USAGE_EVENTS, USAGE_ROLLUP_VALUES, USAGE_ROLLUPS
@@ -283,7 +283,7 @@ def recompute(
     On PostgreSQL the delete and the insert are one statement, so they see the same events:
     a batch committing in between is either in both (its rows deleted, its events counted)
     or in neither (its rows kept, its events not counted), never half. Callers serialize
-    recomputes of a metric (`lock_metric`).
+    recomputes within the account (`lock_maintenance`).
     """
     sql = _sql(session)
     definition = MetricDefinition.of(metric)
@@ -346,9 +346,108 @@ def lock_definitions(session: Session, account_id: str, *, exclusive: bool) -> N
     advisory_lock(session, "usage-metric-definitions", account_id, shared=not exclusive)
 
 
-def lock_metric(session: Session, metric_id: str) -> None:
-    """Serialize recomputes of one metric's buckets."""
-    advisory_lock(session, "usage-rollup-recompute", metric_id)
+def lock_maintenance(session: Session, account_id: str, *, wait: bool = True) -> bool:
+    """Serialize what deletes rollup rows (recomputes, compaction) within an account.
+
+    With `wait=False` the lock is only taken if free; the answer says whether it was.
+    """
+    scope = ("usage-rollup-maintenance", account_id)
+    if wait:
+        advisory_lock(session, *scope)
+        return True
+    return try_advisory_lock(session, *scope)
+
+
+def compact(session: Session, account_id: str) -> None:
+    """Merge the rows of every bucket that has several into one, for the account's metrics.
+
+    Append-only rows keep ingestion free of contention; merging them keeps reads short. On
+    PostgreSQL the delete and the insert are one statement (one view of the rows); the
+    caller holds `lock_maintenance`.
+    """
+    sql = _sql(session)
+    rollups = USAGE_ROLLUPS
+    bucket = (rollups.c.metric_id, rollups.c.customer_alias, rollups.c.day)
+    metric_ids = select(UsageMetric.id).where(UsageMetric.account_id == account_id)
+    crowded = (
+        select(*bucket)
+        .where(rollups.c.metric_id.in_(metric_ids))
+        .group_by(*bucket)
+        .having(func.count() > 1)
+    )
+    in_crowded = tuple_(*bucket).in_(crowded)
+    if sql.postgres:
+        rows: Any = delete(rollups).where(in_crowded).returning(*rollups.c).cte("merged_rows")
+        session.execute(
+            insert(rollups).from_select(_ROLLUP_COLUMNS, _merged(sql, rows)).add_cte(rows)
+        )
+        _compact_values(session, sql, metric_ids)
+        return
+    # SQLite runs one writer at a time: insert the merged rows, then delete what they merge.
+    newest = session.scalar(select(func.max(rollups.c.id)))
+    if newest is None:
+        return
+    old = select(rollups).where(rollups.c.id <= newest, in_crowded).subquery("merged_rows")
+    session.execute(insert(rollups).from_select(_ROLLUP_COLUMNS, _merged(sql, old)))
+    session.execute(delete(rollups).where(rollups.c.id <= newest, in_crowded))
+    _compact_values(session, sql, metric_ids)
+
+
+def _merged(sql: MeteringSQL, rows: Any) -> Select[Any]:
+    """One row per bucket of `rows`: the aggregate of their aggregates."""
+    bucket = (rows.c.metric_id, rows.c.customer_alias, rows.c.day)
+    rank = func.row_number().over(
+        partition_by=bucket,
+        order_by=(rows.c.latest_at.desc().nulls_last(), rows.c.latest_event_id.desc().nulls_last()),
+    )
+    ranked = select(rows, rank.label("rank")).subquery("ranked")
+    newest = ranked.c.rank == 1
+    return select(
+        ranked.c.metric_id,
+        func.min(ranked.c.account_id),
+        ranked.c.customer_alias,
+        ranked.c.day,
+        func.sum(ranked.c.event_count),
+        func.sum(ranked.c.skipped_count),
+        sql.decimal_sum(ranked.c.value_sum),
+        sql.decimal_max(ranked.c.value_max),
+        func.max(case((newest, ranked.c.latest_at))),
+        cast(func.max(cast(case((newest, ranked.c.latest_event_id)), Text)), Uuid(as_uuid=False)),
+        sql.decimal_max(case((newest, ranked.c.latest_value))),
+    ).group_by(ranked.c.metric_id, ranked.c.customer_alias, ranked.c.day)
+
+
+def _compact_values(session: Session, sql: MeteringSQL, metric_ids: Select[Any]) -> None:
+    values = USAGE_ROLLUP_VALUES
+    key = (values.c.metric_id, values.c.customer_alias, values.c.day, values.c.value)
+    crowded = (
+        select(*key)
+        .where(values.c.metric_id.in_(metric_ids))
+        .group_by(*key)
+        .having(func.count() > 1)
+    )
+    in_crowded = tuple_(*key).in_(crowded)
+
+    def merged(rows: Any) -> Select[Any]:
+        return select(
+            rows.c.metric_id,
+            func.min(rows.c.account_id),
+            rows.c.customer_alias,
+            rows.c.day,
+            rows.c.value,
+            func.sum(rows.c.occurrences),
+        ).group_by(rows.c.metric_id, rows.c.customer_alias, rows.c.day, rows.c.value)
+
+    if sql.postgres:
+        rows: Any = delete(values).where(in_crowded).returning(*values.c).cte("merged_values")
+        session.execute(insert(values).from_select(_VALUE_COLUMNS, merged(rows)).add_cte(rows))
+        return
+    newest = session.scalar(select(func.max(values.c.id)))
+    if newest is None:
+        return
+    old = select(values).where(values.c.id <= newest, in_crowded).subquery("merged_values")
+    session.execute(insert(values).from_select(_VALUE_COLUMNS, merged(old)))
+    session.execute(delete(values).where(values.c.id <= newest, in_crowded))
 
 
 def forget(session: Session, metric: UsageMetric) -> None:

@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, Numeric, Text, and_, case, cast, func, literal, type_coerce
+from sqlalchemy import Boolean, Date, Numeric, Text, and_, case, cast, func, literal, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -67,6 +67,12 @@ class MeteringSQL:
         if self.postgres:
             return cast(func.timezone(literal(zone, Text), timestamp), Date)
         return type_coerce(func.tally_local_day(timestamp, zone), Date)
+
+    def json_distinct(self, left: Expression, right: Expression) -> ColumnElement[bool]:
+        """Whether two JSON documents differ as values (jsonb semantics on both backends)."""
+        if self.postgres:
+            return left.is_distinct_from(right)
+        return type_coerce(func.tally_json_distinct(left, right), Boolean)
 
     def decimal_sum(self, value: Expression) -> ColumnElement[Decimal | None]:
         return (
