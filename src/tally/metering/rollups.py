@@ -5,7 +5,8 @@ their buckets additively; a replaced event's old and new buckets are recomputed 
 events themselves. Everything runs as set-based SQL in the database.
 """
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy import (
     FromClause,
     Numeric,
     Select,
+    Table,
     Text,
     Uuid,
     and_,
@@ -361,36 +363,50 @@ def lock_maintenance(session: Session, account_id: str, *, wait: bool = True) ->
 def compact(session: Session, account_id: str) -> None:
     """Merge the rows of every bucket that has several into one, for the account's metrics.
 
-    Append-only rows keep ingestion free of contention; merging them keeps reads short. On
-    PostgreSQL the delete and the insert are one statement (one view of the rows); the
+    Append-only rows keep ingestion free of contention; merging them keeps reads short. The
     caller holds `lock_maintenance`.
     """
     sql = _sql(session)
-    rollups = USAGE_ROLLUPS
-    bucket = (rollups.c.metric_id, rollups.c.customer_alias, rollups.c.day)
     metric_ids = select(UsageMetric.id).where(UsageMetric.account_id == account_id)
+    bucket = ("metric_id", "customer_alias", "day")
+    merged = functools.partial(_merged, sql)
+    _merge_crowded(session, sql, USAGE_ROLLUPS, _ROLLUP_COLUMNS, merged, metric_ids, bucket)
+    values_key = (*bucket, "value")
+    _merge_crowded(
+        session, sql, USAGE_ROLLUP_VALUES, _VALUE_COLUMNS, _merged_values, metric_ids, values_key
+    )
+
+
+def _merge_crowded(
+    session: Session,
+    sql: MeteringSQL,
+    table: Table,
+    columns: list[str],
+    merged: Callable[[Any], Select[Any]],
+    metric_ids: Select[Any],
+    key_names: tuple[str, ...],
+) -> None:
+    """Replace the rows sharing `key_names` by `merged` of them. On PostgreSQL the delete
+    and the insert are one statement, so they see the same rows; SQLite runs one writer at a
+    time, so two statements do."""
+    key = tuple(table.c[name] for name in key_names)
     crowded = (
-        select(*bucket)
-        .where(rollups.c.metric_id.in_(metric_ids))
-        .group_by(*bucket)
+        select(*key)
+        .where(table.c.metric_id.in_(metric_ids))
+        .group_by(*key)
         .having(func.count() > 1)
     )
-    in_crowded = tuple_(*bucket).in_(crowded)
+    in_crowded = tuple_(*key).in_(crowded)
     if sql.postgres:
-        rows: Any = delete(rollups).where(in_crowded).returning(*rollups.c).cte("merged_rows")
-        session.execute(
-            insert(rollups).from_select(_ROLLUP_COLUMNS, _merged(sql, rows)).add_cte(rows)
-        )
-        _compact_values(session, sql, metric_ids)
+        rows: Any = delete(table).where(in_crowded).returning(*table.c).cte("merged_rows")
+        session.execute(insert(table).from_select(columns, merged(rows)).add_cte(rows))
         return
-    # SQLite runs one writer at a time: insert the merged rows, then delete what they merge.
-    newest = session.scalar(select(func.max(rollups.c.id)))
+    newest = session.scalar(select(func.max(table.c.id)))
     if newest is None:
         return
-    old = select(rollups).where(rollups.c.id <= newest, in_crowded).subquery("merged_rows")
-    session.execute(insert(rollups).from_select(_ROLLUP_COLUMNS, _merged(sql, old)))
-    session.execute(delete(rollups).where(rollups.c.id <= newest, in_crowded))
-    _compact_values(session, sql, metric_ids)
+    old = select(table).where(table.c.id <= newest, in_crowded).subquery("merged_rows")
+    session.execute(insert(table).from_select(columns, merged(old)))
+    session.execute(delete(table).where(table.c.id <= newest, in_crowded))
 
 
 def _merged(sql: MeteringSQL, rows: Any) -> Select[Any]:
@@ -414,40 +430,20 @@ def _merged(sql: MeteringSQL, rows: Any) -> Select[Any]:
         func.max(case((newest, ranked.c.latest_at))),
         cast(func.max(cast(case((newest, ranked.c.latest_event_id)), Text)), Uuid(as_uuid=False)),
         sql.decimal_max(case((newest, ranked.c.latest_value))),
-    ).group_by(ranked.c.metric_id, ranked.c.customer_alias, ranked.c.day)
+    ).group_by(*(ranked.c[name] for name in ("metric_id", "customer_alias", "day")))
 
 
-def _compact_values(session: Session, sql: MeteringSQL, metric_ids: Select[Any]) -> None:
-    values = USAGE_ROLLUP_VALUES
-    key = (values.c.metric_id, values.c.customer_alias, values.c.day, values.c.value)
-    crowded = (
-        select(*key)
-        .where(values.c.metric_id.in_(metric_ids))
-        .group_by(*key)
-        .having(func.count() > 1)
-    )
-    in_crowded = tuple_(*key).in_(crowded)
-
-    def merged(rows: Any) -> Select[Any]:
-        return select(
-            rows.c.metric_id,
-            func.min(rows.c.account_id),
-            rows.c.customer_alias,
-            rows.c.day,
-            rows.c.value,
-            func.sum(rows.c.occurrences),
-        ).group_by(rows.c.metric_id, rows.c.customer_alias, rows.c.day, rows.c.value)
-
-    if sql.postgres:
-        rows: Any = delete(values).where(in_crowded).returning(*values.c).cte("merged_values")
-        session.execute(insert(values).from_select(_VALUE_COLUMNS, merged(rows)).add_cte(rows))
-        return
-    newest = session.scalar(select(func.max(values.c.id)))
-    if newest is None:
-        return
-    old = select(values).where(values.c.id <= newest, in_crowded).subquery("merged_values")
-    session.execute(insert(values).from_select(_VALUE_COLUMNS, merged(old)))
-    session.execute(delete(values).where(values.c.id <= newest, in_crowded))
+def _merged_values(rows: Any) -> Select[Any]:
+    """One row per bucket and distinct value of `rows`, with all their occurrences."""
+    key = (rows.c.metric_id, rows.c.customer_alias, rows.c.day, rows.c.value)
+    return select(
+        rows.c.metric_id,
+        func.min(rows.c.account_id),
+        rows.c.customer_alias,
+        rows.c.day,
+        rows.c.value,
+        func.sum(rows.c.occurrences),
+    ).group_by(*key)
 
 
 def forget(session: Session, metric: UsageMetric) -> None:
