@@ -2,6 +2,18 @@
 
 from tally.models.account import Account, ApiKey
 from tally.models.base import Base
+from tally.models.billing_schedule import (
+    BillingSchedule,
+    BillingSchedulePhase,
+    DiscountType,
+    PhaseDiscount,
+    PhaseMinimum,
+    PhasePrice,
+    RecurrencePreference,
+    ScheduleStatus,
+    ScheduleTaxRate,
+    SeatDiscountType,
+)
 from tally.models.customer import (
     BillingPreference,
     Contact,
@@ -12,6 +24,16 @@ from tally.models.customer import (
     TaxStatus,
 )
 from tally.models.idempotency import IdempotencyRecord
+from tally.models.invoice import (
+    BillingRun,
+    BillingRunStatus,
+    Invoice,
+    InvoiceLineItem,
+    InvoiceLineItemGroup,
+    InvoiceStatus,
+    LineKind,
+    PaymentStatus,
+)
 from tally.models.metering import (
     AggregationType,
     MetricType,
@@ -20,24 +42,56 @@ from tally.models.metering import (
     UsageRollup,
     UsageRollupValue,
 )
+from tally.models.price import (
+    USAGE_PRICING,
+    BillingFrequency,
+    BillingType,
+    Price,
+    PriceStatus,
+    PricingType,
+)
 from tally.models.product import Product
 from tally.models.seat import SeatEvent, SeatMetric
 from tally.models.tax_rate import TaxRate, TaxRateVersion
 
 __all__ = [
+    "USAGE_PRICING",
     "Account",
     "AggregationType",
     "ApiKey",
     "Base",
+    "BillingFrequency",
     "BillingPreference",
+    "BillingRun",
+    "BillingRunStatus",
+    "BillingSchedule",
+    "BillingSchedulePhase",
+    "BillingType",
     "Contact",
     "Customer",
     "CustomerAlias",
     "CustomerOrganization",
     "CustomerStatus",
+    "DiscountType",
     "IdempotencyRecord",
+    "Invoice",
+    "InvoiceLineItem",
+    "InvoiceLineItemGroup",
+    "InvoiceStatus",
+    "LineKind",
     "MetricType",
+    "PaymentStatus",
+    "PhaseDiscount",
+    "PhaseMinimum",
+    "PhasePrice",
+    "Price",
+    "PriceStatus",
+    "PricingType",
     "Product",
+    "RecurrencePreference",
+    "ScheduleStatus",
+    "ScheduleTaxRate",
+    "SeatDiscountType",
     "SeatEvent",
     "SeatMetric",
     "TaxRate",

@@ -1,0 +1,157 @@
+"""Invoices, their line items and groups, and the billing runs that produce them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tally.models.base import Base, TenantMixin
+
+
+class InvoiceStatus(StrEnum):
+    IN_PROGRESS = "IN_PROGRESS"  # the current period: recalculated as usage arrives
+    DRAFT = "DRAFT"  # period over, awaiting review
+    FINAL = "FINAL"
+    SENT = "SENT"
+    VOIDED = "VOIDED"
+
+
+EDITABLE_STATUSES = (InvoiceStatus.IN_PROGRESS, InvoiceStatus.DRAFT)
+
+
+class PaymentStatus(StrEnum):
+    UNPAID = "UNPAID"
+    PARTIALLY_PAID = "PARTIALLY_PAID"
+    PAID = "PAID"
+    UNCOLLECTIBLE = "UNCOLLECTIBLE"
+
+
+class BillingRunStatus(StrEnum):
+    SCHEDULED = "SCHEDULED"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+class LineKind(StrEnum):
+    PRICE = "PRICE"
+    DISCOUNT = "DISCOUNT"
+    MINIMUM = "MINIMUM"
+    CREDIT = "CREDIT"
+    MANUAL = "MANUAL"
+
+
+class BillingRun(TenantMixin, Base):
+    """One invoice date of one schedule. The unique key makes a second run of the same date,
+    by any worker, find the first one's invoice instead of billing twice."""
+
+    __tablename__ = "billing_runs"
+    __table_args__ = (UniqueConstraint("billing_schedule_id", "invoice_date"),)
+
+    billing_schedule_id: Mapped[str] = mapped_column(String(36), ForeignKey("billing_schedules.id"))
+    invoice_date: Mapped[date]
+    billing_period_start: Mapped[date]
+    billing_period_end: Mapped[date]
+    status: Mapped[BillingRunStatus]
+    invoice_id: Mapped[str | None] = mapped_column(String(36), default=None)
+
+
+class Invoice(TenantMixin, Base):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        Index("ix_invoices_account_customer", "account_id", "customer_id"),
+        Index("ix_invoices_account_schedule", "account_id", "billing_schedule_id"),
+        Index("ix_invoices_account_status", "account_id", "status"),
+    )
+
+    customer_id: Mapped[str] = mapped_column(String(36), ForeignKey("customers.id"))
+    billing_schedule_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("billing_schedules.id"), default=None
+    )
+    billing_run_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("billing_runs.id"), default=None
+    )
+    status: Mapped[InvoiceStatus]
+    payment_status: Mapped[PaymentStatus] = mapped_column(default=PaymentStatus.UNPAID)
+    currency: Mapped[str] = mapped_column(String(3))
+    invoice_number: Mapped[str | None] = mapped_column(String(50), default=None)
+    invoice_date: Mapped[date | None] = mapped_column(default=None)  # when it falls due to issue
+    issue_date: Mapped[date | None] = mapped_column(default=None)
+    due_date: Mapped[date | None] = mapped_column(default=None)
+    billing_period_start: Mapped[date | None] = mapped_column(default=None)
+    billing_period_end: Mapped[date | None] = mapped_column(default=None)
+    accounting_date: Mapped[date]
+    net_total: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    total_tax: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    gross_total: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    purchase_order_number: Mapped[str | None] = mapped_column(String(200), default=None)
+    reference: Mapped[str | None] = mapped_column(String(500), default=None)
+    memo: Mapped[str | None] = mapped_column(String(5000), default=None)
+    payment_term_days: Mapped[int | None] = mapped_column(default=None)
+    # The customer as billed: kept on the invoice so later edits never rewrite it.
+    customer_legal_company_name: Mapped[str] = mapped_column(String(500))
+    customer_emails: Mapped[list[Any]] = mapped_column(default=list)
+    customer_billing_address: Mapped[dict[str, Any]]
+    customer_tax_status: Mapped[str] = mapped_column(String(32))
+    metadata_items: Mapped[list[Any]] = mapped_column(default=list)
+    # Late usage: events that arrived for this invoice's period after it was finalized.
+    calculated_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    groups: Mapped[list[InvoiceLineItemGroup]] = relationship(
+        order_by="InvoiceLineItemGroup.index", lazy="raise", cascade="all, delete-orphan"
+    )
+    line_items: Mapped[list[InvoiceLineItem]] = relationship(
+        order_by="InvoiceLineItem.index", lazy="raise", cascade="all, delete-orphan"
+    )
+
+
+class InvoiceLineItemGroup(TenantMixin, Base):
+    """Lines of one product (or the adjustments) under one heading."""
+
+    __tablename__ = "invoice_line_item_groups"
+
+    invoice_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("invoices.id", ondelete="CASCADE"), index=True
+    )
+    index: Mapped[int]
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(String(2000), default=None)
+    product_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    net_total: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    total_tax: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    gross_total: Mapped[Decimal] = mapped_column(default=Decimal(0))
+
+
+class InvoiceLineItem(TenantMixin, Base):
+    __tablename__ = "invoice_line_items"
+
+    invoice_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("invoices.id", ondelete="CASCADE"), index=True
+    )
+    group_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("invoice_line_item_groups.id", ondelete="CASCADE"), default=None
+    )
+    index: Mapped[int]
+    kind: Mapped[LineKind] = mapped_column(default=LineKind.PRICE)
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(String(5000), default=None)
+    quantity: Mapped[Decimal]
+    rate: Mapped[Decimal]
+    rate_display: Mapped[str] = mapped_column(String(20), default="ABSOLUTE")
+    tax_rate: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    # The tax-rate version used, so a finalized invoice stays reproducible.
+    tax_rate_version_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    net_total: Mapped[Decimal]
+    total_tax: Mapped[Decimal]
+    gross_total: Mapped[Decimal]
+    price_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    product_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    service_period_start: Mapped[date | None] = mapped_column(default=None)
+    service_period_end: Mapped[date | None] = mapped_column(default=None)
+    # Roll-up billing: each customer's share of the quantity.
+    breakdown: Mapped[list[Any]] = mapped_column(default=list)
