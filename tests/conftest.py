@@ -28,7 +28,10 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory, database: Database) -> Settings:
-    return Settings(data_dir=tmp_path_factory.mktemp("data"), database_url=database.url)
+    # Tests bill on demand (the execution endpoint), never from a background thread.
+    return Settings(
+        data_dir=tmp_path_factory.mktemp("data"), database_url=database.url, billing_scheduler=False
+    )
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,10 @@ walk through all of them validates each real response against Sequence's schema.
 
 from fastapi import FastAPI
 
+from tests.catalog.price_bodies import fixed, price_body
 from tests.factories import customer_body, product_body, tax_rate_body
+from tests.invoices.helpers import insert_invoice
+from tests.schedules.helpers import Setup, phase, update_body
 from tests.support import api_client
 from tests.support.api_client import ApiClient
 from tests.support.sequence_schema import Operation, template_operation
@@ -16,6 +19,9 @@ TALLY_EXTENSIONS = {
     ("get", "/api/tax-rates/{id}/versions"),
     ("get", "/api/tax-rates/{id}/versions/{version}"),
     ("post", "/api/usage-events/batch"),
+    # Sequence's older internal API has these; its public one runs billing on its own only.
+    ("post", "/api/billing/execution/accounts/self"),
+    ("post", "/api/billing/execution/accounts/self/for-date/{day}"),
 }
 
 
@@ -99,6 +105,11 @@ def test_every_sequence_operation_answers_in_sequence_shape(app: FastAPI, api: A
     ok("GET", "/api/products")
     ok("GET", f"/api/products/{product['id']}")
     ok("PUT", f"/api/products/{product['id']}", json=product_body(name="Platform"))
+    price = ok("POST", "/api/prices", json=price_body(product["id"], fixed()))
+    ok("GET", "/api/prices")
+    ok("GET", f"/api/prices/{price['id']}")
+    ok("PUT", f"/api/prices/{price['id']}", json={"name": "Platform fee", "status": "ACTIVE"})
+    ok("DELETE", f"/api/prices/{price['id']}")
     ok("POST", f"/api/products/{product['id']}/archive")
 
     tax_rate = ok("POST", "/api/tax-rates", json=tax_rate_body())
@@ -164,9 +175,26 @@ def test_every_sequence_operation_answers_in_sequence_shape(app: FastAPI, api: A
     assert (calculation["eventCount"], calculation["value"]) == (1, 2.5)
     ok("DELETE", f"/api/usage-metrics/{usage_metric['id']}")
 
+    plan = Setup(api)  # a customer and a price to schedule
+    discount = {"type": "PERCENTAGE", "amount": 8, "message": "8%", "separateLineItem": True}
+    terms = phase([plan.price_id], discounts=[discount], minimums=[{"amount": 100}])
+    schedule = ok("POST", "/api/billing-schedules", json=plan.body(isDraft=True, phases=[terms]))
+    ok("GET", "/api/billing-schedules")
+    ok("GET", f"/api/billing-schedules/{schedule['id']}")
+    ok("PUT", f"/api/billing-schedules/{schedule['id']}", json=update_body(schedule, memo="M"))
+    ok("PUT", f"/api/billing-schedules/{schedule['id']}/activate")
+    ok("POST", f"/api/billing-schedules/{schedule['id']}/archive")
+
     account_id = ok("GET", "/api/sequence-accounts")["items"][0]["id"]  # type: ignore[index]
     ok("GET", f"/api/sequence-accounts/{account_id}")
     ok("PUT", f"/api/sequence-accounts/{account_id}", json={"companyName": "Renamed"})
+
+    # Invoices come from the billing engine; written here directly, as it writes them.
+    invoice_id = insert_invoice(app.state.db, account_id, parent)
+    ok("GET", "/api/invoices")
+    ok("GET", f"/api/invoices/{invoice_id}")
+    ok("GET", f"/api/invoices/{invoice_id}/line-items")
+    ok("GET", f"/api/invoices/{invoice_id}/line-item-groups")
 
     validated = {Operation(method, path) for method, path in api_client.VALIDATED}
     assert sequence_operations(app) <= validated

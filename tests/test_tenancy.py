@@ -5,7 +5,10 @@ import re
 
 from fastapi import FastAPI
 
+from tests.catalog.price_bodies import fixed, price_body
 from tests.factories import customer_body, product_body, tax_rate_body
+from tests.invoices.helpers import insert_invoice
+from tests.schedules.helpers import Setup, update_body
 from tests.support.api_client import ApiClient
 from tests.test_contract import api_operations
 
@@ -21,6 +24,7 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
         "/api/customer-organizations", json={"ownerId": owner["id"], "memberIds": []}
     ).json()
     product = api.post("/api/products", json=product_body()).json()
+    price = api.post("/api/prices", json=price_body(product["id"], fixed())).json()
     tax_rate = api.post("/api/tax-rates", json=tax_rate_body()).json()
     seat_metric = api.post("/api/seat-metrics", json={"seatType": "editor", "label": "E"}).json()
     seat_event = api.post(
@@ -34,7 +38,10 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
     ).json()
     metric_body = {"name": "Calls", "eventType": "call", "aggregationType": "COUNT"}
     usage_metric = api.post("/api/usage-metrics", json=metric_body).json()
+    schedule = Setup(api).create()
+    schedule_url = f"/api/billing-schedules/{schedule['id']}"
     account_id = api.get("/api/sequence-accounts").json()["items"][0]["id"]
+    invoice_url = f"/api/invoices/{insert_invoice(app.state.db, account_id, customer)}"
     contact = {"name": "X", "email": "x@example.com", "billingPreference": "NONE"}
     members = {"customerIds": [customer["id"]]}
 
@@ -76,6 +83,9 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
         ("get", "/api/products/{id}"): (f"/api/products/{product['id']}", None),
         ("put", "/api/products/{id}"): (f"/api/products/{product['id']}", product_body()),
         ("post", "/api/products/{id}/archive"): (f"/api/products/{product['id']}/archive", None),
+        ("get", "/api/prices/{id}"): (f"/api/prices/{price['id']}", None),
+        ("put", "/api/prices/{id}"): (f"/api/prices/{price['id']}", {"name": "Hijacked"}),
+        ("delete", "/api/prices/{id}"): (f"/api/prices/{price['id']}", None),
         ("get", "/api/tax-rates/{id}"): (f"/api/tax-rates/{tax_rate['id']}", None),
         ("put", "/api/tax-rates/{id}"): (
             f"/api/tax-rates/{tax_rate['id']}",
@@ -109,13 +119,27 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
             f"?customerAliases={customer['id']}&periodStart=2024-05-01&periodEnd=2024-05-31",
             None,
         ),
+        ("get", "/api/billing-schedules/{id}"): (schedule_url, None),
+        ("put", "/api/billing-schedules/{id}"): (schedule_url, update_body(schedule)),
+        ("put", "/api/billing-schedules/{id}/activate"): (f"{schedule_url}/activate", None),
+        ("post", "/api/billing-schedules/{id}/archive"): (f"{schedule_url}/archive", None),
+        ("get", "/api/invoices/{id}"): (invoice_url, None),
+        ("get", "/api/invoices/{invoice}/line-items"): (f"{invoice_url}/line-items", None),
+        ("get", "/api/invoices/{invoice}/line-item-groups"): (
+            f"{invoice_url}/line-item-groups",
+            None,
+        ),
         ("get", "/api/sequence-accounts/{id}"): (f"/api/sequence-accounts/{account_id}", None),
         ("put", "/api/sequence-accounts/{id}"): (
             f"/api/sequence-accounts/{account_id}",
             {"companyName": "Hijacked"},
         ),
     }
-    with_ids = {op for op in api_operations(app) if re.search(r"\{[^}]+\}", op[1])}
+    # A date in the path, not an id: billing "self" only ever bills the caller (checked below).
+    bill_for_date = ("post", "/api/billing/execution/accounts/self/for-date/{day}")
+    with_ids = {
+        op for op in api_operations(app) if re.search(r"\{[^}]+\}", op[1]) and op != bill_for_date
+    }
     assert set(attempts) == with_ids, "a new operation with an id needs a line here"
 
     before = {
@@ -124,11 +148,14 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
             f"/api/customers/{customer['id']}",
             f"/api/customers/{owner['id']}",
             f"/api/products/{product['id']}",
+            f"/api/prices/{price['id']}",
             f"/api/tax-rates/{tax_rate['id']}",
             f"/api/seat-metrics/{seat_metric['id']}",
             f"/api/seat-events/{seat_event['id']}",
             f"/api/usage-metrics/{usage_metric['id']}",
             f"/api/sequence-accounts/{account_id}",
+            schedule_url,
+            invoice_url,
         )
     }
     for (method, template), (url, body) in attempts.items():
@@ -141,4 +168,7 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
         "/api/customer-aliases", json={"customerId": customer["id"], "value": "stolen"}
     )
     assert foreign_alias.status_code == 404
+    billed = other_api.post("/api/billing/execution/accounts/self/for-date/2024-03-01")
+    assert billed.status_code == 200
+    assert billed.json()["billingSchedules"] == 0
     assert {url: api.get(url).json() for url in before} == before

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI, Request, Response
 
@@ -10,10 +11,15 @@ from tally.accounts.endpoints import router as accounts_router
 from tally.api.errors import install_error_handlers
 from tally.api.idempotency import IdempotencyMiddleware, IdempotentReplay, replay_response
 from tally.api.versioning import SequenceVersionMiddleware
+from tally.billing.endpoints import router as billing_router
+from tally.billing.scheduler import Scheduler
 from tally.catalog.endpoints import router as catalog_router
+from tally.catalog.price_endpoints import router as prices_router
 from tally.customers.endpoints import router as customers_router
 from tally.db import Database
+from tally.invoices.endpoints import router as invoices_router
 from tally.metering.endpoints import router as metering_router
+from tally.schedules.endpoints import router as schedules_router
 from tally.seats.endpoints import router as seats_router
 from tally.settings import Settings, get_settings
 from tally.tax.endpoints import router as tax_router
@@ -33,9 +39,13 @@ def api_routes() -> APIRouter:
         accounts_router,
         customers_router,
         catalog_router,
+        prices_router,
         tax_router,
         metering_router,
         seats_router,
+        schedules_router,
+        billing_router,
+        invoices_router,
     ):
         api.include_router(router)
     return api
@@ -48,7 +58,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        scheduler = None
+        if settings.billing_scheduler:
+            scheduler = Scheduler(
+                db,
+                interval=timedelta(seconds=settings.billing_interval_seconds),
+                poll=settings.billing_poll_seconds,
+            )
+            scheduler.start()
         yield
+        if scheduler is not None:
+            scheduler.stop()
         if owns_database:
             db.dispose()
 

@@ -1,6 +1,8 @@
 """The `tally` command."""
 
 import json
+import logging
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -8,12 +10,16 @@ import typer
 import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy import select
 
 from tally import migrations
 from tally.accounts.service import create_account
+from tally.billing.runs import RunReport
+from tally.billing.scheduler import Scheduler, bill_account, bill_due
 from tally.db import Database
 from tally.demo import load_demo
 from tally.metering.imports import import_events
+from tally.models import Account
 from tally.settings import get_settings
 
 app = typer.Typer(help="Tally: open-source billing.", no_args_is_help=True)
@@ -51,6 +57,63 @@ def serve(
         workers=workers or settings.workers,
         log_level=settings.log_level,
     )
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="One pass, then exit.")] = False,
+) -> None:
+    """Run the billing scheduler in this process (start several, on PostgreSQL, to share the
+    work). Set TALLY_BILLING_SCHEDULER=false on `tally serve` when workers run it."""
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(message)s")
+    database = _migrated_database()
+    interval = timedelta(seconds=settings.billing_interval_seconds)
+    if once:
+        _print_report(bill_due(database, interval=interval))
+        database.dispose()
+        return
+    scheduler = Scheduler(database, interval=interval, poll=settings.billing_poll_seconds)
+    scheduler.start()
+    try:
+        while scheduler.is_alive():
+            scheduler.join(timeout=1)
+    except KeyboardInterrupt:
+        scheduler.stop()
+    database.dispose()
+
+
+@app.command()
+def bill(
+    account: Annotated[
+        str | None, typer.Option(help="Only this account (default: every account).")
+    ] = None,
+    day: Annotated[
+        datetime | None,
+        typer.Option("--date", formats=["%Y-%m-%d"], help="Bill as if today were this date."),
+    ] = None,
+) -> None:
+    """Run billing now and wait for it: every schedule brought up to date."""
+    database = _migrated_database()
+    with database.session(write=False) as session:
+        account_ids = [account] if account else list(session.scalars(select(Account.id)))
+    report = RunReport()
+    for account_id in account_ids:
+        report.add(bill_account(database, account_id, today=day.date() if day else None))
+    database.dispose()
+    _print_report(report)
+    if report.failed_schedules:
+        raise typer.Exit(1)
+
+
+def _print_report(report: RunReport) -> None:
+    console.print(
+        f"{report.billing_schedules} schedules billed: {report.invoices_created} invoices "
+        f"created, {report.invoices_updated} recalculated, {report.invoices_deleted} removed, "
+        f"{report.invoices_finalized} finalized"
+    )
+    for schedule_id in report.failed_schedules:
+        console.print(f"[red]  failed: billing schedule {schedule_id}[/]")
 
 
 @db_app.command("upgrade")

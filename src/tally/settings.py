@@ -24,6 +24,19 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, description="Processes `tally serve` runs.")
     log_level: str = "info"
     idempotency_ttl_hours: int = Field(default=24, ge=1)
+    billing_scheduler: bool = Field(
+        default=True,
+        description="Run billing inside `tally serve`; turn off when `tally worker` runs it.",
+    )
+    billing_interval_seconds: int = Field(
+        default=300,
+        ge=1,
+        description="How often each schedule is billed again, so IN_PROGRESS invoices follow "
+        "usage and invoice dates are acted on.",
+    )
+    billing_poll_seconds: float = Field(
+        default=15, gt=0, description="How often the scheduler looks for schedules to bill."
+    )
 
     @property
     def resolved_database_url(self) -> str:

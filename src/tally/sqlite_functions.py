@@ -40,6 +40,23 @@ def decimal_add(left: object, right: object) -> str | None:
     return _text(a + b)
 
 
+def decimal_mul(left: object, right: object) -> str | None:
+    a, b = _decimal(left), _decimal(right)
+    return None if a is None or b is None else _text(a * b)
+
+
+def decimal_clamp(value: object, low: object, high: object) -> str | None:
+    number = _decimal(value)
+    if number is None:
+        return None
+    floor, ceiling = _decimal(low), _decimal(high)
+    if floor is not None:
+        number = max(number, floor)
+    if ceiling is not None:
+        number = min(number, ceiling)
+    return _text(number)
+
+
 def decimal_greatest(left: object, right: object) -> str | None:
     a, b = _decimal(left), _decimal(right)
     if a is None or b is None:
@@ -99,6 +116,8 @@ def register(connection: sqlite3.Connection) -> None:
     connection.create_function("tally_decimal", 1, decimal_or_null, deterministic=True)
     connection.create_function("tally_decimal_add", 2, decimal_add, deterministic=True)
     connection.create_function("tally_decimal_greatest", 2, decimal_greatest, deterministic=True)
+    connection.create_function("tally_decimal_mul", 2, decimal_mul, deterministic=True)
+    connection.create_function("tally_decimal_clamp", 3, decimal_clamp, deterministic=True)
     connection.create_function("tally_local_day", 2, local_day, deterministic=True)
     connection.create_function("tally_json_distinct", 2, json_distinct, deterministic=True)
     connection.create_aggregate("tally_decimal_sum", 1, DecimalSum)  # type: ignore[arg-type]

@@ -1,18 +1,20 @@
 """Keyset pagination in Sequence's shape: `limit`, opaque `after`/`before` cursors.
 
 Ids are UUIDv7, ordered by creation, so the id alone is a stable sort key: a page never skips
-or repeats rows when others are inserted meanwhile, and no OFFSET scan is needed.
+or repeats rows when others are inserted meanwhile, and no OFFSET scan is needed. Rows with
+an order of their own (an invoice's lines, by `index`) page on that order, ties by id.
 """
 
 import base64
 import binascii
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Protocol, TypeVar
 
 from fastapi import Depends, Query
-from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from tally.api.schemas import Pagination
@@ -52,10 +54,15 @@ def decode_cursor(cursor: str) -> str:
         raise BadRequest(f"Invalid pagination cursor {cursor!r}.") from exc
 
 
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100.")]
+After = Annotated[str | None, Query(description="Cursor: the page after this one.")]
+Before = Annotated[str | None, Query(description="Cursor: the page before this one.")]
+
+
 def page_params(
-    limit: Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100.")] = 20,
-    after: Annotated[str | None, Query(description="Cursor: the page after this one.")] = None,
-    before: Annotated[str | None, Query(description="Cursor: the page before this one.")] = None,
+    limit: Limit = 20,
+    after: After = None,
+    before: Before = None,
     sort_order: Annotated[
         SortOrder, Query(alias="sortOrder", description="By creation time.")
     ] = SortOrder.DESC,
@@ -65,7 +72,20 @@ def page_params(
     return PageParams(limit=limit, after=after, before=before, sort_order=sort_order)
 
 
+def ordered_page_params(
+    limit: Limit = 20,
+    after: After = None,
+    before: Before = None,
+    sort_order: Annotated[
+        SortOrder, Query(alias="sortOrder", description="By the rows' own order (`index`).")
+    ] = SortOrder.ASC,
+) -> PageParams:
+    """For rows with an order of their own (`paginate_ordered`): that order by default."""
+    return page_params(limit, after, before, sort_order)
+
+
 Paging = Annotated[PageParams, Depends(page_params)]
+OrderedPaging = Annotated[PageParams, Depends(ordered_page_params)]
 
 
 @dataclass
@@ -78,16 +98,64 @@ def paginate(
     session: Session, statement: Select[RowT], id_column: Any, params: PageParams
 ) -> PageResult[RowT]:
     """Run `statement` (already filtered) for one page, ordered by `id_column`."""
+    return _keyset_page(
+        session, statement, (id_column,), params, key_of=lambda row: (row.id,), anchor=_own_id
+    )
+
+
+def paginate_ordered(
+    session: Session,
+    statement: Select[RowT],
+    order_column: Any,
+    id_column: Any,
+    params: PageParams,
+) -> PageResult[RowT]:
+    """One page ordered by a non-null `order_column`, ties by id: for rows with an order of
+    their own, such as an invoice's lines (by `index`). Cursors are still row ids; a cursor
+    naming a row that is no longer in the list is refused."""
+
+    def anchor(cursor: str) -> tuple[Any, ...]:
+        probe = statement.with_only_columns(order_column).where(id_column == cursor)
+        value = session.scalar(probe.order_by(None))
+        if value is None:
+            raise BadRequest(f"Pagination cursor for {cursor!r} names no row of this list.")
+        return (value, cursor)
+
+    def key_of(row: RowT) -> tuple[Any, ...]:
+        return (getattr(row, order_column.key), row.id)
+
+    return _keyset_page(
+        session, statement, (order_column, id_column), params, key_of=key_of, anchor=anchor
+    )
+
+
+def _own_id(cursor: str) -> tuple[Any, ...]:
+    return (cursor,)
+
+
+def _keyset_page(
+    session: Session,
+    statement: Select[RowT],
+    columns: tuple[Any, ...],
+    params: PageParams,
+    *,
+    key_of: Callable[[RowT], tuple[Any, ...]],
+    anchor: Callable[[str], tuple[Any, ...]],
+) -> PageResult[RowT]:
+    """One page of `statement` in the order of `columns` (the last one the id), starting
+    after (or before) the row a cursor names; `anchor` gives that row's sort key."""
     total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
     descending = params.sort_order is SortOrder.DESC
     backwards = params.before is not None
     raw_cursor = params.before or params.after
-    cursor = decode_cursor(raw_cursor) if raw_cursor else None
+    cursor = anchor(decode_cursor(raw_cursor)) if raw_cursor else None
+    sort_key = columns[0] if len(columns) == 1 else tuple_(*columns)
 
-    def beyond(value: str, forward: bool) -> ColumnElement[bool]:
-        # Rows that come after `value` in reading order (forward) or before it.
+    def beyond(key: tuple[Any, ...], forward: bool) -> ColumnElement[bool]:
+        # Rows that come after `key` in reading order (forward) or before it.
+        value = key[0] if len(key) == 1 else tuple_(*key)
         condition: ColumnElement[bool] = (
-            id_column < value if descending == forward else id_column > value
+            sort_key < value if descending == forward else sort_key > value
         )
         return condition
 
@@ -95,31 +163,31 @@ def paginate(
     if cursor is not None:
         query = query.where(beyond(cursor, forward=not backwards))
     reading_order = descending != backwards
-    query = query.order_by(id_column.desc() if reading_order else id_column.asc())
+    query = query.order_by(*(c.desc() if reading_order else c.asc() for c in columns))
     rows = list(session.scalars(query.limit(params.limit + 1)))
     more = len(rows) > params.limit
     rows = rows[: params.limit]
     if backwards:
         rows.reverse()
 
-    def has_rows(value: str, forward: bool) -> bool:
-        probe = statement.where(beyond(value, forward)).order_by(None)
+    def has_rows(key: tuple[Any, ...], forward: bool) -> bool:
+        probe = statement.where(beyond(key, forward)).order_by(None)
         return bool(session.scalar(select(exists(probe))))
 
-    first, last = (rows[0].id, rows[-1].id) if rows else (None, None)
+    first, last = (rows[0], rows[-1]) if rows else (None, None)
     # The page in the reading direction knows from `more`; the other side needs a probe,
     # and only when the request started from a cursor.
-    has_next = more if not backwards else (last is not None and has_rows(last, forward=True))
+    has_next = more if not backwards else (last is not None and has_rows(key_of(last), True))
     has_prev = (
         more
         if backwards
-        else (cursor is not None and first is not None and has_rows(first, forward=False))
+        else (cursor is not None and first is not None and has_rows(key_of(first), False))
     )
     return PageResult(
         rows=rows,
         pagination=Pagination(
-            after=encode_cursor(last) if has_next and last else None,
-            before=encode_cursor(first) if has_prev and first else None,
+            after=encode_cursor(last.id) if has_next and last else None,
+            before=encode_cursor(first.id) if has_prev and first else None,
             total_result_size=total or 0,
         ),
     )

@@ -14,7 +14,9 @@ from tally.customers import aliases, contacts, hierarchy
 from tally.customers.schemas import CustomerIn
 from tally.db import utcnow
 from tally.exceptions import Conflict, InvalidRequest, NotFound
+from tally.invoices import lifecycle
 from tally.models import Contact, Customer, CustomerAlias, CustomerStatus, TaxStatus
+from tally.schedules import service as schedules
 
 # Columns a PUT leaves alone when the body omits them.
 _OPTIONAL_COLUMNS = ("url", "label", "telephone")
@@ -121,12 +123,15 @@ def update_customer(
 def archive_customer(session: Session, account_id: str, customer_id: str) -> Customer:
     """Archive a customer: hidden from default lists, read-only, its history kept.
 
-    Billing schedules and draft invoices join this once they exist (seed 001).
+    Its billing schedules are archived with it and its open (DRAFT, IN_PROGRESS) invoices
+    voided (seed 001); finalized and sent invoices stay.
     """
     customer = get_customer(session, account_id, customer_id)
     if customer.archived_at is None:
         customer.archived_at = utcnow()
         session.flush()
+        schedules.archive_customer_schedules(session, account_id, customer_id)
+        lifecycle.void_open_invoices(session, account_id, customer_id)
     return customer
 
 

@@ -88,6 +88,31 @@ class MeteringSQL:
             else type_coerce(func.tally_decimal_max(value), ExactDecimal())
         )
 
+    def decimal_mul(self, left: Expression, right: Expression) -> ColumnElement[Decimal | None]:
+        if self.postgres:
+            return type_coerce(left, Numeric) * type_coerce(right, Numeric)
+        return type_coerce(func.tally_decimal_mul(left, right), ExactDecimal())
+
+    def decimal_clamp(
+        self, value: Expression, low: Decimal | None, high: Decimal | None
+    ) -> ColumnElement[Decimal | None]:
+        """`value` raised to `low` and lowered to `high` (either may be absent)."""
+        if self.postgres:
+            clamped: ColumnElement[Any] = value
+            if low is not None:
+                clamped = func.greatest(clamped, literal(low, Numeric))
+            if high is not None:
+                clamped = func.least(clamped, literal(high, Numeric))
+            return clamped
+        return type_coerce(
+            func.tally_decimal_clamp(
+                value,
+                None if low is None else str(low),
+                None if high is None else str(high),
+            ),
+            ExactDecimal(),
+        )
+
     def decimal_add(self, left: Expression, right: Expression) -> ColumnElement[Decimal | None]:
         if self.postgres:
             return func.coalesce(left, 0) + func.coalesce(right, 0)

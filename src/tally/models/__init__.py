@@ -1,6 +1,6 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
-from tally.models.account import Account, ApiKey
+from tally.models.account import Account, ApiKey, DocumentKind, NumberSequence
 from tally.models.base import Base
 from tally.models.billing_schedule import (
     BillingSchedule,
@@ -25,6 +25,7 @@ from tally.models.customer import (
 )
 from tally.models.idempotency import IdempotencyRecord
 from tally.models.invoice import (
+    EDITABLE_STATUSES,
     BillingRun,
     BillingRunStatus,
     Invoice,
@@ -55,6 +56,7 @@ from tally.models.seat import SeatEvent, SeatMetric
 from tally.models.tax_rate import TaxRate, TaxRateVersion
 
 __all__ = [
+    "EDITABLE_STATUSES",
     "USAGE_PRICING",
     "Account",
     "AggregationType",
@@ -73,6 +75,7 @@ __all__ = [
     "CustomerOrganization",
     "CustomerStatus",
     "DiscountType",
+    "DocumentKind",
     "IdempotencyRecord",
     "Invoice",
     "InvoiceLineItem",
@@ -80,6 +83,7 @@ __all__ = [
     "InvoiceStatus",
     "LineKind",
     "MetricType",
+    "NumberSequence",
     "PaymentStatus",
     "PhaseDiscount",
     "PhaseMinimum",

@@ -1,6 +1,7 @@
 """Accounts (tenants) and the API keys that authenticate as them."""
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, String
@@ -37,3 +38,20 @@ class ApiKey(RecordMixin, Base):
     secret_hash: Mapped[str] = mapped_column(String(128))
     name: Mapped[str] = mapped_column(String(200), default="")
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class DocumentKind(StrEnum):
+    INVOICE = "INVOICE"
+    CREDIT_NOTE = "CREDIT_NOTE"
+
+
+class NumberSequence(Base):
+    """The last number an account gave a kind of document. Taking numbers updates this row,
+    which stays locked until the transaction ends: concurrent finalizations queue here, and a
+    rolled-back one gives its numbers back, so numbers are gapless."""
+
+    __tablename__ = "number_sequences"
+
+    account_id: Mapped[str] = mapped_column(String(36), ForeignKey("accounts.id"), primary_key=True)
+    kind: Mapped[DocumentKind] = mapped_column(primary_key=True)
+    last_number: Mapped[int] = mapped_column(default=0)

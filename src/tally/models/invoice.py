@@ -74,7 +74,7 @@ class Invoice(TenantMixin, Base):
         String(36), ForeignKey("billing_schedules.id"), default=None
     )
     billing_run_id: Mapped[str | None] = mapped_column(
-        String(36), ForeignKey("billing_runs.id"), default=None
+        String(36), ForeignKey("billing_runs.id"), index=True, default=None
     )
     status: Mapped[InvoiceStatus]
     payment_status: Mapped[PaymentStatus] = mapped_column(default=PaymentStatus.UNPAID)
@@ -134,7 +134,10 @@ class InvoiceLineItem(TenantMixin, Base):
         String(36), ForeignKey("invoices.id", ondelete="CASCADE"), index=True
     )
     group_id: Mapped[str | None] = mapped_column(
-        String(36), ForeignKey("invoice_line_item_groups.id", ondelete="CASCADE"), default=None
+        String(36),
+        ForeignKey("invoice_line_item_groups.id", ondelete="CASCADE"),
+        index=True,  # deleting a group looks up its lines
+        default=None,
     )
     index: Mapped[int]
     kind: Mapped[LineKind] = mapped_column(default=LineKind.PRICE)

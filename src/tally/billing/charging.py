@@ -1,0 +1,195 @@
+"""Pricing one charge for one subject from the batch's measurements: the engine's formulas
+applied to measured usage and seats, as an invoice line before discounts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from tally.billing.measures import SeatAnswers, SeatLevels, UsageAnswers, UsageKey
+from tally.engine import pricing
+from tally.engine.invoice import PricedLine, Share
+from tally.engine.money import ZERO
+from tally.engine.periods import Period
+from tally.engine.schedule import Charge
+from tally.engine.seats import seat_charge
+from tally.metering.queries import ZERO as NO_USAGE
+
+ONE_DAY = timedelta(days=1)
+# Effective rates (amount / quantity) are shown to this many places; amounts stay exact.
+RATE_PLACES = Decimal("0.000001")
+
+
+def usage_keys(charge: Charge, schedule_start: date) -> list[UsageKey]:
+    """The usage measurements a charge needs."""
+    structure = charge.price.structure
+    if not isinstance(
+        structure, pricing.Linear | pricing.Package | pricing.Volume | pricing.Graduated
+    ):
+        return []
+    metric = structure.metric_id
+    if (
+        isinstance(structure, pricing.Graduated)
+        and structure.mode is pricing.CalculationMode.CUMULATIVE
+    ):
+        keys = [(metric, schedule_start, charge.served.end)]
+        if charge.served.start > schedule_start:
+            keys.append((metric, schedule_start, charge.served.start - ONE_DAY))
+        return keys
+    return [(metric, charge.served.start, charge.served.end)]
+
+
+def seat_key(charge: Charge) -> tuple[str, Period] | None:
+    structure = charge.price.structure
+    if isinstance(structure, pricing.SeatBased):
+        return (structure.seat_type, charge.served)
+    return None
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What the batch measured, and for which subject this charge is priced."""
+
+    subject: str
+    usage: UsageAnswers
+    member_usage: UsageAnswers
+    seats: SeatAnswers
+    member_seats: SeatAnswers
+    capped: dict[tuple[str, Period], dict[str, list[Decimal]]]  # by price id and days
+    schedule_start: date
+    members: tuple[str, ...]  # customer ids, for roll-up breakdowns
+
+    def quantity(self, key: UsageKey) -> Decimal:
+        return self.usage.get(key, {}).get(self.subject, NO_USAGE).value
+
+    def breakdown(self, key: UsageKey) -> tuple[Share, ...]:
+        if len(self.members) < 2:
+            return ()
+        totals = self.member_usage.get(key, {})
+        return tuple(Share(m, totals.get(m, NO_USAGE).value) for m in self.members)
+
+    def seat_levels(self, key: tuple[str, Period]) -> SeatLevels:
+        return self.seats.get(key, {}).get(self.subject, SeatLevels(0, ()))
+
+
+def _effective_rate(amount: Decimal, quantity: Decimal) -> Decimal:
+    return (amount / quantity).quantize(RATE_PLACES) if quantity else ZERO
+
+
+def _prorated_note(charge: Charge) -> str | None:
+    if charge.fraction == 1:
+        return None
+    return f"Prorated: {charge.served.days} of {charge.period.days} days"
+
+
+def _line(
+    charge: Charge,
+    quantity: Decimal,
+    rate: Decimal,
+    amount: Decimal,
+    *,
+    percentage: bool = False,
+    description: str | None = None,
+    breakdown: tuple[Share, ...] = (),
+) -> PricedLine:
+    return PricedLine(
+        price_id=charge.price.id,
+        product_id=charge.price.product_id,
+        phase_id=charge.phase.id,
+        title=charge.price.name,
+        service=charge.served,
+        quantity=quantity,
+        rate=rate,
+        amount=amount,
+        percentage=percentage,
+        description=description,
+        breakdown=breakdown,
+    )
+
+
+def price(charge: Charge, measured: Measured) -> PricedLine:
+    """The line a charge makes, before discounts."""
+    structure = charge.price.structure
+    if isinstance(structure, pricing.Fixed):
+        amount = structure.price * charge.fraction
+        return _line(charge, Decimal(1), amount, amount, description=_prorated_note(charge))
+    if isinstance(structure, pricing.OneTime):
+        return _line(charge, Decimal(1), structure.price, structure.price)
+    if isinstance(structure, pricing.SeatBased):
+        return _seats(charge, structure, measured)
+    return _usage(charge, structure, measured)
+
+
+def _seat_shares(measured: Measured, key: tuple[str, Period]) -> tuple[Share, ...]:
+    """Each member's peak seats in the period, for a roll-up's breakdown."""
+    if len(measured.members) < 2:
+        return ()
+    per_member = measured.member_seats.get(key, {})
+    return tuple(
+        Share(m, Decimal(max([levels.opening, *(c.total for c in levels.changes)])))
+        for m in measured.members
+        if (levels := per_member.get(m)) is not None
+    )
+
+
+def _seats(charge: Charge, structure: pricing.SeatBased, measured: Measured) -> PricedLine:
+    key = (structure.seat_type, charge.served)
+    levels = measured.seat_levels(key)
+    if charge.price.in_advance:  # billed on the seats held when the period starts
+        seat = seat_charge(structure, levels.opening, (), charge.period, charge.served)
+    else:
+        seat = seat_charge(structure, levels.opening, levels.changes, charge.period, charge.served)
+    quantity = Decimal(seat.seats)
+    return _line(
+        charge,
+        quantity,
+        _effective_rate(seat.amount, quantity),
+        seat.amount,
+        description=_prorated_note(charge),
+        breakdown=_seat_shares(measured, key),
+    )
+
+
+def _usage(charge: Charge, structure: pricing.UsageStructure, measured: Measured) -> PricedLine:
+    keys = usage_keys(charge, measured.schedule_start)
+    quantity = measured.quantity(keys[0])
+    percentage = False
+    if isinstance(structure, pricing.Graduated) and len(keys) == 2:  # CUMULATIVE, not the first
+        before = measured.quantity(keys[1])
+        amount = pricing.graduated_increment(before, quantity, structure.tiers)
+        quantity -= before
+    elif isinstance(structure, pricing.Volume) and structure.per_event_limits:
+        sums = measured.capped.get((charge.price.id, charge.served), {}).get(measured.subject)
+        amount = pricing.volume_per_event(
+            quantity, sums or [ZERO] * len(structure.tiers), structure
+        )
+    else:
+        amount = pricing.usage_amount(quantity, structure)
+    if isinstance(structure, pricing.Linear):
+        rate, percentage = structure.price_per_unit, structure.is_percentage
+    elif isinstance(structure, pricing.Package):
+        rate = structure.price_per_package
+    else:
+        rate = _effective_rate(amount, quantity)
+        percentage = any(tier.is_percentage for tier in structure.tiers)
+    line_quantity = quantity
+    description = None
+    if isinstance(structure, pricing.Package):
+        line_quantity = (
+            Decimal(int(amount / structure.price_per_package))
+            if structure.price_per_package
+            else ZERO
+        )
+        description = (
+            f"{quantity.normalize():f} units in packages of {structure.package_size.normalize():f}"
+        )
+    return _line(
+        charge,
+        line_quantity,
+        rate,
+        amount,
+        percentage=percentage,
+        description=description,
+        breakdown=measured.breakdown(keys[0]),
+    )

@@ -1,0 +1,239 @@
+"""Measuring what charges depend on, for many billing subjects at once.
+
+A subject is what one schedule bills: its customer, and with roll-up billing its children
+too. Charges ask for usage of a metric over a range of days, or for seat levels of a seat
+type over a period; equal requests are answered together, one grouped query per metric and
+range (or per seat type and period) for all the subjects of a batch of schedules.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, literal, select
+from sqlalchemy.orm import Session
+
+from tally.engine.periods import Period
+from tally.engine.pricing import Tier
+from tally.engine.seats import SeatChange
+from tally.metering.queries import UsageTotal, alias_groups, grouped_totals
+from tally.metering.rollups import MetricDefinition, matches_filters
+from tally.metering.sql import metering_sql
+from tally.models import SeatEvent, UsageMetric
+from tally.models.metering import USAGE_EVENTS
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Who a schedule bills: a key, and each member customer with all its names."""
+
+    key: str
+    members: dict[str, list[str]]  # customer id -> its id and aliases
+
+    @property
+    def aliases(self) -> list[str]:
+        return [alias for names in self.members.values() for alias in names]
+
+
+@dataclass(frozen=True)
+class SeatLevels:
+    opening: int
+    changes: tuple[SeatChange, ...]
+
+
+UsageKey = tuple[str, date, date]  # metric id, first day, last day
+SeatKey = tuple[str, Period]  # seat type, period
+UsageAnswers = dict[UsageKey, dict[str, UsageTotal]]  # by subject (or member) key
+SeatAnswers = dict[SeatKey, dict[str, SeatLevels]]
+
+
+UsageRequests = Mapping[UsageKey, Sequence[Subject]]
+SeatRequests = Mapping[SeatKey, Sequence[Subject]]
+
+
+def _member_pairs(subjects: Sequence[Subject]) -> list[tuple[str, str]]:
+    """(alias, customer) for the members of rolled-up subjects, whose lines show a breakdown."""
+    return [
+        (alias, customer)
+        for s in subjects
+        if len(s.members) > 1
+        for customer, names in s.members.items()
+        for alias in names
+    ]
+
+
+def measure_usage(
+    session: Session, metrics: Mapping[str, UsageMetric], requests: UsageRequests
+) -> tuple[UsageAnswers, UsageAnswers]:
+    """Usage per subject and per member customer: one grouped query per distinct request
+    (metric and days), over the subjects that asked for it."""
+    by_subject: UsageAnswers = {}
+    by_member: UsageAnswers = {}
+    for request, subjects in sorted(requests.items()):
+        metric_id, start, end = request
+        metric = metrics[metric_id]
+        pairs = [(alias, s.key) for s in subjects for alias in s.aliases]
+        by_subject[request] = grouped_totals(
+            session, metric, start, end, alias_groups(session, pairs)
+        )
+        if members := _member_pairs(subjects):
+            by_member[request] = grouped_totals(
+                session, metric, start, end, alias_groups(session, members)
+            )
+    return by_subject, by_member
+
+
+def _bounds(period: Period, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    start = datetime.combine(period.start, time(), zone).astimezone(UTC)
+    end = datetime.combine(period.end + timedelta(days=1), time(), zone).astimezone(UTC)
+    return start, end
+
+
+def measure_seats(
+    session: Session, account_id: str, zone_name: str, requests: SeatRequests
+) -> tuple[SeatAnswers, SeatAnswers]:
+    """Seat levels per subject (members' totals added up) and per member customer.
+
+    Per request two queries: each member's latest total before the period, and the events
+    inside it. A customer's aliases form one stream: the latest event wins, whichever alias
+    it names.
+    """
+    zone = ZoneInfo(zone_name)
+    by_subject: SeatAnswers = {}
+    by_member: SeatAnswers = {}
+    for (seat_type, period), subjects in sorted(requests.items()):
+        owner = {
+            alias: customer
+            for s in subjects
+            for customer, names in s.members.items()
+            for alias in names
+        }
+        aliases = list(owner)
+        start, end = _bounds(period, zone)
+        mine = (
+            SeatEvent.account_id == account_id,
+            SeatEvent.seat_type == seat_type,
+            SeatEvent.customer_alias.in_(aliases),
+        )
+        ranked = (
+            select(
+                SeatEvent.customer_alias,
+                SeatEvent.total,
+                func.row_number()
+                .over(
+                    partition_by=SeatEvent.customer_alias,
+                    order_by=(SeatEvent.event_timestamp.desc(), SeatEvent.received_at.desc()),
+                )
+                .label("rank"),
+                SeatEvent.event_timestamp,
+                SeatEvent.received_at,
+            )
+            .where(*mine, SeatEvent.event_timestamp < start)
+            .subquery()
+        )
+        latest_per_alias = session.execute(
+            select(
+                ranked.c.customer_alias,
+                ranked.c.total,
+                ranked.c.event_timestamp,
+                ranked.c.received_at,
+            ).where(ranked.c.rank == 1)
+        ).all()
+        opening: dict[str, tuple[datetime, datetime, int]] = {}
+        for alias, total, at, received in latest_per_alias:
+            customer = owner[alias]
+            if customer not in opening or (at, received) > opening[customer][:2]:
+                opening[customer] = (at, received, total)
+        inside = session.execute(
+            select(SeatEvent.customer_alias, SeatEvent.event_timestamp, SeatEvent.total)
+            .where(*mine, SeatEvent.event_timestamp >= start, SeatEvent.event_timestamp < end)
+            .order_by(SeatEvent.event_timestamp, SeatEvent.received_at)
+        ).all()
+        changes: dict[str, list[SeatChange]] = defaultdict(list)
+        for alias, at, total in inside:
+            changes[owner[alias]].append(SeatChange(at.astimezone(zone).date(), total))
+        members = {
+            customer: SeatLevels(
+                opening[customer][2] if customer in opening else 0,
+                tuple(changes.get(customer, ())),
+            )
+            for s in subjects
+            for customer in s.members
+        }
+        by_member[(seat_type, period)] = members
+        by_subject[(seat_type, period)] = _combine(members, subjects)
+    return by_subject, by_member
+
+
+def _combine(members: dict[str, SeatLevels], subjects: Sequence[Subject]) -> dict[str, SeatLevels]:
+    """A subject's levels: at every change of any member, the sum of the members' totals."""
+    combined = {}
+    for subject in subjects:
+        customers = list(subject.members)
+        if len(customers) == 1:
+            combined[subject.key] = members[customers[0]]
+            continue
+        current = {c: members[c].opening for c in customers}
+        timeline = sorted(
+            (
+                (change.day, index, c, change.total)
+                for c in customers
+                for index, change in enumerate(members[c].changes)
+            ),
+        )
+        changes = []
+        for day, _, customer, total in timeline:
+            current[customer] = total
+            changes.append(SeatChange(day, sum(current.values())))
+        opening = sum(members[c].opening for c in customers)
+        combined[subject.key] = SeatLevels(opening, tuple(changes))
+    return combined
+
+
+def measure_capped(
+    session: Session,
+    metric: UsageMetric,
+    tiers: Sequence[Tier],
+    period: Period,
+    zone_name: str,
+    subjects: Sequence[Subject],
+) -> dict[str, list[Decimal]]:
+    """For VOLUME prices with per-event limits: per subject, for each tier, the sum of the
+    events' charges priced on that tier and capped, in one query over the period's events."""
+    sql = metering_sql(session.get_bind().dialect.name)
+    events = USAGE_EVENTS
+    definition = MetricDefinition.of(metric)
+    value = (
+        sql.property_number(events.c.properties, metric.aggregation_property)
+        if metric.aggregation_property
+        else literal(1)
+    )
+    grouping = alias_groups(session, [(alias, s.key) for s in subjects for alias in s.aliases])
+    start, end = _bounds(period, ZoneInfo(zone_name))
+    sums = [
+        sql.decimal_sum(
+            sql.decimal_clamp(
+                sql.decimal_mul(value, literal(tier.price)), tier.min_price, tier.max_price
+            )
+        ).label(f"tier_{index}")
+        for index, tier in enumerate(tiers)
+    ]
+    rows = session.execute(
+        select(grouping.c.subject, *sums)
+        .select_from(events.join(grouping, grouping.c.alias == events.c.customer_alias))
+        .where(
+            events.c.account_id == metric.account_id,
+            events.c.event_timestamp >= start,
+            events.c.event_timestamp < end,
+            *matches_filters(sql, events.c.properties, definition),
+            events.c.event_type == metric.event_type,
+            value.is_not(None),
+        )
+        .group_by(grouping.c.subject)
+    ).all()
+    return {row[0]: [Decimal(total or 0) for total in row[1:]] for row in rows}

@@ -1,0 +1,102 @@
+"""Which invoices a schedule should have today: one per invoice date that has come, and one
+IN_PROGRESS invoice for the next date, whose lines follow usage until that date arrives.
+
+Finalized invoices (FINAL, SENT, VOIDED) are never recalculated; DRAFT and IN_PROGRESS
+ones are, on every run, so late usage and schedule edits reach them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from tally.billing.terms import LoadedSchedule
+from tally.engine.periods import Period
+from tally.engine.schedule import Charge, charges
+from tally.models import EDITABLE_STATUSES, InvoiceStatus
+
+# Far enough ahead to reach the next invoice date of a yearly price.
+HORIZON = timedelta(days=400)
+
+
+@dataclass(frozen=True)
+class Existing:
+    """A billing run already recorded for a schedule and invoice date, and its invoice."""
+
+    run_id: str
+    invoice_id: str | None
+    status: InvoiceStatus | None
+    period_end: date | None = None
+
+    @property
+    def editable(self) -> bool:
+        return self.status is None or self.status in EDITABLE_STATUSES
+
+    @property
+    def issued(self) -> bool:
+        return self.status in (InvoiceStatus.FINAL, InvoiceStatus.SENT)
+
+
+def finalized_through(existing: dict[tuple[str, date], Existing]) -> dict[str, date]:
+    """Per schedule, the last day its finalized invoices billed."""
+    through: dict[str, date] = {}
+    for (schedule_id, _), run in existing.items():
+        if run.issued and run.period_end is not None:
+            through[schedule_id] = max(run.period_end, through.get(schedule_id, run.period_end))
+    return through
+
+
+@dataclass(frozen=True)
+class PlannedInvoice:
+    loaded: LoadedSchedule
+    invoice_date: date
+    charges: tuple[Charge, ...]
+    status: InvoiceStatus  # DRAFT once its date has come, IN_PROGRESS before
+    existing: Existing | None
+
+    @property
+    def billing_period(self) -> Period:
+        """The period the invoice bills: the one that ended for arrears charges, else the
+        one that starts (an invoice of only IN_ADVANCE charges)."""
+        ended = [c for c in self.charges if c.served.end < self.invoice_date]
+        chosen = ended or list(self.charges)
+        return Period(
+            min(c.billing_period.start for c in chosen), max(c.billing_period.end for c in chosen)
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    invoices: list[PlannedInvoice]
+    stale: list[Existing]  # editable invoices for dates the schedule no longer has
+    finished: set[str]  # schedules with nothing left to invoice
+
+
+def plan(
+    loaded: list[LoadedSchedule], existing: dict[tuple[str, date], Existing], today: date
+) -> Plan:
+    invoices: list[PlannedInvoice] = []
+    wanted: set[tuple[str, date]] = set()
+    finished = set()
+    for item in loaded:
+        schedule_id = item.schedule.id
+        due: dict[date, list[Charge]] = defaultdict(list)
+        for charge in charges(item.terms, today + HORIZON):
+            due[charge.invoice_date].append(charge)
+        upcoming = min((d for d in due if d > today), default=None)
+        if upcoming is None and item.terms.end is not None and item.terms.end < today:
+            finished.add(schedule_id)
+        for invoice_date in sorted(due):
+            if invoice_date > today and invoice_date != upcoming:
+                break
+            wanted.add((schedule_id, invoice_date))
+            found = existing.get((schedule_id, invoice_date))
+            if found is not None and not found.editable:
+                continue
+            status = InvoiceStatus.DRAFT if invoice_date <= today else InvoiceStatus.IN_PROGRESS
+            invoices.append(
+                PlannedInvoice(item, invoice_date, tuple(due[invoice_date]), status, found)
+            )
+    stale = [run for key, run in existing.items() if key not in wanted and run.editable]
+    return Plan(invoices, stale, finished)

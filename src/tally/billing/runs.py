@@ -1,0 +1,248 @@
+"""A billing run over a batch of schedules: plan the invoices each should have today, measure
+what their charges depend on in bulk, price and assemble them with the engine, and write them.
+
+The caller holds the schedules' row locks (see `scheduler`), so no other worker bills them
+meanwhile; the unique key on (schedule, invoice date) backs that up. A fixed number of queries
+per batch, whatever its size: one grouped query per distinct usage request (metric and days).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tally.billing import charging, terms
+from tally.billing.customers import billed
+from tally.billing.late import late_events
+from tally.billing.measures import (
+    SeatAnswers,
+    SeatKey,
+    Subject,
+    UsageAnswers,
+    UsageKey,
+    measure_capped,
+    measure_seats,
+    measure_usage,
+)
+from tally.billing.planning import Existing, PlannedInvoice, finalized_through, plan
+from tally.billing.writing import InvoiceWrite, mark_schedules, write_invoices
+from tally.engine import pricing
+from tally.engine.invoice import PhaseAdjustments, PricedLine, assemble
+from tally.engine.periods import Period
+from tally.engine.schedule import Charge
+from tally.invoices.lifecycle import finalize
+from tally.models import Account, BillingRun, Invoice, InvoiceStatus, UsageMetric
+
+CappedKey = tuple[str, Period]  # price id, days served
+
+
+@dataclass
+class RunReport:
+    """What a run did, for the API, the CLI and the logs."""
+
+    billing_schedules: int = 0
+    invoices_created: int = 0
+    invoices_updated: int = 0
+    invoices_deleted: int = 0
+    invoices_finalized: int = 0
+    failed_schedules: list[str] = field(default_factory=list)
+    late_events: dict[str, int] = field(default_factory=dict)  # by schedule id
+
+    def add(self, other: RunReport) -> None:
+        self.billing_schedules += other.billing_schedules
+        self.invoices_created += other.invoices_created
+        self.invoices_updated += other.invoices_updated
+        self.invoices_deleted += other.invoices_deleted
+        self.invoices_finalized += other.invoices_finalized
+        self.failed_schedules += other.failed_schedules
+        self.late_events.update(other.late_events)
+
+
+@dataclass
+class _Requests:
+    usage: dict[UsageKey, dict[str, Subject]] = field(default_factory=lambda: defaultdict(dict))
+    seats: dict[SeatKey, dict[str, Subject]] = field(default_factory=lambda: defaultdict(dict))
+    capped: dict[CappedKey, tuple[pricing.Volume, dict[str, Subject]]] = field(default_factory=dict)
+
+    def ask(self, charge: Charge, subject: Subject, schedule_start: date) -> None:
+        for usage_key in charging.usage_keys(charge, schedule_start):
+            self.usage[usage_key][subject.key] = subject
+        if (seat_key := charging.seat_key(charge)) is not None:
+            self.seats[seat_key][subject.key] = subject
+        structure = charge.price.structure
+        if isinstance(structure, pricing.Volume) and structure.per_event_limits:
+            key = (charge.price.id, charge.served)
+            self.capped.setdefault(key, (structure, {}))[1][subject.key] = subject
+
+
+@dataclass(frozen=True)
+class _Answers:
+    usage: UsageAnswers
+    member_usage: UsageAnswers
+    seats: SeatAnswers
+    member_seats: SeatAnswers
+    capped: dict[CappedKey, dict[str, list[Decimal]]]
+
+
+def _existing(
+    session: Session, account_id: str, schedule_ids: Sequence[str]
+) -> dict[tuple[str, date], Existing]:
+    rows = session.execute(
+        select(
+            BillingRun.billing_schedule_id,
+            BillingRun.invoice_date,
+            BillingRun.id,
+            Invoice.id,
+            Invoice.status,
+            Invoice.billing_period_end,
+        )
+        .outerjoin(Invoice, Invoice.id == BillingRun.invoice_id)
+        .where(
+            BillingRun.account_id == account_id,
+            BillingRun.billing_schedule_id.in_(schedule_ids),
+        )
+    )
+    return {
+        (schedule_id, day): Existing(run_id, invoice_id, status, period_end)
+        for schedule_id, day, run_id, invoice_id, status, period_end in rows
+    }
+
+
+def _measure(session: Session, account: Account, requests: _Requests) -> _Answers:
+    metric_ids = {metric_id for metric_id, _, _ in requests.usage}
+    metric_ids |= {structure.metric_id for structure, _ in requests.capped.values()}
+    metrics = {
+        metric.id: metric
+        for metric in session.scalars(
+            select(UsageMetric).where(
+                UsageMetric.account_id == account.id, UsageMetric.id.in_(metric_ids)
+            )
+        )
+    }
+    usage, member_usage = measure_usage(
+        session, metrics, {key: list(s.values()) for key, s in requests.usage.items()}
+    )
+    seats, member_seats = measure_seats(
+        session,
+        account.id,
+        account.timezone,
+        {key: list(s.values()) for key, s in requests.seats.items()},
+    )
+    capped = {
+        key: measure_capped(
+            session,
+            metrics[structure.metric_id],
+            structure.tiers,
+            key[1],
+            account.timezone,
+            list(subjects.values()),
+        )
+        for key, (structure, subjects) in requests.capped.items()
+    }
+    return _Answers(usage, member_usage, seats, member_seats, capped)
+
+
+def _priced(planned: PlannedInvoice, subject: Subject, answers: _Answers) -> list[PricedLine]:
+    measured = charging.Measured(
+        subject=subject.key,
+        usage=answers.usage,
+        member_usage=answers.member_usage,
+        seats=answers.seats,
+        member_seats=answers.member_seats,
+        capped=answers.capped,
+        schedule_start=planned.loaded.terms.start,
+        members=tuple(subject.members),
+    )
+    lines = []
+    for charge in planned.charges:
+        line = charging.price(charge, measured)
+        tax = planned.loaded.taxes.get(charge.price.id)
+        if tax is not None:
+            line = replace(line, tax_rate=tax.rate, tax_rate_version_id=tax.version_id)
+        lines.append(line)
+    return lines
+
+
+def _adjustments(charges: Sequence[Charge]) -> list[PhaseAdjustments]:
+    """Each phase's discounts and minimums on this invoice; a minimum is prorated by the
+    largest share of its period any of the phase's recurring charges serves."""
+    by_phase: dict[str, list[Charge]] = defaultdict(list)
+    for charge in charges:
+        by_phase[charge.phase.id].append(charge)
+    adjustments = []
+    for phase_charges in by_phase.values():
+        phase = phase_charges[0].phase
+        if not phase.discounts and not phase.minimums:
+            continue
+        recurring = [c for c in phase_charges if c.price.months is not None] or phase_charges
+        adjustments.append(
+            PhaseAdjustments(
+                phase_id=phase.id,
+                discounts=phase.discounts,
+                minimums=phase.minimums,
+                fraction=max(c.fraction for c in recurring),
+                service=Period(
+                    min(c.served.start for c in recurring), max(c.served.end for c in recurring)
+                ),
+            )
+        )
+    return adjustments
+
+
+def bill_schedules(
+    session: Session, account: Account, schedule_ids: Sequence[str], today: date, now: datetime
+) -> RunReport:
+    """Bring the schedules' invoices up to date as of `today` (in the account's time zone)."""
+    loaded = terms.load(session, account.id, schedule_ids)
+    existing = _existing(session, account.id, schedule_ids)
+    planned = plan(loaded, existing, today)
+    who = billed(session, account.id, [item.schedule for item in loaded])
+    requests = _Requests()
+    for invoice in planned.invoices:
+        subject = who.subjects[invoice.loaded.schedule.id]
+        for charge in invoice.charges:
+            requests.ask(charge, subject, invoice.loaded.terms.start)
+    answers = _measure(session, account, requests)
+    writes = []
+    for invoice in planned.invoices:
+        schedule = invoice.loaded.schedule
+        snapshot = who.snapshots[schedule.customer_id]
+        draft = assemble(
+            _priced(invoice, who.subjects[schedule.id], answers),
+            _adjustments(invoice.charges),
+            invoice.loaded.currency,
+            taxed=snapshot.taxed,
+        )
+        writes.append(InvoiceWrite(invoice, draft, snapshot))
+    late = late_events(
+        session,
+        account.id,
+        account.timezone,
+        loaded,
+        who.subjects,
+        finalized_through(existing),
+    )
+    written = write_invoices(session, account, writes, planned.stale, now)
+    # autoIssueInvoices: an invoice whose date has come is finalized without review.
+    to_issue = [
+        invoice_id
+        for write, invoice_id in zip(writes, written.invoice_ids, strict=True)
+        if write.planned.status is InvoiceStatus.DRAFT
+        and write.planned.loaded.schedule.auto_issue_invoices
+    ]
+    finalized = finalize(session, account, to_issue, today) if to_issue else 0
+    mark_schedules(session, [item.schedule for item in loaded], planned.finished, today, now)
+    return RunReport(
+        billing_schedules=len(loaded),
+        invoices_created=written.created,
+        invoices_updated=written.updated,
+        invoices_deleted=written.deleted,
+        invoices_finalized=finalized,
+        late_events=late,
+    )

@@ -1,0 +1,126 @@
+"""Prices: how a product is charged. The structure's shape is checked by `price_schemas`;
+this module checks what it refers to (product, usage or seat metric) in the caller's account.
+"""
+
+from sqlalchemy import Select, exists, select
+from sqlalchemy.orm import Session
+
+from tally.catalog.price_schemas import PriceIn, PriceUpdate, structure_document
+from tally.catalog.service import get_product
+from tally.db import utcnow
+from tally.exceptions import Conflict, InvalidRequest, NotFound
+from tally.metering.metrics import metric_query
+from tally.models import BillingFrequency, PhasePrice, Price, SeatMetric, UsageMetric
+from tally.seats.service import seat_metric_query
+
+
+def price_query(
+    account_id: str,
+    *,
+    currency: str | None = None,
+    name: str | None = None,
+    billing_frequency: BillingFrequency | None = None,
+    product_id: str | None = None,
+) -> Select[Price]:
+    """The account's live (not deleted) prices, optionally filtered."""
+    query = select(Price).where(Price.account_id == account_id, Price.deleted_at.is_(None))
+    if currency is not None:
+        query = query.where(Price.currency == currency)
+    if name is not None:
+        query = query.where(Price.name == name)
+    if billing_frequency is not None:
+        query = query.where(Price.billing_frequency == billing_frequency)
+    if product_id is not None:
+        query = query.where(Price.product_id == product_id)
+    return query
+
+
+def get_price(session: Session, account_id: str, price_id: str) -> Price:
+    price = session.scalar(price_query(account_id).where(Price.id == price_id))
+    if price is None:
+        raise NotFound.resource("Price", price_id)
+    return price
+
+
+def _check_usage_metric(session: Session, account_id: str, metric_id: str) -> None:
+    live = metric_query(account_id).where(UsageMetric.id == metric_id)
+    if not session.scalar(select(exists(live))):
+        raise InvalidRequest.field(
+            "structure.usageMetricId", f"no usage metric {metric_id!r} in this account"
+        )
+
+
+def _check_seat_metric(session: Session, account_id: str, metric_id: str) -> None:
+    live = seat_metric_query(account_id).where(SeatMetric.id == metric_id)
+    if not session.scalar(select(exists(live))):
+        raise InvalidRequest.field(
+            "structure.seatMetricId", f"no seat metric {metric_id!r} in this account"
+        )
+
+
+def create_price(session: Session, account_id: str, data: PriceIn) -> Price:
+    product = get_product(session, account_id, data.product_id)
+    if product.archived_at is not None:
+        raise Conflict(f"Product {product.id!r} is archived and takes no new prices")
+    structure = data.structure
+    usage_metric_id = getattr(structure, "usage_metric_id", None)
+    seat_metric_id = getattr(structure, "seat_metric_id", None)
+    if usage_metric_id is not None:
+        _check_usage_metric(session, account_id, usage_metric_id)
+    if seat_metric_id is not None:
+        _check_seat_metric(session, account_id, seat_metric_id)
+    price = Price(
+        account_id=account_id,
+        product_id=product.id,
+        name=data.name,
+        currency=data.currency.value,
+        billing_frequency=data.billing_frequency,
+        billing_type=data.billing_type,
+        pricing_type=structure.pricing_type,
+        structure=structure_document(structure),
+        usage_metric_id=usage_metric_id,
+        seat_metric_id=seat_metric_id,
+        usage_calculation_period=(
+            data.usage_calculation_period.model_dump(mode="json", by_alias=True)
+            if data.usage_calculation_period is not None
+            else None
+        ),
+        integration_ids=[item.model_dump(mode="json") for item in data.integration_ids],
+        custom_metric_parameters=[
+            item.model_dump(mode="json", by_alias=True) for item in data.custom_metric_parameters
+        ],
+        list_price_id=data.list_price_id,
+        status=data.status,
+    )
+    session.add(price)
+    session.flush()
+    return price
+
+
+def update_price(session: Session, account_id: str, price_id: str, data: PriceUpdate) -> Price:
+    """Only the name and status change: invoices and schedules rely on the rest."""
+    price = get_price(session, account_id, price_id)
+    price.name = data.name
+    if data.status is not None:
+        price.status = data.status
+    session.flush()
+    return price
+
+
+def delete_price(session: Session, account_id: str, price_id: str) -> Price:
+    """Soft delete, refused while a billing schedule phase bills the price.
+
+    The row is locked first (PostgreSQL), so a delete and a phase attaching the price do not
+    both go through when the schedule side locks the prices it attaches as well.
+    """
+    price = session.scalar(
+        price_query(account_id).where(Price.id == price_id).with_for_update(of=Price)
+    )
+    if price is None:
+        raise NotFound.resource("Price", price_id)
+    in_use = select(exists().where(PhasePrice.price_id == price.id))
+    if session.scalar(in_use):
+        raise Conflict(f"Price {price.id!r} is billed by a billing schedule phase")
+    price.deleted_at = utcnow()
+    session.flush()
+    return price

@@ -1,0 +1,132 @@
+"""From a billing schedule's terms to its charges: which price, over which days, on which
+invoice date.
+
+IN_ARREARS charges fall due the day after their period ends (or the schedule ends); IN_ADVANCE
+charges on the first day they serve; ONE_TIME prices once, when their phase starts. Phases
+change what is charged, never when: a phase that starts mid-period splits that period's
+charges between the two phases, on the same invoice date. Charges due on the same date go on
+one invoice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from tally.engine.periods import ONE_DAY, Period, periods_until, prorated
+from tally.engine.pricing import Structure
+
+END_OF_TIME = date(9999, 12, 31)
+
+
+class DiscountKind(StrEnum):
+    PERCENTAGE = "PERCENTAGE"
+    NOMINAL = "NOMINAL"
+
+
+@dataclass(frozen=True)
+class PriceTerms:
+    id: str
+    product_id: str
+    name: str
+    months: int | None  # None: a one-time price
+    in_advance: bool
+    structure: Structure
+
+
+@dataclass(frozen=True)
+class DiscountTerms:
+    id: str
+    kind: DiscountKind
+    amount: Decimal  # PERCENTAGE: 10 is 10 %; NOMINAL: money
+    message: str
+    separate_line: bool
+    price_ids: frozenset[str] = frozenset()  # empty: every price of the phase
+
+
+@dataclass(frozen=True)
+class MinimumTerms:
+    id: str
+    amount: Decimal
+    price_ids: frozenset[str] = frozenset()  # empty: every price of the phase
+
+
+@dataclass(frozen=True)
+class PhaseTerms:
+    id: str
+    start: date
+    end: date | None
+    prices: tuple[PriceTerms, ...]
+    discounts: tuple[DiscountTerms, ...] = ()
+    minimums: tuple[MinimumTerms, ...] = ()
+
+    @property
+    def span(self) -> Period:
+        return Period(self.start, self.end or END_OF_TIME)
+
+
+@dataclass(frozen=True)
+class ScheduleTerms:
+    start: date
+    end: date | None
+    recurrence_day: int
+    phases: tuple[PhaseTerms, ...]
+
+    @property
+    def span(self) -> Period:
+        return Period(self.start, self.end or END_OF_TIME)
+
+
+@dataclass(frozen=True)
+class Charge:
+    """One price over the days it serves in one period, due on `invoice_date`."""
+
+    price: PriceTerms
+    phase: PhaseTerms
+    period: Period  # the whole period the price is quoted for
+    served: Period  # the days of it this charge covers
+    invoice_date: date
+    billing_period: Period = field(compare=False)  # the schedule's days of `period`
+
+    @property
+    def fraction(self) -> Decimal:
+        return prorated(self.served, self.period)
+
+
+def _price_charges(
+    schedule: ScheduleTerms, phase: PhaseTerms, price: PriceTerms, horizon: date
+) -> Iterator[Charge]:
+    span = phase.span.overlap(schedule.span)
+    if span is None:
+        return
+    if price.months is None:
+        if span.start > horizon:
+            return
+        day = Period(span.start, span.start)
+        yield Charge(price, phase, day, day, span.start, billing_period=day)
+        return
+    for period in periods_until(schedule.start, schedule.recurrence_day, price.months, horizon):
+        if period.start > span.end:
+            return
+        billed = period.overlap(schedule.span)
+        served = period.overlap(span)
+        if billed is None or served is None:
+            continue
+        due = served.start if price.in_advance else billed.end + ONE_DAY
+        if due > horizon:
+            return
+        yield Charge(price, phase, period, served, due, billing_period=billed)
+
+
+def charges(schedule: ScheduleTerms, horizon: date) -> list[Charge]:
+    """Every charge of the schedule due on or before `horizon`, by invoice date."""
+    found = [
+        charge
+        for phase in schedule.phases
+        for price in phase.prices
+        for charge in _price_charges(schedule, phase, price, horizon)
+    ]
+    return sorted(found, key=lambda c: (c.invoice_date, c.served.start, c.price.id))

@@ -1,0 +1,155 @@
+"""Reading invoices, their line items and groups. The billing engine writes them; this module
+only finds them, always within one account."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
+
+from tally.exceptions import NotFound
+from tally.models import (
+    Customer,
+    Invoice,
+    InvoiceLineItem,
+    InvoiceLineItemGroup,
+    InvoiceStatus,
+    PaymentStatus,
+)
+
+
+@dataclass(frozen=True)
+class InvoiceFilters:
+    """Sequence's list filters. Lists match any of their values; `excluded_*` any of none.
+    Dates compare strictly (`due_before` 2024-05-01: due on 2024-04-30 or earlier)."""
+
+    statuses: list[InvoiceStatus] | None = None
+    excluded_statuses: list[InvoiceStatus] | None = None
+    payment_statuses: list[PaymentStatus] | None = None
+    excluded_payment_statuses: list[PaymentStatus] | None = None
+    customer_ids: list[str] | None = None
+    excluded_customer_ids: list[str] | None = None
+    billing_schedule_ids: list[str] | None = None
+    excluded_billing_schedule_ids: list[str] | None = None
+    currencies: list[str] | None = None
+    excluded_currencies: list[str] | None = None
+    due_before: date | None = None
+    due_after: date | None = None
+    invoice_before: date | None = None  # on the invoice date
+    invoice_after: date | None = None
+    sent_before: date | None = None  # on the issue date
+    sent_after: date | None = None
+    invoice_number: str | None = None
+    excluded_invoice_numbers: list[str] | None = None
+    search: str | None = None  # part of the invoice number, any case
+
+
+def invoice_query(account_id: str) -> Select[Invoice]:
+    return select(Invoice).where(Invoice.account_id == account_id)
+
+
+def _contains(column: InstrumentedAttribute[str | None], text: str) -> ColumnElement[bool]:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return func.lower(column).like(f"%{escaped.lower()}%", escape="\\")
+
+
+def _none_of(column: InstrumentedAttribute[str | None], values: list[str]) -> ColumnElement[bool]:
+    return or_(column.is_(None), column.not_in(values))
+
+
+def _before_after(
+    column: InstrumentedAttribute[date | None], before: date | None, after: date | None
+) -> list[ColumnElement[bool]]:
+    conditions = []
+    if before is not None:
+        conditions.append(column < before)
+    if after is not None:
+        conditions.append(column > after)
+    return conditions
+
+
+def filtered_invoices(account_id: str, filters: InvoiceFilters) -> Select[Invoice]:
+    f = filters
+    conditions: list[ColumnElement[bool]] = []
+    for column, wanted, unwanted in (
+        (Invoice.status, f.statuses, f.excluded_statuses),
+        (Invoice.payment_status, f.payment_statuses, f.excluded_payment_statuses),
+        (Invoice.customer_id, f.customer_ids, f.excluded_customer_ids),
+        (Invoice.currency, f.currencies, f.excluded_currencies),
+    ):
+        if wanted:
+            conditions.append(column.in_(wanted))
+        if unwanted:
+            conditions.append(column.not_in(unwanted))
+    if f.billing_schedule_ids:
+        conditions.append(Invoice.billing_schedule_id.in_(f.billing_schedule_ids))
+    if f.excluded_billing_schedule_ids:
+        # One-off invoices have no schedule, so no excluded one (NOT IN alone drops NULLs).
+        conditions.append(_none_of(Invoice.billing_schedule_id, f.excluded_billing_schedule_ids))
+    conditions += _before_after(Invoice.due_date, f.due_before, f.due_after)
+    conditions += _before_after(Invoice.invoice_date, f.invoice_before, f.invoice_after)
+    conditions += _before_after(Invoice.issue_date, f.sent_before, f.sent_after)
+    if f.invoice_number is not None:
+        conditions.append(Invoice.invoice_number == f.invoice_number)
+    if f.excluded_invoice_numbers:
+        # Invoices without a number yet have none of the excluded ones.
+        conditions.append(_none_of(Invoice.invoice_number, f.excluded_invoice_numbers))
+    if f.search:
+        conditions.append(_contains(Invoice.invoice_number, f.search))
+    return invoice_query(account_id).where(*conditions)
+
+
+def get_invoice(session: Session, account_id: str, invoice_id: str) -> Invoice:
+    """The invoice with its line items and groups loaded (three queries)."""
+    invoice = session.scalar(
+        invoice_query(account_id)
+        .where(Invoice.id == invoice_id)
+        .options(selectinload(Invoice.line_items), selectinload(Invoice.groups))
+    )
+    if invoice is None:
+        raise NotFound.resource("Invoice", invoice_id)
+    return invoice
+
+
+def archived_customers(session: Session, account_id: str, invoices: Iterable[Invoice]) -> set[str]:
+    """Which of the invoices' customers are archived, in one query."""
+    customer_ids = {invoice.customer_id for invoice in invoices}
+    if not customer_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Customer.id).where(
+                Customer.account_id == account_id,
+                Customer.id.in_(customer_ids),
+                Customer.archived_at.is_not(None),
+            )
+        )
+    )
+
+
+def currency_of(session: Session, account_id: str, invoice_id: str) -> str:
+    """The invoice's currency (its amounts are shown in it); 404 if not in the account."""
+    currency = session.scalar(
+        invoice_query(account_id)
+        .with_only_columns(Invoice.currency)
+        .where(Invoice.id == invoice_id)
+    )
+    if currency is None:
+        raise NotFound.resource("Invoice", invoice_id)
+    return currency
+
+
+def line_items_query(account_id: str, invoice_id: str) -> Select[InvoiceLineItem]:
+    """An invoice's line items, to page by index."""
+    return select(InvoiceLineItem).where(
+        InvoiceLineItem.account_id == account_id, InvoiceLineItem.invoice_id == invoice_id
+    )
+
+
+def groups_query(account_id: str, invoice_id: str) -> Select[InvoiceLineItemGroup]:
+    """An invoice's line item groups, to page by index."""
+    return select(InvoiceLineItemGroup).where(
+        InvoiceLineItemGroup.account_id == account_id,
+        InvoiceLineItemGroup.invoice_id == invoice_id,
+    )

@@ -1,0 +1,364 @@
+"""Billing schedule bodies in Sequence's shapes.
+
+Discount and minimum `amount`s are JSON numbers in Sequence's schema. The endpoints parse the
+body with `Decimal` for every number with a fraction (see `endpoints.exact_body`), so an
+amount keeps every digit it was sent with, and answer it as a number again.
+"""
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, ValidationInfo, WithJsonSchema, field_validator
+
+from tally.api.schemas import Schema
+from tally.catalog.price_schemas import PriceOut
+from tally.models import (
+    BillingSchedule,
+    BillingSchedulePhase,
+    DiscountType,
+    PhaseDiscount,
+    PhaseMinimum,
+    Price,
+    RecurrencePreference,
+    ScheduleStatus,
+    SeatDiscountType,
+)
+
+MAX_PHASES = 100
+MAX_PRICES_PER_PHASE = 100
+MAX_LIST = 100
+
+
+class PaymentProvider(StrEnum):
+    STRIPE = "STRIPE"
+    GOCARDLESS = "GOCARDLESS"
+    NONE = "NONE"
+
+
+class ArrCalculation(StrEnum):
+    INCLUDE = "INCLUDE"
+    EXCLUDE = "EXCLUDE"
+
+
+# A JSON number, held exactly.
+ExactNumber = Annotated[
+    Decimal,
+    Field(allow_inf_nan=False, max_digits=30, decimal_places=12),
+    WithJsonSchema({"type": "number"}),
+]
+PriceIds = Annotated[list[str], Field(max_length=MAX_PRICES_PER_PHASE)]
+# Billing dates within reason (and far enough from date.max for period arithmetic).
+Day = Annotated[date, Field(ge=date(1970, 1, 1), le=date(2999, 12, 31))]
+
+_UNSUPPORTED = "is not supported by Tally yet; leave it out or send an empty list"
+
+
+def _plain(value: Decimal) -> Decimal:
+    # 1E+2 -> 100: stored and answered in plain digits.
+    return Decimal(format(value, "f"))
+
+
+def _none_supported(value: list[Any] | None) -> list[Any] | None:
+    if value:
+        raise ValueError(_UNSUPPORTED)
+    return value
+
+
+# A feature of Sequence's that Tally refuses rather than silently dropping.
+Unsupported = Annotated[
+    list[Any] | None,
+    AfterValidator(_none_supported),
+    Field(description="Not supported yet: leave it out or send []."),
+]
+
+
+class TaxRateRef(Schema):
+    """Sequence's ProductTaxRateRepresentation: the tax rate one price is taxed at."""
+
+    price_id: str = Field(min_length=1, max_length=36)
+    tax_rate_id: str = Field(min_length=1, max_length=36)
+
+
+class DiscountIn(Schema):
+    restrict_to_prices: PriceIds | None = Field(
+        default=None, description="Prices of the phase it applies to; empty: all of them."
+    )
+    type: DiscountType
+    amount: ExactNumber = Field(description="PERCENTAGE: 10 is 10 %; NOMINAL: money.")
+    message: str = Field(max_length=500, description="Shown on the invoice.")
+    separate_line_item: bool
+    seat_discount_type: SeatDiscountType | None = None
+
+    @field_validator("amount")
+    @classmethod
+    def _amount(cls, value: Decimal, info: ValidationInfo) -> Decimal:
+        if value <= 0:
+            raise ValueError("a discount is more than 0")
+        if info.data.get("type") is DiscountType.PERCENTAGE and value > 100:
+            raise ValueError("a PERCENTAGE discount is at most 100")
+        return _plain(value)
+
+    @field_validator("message")
+    @classmethod
+    def _message(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a discount needs a message, shown on the invoice")
+        return value
+
+
+class MinimumIn(Schema):
+    restrict_to_prices: PriceIds | None = Field(
+        default=None, description="Prices of the phase it covers; empty: all of them."
+    )
+    amount: ExactNumber
+
+    @field_validator("amount")
+    @classmethod
+    def _amount(cls, value: Decimal) -> Decimal:
+        if value <= 0:
+            raise ValueError("a minimum is more than 0")
+        return _plain(value)
+
+
+class PhasePriceMetadata(Schema):
+    price_id: str = Field(min_length=1, max_length=36)
+    arr_calculation: ArrCalculation
+
+
+class PhaseIn(Schema):
+    """Sequence's PhaseRequest. Credit grants and list prices are not supported yet."""
+
+    name: str | None = Field(default=None, max_length=500)
+    external_contract_ref: str | None = Field(default=None, max_length=500)
+    price_ids: PriceIds
+    start_date: Day
+    end_date: Day | None = Field(
+        default=None, description="Inclusive. Only the last phase may leave it out."
+    )
+    discounts: list[DiscountIn] | None = Field(default=None, max_length=MAX_LIST)
+    minimums: list[MinimumIn] | None = Field(default=None, max_length=MAX_LIST)
+    credit_grants: Unsupported = None
+    list_price_ids: Unsupported = None
+    recurrence_preference: RecurrencePreference | None = None
+    phase_price_metadata: list[PhasePriceMetadata] | None = Field(
+        default=None, max_length=MAX_PRICES_PER_PHASE
+    )
+
+    @field_validator("external_contract_ref")
+    @classmethod
+    def _trimmed(cls, value: str | None) -> str | None:
+        # Sequence trims it; a blank reference is no reference.
+        return (value.strip() or None) if value is not None else None
+
+
+class _ScheduleTerms(Schema):
+    """What create and update share."""
+
+    start_date: Day
+    end_date: Day | None = Field(
+        default=None, description="Inclusive; null or left out on create: open-ended."
+    )
+    recurrence_day_of_month: int | None = Field(
+        default=None, ge=1, le=31, description="The billing day; defaults to startDate's day."
+    )
+    tax_rates: list[TaxRateRef] | None = Field(default=None, max_length=MAX_LIST)
+    auto_issue_invoices: bool | None = None
+    purchase_order_number: str | None = Field(default=None, max_length=200)
+    roll_up_billing: bool | None = Field(
+        default=None, description="On a parent's schedule: bill its children's usage too."
+    )
+    phases: list[PhaseIn] = Field(max_length=MAX_PHASES)
+    attachment_asset_ids: Unsupported = None
+    default_due_date_days: int | None = Field(default=None, ge=0, le=3650)
+    memo: str | None = Field(default=None, max_length=5000)
+    custom_fields: dict[str, str] | None = Field(default=None, max_length=MAX_LIST)
+
+
+class ScheduleCreate(_ScheduleTerms):
+    """Sequence's CreateBillingScheduleRequest.
+
+    `autoIssueInvoices`, `isDraft`, `rollUpBilling` and `taxRates` default to false/empty
+    (seed 002 leaves `autoIssueInvoices` out). Older guides' `"type": "PHASES"` is ignored.
+    """
+
+    customer_id: str = Field(min_length=1, max_length=36)
+    is_draft: bool = False
+    reference: str | None = Field(default=None, max_length=500)
+    label: str | None = Field(default=None, max_length=500)
+    payment_provider: PaymentProvider | None = None
+    auto_charge: bool | None = None
+
+
+class ScheduleUpdate(_ScheduleTerms):
+    """Sequence's UpdateBillingScheduleRequest: replaces the phases and the tax rates.
+
+    Other fields left out keep their values; `null` clears them (`endDate: null` makes the
+    schedule open-ended, `recurrenceDayOfMonth: null` moves billing to startDate's day).
+    `taxRates` left out keeps the schedule's tax rates.
+    """
+
+
+class DiscountOut(Schema):
+    id: str
+    restrict_to_prices: list[str]
+    type: DiscountType
+    amount: ExactNumber
+    message: str
+    separate_line_item: bool
+    seat_discount_type: SeatDiscountType | None = None
+
+    @classmethod
+    def build(cls, discount: PhaseDiscount) -> "DiscountOut":
+        return cls(
+            id=discount.id,
+            restrict_to_prices=discount.restrict_to_prices,
+            type=discount.type,
+            amount=discount.amount,
+            message=discount.message,
+            separate_line_item=discount.separate_line_item,
+            seat_discount_type=discount.seat_discount_type,
+        )
+
+
+class MinimumOut(Schema):
+    id: str
+    sequence_account_id: str
+    billing_schedule_id: str
+    phase_id: str
+    amount: ExactNumber
+    restrict_to_prices: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def build(cls, minimum: PhaseMinimum) -> "MinimumOut":
+        return cls(
+            id=minimum.id,
+            sequence_account_id=minimum.account_id,
+            billing_schedule_id=minimum.billing_schedule_id,
+            phase_id=minimum.phase_id,
+            amount=minimum.amount,
+            restrict_to_prices=minimum.restrict_to_prices,
+            created_at=minimum.created_at,
+            updated_at=minimum.updated_at,
+        )
+
+
+class PhaseOut(Schema):
+    id: str
+    name: str | None = None
+    external_contract_ref: str | None = None
+    created_at: datetime
+    billing_schedule_id: str
+    price_ids: list[str]
+    start_date: date
+    end_date: date | None = None
+    discounts: list[DiscountOut]
+    minimums: list[MinimumOut]
+    credit_grants: list[Any] = Field(default_factory=list)
+    recurrence_preference: RecurrencePreference
+    phase_price_metadata: list[PhasePriceMetadata]
+
+    @classmethod
+    def build(cls, phase: BillingSchedulePhase) -> "PhaseOut":
+        return cls(
+            id=phase.id,
+            name=phase.name,
+            external_contract_ref=phase.external_contract_ref,
+            created_at=phase.created_at,
+            billing_schedule_id=phase.billing_schedule_id,
+            price_ids=[link.price_id for link in phase.prices],
+            start_date=phase.start_date,
+            end_date=phase.end_date,
+            discounts=[DiscountOut.build(discount) for discount in phase.discounts],
+            minimums=[MinimumOut.build(minimum) for minimum in phase.minimums],
+            recurrence_preference=phase.recurrence_preference,
+            phase_price_metadata=[
+                PhasePriceMetadata.model_validate(item) for item in phase.phase_price_metadata
+            ],
+        )
+
+
+class IntegrationIdOut(Schema):
+    service: str
+    id: str
+    last_synced: datetime | None = None
+    url: str | None = None
+    is_pending: bool = False
+
+
+class BillingScheduleOut(Schema):
+    """Sequence's BillingScheduleResponse."""
+
+    id: str
+    customer_id: str
+    status: ScheduleStatus
+    start_date: date
+    end_date: date | None = None
+    tax_rates: list[TaxRateRef]
+    first_billing_date: date | None = None
+    auto_issue_invoices: bool
+    purchase_order_number: str | None = None
+    reference: str | None = None
+    label: str | None = None
+    recurrence_day_of_month: int | None = None
+    prices: list[PriceOut]
+    created_at: datetime
+    updated_at: datetime
+    phases: list[PhaseOut]
+    archived_at: datetime | None = None
+    roll_up_billing: bool
+    integration_ids: list[IntegrationIdOut]
+    attachment_assets: list[Any] = Field(default_factory=list)
+    default_due_date_days: int | None = None
+    memo: str | None = None
+    custom_fields: dict[str, str]
+    payment_provider: PaymentProvider | None = None
+    auto_charge: bool
+
+    @classmethod
+    def build(
+        cls,
+        schedule: BillingSchedule,
+        prices: Mapping[str, Price],
+        first_billing_date: date | None,
+    ) -> "BillingScheduleOut":
+        """`prices` holds at least every price of the schedule's phases, by id."""
+        # Every price of every phase once, in the order the phases first list them.
+        price_ids = list(
+            dict.fromkeys(link.price_id for phase in schedule.phases for link in phase.prices)
+        )
+        order = {price_id: index for index, price_id in enumerate(price_ids)}
+        tax_rates = sorted(schedule.tax_rates, key=lambda item: order.get(item.price_id, 0))
+        return cls(
+            id=schedule.id,
+            customer_id=schedule.customer_id,
+            status=schedule.status,
+            start_date=schedule.start_date,
+            end_date=schedule.end_date,
+            tax_rates=[
+                TaxRateRef(price_id=item.price_id, tax_rate_id=item.tax_rate_id)
+                for item in tax_rates
+            ],
+            first_billing_date=first_billing_date,
+            auto_issue_invoices=schedule.auto_issue_invoices,
+            purchase_order_number=schedule.purchase_order_number,
+            reference=schedule.reference,
+            label=schedule.label,
+            recurrence_day_of_month=schedule.recurrence_day_of_month,
+            prices=[PriceOut.build(prices[price_id]) for price_id in price_ids],
+            created_at=schedule.created_at,
+            updated_at=schedule.updated_at,
+            phases=[PhaseOut.build(phase) for phase in schedule.phases],
+            archived_at=schedule.archived_at,
+            roll_up_billing=schedule.roll_up_billing,
+            integration_ids=[IntegrationIdOut.model_validate(i) for i in schedule.integration_ids],
+            default_due_date_days=schedule.default_due_date_days,
+            memo=schedule.memo,
+            custom_fields=schedule.custom_fields,
+            payment_provider=schedule.payment_provider,
+            auto_charge=schedule.auto_charge,
+        )

@@ -1,0 +1,563 @@
+"""Billing schedules: create, update, find, list, activate and archive.
+
+A schedule bills its customer the prices of its phases. Phases are contiguous and in order:
+the first starts with the schedule, each next one the day after the previous one ends (end
+dates are inclusive), and the last ends with the schedule (or never, when it is open-ended).
+Everything a request names is checked before anything is written.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from tally.db import new_id, utcnow
+from tally.engine.periods import ONE_DAY, periods
+from tally.exceptions import Conflict, InvalidRequest, NotFound
+from tally.invoices import lifecycle
+from tally.models import (
+    Account,
+    BillingFrequency,
+    BillingSchedule,
+    BillingSchedulePhase,
+    BillingType,
+    Customer,
+    PhaseDiscount,
+    PhaseMinimum,
+    PhasePrice,
+    Price,
+    RecurrencePreference,
+    ScheduleStatus,
+    ScheduleTaxRate,
+    TaxRate,
+)
+from tally.schedules.schemas import PhaseIn, ScheduleCreate, ScheduleUpdate, TaxRateRef
+
+# Statuses a schedule can no longer leave through the API.
+_FINISHED = (ScheduleStatus.CANCELLED, ScheduleStatus.COMPLETED)
+
+_FREQUENCY_MONTHS = {
+    BillingFrequency.MONTHLY: 1,
+    BillingFrequency.QUARTERLY: 3,
+    BillingFrequency.HALF_YEARLY: 6,
+    BillingFrequency.YEARLY: 12,
+}
+
+
+def schedule_query(account_id: str) -> Select[BillingSchedule]:
+    """Schedules of one account, with everything their representation needs loaded in bulk."""
+    phases = selectinload(BillingSchedule.phases)
+    return (
+        select(BillingSchedule)
+        .where(BillingSchedule.account_id == account_id)
+        .options(
+            phases.selectinload(BillingSchedulePhase.prices),
+            phases.selectinload(BillingSchedulePhase.discounts),
+            phases.selectinload(BillingSchedulePhase.minimums),
+            selectinload(BillingSchedule.tax_rates),
+        )
+    )
+
+
+def get_schedule(
+    session: Session, account_id: str, schedule_id: str, *, for_update: bool = False
+) -> BillingSchedule:
+    """The schedule; `for_update` locks its row until commit, so changes to one schedule
+    queue instead of interleaving their phase replacements."""
+    query = schedule_query(account_id).where(BillingSchedule.id == schedule_id)
+    if for_update:
+        query = query.with_for_update(of=BillingSchedule)
+    schedule = session.scalar(query.execution_options(populate_existing=True))
+    if schedule is None:
+        raise NotFound.resource("Billing schedule", schedule_id)
+    return schedule
+
+
+def prices_of(
+    session: Session, account_id: str, schedules: Iterable[BillingSchedule]
+) -> dict[str, Price]:
+    """Every price the schedules' phases bill, by id, in one query (deleted ones included:
+    a schedule keeps showing what it bills)."""
+    ids = {link.price_id for s in schedules for phase in s.phases for link in phase.prices}
+    if not ids:
+        return {}
+    found = session.scalars(select(Price).where(Price.account_id == account_id, Price.id.in_(ids)))
+    return {price.id: price for price in found}
+
+
+def _first_due(
+    schedule: BillingSchedule,
+    phase: BillingSchedulePhase,
+    frequency: BillingFrequency,
+    billing_type: BillingType,
+) -> date | None:
+    if frequency is BillingFrequency.ONE_TIME or billing_type is BillingType.IN_ADVANCE:
+        return phase.start_date
+    months = _FREQUENCY_MONTHS.get(frequency)
+    if months is None:  # a frequency Tally's prices refuse
+        return None
+    day = schedule.recurrence_day_of_month or schedule.start_date.day
+    period = next(p for p in periods(schedule.start_date, day, months) if p.end >= phase.start_date)
+    end = min(period.end, schedule.end_date) if schedule.end_date else period.end
+    return end + ONE_DAY
+
+
+def first_billing_date(schedule: BillingSchedule, prices: dict[str, Price]) -> date | None:
+    """The first date one of the schedule's prices falls due (None when it bills nothing).
+
+    The billing engine's rules (`tally.engine.schedule`): IN_ADVANCE charges on the first day
+    they serve, one-time prices when their phase starts, IN_ARREARS the day after the first
+    period they serve ends, or after the schedule ends if that comes first. Periods are the
+    engine's `periods`, anchored at the schedule's start on its billing day.
+    """
+    first: date | None = None
+    for phase in schedule.phases:
+        if first is not None and phase.start_date >= first:
+            break  # nothing of this phase or a later one falls due before its start
+        kinds = {
+            (prices[link.price_id].billing_frequency, prices[link.price_id].billing_type)
+            for link in phase.prices
+        }
+        for frequency, billing_type in kinds:
+            due = _first_due(schedule, phase, frequency, billing_type)
+            if due is not None and (first is None or due < first):
+                first = due
+    return first
+
+
+def _today(session: Session, account_id: str) -> date:
+    """Today in the account's time zone."""
+    zone = session.scalar(select(Account.timezone).where(Account.id == account_id))
+    return datetime.now(ZoneInfo(zone or "UTC")).date()
+
+
+def _started_status(session: Session, account_id: str, start_date: date) -> ScheduleStatus:
+    """PENDING until its first day (in the account's time zone), ACTIVE from then."""
+    if start_date > _today(session, account_id):
+        return ScheduleStatus.PENDING
+    return ScheduleStatus.ACTIVE
+
+
+def _lock_live_customer(session: Session, account_id: str, customer_id: str) -> None:
+    """Check the customer may take a schedule, and hold its row (FOR SHARE on PostgreSQL)
+    until commit: archiving it meanwhile waits, then archives this schedule too."""
+    row = session.execute(
+        select(Customer.id, Customer.archived_at)
+        .where(Customer.account_id == account_id, Customer.id == customer_id)
+        .with_for_update(read=True)
+    ).first()
+    if row is None:
+        raise NotFound.resource("Customer", customer_id)
+    if row.archived_at is not None:
+        raise Conflict(f"Customer {customer_id!r} is archived")
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def _check_dates(start: date, end: date | None, phases: Sequence[PhaseIn]) -> None:
+    if end is not None and end < start:
+        raise InvalidRequest.field("endDate", f"the schedule ends ({end}) before it starts")
+    if not phases:
+        raise InvalidRequest.field("phases", "a schedule needs at least one phase")
+    if phases[0].start_date != start:
+        raise InvalidRequest.field(
+            "phases.0.startDate",
+            f"the first phase starts with the schedule, on {start}, not {phases[0].start_date}",
+        )
+    last = len(phases) - 1
+    for index, phase in enumerate(phases):
+        where = f"phases.{index}"
+        if phase.end_date is not None and phase.end_date < phase.start_date:
+            raise InvalidRequest.field(f"{where}.endDate", "the phase ends before it starts")
+        if index < last:
+            if phase.end_date is None:
+                raise InvalidRequest.field(
+                    f"{where}.endDate", "only the last phase may be open-ended"
+                )
+            following = phases[index + 1].start_date
+            if following != phase.end_date + ONE_DAY:
+                raise InvalidRequest.field(
+                    f"phases.{index + 1}.startDate",
+                    f"a phase starts the day after the previous one ends "
+                    f"({phase.end_date + ONE_DAY}), not on {following}",
+                )
+    if phases[last].end_date != end:
+        message = (
+            f"the last phase ends with the schedule, on {end}"
+            if end is not None
+            else "the schedule is open-ended, so its last phase is too: leave out its endDate"
+        )
+        raise InvalidRequest.field(f"phases.{last}.endDate", message)
+
+
+def _check_restriction(where: str, restricted: list[str] | None, price_ids: set[str]) -> None:
+    for price_id in restricted or []:
+        if price_id not in price_ids:
+            raise InvalidRequest.field(
+                where, f"price {price_id!r} is not one of the phase's priceIds"
+            )
+
+
+def _check_phase(index: int, phase: PhaseIn) -> None:
+    where = f"phases.{index}"
+    if len(set(phase.price_ids)) != len(phase.price_ids):
+        raise InvalidRequest.field(f"{where}.priceIds", "a price appears at most once per phase")
+    price_ids = set(phase.price_ids)
+    for number, discount in enumerate(phase.discounts or []):
+        _check_restriction(
+            f"{where}.discounts.{number}.restrictToPrices", discount.restrict_to_prices, price_ids
+        )
+    for number, minimum in enumerate(phase.minimums or []):
+        _check_restriction(
+            f"{where}.minimums.{number}.restrictToPrices", minimum.restrict_to_prices, price_ids
+        )
+    described: set[str] = set()
+    for number, metadata in enumerate(phase.phase_price_metadata or []):
+        field = f"{where}.phasePriceMetadata.{number}.priceId"
+        _check_restriction(field, [metadata.price_id], price_ids)
+        if metadata.price_id in described:
+            raise InvalidRequest.field(field, f"price {metadata.price_id!r} is described twice")
+        described.add(metadata.price_id)
+
+
+def _load_prices(session: Session, account_id: str, phases: Sequence[PhaseIn]) -> dict[str, Price]:
+    """The live prices the phases name, all of one currency."""
+    wanted = list(dict.fromkeys(price_id for phase in phases for price_id in phase.price_ids))
+    found = {
+        price.id: price
+        for price in session.scalars(
+            select(Price).where(
+                Price.account_id == account_id,
+                Price.id.in_(wanted),
+                Price.deleted_at.is_(None),
+            )
+        )
+    }
+    currency: str | None = None
+    for index, phase in enumerate(phases):
+        for price_id in phase.price_ids:
+            price = found.get(price_id)
+            if price is None:
+                raise NotFound.resource("Price", price_id)
+            if currency is not None and price.currency != currency:
+                raise InvalidRequest.field(
+                    f"phases.{index}.priceIds",
+                    f"every price of a schedule is in one currency: price {price_id!r} is in "
+                    f"{price.currency}, others in {currency}",
+                )
+            currency = price.currency
+    return found
+
+
+def _check_tax_rates(
+    session: Session, account_id: str, tax_rates: Sequence[TaxRateRef], billed: set[str]
+) -> None:
+    taxed: set[str] = set()
+    for index, item in enumerate(tax_rates):
+        if item.price_id not in billed:
+            raise InvalidRequest.field(
+                f"taxRates.{index}.priceId", f"price {item.price_id!r} is in no phase"
+            )
+        if item.price_id in taxed:
+            raise InvalidRequest.field(
+                f"taxRates.{index}.priceId", f"price {item.price_id!r} has a tax rate already"
+            )
+        taxed.add(item.price_id)
+    wanted = {item.tax_rate_id for item in tax_rates}
+    archived = {
+        row.id: row.archived_at is not None
+        for row in session.execute(
+            select(TaxRate.id, TaxRate.archived_at).where(
+                TaxRate.account_id == account_id,
+                TaxRate.id.in_(wanted),
+                TaxRate.deleted_at.is_(None),
+            )
+        )
+    }
+    for index, item in enumerate(tax_rates):
+        if item.tax_rate_id not in archived:
+            raise NotFound.resource("Tax rate", item.tax_rate_id)
+        if archived[item.tax_rate_id]:
+            raise InvalidRequest.field(
+                f"taxRates.{index}.taxRateId", f"tax rate {item.tax_rate_id!r} is archived"
+            )
+
+
+def _validate(
+    session: Session,
+    account_id: str,
+    start: date,
+    end: date | None,
+    phases: Sequence[PhaseIn],
+    tax_rates: Sequence[TaxRateRef],
+) -> None:
+    _check_dates(start, end, phases)
+    for index, phase in enumerate(phases):
+        _check_phase(index, phase)
+    prices = _load_prices(session, account_id, phases)
+    _check_tax_rates(session, account_id, tax_rates, set(prices))
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def _add_terms(
+    session: Session,
+    schedule: BillingSchedule,
+    phases: Sequence[PhaseIn],
+    tax_rates: Sequence[TaxRateRef],
+) -> None:
+    """Write the (validated) phases and tax rates of a schedule that has none."""
+    for spec in phases:
+        phase = BillingSchedulePhase(
+            id=new_id(),  # now, so its discounts and minimums can name it before a flush
+            account_id=schedule.account_id,
+            billing_schedule_id=schedule.id,
+            name=spec.name,
+            external_contract_ref=spec.external_contract_ref,
+            start_date=spec.start_date,
+            end_date=spec.end_date,
+            recurrence_preference=(
+                spec.recurrence_preference or RecurrencePreference.CONTINUE_FROM_PREVIOUS_PHASE
+            ),
+            phase_price_metadata=[
+                item.model_dump(mode="json", by_alias=True)
+                for item in spec.phase_price_metadata or []
+            ],
+            prices=[
+                PhasePrice(position=position, price_id=price_id)
+                for position, price_id in enumerate(spec.price_ids)
+            ],
+            discounts=[],
+            minimums=[],
+        )
+        session.add(phase)
+        session.add_all(
+            PhaseDiscount(
+                account_id=schedule.account_id,
+                billing_schedule_id=schedule.id,
+                phase_id=phase.id,
+                type=discount.type,
+                amount=discount.amount,
+                message=discount.message,
+                separate_line_item=discount.separate_line_item,
+                restrict_to_prices=list(discount.restrict_to_prices or []),
+                seat_discount_type=discount.seat_discount_type,
+            )
+            for discount in spec.discounts or []
+        )
+        session.add_all(
+            PhaseMinimum(
+                account_id=schedule.account_id,
+                billing_schedule_id=schedule.id,
+                phase_id=phase.id,
+                amount=minimum.amount,
+                restrict_to_prices=list(minimum.restrict_to_prices or []),
+            )
+            for minimum in spec.minimums or []
+        )
+    session.add_all(
+        ScheduleTaxRate(
+            billing_schedule_id=schedule.id, price_id=item.price_id, tax_rate_id=item.tax_rate_id
+        )
+        for item in tax_rates
+    )
+    session.flush()
+
+
+def _remove_terms(session: Session, schedule: BillingSchedule) -> None:
+    """Delete a schedule's phases (their prices, discounts and minimums cascade) and tax
+    rates. Flushed at once, so rows written next may reuse their keys (a price's tax rate)."""
+    for phase in schedule.phases:
+        session.delete(phase)
+    for item in schedule.tax_rates:
+        session.delete(item)
+    session.flush()
+
+
+def create_schedule(session: Session, account_id: str, data: ScheduleCreate) -> BillingSchedule:
+    _lock_live_customer(session, account_id, data.customer_id)
+    tax_rates = data.tax_rates or []
+    _validate(session, account_id, data.start_date, data.end_date, data.phases, tax_rates)
+    status = (
+        ScheduleStatus.DRAFT
+        if data.is_draft
+        else _started_status(session, account_id, data.start_date)
+    )
+    schedule = BillingSchedule(
+        account_id=account_id,
+        customer_id=data.customer_id,
+        status=status,
+        start_date=data.start_date,
+        end_date=data.end_date,
+        recurrence_day_of_month=data.recurrence_day_of_month or data.start_date.day,
+        auto_issue_invoices=bool(data.auto_issue_invoices),
+        roll_up_billing=bool(data.roll_up_billing),
+        default_due_date_days=data.default_due_date_days,
+        purchase_order_number=data.purchase_order_number,
+        reference=data.reference,
+        label=data.label,
+        memo=data.memo,
+        payment_provider=data.payment_provider,
+        auto_charge=bool(data.auto_charge),
+        custom_fields=data.custom_fields or {},
+        integration_ids=[],
+    )
+    session.add(schedule)
+    session.flush()
+    _add_terms(session, schedule, data.phases, tax_rates)
+    return get_schedule(session, account_id, schedule.id)
+
+
+def update_schedule(
+    session: Session, account_id: str, schedule_id: str, data: ScheduleUpdate
+) -> BillingSchedule:
+    """Replace the phases and tax rates, and the other fields the body gives."""
+    schedule = get_schedule(session, account_id, schedule_id, for_update=True)
+    if schedule.status in _FINISHED:
+        raise Conflict(
+            f"Billing schedule {schedule_id!r} is {schedule.status}: it can no longer change"
+        )
+    given = data.model_fields_set
+    end = data.end_date if "end_date" in given else schedule.end_date
+    if "tax_rates" in given:
+        tax_rates = data.tax_rates or []
+    else:
+        tax_rates = [TaxRateRef.model_validate(item) for item in schedule.tax_rates]
+    _validate(session, account_id, data.start_date, end, data.phases, tax_rates)
+
+    _remove_terms(session, schedule)
+    schedule.start_date = data.start_date
+    schedule.end_date = end
+    if "recurrence_day_of_month" in given:
+        schedule.recurrence_day_of_month = data.recurrence_day_of_month or data.start_date.day
+    for field in ("auto_issue_invoices", "roll_up_billing"):
+        value = getattr(data, field)
+        if value is not None:
+            setattr(schedule, field, value)
+    for field in ("purchase_order_number", "default_due_date_days", "memo"):
+        if field in given:
+            setattr(schedule, field, getattr(data, field))
+    if data.custom_fields is not None:
+        schedule.custom_fields = data.custom_fields
+    if schedule.status in (ScheduleStatus.PENDING, ScheduleStatus.ACTIVE):
+        schedule.status = _started_status(session, account_id, data.start_date)
+    schedule.updated_at = utcnow()  # its phases and tax rates are part of it too
+    schedule.billed_at = None  # new terms: the scheduler recalculates its invoices first
+    session.flush()
+    _add_terms(session, schedule, data.phases, tax_rates)
+    return get_schedule(session, account_id, schedule.id)
+
+
+def activate_schedule(session: Session, account_id: str, schedule_id: str) -> BillingSchedule:
+    """A draft starts billing: PENDING until its start date, ACTIVE from then. Activating a
+    schedule that is already PENDING or ACTIVE changes nothing."""
+    schedule = get_schedule(session, account_id, schedule_id, for_update=True)
+    if schedule.status is ScheduleStatus.DRAFT:
+        schedule.status = _started_status(session, account_id, schedule.start_date)
+        session.flush()
+    elif schedule.status not in (ScheduleStatus.PENDING, ScheduleStatus.ACTIVE):
+        raise Conflict(
+            f"Billing schedule {schedule_id!r} is {schedule.status}: only a draft activates"
+        )
+    return schedule
+
+
+def _archived_status() -> ColumnElement[ScheduleStatus]:
+    # A completed schedule was billed in full: archiving hides it but keeps that fact.
+    return case(
+        (BillingSchedule.status == ScheduleStatus.COMPLETED, BillingSchedule.status),
+        else_=ScheduleStatus.CANCELLED,
+    )
+
+
+def archive_schedule(session: Session, account_id: str, schedule_id: str) -> BillingSchedule:
+    """Stop billing (CANCELLED) and hide the schedule from default lists; idempotent."""
+    schedule = get_schedule(session, account_id, schedule_id, for_update=True)
+    if schedule.archived_at is None:
+        schedule.archived_at = utcnow()
+        if schedule.status is not ScheduleStatus.COMPLETED:
+            schedule.status = ScheduleStatus.CANCELLED
+        session.flush()
+        lifecycle.drop_upcoming(session, account_id, [schedule_id])
+    return schedule
+
+
+def archive_customer_schedules(session: Session, account_id: str, customer_id: str) -> None:
+    """Archive every schedule of a customer being archived (seed 001), in one statement."""
+    now = utcnow()
+    session.execute(
+        update(BillingSchedule)
+        .where(
+            BillingSchedule.account_id == account_id,
+            BillingSchedule.customer_id == customer_id,
+            BillingSchedule.archived_at.is_(None),
+        )
+        .values(status=_archived_status(), archived_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# --- lists ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScheduleFilters:
+    customer_id: str | None = None
+    statuses: list[ScheduleStatus] | None = None
+    auto_send_invoices: bool | None = None
+    label: str | None = None
+    include_archived: bool = False
+    starting_before: date | None = None
+    starting_after: date | None = None
+    ending_before: date | None = None
+    ending_after: date | None = None
+    # None: open-ended schedules are listed unless an ending filter is given.
+    include_open_ended: bool | None = None
+    recurrence_days: list[int] | None = None
+
+
+def _contains(text: str) -> ColumnElement[bool]:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return func.lower(BillingSchedule.label).like(f"%{escaped.lower()}%", escape="\\")
+
+
+def filtered_schedules(account_id: str, filters: ScheduleFilters) -> Select[BillingSchedule]:
+    """Dates compare strictly: `startingBefore=2024-02-01` is a start on 2024-01-31 at the
+    latest. An open-ended schedule has no end to compare, so ending filters leave it out
+    unless `includeOpenEndedSchedules` is true; that parameter false leaves it out always."""
+    query = schedule_query(account_id)
+    if not filters.include_archived:
+        query = query.where(BillingSchedule.archived_at.is_(None))
+    if filters.customer_id is not None:
+        query = query.where(BillingSchedule.customer_id == filters.customer_id)
+    if filters.statuses:
+        query = query.where(BillingSchedule.status.in_(filters.statuses))
+    if filters.auto_send_invoices is not None:
+        query = query.where(BillingSchedule.auto_issue_invoices == filters.auto_send_invoices)
+    if filters.label:
+        query = query.where(_contains(filters.label))
+    if filters.starting_before is not None:
+        query = query.where(BillingSchedule.start_date < filters.starting_before)
+    if filters.starting_after is not None:
+        query = query.where(BillingSchedule.start_date > filters.starting_after)
+    if filters.recurrence_days:
+        query = query.where(BillingSchedule.recurrence_day_of_month.in_(filters.recurrence_days))
+
+    ends: list[ColumnElement[bool]] = []
+    if filters.ending_before is not None:
+        ends.append(BillingSchedule.end_date < filters.ending_before)
+    if filters.ending_after is not None:
+        ends.append(BillingSchedule.end_date > filters.ending_after)
+    include_open_ended = (
+        filters.include_open_ended if filters.include_open_ended is not None else not ends
+    )
+    if ends or not include_open_ended:
+        bounded = and_(BillingSchedule.end_date.is_not(None), *ends)
+        open_ended = BillingSchedule.end_date.is_(None)
+        query = query.where(or_(bounded, open_ended) if include_open_ended else bounded)
+    return query
