@@ -1,7 +1,8 @@
 """`python -m bench`: every benchmark, one after the other."""
 
-from bench import api_latency, metering
+from bench import api_latency, billing, metering
 
 if __name__ == "__main__":
     api_latency.main()
     metering.main()
+    billing.main()

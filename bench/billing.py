@@ -9,38 +9,45 @@ Prints, from one run:
 - the baseline: one plain SQL aggregation of the same usage (one GROUP BY over the raw
   events, all three aggregates at once), median of 3;
 - the billing run as of 1 February (10,000 January invoices as DRAFT, 10,000 February ones
-  IN_PROGRESS): total time, invoices per second, and its ratio to the baseline;
-- a second run, which recalculates all 20,000 (what the scheduler does as usage arrives);
-- the process's memory while billing, every quarter of the run.
+  IN_PROGRESS) by two `tally worker` processes sharing the schedules (the machine has two
+  cores, as many as the baseline's parallel query uses), and by one process: total time,
+  invoices per second, and the ratio to the baseline;
+- a second pass of the workers, which recalculates all 20,000 (the scheduler's steady state);
+- the one process's memory while billing, every quarter of the run.
 
 `TALLY_BENCH_POSTGRES_URL` names the server (default: the local one); a scratch database is
 created and dropped. `TALLY_BENCH_BILLING_EVENTS` scales the events down for a quick look.
 """
 
+import multiprocessing
 import os
 import statistics
 import threading
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import UniqueConstraint, delete, func, insert, select, text, update
+from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 from tests.support.databases import fresh_postgres_database
 
 from bench.server import resident_memory
 from tally import migrations
 from tally.accounts.service import create_account
-from tally.billing.scheduler import bill_account
+from tally.billing.scheduler import bill_account, bill_due
 from tally.db import Database, new_id
 from tally.metering import metrics, rollups
 from tally.metering.schemas import UsageMetricIn
 from tally.models import (
+    BillingRun,
     BillingSchedule,
     BillingSchedulePhase,
     Customer,
     CustomerAlias,
     Invoice,
+    InvoiceLineItem,
+    InvoiceLineItemGroup,
     PhasePrice,
     Price,
     Product,
@@ -48,6 +55,7 @@ from tally.models import (
     ScheduleTaxRate,
     UsageMetric,
 )
+from tally.models.metering import USAGE_EVENTS
 from tally.tax.schemas import TaxRateIn
 from tally.tax.service import create_tax_rate
 
@@ -58,6 +66,8 @@ EVENTS = int(os.environ.get("TALLY_BENCH_BILLING_EVENTS", "10000000"))
 CUSTOMERS = 10_000
 CHUNK = 1_000_000  # events generated per statement
 INVOICE_DATE = date(2024, 2, 1)
+BILLED_AT = datetime(2024, 2, 1, 12, tzinfo=UTC)  # a worker's clock: today is 1 February
+WORKERS = 2  # the machine's cores
 
 GENERATE_EVENTS = text(
     """
@@ -250,14 +260,27 @@ def _customers_and_schedules(
 
 
 def _load_events(database: Database, account_id: str) -> float:
+    """Generate the events, then build the secondary indexes and the rollups: a bulk load
+    indexes faster after the rows are in than row by row."""
     started = time.perf_counter()
+    events = USAGE_EVENTS
+    indexes = list(events.indexes)
+    uniques = [c for c in events.constraints if isinstance(c, UniqueConstraint)]
     with database.engine.begin() as connection:
+        for index in indexes:
+            connection.execute(DropIndex(index))
+        for constraint in uniques:
+            connection.execute(DropConstraint(constraint))
         for first in range(0, EVENTS, CHUNK):
             last = min(first + CHUNK, EVENTS) - 1
             connection.execute(
                 GENERATE_EVENTS,
                 {"account": account_id, "customers": CUSTOMERS, "first": first, "last": last},
             )
+        for constraint in uniques:
+            connection.execute(AddConstraint(constraint))
+        for index in indexes:
+            connection.execute(CreateIndex(index))
     with database.transaction() as session:
         for metric in session.scalars(
             select(UsageMetric).where(UsageMetric.account_id == account_id)
@@ -298,6 +321,51 @@ def _billed(database: Database, account_id: str) -> tuple[float, Any, list[int]]
     return elapsed, report, memory or [resident_memory(os.getpid())]
 
 
+def _worker(url: str, at: datetime, ready: Any, go: Any, results: Any) -> None:
+    """One `tally worker` pass, in its own process: what several workers do together."""
+    database = Database(url)
+    with database.session(write=False) as session:
+        session.execute(select(1))  # connected before the clock starts
+    ready.set()
+    go.wait()
+    report = bill_due(database, now=at)
+    database.dispose()
+    results.put((time.perf_counter(), report.invoices_created, report.invoices_unchanged))
+
+
+def _billed_by_workers(url: str, at: datetime) -> tuple[float, int, int]:
+    """Wall time for WORKERS processes to bill every schedule together (SKIP LOCKED)."""
+    context = multiprocessing.get_context("spawn")
+    go, results = context.Event(), context.Queue()
+    readies = [context.Event() for _ in range(WORKERS)]
+    processes = [
+        context.Process(target=_worker, args=(url, at, ready, go, results)) for ready in readies
+    ]
+    for process in processes:
+        process.start()
+    for ready in readies:
+        ready.wait(timeout=120)
+    started = time.perf_counter()
+    go.set()
+    finished = [results.get(timeout=1800) for _ in processes]
+    for process in processes:
+        process.join()
+    elapsed = max(end for end, _, _ in finished) - started
+    return elapsed, sum(c for _, c, _ in finished), sum(u for _, _, u in finished)
+
+
+def _forget_invoices(database: Database, account_id: str) -> None:
+    """Back to before the first run, to bill it again another way."""
+    with database.transaction() as session:
+        for model in (InvoiceLineItem, InvoiceLineItemGroup, Invoice, BillingRun):
+            session.execute(delete(model).where(model.account_id == account_id))
+        session.execute(
+            update(BillingSchedule)
+            .where(BillingSchedule.account_id == account_id)
+            .values(billed_at=None)
+        )
+
+
 def _check(database: Database, account_id: str) -> Decimal:
     with database.session(write=False) as session:
         count, gross = session.execute(
@@ -325,25 +393,34 @@ def main() -> None:
         account_id = _prepare(database)
         load_seconds = _load_events(database, account_id)
         bare = _bare_aggregation(database, account_id)
-        first, report, memory = _billed(database, account_id)
+        single, report, memory = _billed(database, account_id)
         gross = _check(database, account_id)
-        second, again, _ = _billed(database, account_id)
+        _forget_invoices(database, account_id)
+        together, created, _ = _billed_by_workers(url, BILLED_AT)
+        assert _check(database, account_id) == gross
+        again, _, unchanged = _billed_by_workers(url, BILLED_AT + timedelta(minutes=10))
         database.dispose()
 
     baseline = statistics.median(bare)
     invoices = report.invoices_created
+    assert created == invoices, (created, invoices)
+
+    def figures(seconds: float, count: int) -> str:
+        return (
+            f"{count:,} invoices in {seconds:6.2f} s ({count / seconds:,.0f}/s), "
+            f"{seconds / baseline:.2f}x the baseline"
+        )
+
     print(f"  setup: events generated and rolled up in {load_seconds:.0f} s (not measured)")
     print(f"  baseline: plain SQL aggregation of the usage:  median {baseline:6.2f} s")
+    print(f"  billing run, {WORKERS} worker processes:  {figures(together, invoices)}")
+    print(f"  billing run, one process:         {figures(single, invoices)}")
     print(
-        f"  billing run: {invoices:,} invoices in {first:6.2f} s  "
-        f"({invoices / first:,.0f} invoices/s), {first / baseline:.2f}x the baseline"
-    )
-    print(
-        f"  billing again (recalculating {again.invoices_updated:,}): {second:6.2f} s  "
-        f"({again.invoices_updated / second:,.0f} invoices/s), {second / baseline:.2f}x"
+        f"  billing again, {WORKERS} workers (the scheduler's steady state, "
+        f"{unchanged:,} unchanged): {figures(again, unchanged)}"
     )
     print(f"  January invoices: {CUSTOMERS:,}, gross total {gross:,.2f} GBP")
-    print(f"  memory while billing (MiB, every quarter of the run): {_marks(memory)}")
+    print(f"  memory of the one process (MiB, every quarter of its run): {_marks(memory)}")
 
 
 if __name__ == "__main__":

@@ -2,19 +2,14 @@
 
 import json
 import os
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-TALLY = Path(sys.executable).parent / "tally"
+from tests.support.serving import TALLY, tally_serve
 
 
 @dataclass(frozen=True)
@@ -22,13 +17,6 @@ class Server:
     base_url: str
     auth: tuple[str, str]
     pid: int
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _environment(data_dir: str, database_url: str | None) -> dict[str, str]:
@@ -46,24 +34,8 @@ def serving(
     """`tally serve` on the given database until the block ends."""
     with tempfile.TemporaryDirectory(prefix="tally-bench-") as data_dir:
         env = _environment(data_dir, database_url)
-        port = _free_port()
-        command = [TALLY, "serve", "--port", str(port), "--workers", str(workers)]
-        process = subprocess.Popen(command, env=env)
-        base_url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    httpx.get(f"{base_url}/openapi.json", timeout=2)
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.1)
-            yield Server(base_url, auth, process.pid)
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+        with tally_serve(env, "--workers", str(workers)) as (base_url, pid):
+            yield Server(base_url, auth, pid)
 
 
 @contextmanager

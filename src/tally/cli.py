@@ -109,7 +109,8 @@ def bill(
 def _print_report(report: RunReport) -> None:
     console.print(
         f"{report.billing_schedules} schedules billed: {report.invoices_created} invoices "
-        f"created, {report.invoices_updated} recalculated, {report.invoices_deleted} removed, "
+        f"created, {report.invoices_updated} recalculated ({report.invoices_unchanged} more "
+        f"unchanged), {report.invoices_deleted} removed, "
         f"{report.invoices_finalized} finalized"
     )
     for schedule_id in report.failed_schedules:

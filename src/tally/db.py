@@ -3,29 +3,37 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import operator
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import uuid_utils
 from sqlalchemy import (
     JSON,
+    ColumnDefault,
     DateTime,
     Dialect,
     Engine,
+    FromClause,
     Numeric,
     String,
+    Table,
+    bindparam,
     create_engine,
     event,
     func,
+    insert,
     make_url,
     select,
 )
-from sqlalchemy.dialects.postgresql import JSONB, NUMERIC
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, NUMERIC
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -188,3 +196,51 @@ def advisory_lock(session: Session, *scope: str, shared: bool = False) -> None:
         return
     lock = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
     session.execute(select(lock(_lock_key(scope))))
+
+
+def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many rows, all with the same keys: COPY on PostgreSQL (several times faster
+    than batched INSERTs for the thousands of rows a billing run writes), executemany else.
+
+    Values go through each column type's bind processing first, as an INSERT would."""
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name != "postgresql":
+        connection.execute(insert(table), list(rows))
+        return
+    keys = list(rows[0])
+    # COPY runs no column defaults: the Python-side ones are applied here (context-free ones
+    # only, such as a constant or `list`; a default reading other values must be given).
+    defaults = [
+        (column.key, column.default.arg)
+        for column in table.columns
+        if column.key not in rows[0] and isinstance(column.default, ColumnDefault)
+    ]
+    fixed = [arg(None) if callable(arg) else arg for _, arg in defaults]
+    columns = [table.c[key] for key in [*keys, *(key for key, _ in defaults)]]
+    processors = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
+    processed = [(i, process) for i, process in enumerate(processors) if process is not None]
+    values_of = operator.itemgetter(*keys)
+    raw = connection.connection.dbapi_connection
+    assert isinstance(raw, psycopg.Connection)
+    names = ", ".join(f'"{column.name}"' for column in columns)
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            values = [*values_of(row), *fixed] if len(keys) > 1 else [row[keys[0]], *fixed]
+            for i, process in processed:
+                if values[i] is not None:
+                    values[i] = process(values[i])
+            copy.write_row(values)
+
+
+def id_table(session: Session, ids: Sequence[str]) -> FromClause:
+    """A list of ids as a one-column table (`id`) to join on: one array parameter on
+    PostgreSQL, one JSON parameter on SQLite. Joining probes an index once per id, where a
+    long `IN (...)` can end up a filter tried against every row of the account."""
+    if session.get_bind().dialect.name == "postgresql":
+        array = bindparam(None, list(ids), type_=ARRAY(String()))
+        return func.unnest(array).table_valued("id").render_derived()
+    rows = func.json_each(bindparam(None, json.dumps(list(ids)), type_=String()))
+    return select(rows.table_valued("value").c.value.label("id")).subquery("ids")

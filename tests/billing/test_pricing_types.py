@@ -207,3 +207,31 @@ def _january_of(merchant: Merchant, customer: str, prices: list[str]) -> dict[st
     schedule = merchant.schedule(customer, prices, "2024-01-01", taxed=False)
     merchant.bill("2024-02-01")
     return merchant.invoice_for(schedule["id"], "2024-01-01")
+
+
+def test_seat_overages_bill_monthly_beside_a_yearly_commitment(api: ApiClient) -> None:
+    """100 seats committed a year in advance at £120 each; seats above 100 bill monthly in
+    arrears at £10 (120 / 12): 110 in January, 120 from February."""
+    merchant = Merchant(api)
+    price = merchant.price(
+        seat_based(
+            merchant.seat_metric("editor"),
+            pricePerSeat="120.00",
+            contractedMinimumSeats=100,
+            overagesBillingFrequency="MONTHLY",
+        ),
+        name="Seats",
+        billingFrequency="YEARLY",
+        billingType="IN_ADVANCE",
+    )
+    customer = merchant.customer()
+    merchant.seats(customer, "editor", "2024-01-01T00:00:00Z", 110)
+    merchant.seats(customer, "editor", "2024-02-01T00:00:00Z", 120)
+    schedule = merchant.schedule(customer, [price], "2024-01-01", "2024-12-31", taxed=False)
+
+    merchant.bill("2024-03-01")
+
+    by_date = {i["invoiceDate"]: amounts(i) for i in merchant.invoices(schedule["id"])}
+    assert by_date["2024-01-01"] == {"Seats": Decimal("12000.00")}
+    assert by_date["2024-02-01"] == {"Seats: seats over 100": Decimal("100.00")}
+    assert by_date["2024-03-01"] == {"Seats: seats over 100": Decimal("200.00")}

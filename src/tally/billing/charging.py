@@ -13,7 +13,7 @@ from tally.engine.invoice import PricedLine, Share
 from tally.engine.money import ZERO
 from tally.engine.periods import Period
 from tally.engine.schedule import Charge
-from tally.engine.seats import seat_charge
+from tally.engine.seats import contracted_charge, overage_charge, seat_charge
 from tally.metering.queries import ZERO as NO_USAGE
 
 ONE_DAY = timedelta(days=1)
@@ -92,12 +92,13 @@ def _line(
     percentage: bool = False,
     description: str | None = None,
     breakdown: tuple[Share, ...] = (),
+    title: str | None = None,
 ) -> PricedLine:
     return PricedLine(
         price_id=charge.price.id,
         product_id=charge.price.product_id,
         phase_id=charge.phase.id,
-        title=charge.price.name,
+        title=title or charge.price.name,
         service=charge.served,
         quantity=quantity,
         rate=rate,
@@ -136,7 +137,16 @@ def _seat_shares(measured: Measured, key: tuple[str, Period]) -> tuple[Share, ..
 def _seats(charge: Charge, structure: pricing.SeatBased, measured: Measured) -> PricedLine:
     key = (structure.seat_type, charge.served)
     levels = measured.seat_levels(key)
-    if charge.price.in_advance:  # billed on the seats held when the period starts
+    title = charge.price.name
+    if charge.overage:
+        months = charge.price.months or 1
+        seat = overage_charge(
+            structure, levels.opening, levels.changes, charge.period, charge.served, months
+        )
+        title = f"{title}: seats over {structure.contracted_minimum}"
+    elif structure.overages_apart(charge.price.months):
+        seat = contracted_charge(structure, charge.period, charge.served)
+    elif charge.price.in_advance:  # billed on the seats held when the period starts
         seat = seat_charge(structure, levels.opening, (), charge.period, charge.served)
     else:
         seat = seat_charge(structure, levels.opening, levels.changes, charge.period, charge.served)
@@ -148,6 +158,7 @@ def _seats(charge: Charge, structure: pricing.SeatBased, measured: Measured) -> 
         seat.amount,
         description=_prorated_note(charge),
         breakdown=_seat_shares(measured, key),
+        title=title,
     )
 
 

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tally.billing.measures import Subject
+from tally.billing.terms import ScheduleRecord
 from tally.metering.queries import names_of
-from tally.models import BillingPreference, BillingSchedule, Contact, Customer, TaxStatus
+from tally.models import BillingPreference, Contact, Customer, TaxStatus
 
 
 @dataclass(frozen=True)
@@ -37,14 +38,16 @@ class Billed:
     snapshots: dict[str, CustomerSnapshot]  # by customer id
 
 
-def _billing_emails(contacts: Sequence[Contact]) -> tuple[str, ...]:
+def _billing_emails(contacts: Sequence[tuple[str, str, BillingPreference]]) -> tuple[str, ...]:
     """Primary contacts first; contacts that opted out of billing email are left out."""
-    billed = [c for c in contacts if c.billing_preference is not BillingPreference.NONE]
-    billed.sort(key=lambda c: (c.billing_preference is not BillingPreference.PRIMARY, c.id))
-    return tuple(dict.fromkeys(c.email for c in billed))
+    billed = sorted(
+        (c for c in contacts if c[2] is not BillingPreference.NONE),
+        key=lambda c: (c[2] is not BillingPreference.PRIMARY, c[0]),
+    )
+    return tuple(dict.fromkeys(email for _, email, _ in billed))
 
 
-def billed(session: Session, account_id: str, schedules: Sequence[BillingSchedule]) -> Billed:
+def billed(session: Session, account_id: str, schedules: Sequence[ScheduleRecord]) -> Billed:
     """Subjects and snapshots for the schedules, in four queries whatever their number."""
     owners = {s.customer_id for s in schedules}
     rolled_up = {s.customer_id for s in schedules if s.roll_up_billing}
@@ -58,23 +61,24 @@ def billed(session: Session, account_id: str, schedules: Sequence[BillingSchedul
             children[parent_id].append(child_id)
     members = owners | {c for ids in children.values() for c in ids}
     names = names_of(session, account_id, members)
-    customers = session.scalars(
-        select(Customer).where(Customer.account_id == account_id, Customer.id.in_(owners))
-    ).all()
-    contacts: dict[str, list[Contact]] = defaultdict(list)
-    for contact in session.scalars(
-        select(Contact).where(
+    contacts: dict[str, list[tuple[str, str, BillingPreference]]] = defaultdict(list)
+    for customer_id, contact_id, email, preference in session.execute(
+        select(Contact.customer_id, Contact.id, Contact.email, Contact.billing_preference).where(
             Contact.account_id == account_id,
             Contact.customer_id.in_(owners),
             Contact.archived_at.is_(None),
         )
     ):
-        contacts[contact.customer_id].append(contact)
+        contacts[customer_id].append((contact_id, email, preference))
     snapshots = {
-        c.id: CustomerSnapshot(
-            c.id, c.legal_name, _billing_emails(contacts[c.id]), c.address, c.tax_status
+        customer_id: CustomerSnapshot(
+            customer_id, legal_name, _billing_emails(contacts[customer_id]), address, tax_status
         )
-        for c in customers
+        for customer_id, legal_name, address, tax_status in session.execute(
+            select(Customer.id, Customer.legal_name, Customer.address, Customer.tax_status).where(
+                Customer.account_id == account_id, Customer.id.in_(owners)
+            )
+        )
     }
     subjects = {}
     for schedule in schedules:

@@ -26,6 +26,7 @@ class BillingExecutionOut(Schema):
     billing_schedules: int
     invoices_created: int
     invoices_updated: int
+    invoices_unchanged: int
     invoices_deleted: int
     invoices_finalized: int
     failed_billing_schedule_ids: list[str]
@@ -37,6 +38,7 @@ class BillingExecutionOut(Schema):
             billing_schedules=report.billing_schedules,
             invoices_created=report.invoices_created,
             invoices_updated=report.invoices_updated,
+            invoices_unchanged=report.invoices_unchanged,
             invoices_deleted=report.invoices_deleted,
             invoices_finalized=report.invoices_finalized,
             failed_billing_schedule_ids=report.failed_schedules,

@@ -16,8 +16,12 @@ from tally.engine.periods import Period
 from tally.engine.schedule import Charge, charges
 from tally.models import EDITABLE_STATUSES, InvoiceStatus
 
-# Far enough ahead to reach the next invoice date of a yearly price.
-HORIZON = timedelta(days=400)
+
+def _horizon(item: LoadedSchedule, today: date) -> date:
+    """Far enough ahead to reach the invoice date after today of the schedule's longest
+    period (a month is at most 31 days), and no further: the engine lists charges up to it."""
+    months = max((p.months or 1 for ph in item.terms.phases for p in ph.prices), default=1)
+    return today + timedelta(days=31 * months)
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class Existing:
     invoice_id: str | None
     status: InvoiceStatus | None
     period_end: date | None = None
+    digest: str | None = None  # of the invoice as last calculated
 
     @property
     def editable(self) -> bool:
@@ -82,7 +87,7 @@ def plan(
     for item in loaded:
         schedule_id = item.schedule.id
         due: dict[date, list[Charge]] = defaultdict(list)
-        for charge in charges(item.terms, today + HORIZON):
+        for charge in charges(item.terms, _horizon(item, today)):
             due[charge.invoice_date].append(charge)
         upcoming = min((d for d in due if d > today), default=None)
         if upcoming is None and item.terms.end is not None and item.terms.end < today:

@@ -32,6 +32,7 @@ from tally.billing.measures import (
 )
 from tally.billing.planning import Existing, PlannedInvoice, finalized_through, plan
 from tally.billing.writing import InvoiceWrite, mark_schedules, write_invoices
+from tally.db import id_table
 from tally.engine import pricing
 from tally.engine.invoice import PhaseAdjustments, PricedLine, assemble
 from tally.engine.periods import Period
@@ -49,6 +50,7 @@ class RunReport:
     billing_schedules: int = 0
     invoices_created: int = 0
     invoices_updated: int = 0
+    invoices_unchanged: int = 0  # recalculated to the same result
     invoices_deleted: int = 0
     invoices_finalized: int = 0
     failed_schedules: list[str] = field(default_factory=list)
@@ -58,6 +60,7 @@ class RunReport:
         self.billing_schedules += other.billing_schedules
         self.invoices_created += other.invoices_created
         self.invoices_updated += other.invoices_updated
+        self.invoices_unchanged += other.invoices_unchanged
         self.invoices_deleted += other.invoices_deleted
         self.invoices_finalized += other.invoices_finalized
         self.failed_schedules += other.failed_schedules
@@ -93,6 +96,7 @@ class _Answers:
 def _existing(
     session: Session, account_id: str, schedule_ids: Sequence[str]
 ) -> dict[tuple[str, date], Existing]:
+    batch = id_table(session, schedule_ids)
     rows = session.execute(
         select(
             BillingRun.billing_schedule_id,
@@ -101,16 +105,20 @@ def _existing(
             Invoice.id,
             Invoice.status,
             Invoice.billing_period_end,
+            Invoice.calculation_digest,
+        )
+        .select_from(BillingRun)
+        .join(
+            batch := id_table(session, schedule_ids), batch.c.id == BillingRun.billing_schedule_id
         )
         .outerjoin(Invoice, Invoice.id == BillingRun.invoice_id)
-        .where(
-            BillingRun.account_id == account_id,
-            BillingRun.billing_schedule_id.in_(schedule_ids),
-        )
+        .where(BillingRun.account_id == account_id)
     )
     return {
-        (schedule_id, day): Existing(run_id, invoice_id, status, period_end)
-        for schedule_id, day, run_id, invoice_id, status, period_end in rows
+        (row.billing_schedule_id, row.invoice_date): Existing(
+            row[2], row[3], row.status, row.billing_period_end, row.calculation_digest
+        )
+        for row in rows
     }
 
 
@@ -242,6 +250,7 @@ def bill_schedules(
         billing_schedules=len(loaded),
         invoices_created=written.created,
         invoices_updated=written.updated,
+        invoices_unchanged=written.unchanged,
         invoices_deleted=written.deleted,
         invoices_finalized=finalized,
         late_events=late,

@@ -34,7 +34,9 @@ def billable(*, account_id: str | None = None) -> Select[str, str]:
     """Schedules billing looks at: started or starting ones, and completed ones while an
     invoice of theirs can still change."""
     still_editable = exists().where(
-        Invoice.billing_schedule_id == BillingSchedule.id, Invoice.status.in_(EDITABLE_STATUSES)
+        Invoice.account_id == BillingSchedule.account_id,  # the (account, schedule) index
+        Invoice.billing_schedule_id == BillingSchedule.id,
+        Invoice.status.in_(EDITABLE_STATUSES),
     )
     query = select(BillingSchedule.id, BillingSchedule.account_id).where(
         BillingSchedule.archived_at.is_(None),
@@ -110,13 +112,14 @@ def bill_due(
     interval: timedelta = timedelta(minutes=5),
     batch: int = BATCH,
     now: datetime | None = None,
+    account_id: str | None = None,
 ) -> RunReport:
-    """One scheduler pass: bill every schedule not billed within `interval`, batch by batch,
-    skipping those another worker holds."""
+    """One scheduler pass: bill every schedule (of every account, or of one) not billed
+    within `interval`, batch by batch, skipping those another worker holds."""
     now = now or utcnow()
     cutoff = now - interval
     query = (
-        billable()
+        billable(account_id=account_id)
         .where(or_(BillingSchedule.billed_at.is_(None), BillingSchedule.billed_at <= cutoff))
         .order_by(BillingSchedule.id)
         .limit(batch)

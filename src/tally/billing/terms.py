@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,18 +26,16 @@ from tally.models import (
     BillingSchedule,
     BillingSchedulePhase,
     BillingType,
+    PhaseDiscount,
+    PhaseMinimum,
+    PhasePrice,
     Price,
     PricingType,
+    ScheduleStatus,
+    ScheduleTaxRate,
     SeatMetric,
     TaxRate,
 )
-
-MONTHS = {
-    BillingFrequency.MONTHLY: 1,
-    BillingFrequency.QUARTERLY: 3,
-    BillingFrequency.HALF_YEARLY: 6,
-    BillingFrequency.YEARLY: 12,
-}
 
 
 def _decimal(value: Any) -> Decimal:
@@ -68,7 +68,15 @@ def _seat_based(raw: dict[str, Any], seat_types: dict[str, str]) -> pricing.Seat
         contracted_minimum=int(raw.get("contractedMinimumSeats") or 0),
         tiers=_tiers(raw.get("tiers") or []),
         prorate_flat_fees=bool(raw.get("prorateFlatFees", True)),
+        overage_months=_overage_months(raw.get("overagesBillingFrequency")),
     )
+
+
+def _overage_months(frequency: str | None) -> int | None:
+    """NONE (or absent): overages are billed with the price itself."""
+    if frequency is None or frequency not in BillingFrequency.__members__:
+        return None
+    return BillingFrequency(frequency).months
 
 
 _STRUCTURES: dict[PricingType, Callable[[dict[str, Any], dict[str, str]], pricing.Structure]] = {
@@ -102,34 +110,116 @@ def _price_terms(price: Price, structure: pricing.Structure) -> PriceTerms:
         id=price.id,
         product_id=price.product_id,
         name=price.name,
-        months=MONTHS.get(price.billing_frequency),
+        months=price.billing_frequency.months,
         in_advance=price.billing_type is BillingType.IN_ADVANCE,
         structure=structure,
     )
 
 
-def _phase_terms(phase: BillingSchedulePhase, prices: dict[str, PriceTerms]) -> PhaseTerms:
-    return PhaseTerms(
-        id=phase.id,
-        start=phase.start_date,
-        end=phase.end_date,
-        prices=tuple(prices[entry.price_id] for entry in phase.prices),
-        discounts=tuple(
+@dataclass
+class _Phase:
+    """A phase's rows as read, before they become engine terms."""
+
+    id: str
+    start: date
+    end: date | None
+    price_ids: list[str] = field(default_factory=list)
+    discounts: list[DiscountTerms] = field(default_factory=list)
+    minimums: list[MinimumTerms] = field(default_factory=list)
+
+    def terms(self, prices: dict[str, PriceTerms]) -> PhaseTerms:
+        return PhaseTerms(
+            id=self.id,
+            start=self.start,
+            end=self.end,
+            prices=tuple(prices[price_id] for price_id in self.price_ids),
+            discounts=tuple(self.discounts),
+            minimums=tuple(self.minimums),
+        )
+
+
+def _phases(session: Session, schedule_ids: Sequence[str]) -> dict[str, list[_Phase]]:
+    """Each schedule's phases in date order, with their prices, discounts and minimums: four
+    queries of plain rows (no ORM objects: a batch reads thousands of them)."""
+    phases: dict[str, _Phase] = {}
+    by_schedule: dict[str, list[_Phase]] = defaultdict(list)
+    of_schedules = BillingSchedulePhase.billing_schedule_id.in_(schedule_ids)
+    for phase_id, schedule_id, start, end in session.execute(
+        select(
+            BillingSchedulePhase.id,
+            BillingSchedulePhase.billing_schedule_id,
+            BillingSchedulePhase.start_date,
+            BillingSchedulePhase.end_date,
+        )
+        .where(of_schedules)
+        .order_by(BillingSchedulePhase.billing_schedule_id, BillingSchedulePhase.start_date)
+    ):
+        phases[phase_id] = _Phase(phase_id, start, end)
+        by_schedule[schedule_id].append(phases[phase_id])
+    for phase_id, price_id in session.execute(
+        select(PhasePrice.phase_id, PhasePrice.price_id)
+        .join(BillingSchedulePhase, BillingSchedulePhase.id == PhasePrice.phase_id)
+        .where(of_schedules)
+        .order_by(PhasePrice.phase_id, PhasePrice.position)
+    ):
+        phases[phase_id].price_ids.append(price_id)
+    for row in session.execute(
+        select(
+            PhaseDiscount.phase_id,
+            PhaseDiscount.id,
+            PhaseDiscount.type,
+            PhaseDiscount.amount,
+            PhaseDiscount.message,
+            PhaseDiscount.separate_line_item,
+            PhaseDiscount.restrict_to_prices,
+        )
+        .where(PhaseDiscount.billing_schedule_id.in_(schedule_ids))
+        .order_by(PhaseDiscount.id)
+    ):
+        phases[row.phase_id].discounts.append(
             DiscountTerms(
-                id=d.id,
-                kind=DiscountKind(d.type.value),
-                amount=d.amount,
-                message=d.message,
-                separate_line=d.separate_line_item,
-                price_ids=frozenset(d.restrict_to_prices),
+                id=row.id,
+                kind=DiscountKind(row.type.value),
+                amount=row.amount,
+                message=row.message,
+                separate_line=row.separate_line_item,
+                price_ids=frozenset(row.restrict_to_prices),
             )
-            for d in phase.discounts
-        ),
-        minimums=tuple(
-            MinimumTerms(id=m.id, amount=m.amount, price_ids=frozenset(m.restrict_to_prices))
-            for m in phase.minimums
-        ),
-    )
+        )
+    for phase_id, minimum_id, amount, restricted in session.execute(
+        select(
+            PhaseMinimum.phase_id,
+            PhaseMinimum.id,
+            PhaseMinimum.amount,
+            PhaseMinimum.restrict_to_prices,
+        )
+        .where(PhaseMinimum.billing_schedule_id.in_(schedule_ids))
+        .order_by(PhaseMinimum.id)
+    ):
+        phases[phase_id].minimums.append(MinimumTerms(minimum_id, amount, frozenset(restricted)))
+    return by_schedule
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRecord:
+    """What billing reads of a schedule row (plain values: a batch reads thousands)."""
+
+    id: str
+    customer_id: str
+    status: ScheduleStatus
+    start_date: date
+    end_date: date | None
+    recurrence_day_of_month: int | None
+    auto_issue_invoices: bool
+    roll_up_billing: bool
+    default_due_date_days: int | None
+    purchase_order_number: str | None
+    reference: str | None
+    memo: str | None
+    billed_at: datetime | None
+
+
+_RECORD_COLUMNS = [getattr(BillingSchedule, f.name) for f in fields(ScheduleRecord)]
 
 
 @dataclass(frozen=True)
@@ -142,7 +232,7 @@ class TaxChoice:
 class LoadedSchedule:
     """A schedule, its engine terms, and what its invoices need besides."""
 
-    schedule: BillingSchedule
+    schedule: ScheduleRecord
     terms: ScheduleTerms
     prices: dict[str, Price]
     taxes: dict[str, TaxChoice]  # by price id
@@ -155,22 +245,17 @@ class LoadedSchedule:
 def load(session: Session, account_id: str, schedule_ids: Sequence[str]) -> list[LoadedSchedule]:
     """The schedules with their phases, prices, discounts, minimums and tax rates: a fixed
     number of queries whatever the number of schedules."""
-    schedules = list(
-        session.scalars(
-            select(BillingSchedule)
+    schedules = [
+        ScheduleRecord(*row)
+        for row in session.execute(
+            select(*_RECORD_COLUMNS)
             .where(BillingSchedule.account_id == account_id, BillingSchedule.id.in_(schedule_ids))
-            .options(
-                selectinload(BillingSchedule.phases).options(
-                    selectinload(BillingSchedulePhase.prices),
-                    selectinload(BillingSchedulePhase.discounts),
-                    selectinload(BillingSchedulePhase.minimums),
-                ),
-                selectinload(BillingSchedule.tax_rates),
-            )
             .order_by(BillingSchedule.id)
         )
-    )
-    price_ids = {p.price_id for s in schedules for phase in s.phases for p in phase.prices}
+    ]
+    ids = [schedule.id for schedule in schedules]
+    phases = _phases(session, ids)
+    price_ids = {p for parts in phases.values() for phase in parts for p in phase.price_ids}
     prices = {
         price.id: price
         for price in session.scalars(
@@ -185,30 +270,39 @@ def load(session: Session, account_id: str, schedule_ids: Sequence[str]) -> list
             )
         ).all()
     )
-    tax_rate_ids = {t.tax_rate_id for s in schedules for t in s.tax_rates}
+    chosen = session.execute(
+        select(
+            ScheduleTaxRate.billing_schedule_id,
+            ScheduleTaxRate.price_id,
+            ScheduleTaxRate.tax_rate_id,
+        ).where(ScheduleTaxRate.billing_schedule_id.in_(ids))
+    ).all()
     current_versions = {
         rate.id: TaxChoice(rate.current.amount, rate.current.id)
         for rate in session.scalars(
             select(TaxRate)
-            .where(TaxRate.account_id == account_id, TaxRate.id.in_(tax_rate_ids))
+            .where(TaxRate.account_id == account_id, TaxRate.id.in_({t for *_, t in chosen}))
             .options(selectinload(TaxRate.current))
         )
     }
+    taxes: dict[str, dict[str, TaxChoice]] = defaultdict(dict)
+    for schedule_id, price_id, tax_rate_id in chosen:
+        if tax_rate_id in current_versions:
+            taxes[schedule_id][price_id] = current_versions[tax_rate_id]
     terms_of = {pid: _price_terms(p, structure_of(p, seat_types)) for pid, p in prices.items()}
     loaded = []
     for schedule in schedules:
-        phases = tuple(_phase_terms(phase, terms_of) for phase in schedule.phases)
+        schedule_phases = tuple(phase.terms(terms_of) for phase in phases[schedule.id])
         terms = ScheduleTerms(
             start=schedule.start_date,
             end=schedule.end_date,
             recurrence_day=schedule.recurrence_day_of_month or schedule.start_date.day,
-            phases=phases,
+            phases=schedule_phases,
         )
-        used = {price.id for phase in phases for price in phase.prices}
-        taxes = {
-            t.price_id: current_versions[t.tax_rate_id]
-            for t in schedule.tax_rates
-            if t.tax_rate_id in current_versions
-        }
-        loaded.append(LoadedSchedule(schedule, terms, {pid: prices[pid] for pid in used}, taxes))
+        used = {price.id for phase in schedule_phases for price in phase.prices}
+        loaded.append(
+            LoadedSchedule(
+                schedule, terms, {pid: prices[pid] for pid in used}, dict(taxes[schedule.id])
+            )
+        )
     return loaded

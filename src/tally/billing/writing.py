@@ -3,17 +3,19 @@ costs a fixed number of round trips. Recalculated invoices get all their lines a
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
 
 from tally.billing.customers import CustomerSnapshot
 from tally.billing.planning import Existing, PlannedInvoice
-from tally.db import new_id
+from tally.billing.terms import ScheduleRecord
+from tally.db import bulk_insert, new_id
 from tally.engine.invoice import InvoiceDraft, Line
 from tally.engine.money import ZERO
 from tally.models import (
@@ -44,6 +46,7 @@ class InvoiceWrite:
 class Written:
     created: int
     updated: int
+    unchanged: int
     deleted: int
     invoice_ids: list[str]
 
@@ -56,7 +59,7 @@ def _stamped(account_id: str, now: datetime, **values: Any) -> dict[str, Any]:
     return {"account_id": account_id, "created_at": now, "updated_at": now, **values}
 
 
-def _invoice_values(write: InvoiceWrite, account: Account, now: datetime) -> dict[str, Any]:
+def _invoice_values(write: InvoiceWrite, account: Account) -> dict[str, Any]:
     planned, totals, snapshot = write.planned, write.draft.totals, write.snapshot
     schedule = planned.loaded.schedule
     period = planned.billing_period
@@ -86,8 +89,6 @@ def _invoice_values(write: InvoiceWrite, account: Account, now: datetime) -> dic
         "customer_emails": list(snapshot.emails),
         "customer_billing_address": snapshot.address,
         "customer_tax_status": snapshot.tax_status.value,
-        "calculated_at": now,
-        "updated_at": now,
     }
 
 
@@ -230,16 +231,16 @@ class _Rows:
     def flush(self, session: Session) -> None:
         # Parents before children: runs, invoices, groups, lines. Inserts go to the tables,
         # not the ORM: it splits a batch wherever a row leaves a defaulted column None.
+        bulk_insert(session, _table(BillingRun), self.runs)
+        bulk_insert(session, _table(Invoice), self.new_invoices)
         for statement, rows in (
-            (insert(_table(BillingRun)), self.runs),
-            (insert(_table(Invoice)), self.new_invoices),
             (update(Invoice), self.updated_invoices),
             (update(BillingRun), self.run_links),
-            (insert(_table(InvoiceLineItemGroup)), self.groups),
-            (insert(_table(InvoiceLineItem)), self.lines),
         ):
             if rows:
                 session.execute(statement, rows)
+        bulk_insert(session, _table(InvoiceLineItemGroup), self.groups)
+        bulk_insert(session, _table(InvoiceLineItem), self.lines)
 
 
 def write_invoices(
@@ -254,26 +255,47 @@ def write_invoices(
     if stale:
         _delete_invoices(session, [run.invoice_id for run in stale if run.invoice_id])
         session.execute(delete(BillingRun).where(BillingRun.id.in_([r.run_id for r in stale])))
-    recalculated = [
-        w.planned.existing.invoice_id
-        for w in writes
-        if w.planned.existing is not None and w.planned.existing.invoice_id is not None
-    ]
-    if recalculated:
-        _delete_lines(session, recalculated)
     rows = _Rows(account.id, now, _product_names(session, account.id, writes))
     invoice_ids = []
+    unchanged = []
     for write in writes:
-        invoice_id = rows.add_invoice(write.planned, _invoice_values(write, account, now))
+        values = _invoice_values(write, account)
+        digest = _digest(values, write.draft)
+        existing = write.planned.existing
+        if existing is not None and existing.invoice_id is not None:
+            invoice_ids.append(existing.invoice_id)
+            if existing.digest == digest:
+                unchanged.append(existing.invoice_id)
+                continue
+        values.update(calculation_digest=digest, calculated_at=now, updated_at=now)
+        invoice_id = rows.add_invoice(write.planned, values)
         rows.add_lines(invoice_id, write.draft)
-        invoice_ids.append(invoice_id)
+        if existing is None or existing.invoice_id is None:
+            invoice_ids.append(invoice_id)
+    if rows.updated_invoices:
+        _delete_lines(session, [row["id"] for row in rows.updated_invoices])
+    if unchanged:
+        session.execute(
+            update(Invoice)
+            .where(Invoice.id.in_(unchanged))
+            .values(calculated_at=now)
+            .execution_options(synchronize_session=False)
+        )
     rows.flush(session)
-    return Written(len(rows.new_invoices), len(rows.updated_invoices), len(stale), invoice_ids)
+    return Written(
+        len(rows.new_invoices), len(rows.updated_invoices), len(unchanged), len(stale), invoice_ids
+    )
+
+
+def _digest(values: dict[str, Any], draft: InvoiceDraft) -> str:
+    """What an invoice would be written as, in 32 hex digits: equal digests, equal rows."""
+    content = repr((sorted(values.items()), draft.lines))
+    return hashlib.blake2b(content.encode(), digest_size=16).hexdigest()
 
 
 def mark_schedules(
     session: Session,
-    schedules: Sequence[BillingSchedule],
+    schedules: Sequence[ScheduleRecord],
     finished: set[str],
     today: date,
     now: datetime,

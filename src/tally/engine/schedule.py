@@ -17,7 +17,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from tally.engine.periods import ONE_DAY, Period, periods_until, prorated
-from tally.engine.pricing import Structure
+from tally.engine.pricing import SeatBased, Structure
 
 END_OF_TIME = date(9999, 12, 31)
 
@@ -90,10 +90,35 @@ class Charge:
     served: Period  # the days of it this charge covers
     invoice_date: date
     billing_period: Period = field(compare=False)  # the schedule's days of `period`
+    overage: bool = False  # seats above the contracted minimum, billed on their own periods
 
     @property
     def fraction(self) -> Decimal:
         return prorated(self.served, self.period)
+
+
+def _recurring(
+    schedule: ScheduleTerms,
+    price: PriceTerms,
+    span: Period,
+    months: int,
+    in_advance: bool,
+    horizon: date,
+    phase: PhaseTerms,
+    *,
+    overage: bool = False,
+) -> Iterator[Charge]:
+    for period in periods_until(schedule.start, schedule.recurrence_day, months, horizon):
+        if period.start > span.end:
+            return
+        billed = period.overlap(schedule.span)
+        served = period.overlap(span)
+        if billed is None or served is None:
+            continue
+        due = served.start if in_advance else billed.end + ONE_DAY
+        if due > horizon:
+            return
+        yield Charge(price, phase, period, served, due, billing_period=billed, overage=overage)
 
 
 def _price_charges(
@@ -108,17 +133,11 @@ def _price_charges(
         day = Period(span.start, span.start)
         yield Charge(price, phase, day, day, span.start, billing_period=day)
         return
-    for period in periods_until(schedule.start, schedule.recurrence_day, price.months, horizon):
-        if period.start > span.end:
-            return
-        billed = period.overlap(schedule.span)
-        served = period.overlap(span)
-        if billed is None or served is None:
-            continue
-        due = served.start if price.in_advance else billed.end + ONE_DAY
-        if due > horizon:
-            return
-        yield Charge(price, phase, period, served, due, billing_period=billed)
+    yield from _recurring(schedule, price, span, price.months, price.in_advance, horizon, phase)
+    structure = price.structure
+    if isinstance(structure, SeatBased) and structure.overages_apart(price.months):
+        months = structure.overage_months or price.months
+        yield from _recurring(schedule, price, span, months, False, horizon, phase, overage=True)
 
 
 def charges(schedule: ScheduleTerms, horizon: date) -> list[Charge]:

@@ -10,7 +10,7 @@ billed count at every moment. Amounts are for a share of a whole period, by days
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -104,3 +104,32 @@ def seat_charge(
             )
             high = count
     return SeatCharge(amount, high)
+
+
+def overage_charge(
+    structure: SeatBased,
+    opening: int,
+    changes: Sequence[SeatChange],
+    period: Period,
+    served: Period,
+    price_months: int,
+) -> SeatCharge:
+    """Seats above the contracted minimum over one overage period (`period`, shorter than
+    the price's `price_months`), at the per-seat price scaled to its length; the contracted
+    seats themselves are billed by the price's own charges (`contracted_charge`)."""
+    assert structure.overage_months is not None
+    floor = structure.contracted_minimum
+    above = replace(
+        structure,
+        contracted_minimum=0,
+        tiers=(),
+        price_per_seat=structure.price_per_seat * structure.overage_months / price_months,
+    )
+    over = [SeatChange(c.day, max(c.total - floor, 0)) for c in changes]
+    return seat_charge(above, max(opening - floor, 0), over, period, served)
+
+
+def contracted_charge(structure: SeatBased, period: Period, served: Period) -> SeatCharge:
+    """A price whose overages are billed apart charges its contracted seats only."""
+    floor = structure.contracted_minimum
+    return seat_charge(structure, floor, (), period, served)

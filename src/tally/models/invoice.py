@@ -51,7 +51,9 @@ class BillingRun(TenantMixin, Base):
     by any worker, find the first one's invoice instead of billing twice."""
 
     __tablename__ = "billing_runs"
-    __table_args__ = (UniqueConstraint("billing_schedule_id", "invoice_date"),)
+    # Account first: a run reads its batch's runs by account and schedules through this key.
+    __table_args__ = (UniqueConstraint("account_id", "billing_schedule_id", "invoice_date"),)
+    account_id_leads_a_key = True
 
     billing_schedule_id: Mapped[str] = mapped_column(String(36), ForeignKey("billing_schedules.id"))
     invoice_date: Mapped[date]
@@ -99,8 +101,10 @@ class Invoice(TenantMixin, Base):
     customer_billing_address: Mapped[dict[str, Any]]
     customer_tax_status: Mapped[str] = mapped_column(String(32))
     metadata_items: Mapped[list[Any]] = mapped_column(default=list)
-    # Late usage: events that arrived for this invoice's period after it was finalized.
+    # When billing last calculated it, and a digest of the result: a recalculation that comes
+    # out the same rewrites nothing.
     calculated_at: Mapped[datetime | None] = mapped_column(default=None)
+    calculation_digest: Mapped[str | None] = mapped_column(String(64), default=None)
 
     groups: Mapped[list[InvoiceLineItemGroup]] = relationship(
         order_by="InvoiceLineItemGroup.index", lazy="raise", cascade="all, delete-orphan"

@@ -37,6 +37,19 @@ class BillingFrequency(StrEnum):
     ON_DEMAND = "ON_DEMAND"  # in Sequence's enum; refused by Tally for now
     PER_EVENT = "PER_EVENT"  # in Sequence's enum; refused by Tally for now
 
+    @property
+    def months(self) -> int | None:
+        """The length of a recurring frequency's period; None for the others."""
+        return _MONTHS.get(self)
+
+
+_MONTHS = {
+    BillingFrequency.MONTHLY: 1,
+    BillingFrequency.QUARTERLY: 3,
+    BillingFrequency.HALF_YEARLY: 6,
+    BillingFrequency.YEARLY: 12,
+}
+
 
 class BillingType(StrEnum):
     IN_ADVANCE = "IN_ADVANCE"

@@ -39,13 +39,6 @@ from tally.schedules.schemas import PhaseIn, ScheduleCreate, ScheduleUpdate, Tax
 # Statuses a schedule can no longer leave through the API.
 _FINISHED = (ScheduleStatus.CANCELLED, ScheduleStatus.COMPLETED)
 
-_FREQUENCY_MONTHS = {
-    BillingFrequency.MONTHLY: 1,
-    BillingFrequency.QUARTERLY: 3,
-    BillingFrequency.HALF_YEARLY: 6,
-    BillingFrequency.YEARLY: 12,
-}
-
 
 def schedule_query(account_id: str) -> Select[BillingSchedule]:
     """Schedules of one account, with everything their representation needs loaded in bulk."""
@@ -96,7 +89,7 @@ def _first_due(
 ) -> date | None:
     if frequency is BillingFrequency.ONE_TIME or billing_type is BillingType.IN_ADVANCE:
         return phase.start_date
-    months = _FREQUENCY_MONTHS.get(frequency)
+    months = frequency.months
     if months is None:  # a frequency Tally's prices refuse
         return None
     day = schedule.recurrence_day_of_month or schedule.start_date.day

@@ -2,7 +2,7 @@
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-11-21 20:04:08.289949
+Create Date: 2026-11-21 20:33:54.517911
 """
 
 from collections.abc import Sequence
@@ -31,12 +31,23 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("account_id", "kind", name=op.f("pk_number_sequences")),
     )
+    with op.batch_alter_table("billing_runs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_billing_runs_account_id"))
+        batch_op.drop_constraint(
+            batch_op.f("uq_billing_runs_billing_schedule_id_invoice_date"), type_="unique"
+        )
+        batch_op.create_unique_constraint(
+            batch_op.f("uq_billing_runs_account_id_billing_schedule_id_invoice_date"),
+            ["account_id", "billing_schedule_id", "invoice_date"],
+        )
+
     with op.batch_alter_table("invoice_line_items", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_invoice_line_items_group_id"), ["group_id"], unique=False
         )
 
     with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("calculation_digest", sa.String(length=64), nullable=True))
         batch_op.create_index(
             batch_op.f("ix_invoices_billing_run_id"), ["billing_run_id"], unique=False
         )
@@ -53,8 +64,22 @@ def downgrade() -> None:
 
     with op.batch_alter_table("invoices", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_invoices_billing_run_id"))
+        batch_op.drop_column("calculation_digest")
 
     with op.batch_alter_table("invoice_line_items", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_invoice_line_items_group_id"))
+
+    with op.batch_alter_table("billing_runs", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("uq_billing_runs_account_id_billing_schedule_id_invoice_date"),
+            type_="unique",
+        )
+        batch_op.create_unique_constraint(
+            batch_op.f("uq_billing_runs_billing_schedule_id_invoice_date"),
+            ["billing_schedule_id", "invoice_date"],
+        )
+        batch_op.create_index(
+            batch_op.f("ix_billing_runs_account_id"), ["account_id"], unique=False
+        )
 
     op.drop_table("number_sequences")

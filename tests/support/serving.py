@@ -1,0 +1,52 @@
+"""A real `tally serve` process, for tests and benchmarks that talk to it over the network."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+TALLY = Path(sys.executable).parent / "tally"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def tally_serve(
+    env: dict[str, str], *args: str, cwd: str | Path | None = None
+) -> Iterator[tuple[str, int]]:
+    """`tally serve ARGS` with `env` on a free port until the block ends: (base URL, pid)."""
+    port = free_port()
+    process = subprocess.Popen([str(TALLY), "serve", "--port", str(port), *args], env=env, cwd=cwd)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base_url}/openapi.json", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        yield base_url, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def clean_environment(**settings: str) -> dict[str, str]:
+    """This process's environment without any TALLY_ setting, plus `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TALLY_")}
+    env.update(settings)
+    return env
