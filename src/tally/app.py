@@ -2,7 +2,6 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI, Request, Response
 
@@ -12,12 +11,12 @@ from tally.api.errors import install_error_handlers
 from tally.api.idempotency import IdempotencyMiddleware, IdempotentReplay, replay_response
 from tally.api.versioning import SequenceVersionMiddleware
 from tally.billing.endpoints import router as billing_router
-from tally.billing.scheduler import Scheduler
 from tally.catalog.endpoints import router as catalog_router
 from tally.catalog.price_endpoints import router as prices_router
 from tally.customers.endpoints import router as customers_router
 from tally.db import Database
 from tally.invoices.endpoints import router as invoices_router
+from tally.jobs import Worker, background_jobs
 from tally.metering.endpoints import router as metering_router
 from tally.schedules.endpoints import router as schedules_router
 from tally.seats.endpoints import router as seats_router
@@ -58,17 +57,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        scheduler = None
+        worker = None
         if settings.billing_scheduler:
-            scheduler = Scheduler(
-                db,
-                interval=timedelta(seconds=settings.billing_interval_seconds),
-                poll=settings.billing_poll_seconds,
-            )
-            scheduler.start()
+            worker = Worker(db, background_jobs(settings), poll=settings.billing_poll_seconds)
+            worker.start()
         yield
-        if scheduler is not None:
-            scheduler.stop()
+        if worker is not None:
+            worker.stop()
         if owns_database:
             db.dispose()
 

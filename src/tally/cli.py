@@ -2,7 +2,7 @@
 
 import json
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -15,9 +15,10 @@ from sqlalchemy import select
 from tally import migrations
 from tally.accounts.service import create_account
 from tally.billing.runs import RunReport
-from tally.billing.scheduler import Scheduler, bill_account, bill_due
+from tally.billing.scheduler import bill_account
 from tally.db import Database
 from tally.demo import load_demo
+from tally.jobs import Worker, background_jobs, run_once
 from tally.metering.imports import import_events
 from tally.models import Account
 from tally.settings import get_settings
@@ -63,23 +64,24 @@ def serve(
 def worker(
     once: Annotated[bool, typer.Option(help="One pass, then exit.")] = False,
 ) -> None:
-    """Run the billing scheduler in this process (start several, on PostgreSQL, to share the
-    work). Set TALLY_BILLING_SCHEDULER=false on `tally serve` when workers run it."""
+    """Run the background work in this process: billing, email and webhook outboxes, payment
+    reminders (start several, on PostgreSQL, to share it). Set TALLY_BILLING_SCHEDULER=false
+    on `tally serve` when workers run it."""
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(message)s")
     database = _migrated_database()
-    interval = timedelta(seconds=settings.billing_interval_seconds)
+    jobs = background_jobs(settings)
     if once:
-        _print_report(bill_due(database, interval=interval))
+        run_once(database, jobs)
         database.dispose()
         return
-    scheduler = Scheduler(database, interval=interval, poll=settings.billing_poll_seconds)
-    scheduler.start()
+    worker_thread = Worker(database, jobs, poll=settings.billing_poll_seconds)
+    worker_thread.start()
     try:
-        while scheduler.is_alive():
-            scheduler.join(timeout=1)
+        while worker_thread.is_alive():
+            worker_thread.join(timeout=1)
     except KeyboardInterrupt:
-        scheduler.stop()
+        worker_thread.stop()
     database.dispose()
 
 

@@ -198,6 +198,13 @@ def advisory_lock(session: Session, *scope: str, shared: bool = False) -> None:
     session.execute(select(lock(_lock_key(scope))))
 
 
+def table_of(model: type[Any]) -> Table:
+    """A mapped class's table, typed as one (for Core statements and `bulk_insert`)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert many rows, all with the same keys: COPY on PostgreSQL (several times faster
     than batched INSERTs for the thousands of rows a billing run writes), executemany else.

@@ -12,7 +12,6 @@ returns only once every schedule of the account is up to date.
 from __future__ import annotations
 
 import logging
-import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -154,26 +153,3 @@ def bill_account(
         if len(claimed) < batch:
             return report
         after = claimed[-1][0]
-
-
-class Scheduler(threading.Thread):
-    """`bill_due` every `poll` seconds until stopped: the scheduler `tally serve` runs."""
-
-    def __init__(self, db: Database, *, interval: timedelta, poll: float) -> None:
-        super().__init__(name="tally-billing", daemon=True)
-        self.db, self.interval, self.poll = db, interval, poll
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                report = bill_due(self.db, interval=self.interval)
-                if report.billing_schedules:
-                    log.info("billing pass: %s", report)
-            except Exception:
-                log.exception("billing pass failed")
-            self.stopping.wait(self.poll)
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.join()

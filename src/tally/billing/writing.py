@@ -7,20 +7,19 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from tally.billing.customers import CustomerSnapshot
 from tally.billing.planning import Existing, PlannedInvoice
 from tally.billing.terms import ScheduleRecord
-from tally.db import bulk_insert, new_id
+from tally.db import bulk_insert, new_id, table_of
 from tally.engine.invoice import InvoiceDraft, Line
 from tally.engine.money import ZERO
 from tally.models import (
     Account,
-    Base,
     BillingRun,
     BillingRunStatus,
     BillingSchedule,
@@ -49,10 +48,6 @@ class Written:
     unchanged: int
     deleted: int
     invoice_ids: list[str]
-
-
-def _table(model: type[Base]) -> Table:
-    return cast(Table, model.__table__)
 
 
 def _stamped(account_id: str, now: datetime, **values: Any) -> dict[str, Any]:
@@ -231,16 +226,16 @@ class _Rows:
     def flush(self, session: Session) -> None:
         # Parents before children: runs, invoices, groups, lines. Inserts go to the tables,
         # not the ORM: it splits a batch wherever a row leaves a defaulted column None.
-        bulk_insert(session, _table(BillingRun), self.runs)
-        bulk_insert(session, _table(Invoice), self.new_invoices)
+        bulk_insert(session, table_of(BillingRun), self.runs)
+        bulk_insert(session, table_of(Invoice), self.new_invoices)
         for statement, rows in (
             (update(Invoice), self.updated_invoices),
             (update(BillingRun), self.run_links),
         ):
             if rows:
                 session.execute(statement, rows)
-        bulk_insert(session, _table(InvoiceLineItemGroup), self.groups)
-        bulk_insert(session, _table(InvoiceLineItem), self.lines)
+        bulk_insert(session, table_of(InvoiceLineItemGroup), self.groups)
+        bulk_insert(session, table_of(InvoiceLineItem), self.lines)
 
 
 def write_invoices(

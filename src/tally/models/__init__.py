@@ -14,6 +14,12 @@ from tally.models.billing_schedule import (
     ScheduleTaxRate,
     SeatDiscountType,
 )
+from tally.models.credit_note import (
+    CreditNote,
+    CreditNoteApplication,
+    CreditNoteLineItem,
+    CreditNoteLineItemGroup,
+)
 from tally.models.customer import (
     BillingPreference,
     Contact,
@@ -28,6 +34,7 @@ from tally.models.invoice import (
     EDITABLE_STATUSES,
     BillingRun,
     BillingRunStatus,
+    DueDateSource,
     Invoice,
     InvoiceLineItem,
     InvoiceLineItemGroup,
@@ -42,6 +49,14 @@ from tally.models.metering import (
     UsageMetric,
     UsageRollup,
     UsageRollupValue,
+)
+from tally.models.notification import (
+    DeliveryStatus,
+    EmailMessage,
+    NotificationChannel,
+    NotificationEvent,
+    NotificationPolicy,
+    WebhookDelivery,
 )
 from tally.models.price import (
     USAGE_PRICING,
@@ -70,12 +85,19 @@ __all__ = [
     "BillingSchedulePhase",
     "BillingType",
     "Contact",
+    "CreditNote",
+    "CreditNoteApplication",
+    "CreditNoteLineItem",
+    "CreditNoteLineItemGroup",
     "Customer",
     "CustomerAlias",
     "CustomerOrganization",
     "CustomerStatus",
+    "DeliveryStatus",
     "DiscountType",
     "DocumentKind",
+    "DueDateSource",
+    "EmailMessage",
     "IdempotencyRecord",
     "Invoice",
     "InvoiceLineItem",
@@ -83,6 +105,9 @@ __all__ = [
     "InvoiceStatus",
     "LineKind",
     "MetricType",
+    "NotificationChannel",
+    "NotificationEvent",
+    "NotificationPolicy",
     "NumberSequence",
     "PaymentStatus",
     "PhaseDiscount",
@@ -105,4 +130,5 @@ __all__ = [
     "UsageMetric",
     "UsageRollup",
     "UsageRollupValue",
+    "WebhookDelivery",
 ]

@@ -21,6 +21,7 @@ class Account(RecordMixin, Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     invoice_number_prefix: Mapped[str] = mapped_column(String(20), default="INV")
+    credit_note_number_prefix: Mapped[str] = mapped_column(String(20), default="CN")
     payment_terms_days: Mapped[int] = mapped_column(default=30)
     address: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     logo_url: Mapped[str | None] = mapped_column(String(2000), default=None)

@@ -31,6 +31,11 @@ class PaymentStatus(StrEnum):
     UNCOLLECTIBLE = "UNCOLLECTIBLE"
 
 
+class DueDateSource(StrEnum):
+    CALCULATED = "CALCULATED"  # issue date + payment terms
+    MANUAL = "MANUAL"  # set on the invoice
+
+
 class BillingRunStatus(StrEnum):
     SCHEDULED = "SCHEDULED"
     IN_PROGRESS = "IN_PROGRESS"
@@ -101,6 +106,17 @@ class Invoice(TenantMixin, Base):
     customer_billing_address: Mapped[dict[str, Any]]
     customer_tax_status: Mapped[str] = mapped_column(String(32))
     metadata_items: Mapped[list[Any]] = mapped_column(default=list)
+    customer_shipping_address: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    payment_options: Mapped[list[Any]] = mapped_column(default=list)
+    due_date_source: Mapped[DueDateSource] = mapped_column(default=DueDateSource.CALCULATED)
+    # The lifecycle's moments (issue_date is the day it was finalized).
+    finalized_at: Mapped[datetime | None] = mapped_column(default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    voided_at: Mapped[datetime | None] = mapped_column(default=None)
+    # What is still owed once finalized: gross total less credit notes applied. Every change
+    # bumps the version, which credit-note applications check (optimistic concurrency).
+    balance: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    balance_version: Mapped[int] = mapped_column(default=0)
     # When billing last calculated it, and a digest of the result: a recalculation that comes
     # out the same rewrites nothing.
     calculated_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,0 +1,61 @@
+"""The background work `tally serve` runs in a thread and `tally worker` in its own process:
+every `poll` seconds, each job once. Jobs claim their rows with SKIP LOCKED, so any number
+of workers share them.
+
+Jobs: the billing pass (`billing.scheduler.bill_due`), and the outboxes and reminders the
+notification and invoice domains add to `background_jobs`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from tally.billing.scheduler import bill_due
+from tally.db import Database
+from tally.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[Database], object]  # returns what it did, for the log
+
+
+def background_jobs(settings: Settings) -> list[Job]:
+    interval = timedelta(seconds=settings.billing_interval_seconds)
+    return [Job("billing", lambda db: bill_due(db, interval=interval))]
+
+
+def run_once(db: Database, jobs: list[Job]) -> None:
+    """Each job once; one failing does not stop the others."""
+    for job in jobs:
+        try:
+            done = job.run(db)
+        except Exception:
+            log.exception("background job %s failed", job.name)
+        else:
+            log.debug("background job %s: %s", job.name, done)
+
+
+class Worker(threading.Thread):
+    """`run_once` every `poll` seconds until stopped."""
+
+    def __init__(self, db: Database, jobs: list[Job], *, poll: float) -> None:
+        super().__init__(name="tally-worker", daemon=True)
+        self.db, self.jobs, self.poll = db, jobs, poll
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            run_once(self.db, self.jobs)
+            self.stopping.wait(self.poll)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join()

@@ -1,0 +1,172 @@
+"""Announcing changes: `emit` records an event and, in the same transaction, queues it for
+every policy that listens (a webhook delivery per URL, an email per EMAIL policy). Nothing is
+sent here; the outbox workers send after commit, so a rolled-back change announces nothing.
+
+The event carries the resource as the API shows it at that moment, rendered by the
+presenter its domain registers for the resource type (`presents`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tally.db import bulk_insert, new_id, table_of, utcnow
+from tally.models import (
+    DeliveryStatus,
+    EmailMessage,
+    NotificationChannel,
+    NotificationEvent,
+    NotificationPolicy,
+    WebhookDelivery,
+)
+
+
+class NotificationType(StrEnum):
+    """Sequence's notification types (those Tally emits, and the rest, accepted on policies)."""
+
+    CUSTOMER_CREATED = "CUSTOMER_CREATED"
+    CUSTOMER_UPDATED = "CUSTOMER_UPDATED"
+    CUSTOMER_ARCHIVED = "CUSTOMER_ARCHIVED"
+    INVOICE_CREATED = "INVOICE_CREATED"
+    INVOICE_ISSUED = "INVOICE_ISSUED"
+    INVOICE_UPDATED = "INVOICE_UPDATED"
+    INTEGRATION_SYNC_COMPLETED = "INTEGRATION_SYNC_COMPLETED"
+    INTEGRATION_WEBHOOK_HANDLED = "INTEGRATION_WEBHOOK_HANDLED"
+    MERCHANT_UPDATED = "MERCHANT_UPDATED"
+    BILLING_SCHEDULE_CREATED = "BILLING_SCHEDULE_CREATED"
+    BILLING_SCHEDULE_UPDATED = "BILLING_SCHEDULE_UPDATED"
+    BILLING_SCHEDULE_ARCHIVED = "BILLING_SCHEDULE_ARCHIVED"
+    CREDIT_NOTE_CREATED = "CREDIT_NOTE_CREATED"
+    CREDIT_NOTE_UPDATED = "CREDIT_NOTE_UPDATED"
+    CREDIT_NOTE_ISSUED = "CREDIT_NOTE_ISSUED"
+    QUOTE_PUBLISHED = "QUOTE_PUBLISHED"
+    QUOTE_ACCEPTED = "QUOTE_ACCEPTED"
+    QUOTE_SIGNED = "QUOTE_SIGNED"
+    INVOICE_REMINDER_SENT = "INVOICE_REMINDER_SENT"
+    WATCHTOWER_TASK_ASSIGNED = "WATCHTOWER_TASK_ASSIGNED"
+
+
+# Resource types, as Sequence names them in the envelope's `resourceType`.
+CUSTOMER = "CustomerResponse"
+BILLING_SCHEDULE = "BillingScheduleResponse"
+INVOICE = "InvoiceResponse"
+CREDIT_NOTE = "CreditNote"
+
+# (session, account id, resource ids) -> {id: the resource as the API answers it, as JSON}
+Presenter = Callable[[Session, str, Sequence[str]], dict[str, dict[str, Any]]]
+_PRESENTERS: dict[str, Presenter] = {}
+# Modules that register presenters: imported on the first emit, wherever that happens
+# (an API request, a billing worker).
+_PRESENTER_MODULES = (
+    "tally.customers.presenters",
+    "tally.schedules.presenters",
+    "tally.invoices.presenters",
+    "tally.credit_notes.presenters",
+)
+
+
+def presents(resource_type: str) -> Callable[[Presenter], Presenter]:
+    def register(presenter: Presenter) -> Presenter:
+        _PRESENTERS[resource_type] = presenter
+        return presenter
+
+    return register
+
+
+def _presenter(resource_type: str) -> Presenter:
+    if resource_type not in _PRESENTERS:
+        for module in _PRESENTER_MODULES:
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError as missing:
+                if missing.name != module:
+                    raise
+    return _PRESENTERS[resource_type]
+
+
+def listening(
+    session: Session, account_id: str, notification_type: NotificationType
+) -> list[NotificationPolicy]:
+    """The account's live policies that match the type (no types listed: every type)."""
+    policies = session.scalars(
+        select(NotificationPolicy).where(
+            NotificationPolicy.account_id == account_id, NotificationPolicy.deleted_at.is_(None)
+        )
+    )
+    return [
+        p
+        for p in policies
+        if not p.notification_types or notification_type.value in p.notification_types
+    ]
+
+
+def emit(
+    session: Session,
+    account_id: str,
+    notification_type: NotificationType,
+    resource_type: str,
+    resource_ids: Sequence[str],
+) -> None:
+    """Announce that `notification_type` happened to each resource. Costs one query when no
+    policy listens, so callers emit freely, billing runs included."""
+    policies = listening(session, account_id, notification_type)
+    if not policies or not resource_ids:
+        return
+    resources = _presenter(resource_type)(session, account_id, resource_ids)
+    now = utcnow()
+    events, deliveries, emails = [], [], []
+    for resource_id in resource_ids:
+        event_id = new_id()
+        events.append(
+            {
+                "id": event_id,
+                "account_id": account_id,
+                "created_at": now,
+                "updated_at": now,
+                "notification_type": notification_type.value,
+                "resource_type": resource_type,
+                "resource_id": resource_id,
+                "resource": resources.get(resource_id),
+            }
+        )
+        for policy in policies:
+            if policy.channel is NotificationChannel.WEBHOOK:
+                deliveries += [
+                    {
+                        "id": new_id(),
+                        "account_id": account_id,
+                        "created_at": now,
+                        "updated_at": now,
+                        "event_id": event_id,
+                        "policy_id": policy.id,
+                        "url": url,
+                        "status": DeliveryStatus.PENDING,
+                        "next_attempt_at": now,
+                    }
+                    for url in policy.recipients
+                ]
+            elif policy.recipients:
+                subject = f"{notification_type.value.replace('_', ' ').capitalize()}"
+                emails.append(
+                    {
+                        "id": new_id(),
+                        "account_id": account_id,
+                        "created_at": now,
+                        "updated_at": now,
+                        "kind": "NOTIFICATION",
+                        "to_addresses": list(policy.recipients),
+                        "subject": f"{subject}: {resource_id}",
+                        "text_body": f"{subject} ({resource_type} {resource_id}).",
+                        "status": DeliveryStatus.PENDING,
+                        "next_attempt_at": now,
+                    }
+                )
+    bulk_insert(session, table_of(NotificationEvent), events)
+    bulk_insert(session, table_of(WebhookDelivery), deliveries)
+    bulk_insert(session, table_of(EmailMessage), emails)
