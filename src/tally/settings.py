@@ -37,6 +37,30 @@ class Settings(BaseSettings):
     billing_poll_seconds: float = Field(
         default=15, gt=0, description="How often the scheduler looks for schedules to bill."
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where customers reach this server: the base of portal links in emails "
+        "and PDFs.",
+    )
+    smtp_host: str | None = Field(
+        default=None,
+        description="SMTP server for outgoing email; unset: messages are written as .eml "
+        "files to data_dir/outbox and logged.",
+    )
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = Field(default=True, description="STARTTLS before authenticating.")
+    smtp_from: str = Field(default="billing@tally.localhost", description="The From address.")
+    delivery_max_attempts: int = Field(
+        default=8, ge=1, description="Attempts at an email or webhook before giving up."
+    )
+    delivery_backoff_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="Wait before the first retry of an email or webhook; doubles each time.",
+    )
+    webhook_timeout_seconds: float = Field(default=10, gt=0)
 
     @property
     def resolved_database_url(self) -> str:

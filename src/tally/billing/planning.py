@@ -33,10 +33,12 @@ class Existing:
     status: InvoiceStatus | None
     period_end: date | None = None
     digest: str | None = None  # of the invoice as last calculated
+    edited: bool = False  # a person changed its lines: theirs now, not billing's
 
     @property
     def editable(self) -> bool:
-        return self.status is None or self.status in EDITABLE_STATUSES
+        """Whether billing may recalculate (or remove) it."""
+        return not self.edited and (self.status is None or self.status in EDITABLE_STATUSES)
 
     @property
     def issued(self) -> bool:

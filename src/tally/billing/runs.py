@@ -106,6 +106,7 @@ def _existing(
             Invoice.status,
             Invoice.billing_period_end,
             Invoice.calculation_digest,
+            Invoice.edited_at,
         )
         .select_from(BillingRun)
         .join(
@@ -116,7 +117,12 @@ def _existing(
     )
     return {
         (row.billing_schedule_id, row.invoice_date): Existing(
-            row[2], row[3], row.status, row.billing_period_end, row.calculation_digest
+            row[2],
+            row[3],
+            row.status,
+            row.billing_period_end,
+            row.calculation_digest,
+            edited=row.edited_at is not None,
         )
         for row in rows
     }

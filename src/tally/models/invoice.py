@@ -113,6 +113,8 @@ class Invoice(TenantMixin, Base):
     finalized_at: Mapped[datetime | None] = mapped_column(default=None)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     voided_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A person changed its lines: billing no longer recalculates it (their edits would be lost).
+    edited_at: Mapped[datetime | None] = mapped_column(default=None)
     # What is still owed once finalized: gross total less credit notes applied. Every change
     # bumps the version, which credit-note applications check (optimistic concurrency).
     balance: Mapped[Decimal] = mapped_column(default=Decimal(0))

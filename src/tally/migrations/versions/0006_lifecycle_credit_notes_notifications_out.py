@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-21 21:00:13.852479
+Create Date: 2026-11-21 21:01:30.085567
 """
 
 from collections.abc import Sequence
@@ -424,6 +424,12 @@ def upgrade() -> None:
             sa.Column("credit_note_number_prefix", sa.String(length=20), nullable=False)
         )
 
+    with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("portal_secret", sa.String(length=64), nullable=True))
+        batch_op.create_unique_constraint(
+            batch_op.f("uq_customers_portal_secret"), ["portal_secret"]
+        )
+
     with op.batch_alter_table("invoices", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column(
@@ -455,6 +461,9 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("voided_at", tally.db.UTCDateTime(timezone=True), nullable=True)
         )
+        batch_op.add_column(
+            sa.Column("edited_at", tally.db.UTCDateTime(timezone=True), nullable=True)
+        )
         batch_op.add_column(sa.Column("balance", tally.db.ExactDecimal(), nullable=False))
         batch_op.add_column(sa.Column("balance_version", sa.Integer(), nullable=False))
 
@@ -463,12 +472,17 @@ def downgrade() -> None:
     with op.batch_alter_table("invoices", schema=None) as batch_op:
         batch_op.drop_column("balance_version")
         batch_op.drop_column("balance")
+        batch_op.drop_column("edited_at")
         batch_op.drop_column("voided_at")
         batch_op.drop_column("sent_at")
         batch_op.drop_column("finalized_at")
         batch_op.drop_column("due_date_source")
         batch_op.drop_column("payment_options")
         batch_op.drop_column("customer_shipping_address")
+
+    with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("uq_customers_portal_secret"), type_="unique")
+        batch_op.drop_column("portal_secret")
 
     with op.batch_alter_table("accounts", schema=None) as batch_op:
         batch_op.drop_column("credit_note_number_prefix")
