@@ -12,6 +12,7 @@ install: $(STAMP)
 
 # Re-syncs only when the dependency declaration or the lock file changed.
 $(STAMP): pyproject.toml uv.lock
+	@bash scripts/install-system-packages.sh
 	@test -x $(BIN)/python || python3 -m venv $(VENV)
 	@test -x $(BIN)/uv || $(BIN)/pip install --quiet "uv==$(UV_VERSION)"
 	@$(BIN)/uv sync --quiet --frozen --extra dev

@@ -7,12 +7,19 @@ walk through all of them validates each real response against Sequence's schema.
 from fastapi import FastAPI
 
 from tests.catalog.price_bodies import fixed, price_body
+from tests.credit_notes.helpers import line_body, sent_invoice
+from tests.documents.helpers import insert_credit_note
 from tests.factories import customer_body, product_body, tax_rate_body
 from tests.invoices.helpers import insert_invoice
 from tests.schedules.helpers import Setup, phase, update_body
 from tests.support import api_client
 from tests.support.api_client import ApiClient
-from tests.support.sequence_schema import Operation, template_operation
+from tests.support.sequence_schema import (
+    Operation,
+    find_operation,
+    response_errors,
+    template_operation,
+)
 
 # Tally's additions, which Sequence's public schema does not have.
 TALLY_EXTENSIONS = {
@@ -22,6 +29,8 @@ TALLY_EXTENSIONS = {
     # Sequence's older internal API has these; its public one runs billing on its own only.
     ("post", "/api/billing/execution/accounts/self"),
     ("post", "/api/billing/execution/accounts/self/for-date/{day}"),
+    # A webhook policy's delivery log.
+    ("get", "/api/notifications/policies/{id}/deliveries"),
 }
 
 
@@ -195,6 +204,104 @@ def test_every_sequence_operation_answers_in_sequence_shape(app: FastAPI, api: A
     ok("GET", f"/api/invoices/{invoice_id}")
     ok("GET", f"/api/invoices/{invoice_id}/line-items")
     ok("GET", f"/api/invoices/{invoice_id}/line-item-groups")
+
+    # The invoice lifecycle: a one-off invoice, its lines and groups, every transition.
+    one_off_body = {"currency": "GBP", "customerId": parent["id"]}
+    one_off_url = f"/api/invoices/{ok('POST', '/api/invoices', json=one_off_body)['id']}"
+    manual_line = {"title": "Setup", "quantity": "1", "rate": "50.00", "taxRate": "0.2"}
+    services = ok("POST", f"{one_off_url}/line-item-groups", json={"title": "Services"})
+    ok("PUT", f"{one_off_url}/line-item-groups/{services['id']}", json={"title": "S", "index": 0})
+    setup = ok("POST", f"{one_off_url}/line-items", json={**manual_line, "groupId": services["id"]})
+    ok("PUT", f"{one_off_url}/line-items/{setup['id']}", json={**manual_line, "quantity": "2"})
+    spare_line = ok("POST", f"{one_off_url}/line-items", json=manual_line)
+    ok("DELETE", f"{one_off_url}/line-items/{spare_line['id']}")
+    spare_group = ok("POST", f"{one_off_url}/line-item-groups", json={"title": "Spare"})
+    ok("DELETE", f"{one_off_url}/line-item-groups/{spare_group['id']}")
+    ok("POST", f"{one_off_url}/finalize")
+    ok("POST", f"{one_off_url}/send")
+    ok("PUT", f"{one_off_url}/payment-status", json={"paymentStatus": "PARTIALLY_PAID"})
+    ok("PATCH", f"{one_off_url}/sent", json={"memo": "Thanks", "dueDate": "2030-01-31"})
+    ok("GET", "/api/invoices/summary", params={"invoiceCurrency": "GBP"})
+    for action in ("finalize-and-send", "mark-as-sent", "void"):
+        ok("POST", f"/api/invoices/{ok('POST', '/api/invoices', json=one_off_body)['id']}/{action}")
+    upcoming = insert_invoice(app.state.db, account_id, parent, status="IN_PROGRESS")
+    ok("POST", f"/api/invoices/{upcoming}/draft")
+    ok("DELETE", f"/api/invoices/{upcoming}")
+
+    # Credit notes, against a SENT invoice (sent by the invoice lifecycle; written here).
+    sent_id = sent_invoice(app.state.db, account_id, parent)
+    note_body = {"invoiceId": sent_id, "customerId": parent["id"], "currency": "GBP"}
+    credit = ok("POST", "/api/credit-notes", json={**note_body, "memo": "Outage"})
+    credit_url = f"/api/credit-notes/{credit['id']}"
+    ok("GET", "/api/credit-notes")
+    ok("GET", credit_url)
+    ok("PUT", credit_url, json={"memo": "Outage in May", "purchaseOrderNumber": "PO-7"})
+    group = ok("POST", f"{credit_url}/line-item-groups", json={"title": "Platform"})
+    ok("GET", f"{credit_url}/line-item-groups")
+    ok("PUT", f"{credit_url}/line-item-groups/{group['id']}", json={"title": "Platform fees"})
+    spare = ok("POST", f"{credit_url}/line-item-groups", json={"title": "Spare"})
+    ok("DELETE", f"{credit_url}/line-item-groups/{spare['id']}")
+    line = ok("POST", f"{credit_url}/line-items", json=line_body(groupId=group["id"]))
+    ok("GET", f"{credit_url}/line-items")
+    ok("PUT", f"{credit_url}/line-items/{line['id']}", json=line_body(rate="20.00"))
+    extra = ok("POST", f"{credit_url}/line-items", json=line_body(title="Extra"))
+    ok("DELETE", f"{credit_url}/line-items/{extra['id']}")
+    ok("POST", f"{credit_url}/finalize")
+    credit = ok("POST", f"{credit_url}/send")
+    sent = ok("GET", f"/api/invoices/{sent_id}")
+    application = {
+        "creditNoteId": credit["id"],
+        "invoiceId": sent_id,
+        "amount": 12.5,
+        "currency": "GBP",
+        "creditNoteBalanceVersion": credit["balanceVersion"],
+        "invoiceBalanceVersion": sent["balanceVersion"],
+    }
+    ok("POST", "/api/credit-note-applications", json=application)
+    for action in ("mark-as-sent", "void", "finalize-and-send"):
+        other_credit = ok("POST", "/api/credit-notes", json=note_body)
+        ok("POST", f"/api/credit-notes/{other_credit['id']}/line-items", json=line_body())
+        ok("POST", f"/api/credit-notes/{other_credit['id']}/{action}")
+    ok("DELETE", f"/api/credit-notes/{ok('POST', '/api/credit-notes', json=note_body)['id']}")
+
+    # Documents: PDFs, a 200 without a JSON body in Sequence's schema.
+    note_id = insert_credit_note(app.state.db, account_id, parent, invoice_id)
+    for url in (f"/api/invoices/{invoice_id}/download", f"/api/credit-notes/{note_id}/download"):
+        document = api.get(url)
+        assert document.status_code == 200, f"GET {url}: {document.text}"
+        assert document.headers["content-type"] == "application/pdf"
+        assert document.content.startswith(b"%PDF-")
+        operation = find_operation("GET", url)
+        assert operation is not None
+        assert response_errors(operation, 200, None) == []
+        api_client.VALIDATED.add((operation.method, operation.path))
+
+    # Notification policies (webhooks and emails); the URLs are never called here.
+    hooks = ok(
+        "POST",
+        "/api/notifications/policies",
+        json={"name": "Hooks", "recipients": ["http://127.0.0.1:9/h"], "channel": "WEBHOOK"},
+    )
+    mails = ok(
+        "POST",
+        "/api/notifications/policies",
+        json={
+            "name": "Finance",
+            "notificationTypes": ["INVOICE_ISSUED", "CUSTOMER_CREATED"],
+            "recipients": ["finance@example.com"],
+            "channel": "EMAIL",
+        },
+    )
+    ok("GET", "/api/notifications/policies")
+    ok("GET", "/api/notifications/policies", params={"notificationType": "CUSTOMER_CREATED"})
+    ok("GET", f"/api/notifications/policies/{mails['id']}")
+    mails_url = f"/api/notifications/policies/{mails['id']}"
+    ok("POST", f"{mails_url}/notification-types", json={"notificationTypes": ["INVOICE_CREATED"]})
+    ok("DELETE", f"{mails_url}/notification-types/CUSTOMER_CREATED")
+    ok("POST", f"{mails_url}/recipients", json={"recipients": ["ops@example.com"]})
+    ok("DELETE", f"{mails_url}/recipients/ops@example.com")
+    ok("GET", f"/api/notifications/policies/{hooks['id']}/deliveries")
+    ok("DELETE", f"/api/notifications/policies/{hooks['id']}")
 
     validated = {Operation(method, path) for method, path in api_client.VALIDATED}
     assert sequence_operations(app) <= validated

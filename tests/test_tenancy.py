@@ -6,6 +6,8 @@ import re
 from fastapi import FastAPI
 
 from tests.catalog.price_bodies import fixed, price_body
+from tests.credit_notes.helpers import add_line, line_body, new_note, sent_invoice
+from tests.documents.helpers import insert_credit_note
 from tests.factories import customer_body, product_body, tax_rate_body
 from tests.invoices.helpers import insert_invoice
 from tests.schedules.helpers import Setup, update_body
@@ -42,8 +44,25 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
     schedule_url = f"/api/billing-schedules/{schedule['id']}"
     account_id = api.get("/api/sequence-accounts").json()["items"][0]["id"]
     invoice_url = f"/api/invoices/{insert_invoice(app.state.db, account_id, customer)}"
+    invoice_detail = api.get(invoice_url).json()
+    invoice_line_url = f"{invoice_url}/line-items/{invoice_detail['lineItems'][0]['id']}"
+    invoice_group_url = (
+        f"{invoice_url}/line-item-groups/{invoice_detail['lineItemGroups'][0]['id']}"
+    )
+    invoice_line = {"title": "Hijacked", "quantity": "1", "rate": "1", "taxRate": "0"}
+    credit_note_id = insert_credit_note(app.state.db, account_id, customer, None)
+    sent_invoice_id = sent_invoice(app.state.db, account_id, customer)
+    draft_note = new_note(api, sent_invoice_id, customer["id"])
+    note_url = f"/api/credit-notes/{draft_note['id']}"
+    note_line = add_line(api, draft_note["id"])
+    note_group = api.post(f"{note_url}/line-item-groups", json={"title": "G"}).json()
     contact = {"name": "X", "email": "x@example.com", "billingPreference": "NONE"}
     members = {"customerIds": [customer["id"]]}
+    policy = api.post(
+        "/api/notifications/policies",
+        json={"name": "Hooks", "recipients": ["a@example.com"], "channel": "EMAIL"},
+    ).json()
+    policy_url = f"/api/notifications/policies/{policy['id']}"
 
     attempts = {
         ("get", "/api/customers/{id}"): (f"/api/customers/{customer['id']}", None),
@@ -129,6 +148,100 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
             f"{invoice_url}/line-item-groups",
             None,
         ),
+        ("delete", "/api/invoices/{id}"): (invoice_url, None),
+        ("post", "/api/invoices/{id}/finalize"): (f"{invoice_url}/finalize", None),
+        ("post", "/api/invoices/{id}/send"): (f"{invoice_url}/send", None),
+        ("post", "/api/invoices/{id}/finalize-and-send"): (
+            f"{invoice_url}/finalize-and-send",
+            None,
+        ),
+        ("post", "/api/invoices/{id}/mark-as-sent"): (f"{invoice_url}/mark-as-sent", None),
+        ("post", "/api/invoices/{id}/void"): (f"{invoice_url}/void", None),
+        ("post", "/api/invoices/{id}/draft"): (f"{invoice_url}/draft", None),
+        ("put", "/api/invoices/{id}/payment-status"): (
+            f"{invoice_url}/payment-status",
+            {"paymentStatus": "PAID"},
+        ),
+        ("patch", "/api/invoices/{id}/sent"): (f"{invoice_url}/sent", {"memo": "Hijacked"}),
+        ("post", "/api/invoices/{invoice}/line-items"): (f"{invoice_url}/line-items", invoice_line),
+        ("put", "/api/invoices/{invoice}/line-items/{id}"): (invoice_line_url, invoice_line),
+        ("delete", "/api/invoices/{invoice}/line-items/{id}"): (invoice_line_url, None),
+        ("post", "/api/invoices/{invoice}/line-item-groups"): (
+            f"{invoice_url}/line-item-groups",
+            {"title": "Hijacked"},
+        ),
+        ("put", "/api/invoices/{invoice}/line-item-groups/{id}"): (
+            invoice_group_url,
+            {"title": "Hijacked"},
+        ),
+        ("delete", "/api/invoices/{invoice}/line-item-groups/{id}"): (invoice_group_url, None),
+        ("get", "/api/invoices/{id}/download"): (f"{invoice_url}/download", None),
+        ("get", "/api/credit-notes/{id}/download"): (
+            f"/api/credit-notes/{credit_note_id}/download",
+            None,
+        ),
+        ("get", "/api/notifications/policies/{id}"): (policy_url, None),
+        ("delete", "/api/notifications/policies/{id}"): (policy_url, None),
+        ("post", "/api/notifications/policies/{id}/notification-types"): (
+            f"{policy_url}/notification-types",
+            {"notificationTypes": ["CUSTOMER_CREATED"]},
+        ),
+        ("delete", "/api/notifications/policies/{id}/notification-types/{type}"): (
+            f"{policy_url}/notification-types/CUSTOMER_CREATED",
+            None,
+        ),
+        ("post", "/api/notifications/policies/{id}/recipients"): (
+            f"{policy_url}/recipients",
+            {"recipients": ["thief@example.com"]},
+        ),
+        ("delete", "/api/notifications/policies/{id}/recipients/{recipient}"): (
+            f"{policy_url}/recipients/a@example.com",
+            None,
+        ),
+        ("get", "/api/notifications/policies/{id}/deliveries"): (
+            f"{policy_url}/deliveries",
+            None,
+        ),
+        ("get", "/api/credit-notes/{id}"): (note_url, None),
+        ("put", "/api/credit-notes/{id}"): (note_url, {"memo": "Hijacked"}),
+        ("delete", "/api/credit-notes/{id}"): (note_url, None),
+        ("post", "/api/credit-notes/{id}/finalize"): (f"{note_url}/finalize", None),
+        ("post", "/api/credit-notes/{id}/send"): (f"{note_url}/send", None),
+        ("post", "/api/credit-notes/{id}/finalize-and-send"): (
+            f"{note_url}/finalize-and-send",
+            None,
+        ),
+        ("post", "/api/credit-notes/{id}/mark-as-sent"): (f"{note_url}/mark-as-sent", None),
+        ("post", "/api/credit-notes/{id}/void"): (f"{note_url}/void", None),
+        ("get", "/api/credit-notes/{creditnote}/line-items"): (f"{note_url}/line-items", None),
+        ("post", "/api/credit-notes/{creditnote}/line-items"): (
+            f"{note_url}/line-items",
+            line_body(),
+        ),
+        ("put", "/api/credit-notes/{creditnote}/line-items/{id}"): (
+            f"{note_url}/line-items/{note_line['id']}",
+            line_body(title="Hijacked"),
+        ),
+        ("delete", "/api/credit-notes/{creditnote}/line-items/{id}"): (
+            f"{note_url}/line-items/{note_line['id']}",
+            None,
+        ),
+        ("get", "/api/credit-notes/{creditnote}/line-item-groups"): (
+            f"{note_url}/line-item-groups",
+            None,
+        ),
+        ("post", "/api/credit-notes/{creditnote}/line-item-groups"): (
+            f"{note_url}/line-item-groups",
+            {"title": "Hijacked"},
+        ),
+        ("put", "/api/credit-notes/{creditnote}/line-item-groups/{id}"): (
+            f"{note_url}/line-item-groups/{note_group['id']}",
+            {"title": "Hijacked"},
+        ),
+        ("delete", "/api/credit-notes/{creditnote}/line-item-groups/{id}"): (
+            f"{note_url}/line-item-groups/{note_group['id']}",
+            None,
+        ),
         ("get", "/api/sequence-accounts/{id}"): (f"/api/sequence-accounts/{account_id}", None),
         ("put", "/api/sequence-accounts/{id}"): (
             f"/api/sequence-accounts/{account_id}",
@@ -155,7 +268,9 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
             f"/api/usage-metrics/{usage_metric['id']}",
             f"/api/sequence-accounts/{account_id}",
             schedule_url,
+            policy_url,
             invoice_url,
+            note_url,
         )
     }
     for (method, template), (url, body) in attempts.items():
@@ -168,6 +283,11 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
         "/api/customer-aliases", json={"customerId": customer["id"], "value": "stolen"}
     )
     assert foreign_alias.status_code == 404
+    foreign_note = other_api.post(
+        "/api/credit-notes",
+        json={"invoiceId": sent_invoice_id, "customerId": customer["id"], "currency": "GBP"},
+    )
+    assert foreign_note.status_code == 404
     billed = other_api.post("/api/billing/execution/accounts/self/for-date/2024-03-01")
     assert billed.status_code == 200
     assert billed.json()["billingSchedules"] == 0

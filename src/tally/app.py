@@ -13,11 +13,14 @@ from tally.api.versioning import SequenceVersionMiddleware
 from tally.billing.endpoints import router as billing_router
 from tally.catalog.endpoints import router as catalog_router
 from tally.catalog.price_endpoints import router as prices_router
+from tally.credit_notes.endpoints import router as credit_notes_router
 from tally.customers.endpoints import router as customers_router
 from tally.db import Database
+from tally.documents.endpoints import router as documents_router
 from tally.invoices.endpoints import router as invoices_router
 from tally.jobs import Worker, background_jobs
 from tally.metering.endpoints import router as metering_router
+from tally.notifications.endpoints import router as notifications_router
 from tally.schedules.endpoints import router as schedules_router
 from tally.seats.endpoints import router as seats_router
 from tally.settings import Settings, get_settings
@@ -45,6 +48,9 @@ def api_routes() -> APIRouter:
         schedules_router,
         billing_router,
         invoices_router,
+        credit_notes_router,
+        notifications_router,
+        documents_router,
     ):
         api.include_router(router)
     return api

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from tally.billing.scheduler import bill_due
 from tally.db import Database
+from tally.invoices.reminders import queue_reminders
+from tally.notifications.outbox import send_due
+from tally.notifications.webhooks import deliver_due
 from tally.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,9 +31,39 @@ class Job:
     run: Callable[[Database], object]  # returns what it did, for the log
 
 
+# Reminders change with the local date only: looking every few minutes is plenty.
+REMINDERS_EVERY_SECONDS = 600.0
+
+
+def at_most_every(
+    seconds: float, run: Callable[[Database], object]
+) -> Callable[[Database], object]:
+    """`run`, skipped when it last ran (in this process) less than `seconds` ago."""
+    last: list[float] = []
+
+    def throttled(db: Database) -> object:
+        if last and time.monotonic() - last[0] < seconds:
+            return None
+        last[:] = [time.monotonic()]
+        return run(db)
+
+    return throttled
+
+
 def background_jobs(settings: Settings) -> list[Job]:
     interval = timedelta(seconds=settings.billing_interval_seconds)
-    return [Job("billing", lambda db: bill_due(db, interval=interval))]
+    return [
+        Job("billing", lambda db: bill_due(db, interval=interval)),
+        Job("email", lambda db: send_due(db, settings)),
+        Job("webhooks", lambda db: deliver_due(db, settings)),
+        Job(
+            "reminders",
+            at_most_every(
+                REMINDERS_EVERY_SECONDS,
+                lambda db: queue_reminders(db, base_url=settings.public_url),
+            ),
+        ),
+    ]
 
 
 def run_once(db: Database, jobs: list[Job]) -> None:

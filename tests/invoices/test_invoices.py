@@ -90,6 +90,8 @@ def test_an_invoice_in_sequence_shape(
         "metadata": [{"key": "team", "value": "growth"}],
         "paymentTermDays": 30,
         "dueDateSource": "CALCULATED",
+        "paymentOptions": [],
+        "isOverdue": True,  # SENT, partly paid, due 2024-07-02
         "renderSettings": {"paymentLinkDisplay": "SHOW_PAYMENT_LINK"},
         "integrationPaymentStatuses": {},
         "creditNoteIds": [],

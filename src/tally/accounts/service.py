@@ -13,6 +13,8 @@ from tally.accounts.schemas import AccountUpdate
 from tally.exceptions import NotFound
 from tally.metering.metrics import rebuild_rollups
 from tally.models import Account, ApiKey
+from tally.notifications import events
+from tally.notifications.events import NotificationType
 
 
 @dataclass(frozen=True)
@@ -79,4 +81,7 @@ def update_account(session: Session, account_id: str, data: AccountUpdate) -> Ac
     session.flush()
     if account.timezone != zone_before:  # usage rollups are per local day
         rebuild_rollups(session, account)
+    events.emit(
+        session, account.id, NotificationType.MERCHANT_UPDATED, events.MERCHANT, [account.id]
+    )
     return account

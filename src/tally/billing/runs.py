@@ -39,6 +39,7 @@ from tally.engine.periods import Period
 from tally.engine.schedule import Charge
 from tally.invoices.lifecycle import finalize
 from tally.models import Account, BillingRun, Invoice, InvoiceStatus, UsageMetric
+from tally.notifications.events import INVOICE, NotificationType, emit
 
 CappedKey = tuple[str, Period]  # price id, days served
 
@@ -243,6 +244,12 @@ def bill_schedules(
         finalized_through(existing),
     )
     written = write_invoices(session, account, writes, planned.stale, now)
+    created = [
+        invoice_id
+        for write, invoice_id in zip(writes, written.invoice_ids, strict=True)
+        if write.planned.existing is None or write.planned.existing.invoice_id is None
+    ]
+    emit(session, account.id, NotificationType.INVOICE_CREATED, INVOICE, created)
     # autoIssueInvoices: an invoice whose date has come is finalized without review.
     to_issue = [
         invoice_id

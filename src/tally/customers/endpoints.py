@@ -10,7 +10,7 @@ from tally.api.deps import DbSession
 from tally.api.pagination import Paging, paginate
 from tally.api.routing import api_router
 from tally.api.schemas import ItemList, Page
-from tally.customers import aliases, contacts, hierarchy, service
+from tally.customers import aliases, contacts, hierarchy, presenters, service
 from tally.customers.schemas import (
     AliasIn,
     AliasOut,
@@ -29,8 +29,7 @@ router = api_router(tags=["Customers"])
 
 
 def _present(session: Session, account_id: str, customers: list[Customer]) -> list[CustomerOut]:
-    organizations = hierarchy.organizations_of(session, account_id, customers)
-    return [CustomerOut.build(c, organizations[c.id]) for c in customers]
+    return presenters.customer_views(session, account_id, customers)
 
 
 def _present_one(session: Session, account_id: str, customer: Customer) -> CustomerOut:

@@ -16,6 +16,8 @@ from tally.db import utcnow
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.invoices import lifecycle
 from tally.models import Contact, Customer, CustomerAlias, CustomerStatus, TaxStatus
+from tally.notifications import events
+from tally.notifications.events import NotificationType
 from tally.schedules import service as schedules
 
 # Columns a PUT leaves alone when the body omits them.
@@ -81,7 +83,9 @@ def create_customer(session: Session, account_id: str, data: CustomerIn) -> Cust
     if data.parent_id is not None:
         hierarchy.assign_parent(session, account_id, [customer], data.parent_id)
     aliases.add_aliases(session, customer, data.customer_aliases or [])
-    return get_customer(session, account_id, customer.id)
+    created = get_customer(session, account_id, customer.id)
+    _announce(session, NotificationType.CUSTOMER_CREATED, created)
+    return created
 
 
 def update_customer(
@@ -117,7 +121,9 @@ def update_customer(
     aliases.add_aliases(session, customer, new_aliases)
     customer.updated_at = utcnow()  # contacts and aliases are part of the customer too
     session.flush()
-    return get_customer(session, account_id, customer.id)
+    updated = get_customer(session, account_id, customer.id)
+    _announce(session, NotificationType.CUSTOMER_UPDATED, updated)
+    return updated
 
 
 def archive_customer(session: Session, account_id: str, customer_id: str) -> Customer:
@@ -132,7 +138,13 @@ def archive_customer(session: Session, account_id: str, customer_id: str) -> Cus
         session.flush()
         schedules.archive_customer_schedules(session, account_id, customer_id)
         lifecycle.void_open_invoices(session, account_id, customer_id)
+        _announce(session, NotificationType.CUSTOMER_ARCHIVED, customer)
     return customer
+
+
+def _announce(session: Session, what: NotificationType, customer: Customer) -> None:
+    """Webhooks and emails of the change, queued in its transaction (sent after commit)."""
+    events.emit(session, customer.account_id, what, events.CUSTOMER, [customer.id])
 
 
 @dataclass(frozen=True)

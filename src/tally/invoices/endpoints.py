@@ -1,21 +1,39 @@
-"""/api/invoices: reading invoices, their line items and line item groups."""
+"""/api/invoices: invoices, their line items and line item groups; one-off invoices and
+edits of drafts; the lifecycle (finalize, send, void, payment status ...); the summary."""
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Response
+from sqlalchemy.orm import Session
 
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession
 from tally.api.pagination import OrderedPaging, Paging, paginate, paginate_ordered
+from tally.api.raw import json_response
 from tally.api.routing import api_router
 from tally.api.schemas import Page
 from tally.api.types import Currency
 from tally.exceptions import InvalidRequest
-from tally.invoices import service
-from tally.invoices.schemas import InvoiceDetailOut, InvoiceOut, LineItemGroupOut, LineItemOut
+from tally.invoices import drafts, lifecycle, service, upcoming
+from tally.invoices.lifecycle import local_today
+from tally.invoices.schemas import (
+    CurrencyTotal,
+    InvoiceCreate,
+    InvoiceDetailOut,
+    InvoiceOut,
+    InvoiceSummaryOut,
+    LineItemGroupIn,
+    LineItemGroupOut,
+    LineItemGroupUpdate,
+    LineItemIn,
+    LineItemOut,
+    PaymentStatusIn,
+    SentInvoicePatch,
+)
 from tally.models import (
+    Account,
     Invoice,
     InvoiceLineItem,
     InvoiceLineItemGroup,
@@ -105,6 +123,13 @@ def invoice_filters(
     exclude_zero_quantity: Annotated[
         bool, Query(alias="excludeZeroQuantity", description=f"{_NOT_YET} (true)")
     ] = False,
+    overdue: Annotated[
+        bool | None,
+        Query(
+            description="Tally: true for overdue invoices only (SENT, not PAID, due before "
+            "today in the account's time zone), false for the others."
+        ),
+    ] = None,
 ) -> service.InvoiceFilters:
     """Sequence's list filters; dates compare strictly (before 2024-05-01: up to April 30).
 
@@ -140,23 +165,64 @@ def invoice_filters(
         invoice_number=invoice_number,
         excluded_invoice_numbers=_csv(exclude_invoice_number),
         search=search,
+        overdue=overdue,
     )
 
 
 Filters = Annotated[service.InvoiceFilters, Depends(invoice_filters)]
 
 
+def _merchant(session: Session, account: CurrentAccount) -> Account:
+    return service.account_of(session, account.account_id)
+
+
+def _out(session: Session, merchant: Account, invoice: Invoice) -> InvoiceOut:
+    archived = service.archived_customers(session, merchant.id, [invoice])
+    return InvoiceOut.build(invoice, archived, local_today(merchant))
+
+
 @router.get("/invoices", summary="List invoices")
 def list_invoices(
     account: CurrentAccount, session: DbSession, paging: Paging, filters: Filters
 ) -> Page[InvoiceOut]:
-    query = service.filtered_invoices(account.account_id, filters)
+    today = local_today(_merchant(session, account))
+    query = service.filtered_invoices(account.account_id, filters, today)
     page = paginate(session, query, Invoice.id, paging)
     archived = service.archived_customers(session, account.account_id, page.rows)
     return Page(
-        items=[InvoiceOut.build(invoice, archived) for invoice in page.rows],
+        items=[InvoiceOut.build(invoice, archived, today) for invoice in page.rows],
         pagination=page.pagination,
     )
+
+
+@router.post("/invoices", status_code=201, summary="Create a one-off invoice")
+def create_invoice(body: InvoiceCreate, account: CurrentAccount, session: DbSession) -> InvoiceOut:
+    """A DRAFT invoice with no lines yet; its customer fields default to the customer's."""
+    merchant = _merchant(session, account)
+    return _out(session, merchant, drafts.create_invoice(session, merchant, body))
+
+
+@router.get(
+    "/invoices/summary",
+    summary="Invoice totals per currency",
+    description="Count and gross total of the invoices matching the list's filters, per "
+    "currency; `grossTotal` is an exact JSON number.",
+    response_model=None,
+    responses={200: {"model": InvoiceSummaryOut}},
+)
+def invoice_summary(account: CurrentAccount, session: DbSession, filters: Filters) -> Response:
+    today = local_today(_merchant(session, account))
+    totals = service.summary(session, account.account_id, filters, today)
+    out = InvoiceSummaryOut(
+        totals_by_currency=[
+            CurrencyTotal(
+                currency=t.currency, invoice_count=t.invoice_count, gross_total=t.gross_total
+            )
+            for t in totals
+        ]
+    )
+    data: dict[str, Any] = out.model_dump(by_alias=True)  # Decimals stay Decimals: numbers
+    return json_response(data)
 
 
 @router.get(
@@ -165,9 +231,121 @@ def list_invoices(
     description="Sequence's invoice, plus its `lineItems` and `lineItemGroups` in order.",
 )
 def get_invoice(id: str, account: CurrentAccount, session: DbSession) -> InvoiceDetailOut:
+    merchant = _merchant(session, account)
     invoice = service.get_invoice(session, account.account_id, id)
     archived = service.archived_customers(session, account.account_id, [invoice])
-    return InvoiceDetailOut.build_detail(invoice, archived)
+    return InvoiceDetailOut.build_detail(invoice, archived, local_today(merchant))
+
+
+@router.delete(
+    "/invoices/{id}",
+    summary="Delete a draft or in-progress invoice",
+    description="Only DRAFT and IN_PROGRESS invoices; answers the invoice as it was. An "
+    "invoice billing wrote is written anew by billing's next run (to stop billing a period, "
+    "void its draft instead).",
+)
+def delete_invoice(id: str, account: CurrentAccount, session: DbSession) -> InvoiceOut:
+    merchant = _merchant(session, account)
+    return _out(session, merchant, lifecycle.delete_invoice(session, merchant, id))
+
+
+@router.post(
+    "/invoices/{id}/finalize",
+    summary="Finalize an invoice",
+    description="A DRAFT becomes FINAL: its number (gapless, the account's prefix), issued "
+    "today, due after its payment terms, no more edits.",
+)
+def finalize_invoice(id: str, account: CurrentAccount, session: DbSession) -> InvoiceOut:
+    merchant = _merchant(session, account)
+    return _out(session, merchant, lifecycle.finalize_invoice(session, merchant, id))
+
+
+@router.post(
+    "/invoices/{id}/send",
+    summary="Send an invoice",
+    description="A FINAL invoice becomes SENT and is emailed, with its PDF, to the customer's "
+    "billing contacts (`customerEmails`).",
+)
+def send_invoice(id: str, account: CurrentAccount, session: DbSession) -> InvoiceOut:
+    merchant = _merchant(session, account)
+    invoice = lifecycle.send(session, merchant, id, finalizing=False, email=True)
+    return _out(session, merchant, invoice)
+
+
+@router.post(
+    "/invoices/{id}/finalize-and-send",
+    summary="Finalize and send an invoice",
+    description="Finalizes a DRAFT, then sends it as `send` does (a FINAL one is just sent).",
+)
+def finalize_and_send_invoice(id: str, account: CurrentAccount, session: DbSession) -> InvoiceOut:
+    merchant = _merchant(session, account)
+    invoice = lifecycle.send(session, merchant, id, finalizing=True, email=True)
+    return _out(session, merchant, invoice)
+
+
+@router.post(
+    "/invoices/{id}/mark-as-sent",
+    summary="Mark an invoice as sent",
+    description="Finalizes it if need be and records it as SENT, without emailing anyone.",
+)
+def mark_invoice_as_sent(id: str, account: CurrentAccount, session: DbSession) -> InvoiceOut:
+    merchant = _merchant(session, account)
+    invoice = lifecycle.send(session, merchant, id, finalizing=True, email=False)
+    return _out(session, merchant, invoice)
+
+
+@router.post(
+    "/invoices/{id}/void",
+    summary="Void an invoice",
+    description="DRAFT, FINAL, or SENT while UNPAID or UNCOLLECTIBLE. A draft stays "
+    "unnumbered: numbers are for issued invoices.",
+)
+def void_invoice(id: str, account: CurrentAccount, session: DbSession) -> InvoiceOut:
+    merchant = _merchant(session, account)
+    return _out(session, merchant, lifecycle.void(session, merchant, id))
+
+
+@router.post(
+    "/invoices/{id}/draft",
+    summary="Turn an in-progress invoice into a draft",
+    description="Recalculates the upcoming IN_PROGRESS invoice from the usage so far and "
+    "makes it a DRAFT; billing leaves it alone from then on.",
+)
+def draft_invoice(id: str, account: CurrentAccount, session: DbSession) -> InvoiceOut:
+    merchant = _merchant(session, account)
+    return _out(session, merchant, upcoming.to_draft(session, merchant, id))
+
+
+@router.put(
+    "/invoices/{id}/payment-status",
+    summary="Update an invoice's payment status",
+    description="On FINAL and SENT invoices only.",
+)
+def update_payment_status(
+    id: str, body: PaymentStatusIn, account: CurrentAccount, session: DbSession
+) -> InvoiceOut:
+    merchant = _merchant(session, account)
+    invoice = lifecycle.set_payment_status(session, merchant, id, body.payment_status)
+    return _out(session, merchant, invoice)
+
+
+@router.patch(
+    "/invoices/{id}/sent",
+    summary="Patch a sent invoice",
+    description="Purchase order number, billing address, memo, reference and due date only. "
+    "A due date becomes MANUAL and clears the payment terms; it cannot be cleared.",
+)
+def patch_sent_invoice(
+    id: str, body: SentInvoicePatch, account: CurrentAccount, session: DbSession
+) -> InvoiceOut:
+    merchant = _merchant(session, account)
+    changes: dict[str, Any] = {}
+    for name in body.model_fields_set:
+        value = getattr(body, name)
+        if name == "customer_billing_address":
+            value = value.model_dump(mode="json", exclude_none=True)
+        changes[name] = value
+    return _out(session, merchant, lifecycle.patch_sent(session, merchant, id, changes))
 
 
 @router.get(
@@ -204,3 +382,75 @@ def list_line_item_groups(
         items=[LineItemGroupOut.build(group, currency) for group in page.rows],
         pagination=page.pagination,
     )
+
+
+@router.post(
+    "/invoices/{invoice}/line-items",
+    status_code=201,
+    summary="Add a line item to a draft",
+    description="Net = quantity x rate, tax = net x taxRate, each rounded half up to the "
+    "currency's minor unit; the invoice's totals follow.",
+)
+def create_line_item(
+    invoice: str, body: LineItemIn, account: CurrentAccount, session: DbSession
+) -> LineItemOut:
+    merchant = _merchant(session, account)
+    draft, line = drafts.add_line(session, merchant, invoice, body)
+    return LineItemOut.build(line, draft.currency)
+
+
+@router.put("/invoices/{invoice}/line-items/{id}", summary="Update a draft's line item")
+def update_line_item(
+    invoice: str, id: str, body: LineItemIn, account: CurrentAccount, session: DbSession
+) -> LineItemOut:
+    merchant = _merchant(session, account)
+    draft, line = drafts.update_line(session, merchant, invoice, id, body)
+    return LineItemOut.build(line, draft.currency)
+
+
+@router.delete("/invoices/{invoice}/line-items/{id}", summary="Delete a draft's line item")
+def delete_line_item(
+    invoice: str, id: str, account: CurrentAccount, session: DbSession
+) -> LineItemOut:
+    merchant = _merchant(session, account)
+    draft, line = drafts.delete_line(session, merchant, invoice, id)
+    return LineItemOut.build(line, draft.currency)
+
+
+@router.post(
+    "/invoices/{invoice}/line-item-groups",
+    status_code=201,
+    summary="Add a line item group to a draft",
+)
+def create_line_item_group(
+    invoice: str, body: LineItemGroupIn, account: CurrentAccount, session: DbSession
+) -> LineItemGroupOut:
+    merchant = _merchant(session, account)
+    draft, group = drafts.add_group(session, merchant, invoice, body)
+    return LineItemGroupOut.build(group, draft.currency)
+
+
+@router.put(
+    "/invoices/{invoice}/line-item-groups/{id}",
+    summary="Update a draft's line item group",
+    description="`index` moves the group; the others close up.",
+)
+def update_line_item_group(
+    invoice: str, id: str, body: LineItemGroupUpdate, account: CurrentAccount, session: DbSession
+) -> LineItemGroupOut:
+    merchant = _merchant(session, account)
+    draft, group = drafts.update_group(session, merchant, invoice, id, body)
+    return LineItemGroupOut.build(group, draft.currency)
+
+
+@router.delete(
+    "/invoices/{invoice}/line-item-groups/{id}",
+    summary="Delete a draft's line item group",
+    description="With the lines in it.",
+)
+def delete_line_item_group(
+    invoice: str, id: str, account: CurrentAccount, session: DbSession
+) -> LineItemGroupOut:
+    merchant = _merchant(session, account)
+    draft, group = drafts.delete_group(session, merchant, invoice, id)
+    return LineItemGroupOut.build(group, draft.currency)

@@ -1,28 +1,59 @@
-"""Invoice status changes made by billing and by archiving: finalizing (numbers, issue and
-due dates), voiding a customer's open invoices, dropping a stopped schedule's upcoming one.
-Sending and the rest of the lifecycle build on this."""
+"""An invoice's life after billing (or a person) wrote it: finalizing with a gapless number,
+sending, voiding, payment status, the few changes a sent invoice allows, deleting, and
+turning an upcoming IN_PROGRESS invoice into a draft. Also what billing and archiving do to
+invoices: auto-issue finalization, voiding a customer's open invoices, dropping a stopped
+schedule's upcoming one.
+
+Every transition locks the invoice row first (`SELECT ... FOR UPDATE`; SQLite's writers run
+one at a time anyway), then checks the status it requires: an illegal transition is a 409
+that says why, raised before anything changed. The states:
+
+    IN_PROGRESS --draft--> DRAFT --finalize--> FINAL --send--> SENT
+    DRAFT --finalize-and-send / mark-as-sent--> SENT
+    DRAFT, FINAL, SENT (unpaid or uncollectible) --void--> VOIDED
+    IN_PROGRESS, DRAFT --delete--> gone
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tally.db import utcnow
+from tally.engine.money import ZERO
+from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.models import (
     EDITABLE_STATUSES,
     Account,
     BillingRun,
+    BillingSchedule,
     DocumentKind,
+    DueDateSource,
     Invoice,
     InvoiceLineItem,
     InvoiceLineItemGroup,
     InvoiceStatus,
     NumberSequence,
+    PaymentStatus,
 )
+from tally.notifications.email import queue_document
+from tally.notifications.events import INVOICE, NotificationType, emit
+
+ISSUED_STATUSES = (InvoiceStatus.FINAL, InvoiceStatus.SENT)
+# Money has changed hands: voiding would lose it (Sequence: SENT invoices void only while
+# UNPAID or UNCOLLECTIBLE; Tally holds FINAL ones to the same rule).
+_PAID = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_PAID)
+
+
+def local_today(account: Account, now: datetime | None = None) -> date:
+    """Today in the account's time zone: the day invoices are issued, sent and due."""
+    return (now or utcnow()).astimezone(ZoneInfo(account.timezone)).date()
 
 
 def take_numbers(session: Session, account_id: str, kind: DocumentKind, count: int) -> range:
@@ -47,39 +78,72 @@ def invoice_number(account: Account, number: int) -> str:
 
 def finalize(session: Session, account: Account, invoice_ids: Sequence[str], today: date) -> int:
     """Finalize the editable invoices among `invoice_ids`, numbered in invoice-date order:
-    issued today, due after their payment terms. Returns how many were finalized."""
+    issued today, due after their payment terms (the invoice's, else its schedule's
+    `defaultDueDateDays`, else the account's) unless their due date was set by hand; their
+    balance becomes what they are owed. Announces INVOICE_ISSUED. Returns how many.
+
+    Billing's auto-issue calls this for a batch; the API through `finalize_invoice`."""
     rows = session.execute(
-        select(Invoice.id, Invoice.payment_term_days)
+        select(
+            Invoice.id,
+            Invoice.invoice_date,
+            Invoice.payment_term_days,
+            Invoice.due_date_source,
+            Invoice.due_date,
+            Invoice.gross_total,
+            Invoice.balance_version,
+            BillingSchedule.default_due_date_days,
+        )
+        .outerjoin(
+            BillingSchedule,
+            (BillingSchedule.id == Invoice.billing_schedule_id)
+            & (BillingSchedule.account_id == Invoice.account_id),
+        )
         .where(
             Invoice.account_id == account.id,
             Invoice.id.in_(invoice_ids),
-            Invoice.status.in_([InvoiceStatus.DRAFT, InvoiceStatus.IN_PROGRESS]),
+            Invoice.status.in_(EDITABLE_STATUSES),
         )
         .order_by(Invoice.invoice_date, Invoice.id)
-        .with_for_update()
+        .with_for_update(of=Invoice)
     ).all()
     if not rows:
         return 0
+    # Locked after the invoices, always in this order: no deadlock between finalizations.
     numbers = take_numbers(session, account.id, DocumentKind.INVOICE, len(rows))
-    session.execute(
-        update(Invoice),
-        [
+    now = utcnow()
+    values = []
+    for row, number in zip(rows, numbers, strict=True):
+        manual = row.due_date_source is DueDateSource.MANUAL and row.due_date is not None
+        terms = row.payment_term_days
+        if terms is None:
+            terms = row.default_due_date_days
+        if terms is None:
+            terms = account.payment_terms_days
+        values.append(
             {
-                "id": invoice_id,
+                "id": row.id,
                 "status": InvoiceStatus.FINAL,
                 "invoice_number": invoice_number(account, number),
                 "issue_date": today,
-                "due_date": today + timedelta(days=terms or account.payment_terms_days),
+                "invoice_date": row.invoice_date or today,  # one-off invoices: issued today
+                "due_date": row.due_date if manual else today + timedelta(days=terms),
+                "payment_term_days": None if manual else terms,
+                "finalized_at": now,
+                "balance": row.gross_total,
+                "balance_version": row.balance_version + 1,
+                "updated_at": now,
             }
-            for (invoice_id, terms), number in zip(rows, numbers, strict=True)
-        ],
-    )
+        )
+    session.execute(update(Invoice), values)
+    emit(session, account.id, NotificationType.INVOICE_ISSUED, INVOICE, [row.id for row in rows])
     return len(rows)
 
 
 def void_open_invoices(session: Session, account_id: str, customer_id: str) -> None:
     """A customer being archived: its DRAFT and IN_PROGRESS invoices are voided (seed 001);
     finalized and sent ones stay as they are."""
+    now = utcnow()
     session.execute(
         update(Invoice)
         .where(
@@ -87,9 +151,23 @@ def void_open_invoices(session: Session, account_id: str, customer_id: str) -> N
             Invoice.customer_id == customer_id,
             Invoice.status.in_(EDITABLE_STATUSES),
         )
-        .values(status=InvoiceStatus.VOIDED, updated_at=utcnow())
+        .values(status=InvoiceStatus.VOIDED, voided_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+def _delete_invoices(session: Session, invoice_ids: Sequence[str]) -> None:
+    """Invoices with their lines, groups and billing runs (so billing may write them anew)."""
+    session.execute(delete(InvoiceLineItem).where(InvoiceLineItem.invoice_id.in_(invoice_ids)))
+    session.execute(
+        delete(InvoiceLineItemGroup).where(InvoiceLineItemGroup.invoice_id.in_(invoice_ids))
+    )
+    session.execute(
+        delete(Invoice)
+        .where(Invoice.id.in_(invoice_ids))
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(delete(BillingRun).where(BillingRun.invoice_id.in_(invoice_ids)))
 
 
 def drop_upcoming(session: Session, account_id: str, schedule_ids: Sequence[str]) -> None:
@@ -101,11 +179,204 @@ def drop_upcoming(session: Session, account_id: str, schedule_ids: Sequence[str]
         Invoice.status == InvoiceStatus.IN_PROGRESS,
     )
     ids = list(session.scalars(upcoming))
-    if not ids:
-        return
-    session.execute(delete(InvoiceLineItem).where(InvoiceLineItem.invoice_id.in_(ids)))
-    session.execute(delete(InvoiceLineItemGroup).where(InvoiceLineItemGroup.invoice_id.in_(ids)))
-    session.execute(
-        delete(Invoice).where(Invoice.id.in_(ids)).execution_options(synchronize_session=False)
+    if ids:
+        _delete_invoices(session, ids)
+
+
+# ---- Transitions through the API ---------------------------------------------------------
+
+
+def lock(session: Session, account_id: str, invoice_id: str) -> Invoice:
+    """The invoice, row-locked until commit and read afresh; 404 outside the account."""
+    invoice = session.scalar(
+        select(Invoice)
+        .where(Invoice.account_id == account_id, Invoice.id == invoice_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
-    session.execute(delete(BillingRun).where(BillingRun.invoice_id.in_(ids)))
+    if invoice is None:
+        raise NotFound.resource("Invoice", invoice_id)
+    return invoice
+
+
+def _describe(invoice: Invoice) -> str:
+    number = f" ({invoice.invoice_number})" if invoice.invoice_number else ""
+    return f"Invoice {invoice.id!r}{number} is {invoice.status.value}"
+
+
+# Why an action is refused in a status it does not accept.
+_WHY: dict[tuple[str, InvoiceStatus], str] = {
+    ("finalize", InvoiceStatus.IN_PROGRESS): "its billing period is still running; turn it "
+    "into a draft first (POST /api/invoices/{id}/draft)",
+    ("finalize", InvoiceStatus.FINAL): "it is finalized already",
+    ("finalize", InvoiceStatus.SENT): "it was finalized and sent already",
+    ("finalize", InvoiceStatus.VOIDED): "a voided invoice is never issued",
+    ("send", InvoiceStatus.IN_PROGRESS): "its billing period is still running",
+    ("send", InvoiceStatus.DRAFT): "only a finalized invoice is sent; finalize it first, or "
+    "use finalize-and-send",
+    ("send", InvoiceStatus.SENT): "it was sent already",
+    ("send", InvoiceStatus.VOIDED): "a voided invoice is never sent",
+    ("void", InvoiceStatus.IN_PROGRESS): "its billing period is still running; delete it "
+    "instead, or turn it into a draft first",
+    ("void", InvoiceStatus.VOIDED): "it is voided already",
+    ("draft", InvoiceStatus.DRAFT): "it is a draft already",
+    ("draft", InvoiceStatus.FINAL): "a finalized invoice never goes back to draft; void it",
+    ("draft", InvoiceStatus.SENT): "a sent invoice never goes back to draft; issue a credit "
+    "note against it",
+    ("draft", InvoiceStatus.VOIDED): "a voided invoice never goes back to draft",
+    ("delete", InvoiceStatus.FINAL): "only DRAFT and IN_PROGRESS invoices are deleted; void a "
+    "finalized one instead",
+    ("delete", InvoiceStatus.SENT): "only DRAFT and IN_PROGRESS invoices are deleted; issue a "
+    "credit note against a sent one",
+    ("delete", InvoiceStatus.VOIDED): "a voided invoice stays for the record",
+    ("payment status", InvoiceStatus.IN_PROGRESS): "only issued (FINAL or SENT) invoices "
+    "have a payment status to set",
+    ("payment status", InvoiceStatus.DRAFT): "only issued (FINAL or SENT) invoices have a "
+    "payment status to set",
+    ("payment status", InvoiceStatus.VOIDED): "nothing is owed on a voided invoice",
+    ("patch sent", InvoiceStatus.IN_PROGRESS): "only SENT invoices are patched this way",
+    ("patch sent", InvoiceStatus.DRAFT): "only SENT invoices are patched this way; a draft "
+    "is edited through its line items",
+    ("patch sent", InvoiceStatus.FINAL): "only SENT invoices are patched this way",
+    ("patch sent", InvoiceStatus.VOIDED): "a voided invoice stays as it was",
+    ("edit lines", InvoiceStatus.IN_PROGRESS): "billing recalculates it until its period "
+    "ends; turn it into a draft first (POST /api/invoices/{id}/draft)",
+    ("edit lines", InvoiceStatus.FINAL): "a finalized invoice never changes; void it and "
+    "write another",
+    ("edit lines", InvoiceStatus.SENT): "a sent invoice never changes; issue a credit note "
+    "against it",
+    ("edit lines", InvoiceStatus.VOIDED): "a voided invoice stays as it was",
+}
+
+
+def require(invoice: Invoice, action: str, allowed: Sequence[InvoiceStatus]) -> None:
+    """409, saying why, unless the invoice is in one of the `allowed` statuses."""
+    if invoice.status in allowed:
+        return
+    why = _WHY.get((action, invoice.status), f"{action} needs {' or '.join(allowed)}")
+    raise Conflict(f"{_describe(invoice)}: cannot {action}: {why.replace('{id}', invoice.id)}.")
+
+
+def announce(session: Session, invoice: Invoice, kind: NotificationType) -> None:
+    session.flush()
+    emit(session, invoice.account_id, kind, INVOICE, [invoice.id])
+
+
+def finalize_invoice(session: Session, account: Account, invoice_id: str) -> Invoice:
+    """POST /finalize: a DRAFT becomes FINAL, with its number, issue and due dates."""
+    invoice = lock(session, account.id, invoice_id)
+    require(invoice, "finalize", [InvoiceStatus.DRAFT])
+    finalize(session, account, [invoice.id], local_today(account))
+    session.refresh(invoice)
+    return invoice
+
+
+def send(
+    session: Session, account: Account, invoice_id: str, *, finalizing: bool, email: bool
+) -> Invoice:
+    """SENT, finalizing a DRAFT first when `finalizing`; with `email`, the invoice and its PDF
+    are queued for the customer's billing contacts (the email is delivered after commit).
+
+    Sending starts the customer's payment terms, as Sequence does: sent on a later day than
+    it was issued, its issue date moves to the day it is sent and a calculated due date
+    follows."""
+    invoice = lock(session, account.id, invoice_id)
+    allowed = [InvoiceStatus.DRAFT, InvoiceStatus.FINAL] if finalizing else [InvoiceStatus.FINAL]
+    require(invoice, "send", allowed)
+    if email and not invoice.customer_emails:
+        raise Conflict(
+            f"{_describe(invoice)}: cannot send: it has no recipient. The customer had no "
+            "billing contact when it was written; add one to the customer (or give "
+            "customerEmails to a one-off invoice) and create the invoice again, or use "
+            "mark-as-sent to record that it was sent another way."
+        )
+    today = local_today(account)
+    if invoice.status is InvoiceStatus.DRAFT:
+        finalize(session, account, [invoice.id], today)
+        session.refresh(invoice)
+    elif invoice.issue_date is not None and invoice.issue_date < today:
+        invoice.issue_date = today
+        terms = invoice.payment_term_days
+        if invoice.due_date_source is DueDateSource.CALCULATED and terms is not None:
+            invoice.due_date = today + timedelta(days=terms)
+    invoice.status = InvoiceStatus.SENT
+    invoice.sent_at = utcnow()
+    session.flush()
+    if email:
+        queue_document(session, account, invoice, list(invoice.customer_emails))
+    announce(session, invoice, NotificationType.INVOICE_UPDATED)
+    return invoice
+
+
+def void(session: Session, account: Account, invoice_id: str) -> Invoice:
+    """VOIDED, kept for the record; nothing is owed any more.
+
+    A draft is voided without a number: numbers identify issued documents, and a draft was
+    never issued, so leaving it unnumbered leaves no gap in the sequence either. Sequence
+    numbers drafts at void; Tally does not, so its numbers count only invoices customers
+    could have received."""
+    invoice = lock(session, account.id, invoice_id)
+    require(invoice, "void", [InvoiceStatus.DRAFT, *ISSUED_STATUSES])
+    if invoice.status in ISSUED_STATUSES and invoice.payment_status in _PAID:
+        raise Conflict(
+            f"{_describe(invoice)} and {invoice.payment_status.value}: cannot void: money was "
+            "received against it. Only UNPAID or UNCOLLECTIBLE invoices are voided; issue a "
+            "credit note instead, or correct its payment status first."
+        )
+    invoice.status = InvoiceStatus.VOIDED
+    invoice.voided_at = utcnow()
+    if invoice.finalized_at is not None:
+        invoice.balance = ZERO
+        invoice.balance_version += 1
+    announce(session, invoice, NotificationType.INVOICE_UPDATED)
+    return invoice
+
+
+def set_payment_status(
+    session: Session, account: Account, invoice_id: str, status: PaymentStatus
+) -> Invoice:
+    """Record how far an issued invoice is paid. No amount comes with it, so the balance (the
+    ledger of credit notes) is left as it is."""
+    invoice = lock(session, account.id, invoice_id)
+    require(invoice, "payment status", ISSUED_STATUSES)
+    if invoice.payment_status is not status:
+        invoice.payment_status = status
+        announce(session, invoice, NotificationType.INVOICE_UPDATED)
+    return invoice
+
+
+def patch_sent(
+    session: Session, account: Account, invoice_id: str, changes: dict[str, Any]
+) -> Invoice:
+    """PATCH /sent: the fields a sent invoice still allows (see `SentInvoicePatch`); only
+    those given change. A due date becomes MANUAL and drops the payment terms."""
+    invoice = lock(session, account.id, invoice_id)
+    require(invoice, "patch sent", [InvoiceStatus.SENT])
+    due = changes.pop("due_date", None)
+    if due is not None:
+        if invoice.issue_date is not None and due < invoice.issue_date:
+            raise InvalidRequest.field(
+                "dueDate", f"{due} is before the invoice's issue date {invoice.issue_date}"
+            )
+        invoice.due_date = due
+        invoice.due_date_source = DueDateSource.MANUAL
+        invoice.payment_term_days = None
+    for name, value in changes.items():
+        setattr(invoice, name, value)
+    if session.is_modified(invoice):
+        announce(session, invoice, NotificationType.INVOICE_UPDATED)
+    return invoice
+
+
+def delete_invoice(session: Session, account: Account, invoice_id: str) -> Invoice:
+    """Delete a DRAFT or IN_PROGRESS invoice, with its lines and groups; returns it as it was.
+
+    One from billing loses its billing run too, so billing writes the period's invoice anew on
+    its next run, from the schedule: what users expect of the running period (IN_PROGRESS),
+    and for a draft a way to throw away edits. To stop billing a period, void its draft (a
+    voided invoice is never recalculated) or change the schedule."""
+    invoice = lock(session, account.id, invoice_id)
+    require(invoice, "delete", EDITABLE_STATUSES)
+    _delete_invoices(session, [invoice.id])
+    session.expunge(invoice)  # its row is gone; the object only shapes the answer now
+    return invoice

@@ -1,22 +1,34 @@
 """Invoice bodies in Sequence's shapes (`InvoiceResponse`, `Stable20240101LineItemResponse`,
-`LineItemGroupResponseModel`), plus Tally's extensions: an invoice's `lineItems` and
-`lineItemGroups`, a line's `kind` and roll-up `breakdown`, a group's `productId`.
+`LineItemGroupResponseModel`, and the requests that create and change them), plus Tally's
+extensions: an invoice's `lineItems` and `lineItemGroups`, `isOverdue` and lifecycle moments,
+a line's `kind` and roll-up `breakdown`, a group's `productId`.
 
 Amounts of money are strings with the currency's minor-unit places ("150.00", JPY "1500");
 quantities and rates are plain decimal strings ("10", "0.2").
+
+Request fields of Sequence's that Tally cannot keep yet (integration ids, revenue
+recognition, tax categories, attachments) are refused when given, never silently dropped.
 """
 
 from collections.abc import Collection
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import (
+    EmailStr,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from tally.api.schemas import Schema
+from tally.api.types import Address, Currency
 from tally.engine.money import minor_unit, round_money
 from tally.models import (
+    DueDateSource,
     Invoice,
     InvoiceLineItem,
     InvoiceLineItemGroup,
@@ -62,9 +74,9 @@ class RateDisplay(StrEnum):
     PERCENTAGE = "PERCENTAGE"
 
 
-class DueDateSource(StrEnum):
-    MANUAL = "MANUAL"
-    CALCULATED = "CALCULATED"
+class PaymentOption(StrEnum):
+    BANK_TRANSFER = "BANK_TRANSFER"
+    LINK = "LINK"
 
 
 class PaymentLinkDisplay(StrEnum):
@@ -198,11 +210,22 @@ class LineItemGroupOut(Schema):
         )
 
 
-class InvoiceOut(Schema):
-    """Sequence's InvoiceResponse (the list's items are this shape too).
+def is_overdue(invoice: Invoice, today: date) -> bool:
+    """SENT, not PAID, and due before `today` (the account's local date)."""
+    return (
+        invoice.status is InvoiceStatus.SENT
+        and invoice.payment_status is not PaymentStatus.PAID
+        and invoice.due_date is not None
+        and invoice.due_date < today
+    )
 
-    Credit notes, credit grants, payments and integrations do not exist in Tally yet: their
-    fields are present, as the schema requires, and empty.
+
+class InvoiceOut(Schema):
+    """Sequence's InvoiceResponse (the list's items are this shape too), plus `invoiceDate`,
+    `isOverdue` and the moments of the invoice's lifecycle.
+
+    Credit grants, payments and integrations do not exist in Tally yet: their fields are
+    present, as the schema requires, and empty.
     """
 
     id: str
@@ -219,8 +242,11 @@ class InvoiceOut(Schema):
     customer_emails: list[str]
     customer_legal_company_name: str
     customer_billing_address: AddressOut
-    customer_shipping_address: AddressOut = Field(description="Tally: the billing address.")
+    customer_shipping_address: AddressOut = Field(
+        description="As given; the billing address when none was."
+    )
     memo: str | None = None
+    payment_options: list[PaymentOption] = Field(default_factory=list)
     billing_period: InclusiveDateRange | None = None
     customer_id: str
     total_tax: str
@@ -237,6 +263,14 @@ class InvoiceOut(Schema):
     customer_tax_status: TaxStatus
     render_settings: RenderSettings = Field(default_factory=RenderSettings)
     is_customer_archived: bool
+    balance: str | None = Field(
+        default=None,
+        description="What is still owed: the gross total from finalization on, less credit "
+        "notes applied; absent before finalization.",
+    )
+    balance_version: int | None = Field(
+        default=None, description="Advances each time the balance changes."
+    )
     integration_payment_statuses: IntegrationPaymentStatuses = Field(
         default_factory=IntegrationPaymentStatuses
     )
@@ -251,12 +285,29 @@ class InvoiceOut(Schema):
         description="Tally: the day billing issues (or issued) this invoice; for an "
         "IN_PROGRESS invoice, when its period closes.",
     )
+    is_overdue: bool | None = Field(
+        default=None,
+        description="Tally: SENT, not PAID, and due before today in the account's time zone.",
+    )
+    finalized_at: datetime | None = Field(default=None, description="Tally: when finalized.")
+    sent_at: datetime | None = Field(default=None, description="Tally: when sent.")
+    voided_at: datetime | None = Field(default=None, description="Tally: when voided.")
+    edited_at: datetime | None = Field(
+        default=None,
+        description="Tally: when a person last changed its lines; billing no longer "
+        "recalculates it from then on.",
+    )
 
     @classmethod
-    def fields_of(cls, invoice: Invoice, archived_customers: Collection[str]) -> dict[str, Any]:
+    def fields_of(
+        cls, invoice: Invoice, archived_customers: Collection[str], today: date | None = None
+    ) -> dict[str, Any]:
         currency = invoice.currency
         address = AddressOut.model_validate(invoice.customer_billing_address)
+        shipping = invoice.customer_shipping_address
         start, end = invoice.billing_period_start, invoice.billing_period_end
+        # A balance exists once the invoice was finalized (a voided draft never had one).
+        ledger = invoice.finalized_at is not None
         return {
             "id": invoice.id,
             "sequence_account_id": invoice.account_id,
@@ -272,8 +323,11 @@ class InvoiceOut(Schema):
             "customer_emails": list(invoice.customer_emails),
             "customer_legal_company_name": invoice.customer_legal_company_name,
             "customer_billing_address": address,
-            "customer_shipping_address": address,
+            "customer_shipping_address": (
+                AddressOut.model_validate(shipping) if shipping else address
+            ),
             "memo": invoice.memo,
+            "payment_options": [PaymentOption(option) for option in invoice.payment_options],
             "billing_period": (
                 InclusiveDateRange(start=start, end_inclusive=end) if start and end else None
             ),
@@ -289,14 +343,25 @@ class InvoiceOut(Schema):
             "calculated_at": invoice.calculated_at,
             "customer_tax_status": TaxStatus(invoice.customer_tax_status),
             "is_customer_archived": invoice.customer_id in archived_customers,
+            "balance": money(invoice.balance, currency) if ledger else None,
+            "balance_version": invoice.balance_version if ledger else None,
             "payment_term_days": invoice.payment_term_days,
+            "due_date_source": invoice.due_date_source,
             "invoice_date": invoice.invoice_date,
+            "is_overdue": is_overdue(invoice, today) if today is not None else None,
+            "finalized_at": invoice.finalized_at,
+            "sent_at": invoice.sent_at,
+            "voided_at": invoice.voided_at,
+            "edited_at": invoice.edited_at,
         }
 
     @classmethod
-    def build(cls, invoice: Invoice, archived_customers: Collection[str]) -> "InvoiceOut":
-        """`archived_customers`: ids of archived customers, at least those of this invoice."""
-        return cls(**cls.fields_of(invoice, archived_customers))
+    def build(
+        cls, invoice: Invoice, archived_customers: Collection[str], today: date | None = None
+    ) -> "InvoiceOut":
+        """`archived_customers`: ids of archived customers, at least those of this invoice;
+        `today`: the account's local date, to tell whether it is overdue."""
+        return cls(**cls.fields_of(invoice, archived_customers, today))
 
 
 class InvoiceDetailOut(InvoiceOut):
@@ -309,13 +374,241 @@ class InvoiceDetailOut(InvoiceOut):
 
     @classmethod
     def build_detail(
-        cls, invoice: Invoice, archived_customers: Collection[str]
+        cls, invoice: Invoice, archived_customers: Collection[str], today: date | None = None
     ) -> "InvoiceDetailOut":
         """`invoice` with its `line_items` and `groups` loaded."""
         return cls(
-            **cls.fields_of(invoice, archived_customers),
+            **cls.fields_of(invoice, archived_customers, today),
             line_items=[LineItemOut.build(line, invoice.currency) for line in invoice.line_items],
             line_item_groups=[
                 LineItemGroupOut.build(group, invoice.currency) for group in invoice.groups
             ],
         )
+
+
+# ---- Requests ----------------------------------------------------------------------------
+
+_UNSUPPORTED = "is not supported by Tally yet; leave it out"
+
+# A quantity, rate or tax rate: a decimal string ("2", "20000.10"), at most 12 places.
+Amount = Annotated[
+    Decimal,
+    Field(allow_inf_nan=False, max_digits=30, decimal_places=12),
+    WithJsonSchema({"type": "string", "example": "2"}),
+]
+TaxRateFraction = Annotated[
+    Decimal,
+    Field(ge=0, le=1, allow_inf_nan=False, max_digits=16, decimal_places=12),
+    WithJsonSchema({"type": "string", "example": "0.2"}),
+]
+# Dates within reason (and far enough from date.max for payment-term arithmetic).
+Day = Annotated[date, Field(ge=date(1970, 1, 1), le=date(2999, 12, 31))]
+
+
+def _refuse(field: str, value: Any) -> None:
+    if value not in (None, [], ""):
+        raise ValueError(f"{field} {_UNSUPPORTED}")
+
+
+class KeyValueIn(Schema):
+    key: str = Field(min_length=1, max_length=200)
+    value: str = Field(max_length=2000)
+
+
+class PeriodIn(Schema):
+    """Sequence's InclusiveDateRange."""
+
+    start: Day
+    end_inclusive: Day
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "PeriodIn":
+        if self.end_inclusive < self.start:
+            raise ValueError("endInclusive is before start")
+        return self
+
+
+class DateRangeIn(Schema):
+    """Sequence's DateRange (a line's `servicePeriod`), both days included."""
+
+    start_date: Day
+    end_date: Day
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "DateRangeIn":
+        if self.end_date < self.start_date:
+            raise ValueError("endDate is before startDate")
+        return self
+
+
+class InvoiceCreate(Schema):
+    """Sequence's Stable20240101CreateInvoiceRequest: a one-off invoice, created as a DRAFT.
+
+    The customer fields default to the customer's: legal name, billing contacts' emails
+    (the primary contact first), address and tax status."""
+
+    currency: Currency
+    customer_id: str = Field(min_length=1, max_length=36)
+    billing_schedule_id: str | None = Field(default=None, max_length=36)
+    due_date: Day | None = Field(
+        default=None, description="A fixed due date (dueDateSource MANUAL)."
+    )
+    purchase_order_number: str | None = Field(default=None, max_length=200)
+    reference: str | None = Field(default=None, max_length=500)
+    customer_emails: list[EmailStr] | None = Field(default=None, max_length=100)
+    customer_legal_company_name: str | None = Field(default=None, min_length=1, max_length=500)
+    customer_billing_address: Address | None = None
+    customer_shipping_address: Address | None = None
+    memo: str | None = Field(default=None, max_length=5000)
+    payment_options: list[PaymentOption] = Field(default_factory=list, max_length=2)
+    billing_period: PeriodIn | None = None
+    metadata: list[KeyValueIn] = Field(default_factory=list, max_length=100)
+    accounting_date: Day | None = Field(
+        default=None, description="Default: today, in the account's time zone."
+    )
+    credit_balances: str | None = Field(default=None, description=f"Refused: {_UNSUPPORTED}.")
+    billing_run_id: str | None = Field(default=None, description=f"Refused: {_UNSUPPORTED}.")
+    attachment_asset_ids: list[str] | None = Field(
+        default=None, description=f"Refused: {_UNSUPPORTED}."
+    )
+
+    @model_validator(mode="after")
+    def _supported(self) -> "InvoiceCreate":
+        _refuse("creditBalances", self.credit_balances)
+        _refuse("billingRunId", self.billing_run_id)
+        _refuse("attachmentAssetIds", self.attachment_asset_ids)
+        return self
+
+
+class ExternalIdIn(Schema):
+    key: str
+    value: str
+
+
+class LineItemIn(Schema):
+    """Sequence's Stable20240101CreateOrUpdateLineItem. A line's amounts are calculated:
+    net = quantity x rate and tax = net x taxRate, each rounded half up to the currency's
+    minor unit."""
+
+    title: str = Field(min_length=1, max_length=500)
+    description: str | None = Field(default=None, max_length=5000)
+    quantity: Amount
+    rate: Amount
+    tax_rate: TaxRateFraction = Field(description='A fraction: "0.2" is 20 %.')
+    service_period_start: datetime | None = None
+    service_period_end: datetime | None = None
+    service_period: DateRangeIn | None = Field(
+        default=None, description="Takes precedence over servicePeriodStart/End."
+    )
+    group_id: str | None = Field(default=None, max_length=36)
+    price_id: str | None = Field(default=None, max_length=36)
+    rate_display: RateDisplay = RateDisplay.ABSOLUTE
+    external_ids: list[ExternalIdIn] = Field(
+        default_factory=list, description=f"Only empty: integrations {_UNSUPPORTED}."
+    )
+    revenue_classification: str | None = Field(default=None, description=f"{_UNSUPPORTED}.")
+    credit_grant_id: str | None = Field(default=None, description=f"{_UNSUPPORTED}.")
+    revenue_recognition_method: str | None = Field(default=None, description=f"{_UNSUPPORTED}.")
+
+    @model_validator(mode="after")
+    def _check(self) -> "LineItemIn":
+        _refuse("externalIds", self.external_ids)
+        _refuse("revenueClassification", self.revenue_classification)
+        _refuse("creditGrantId", self.credit_grant_id)
+        _refuse("revenueRecognitionMethod", self.revenue_recognition_method)
+        if self.service_period is None and (self.service_period_start or self.service_period_end):
+            start, end = self.service_period_start, self.service_period_end
+            if start is None or end is None:
+                raise ValueError("give both servicePeriodStart and servicePeriodEnd, or neither")
+            self.service_period = DateRangeIn(
+                start_date=start.astimezone(UTC).date(), end_date=end.astimezone(UTC).date()
+            )
+        return self
+
+    @field_validator("service_period_start", "service_period_end")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("a timestamp needs a time zone (Z or an offset)")
+        return value
+
+
+class LineItemGroupIn(Schema):
+    """Sequence's CreateLineItemGroupRequestModel."""
+
+    title: str = Field(min_length=1, max_length=500)
+    description: str | None = Field(default=None, max_length=2000)
+    tax_category_id: str | None = Field(default=None, description=f"{_UNSUPPORTED}.")
+    revenue_recognition_method: str | None = Field(default=None, description=f"{_UNSUPPORTED}.")
+    revenue_classification: str | None = Field(default=None, description=f"{_UNSUPPORTED}.")
+    service_period: PeriodIn | None = Field(default=None, description=f"{_UNSUPPORTED}.")
+
+    @model_validator(mode="after")
+    def _supported(self) -> "LineItemGroupIn":
+        _refuse("taxCategoryId", self.tax_category_id)
+        _refuse("revenueRecognitionMethod", self.revenue_recognition_method)
+        _refuse("revenueClassification", self.revenue_classification)
+        _refuse("servicePeriod", self.service_period)
+        return self
+
+
+class LineItemGroupUpdate(LineItemGroupIn):
+    """Sequence's UpdateLineItemGroupRequestModel: `index` moves the group."""
+
+    index: int | None = Field(default=None, ge=0, le=10_000)
+
+
+class PaymentStatusIn(Schema):
+    payment_status: PaymentStatus
+
+
+# Invoice fields a sent invoice keeps as they are (Sequence's PatchInvoiceRequest has them).
+_FROZEN_WHEN_SENT = (
+    "customerEmails",
+    "customerLegalCompanyName",
+    "customerShippingAddress",
+    "paymentOptions",
+    "billingPeriod",
+    "metadata",
+    "creditBalances",
+    "billingRunId",
+    "accountingDate",
+    "attachmentAssetIds",
+    "currency",
+)
+
+
+class SentInvoicePatch(Schema):
+    """What a SENT invoice still allows changing (Sequence's PatchSentInvoiceRequest and
+    its documentation): purchase order number, billing address, memo, reference, due date.
+    A due date makes it MANUAL and clears the payment terms; it can move, not be cleared."""
+
+    purchase_order_number: str | None = Field(default=None, max_length=200)
+    customer_billing_address: Address | None = None
+    memo: str | None = Field(default=None, max_length=5000)
+    reference: str | None = Field(default=None, max_length=500)
+    due_date: Day | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_changeable(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            frozen = [key for key in _FROZEN_WHEN_SENT if key in data]
+            if frozen:
+                raise ValueError(f"{', '.join(frozen)} cannot change once an invoice is sent")
+            for key in ("dueDate", "customerBillingAddress"):
+                if key in data and data[key] is None:
+                    raise ValueError(f"{key} cannot be cleared, only changed")
+        return data
+
+
+class CurrencyTotal(Schema):
+    currency: str
+    invoice_count: int
+    gross_total: Annotated[Decimal, WithJsonSchema({"type": "number"})]
+
+
+class InvoiceSummaryOut(Schema):
+    """Sequence's InvoiceSummaryResponse: `grossTotal` is a JSON number, written exactly."""
+
+    totals_by_currency: list[CurrencyTotal]

@@ -1,15 +1,20 @@
-"""Reading invoices, their line items and groups. The billing engine writes them; this module
-only finds them, always within one account."""
+"""Reading invoices, their line items and groups, always within one account: lists with
+Sequence's filters (and Tally's `overdue`), the per-currency summary, one invoice. Billing
+and people write them (`lifecycle`, `drafts`)."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select, type_coerce
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
+from tally.db import ExactDecimal
+from tally.engine.money import ZERO, round_money
 from tally.exceptions import NotFound
 from tally.models import (
+    Account,
     Customer,
     Invoice,
     InvoiceLineItem,
@@ -43,6 +48,7 @@ class InvoiceFilters:
     invoice_number: str | None = None
     excluded_invoice_numbers: list[str] | None = None
     search: str | None = None  # part of the invoice number, any case
+    overdue: bool | None = None  # Tally: SENT, not PAID, due before today
 
 
 def invoice_query(account_id: str) -> Select[Invoice]:
@@ -69,7 +75,16 @@ def _before_after(
     return conditions
 
 
-def filtered_invoices(account_id: str, filters: InvoiceFilters) -> Select[Invoice]:
+def overdue_condition(today: date) -> ColumnElement[bool]:
+    """SENT, not PAID, due before `today` (the account's local date): `is_overdue` in SQL."""
+    return and_(
+        Invoice.status == InvoiceStatus.SENT,
+        Invoice.payment_status != PaymentStatus.PAID,
+        Invoice.due_date < today,
+    )
+
+
+def _conditions(filters: InvoiceFilters, today: date) -> list[ColumnElement[bool]]:
     f = filters
     conditions: list[ColumnElement[bool]] = []
     for column, wanted, unwanted in (
@@ -97,7 +112,54 @@ def filtered_invoices(account_id: str, filters: InvoiceFilters) -> Select[Invoic
         conditions.append(_none_of(Invoice.invoice_number, f.excluded_invoice_numbers))
     if f.search:
         conditions.append(_contains(Invoice.invoice_number, f.search))
-    return invoice_query(account_id).where(*conditions)
+    if f.overdue is not None:
+        overdue = overdue_condition(today)
+        # NOT alone drops rows whose due date is NULL (never overdue): they are not overdue.
+        conditions.append(overdue if f.overdue else or_(Invoice.due_date.is_(None), not_(overdue)))
+    return conditions
+
+
+def filtered_invoices(account_id: str, filters: InvoiceFilters, today: date) -> Select[Invoice]:
+    """`today`: the account's local date, which `overdue` compares due dates with."""
+    return invoice_query(account_id).where(*_conditions(filters, today))
+
+
+@dataclass(frozen=True)
+class CurrencyTotals:
+    currency: str
+    invoice_count: int
+    gross_total: Decimal
+
+
+def summary(
+    session: Session, account_id: str, filters: InvoiceFilters, today: date
+) -> list[CurrencyTotals]:
+    """How many invoices match the filters and their gross total, per currency, in one
+    grouped query over the whole matching set."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    # SQLite keeps exact decimals as text: its registered exact sum adds them.
+    gross = (
+        func.sum(Invoice.gross_total)
+        if postgres
+        else type_coerce(func.tally_decimal_sum(Invoice.gross_total), ExactDecimal())
+    )
+    rows = session.execute(
+        select(Invoice.currency, func.count(), gross)
+        .where(Invoice.account_id == account_id, *_conditions(filters, today))
+        .group_by(Invoice.currency)
+        .order_by(Invoice.currency)
+    )
+    return [
+        CurrencyTotals(currency, count, round_money(total or ZERO, currency))
+        for currency, count, total in rows
+    ]
+
+
+def account_of(session: Session, account_id: str) -> Account:
+    account = session.get(Account, account_id)
+    if account is None:  # the caller authenticated as it: gone only if deleted meanwhile
+        raise NotFound.resource("Account", account_id)
+    return account
 
 
 def get_invoice(session: Session, account_id: str, invoice_id: str) -> Invoice:
@@ -106,6 +168,7 @@ def get_invoice(session: Session, account_id: str, invoice_id: str) -> Invoice:
         invoice_query(account_id)
         .where(Invoice.id == invoice_id)
         .options(selectinload(Invoice.line_items), selectinload(Invoice.groups))
+        .execution_options(populate_existing=True)
     )
     if invoice is None:
         raise NotFound.resource("Invoice", invoice_id)

@@ -70,6 +70,10 @@ class CreditNoteLineItemGroup(TenantMixin, Base):
     credit_note_id: Mapped[str] = mapped_column(
         String(36), ForeignKey("credit_notes.id", ondelete="CASCADE"), index=True
     )
+    # The invoice's group this one credits (Sequence's `lineItemGroupId`), if any.
+    invoice_line_item_group_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("invoice_line_item_groups.id"), default=None
+    )
     index: Mapped[int]
     title: Mapped[str] = mapped_column(String(500))
     description: Mapped[str | None] = mapped_column(String(2000), default=None)
@@ -108,6 +112,10 @@ class CreditNoteLineItem(TenantMixin, Base):
     product_id: Mapped[str | None] = mapped_column(String(36), default=None)
     service_period_start: Mapped[date | None] = mapped_column(default=None)
     service_period_end: Mapped[date | None] = mapped_column(default=None)
+    # As the client sent them: Sequence's `externalIds`, revenue recognition and class.
+    external_ids: Mapped[list[Any]] = mapped_column(default=list)
+    revenue_recognition_method: Mapped[str | None] = mapped_column(String(32), default=None)
+    revenue_classification: Mapped[str | None] = mapped_column(String(32), default=None)
 
 
 class CreditNoteApplication(TenantMixin, Base):

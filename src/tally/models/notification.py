@@ -46,7 +46,9 @@ class NotificationEvent(TenantMixin, Base):
     notification_type: Mapped[str] = mapped_column(String(64))
     resource_type: Mapped[str | None] = mapped_column(String(100), default=None)
     resource_id: Mapped[str | None] = mapped_column(String(36), default=None)
-    resource: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    # The resource's JSON text, exactly as sent: a JSON column would turn the decimal numbers
+    # of Sequence's schema (discount and minimum amounts) into floats.
+    resource: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class WebhookDelivery(TenantMixin, Base):
@@ -71,6 +73,8 @@ class WebhookDelivery(TenantMixin, Base):
     response_status: Mapped[int | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(String(2000), default=None)
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+    # One entry per attempt: {"attempt", "at", "response_status", "error", "duration_ms"}.
+    attempt_log: Mapped[list[Any]] = mapped_column(default=list)
 
 
 class EmailMessage(TenantMixin, Base):

@@ -3,7 +3,8 @@ every policy that listens (a webhook delivery per URL, an email per EMAIL policy
 sent here; the outbox workers send after commit, so a rolled-back change announces nothing.
 
 The event carries the resource as the API shows it at that moment, rendered by the
-presenter its domain registers for the resource type (`presents`).
+presenter its domain registers for the resource type (`presents`), and kept as JSON text
+(decimals exactly as given: numbers where Sequence's schema has numbers).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Any
 
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -58,17 +60,25 @@ BILLING_SCHEDULE = "BillingScheduleResponse"
 INVOICE = "InvoiceResponse"
 CREDIT_NOTE = "CreditNote"
 
-# (session, account id, resource ids) -> {id: the resource as the API answers it, as JSON}
+MERCHANT = "SequenceAccount"  # Sequence's name unknown: its public schema's
+
+# (session, account id, resource ids) -> {id: the resource as the API answers it, as JSON:
+# plain values, or Decimals for JSON numbers, datetimes and dates for their ISO form}
 Presenter = Callable[[Session, str, Sequence[str]], dict[str, dict[str, Any]]]
 _PRESENTERS: dict[str, Presenter] = {}
 # Modules that register presenters: imported on the first emit, wherever that happens
 # (an API request, a billing worker).
 _PRESENTER_MODULES = (
+    "tally.accounts.presenters",
     "tally.customers.presenters",
     "tally.schedules.presenters",
     "tally.invoices.presenters",
     "tally.credit_notes.presenters",
 )
+
+
+# Decimals as JSON numbers, exactly as held (strings are already strings).
+_encoder = msgspec.json.Encoder(decimal_format="number")
 
 
 def presents(resource_type: str) -> Callable[[Presenter], Presenter]:
@@ -88,6 +98,10 @@ def _presenter(resource_type: str) -> Presenter:
                 if missing.name != module:
                     raise
     return _PRESENTERS[resource_type]
+
+
+def _json_text(resource: dict[str, Any] | None) -> str | None:
+    return None if resource is None else _encoder.encode(resource).decode()
 
 
 def listening(
@@ -115,8 +129,10 @@ def emit(
 ) -> None:
     """Announce that `notification_type` happened to each resource. Costs one query when no
     policy listens, so callers emit freely, billing runs included."""
+    if not resource_ids:
+        return
     policies = listening(session, account_id, notification_type)
-    if not policies or not resource_ids:
+    if not policies:
         return
     resources = _presenter(resource_type)(session, account_id, resource_ids)
     now = utcnow()
@@ -132,7 +148,7 @@ def emit(
                 "notification_type": notification_type.value,
                 "resource_type": resource_type,
                 "resource_id": resource_id,
-                "resource": resources.get(resource_id),
+                "resource": _json_text(resources.get(resource_id)),
             }
         )
         for policy in policies:
@@ -148,6 +164,7 @@ def emit(
                         "url": url,
                         "status": DeliveryStatus.PENDING,
                         "next_attempt_at": now,
+                        "attempt_log": [],
                     }
                     for url in policy.recipients
                 ]

@@ -25,7 +25,7 @@ from tally.api.routing import api_router
 from tally.api.schemas import Page
 from tally.exceptions import BadRequest, InvalidRequest
 from tally.models import BillingSchedule, ScheduleStatus
-from tally.schedules import service
+from tally.schedules import presenters, service
 from tally.schedules.schemas import BillingScheduleOut, ScheduleCreate, ScheduleUpdate
 
 router = api_router(tags=["Billing schedules"])
@@ -59,25 +59,10 @@ UpdateBody = Annotated[ScheduleUpdate, Depends(exact_body(ScheduleUpdate))]
 _ONE: dict[int | str, dict[str, Any]] = {200: {"model": BillingScheduleOut}}
 
 
-def _wire(out: BillingScheduleOut) -> dict[str, Any]:
-    """The JSON form, with discount and minimum amounts as exact numbers."""
-    data: dict[str, Any] = out.model_dump(mode="json", by_alias=True)
-    for phase in data["phases"]:
-        for item in (*phase["discounts"], *phase["minimums"]):
-            item["amount"] = Decimal(item["amount"])
-    return data
-
-
 def _present(
     session: Session, account_id: str, schedules: list[BillingSchedule]
 ) -> list[dict[str, Any]]:
-    prices = service.prices_of(session, account_id, schedules)
-    return [
-        _wire(
-            BillingScheduleOut.build(schedule, prices, service.first_billing_date(schedule, prices))
-        )
-        for schedule in schedules
-    ]
+    return presenters.schedule_views(session, account_id, schedules)
 
 
 def _one(

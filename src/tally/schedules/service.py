@@ -34,6 +34,8 @@ from tally.models import (
     ScheduleTaxRate,
     TaxRate,
 )
+from tally.notifications import events
+from tally.notifications.events import NotificationType
 from tally.schedules.schemas import PhaseIn, ScheduleCreate, ScheduleUpdate, TaxRateRef
 
 # Statuses a schedule can no longer leave through the API.
@@ -403,6 +405,7 @@ def create_schedule(session: Session, account_id: str, data: ScheduleCreate) -> 
     session.add(schedule)
     session.flush()
     _add_terms(session, schedule, data.phases, tax_rates)
+    _announce(session, account_id, NotificationType.BILLING_SCHEDULE_CREATED, [schedule.id])
     return get_schedule(session, account_id, schedule.id)
 
 
@@ -443,6 +446,7 @@ def update_schedule(
     schedule.billed_at = None  # new terms: the scheduler recalculates its invoices first
     session.flush()
     _add_terms(session, schedule, data.phases, tax_rates)
+    _announce(session, account_id, NotificationType.BILLING_SCHEDULE_UPDATED, [schedule.id])
     return get_schedule(session, account_id, schedule.id)
 
 
@@ -453,6 +457,7 @@ def activate_schedule(session: Session, account_id: str, schedule_id: str) -> Bi
     if schedule.status is ScheduleStatus.DRAFT:
         schedule.status = _started_status(session, account_id, schedule.start_date)
         session.flush()
+        _announce(session, account_id, NotificationType.BILLING_SCHEDULE_UPDATED, [schedule.id])
     elif schedule.status not in (ScheduleStatus.PENDING, ScheduleStatus.ACTIVE):
         raise Conflict(
             f"Billing schedule {schedule_id!r} is {schedule.status}: only a draft activates"
@@ -477,13 +482,14 @@ def archive_schedule(session: Session, account_id: str, schedule_id: str) -> Bil
             schedule.status = ScheduleStatus.CANCELLED
         session.flush()
         lifecycle.drop_upcoming(session, account_id, [schedule_id])
+        _announce(session, account_id, NotificationType.BILLING_SCHEDULE_ARCHIVED, [schedule_id])
     return schedule
 
 
 def archive_customer_schedules(session: Session, account_id: str, customer_id: str) -> None:
     """Archive every schedule of a customer being archived (seed 001), in one statement."""
     now = utcnow()
-    session.execute(
+    archived = session.scalars(
         update(BillingSchedule)
         .where(
             BillingSchedule.account_id == account_id,
@@ -491,8 +497,17 @@ def archive_customer_schedules(session: Session, account_id: str, customer_id: s
             BillingSchedule.archived_at.is_(None),
         )
         .values(status=_archived_status(), archived_at=now, updated_at=now)
+        .returning(BillingSchedule.id)
         .execution_options(synchronize_session=False)
-    )
+    ).all()
+    _announce(session, account_id, NotificationType.BILLING_SCHEDULE_ARCHIVED, archived)
+
+
+def _announce(
+    session: Session, account_id: str, what: NotificationType, schedule_ids: Sequence[str]
+) -> None:
+    """Webhooks and emails of the change, queued in its transaction (sent after commit)."""
+    events.emit(session, account_id, what, events.BILLING_SCHEDULE, schedule_ids)
 
 
 # --- lists ------------------------------------------------------------------------------------

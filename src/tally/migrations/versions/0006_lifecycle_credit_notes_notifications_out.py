@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-21 21:01:30.085567
+Create Date: 2026-11-21 21:07:03.461529
 """
 
 from collections.abc import Sequence
@@ -83,11 +83,7 @@ def upgrade() -> None:
         sa.Column("notification_type", sa.String(length=64), nullable=False),
         sa.Column("resource_type", sa.String(length=100), nullable=True),
         sa.Column("resource_id", sa.String(length=36), nullable=True),
-        sa.Column(
-            "resource",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=True,
-        ),
+        sa.Column("resource", sa.Text(), nullable=True),
         sa.Column("created_at", tally.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", tally.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -161,6 +157,11 @@ def upgrade() -> None:
         sa.Column("response_status", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.String(length=2000), nullable=True),
         sa.Column("delivered_at", tally.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "attempt_log",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("created_at", tally.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", tally.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -325,6 +326,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("account_id", sa.String(length=36), nullable=False),
         sa.Column("credit_note_id", sa.String(length=36), nullable=False),
+        sa.Column("invoice_line_item_group_id", sa.String(length=36), nullable=True),
         sa.Column("index", sa.Integer(), nullable=False),
         sa.Column("title", sa.String(length=500), nullable=False),
         sa.Column("description", sa.String(length=2000), nullable=True),
@@ -343,6 +345,13 @@ def upgrade() -> None:
             ["credit_notes.id"],
             name=op.f("fk_credit_note_line_item_groups_credit_note_id_credit_notes"),
             ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["invoice_line_item_group_id"],
+            ["invoice_line_item_groups.id"],
+            name=op.f(
+                "fk_credit_note_line_item_groups_invoice_line_item_group_id_invoice_line_item_groups"
+            ),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_credit_note_line_item_groups")),
     )
@@ -377,6 +386,13 @@ def upgrade() -> None:
         sa.Column("product_id", sa.String(length=36), nullable=True),
         sa.Column("service_period_start", sa.Date(), nullable=True),
         sa.Column("service_period_end", sa.Date(), nullable=True),
+        sa.Column(
+            "external_ids",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("revenue_recognition_method", sa.String(length=32), nullable=True),
+        sa.Column("revenue_classification", sa.String(length=32), nullable=True),
         sa.Column("created_at", tally.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", tally.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

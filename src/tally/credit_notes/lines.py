@@ -1,0 +1,250 @@
+"""A draft credit note's line items and groups. Every change recomputes the totals (lines as
+on invoices, groups and the credit note as sums of their lines) and checks the caps: what the
+invoice's credit notes credit of each invoice line and of the invoice, never more than was
+invoiced (`service.check_caps`)."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from tally.credit_notes.schemas import GroupCreate, GroupUpdate, LineItemCreate, LineItemUpdate
+from tally.credit_notes.service import (
+    check_caps,
+    line_totals,
+    lock_draft,
+    recompute_totals,
+)
+from tally.exceptions import InvalidRequest, NotFound
+from tally.models import (
+    CreditNote,
+    CreditNoteLineItem,
+    CreditNoteLineItemGroup,
+    Invoice,
+    InvoiceLineItem,
+    InvoiceLineItemGroup,
+)
+from tally.notifications.events import CREDIT_NOTE, NotificationType, emit
+
+
+def _changed(session: Session, note: CreditNote, invoice: Invoice) -> None:
+    recompute_totals(session, note)
+    check_caps(session, invoice)
+    emit(session, note.account_id, NotificationType.CREDIT_NOTE_UPDATED, CREDIT_NOTE, [note.id])
+
+
+def _next_index(
+    session: Session,
+    kind: type[CreditNoteLineItem] | type[CreditNoteLineItemGroup],
+    note: CreditNote,
+) -> int:
+    """After the last one: indexes only order lines (and groups), gaps are harmless."""
+    last = session.scalar(
+        select(func.max(kind.index)).where(
+            kind.account_id == note.account_id, kind.credit_note_id == note.id
+        )
+    )
+    return 0 if last is None else last + 1
+
+
+def _invoice_line(
+    session: Session, invoice: Invoice, body: LineItemCreate
+) -> InvoiceLineItem | None:
+    """The invoice line the new line credits: `lineItemId`, or the one `invoiceLineItemIds`
+    names (Sequence defaults that list to `[lineItemId]`)."""
+    named = list(dict.fromkeys(body.invoice_line_item_ids or []))
+    if len(named) > 1 or (named and body.line_item_id and named != [body.line_item_id]):
+        raise InvalidRequest.field(
+            "invoiceLineItemIds",
+            "Tally credits one invoice line per credit note line: give that line's id alone "
+            "(or as lineItemId)",
+        )
+    line_id = body.line_item_id or (named[0] if named else None)
+    if line_id is None:
+        return None
+    line = session.scalar(
+        select(InvoiceLineItem).where(
+            InvoiceLineItem.account_id == invoice.account_id,
+            InvoiceLineItem.invoice_id == invoice.id,
+            InvoiceLineItem.id == line_id,
+        )
+    )
+    if line is None:
+        raise InvalidRequest.field(
+            "lineItemId",
+            f"{line_id!r} is not a line of invoice {invoice.invoice_number or invoice.id}",
+        )
+    return line
+
+
+def _check_group(session: Session, note: CreditNote, group_id: str | None) -> None:
+    if group_id is None:
+        return
+    found = session.scalar(
+        select(CreditNoteLineItemGroup.id).where(
+            CreditNoteLineItemGroup.account_id == note.account_id,
+            CreditNoteLineItemGroup.credit_note_id == note.id,
+            CreditNoteLineItemGroup.id == group_id,
+        )
+    )
+    if found is None:
+        raise InvalidRequest.field("groupId", f"{group_id!r} is not a group of this credit note")
+
+
+def _fill(line: CreditNoteLineItem, body: LineItemUpdate, currency: str) -> None:
+    """The line's fields from the body, and its amounts."""
+    line.title = body.title
+    line.description = body.description
+    line.quantity = body.quantity
+    line.rate = body.rate
+    line.tax_rate = body.tax_rate
+    line.rate_display = body.rate_display.value
+    line.external_ids = [item.model_dump(mode="json") for item in body.external_ids]
+    period = body.service_period
+    if period is not None and period.end_inclusive < period.start:
+        raise InvalidRequest.field("servicePeriod.endInclusive", "is before servicePeriod.start")
+    line.service_period_start = period.start if period else None
+    line.service_period_end = period.end_inclusive if period else None
+    method, classification = body.revenue_recognition_method, body.revenue_classification
+    line.revenue_recognition_method = method.value if method else None
+    line.revenue_classification = classification.value if classification else None
+    if body.product_id is not None:
+        line.product_id = body.product_id
+    line.net_total, line.total_tax, line.gross_total = line_totals(
+        body.quantity, body.rate, body.tax_rate, currency
+    )
+    if line.invoice_line_item_id is not None and (line.net_total < 0 or line.gross_total < 0):
+        raise InvalidRequest.field(
+            "rate", "a line that credits an invoice line credits a positive amount"
+        )
+
+
+def get_line(session: Session, note: CreditNote, line_id: str) -> CreditNoteLineItem:
+    line = session.scalar(
+        select(CreditNoteLineItem).where(
+            CreditNoteLineItem.account_id == note.account_id,
+            CreditNoteLineItem.credit_note_id == note.id,
+            CreditNoteLineItem.id == line_id,
+        )
+    )
+    if line is None:
+        raise NotFound.resource("Credit note line item", line_id)
+    return line
+
+
+def add_line(
+    session: Session, account_id: str, note_id: str, body: LineItemCreate
+) -> CreditNoteLineItem:
+    note, invoice = lock_draft(session, account_id, note_id)
+    if body.credit_note_id is not None and body.credit_note_id != note_id:
+        raise InvalidRequest.field("creditNoteId", "is not the credit note of the path")
+    _check_group(session, note, body.group_id)
+    credited = _invoice_line(session, invoice, body)
+    line = CreditNoteLineItem(
+        account_id=account_id,
+        credit_note_id=note.id,
+        group_id=body.group_id,
+        invoice_line_item_id=credited.id if credited else None,
+        index=_next_index(session, CreditNoteLineItem, note),
+        price_id=credited.price_id if credited else None,
+        product_id=credited.product_id if credited else None,
+    )
+    _fill(line, body, note.currency)
+    session.add(line)
+    _changed(session, note, invoice)
+    return line
+
+
+def update_line(
+    session: Session, account_id: str, note_id: str, line_id: str, body: LineItemUpdate
+) -> CreditNoteLineItem:
+    note, invoice = lock_draft(session, account_id, note_id)
+    line = get_line(session, note, line_id)
+    _fill(line, body, note.currency)
+    _changed(session, note, invoice)
+    return line
+
+
+def delete_line(
+    session: Session, account_id: str, note_id: str, line_id: str
+) -> CreditNoteLineItem:
+    note, invoice = lock_draft(session, account_id, note_id)
+    line = get_line(session, note, line_id)
+    session.delete(line)
+    _changed(session, note, invoice)
+    return line
+
+
+def get_group(session: Session, note: CreditNote, group_id: str) -> CreditNoteLineItemGroup:
+    group = session.scalar(
+        select(CreditNoteLineItemGroup).where(
+            CreditNoteLineItemGroup.account_id == note.account_id,
+            CreditNoteLineItemGroup.credit_note_id == note.id,
+            CreditNoteLineItemGroup.id == group_id,
+        )
+    )
+    if group is None:
+        raise NotFound.resource("Credit note line item group", group_id)
+    return group
+
+
+def add_group(
+    session: Session, account_id: str, note_id: str, body: GroupCreate
+) -> CreditNoteLineItemGroup:
+    note, invoice = lock_draft(session, account_id, note_id)
+    if body.line_item_group_id is not None:
+        found = session.scalar(
+            select(InvoiceLineItemGroup.id).where(
+                InvoiceLineItemGroup.account_id == account_id,
+                InvoiceLineItemGroup.invoice_id == invoice.id,
+                InvoiceLineItemGroup.id == body.line_item_group_id,
+            )
+        )
+        if found is None:
+            raise InvalidRequest.field(
+                "lineItemGroupId",
+                f"{body.line_item_group_id!r} is not a group of invoice "
+                f"{invoice.invoice_number or invoice.id}",
+            )
+    group = CreditNoteLineItemGroup(
+        account_id=account_id,
+        credit_note_id=note.id,
+        invoice_line_item_group_id=body.line_item_group_id,
+        index=_next_index(session, CreditNoteLineItemGroup, note),
+        title=body.title,
+        description=body.description,
+    )
+    session.add(group)
+    _changed(session, note, invoice)
+    return group
+
+
+def update_group(
+    session: Session, account_id: str, note_id: str, group_id: str, body: GroupUpdate
+) -> CreditNoteLineItemGroup:
+    note, invoice = lock_draft(session, account_id, note_id)
+    group = get_group(session, note, group_id)
+    group.title = body.title
+    group.description = body.description
+    _changed(session, note, invoice)
+    return group
+
+
+def delete_group(
+    session: Session, account_id: str, note_id: str, group_id: str
+) -> CreditNoteLineItemGroup:
+    """Delete a group and its lines (as invoices' groups go)."""
+    note, invoice = lock_draft(session, account_id, note_id)
+    group = get_group(session, note, group_id)
+    session.execute(
+        delete(CreditNoteLineItem)
+        .where(
+            CreditNoteLineItem.account_id == account_id,
+            CreditNoteLineItem.credit_note_id == note.id,
+            CreditNoteLineItem.group_id == group.id,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.delete(group)
+    _changed(session, note, invoice)
+    return group

@@ -1,0 +1,614 @@
+"""Invoices and credit notes as documents: one Jinja2 template family for the PDF (WeasyPrint)
+and the customer portal's invoice view.
+
+A document is built in two steps, so the portal and the PDF share everything but the page:
+1. `invoice_document` / `credit_note_document` read the rows (a fixed number of queries,
+   whatever the number of lines) and format every value for people (Babel: money in the
+   document's currency, dates, quantities, percentages) into a `Document`;
+2. `document_body` renders it as an HTML fragment (`<article class="tally-document">`, styled
+   by `document_css()`), which the portal embeds; `document_page` wraps the same fragment in a
+   printable page (A4, "Page X of Y", table headers repeated on every page), which
+   `html_to_pdf` turns into a PDF.
+
+`invoice_html` / `invoice_pdf` and `credit_note_html` / `credit_note_pdf` do both in one call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal, format_percent
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from tally.documents.links import invoice_path, portal_url
+from tally.engine.money import round_money
+from tally.exceptions import NotFound
+from tally.models import (
+    Account,
+    CreditNote,
+    CreditNoteLineItem,
+    CreditNoteLineItemGroup,
+    Customer,
+    Invoice,
+    InvoiceLineItem,
+    InvoiceLineItemGroup,
+    InvoiceStatus,
+    TaxRateVersion,
+    TaxStatus,
+)
+from tally.settings import Settings, get_settings
+
+# Accounts have no locale setting yet: every document reads as British English, with amounts
+# in the document's own currency (a GBP invoice shows "£180.00", a JPY one "JP¥1,500").
+DEFAULT_LOCALE = "en_GB"
+BODY_TEMPLATE = "document.html"
+PAGE_TEMPLATE = "page.html"
+STYLESHEET = "document.css"
+
+DocumentKind = Literal["invoice", "credit_note"]
+Line = InvoiceLineItem | CreditNoteLineItem
+Group = InvoiceLineItemGroup | CreditNoteLineItemGroup
+
+
+# --- what a template sees ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Party:
+    """The merchant or the customer, as printed."""
+
+    name: str
+    address: list[str]
+    details: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Share:
+    """One customer's part of a roll-up line."""
+
+    customer: str
+    quantity: str
+
+
+@dataclass(frozen=True)
+class LineRow:
+    title: str
+    description: str | None
+    service_period: str | None
+    quantity: str
+    rate: str
+    tax_rate: str
+    amount: str
+    kind: str  # a CSS class: price, discount, minimum, credit, manual
+    shares: list[Share]
+
+
+@dataclass(frozen=True)
+class Section:
+    """The lines of one group under its heading (a product, or the adjustments); lines in no
+    group make a section without a heading."""
+
+    title: str | None
+    description: str | None
+    subtotal: str | None
+    lines: list[LineRow]
+
+
+@dataclass(frozen=True)
+class TaxRow:
+    label: str  # "VAT 20%"
+    taxable: str
+    tax: str
+
+
+@dataclass(frozen=True)
+class CreditRow:
+    """A credit applied to the document's total (credit notes, prepaid credit)."""
+
+    label: str
+    amount: str
+
+
+@dataclass(frozen=True)
+class Fact:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Document:
+    kind: DocumentKind
+    title: str  # "Invoice", "Credit note"
+    number: str  # "Draft" until it has one
+    status: str | None  # a badge: "Draft", "Void"
+    currency: str
+    locale: str
+    merchant: Party
+    logo_url: str | None
+    customer: Party
+    facts: list[Fact]
+    sections: list[Section]
+    line_count: int
+    net_total: str
+    total_tax: str
+    gross_total: str
+    tax_rows: list[TaxRow]
+    # None yet: prepaid credits and credit-note applications will list here, with the
+    # amount still due after them.
+    credits: list[CreditRow]
+    amount_due: str | None
+    payment_terms: str | None
+    notes: list[str]
+    portal_url: str | None
+    filename: str  # for downloads: "INV-0001.pdf"
+
+
+# --- formatting ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Formatter:
+    """Values as people read them, in one currency and locale."""
+
+    currency: str
+    locale: str = DEFAULT_LOCALE
+
+    def money(self, amount: Decimal) -> str:
+        rounded = round_money(amount, self.currency)
+        return format_currency(
+            rounded if rounded else abs(rounded), self.currency, locale=self.locale
+        )
+
+    def rate(self, rate: Decimal, display: str) -> str:
+        """A unit price: money with at least the minor unit and any finer places it has
+        (£0.0125); a percentage rate (a fraction) as a percentage."""
+        if display == "PERCENTAGE":
+            return self.percent(rate)
+        return format_currency(rate, self.currency, locale=self.locale, decimal_quantization=False)
+
+    def quantity(self, quantity: Decimal | str, display: str = "ABSOLUTE") -> str:
+        value = Decimal(quantity)
+        if display == "PERCENTAGE":  # a percentage of an amount of money
+            return self.rate(value, "ABSOLUTE")
+        return format_decimal(value, locale=self.locale, decimal_quantization=False)
+
+    def percent(self, fraction: Decimal) -> str:
+        return format_percent(fraction, locale=self.locale, decimal_quantization=False)
+
+    def day(self, day: date) -> str:
+        return format_date(day, "medium", locale=self.locale)
+
+    def period(self, start: date | None, end: date | None) -> str | None:
+        if start is None or end is None:
+            return None
+        return f"{self.day(start)} \u2013 {self.day(end)}"  # an en dash
+
+    def address(self, address: dict[str, Any] | None) -> list[str]:
+        if not address:
+            return []
+        parts = [address.get(key) for key in ("line1", "line2", "town", "state", "postcode")]
+        country = address.get("country")
+        if country:
+            parts.append(_territory(self.locale, country))
+        return [str(part) for part in parts if part]
+
+
+@cache
+def _territory(locale: str, code: str) -> str:
+    name = Locale.parse(locale).territories.get(code)
+    return str(name) if name else code
+
+
+# --- templates -----------------------------------------------------------------------------
+
+
+@cache
+def environment() -> Environment:
+    """The documents' templates; the portal can render `BODY_TEMPLATE` from it with its own
+    `document`, or add this package's loader to its environment."""
+    return Environment(
+        loader=PackageLoader("tally.documents", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@cache
+def document_css() -> str:
+    """The document's stylesheet: screen and print (the page rules live in the page)."""
+    return (Path(__file__).parent / "templates" / STYLESHEET).read_text(encoding="utf-8")
+
+
+def document_body(document: Document) -> Markup:
+    """The document as an HTML fragment for the portal: `<article class="tally-document">`,
+    styled by `document_css()`."""
+    # Safe: the template escapes every value it prints (autoescape).
+    return Markup(environment().get_template(BODY_TEMPLATE).render(document=document))  # noqa: S704
+
+
+def document_page(document: Document) -> str:
+    """A whole HTML page of the document, with its stylesheet and print layout (A4)."""
+    css = Markup(document_css())  # noqa: S704  (our own stylesheet)
+    template = environment().get_template(PAGE_TEMPLATE)
+    return template.render(document=document, body=document_body(document), css=css)
+
+
+def html_to_pdf(html: str, *, files_dir: Path | None = None) -> bytes:
+    """The page as a PDF. Only `data:` URLs and files under `files_dir` are fetched (a logo):
+    never the network, so rendering cannot hang on a slow host."""
+    # Imported here: WeasyPrint takes seconds to import (it loads Pango), which only PDF
+    # rendering needs; the API, the CLI and the portal start without it.
+    from weasyprint import HTML  # noqa: PLC0415
+
+    from tally.documents.urls import LocalUrlFetcher  # noqa: PLC0415  (imports WeasyPrint)
+
+    roots = [files_dir] if files_dir is not None else []
+    pdf: bytes = HTML(string=html, url_fetcher=LocalUrlFetcher(roots)).write_pdf()
+    return pdf
+
+
+# --- reading the rows ----------------------------------------------------------------------
+
+
+def _account(session: Session, account_id: str) -> Account:
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound.resource("Account", account_id)
+    return account
+
+
+def _merchant(account: Account, fmt: Formatter) -> Party:
+    details = [f"Company number {account.company_number}"] if account.company_number else []
+    return Party(name=account.name, address=fmt.address(account.address), details=details)
+
+
+def _customer_names(session: Session, account_id: str, lines: Iterable[Line]) -> dict[str, str]:
+    """Names of the customers roll-up lines break down to, in one query."""
+    ids = {
+        str(share["customerId"])
+        for line in lines
+        for share in getattr(line, "breakdown", None) or []
+        if isinstance(share, dict) and share.get("customerId")
+    }
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Customer.id, Customer.legal_name).where(
+            Customer.account_id == account_id, Customer.id.in_(ids)
+        )
+    )
+    return {row.id: row.legal_name for row in rows}
+
+
+def _tax_names(session: Session, account_id: str, lines: Iterable[Line]) -> dict[str, str]:
+    """The short names ("VAT") of the tax-rate versions the lines were taxed with."""
+    ids = {
+        version
+        for line in lines
+        if (version := getattr(line, "tax_rate_version_id", None)) is not None
+    }
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(TaxRateVersion.id, TaxRateVersion.invoice_short_name).where(
+            TaxRateVersion.account_id == account_id, TaxRateVersion.id.in_(ids)
+        )
+    )
+    return {row.id: row.invoice_short_name for row in rows}
+
+
+def _line_row(line: Line, fmt: Formatter, names: dict[str, str]) -> LineRow:
+    shares = [
+        Share(
+            customer=names.get(str(share.get("customerId")), str(share.get("customerId"))),
+            quantity=fmt.quantity(str(share.get("quantity", "0"))),
+        )
+        for share in getattr(line, "breakdown", None) or []
+        if isinstance(share, dict)
+    ]
+    kind = getattr(line, "kind", None)
+    return LineRow(
+        title=line.title,
+        description=line.description,
+        service_period=fmt.period(line.service_period_start, line.service_period_end),
+        quantity=fmt.quantity(line.quantity, line.rate_display),
+        rate=fmt.rate(line.rate, line.rate_display),
+        tax_rate=fmt.percent(line.tax_rate),
+        amount=fmt.money(line.net_total),
+        kind=str(kind.value).lower() if kind is not None else "price",  # credit note lines
+        shares=shares,
+    )
+
+
+def _sections(
+    groups: Sequence[Group], lines: Sequence[Line], fmt: Formatter, names: dict[str, str]
+) -> list[Section]:
+    by_group: dict[str | None, list[Line]] = {}
+    for line in sorted(lines, key=lambda line: line.index):
+        by_group.setdefault(line.group_id, []).append(line)
+    sections = [
+        Section(
+            title=group.title,
+            description=group.description,
+            subtotal=fmt.money(group.net_total),
+            lines=[_line_row(line, fmt, names) for line in by_group.get(group.id, [])],
+        )
+        for group in sorted(groups, key=lambda group: group.index)
+    ]
+    known = {group.id for group in groups}
+    loose = [line for group_id, group_lines in by_group.items() if group_id not in known
+             for line in group_lines]  # fmt: skip
+    if loose:
+        loose.sort(key=lambda line: line.index)
+        sections.append(
+            Section(
+                title=None,
+                description=None,
+                subtotal=None,
+                lines=[_line_row(line, fmt, names) for line in loose],
+            )
+        )
+    return [section for section in sections if section.lines]
+
+
+def _tax_rows(lines: Sequence[Line], fmt: Formatter, tax_names: dict[str, str]) -> list[TaxRow]:
+    """Tax by rate: each rate's taxable amount and tax, summed over its lines."""
+    totals: dict[str, tuple[Decimal, Decimal]] = {}
+    for line in sorted(lines, key=lambda line: line.index):
+        version = getattr(line, "tax_rate_version_id", None)
+        name = tax_names.get(version, "Tax") if version else "Tax"
+        label = f"{name} {fmt.percent(line.tax_rate)}"
+        net, tax = totals.get(label, (Decimal(0), Decimal(0)))
+        totals[label] = (net + line.net_total, tax + line.total_tax)
+    return [
+        TaxRow(label=label, taxable=fmt.money(net), tax=fmt.money(tax))
+        for label, (net, tax) in totals.items()
+    ]
+
+
+def _tax_notes(tax_status: str | None) -> list[str]:
+    if tax_status == TaxStatus.REVERSE_CHARGED:
+        return ["Reverse charge: the customer accounts for the tax on this supply."]
+    if tax_status == TaxStatus.TAX_EXEMPT:
+        return ["The customer is exempt from tax."]
+    return []
+
+
+_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _filename(number: str | None, identifier: str) -> str:
+    stem = _UNSAFE_FILENAME.sub("-", number or "").strip("-.") or identifier
+    return f"{stem}.pdf"
+
+
+def _status_badge(status: InvoiceStatus, has_number: bool) -> str | None:
+    """ "Void" on a voided document; "Draft" on a draft that has a number (without one, its
+    number already reads "Draft")."""
+    if status is InvoiceStatus.VOIDED:
+        return "Void"
+    if status in (InvoiceStatus.DRAFT, InvoiceStatus.IN_PROGRESS) and has_number:
+        return "Draft"
+    return None
+
+
+def invoice_document(
+    session: Session,
+    account_id: str,
+    invoice_id: str,
+    *,
+    settings: Settings | None = None,
+    locale: str = DEFAULT_LOCALE,
+) -> Document:
+    """The invoice, formatted for print and the portal. Another account's invoice: NotFound.
+
+    Makes the customer's portal secret when it has none (the document links to the portal),
+    so call it in a writing transaction."""
+    settings = settings or get_settings()
+    invoice = session.scalar(
+        select(Invoice)
+        .where(Invoice.account_id == account_id, Invoice.id == invoice_id)
+        .options(selectinload(Invoice.line_items), selectinload(Invoice.groups))
+    )
+    if invoice is None:
+        raise NotFound.resource("Invoice", invoice_id)
+    account = _account(session, account_id)
+    fmt = Formatter(invoice.currency, locale)
+    lines = invoice.line_items
+    names = _customer_names(session, account_id, lines)
+    tax_names = _tax_names(session, account_id, lines)
+
+    facts = []
+    if invoice.issue_date is not None:
+        facts.append(Fact("Issue date", fmt.day(invoice.issue_date)))
+    elif invoice.invoice_date is not None:
+        facts.append(Fact("Invoice date", fmt.day(invoice.invoice_date)))
+    if invoice.due_date is not None:
+        facts.append(Fact("Due date", fmt.day(invoice.due_date)))
+    period = fmt.period(invoice.billing_period_start, invoice.billing_period_end)
+    if period:
+        facts.append(Fact("Billing period", period))
+    if invoice.purchase_order_number:
+        facts.append(Fact("Purchase order", invoice.purchase_order_number))
+    if invoice.reference:
+        facts.append(Fact("Reference", invoice.reference))
+
+    terms_days = (
+        invoice.payment_term_days
+        if invoice.payment_term_days is not None
+        else account.payment_terms_days
+    )
+    terms = f"Payment terms: {terms_days} days"
+    if invoice.due_date is not None:
+        terms += f", due by {fmt.day(invoice.due_date)}"
+
+    link = portal_url(session, invoice.customer_id, settings.public_url, invoice_path(invoice.id))
+    return Document(
+        kind="invoice",
+        title="Invoice",
+        number=invoice.invoice_number or "Draft",
+        status=_status_badge(invoice.status, invoice.invoice_number is not None),
+        currency=invoice.currency,
+        locale=locale,
+        merchant=_merchant(account, fmt),
+        logo_url=account.logo_url,
+        customer=Party(
+            name=invoice.customer_legal_company_name,
+            address=fmt.address(invoice.customer_billing_address),
+        ),
+        facts=facts,
+        sections=_sections(invoice.groups, lines, fmt, names),
+        line_count=len(lines),
+        net_total=fmt.money(invoice.net_total),
+        total_tax=fmt.money(invoice.total_tax),
+        gross_total=fmt.money(invoice.gross_total),
+        tax_rows=_tax_rows(lines, fmt, tax_names),
+        credits=[],
+        amount_due=None,
+        payment_terms=f"{terms}.",
+        notes=[*_tax_notes(invoice.customer_tax_status), *([invoice.memo] if invoice.memo else [])],
+        portal_url=link,
+        filename=_filename(invoice.invoice_number, invoice.id),
+    )
+
+
+def credit_note_document(
+    session: Session,
+    account_id: str,
+    credit_note_id: str,
+    *,
+    settings: Settings | None = None,
+    locale: str = DEFAULT_LOCALE,
+) -> Document:
+    """The credit note, formatted like an invoice; it links to the portal page of the invoice
+    it credits. Another account's credit note: NotFound."""
+    settings = settings or get_settings()
+    note = session.scalar(
+        select(CreditNote)
+        .where(CreditNote.account_id == account_id, CreditNote.id == credit_note_id)
+        .options(selectinload(CreditNote.line_items), selectinload(CreditNote.groups))
+    )
+    if note is None:
+        raise NotFound.resource("CreditNote", credit_note_id)
+    account = _account(session, account_id)
+    fmt = Formatter(note.currency, locale)
+    lines = note.line_items
+
+    facts = []
+    if note.issue_date is not None:
+        facts.append(Fact("Issue date", fmt.day(note.issue_date)))
+    if note.invoice_id is not None:
+        credited = session.scalar(
+            select(Invoice.invoice_number).where(
+                Invoice.account_id == account_id, Invoice.id == note.invoice_id
+            )
+        )
+        if credited:
+            facts.append(Fact("Credits invoice", credited))
+    period = fmt.period(note.billing_period_start, note.billing_period_end)
+    if period:
+        facts.append(Fact("Billing period", period))
+    if note.purchase_order_number:
+        facts.append(Fact("Purchase order", note.purchase_order_number))
+
+    path = invoice_path(note.invoice_id) if note.invoice_id else ""
+    customer_details = [f"Tax ID {note.customer_tax_id}"] if note.customer_tax_id else []
+    return Document(
+        kind="credit_note",
+        title="Credit note",
+        number=note.credit_note_number or "Draft",
+        status=_status_badge(note.status, note.credit_note_number is not None),
+        currency=note.currency,
+        locale=locale,
+        merchant=_merchant(account, fmt),
+        logo_url=account.logo_url,
+        customer=Party(
+            name=note.customer_legal_company_name,
+            address=fmt.address(note.customer_billing_address),
+            details=customer_details,
+        ),
+        facts=facts,
+        sections=_sections(note.groups, lines, fmt, {}),
+        line_count=len(lines),
+        net_total=fmt.money(note.net_total),
+        total_tax=fmt.money(note.total_tax),
+        gross_total=fmt.money(note.gross_total),
+        tax_rows=_tax_rows(lines, fmt, {}),
+        credits=[],
+        amount_due=None,
+        payment_terms=None,
+        notes=[note.memo] if note.memo else [],
+        portal_url=portal_url(session, note.customer_id, settings.public_url, path),
+        filename=_filename(note.credit_note_number, note.id),
+    )
+
+
+# --- one call ------------------------------------------------------------------------------
+
+
+def invoice_html(
+    session: Session,
+    account_id: str,
+    invoice_id: str,
+    *,
+    settings: Settings | None = None,
+    locale: str = DEFAULT_LOCALE,
+) -> str:
+    """The invoice as a whole printable HTML page."""
+    document = invoice_document(session, account_id, invoice_id, settings=settings, locale=locale)
+    return document_page(document)
+
+
+def invoice_pdf(
+    session: Session,
+    account_id: str,
+    invoice_id: str,
+    *,
+    settings: Settings | None = None,
+    locale: str = DEFAULT_LOCALE,
+) -> bytes:
+    settings = settings or get_settings()
+    html = invoice_html(session, account_id, invoice_id, settings=settings, locale=locale)
+    return html_to_pdf(html, files_dir=settings.data_dir)
+
+
+def credit_note_html(
+    session: Session,
+    account_id: str,
+    credit_note_id: str,
+    *,
+    settings: Settings | None = None,
+    locale: str = DEFAULT_LOCALE,
+) -> str:
+    """The credit note as a whole printable HTML page."""
+    document = credit_note_document(
+        session, account_id, credit_note_id, settings=settings, locale=locale
+    )
+    return document_page(document)
+
+
+def credit_note_pdf(
+    session: Session,
+    account_id: str,
+    credit_note_id: str,
+    *,
+    settings: Settings | None = None,
+    locale: str = DEFAULT_LOCALE,
+) -> bytes:
+    settings = settings or get_settings()
+    html = credit_note_html(session, account_id, credit_note_id, settings=settings, locale=locale)
+    return html_to_pdf(html, files_dir=settings.data_dir)

@@ -1,0 +1,332 @@
+"""Invoices people write: one-off invoices (`POST /api/invoices`), and the lines and groups of
+any DRAFT invoice, billing's included.
+
+A line's amounts are calculated the way the billing engine calculates them: net = quantity x
+rate and tax = net x taxRate, each rounded half up to the currency's minor unit; a group's
+and the invoice's totals are the sums of their lines, so net + tax = gross always holds.
+Changing a line or a group marks the invoice edited: billing no longer recalculates it, which
+would throw the change away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from tally.db import new_id, utcnow
+from tally.engine.money import ZERO, round_money
+from tally.exceptions import Conflict, InvalidRequest, NotFound
+from tally.invoices.lifecycle import local_today, require
+from tally.invoices.schemas import (
+    InvoiceCreate,
+    LineItemGroupIn,
+    LineItemGroupUpdate,
+    LineItemIn,
+)
+from tally.models import (
+    Account,
+    BillingPreference,
+    BillingSchedule,
+    Contact,
+    Customer,
+    DueDateSource,
+    Invoice,
+    InvoiceLineItem,
+    InvoiceLineItemGroup,
+    InvoiceStatus,
+    LineKind,
+    Price,
+    TaxStatus,
+)
+from tally.notifications.events import INVOICE, NotificationType, emit
+
+# ---- One-off invoices --------------------------------------------------------------------
+
+
+def _locked_live_customer(session: Session, account_id: str, customer_id: str) -> Customer:
+    """The customer, held (FOR SHARE) until commit: archiving it meanwhile waits, then voids
+    this draft with its other open invoices."""
+    customer = session.scalar(
+        select(Customer)
+        .where(Customer.account_id == account_id, Customer.id == customer_id)
+        .with_for_update(read=True)
+    )
+    if customer is None:
+        raise NotFound.resource("Customer", customer_id)
+    if customer.archived_at is not None:
+        raise Conflict(f"Customer {customer_id!r} is archived: it is invoiced no more")
+    return customer
+
+
+def billing_emails(session: Session, account_id: str, customer_id: str) -> list[str]:
+    """The customer's billing contacts' emails, the primary first, as billing snapshots
+    them: contacts who opted out of billing email are left out."""
+    contacts = session.execute(
+        select(Contact.email, Contact.billing_preference)
+        .where(
+            Contact.account_id == account_id,
+            Contact.customer_id == customer_id,
+            Contact.archived_at.is_(None),
+            Contact.billing_preference != BillingPreference.NONE,
+        )
+        .order_by(Contact.id)
+    ).all()
+    ordered = sorted(contacts, key=lambda c: c.billing_preference is not BillingPreference.PRIMARY)
+    return list(dict.fromkeys(contact.email for contact in ordered))
+
+
+def create_invoice(session: Session, account: Account, data: InvoiceCreate) -> Invoice:
+    """A DRAFT one-off invoice, without lines yet; announced as INVOICE_CREATED."""
+    customer = _locked_live_customer(session, account.id, data.customer_id)
+    terms = None
+    if data.billing_schedule_id is not None:
+        schedule = session.scalar(
+            select(BillingSchedule).where(
+                BillingSchedule.account_id == account.id,
+                BillingSchedule.id == data.billing_schedule_id,
+            )
+        )
+        if schedule is None:
+            raise NotFound.resource("Billing schedule", data.billing_schedule_id)
+        if schedule.customer_id != customer.id:
+            raise InvalidRequest.field(
+                "billingScheduleId", "is the schedule of another customer than customerId"
+            )
+        terms = schedule.default_due_date_days
+    emails = data.customer_emails
+    if emails is None:
+        emails = billing_emails(session, account.id, customer.id)
+
+    def address(given: Any) -> dict[str, Any] | None:
+        return None if given is None else dict(given.model_dump(mode="json", exclude_none=True))
+
+    period = data.billing_period
+    invoice = Invoice(
+        id=new_id(),
+        account_id=account.id,
+        customer_id=customer.id,
+        billing_schedule_id=data.billing_schedule_id,
+        status=InvoiceStatus.DRAFT,
+        currency=data.currency.value,
+        due_date=data.due_date,
+        due_date_source=(
+            DueDateSource.MANUAL if data.due_date is not None else DueDateSource.CALCULATED
+        ),
+        payment_term_days=None if data.due_date is not None else terms,
+        billing_period_start=period.start if period else None,
+        billing_period_end=period.end_inclusive if period else None,
+        accounting_date=data.accounting_date or local_today(account),
+        purchase_order_number=data.purchase_order_number,
+        reference=data.reference,
+        memo=data.memo,
+        customer_legal_company_name=data.customer_legal_company_name or customer.legal_name,
+        customer_emails=[str(email) for email in emails],
+        customer_billing_address=address(data.customer_billing_address) or customer.address,
+        customer_shipping_address=address(data.customer_shipping_address),
+        customer_tax_status=customer.tax_status.value,
+        metadata_items=[item.model_dump() for item in data.metadata],
+        payment_options=[option.value for option in data.payment_options],
+    )
+    session.add(invoice)
+    session.flush()
+    emit(session, account.id, NotificationType.INVOICE_CREATED, INVOICE, [invoice.id])
+    return invoice
+
+
+# ---- Lines and groups of drafts ----------------------------------------------------------
+
+
+def _draft(session: Session, account_id: str, invoice_id: str) -> Invoice:
+    """The invoice with its lines and groups, row-locked; 409 unless it is a DRAFT."""
+    invoice = session.scalar(
+        select(Invoice)
+        .where(Invoice.account_id == account_id, Invoice.id == invoice_id)
+        .options(selectinload(Invoice.line_items), selectinload(Invoice.groups))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if invoice is None:
+        raise NotFound.resource("Invoice", invoice_id)
+    require(invoice, "edit lines", [InvoiceStatus.DRAFT])
+    return invoice
+
+
+def _line(invoice: Invoice, line_id: str) -> InvoiceLineItem:
+    for line in invoice.line_items:
+        if line.id == line_id:
+            return line
+    raise NotFound.resource("Line item", line_id)
+
+
+def _group(invoice: Invoice, group_id: str) -> InvoiceLineItemGroup:
+    for group in invoice.groups:
+        if group.id == group_id:
+            return group
+    raise NotFound.resource("Line item group", group_id)
+
+
+def _renumber(rows: Sequence[InvoiceLineItem | InvoiceLineItemGroup]) -> None:
+    """Indexes 0, 1, 2 ... in the rows' order, touching only those that move."""
+    for index, row in enumerate(rows):
+        if row.index != index:
+            row.index = index
+
+
+def _recalculate(invoice: Invoice) -> None:
+    """Group and invoice totals as the sums of their (rounded) lines; the invoice is edited."""
+    sums: dict[str | None, list[Decimal]] = {}
+    for line in invoice.line_items:
+        for key in (line.group_id, "invoice"):
+            net, tax, gross = sums.setdefault(key, [ZERO, ZERO, ZERO])
+            sums[key] = [net + line.net_total, tax + line.total_tax, gross + line.gross_total]
+    for group in invoice.groups:
+        group.net_total, group.total_tax, group.gross_total = sums.get(group.id, [ZERO] * 3)
+    invoice.net_total, invoice.total_tax, invoice.gross_total = sums.get("invoice", [ZERO] * 3)
+    invoice.edited_at = utcnow()
+
+
+def _line_values(session: Session, invoice: Invoice, data: LineItemIn) -> dict[str, Any]:
+    if data.group_id is not None and all(g.id != data.group_id for g in invoice.groups):
+        raise InvalidRequest.field("groupId", f"no group {data.group_id!r} on this invoice")
+    product_id = None
+    if data.price_id is not None:
+        product_id = session.scalar(
+            select(Price.product_id).where(
+                Price.account_id == invoice.account_id, Price.id == data.price_id
+            )
+        )
+        if product_id is None:
+            raise NotFound.resource("Price", data.price_id)
+    # As billing does: tax-exempt and reverse-charged customers are charged no tax.
+    taxed = invoice.customer_tax_status == TaxStatus.TAXED.value
+    tax_rate = data.tax_rate if taxed else ZERO
+    net = round_money(data.quantity * data.rate, invoice.currency)
+    tax = round_money(net * tax_rate, invoice.currency)
+    period = data.service_period
+    return {
+        "title": data.title,
+        "description": data.description,
+        "quantity": data.quantity,
+        "rate": data.rate,
+        "rate_display": data.rate_display.value,
+        "tax_rate": tax_rate,
+        "net_total": net,
+        "total_tax": tax,
+        "gross_total": net + tax,
+        "group_id": data.group_id,
+        "price_id": data.price_id,
+        "product_id": product_id,
+        "service_period_start": period.start_date if period else None,
+        "service_period_end": period.end_date if period else None,
+    }
+
+
+def _announce(session: Session, invoice: Invoice) -> None:
+    session.flush()
+    emit(session, invoice.account_id, NotificationType.INVOICE_UPDATED, INVOICE, [invoice.id])
+
+
+def add_line(
+    session: Session, account: Account, invoice_id: str, data: LineItemIn
+) -> tuple[Invoice, InvoiceLineItem]:
+    """A MANUAL line, last on the invoice."""
+    invoice = _draft(session, account.id, invoice_id)
+    line = InvoiceLineItem(
+        id=new_id(),
+        account_id=account.id,
+        invoice_id=invoice.id,
+        index=len(invoice.line_items),
+        kind=LineKind.MANUAL,
+        **_line_values(session, invoice, data),
+    )
+    invoice.line_items.append(line)
+    _recalculate(invoice)
+    _announce(session, invoice)
+    return invoice, line
+
+
+def update_line(
+    session: Session, account: Account, invoice_id: str, line_id: str, data: LineItemIn
+) -> tuple[Invoice, InvoiceLineItem]:
+    """Replace a line's fields; it keeps its place (and its kind)."""
+    invoice = _draft(session, account.id, invoice_id)
+    line = _line(invoice, line_id)
+    values = _line_values(session, invoice, data)
+    if values["quantity"] != line.quantity:
+        line.breakdown = []  # the roll-up shares no longer add up to it
+    if values["tax_rate"] != line.tax_rate:
+        line.tax_rate_version_id = None  # a rate given by hand, not a tax rate's version
+    for name, value in values.items():
+        setattr(line, name, value)
+    _recalculate(invoice)
+    _announce(session, invoice)
+    return invoice, line
+
+
+def delete_line(
+    session: Session, account: Account, invoice_id: str, line_id: str
+) -> tuple[Invoice, InvoiceLineItem]:
+    invoice = _draft(session, account.id, invoice_id)
+    line = _line(invoice, line_id)
+    invoice.line_items.remove(line)  # delete-orphan: the row goes at flush
+    _renumber(invoice.line_items)
+    _recalculate(invoice)
+    _announce(session, invoice)
+    return invoice, line
+
+
+def add_group(
+    session: Session, account: Account, invoice_id: str, data: LineItemGroupIn
+) -> tuple[Invoice, InvoiceLineItemGroup]:
+    """An empty group, last on the invoice."""
+    invoice = _draft(session, account.id, invoice_id)
+    group = InvoiceLineItemGroup(
+        id=new_id(),
+        account_id=account.id,
+        invoice_id=invoice.id,
+        index=len(invoice.groups),
+        title=data.title,
+        description=data.description,
+    )
+    invoice.groups.append(group)
+    _recalculate(invoice)
+    _announce(session, invoice)
+    return invoice, group
+
+
+def update_group(
+    session: Session, account: Account, invoice_id: str, group_id: str, data: LineItemGroupUpdate
+) -> tuple[Invoice, InvoiceLineItemGroup]:
+    """New title and description; `index` moves the group there, the others close up."""
+    invoice = _draft(session, account.id, invoice_id)
+    group = _group(invoice, group_id)
+    group.title = data.title
+    group.description = data.description
+    if data.index is not None:
+        others = [g for g in invoice.groups if g is not group]
+        others.insert(min(data.index, len(others)), group)
+        _renumber(others)
+    _recalculate(invoice)
+    _announce(session, invoice)
+    return invoice, group
+
+
+def delete_group(
+    session: Session, account: Account, invoice_id: str, group_id: str
+) -> tuple[Invoice, InvoiceLineItemGroup]:
+    """The group and its lines."""
+    invoice = _draft(session, account.id, invoice_id)
+    group = _group(invoice, group_id)
+    for line in [line for line in invoice.line_items if line.group_id == group.id]:
+        invoice.line_items.remove(line)
+    session.flush()  # lines first: they refer to the group
+    invoice.groups.remove(group)
+    _renumber(invoice.line_items)
+    _renumber(invoice.groups)
+    _recalculate(invoice)
+    _announce(session, invoice)
+    return invoice, group

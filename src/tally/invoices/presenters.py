@@ -1,0 +1,38 @@
+"""Invoices as webhook events carry them: the API's InvoiceResponse, in three queries for any
+number of invoices (the invoices, their archived customers, the account's time zone)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tally.invoices import service
+from tally.invoices.lifecycle import local_today
+from tally.invoices.schemas import InvoiceOut
+from tally.models import Invoice
+from tally.notifications.events import INVOICE, presents
+
+
+@presents(INVOICE)
+def present_invoices(
+    session: Session, account_id: str, invoice_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    invoices = session.scalars(
+        select(Invoice)
+        .where(Invoice.account_id == account_id, Invoice.id.in_(invoice_ids))
+        # Bulk updates (finalize) bypass the objects a session may hold: read the rows.
+        .execution_options(populate_existing=True)
+    ).all()
+    if not invoices:
+        return {}
+    archived = service.archived_customers(session, account_id, invoices)
+    today = local_today(service.account_of(session, account_id))
+    return {
+        invoice.id: InvoiceOut.build(invoice, archived, today).model_dump(
+            mode="json", by_alias=True
+        )
+        for invoice in invoices
+    }

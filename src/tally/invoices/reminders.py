@@ -1,0 +1,174 @@
+"""Payment reminders: a week before a sent, unpaid invoice's due date, and on it.
+
+Each reminder is an email to the invoice's customer emails (the merchant's alert addresses in
+copy, as Sequence does) with the invoice attached, queued once: its `dedupe_key`
+(`invoice:<id>:reminder:<kind>`) is unique per account, and the insert skips keys already
+there, so any number of passes and workers queue it once. Only reminders actually queued
+emit INVOICE_REMINDER_SENT.
+
+Days are the account's local days. An invoice sent on the reminder's day gets none that day
+(its own email has just gone), and accounts that turned customer notifications off get none.
+Paid, uncollectible and voided invoices are never reminded; a reminder queued before its
+invoice was settled is cancelled by the sender (`notifications.outbox`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from secrets import token_urlsafe
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from tally.db import Database, table_of, utcnow
+from tally.documents.links import invoice_path
+from tally.models import Account, Customer, EmailMessage, Invoice, InvoiceStatus, PaymentStatus
+from tally.notifications import events
+from tally.notifications.email import ReminderKind, invoice_content, message_values
+from tally.settings import get_settings
+
+AHEAD = timedelta(days=7)
+REMINDABLE = (PaymentStatus.UNPAID, PaymentStatus.PARTIALLY_PAID)
+INSERT_CHUNK = 500  # rows per INSERT: well within PostgreSQL's 65,535 parameters
+
+
+@dataclass
+class ReminderReport:
+    queued: list[tuple[str, ReminderKind]] = field(default_factory=list)  # (invoice id, kind)
+
+
+def reminder_key(invoice_id: str, kind: ReminderKind) -> str:
+    return f"invoice:{invoice_id}:reminder:{kind}"
+
+
+def _candidate_due_dates(today: date | None, now: datetime) -> set[date]:
+    """Due dates that may be someone's today or today + 7: every local date in the world is
+    within a day of UTC's."""
+    days = [today] if today else [now.date() + timedelta(days=d) for d in (-1, 0, 1)]
+    return {day + offset for day in days for offset in (timedelta(0), AHEAD)}
+
+
+def _reminder_kind(invoice: Invoice, local_today: date, zone: ZoneInfo) -> ReminderKind | None:
+    if invoice.due_date == local_today:
+        kind: ReminderKind = "due"
+    elif invoice.due_date == local_today + AHEAD:
+        kind = "upcoming"
+    else:
+        return None
+    if invoice.sent_at is not None and invoice.sent_at.astimezone(zone).date() >= local_today:
+        return None
+    return kind
+
+
+def _portals(session: Session, customer_ids: set[str], base_url: str) -> dict[str, str]:
+    """Each customer's portal link (`documents.links.portal_url` without a path), for many
+    customers in a fixed number of statements: secrets missing are made as `portal_secret`
+    makes them (only where still missing, read back afterwards)."""
+    customers = table_of(Customer)
+
+    def read(ids: Iterable[str]) -> dict[str, str | None]:
+        query = select(customers.c.id, customers.c.portal_secret).where(customers.c.id.in_(ids))
+        return {row.id: row.portal_secret for row in session.execute(query)}
+
+    secrets = read(customer_ids)
+    missing = [customer_id for customer_id, secret in secrets.items() if secret is None]
+    if missing:
+        session.execute(
+            update(customers)
+            .where(customers.c.id == bindparam("b_id"), customers.c.portal_secret.is_(None))
+            .values(portal_secret=bindparam("b_secret")),
+            [{"b_id": customer_id, "b_secret": token_urlsafe(32)} for customer_id in missing],
+        )
+        secrets.update(read(missing))
+    root = base_url.rstrip("/")
+    return {customer_id: f"{root}/portal/{secret}" for customer_id, secret in secrets.items()}
+
+
+def _insert_once(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert the messages whose key is new; the keys inserted."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = table_of(EmailMessage)
+    inserted: set[str] = set()
+    for start in range(0, len(rows), INSERT_CHUNK):
+        statement = (
+            dialect.insert(table)
+            .values(rows[start : start + INSERT_CHUNK])
+            .on_conflict_do_nothing(index_elements=["account_id", "dedupe_key"])
+            .returning(table.c.dedupe_key)
+        )
+        inserted.update(key for key in session.scalars(statement) if key is not None)
+    return inserted
+
+
+def queue_reminders(
+    db: Database,
+    today: date | None = None,
+    *,
+    account_id: str | None = None,
+    base_url: str | None = None,
+    now: datetime | None = None,
+) -> ReminderReport:
+    """Queue the reminders due today (each account's local today as of `now`, or `today` for
+    all), of every account or one. `base_url` (the portal links) defaults to
+    `TALLY_PUBLIC_URL`."""
+    now = now or utcnow()
+    base = base_url or get_settings().public_url
+    report = ReminderReport()
+    with db.transaction() as session:
+        query = (
+            select(Invoice, Account)
+            .join(Account, Account.id == Invoice.account_id)
+            .where(
+                Invoice.status == InvoiceStatus.SENT,
+                Invoice.payment_status.in_(REMINDABLE),
+                Invoice.due_date.in_(_candidate_due_dates(today, now)),
+                Account.send_customer_notifications.is_(True),
+            )
+            .order_by(Invoice.account_id, Invoice.id)
+        )
+        if account_id is not None:
+            query = query.where(Invoice.account_id == account_id)
+        due: list[tuple[Invoice, Account, ReminderKind]] = []
+        for invoice, account in session.execute(query):
+            zone = ZoneInfo(account.timezone)
+            kind = _reminder_kind(invoice, today or now.astimezone(zone).date(), zone)
+            if kind is not None and invoice.customer_emails:
+                due.append((invoice, account, kind))
+        portals = _portals(session, {invoice.customer_id for invoice, _, _ in due}, base)
+        rows: list[dict[str, Any]] = []
+        kinds: dict[str, tuple[str, str, ReminderKind]] = {}  # key -> (account, invoice, kind)
+        for invoice, account, kind in due:
+            key = reminder_key(invoice.id, kind)
+            link = portals[invoice.customer_id] + invoice_path(invoice.id)
+            values = message_values(
+                account,
+                "REMINDER",
+                invoice.customer_emails,
+                invoice_content(account, invoice, link, reminder=kind),
+                ("invoice", invoice.id),
+                key,
+            )
+            values["cc_addresses"] = list(account.alert_email_addresses)
+            rows.append(values)
+            kinds[key] = (account.id, invoice.id, kind)
+        queued = _insert_once(session, rows)
+        by_account: dict[str, list[str]] = defaultdict(list)
+        for key in sorted(queued):
+            owner, invoice_id, kind = kinds[key]
+            by_account[owner].append(invoice_id)
+            report.queued.append((invoice_id, kind))
+        for owner, invoice_ids in by_account.items():
+            events.emit(
+                session,
+                owner,
+                events.NotificationType.INVOICE_REMINDER_SENT,
+                events.INVOICE,
+                invoice_ids,
+            )
+    return report

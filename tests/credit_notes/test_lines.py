@@ -1,0 +1,230 @@
+"""A draft credit note's line items and groups: totals as on invoices (net = quantity x rate,
+tax = net x tax rate, each rounded half up to the minor unit; sums for groups and the credit
+note), and the caps: over an invoice's credit notes that are not voided, never more credited
+of a line than it was invoiced for, nor more than the invoice's total."""
+
+from typing import Any
+
+from tally.accounts.service import Credentials
+from tally.db import Database
+from tests.credit_notes.helpers import (
+    act,
+    add_line,
+    created,
+    invoice_lines,
+    issued_note,
+    line_body,
+    new_note,
+    ok,
+    refused,
+    sent_invoice,
+)
+from tests.invoices.helpers import D, GroupSpec, LineSpec, new_customer
+from tests.support.api_client import ApiClient
+
+
+def totals(document: dict[str, Any]) -> tuple[str, str, str]:
+    return document["netTotal"], document["totalTax"], document["grossTotal"]
+
+
+def test_lines_are_rounded_half_up_and_summed(
+    api: ApiClient, customer: dict[str, Any], invoice_id: str
+) -> None:
+    note = new_note(api, invoice_id, customer["id"])
+    url = f"/api/credit-notes/{note['id']}"
+    group = created(
+        api.post(f"{url}/line-item-groups", json={"title": "Usage", "description": "May"})
+    )
+    assert group == {
+        "id": group["id"],
+        "creditNoteId": note["id"],
+        "title": "Usage",
+        "description": "May",
+        "index": 0,
+        "netTotal": "0.00",
+        "totalTax": "0.00",
+        "grossTotal": "0.00",
+    }
+    # 3 x 0.125 = 0.375 -> 0.38; tax 0.076 -> 0.08.
+    first = add_line(
+        api, note["id"], title="Calls", quantity="3", rate="0.125", groupId=group["id"],
+        servicePeriod={"start": "2024-05-01", "endInclusive": "2024-05-31"},
+        externalIds=[{"key": "Xero", "value": "X-1"}], revenueRecognitionMethod="POINT_IN_TIME",
+        revenueClassification="EARNED", productId="p-1", description="Overcharged",
+    )  # fmt: skip
+    assert first == {
+        "id": first["id"],
+        "creditNoteId": note["id"],
+        "groupId": group["id"],
+        "title": "Calls",
+        "description": "Overcharged",
+        "quantity": "3",
+        "rate": "0.125",
+        "taxRate": "0.2",
+        "index": 0,
+        "netTotal": "0.38",
+        "totalTax": "0.08",
+        "grossTotal": "0.46",
+        "rateDisplay": "ABSOLUTE",
+        "externalIds": [{"key": "Xero", "value": "X-1"}],
+        "servicePeriod": {"start": "2024-05-01", "endInclusive": "2024-05-31"},
+        "revenueRecognitionMethod": "POINT_IN_TIME",
+        "revenueClassification": "EARNED",
+        "productId": "p-1",
+    }
+    # 2 x 12.345 = 24.69; tax 4.938 -> 4.94.
+    second = add_line(api, note["id"], quantity="2", rate="12.345", groupId=group["id"])
+    third = add_line(api, note["id"], quantity="1", rate="5", tax_rate="0")
+    assert (totals(second), second["index"], third["index"]) == (("24.69", "4.94", "29.63"), 1, 2)
+
+    current = ok(api.get(url))
+    assert totals(current) == ("30.07", "5.02", "35.09")
+    assert totals(current["lineItemGroups"][0]) == ("25.07", "5.02", "30.09")
+    assert [line["id"] for line in current["lineItems"]] == [first["id"], second["id"], third["id"]]
+    listed = ok(api.get(f"{url}/line-items", params={"sortOrder": "DESC"}))["items"]
+    assert [line["id"] for line in listed] == [third["id"], second["id"], first["id"]]
+    assert ok(api.get(f"{url}/line-item-groups"))["items"][0]["grossTotal"] == "30.09"
+
+    changed = ok(
+        api.put(f"{url}/line-items/{second['id']}", json=line_body(quantity="1", rate="1"))
+    )
+    assert (totals(changed), changed["groupId"]) == (("1.00", "0.20", "1.20"), group["id"])
+    assert totals(ok(api.get(url))) == ("6.38", "0.28", "6.66")
+    deleted = ok(api.delete(f"{url}/line-items/{first['id']}"))
+    assert deleted["id"] == first["id"]
+    assert totals(ok(api.get(url))) == ("6.00", "0.20", "6.20")
+
+    renamed = ok(api.put(f"{url}/line-item-groups/{group['id']}", json={"title": "Calls"}))
+    assert (renamed["title"], renamed.get("description"), renamed["grossTotal"]) == (
+        "Calls", None, "1.20",
+    )  # fmt: skip
+    # A group goes with its lines.
+    assert ok(api.delete(f"{url}/line-item-groups/{group['id']}"))["id"] == group["id"]
+    current = ok(api.get(url))
+    assert ([line["id"] for line in current["lineItems"]], current["lineItemGroups"]) == (
+        [third["id"]], [],
+    )  # fmt: skip
+    assert totals(current) == ("5.00", "0.00", "5.00")
+
+
+def test_amounts_follow_the_currency_minor_unit(
+    api: ApiClient, database: Database, account: Credentials, customer: dict[str, Any]
+) -> None:
+    yen = sent_invoice(
+        database, account.account_id, customer, currency="JPY", groups=[], lines=[],
+        net_total=D("10000"), total_tax=D("1000"), gross_total=D("11000"),
+    )  # fmt: skip
+    note = new_note(api, yen, customer["id"], currency="JPY")
+    line = add_line(api, note["id"], quantity="3", rate="333.5", tax_rate="0.1")  # 1000.5 -> 1001
+    assert (totals(line), line["rate"]) == (("1001", "100", "1101"), "333.5")
+
+
+def test_a_line_credits_a_line_of_the_invoice(
+    api: ApiClient, customer: dict[str, Any], invoice_id: str
+) -> None:
+    platform = invoice_lines(api, invoice_id)["Platform fee"]
+    note = new_note(api, invoice_id, customer["id"])
+    line = add_line(api, note["id"], lineItemId=platform["id"], rate="50")
+    assert (line["lineItemId"], line["priceId"]) == (platform["id"], platform["priceId"])
+    same = add_line(api, note["id"], invoiceLineItemIds=[platform["id"]], rate="1")
+    assert same["lineItemId"] == platform["id"]
+
+    url = f"/api/credit-notes/{note['id']}/line-items"
+    calls = invoice_lines(api, invoice_id)["API calls"]
+    for body in (
+        line_body(lineItemId="not-a-line"),
+        line_body(invoiceLineItemIds=[platform["id"], calls["id"]]),
+        line_body(lineItemId=platform["id"], invoiceLineItemIds=[calls["id"]]),
+        line_body(lineItemId=platform["id"], rate="-1"),  # credits a positive amount
+        line_body(groupId="not-a-group"),
+        line_body(creditNoteId="another-note"),
+        line_body(taxRate="1.5"),
+        line_body(quantity="many"),
+    ):
+        refused(api.post(url, json=body), 422)
+    body = {"title": "Platform", "lineItemGroupId": "not-a-group"}
+    refused(api.post(f"/api/credit-notes/{note['id']}/line-item-groups", json=body), 422)
+    assert len(ok(api.get(url))["items"]) == 2
+
+
+def test_an_invoice_line_is_never_credited_beyond_its_amount(
+    api: ApiClient, customer: dict[str, Any], invoice_id: str
+) -> None:
+    platform = invoice_lines(api, invoice_id)["Platform fee"]  # 100.00 + 20 % = 120.00
+    first = new_note(api, invoice_id, customer["id"])
+    add_line(api, first["id"], lineItemId=platform["id"], rate="60")
+    second = new_note(api, invoice_id, customer["id"])
+    line = add_line(api, second["id"], lineItemId=platform["id"], rate="40")
+    url = f"/api/credit-notes/{second['id']}"
+    before = ok(api.get(url))
+
+    # 60 + 41 net > 100, across two credit notes.
+    message = refused(
+        api.post(f"{url}/line-items", json=line_body(lineItemId=platform["id"], rate="1"))
+    )
+    assert "Platform fee" in message
+    refused(api.put(f"{url}/line-items/{line['id']}", json=line_body(rate="40.01")))
+    # Net within, gross beyond: 40 net at 25 % is 50 gross, 72 + 50 > 120.
+    refused(api.put(f"{url}/line-items/{line['id']}", json=line_body(rate="40", taxRate="0.25")))
+    assert ok(api.get(url)) == before
+
+    # Exactly the line's amount is fine, and a voided credit note credits nothing.
+    ok(api.put(f"{url}/line-items/{line['id']}", json=line_body(rate="40")))
+    ok(act(api, first["id"], "void"))
+    ok(api.put(f"{url}/line-items/{line['id']}", json=line_body(rate="100")))
+    refused(api.post(f"{url}/line-items", json=line_body(lineItemId=platform["id"], rate="0.01")))
+    # A deleted draft credits nothing either.
+    ok(api.delete(url))
+    again = new_note(api, invoice_id, customer["id"])
+    add_line(api, again["id"], lineItemId=platform["id"], rate="100")
+
+
+def test_credit_notes_never_credit_more_than_the_invoice(
+    api: ApiClient, customer: dict[str, Any], invoice_id: str
+) -> None:
+    first = issued_note(api, invoice_id, customer["id"], rate="200")  # 240.00 of 270.00
+    note = new_note(api, invoice_id, customer["id"])
+    add_line(api, note["id"], rate="25")  # 30.00: 270.00 in all
+    assert ok(api.get(f"/api/credit-notes/{first['id']}"))["grossTotal"] == "240.00"
+    url = f"/api/credit-notes/{note['id']}/line-items"
+    message = refused(api.post(url, json=line_body(rate="0.01")))
+    assert "INV-T1" in message
+    # A negative line lowers the total, and its deletion is checked too.
+    negative = add_line(api, note["id"], rate="-10")
+    add_line(api, note["id"], rate="10")
+    refused(api.delete(f"{url}/{negative['id']}"))
+    assert ok(api.get(f"/api/credit-notes/{note['id']}"))["grossTotal"] == "30.00"
+
+
+def test_credits_against_an_invoice_without_lines_named(
+    api: ApiClient, database: Database, account: Credentials
+) -> None:
+    customer = new_customer(api, "Lines Ltd")
+    invoice_id = sent_invoice(
+        database, account.account_id, customer,
+        groups=[GroupSpec(0, "Platform", D("10"), D("2"), D("12"))],
+        lines=[LineSpec(0, 0, "Seat", D("1"), D("10"), D("0.2"), D("10"), D("2"), D("12"))],
+        net_total=D("10"), total_tax=D("2"), gross_total=D("12"),
+    )  # fmt: skip
+    invoice_group = ok(api.get(f"/api/invoices/{invoice_id}/line-item-groups"))["items"][0]
+    note = new_note(api, invoice_id, customer["id"])
+    url = f"/api/credit-notes/{note['id']}/line-item-groups"
+    body = {"title": "Platform", "lineItemGroupId": invoice_group["id"]}
+    assert created(api.post(url, json=body))["lineItemGroupId"] == invoice_group["id"]
+    add_line(api, note["id"], rate="10")
+    refused(api.post(f"/api/credit-notes/{note['id']}/line-items", json=line_body(rate="0.01")))
+
+
+def test_lines_of_an_issued_credit_note_do_not_change(
+    api: ApiClient, customer: dict[str, Any], invoice_id: str
+) -> None:
+    note = issued_note(api, invoice_id, customer["id"])
+    url = f"/api/credit-notes/{note['id']}"
+    line, group = note["lineItems"][0], {"title": "G"}
+    assert "only a DRAFT" in refused(api.post(f"{url}/line-items", json=line_body()))
+    refused(api.put(f"{url}/line-items/{line['id']}", json=line_body(rate="1")))
+    refused(api.delete(f"{url}/line-items/{line['id']}"))
+    refused(api.post(f"{url}/line-item-groups", json=group))
+    assert ok(api.get(url)) == note
+    refused(api.get("/api/credit-notes/nope/line-items"), 404)
+    refused(api.put(f"/api/credit-notes/{note['id']}/line-item-groups/nope", json=group))
