@@ -193,7 +193,7 @@ def test_a_tax_exempt_customer_pays_no_tax(api: ApiClient) -> None:
     assert january["customerTaxStatus"] == "TAX_EXEMPT"
 
 
-def test_auto_issue_finalizes_with_gapless_numbers_and_leaves_the_upcoming_invoice(
+def test_auto_issue_sends_with_gapless_numbers_and_leaves_the_upcoming_invoice(
     api: ApiClient,
 ) -> None:
     merchant = Merchant(api)
@@ -206,8 +206,8 @@ def test_auto_issue_finalizes_with_gapless_numbers_and_leaves_the_upcoming_invoi
     assert report["invoicesFinalized"] == 2
     issued = merchant.invoices(first["id"])
     assert [(i["status"], i.get("invoiceNumber")) for i in issued] == [
-        ("FINAL", "INV00001"),
-        ("FINAL", "INV00002"),
+        ("SENT", "INV00001"),
+        ("SENT", "INV00002"),
         ("IN_PROGRESS", None),
     ]
     assert issued[0]["issueDate"] == "2024-03-01"
@@ -241,7 +241,7 @@ def test_late_usage_updates_drafts_and_is_reported_for_finalized_periods(api: Ap
     draft = merchant.invoice_for(draft_schedule["id"], "2024-01-01")
     final = merchant.invoice_for(issued_schedule["id"], "2024-01-01")
     assert amounts(draft) == {"Calls": Decimal("2.00")}
-    assert (final["status"], amounts(final)) == ("FINAL", {"Calls": Decimal("1.00")})
+    assert (final["status"], amounts(final)) == ("SENT", {"Calls": Decimal("1.00")})
     assert report["lateUsage"] == [{"billingScheduleId": issued_schedule["id"], "eventCount": 1}]
     assert merchant.bill("2024-02-01")["lateUsage"] == []  # each late event reported once
 
@@ -257,7 +257,7 @@ def test_archiving_voids_open_invoices_and_stops_billing(api: ApiClient) -> None
 
     assert api.post(f"/api/customers/{customer}/archive").status_code == 200
 
-    assert [i["status"] for i in merchant.invoices(kept["id"])] == ["FINAL", "VOIDED"]
+    assert [i["status"] for i in merchant.invoices(kept["id"])] == ["SENT", "VOIDED"]
     assert [i["status"] for i in merchant.invoices(drafted["id"])] == ["VOIDED", "VOIDED"]
     assert merchant.bill("2024-03-01")["billingSchedules"] == 0
 

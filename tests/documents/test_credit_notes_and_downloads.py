@@ -53,7 +53,7 @@ def test_a_credit_note_pdf_shows_its_number_the_invoice_it_credits_lines_and_tot
     ):  # fmt: skip
         assert expected in text, expected
     assert "Payment terms" not in text
-    link = f"{app.state.settings.public_url}/portal/{secret}/invoices/{invoice_id}"
+    link = f"{app.state.settings.public_url}/portal/c/{secret}/invoices/{invoice_id}"
     assert link in "".join(text.split())
 
 

@@ -105,7 +105,7 @@ def test_a_pdf_shows_merchant_customer_dates_lines_tax_totals_and_the_portal_lin
     assert "Draft" not in text
     secret = portal_secret(app, customer["id"])
     assert secret is not None and len(secret) == 43  # secrets.token_urlsafe(32)
-    link = f"{app.state.settings.public_url}/portal/{secret}/invoices/{invoice_id}"
+    link = f"{app.state.settings.public_url}/portal/c/{secret}/invoices/{invoice_id}"
     assert link in squeezed(text)
     assert image_count(pdf) == 1  # the logo, from its data: URL
 

@@ -26,8 +26,8 @@ def test_a_portal_url_makes_the_customers_secret_once_and_keeps_it(
         secret = session.scalar(select(Customer.portal_secret).where(Customer.id == customer_id))
 
     assert secret is not None and len(secret) == 43
-    assert first == f"https://billing.example.com/portal/{secret}/invoices/x"
-    assert again == f"https://billing.example.com/portal/{secret}"
+    assert first == f"https://billing.example.com/portal/c/{secret}/invoices/x"
+    assert again == f"https://billing.example.com/portal/c/{secret}"
     assert customer_id not in first
 
 
@@ -40,7 +40,7 @@ def test_a_portal_url_uses_a_secret_the_customer_already_has(
             update(Customer).where(Customer.id == customer_id).values(portal_secret="rotated")
         )
     with app.state.db.transaction() as session:
-        assert portal_url(session, customer_id, "http://h") == "http://h/portal/rotated"
+        assert portal_url(session, customer_id, "http://h") == "http://h/portal/c/rotated"
 
 
 def test_the_fetcher_reads_data_urls_and_files_under_its_directories_only(

@@ -4,14 +4,15 @@ auto-issue, and finalized invoices that nothing changes afterwards."""
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from tally.accounts.service import Credentials
 from tally.db import Database
-from tally.models import BillingRun
+from tally.models import BillingRun, EmailMessage
 from tests.billing.helpers import Merchant, amounts
 from tests.catalog.price_bodies import fixed, linear
 from tests.factories import customer_body, tax_rate_body
-from tests.invoices.states import get, line_body, ok
+from tests.invoices.states import account_settings, get, line_body, ok
 from tests.metering.helpers import event, send
 from tests.schedules.helpers import update_body
 from tests.support.api_client import ApiClient
@@ -121,6 +122,34 @@ def test_auto_issued_invoices_are_numbered_dated_and_owed(api: ApiClient) -> Non
     assert (january["balance"], january["balanceVersion"]) == ("120.00", 1)
     assert january["finalizedAt"]
     assert march["status"] == "IN_PROGRESS"
+
+
+def test_auto_issue_emails_each_invoice_unless_notifications_are_off(
+    api: ApiClient, database: Database, account: Credentials
+) -> None:
+    merchant = Merchant(api)
+    price = merchant.price(fixed("100.00"), billingFrequency="MONTHLY")
+    schedule = merchant.schedule(merchant.customer(), [price], "2024-01-01", autoIssueInvoices=True)
+
+    assert merchant.bill("2024-03-01")["invoicesFinalized"] == 2
+
+    sent = merchant.invoices(schedule["id"])[:2]
+    assert [(i["status"], bool(i["sentAt"])) for i in sent] == [("SENT", True)] * 2
+    mine = EmailMessage.account_id == account.account_id
+    with database.session() as session:
+        messages = session.scalars(select(EmailMessage).where(mine)).all()
+    assert sorted(m.attachments[0]["id"] for m in messages) == sorted(i["id"] for i in sent)
+    assert all(m.kind == "INVOICE" and m.to_addresses == ["jane@example.com"] for m in messages)
+    assert {m.subject.split()[1] for m in messages} == {i["invoiceNumber"] for i in sent}
+    merchant.bill("2024-03-01")  # issued already: nothing is sent twice
+
+    # With customer notifications off, issued invoices wait FINAL for someone to send them.
+    account_settings(api, sendCustomerNotifications=False)
+    assert merchant.bill("2024-04-01")["invoicesFinalized"] == 1
+    march = merchant.invoice_for(schedule["id"], "2024-03-01")
+    assert (march["status"], march["invoiceNumber"]) == ("FINAL", "INV00003")
+    with database.session() as session:
+        assert session.scalar(select(func.count()).where(mine)) == 2
 
 
 def test_a_finalized_invoice_keeps_what_it_was_billed_with(api: ApiClient) -> None:

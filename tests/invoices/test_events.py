@@ -101,6 +101,7 @@ def test_billing_announces_the_invoices_it_creates_and_issues(
         ("INVOICE_CREATED", january["id"]),
         ("INVOICE_CREATED", february["id"]),
         ("INVOICE_ISSUED", january["id"]),
+        ("INVOICE_UPDATED", january["id"]),  # sent
     ]
 
 

@@ -88,7 +88,7 @@ def test_without_smtp_messages_are_written_to_the_outbox_folder(
     assert message["To"] == "jane@example.com, ap@example.com"
     assert message["Subject"] == "Invoice INV00042 from Test merchant"
     text, html, [(filename, content_type, pdf)] = parts(message)
-    assert f"{PUBLIC_URL}/portal/" in text
+    assert f"{PUBLIC_URL}/portal/c/" in text
     assert f"/invoices/{invoice_id}" in html
     assert (filename, content_type) == ("Invoice-INV00042.pdf", "application/pdf")
     assert "INV00042" in PdfReader(BytesIO(pdf)).pages[0].extract_text()

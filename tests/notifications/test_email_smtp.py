@@ -75,7 +75,7 @@ def test_an_invoice_email_arrives_with_its_pdf_and_portal_link(
     with database.session() as session:
         secret = session.scalar(select(Customer.portal_secret).where(Customer.id == customer["id"]))
     assert secret
-    link = f"{PUBLIC_URL}/portal/{secret}/invoices/{invoice_id}"
+    link = f"{PUBLIC_URL}/portal/c/{secret}/invoices/{invoice_id}"
     assert link in text
     assert f'href="{link}"' in html
     assert "Hello Acme Widgets Ltd," in text

@@ -37,7 +37,7 @@ from tally.engine import pricing
 from tally.engine.invoice import PhaseAdjustments, PricedLine, assemble
 from tally.engine.periods import Period
 from tally.engine.schedule import Charge
-from tally.invoices.lifecycle import finalize
+from tally.invoices.lifecycle import auto_issue
 from tally.models import Account, BillingRun, Invoice, InvoiceStatus, UsageMetric
 from tally.notifications.events import INVOICE, NotificationType, emit
 
@@ -250,14 +250,14 @@ def bill_schedules(
         if write.planned.existing is None or write.planned.existing.invoice_id is None
     ]
     emit(session, account.id, NotificationType.INVOICE_CREATED, INVOICE, created)
-    # autoIssueInvoices: an invoice whose date has come is finalized without review.
+    # autoIssueInvoices: an invoice whose date has come is issued without review.
     to_issue = [
         invoice_id
         for write, invoice_id in zip(writes, written.invoice_ids, strict=True)
         if write.planned.status is InvoiceStatus.DRAFT
         and write.planned.loaded.schedule.auto_issue_invoices
     ]
-    finalized = finalize(session, account, to_issue, today) if to_issue else 0
+    finalized = auto_issue(session, account, to_issue, today) if to_issue else 0
     mark_schedules(session, [item.schedule for item in loaded], planned.finished, today, now)
     return RunReport(
         billing_schedules=len(loaded),

@@ -42,7 +42,7 @@ from tally.models import (
     NumberSequence,
     PaymentStatus,
 )
-from tally.notifications.email import queue_document
+from tally.notifications.email import queue_document, queue_invoices
 from tally.notifications.events import INVOICE, NotificationType, emit
 
 ISSUED_STATUSES = (InvoiceStatus.FINAL, InvoiceStatus.SENT)
@@ -138,6 +138,40 @@ def finalize(session: Session, account: Account, invoice_ids: Sequence[str], tod
     session.execute(update(Invoice), values)
     emit(session, account.id, NotificationType.INVOICE_ISSUED, INVOICE, [row.id for row in rows])
     return len(rows)
+
+
+def auto_issue(session: Session, account: Account, invoice_ids: Sequence[str], today: date) -> int:
+    """autoIssueInvoices: the invoices are finalized, then sent by email to their customer
+    emails, as `send` would. Those with no one to send to (no billing contact, or an account
+    that turned customer notifications off) stay FINAL for someone to send. Returns how many
+    were finalized."""
+    finalized = finalize(session, account, invoice_ids, today)
+    if not finalized or not account.send_customer_notifications:
+        return finalized
+    issued = session.scalars(
+        select(Invoice).where(
+            Invoice.account_id == account.id,
+            Invoice.id.in_(invoice_ids),
+            Invoice.status == InvoiceStatus.FINAL,
+        )
+    ).all()
+    to_send = [invoice for invoice in issued if invoice.customer_emails]
+    if not to_send:
+        return finalized
+    now = utcnow()
+    for invoice in to_send:
+        invoice.status = InvoiceStatus.SENT
+        invoice.sent_at = now
+    session.flush()
+    queue_invoices(session, account, to_send)
+    emit(
+        session,
+        account.id,
+        NotificationType.INVOICE_UPDATED,
+        INVOICE,
+        [invoice.id for invoice in to_send],
+    )
+    return finalized
 
 
 def void_open_invoices(session: Session, account_id: str, customer_id: str) -> None:

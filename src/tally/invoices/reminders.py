@@ -15,20 +15,18 @@ invoice was settled is cancelled by the sender (`notifications.outbox`).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from secrets import token_urlsafe
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tally.db import Database, table_of, utcnow
-from tally.documents.links import invoice_path
-from tally.models import Account, Customer, EmailMessage, Invoice, InvoiceStatus, PaymentStatus
+from tally.documents.links import invoice_path, portal_links
+from tally.models import Account, EmailMessage, Invoice, InvoiceStatus, PaymentStatus
 from tally.notifications import events
 from tally.notifications.email import ReminderKind, invoice_content, message_values
 from tally.settings import get_settings
@@ -64,30 +62,6 @@ def _reminder_kind(invoice: Invoice, local_today: date, zone: ZoneInfo) -> Remin
     if invoice.sent_at is not None and invoice.sent_at.astimezone(zone).date() >= local_today:
         return None
     return kind
-
-
-def _portals(session: Session, customer_ids: set[str], base_url: str) -> dict[str, str]:
-    """Each customer's portal link (`documents.links.portal_url` without a path), for many
-    customers in a fixed number of statements: secrets missing are made as `portal_secret`
-    makes them (only where still missing, read back afterwards)."""
-    customers = table_of(Customer)
-
-    def read(ids: Iterable[str]) -> dict[str, str | None]:
-        query = select(customers.c.id, customers.c.portal_secret).where(customers.c.id.in_(ids))
-        return {row.id: row.portal_secret for row in session.execute(query)}
-
-    secrets = read(customer_ids)
-    missing = [customer_id for customer_id, secret in secrets.items() if secret is None]
-    if missing:
-        session.execute(
-            update(customers)
-            .where(customers.c.id == bindparam("b_id"), customers.c.portal_secret.is_(None))
-            .values(portal_secret=bindparam("b_secret")),
-            [{"b_id": customer_id, "b_secret": token_urlsafe(32)} for customer_id in missing],
-        )
-        secrets.update(read(missing))
-    root = base_url.rstrip("/")
-    return {customer_id: f"{root}/portal/{secret}" for customer_id, secret in secrets.items()}
 
 
 def _insert_once(session: Session, rows: list[dict[str, Any]]) -> set[str]:
@@ -140,7 +114,7 @@ def queue_reminders(
             kind = _reminder_kind(invoice, today or now.astimezone(zone).date(), zone)
             if kind is not None and invoice.customer_emails:
                 due.append((invoice, account, kind))
-        portals = _portals(session, {invoice.customer_id for invoice, _, _ in due}, base)
+        portals = portal_links(session, {invoice.customer_id for invoice, _, _ in due}, base)
         rows: list[dict[str, Any]] = []
         kinds: dict[str, tuple[str, str, ReminderKind]] = {}  # key -> (account, invoice, kind)
         for invoice, account, kind in due:

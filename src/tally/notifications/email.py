@@ -20,8 +20,8 @@ from babel.numbers import format_currency
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tally.db import new_id, utcnow
-from tally.documents.links import invoice_path, portal_url
+from tally.db import bulk_insert, new_id, table_of, utcnow
+from tally.documents.links import invoice_path, portal_links, portal_url
 from tally.models import Account, CreditNote, DeliveryStatus, EmailMessage, Invoice
 from tally.settings import get_settings
 
@@ -192,3 +192,26 @@ def queue_document(
     session.add(message)
     session.flush()
     return message
+
+
+def queue_invoices(
+    session: Session, account: Account, invoices: Sequence[Invoice], *, base_url: str | None = None
+) -> None:
+    """The emails of many invoices at once (billing's auto-issue), each to its customer
+    emails: one statement for the portal links, one insert."""
+    base = base_url or get_settings().public_url
+    links = portal_links(session, {invoice.customer_id for invoice in invoices}, base)
+    rows = [
+        message_values(
+            account,
+            "INVOICE",
+            invoice.customer_emails,
+            invoice_content(
+                account, invoice, links[invoice.customer_id] + invoice_path(invoice.id)
+            ),
+            ("invoice", invoice.id),
+            None,
+        )
+        for invoice in invoices
+    ]
+    bulk_insert(session, table_of(EmailMessage), rows)
