@@ -180,3 +180,5 @@ class InvoiceLineItem(TenantMixin, Base):
     service_period_end: Mapped[date | None] = mapped_column(default=None)
     # Roll-up billing: each customer's share of the quantity.
     breakdown: Mapped[list[Any]] = mapped_column(default=list)
+    # CREDIT lines: the grant they draw on (projected until the invoice is finalized).
+    credit_grant_id: Mapped[str | None] = mapped_column(String(36), default=None)
