@@ -33,6 +33,7 @@ from sqlalchemy import (
     make_url,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, NUMERIC
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -240,6 +241,28 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
                 if values[i] is not None:
                     values[i] = process(values[i])
             copy.write_row(values)
+
+
+INSERT_CHUNK = 500  # rows per INSERT: well within PostgreSQL's 65,535 parameters
+
+
+def insert_new(
+    session: Session, table: Table, rows: Sequence[dict[str, Any]], key: Sequence[str]
+) -> set[Any]:
+    """Insert the rows whose unique `key` (its last column identifies a row within the first
+    ones) is not taken yet; the last key column's values of the rows inserted. Concurrent or
+    repeated writers of the same rows insert each once (ON CONFLICT DO NOTHING)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    inserted: set[Any] = set()
+    for start in range(0, len(rows), INSERT_CHUNK):
+        statement = (
+            dialect.insert(table)
+            .values(list(rows[start : start + INSERT_CHUNK]))
+            .on_conflict_do_nothing(index_elements=list(key))
+            .returning(table.c[key[-1]])
+        )
+        inserted.update(value for value in session.scalars(statement) if value is not None)
+    return inserted
 
 
 def id_table(session: Session, ids: Sequence[str]) -> FromClause:

@@ -21,10 +21,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
-from tally.db import Database, table_of, utcnow
+from tally.db import Database, insert_new, table_of, utcnow
 from tally.documents.links import invoice_path, portal_links
 from tally.models import Account, EmailMessage, Invoice, InvoiceStatus, PaymentStatus
 from tally.notifications import events
@@ -33,7 +31,6 @@ from tally.settings import get_settings
 
 AHEAD = timedelta(days=7)
 REMINDABLE = (PaymentStatus.UNPAID, PaymentStatus.PARTIALLY_PAID)
-INSERT_CHUNK = 500  # rows per INSERT: well within PostgreSQL's 65,535 parameters
 
 
 @dataclass
@@ -62,22 +59,6 @@ def _reminder_kind(invoice: Invoice, local_today: date, zone: ZoneInfo) -> Remin
     if invoice.sent_at is not None and invoice.sent_at.astimezone(zone).date() >= local_today:
         return None
     return kind
-
-
-def _insert_once(session: Session, rows: list[dict[str, Any]]) -> set[str]:
-    """Insert the messages whose key is new; the keys inserted."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    table = table_of(EmailMessage)
-    inserted: set[str] = set()
-    for start in range(0, len(rows), INSERT_CHUNK):
-        statement = (
-            dialect.insert(table)
-            .values(rows[start : start + INSERT_CHUNK])
-            .on_conflict_do_nothing(index_elements=["account_id", "dedupe_key"])
-            .returning(table.c.dedupe_key)
-        )
-        inserted.update(key for key in session.scalars(statement) if key is not None)
-    return inserted
 
 
 def queue_reminders(
@@ -131,7 +112,7 @@ def queue_reminders(
             values["cc_addresses"] = list(account.alert_email_addresses)
             rows.append(values)
             kinds[key] = (account.id, invoice.id, kind)
-        queued = _insert_once(session, rows)
+        queued = insert_new(session, table_of(EmailMessage), rows, ["account_id", "dedupe_key"])
         by_account: dict[str, list[str]] = defaultdict(list)
         for key in sorted(queued):
             owner, invoice_id, kind = kinds[key]
