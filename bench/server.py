@@ -21,6 +21,8 @@ class Server:
 
 def _environment(data_dir: str, database_url: str | None) -> dict[str, str]:
     env = {**os.environ, "TALLY_DATA_DIR": data_dir, "TALLY_LOG_LEVEL": "warning"}
+    # One API key sends far more than Sequence's 1,500 requests a minute here: no rate limits.
+    env.update(TALLY_RATE_LIMIT_PER_MINUTE="0", TALLY_INGESTION_RATE_LIMIT_PER_MINUTE="0")
     env.pop("TALLY_DATABASE_URL", None)
     if database_url:
         env["TALLY_DATABASE_URL"] = database_url

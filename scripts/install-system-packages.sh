@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Debian packages Tally's PDF rendering (WeasyPrint) loads at run time, installed when missing:
+# Debian packages Tally's PDF rendering (WeasyPrint) loads at run time, and the browser its
+# tests drive, installed when missing:
 #   libpango-1.0-0, libpangoft2-1.0-0  text layout (required: no PDF without them)
 #   libharfbuzz-subset0                font subsetting (optional: without it WeasyPrint falls
 #                                      back to fontTools, ~40% slower, and warns)
 #   fonts-dejavu-core                  the font documents are set in
+#   chromium                           the customer portal's browser tests (Playwright drives
+#                                      /usr/bin/chromium; without it those tests skip)
 # `make install` runs this. As root with apt-get it installs what is missing; anywhere else
 # it only says what to install, and never fails the install.
 set -uo pipefail
@@ -15,17 +18,18 @@ missing=()
 have_library libpangoft2-1.0.so.0 || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
 have_library libharfbuzz-subset.so.0 || missing+=(libharfbuzz-subset0)
 have_font DejaVuSans || missing+=(fonts-dejavu-core)
+command -v chromium >/dev/null || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  echo "== installing ${missing[*]} (PDF rendering)"
+  echo "== installing ${missing[*]} (PDF rendering, browser tests)"
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
     || { apt-get update -qq >/dev/null 2>&1 \
          && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } \
-    || echo "could not install ${missing[*]}: PDF rendering may fail" >&2
+    || echo "could not install ${missing[*]}: PDF rendering or browser tests may fail" >&2
 else
-  echo "note: PDF rendering wants these Debian packages (or your system's equivalents):" \
+  echo "note: PDF rendering and browser tests want these Debian packages (or your system's equivalents):" \
     "${missing[*]}" >&2
 fi
 exit 0

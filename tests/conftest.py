@@ -28,9 +28,16 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory, database: Database) -> Settings:
-    # Tests bill on demand (the execution endpoint), never from a background thread.
+    # Tests bill on demand (the execution endpoint), never from a background thread. The
+    # whole run shares one app and one client address: no rate limits or failed-auth
+    # throttling (tests/ops turns them on in apps of their own).
     return Settings(
-        data_dir=tmp_path_factory.mktemp("data"), database_url=database.url, billing_scheduler=False
+        data_dir=tmp_path_factory.mktemp("data"),
+        database_url=database.url,
+        billing_scheduler=False,
+        rate_limit_per_minute=0,
+        ingestion_rate_limit_per_minute=0,
+        auth_failure_limit=0,
     )
 
 

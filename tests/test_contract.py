@@ -31,6 +31,11 @@ TALLY_EXTENSIONS = {
     ("post", "/api/billing/execution/accounts/self/for-date/{day}"),
     # A webhook policy's delivery log.
     ("get", "/api/notifications/policies/{id}/deliveries"),
+    # The customer portal: session tokens, link rotation, the merchant's portal settings.
+    ("post", "/api/customers/{id}/portal-sessions"),
+    ("post", "/api/customers/{id}/portal-link/rotate"),
+    ("get", "/api/portal-settings"),
+    ("put", "/api/portal-settings"),
 }
 
 
@@ -108,6 +113,11 @@ def test_every_sequence_operation_answers_in_sequence_shape(app: FastAPI, api: A
         f"/api/customer-organizations/{organization['id']}/members",
         json={"customerIds": [child["id"], loner["id"]]},
     )
+    # Tally's portal extensions (not in Sequence's schema; called so the walk covers them).
+    ok("POST", f"/api/customers/{parent['id']}/portal-sessions")
+    ok("POST", f"/api/customers/{parent['id']}/portal-link/rotate")
+    ok("GET", "/api/portal-settings")
+    ok("PUT", "/api/portal-settings", json={"brandColor": "#336699"})
     ok("POST", f"/api/customers/{loner['id']}/archive")
 
     product = ok("POST", "/api/products", json=product_body())
@@ -263,6 +273,29 @@ def test_every_sequence_operation_answers_in_sequence_shape(app: FastAPI, api: A
         ok("POST", f"/api/credit-notes/{other_credit['id']}/line-items", json=line_body())
         ok("POST", f"/api/credit-notes/{other_credit['id']}/{action}")
     ok("DELETE", f"/api/credit-notes/{ok('POST', '/api/credit-notes', json=note_body)['id']}")
+
+    # Credit grants: a prepaid grant invoiced as a draft, a customer's balances and grants.
+    credit_grant = ok(
+        "POST",
+        "/api/credits",
+        json={
+            "sequenceAccountId": account_id,
+            "customerId": parent["id"],
+            "name": "Prepaid credits",
+            "creditUnitType": "CURRENCY",
+            "currency": "GBP",
+            "amount": 100.5,
+            "costOfCredit": 90,
+            "effectiveDate": "2024-01-01",
+            "expiryDate": "2030-12-31",
+            "createInvoice": True,
+        },
+    )
+    ok("GET", "/api/credits")
+    ok("GET", f"/api/credits/{credit_grant['id']}")
+    ok("GET", f"/api/credits/{parent['id']}/balances")
+    ok("GET", f"/api/credits/{parent['id']}/grants")
+    ok("DELETE", f"/api/credits/{credit_grant['id']}")
 
     # Documents: PDFs, a 200 without a JSON body in Sequence's schema.
     note_id = insert_credit_note(app.state.db, account_id, parent, invoice_id)

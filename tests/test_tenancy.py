@@ -63,6 +63,17 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
         json={"name": "Hooks", "recipients": ["a@example.com"], "channel": "EMAIL"},
     ).json()
     policy_url = f"/api/notifications/policies/{policy['id']}"
+    credit_grant = api.post(
+        "/api/credits",
+        json={
+            "customerId": customer["id"],
+            "name": "Credits",
+            "creditUnitType": "CURRENCY",
+            "currency": "GBP",
+            "amount": 10,
+        },
+    ).json()
+    credit_url = f"/api/credits/{credit_grant['id']}"
 
     attempts = {
         ("get", "/api/customers/{id}"): (f"/api/customers/{customer['id']}", None),
@@ -70,6 +81,14 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
         ("post", "/api/customers/{id}/archive"): (f"/api/customers/{customer['id']}/archive", None),
         ("get", "/api/customers/{id}/aliases"): (f"/api/customers/{customer['id']}/aliases", None),
         ("get", "/api/customers/by-alias/{alias}"): ("/api/customers/by-alias/mine", None),
+        ("post", "/api/customers/{id}/portal-sessions"): (
+            f"/api/customers/{customer['id']}/portal-sessions",
+            None,
+        ),
+        ("post", "/api/customers/{id}/portal-link/rotate"): (
+            f"/api/customers/{customer['id']}/portal-link/rotate",
+            None,
+        ),
         ("get", "/api/customers/{customer}/contacts"): (
             f"/api/customers/{customer['id']}/contacts",
             None,
@@ -242,6 +261,13 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
             f"{note_url}/line-item-groups/{note_group['id']}",
             None,
         ),
+        ("get", "/api/credits/{id}"): (credit_url, None),
+        ("delete", "/api/credits/{id}"): (credit_url, None),
+        ("get", "/api/credits/{customer}/balances"): (
+            f"/api/credits/{customer['id']}/balances",
+            None,
+        ),
+        ("get", "/api/credits/{customer}/grants"): (f"/api/credits/{customer['id']}/grants", None),
         ("get", "/api/sequence-accounts/{id}"): (f"/api/sequence-accounts/{account_id}", None),
         ("put", "/api/sequence-accounts/{id}"): (
             f"/api/sequence-accounts/{account_id}",
@@ -271,6 +297,8 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
             policy_url,
             invoice_url,
             note_url,
+            credit_url,
+            f"/api/credits/{customer['id']}/balances",
         )
     }
     for (method, template), (url, body) in attempts.items():
@@ -288,6 +316,20 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
         json={"invoiceId": sent_invoice_id, "customerId": customer["id"], "currency": "GBP"},
     )
     assert foreign_note.status_code == 404
+    foreign_grant = other_api.post(
+        "/api/credits",
+        json={
+            "customerId": customer["id"],
+            "name": "Stolen",
+            "creditUnitType": "CURRENCY",
+            "currency": "GBP",
+            "amount": 10,
+        },
+    )
+    assert foreign_grant.status_code == 404
+    # Flexprice's portal session by external id (an alias) lives outside /api.
+    assert other_api.get("/v1/customers/portal/mine").status_code == 404
+    assert other_api.get(f"/v1/customers/portal/{customer['id']}").status_code == 404
     billed = other_api.post("/api/billing/execution/accounts/self/for-date/2024-03-01")
     assert billed.status_code == 200
     assert billed.json()["billingSchedules"] == 0

@@ -14,6 +14,7 @@ from tally.billing.endpoints import router as billing_router
 from tally.catalog.endpoints import router as catalog_router
 from tally.catalog.price_endpoints import router as prices_router
 from tally.credit_notes.endpoints import router as credit_notes_router
+from tally.credits.endpoints import router as credits_router
 from tally.customers.endpoints import router as customers_router
 from tally.db import Database
 from tally.documents.endpoints import router as documents_router
@@ -21,6 +22,18 @@ from tally.invoices.endpoints import router as invoices_router
 from tally.jobs import Worker, background_jobs
 from tally.metering.endpoints import router as metering_router
 from tally.notifications.endpoints import router as notifications_router
+from tally.ops.health import router as health_router
+from tally.ops.limits import Limits
+from tally.ops.metrics import router as metrics_router
+from tally.ops.middleware import BodyLimit, RequestContext
+from tally.portal.access import install_portal_errors
+from tally.portal.api import router as portal_api_router
+from tally.portal.pages import install_pages as install_portal_pages
+from tally.portal.security import PortalSecurityMiddleware
+from tally.portal.session_endpoints import exchange_router as portal_exchange_router
+from tally.portal.session_endpoints import flexprice_router as portal_flexprice_router
+from tally.portal.session_endpoints import router as portal_sessions_router
+from tally.portal.settings_endpoints import router as portal_settings_router
 from tally.schedules.endpoints import router as schedules_router
 from tally.seats.endpoints import router as seats_router
 from tally.settings import Settings, get_settings
@@ -49,8 +62,11 @@ def api_routes() -> APIRouter:
         billing_router,
         invoices_router,
         credit_notes_router,
+        credits_router,
         notifications_router,
         documents_router,
+        portal_sessions_router,
+        portal_settings_router,
     ):
         api.include_router(router)
     return api
@@ -90,5 +106,27 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_exception_handler(IdempotentReplay, _replay)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(SequenceVersionMiddleware)
+    # Outermost of the domains' middleware: its headers go on every /portal answer, error
+    # pages included.
+    app.add_middleware(PortalSecurityMiddleware)
+    # Operations wrap everything: oversized bodies refused first; every answer (refusals
+    # included) gets a request id, an access log line and a latency observation.
+    app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContext)
+    app.state.limits = Limits(
+        per_minute=settings.rate_limit_per_minute,
+        ingestion_per_minute=settings.ingestion_rate_limit_per_minute,
+        failures=settings.auth_failure_limit,
+        failure_window=settings.auth_failure_window_seconds,
+    )
+    app.include_router(health_router)
+    app.include_router(metrics_router)
+    install_portal_errors(app)
+    # The portal first: routes are matched in order, and a portal request would otherwise be
+    # tried against every API route (~1 ms per request). No portal path overlaps /api.
+    install_portal_pages(app)
+    app.include_router(portal_api_router)
+    app.include_router(portal_exchange_router)
     app.include_router(api_routes())
+    app.include_router(portal_flexprice_router)
     return app

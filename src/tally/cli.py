@@ -2,10 +2,12 @@
 
 import json
 import logging
+import signal
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
+import prometheus_client
 import typer
 import uvicorn
 from rich.console import Console
@@ -18,16 +20,23 @@ from tally.billing.runs import RunReport
 from tally.billing.scheduler import bill_account
 from tally.db import Database
 from tally.demo import load_demo
+from tally.documents.links import portal_url
+from tally.exceptions import TallyError
 from tally.jobs import Worker, background_jobs, run_once
 from tally.metering.imports import import_events
 from tally.models import Account
+from tally.ops import logging as ops_logging
+from tally.ops import metrics
+from tally.portal.sessions import customer_by_reference
 from tally.settings import get_settings
 
 app = typer.Typer(help="Tally: open-source billing.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Accounts (tenants) and their API keys.", no_args_is_help=True)
 import_app = typer.Typer(help="Backfill data from files.", no_args_is_help=True)
+portal_app = typer.Typer(help="Customer portal links.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(portal_app, name="portal")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(import_app, name="import")
 console = Console(soft_wrap=True)
@@ -47,16 +56,31 @@ def serve(
         int | None, typer.Option(min=1, help="Server processes (TALLY_WORKERS).")
     ] = None,
 ) -> None:
-    """Migrate the database, then serve the API."""
+    """Migrate the database, then serve the API. On SIGTERM, in-flight requests (up to
+    TALLY_SHUTDOWN_TIMEOUT_SECONDS) and the background job in progress finish, then it exits 0."""
     settings = get_settings()
+    log_format = settings.log_format or "json"
+    ops_logging.configure(log_format, settings.log_level)
     _migrated_database().dispose()
+    processes = workers or settings.workers
+    if processes > 1:
+        metrics.prepare_multiprocess(settings.data_dir)
+    _exit_quietly_on_sigterm()
     uvicorn.run(
         "tally.app:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
-        workers=workers or settings.workers,
+        workers=processes,
         log_level=settings.log_level,
+        log_config=ops_logging.log_config(log_format, settings.log_level),
+        access_log=False,  # tally.access logs each request, by route template
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        # A worker answers the supervisor's health check only once Tally is imported, which
+        # takes longer than uvicorn's 5 s on a busy machine: workers were declared dead and
+        # replaced in a loop. Give them time.
+        timeout_worker_healthcheck=60,
     )
 
 
@@ -68,21 +92,37 @@ def worker(
     reminders (start several, on PostgreSQL, to share it). Set TALLY_BILLING_SCHEDULER=false
     on `tally serve` when workers run it."""
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(message)s")
+    ops_logging.configure(settings.log_format or "json", settings.log_level)
     database = _migrated_database()
     jobs = background_jobs(settings)
     if once:
         run_once(database, jobs)
         database.dispose()
         return
+    if settings.worker_metrics_port:
+        prometheus_client.start_http_server(settings.worker_metrics_port, addr=settings.host)
     worker_thread = Worker(database, jobs, poll=settings.billing_poll_seconds)
+
+    def stop(signum: int, _: object) -> None:
+        # Only flag it here: the loop below joins the thread once the job in progress ends.
+        logging.getLogger(__name__).info("%s received", signal.Signals(signum).name)
+        worker_thread.stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     worker_thread.start()
-    try:
-        while worker_thread.is_alive():
-            worker_thread.join(timeout=1)
-    except KeyboardInterrupt:
-        worker_thread.stop()
+    while worker_thread.is_alive():
+        worker_thread.join(timeout=0.5)
+        if worker_thread.stopping.is_set():
+            worker_thread.stop()
     database.dispose()
+
+
+def _exit_quietly_on_sigterm() -> None:
+    """uvicorn shuts down gracefully on SIGTERM, then raises the signal again for the
+    handler that was there before it: with Python's default one the process would die by
+    the signal (exit status 143) after a clean shutdown. This one lets `serve` return: 0."""
+    signal.signal(signal.SIGTERM, lambda *_: None)
 
 
 @app.command()
@@ -164,6 +204,28 @@ def demo() -> None:
         f"  Try: curl -u {credentials.api_key}:{credentials.api_secret} {base}/api/customers"
     )
     console.print(f"  API docs: {base}/docs")
+
+
+@portal_app.command("link")
+def portal_link(
+    customer: Annotated[str, typer.Argument(help="The customer's id or one of its aliases.")],
+    account: Annotated[
+        str | None, typer.Option(help="The account the alias belongs to (aliases only).")
+    ] = None,
+) -> None:
+    """Print a customer's permanent portal link (TALLY_PUBLIC_URL + /portal/c/...)."""
+    settings = get_settings()
+    database = _migrated_database()
+    try:
+        with database.transaction() as session:
+            found = customer_by_reference(session, customer, account)
+            link = portal_url(session, found.id, settings.public_url)
+    except TallyError as error:
+        console.print(f"[red]{error.message}[/]", highlight=False)
+        raise typer.Exit(1) from error
+    finally:
+        database.dispose()
+    typer.echo(link)
 
 
 @import_app.command("events")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from tally.billing.scheduler import bill_due
+from tally.credits.expiry import expire_due
 from tally.db import Database
 from tally.invoices.reminders import queue_reminders
 from tally.notifications.outbox import send_due
@@ -33,6 +34,8 @@ class Job:
 
 # Reminders change with the local date only: looking every few minutes is plenty.
 REMINDERS_EVERY_SECONDS = 600.0
+# Grants expire at a local day's end: as with reminders, every few minutes is plenty.
+CREDIT_EXPIRY_EVERY_SECONDS = 600.0
 
 
 def at_most_every(
@@ -63,12 +66,17 @@ def background_jobs(settings: Settings) -> list[Job]:
                 lambda db: queue_reminders(db, base_url=settings.public_url),
             ),
         ),
+        Job("credit-expiry", at_most_every(CREDIT_EXPIRY_EVERY_SECONDS, expire_due)),
     ]
 
 
-def run_once(db: Database, jobs: list[Job]) -> None:
-    """Each job once; one failing does not stop the others."""
+def run_once(db: Database, jobs: list[Job], stopping: threading.Event | None = None) -> None:
+    """Each job once; one failing does not stop the others. Once `stopping` is set, the job
+    in progress finishes and the rest wait for the next start (graceful shutdown)."""
     for job in jobs:
+        if stopping is not None and stopping.is_set():
+            return
+        log.debug("background job %s started", job.name)
         try:
             done = job.run(db)
         except Exception:
@@ -87,9 +95,14 @@ class Worker(threading.Thread):
 
     def run(self) -> None:
         while not self.stopping.is_set():
-            run_once(self.db, self.jobs)
+            run_once(self.db, self.jobs, self.stopping)
             self.stopping.wait(self.poll)
+        log.info("background jobs stopped")
 
     def stop(self) -> None:
+        """Let the job in progress finish (a billing pass commits batch by batch), then
+        return once the thread has ended."""
+        if not self.stopping.is_set():
+            log.info("stopping background jobs: finishing the job in progress")
         self.stopping.set()
         self.join()

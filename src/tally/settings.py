@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +43,11 @@ class Settings(BaseSettings):
         description="Where customers reach this server: the base of portal links in emails "
         "and PDFs.",
     )
+    portal_session_ttl_seconds: int = Field(
+        default=3600,
+        ge=1,
+        description="How long a customer portal session token (and its cookie) stays valid.",
+    )
     smtp_host: str | None = Field(
         default=None,
         description="SMTP server for outgoing email; unset: messages are written as .eml "
@@ -61,6 +67,45 @@ class Settings(BaseSettings):
         description="Wait before the first retry of an email or webhook; doubles each time.",
     )
     webhook_timeout_seconds: float = Field(default=10, gt=0)
+    # Operations (tally.ops): logs, metrics, limits, shutdown.
+    log_format: Literal["json", "text"] | None = Field(
+        default=None,
+        description="json: one JSON object per line; text: for people. Unset: json for "
+        "`tally serve` and `tally worker`, text for the other commands.",
+    )
+    metrics_token: str | None = Field(
+        default=None, description="When set, /metrics requires `Authorization: Bearer <token>`."
+    )
+    worker_metrics_port: int | None = Field(
+        default=None, description="`tally worker` serves its own /metrics on this port."
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Larger request bodies are refused (413)."
+    )
+    rate_limit_per_minute: int = Field(
+        default=1500, ge=0, description="Requests a minute per API key (0: no limit)."
+    )
+    ingestion_rate_limit_per_minute: int = Field(
+        default=12000,
+        ge=0,
+        description="POST /api/usage-events[/batch] a minute per API key (0: no limit).",
+    )
+    auth_failure_limit: int = Field(
+        default=20,
+        ge=0,
+        description="Failed logins a client address may make per window before 429 (0: off).",
+    )
+    auth_failure_window_seconds: float = Field(default=300, gt=0)
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies whose X-Forwarded-For/-Proto `tally serve` trusts (comma "
+        "separated, or *): the client address rate limits and logs use.",
+    )
+    shutdown_timeout_seconds: int = Field(
+        default=30,
+        gt=0,
+        description="On SIGTERM, how long `tally serve` waits for in-flight requests.",
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -266,10 +266,10 @@ CASES: list[tuple[str, Callable[[Ids], Body], int, str | None]] = [
         "phases.0.phasePriceMetadata.0.priceId",
     ),
     (
-        "credit grants",
+        "credit grant without its type",
         lambda ids: with_phase(ids, creditGrants=[{"name": "Credits"}]),
         422,
-        "phases.0.creditGrants",
+        "phases.0.creditGrants.0.creditUnitType",
     ),
     (
         "list prices",

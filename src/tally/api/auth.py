@@ -10,6 +10,7 @@ from tally.accounts.service import authenticate
 from tally.api.deps import get_database
 from tally.db import Database
 from tally.exceptions import Unauthorized
+from tally.ops.limits import Limits
 
 
 class _ApiKeyBasic(HTTPBasic):
@@ -45,12 +46,20 @@ def require_api_key(
         raise Unauthorized("Authentication required: HTTP Basic with your API key and secret.")
     if not credentials.username or not credentials.password:
         raise Unauthorized("Malformed Basic credentials: expected 'key:secret'.")
+    limits: Limits | None = getattr(request.app.state, "limits", None)
+    client = request.client.host if request.client else "unknown"
+    if limits is not None:
+        limits.check_client(client)  # 429 after too many failed logins from this client
     # Its own short read: the request's unit of work has not started yet, so on SQLite a
     # write transaction opened later never waits on this one.
     with db.session(write=False) as session:
         api_key = authenticate(session, credentials.username, credentials.password)
     if api_key is None:
+        if limits is not None:
+            limits.failed_login(client)
         raise Unauthorized("Invalid API key or secret.")
+    if limits is not None:
+        limits.check_key(api_key.id, request.method, request.url.path)
     principal = Principal(account_id=api_key.account_id, api_key_id=api_key.id)
     request.state.principal = principal
     return principal

@@ -11,6 +11,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from tally.exceptions import TallyError
+from tally.ops.logging import request_id
+from tally.ops.routes import route_of
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +98,12 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "InternalError", "An unexpected error occurred.")
+    # The route template, not the path: portal links carry their secret in the path.
+    route = route_of(request.scope)
+    logger.exception("unhandled error on %s %s", request.method, route, exc_info=exc)
+    rid = request_id.get()
+    headers = {"X-Request-Id": rid} if rid else None  # what to quote to the operator
+    return error_response(500, "InternalError", "An unexpected error occurred.", headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

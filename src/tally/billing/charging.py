@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from tally.billing.measures import SeatAnswers, SeatLevels, UsageAnswers, UsageKey
 from tally.engine import pricing
+from tally.engine.credits import Metered
 from tally.engine.invoice import PricedLine, Share
 from tally.engine.money import ZERO
 from tally.engine.periods import Period
@@ -204,3 +205,17 @@ def _usage(charge: Charge, structure: pricing.UsageStructure, measured: Measured
         description=description,
         breakdown=measured.breakdown(keys[0]),
     )
+
+
+def metered(charge: Charge, measured: Measured) -> Metered | None:
+    """A usage charge's metric and the units it bills (what metric credits offset)."""
+    structure = charge.price.structure
+    if not isinstance(
+        structure, pricing.Linear | pricing.Package | pricing.Volume | pricing.Graduated
+    ):
+        return None
+    keys = usage_keys(charge, measured.schedule_start)
+    units = measured.quantity(keys[0])
+    if len(keys) == 2:  # CUMULATIVE graduated after the first period: this period's units
+        units -= measured.quantity(keys[1])
+    return Metered(structure.metric_id, units)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tally.billing import charging, terms
+from tally.billing.credits import OpenInvoice, project
 from tally.billing.customers import billed
 from tally.billing.late import late_events
 from tally.billing.measures import (
@@ -32,8 +33,10 @@ from tally.billing.measures import (
 )
 from tally.billing.planning import Existing, PlannedInvoice, finalized_through, plan
 from tally.billing.writing import InvoiceWrite, mark_schedules, write_invoices
+from tally.credits import phase_grants
 from tally.db import id_table
 from tally.engine import pricing
+from tally.engine.credits import Metered
 from tally.engine.invoice import PhaseAdjustments, PricedLine, assemble
 from tally.engine.periods import Period
 from tally.engine.schedule import Charge
@@ -163,7 +166,10 @@ def _measure(session: Session, account: Account, requests: _Requests) -> _Answer
     return _Answers(usage, member_usage, seats, member_seats, capped)
 
 
-def _priced(planned: PlannedInvoice, subject: Subject, answers: _Answers) -> list[PricedLine]:
+def _priced(
+    planned: PlannedInvoice, subject: Subject, answers: _Answers
+) -> tuple[list[PricedLine], dict[int, Metered]]:
+    """The invoice's priced lines, and its usage lines' metric and units by position."""
     measured = charging.Measured(
         subject=subject.key,
         usage=answers.usage,
@@ -174,14 +180,17 @@ def _priced(planned: PlannedInvoice, subject: Subject, answers: _Answers) -> lis
         schedule_start=planned.loaded.terms.start,
         members=tuple(subject.members),
     )
-    lines = []
+    lines: list[PricedLine] = []
+    metered: dict[int, Metered] = {}
     for charge in planned.charges:
         line = charging.price(charge, measured)
         tax = planned.loaded.taxes.get(charge.price.id)
         if tax is not None:
             line = replace(line, tax_rate=tax.rate, tax_rate_version_id=tax.version_id)
+        if (usage := charging.metered(charge, measured)) is not None:
+            metered[len(lines)] = usage
         lines.append(line)
-    return lines
+    return lines, metered
 
 
 def _adjustments(charges: Sequence[Charge]) -> list[PhaseAdjustments]:
@@ -214,6 +223,9 @@ def bill_schedules(
     session: Session, account: Account, schedule_ids: Sequence[str], today: date, now: datetime
 ) -> RunReport:
     """Bring the schedules' invoices up to date as of `today` (in the account's time zone)."""
+    # Credits their phases hand out come first: this run's invoices may spend them.
+    fresh = phase_grants.hand_out(session, account.id, schedule_ids, today)
+    phase_grants.roll_over(session, account.id, schedule_ids, fresh)
     loaded = terms.load(session, account.id, schedule_ids)
     existing = _existing(session, account.id, schedule_ids)
     planned = plan(loaded, existing, today)
@@ -224,17 +236,33 @@ def bill_schedules(
         for charge in invoice.charges:
             requests.ask(charge, subject, invoice.loaded.terms.start)
     answers = _measure(session, account, requests)
-    writes = []
+    open_invoices = []
     for invoice in planned.invoices:
         schedule = invoice.loaded.schedule
-        snapshot = who.snapshots[schedule.customer_id]
+        priced, metered = _priced(invoice, who.subjects[schedule.id], answers)
         draft = assemble(
-            _priced(invoice, who.subjects[schedule.id], answers),
+            priced,
             _adjustments(invoice.charges),
             invoice.loaded.currency,
-            taxed=snapshot.taxed,
+            taxed=who.snapshots[schedule.customer_id].taxed,
         )
-        writes.append(InvoiceWrite(invoice, draft, snapshot))
+        open_invoices.append(
+            OpenInvoice(
+                customer_id=schedule.customer_id,
+                invoice_id=invoice.existing.invoice_id if invoice.existing else None,
+                invoice_date=invoice.invoice_date,
+                period_end=invoice.billing_period.end,
+                currency=invoice.loaded.currency,
+                draft=draft,
+                metered=metered,
+            )
+        )
+    # Credits: pending debits of the customers' grants, in invoice-date order per customer.
+    drafts = project(session, account.id, open_invoices, today)
+    writes = [
+        InvoiceWrite(invoice, draft, who.snapshots[invoice.loaded.schedule.customer_id])
+        for invoice, draft in zip(planned.invoices, drafts, strict=True)
+    ]
     late = late_events(
         session,
         account.id,

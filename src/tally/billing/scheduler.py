@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from tally.billing.runs import RunReport, bill_schedules
 from tally.db import Database, utcnow
 from tally.models import EDITABLE_STATUSES, Account, BillingSchedule, Invoice, ScheduleStatus
+from tally.ops.metrics import billing_run
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,7 @@ def _bill_batch(
     return claimed, report
 
 
+@billing_run("scheduled")
 def bill_due(
     db: Database,
     *,
@@ -132,6 +134,7 @@ def bill_due(
             return report
 
 
+@billing_run("on_demand")
 def bill_account(
     db: Database, account_id: str, *, today: date | None = None, batch: int = BATCH
 ) -> RunReport:

@@ -109,6 +109,7 @@ def _line_values(line: Line) -> dict[str, Any]:
             {"customerId": share.customer_id, "quantity": str(share.quantity)}
             for share in line.breakdown
         ],
+        "credit_grant_id": line.credit_grant_id,
     }
 
 

@@ -12,11 +12,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Float, cast, func, select, type_coerce
+from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.sql.elements import ColumnElement
 
-from tally.db import insert_new, new_id, table_of, utcnow
+from tally.db import ExactDecimal, id_table, insert_new, new_id, table_of, utcnow
 from tally.models import CreditGrant, CreditLedgerEntry, LedgerEntryType
 
 ZERO = Decimal(0)
@@ -52,6 +54,12 @@ def grant_movement(grant: CreditGrant) -> Movement:
 
 def record(session: Session, account_id: str, movements: Sequence[Movement]) -> set[str]:
     """Insert the movements not recorded yet (one statement per 500); their dedupe keys."""
+    return record_for_accounts(session, [(account_id, m) for m in movements])
+
+
+def record_for_accounts(session: Session, movements: Sequence[tuple[str, Movement]]) -> set[str]:
+    """`record` for movements of several accounts at once (a background pass over all of
+    them): (account id, movement) pairs; the dedupe keys recorded."""
     now = utcnow()
     rows = [
         {
@@ -69,22 +77,45 @@ def record(session: Session, account_id: str, movements: Sequence[Movement]) -> 
             "reason": m.reason,
             "dedupe_key": m.dedupe_key,
         }
-        for m in movements
+        for account_id, m in movements
     ]
     if not rows:
         return set()
     return insert_new(session, table_of(CreditLedgerEntry), rows, ["account_id", "dedupe_key"])
 
 
+def decimal_sum(
+    session: Session, value: ColumnElement[Any] | QueryableAttribute[Any]
+) -> ColumnElement[Decimal | None]:
+    """SUM that stays exact: SQLite keeps decimals as text, which its built-in SUM would
+    turn into floats, so its registered exact sum adds them there."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.sum(value)
+    return type_coerce(func.tally_decimal_sum(value), ExactDecimal())
+
+
+def is_positive(session: Session, total: ColumnElement[Any]) -> ColumnElement[bool]:
+    """`total > 0` for a `decimal_sum`: SQLite's is text, which SQL would compare as text
+    (amounts have at most 12 places, far within a double's range for telling the sign)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return total > 0
+    return cast(total, Float) > 0
+
+
 def balances(
     session: Session, account_id: str, grant_ids: Iterable[str], as_of: date | None = None
 ) -> dict[str, Decimal]:
     """Each grant's balance: the sum of its entries (effective on or before `as_of`, when
-    given). Grants without entries are absent."""
+    given). Grants without entries are absent. One query however many grants."""
+    ids = list(grant_ids)
+    if not ids:
+        return {}
     entries = table_of(CreditLedgerEntry)
+    wanted = id_table(session, ids)
     query = (
-        select(entries.c.grant_id, func.sum(entries.c.amount))
-        .where(entries.c.account_id == account_id, entries.c.grant_id.in_(list(grant_ids)))
+        select(entries.c.grant_id, decimal_sum(session, entries.c.amount))
+        .join(wanted, wanted.c.id == entries.c.grant_id)
+        .where(entries.c.account_id == account_id)
         .group_by(entries.c.grant_id)
     )
     if as_of is not None:

@@ -7,16 +7,22 @@ from sqlalchemy.orm import Session
 
 from tally.customers import hierarchy, service
 from tally.customers.schemas import CustomerOut
+from tally.documents.links import portal_links
 from tally.models import Customer
 from tally.notifications.events import CUSTOMER, presents
+from tally.settings import get_settings
 
 
 def customer_views(
-    session: Session, account_id: str, customers: list[Customer]
+    session: Session, account_id: str, customers: list[Customer], base_url: str | None = None
 ) -> list[CustomerOut]:
-    """Each customer's answer; its organizations loaded for all of them at once."""
+    """Each customer's answer; its organizations and portal links (`base_url`: defaults to
+    `Settings.public_url`) loaded for all of them at once. An archived customer has no
+    portal, so no link."""
     organizations = hierarchy.organizations_of(session, account_id, customers)
-    return [CustomerOut.build(c, organizations[c.id]) for c in customers]
+    live = [c.id for c in customers if c.archived_at is None]
+    links = portal_links(session, live, base_url or get_settings().public_url) if live else {}
+    return [CustomerOut.build(c, organizations[c.id], links.get(c.id)) for c in customers]
 
 
 @presents(CUSTOMER)

@@ -127,9 +127,16 @@ class CustomerOut(Schema):
     children: list[CustomerIdWithName]
     organizations: list[OrganizationOut]
     archived_at: datetime | None = None
+    # Tally's extension: the customer's permanent portal link (`/portal/c/{secret}`).
+    portal_url: str | None = None
 
     @classmethod
-    def build(cls, customer: Customer, organizations: list[OrganizationOut]) -> "CustomerOut":
+    def build(
+        cls,
+        customer: Customer,
+        organizations: list[OrganizationOut],
+        portal_url: str | None = None,
+    ) -> "CustomerOut":
         contacts = customer.active_contacts
         primary = _primary(contacts)
         return cls(
@@ -158,6 +165,7 @@ class CustomerOut(Schema):
             children=[CustomerIdWithName(id=c.id, name=c.legal_name) for c in customer.children],
             organizations=organizations,
             archived_at=customer.archived_at,
+            portal_url=portal_url,
         )
 
 

@@ -4,6 +4,7 @@ Contacts, aliases and the hierarchy have their own modules; this one composes th
 customer-level operations of Sequence's API.
 """
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +77,8 @@ def create_customer(session: Session, account_id: str, data: CustomerIn) -> Cust
         integration_ids=[item.model_dump() for item in data.integration_ids or []],
         custom_properties=data.custom_properties or {},
         contacts=[],
+        # Made now so that reading a customer (its `portalUrl`) seldom has to write.
+        portal_secret=secrets.token_urlsafe(32),
     )
     session.add(customer)
     session.flush()

@@ -29,6 +29,7 @@ class Kind(StrEnum):
     PRICE = "PRICE"
     DISCOUNT = "DISCOUNT"
     MINIMUM = "MINIMUM"
+    CREDIT = "CREDIT"
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,10 @@ class Line:
     percentage: bool = False
     tax_rate_version_id: str | None = None
     breakdown: tuple[Share, ...] = ()
+    # PRICE lines: whole minor units taken off them by separate discount lines (not written,
+    # so not part of the recalculation digest).
+    discounted: Decimal = field(default=ZERO, repr=False)
+    credit_grant_id: str | None = None  # CREDIT lines: the grant they draw on
 
     @property
     def gross(self) -> Decimal:
@@ -305,6 +310,7 @@ def assemble(
                 percentage=w.line.percentage,
                 tax_rate_version_id=w.line.tax_rate_version_id,
                 breakdown=w.line.breakdown,
+                discounted=w.discounted,
             ),
             w.amount,
             currency,

@@ -178,7 +178,8 @@ def _merchant(session: Session, account: CurrentAccount) -> Account:
 
 def _out(session: Session, merchant: Account, invoice: Invoice) -> InvoiceOut:
     archived = service.archived_customers(session, merchant.id, [invoice])
-    return InvoiceOut.build(invoice, archived, local_today(merchant))
+    credits = service.credit_lines(session, merchant.id, [invoice.id])
+    return InvoiceOut.build(invoice, archived, local_today(merchant), credits[invoice.id])
 
 
 @router.get("/invoices", summary="List invoices")
@@ -189,8 +190,11 @@ def list_invoices(
     query = service.filtered_invoices(account.account_id, filters, today)
     page = paginate(session, query, Invoice.id, paging)
     archived = service.archived_customers(session, account.account_id, page.rows)
+    credits = service.credit_lines(session, account.account_id, [i.id for i in page.rows])
     return Page(
-        items=[InvoiceOut.build(invoice, archived, today) for invoice in page.rows],
+        items=[
+            InvoiceOut.build(invoice, archived, today, credits[invoice.id]) for invoice in page.rows
+        ],
         pagination=page.pagination,
     )
 

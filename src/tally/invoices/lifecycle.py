@@ -25,6 +25,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from tally.credits import spending
 from tally.db import utcnow
 from tally.engine.money import ZERO
 from tally.exceptions import Conflict, InvalidRequest, NotFound
@@ -86,7 +87,11 @@ def finalize(session: Session, account: Account, invoice_ids: Sequence[str], tod
     rows = session.execute(
         select(
             Invoice.id,
+            Invoice.customer_id,
+            Invoice.currency,
+            Invoice.billing_schedule_id,
             Invoice.invoice_date,
+            Invoice.billing_period_end,
             Invoice.payment_term_days,
             Invoice.due_date_source,
             Invoice.due_date,
@@ -109,11 +114,25 @@ def finalize(session: Session, account: Account, invoice_ids: Sequence[str], tod
     ).all()
     if not rows:
         return 0
-    # Locked after the invoices, always in this order: no deadlock between finalizations.
+    # Lock order, for every finalization: invoices, then the customers' credit grants (by
+    # id), then the number counter. Credits are re-cut to what the grants usable for each
+    # invoice's billing period hold now; only invoices billing schedules wrote consume them.
+    settled = spending.settle(
+        session,
+        account.id,
+        [
+            (row.id, row.customer_id, row.currency, row.billing_period_end or today)
+            for row in rows
+            if row.billing_schedule_id
+        ],
+        today,
+    )
     numbers = take_numbers(session, account.id, DocumentKind.INVOICE, len(rows))
     now = utcnow()
     values = []
+    issued: dict[str, str] = {}
     for row, number in zip(rows, numbers, strict=True):
+        issued[row.id] = invoice_number(account, number)
         manual = row.due_date_source is DueDateSource.MANUAL and row.due_date is not None
         terms = row.payment_term_days
         if terms is None:
@@ -124,18 +143,19 @@ def finalize(session: Session, account: Account, invoice_ids: Sequence[str], tod
             {
                 "id": row.id,
                 "status": InvoiceStatus.FINAL,
-                "invoice_number": invoice_number(account, number),
+                "invoice_number": issued[row.id],
                 "issue_date": today,
                 "invoice_date": row.invoice_date or today,  # one-off invoices: issued today
                 "due_date": row.due_date if manual else today + timedelta(days=terms),
                 "payment_term_days": None if manual else terms,
                 "finalized_at": now,
-                "balance": row.gross_total,
+                "balance": settled.gross.get(row.id, row.gross_total),
                 "balance_version": row.balance_version + 1,
                 "updated_at": now,
             }
         )
     session.execute(update(Invoice), values)
+    spending.debit(session, account.id, settled, issued, today)
     emit(session, account.id, NotificationType.INVOICE_ISSUED, INVOICE, [row.id for row in rows])
     return len(rows)
 
@@ -362,6 +382,7 @@ def void(session: Session, account: Account, invoice_id: str) -> Invoice:
     if invoice.finalized_at is not None:
         invoice.balance = ZERO
         invoice.balance_version += 1
+        spending.restore(session, account.id, invoice, local_today(account))
     announce(session, invoice, NotificationType.INVOICE_UPDATED)
     return invoice
 

@@ -28,6 +28,7 @@ from tally.api.schemas import Schema
 from tally.api.types import Address, Currency
 from tally.engine.money import minor_unit, round_money
 from tally.models import (
+    EDITABLE_STATUSES,
     DueDateSource,
     Invoice,
     InvoiceLineItem,
@@ -150,6 +151,9 @@ class LineItemOut(Schema):
     product_id: str | None = None
     rate_display: RateDisplay
     external_ids: list[KeyValue] = Field(default_factory=list)
+    credit_grant_id: str | None = Field(
+        default=None, description="CREDIT lines: the grant they draw on."
+    )
     kind: LineKind = Field(description="Tally: PRICE, DISCOUNT, MINIMUM, CREDIT or MANUAL.")
     breakdown: list[CustomerShare] | None = Field(
         default=None, description="Tally: each customer's quantity on a roll-up line."
@@ -177,6 +181,7 @@ class LineItemOut(Schema):
             price_id=line.price_id,
             product_id=line.product_id,
             rate_display=RateDisplay(line.rate_display),
+            credit_grant_id=line.credit_grant_id,
             kind=line.kind,
             breakdown=[CustomerShare.model_validate(s) for s in line.breakdown] or None,
         )
@@ -220,12 +225,70 @@ def is_overdue(invoice: Invoice, today: date) -> bool:
     )
 
 
+class CreditGrantStatus(StrEnum):
+    APPLIED = "APPLIED"  # debited: the invoice was finalized
+    PROJECTED = "PROJECTED"  # a pending debit on a DRAFT or IN_PROGRESS invoice
+
+
+class AppliedCreditGrantOut(Schema):
+    credit_grant_id: str | None = None
+    credit_grant_name: str | None = None
+    amount: str = Field(description="Net of tax.")
+    tax_amount: str | None = None
+    status: CreditGrantStatus
+
+
+class ProjectedCreditGrantOut(Schema):
+    credit_grant_id: str | None = None
+    credit_grant_name: str | None = None
+    amount: str = Field(description="Net of tax.")
+
+
+def credit_grant_fields(
+    invoice: Invoice, credit_lines: Collection[InvoiceLineItem]
+) -> dict[str, Any]:
+    """`appliedCreditGrants` and `projectedCreditGrants` from the invoice's CREDIT lines, one
+    entry per grant (named as on its lines). Projected while the invoice is open; applied
+    (debited) from finalization on; `projectedCreditGrants` is empty once finalized."""
+    per_grant: dict[str, list[Any]] = {}
+    for line in credit_lines:
+        if line.kind is not LineKind.CREDIT or line.credit_grant_id is None:
+            continue
+        entry = per_grant.setdefault(line.credit_grant_id, [line.title, Decimal(0), Decimal(0)])
+        entry[1] -= line.net_total
+        entry[2] -= line.total_tax
+    currency = invoice.currency
+    projected = invoice.status in EDITABLE_STATUSES
+    status = CreditGrantStatus.PROJECTED if projected else CreditGrantStatus.APPLIED
+    return {
+        "applied_credit_grants": [
+            AppliedCreditGrantOut(
+                credit_grant_id=grant_id,
+                credit_grant_name=name,
+                amount=money(amount, currency),
+                tax_amount=money(tax, currency),
+                status=status,
+            )
+            for grant_id, (name, amount, tax) in per_grant.items()
+        ],
+        "projected_credit_grants": [
+            ProjectedCreditGrantOut(
+                credit_grant_id=grant_id, credit_grant_name=name, amount=money(amount, currency)
+            )
+            for grant_id, (name, amount, _) in per_grant.items()
+        ]
+        if projected
+        else [],
+    }
+
+
 class InvoiceOut(Schema):
     """Sequence's InvoiceResponse (the list's items are this shape too), plus `invoiceDate`,
     `isOverdue` and the moments of the invoice's lifecycle.
 
-    Credit grants, payments and integrations do not exist in Tally yet: their fields are
-    present, as the schema requires, and empty.
+    Credit grants come from the invoice's CREDIT lines (`credit_grant_fields`); payments and
+    integrations do not exist in Tally yet: their fields are present, as the schema
+    requires, and empty.
     """
 
     id: str
@@ -275,8 +338,14 @@ class InvoiceOut(Schema):
         default_factory=IntegrationPaymentStatuses
     )
     applied_credit_notes: list[Any] = Field(default_factory=list)
-    applied_credit_grants: list[Any] = Field(default_factory=list)
-    projected_credit_grants: list[Any] = Field(default_factory=list)
+    applied_credit_grants: list[AppliedCreditGrantOut] = Field(
+        default_factory=list,
+        description="Credit grants on the invoice: PROJECTED (pending debits) while it is "
+        "open, APPLIED (debited) once finalized.",
+    )
+    projected_credit_grants: list[ProjectedCreditGrantOut] = Field(
+        default_factory=list, description="While open: what each grant is expected to take."
+    )
     payment_allocations: list[Any] = Field(default_factory=list)
     payment_term_days: int | None = None
     due_date_source: DueDateSource = DueDateSource.CALCULATED
@@ -357,11 +426,19 @@ class InvoiceOut(Schema):
 
     @classmethod
     def build(
-        cls, invoice: Invoice, archived_customers: Collection[str], today: date | None = None
+        cls,
+        invoice: Invoice,
+        archived_customers: Collection[str],
+        today: date | None = None,
+        credit_lines: Collection[InvoiceLineItem] = (),
     ) -> "InvoiceOut":
         """`archived_customers`: ids of archived customers, at least those of this invoice;
-        `today`: the account's local date, to tell whether it is overdue."""
-        return cls(**cls.fields_of(invoice, archived_customers, today))
+        `today`: the account's local date, to tell whether it is overdue; `credit_lines`:
+        the invoice's CREDIT lines."""
+        return cls(
+            **cls.fields_of(invoice, archived_customers, today),
+            **credit_grant_fields(invoice, credit_lines),
+        )
 
 
 class InvoiceDetailOut(InvoiceOut):
@@ -379,6 +456,7 @@ class InvoiceDetailOut(InvoiceOut):
         """`invoice` with its `line_items` and `groups` loaded."""
         return cls(
             **cls.fields_of(invoice, archived_customers, today),
+            **credit_grant_fields(invoice, invoice.line_items),
             line_items=[LineItemOut.build(line, invoice.currency) for line in invoice.line_items],
             line_item_groups=[
                 LineItemGroupOut.build(group, invoice.currency) for group in invoice.groups

@@ -2,7 +2,7 @@
 Sequence's filters (and Tally's `overdue`), the per-currency summary, one invoice. Billing
 and people write them (`lifecycle`, `drafts`)."""
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -20,6 +20,7 @@ from tally.models import (
     InvoiceLineItem,
     InvoiceLineItemGroup,
     InvoiceStatus,
+    LineKind,
     PaymentStatus,
 )
 
@@ -216,3 +217,23 @@ def groups_query(account_id: str, invoice_id: str) -> Select[InvoiceLineItemGrou
         InvoiceLineItemGroup.account_id == account_id,
         InvoiceLineItemGroup.invoice_id == invoice_id,
     )
+
+
+def credit_lines(
+    session: Session, account_id: str, invoice_ids: Collection[str]
+) -> dict[str, list[InvoiceLineItem]]:
+    """The invoices' CREDIT lines (what `appliedCreditGrants` sums), by invoice: one query."""
+    lines: dict[str, list[InvoiceLineItem]] = {invoice_id: [] for invoice_id in invoice_ids}
+    if not invoice_ids:
+        return lines
+    for line in session.scalars(
+        select(InvoiceLineItem)
+        .where(
+            InvoiceLineItem.account_id == account_id,
+            InvoiceLineItem.invoice_id.in_(list(invoice_ids)),
+            InvoiceLineItem.kind == LineKind.CREDIT,
+        )
+        .order_by(InvoiceLineItem.index)
+    ):
+        lines[line.invoice_id].append(line)
+    return lines

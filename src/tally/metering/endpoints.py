@@ -15,7 +15,7 @@ from tally.api.routing import api_router
 from tally.api.schemas import Page
 from tally.exceptions import BadRequest, InvalidRequest
 from tally.metering import events, metrics, queries, wire
-from tally.metering.ingest import ingest
+from tally.metering.ingest import Outcome, ingest
 from tally.metering.schemas import (
     UsageCalculationOut,
     UsageEventBatchIn,
@@ -26,6 +26,7 @@ from tally.metering.schemas import (
     UsageMetricOut,
 )
 from tally.models import AggregationType, UsageEvent, UsageMetric
+from tally.ops import metrics as ops_metrics
 
 router = api_router(tags=["Usage metering"])
 
@@ -146,9 +147,15 @@ def create_event(body: RawBody, account: CurrentAccount, session: DbSession) -> 
     try:
         event = wire.decode_event(body)
     except wire.InvalidEvent as error:
+        ops_metrics.usage_events_rejected.inc()
         raise _invalid(error) from error
     owner = get_account(session, account.account_id)
     [outcome] = ingest(session, owner, [event])
+    ops_metrics.count_events_on_commit(
+        session,
+        accepted=int(outcome.outcome is not Outcome.REPLACED),
+        replaced=int(outcome.outcome is Outcome.REPLACED),
+    )
     stored = events.get_stored(session, account.account_id, outcome.id)
     return json_response(events.event_out(stored), status_code=201)
 
@@ -170,6 +177,8 @@ def create_event_batch(body: RawBody, account: CurrentAccount, session: DbSessio
         raise _invalid(error) from error
     owner = get_account(session, account.account_id)
     answer = events.store_batch(session, owner, decoded)
+    ops_metrics.usage_events_rejected.inc(answer.rejected)
+    ops_metrics.count_events_on_commit(session, accepted=answer.accepted, replaced=answer.replaced)
     return json_response(
         wire.BatchOut(answer.accepted, answer.replaced, answer.rejected, answer.results)
     )

@@ -81,7 +81,7 @@ class CreditGrant(TenantMixin, Base):
 class CreditLedgerEntry(TenantMixin, Base):
     """One immutable movement of a grant's balance (signed: + adds credits, - takes them).
 
-    `dedupe_key` is unique per account ("debit:<invoice>:<grant>", "expiry:<grant>", ...):
+    `dedupe_key` is unique per account ("debit:<invoice>:<grant>", "expiry:<grant>:<n>", ...):
     a retried or concurrent writer of the same movement inserts nothing."""
 
     __tablename__ = "credit_ledger_entries"

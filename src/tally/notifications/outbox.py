@@ -52,6 +52,7 @@ from tally.notifications.mailer import (
     Transport,
     transport,
 )
+from tally.ops.metrics import email_pass
 from tally.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -307,6 +308,7 @@ def _send_batch(
                 report.retrying.append(message.id)
 
 
+@email_pass
 def send_due(
     db: Database,
     settings: Settings,

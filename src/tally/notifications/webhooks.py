@@ -37,6 +37,7 @@ from tally.models import (
     NotificationPolicy,
     WebhookDelivery,
 )
+from tally.ops.metrics import webhook_pass
 from tally.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -296,6 +297,7 @@ def _record(
         session.connection().execute(statement, rows)
 
 
+@webhook_pass
 def deliver_due(
     db: Database,
     settings: Settings,

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tally.credits import phase_grants
 from tally.models import BillingSchedule
 from tally.notifications.events import BILLING_SCHEDULE, presents
 from tally.schedules import service
@@ -20,8 +21,11 @@ def wire(out: BillingScheduleOut) -> dict[str, Any]:
     """The JSON form, with discount and minimum amounts as exact numbers."""
     data: dict[str, Any] = out.model_dump(mode="json", by_alias=True)
     for phase in data["phases"]:
-        for item in (*phase["discounts"], *phase["minimums"]):
+        for item in (*phase["discounts"], *phase["minimums"], *phase["creditGrants"]):
             item["amount"] = Decimal(item["amount"])
+        for item in phase["creditGrants"]:
+            if item.get("costOfCredit") is not None:
+                item["costOfCredit"] = Decimal(item["costOfCredit"])
     return data
 
 
@@ -30,9 +34,12 @@ def schedule_views(
 ) -> list[dict[str, Any]]:
     """Each schedule's answer; the prices they bill loaded for all of them at once."""
     prices = service.prices_of(session, account_id, schedules)
+    grants = phase_grants.by_phase(session, account_id, [s.id for s in schedules])
     return [
         wire(
-            BillingScheduleOut.build(schedule, prices, service.first_billing_date(schedule, prices))
+            BillingScheduleOut.build(
+                schedule, prices, service.first_billing_date(schedule, prices), grants
+            )
         )
         for schedule in schedules
     ]

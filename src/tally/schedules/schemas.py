@@ -5,7 +5,7 @@ body with `Decimal` for every number with a fraction (see `endpoints.exact_body`
 amount keeps every digit it was sent with, and answer it as a number again.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -14,15 +14,20 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, ValidationInfo, WithJsonSchema, field_validator
 
 from tally.api.schemas import Schema
+from tally.api.types import Currency
 from tally.catalog.price_schemas import PriceOut
 from tally.models import (
     BillingSchedule,
     BillingSchedulePhase,
+    CreditUnitType,
     DiscountType,
+    GrantRefreshFrequency,
+    PhaseCreditGrant,
     PhaseDiscount,
     PhaseMinimum,
     Price,
     RecurrencePreference,
+    RolloverMode,
     ScheduleStatus,
     SeatDiscountType,
 )
@@ -128,8 +133,48 @@ class PhasePriceMetadata(Schema):
     arr_calculation: ArrCalculation
 
 
+class PhaseCreditGrantIn(Schema):
+    """Sequence's EmbeddableCreditGrantRequest: credits the phase hands out, once or every
+    refresh period, plus `id` (a grant re-sent with its id is kept) and `metricId`."""
+
+    id: str | None = Field(
+        default=None, max_length=36, description="Tally: an existing grant of this schedule."
+    )
+    name: str = Field(min_length=1, max_length=500)
+    credit_unit_type: CreditUnitType
+    currency: Currency | None = Field(
+        default=None, description="CURRENCY grants; default: the schedule's prices' currency."
+    )
+    metric_id: str | None = Field(
+        default=None,
+        max_length=36,
+        description="Tally: METRIC grants' metric; default: the one usage metric of the "
+        "prices it is restricted to (or of the phase).",
+    )
+    amount: ExactNumber
+    cost_of_credit: ExactNumber | None = None
+    tax_rate_id: str | None = Field(default=None, max_length=36)
+    grant_refresh_frequency: GrantRefreshFrequency
+    rollover_mode: RolloverMode
+    restrict_to_prices: PriceIds | None = None
+
+    @field_validator("amount")
+    @classmethod
+    def _positive(cls, value: Decimal) -> Decimal:
+        if value <= 0:
+            raise ValueError("a grant is of more than 0 credits")
+        return _plain(value)
+
+    @field_validator("cost_of_credit")
+    @classmethod
+    def _not_negative(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and value < 0:
+            raise ValueError("a cost is 0 or more")
+        return None if value is None else _plain(value)
+
+
 class PhaseIn(Schema):
-    """Sequence's PhaseRequest. Credit grants and list prices are not supported yet."""
+    """Sequence's PhaseRequest. List prices are not supported yet."""
 
     name: str | None = Field(default=None, max_length=500)
     external_contract_ref: str | None = Field(default=None, max_length=500)
@@ -140,7 +185,7 @@ class PhaseIn(Schema):
     )
     discounts: list[DiscountIn] | None = Field(default=None, max_length=MAX_LIST)
     minimums: list[MinimumIn] | None = Field(default=None, max_length=MAX_LIST)
-    credit_grants: Unsupported = None
+    credit_grants: list[PhaseCreditGrantIn] | None = Field(default=None, max_length=MAX_LIST)
     list_price_ids: Unsupported = None
     recurrence_preference: RecurrencePreference | None = None
     phase_price_metadata: list[PhasePriceMetadata] | None = Field(
@@ -247,6 +292,38 @@ class MinimumOut(Schema):
         )
 
 
+class PhaseCreditGrantOut(Schema):
+    """Sequence's EmbeddableCreditGrant."""
+
+    id: str
+    name: str
+    credit_unit_type: CreditUnitType
+    currency: str | None = None
+    amount: Decimal
+    cost_of_credit: Decimal | None = None
+    tax_rate_id: str | None = None
+    grant_refresh_frequency: GrantRefreshFrequency
+    rollover_mode: RolloverMode
+    restrict_to_prices: list[str]
+    metric_id: str | None = Field(default=None, description="Tally: METRIC grants' metric.")
+
+    @classmethod
+    def build(cls, grant: PhaseCreditGrant) -> "PhaseCreditGrantOut":
+        return cls(
+            id=grant.id,
+            name=grant.name,
+            credit_unit_type=grant.credit_unit_type,
+            currency=grant.currency,
+            amount=grant.amount,
+            cost_of_credit=grant.cost_of_credit,
+            tax_rate_id=grant.tax_rate_id,
+            grant_refresh_frequency=grant.grant_refresh_frequency,
+            rollover_mode=grant.rollover_mode,
+            restrict_to_prices=list(grant.restrict_to_prices),
+            metric_id=grant.metric_id,
+        )
+
+
 class PhaseOut(Schema):
     id: str
     name: str | None = None
@@ -258,12 +335,14 @@ class PhaseOut(Schema):
     end_date: date | None = None
     discounts: list[DiscountOut]
     minimums: list[MinimumOut]
-    credit_grants: list[Any] = Field(default_factory=list)
+    credit_grants: list[PhaseCreditGrantOut] = Field(default_factory=list)
     recurrence_preference: RecurrencePreference
     phase_price_metadata: list[PhasePriceMetadata]
 
     @classmethod
-    def build(cls, phase: BillingSchedulePhase) -> "PhaseOut":
+    def build(
+        cls, phase: BillingSchedulePhase, credit_grants: Sequence[PhaseCreditGrant] = ()
+    ) -> "PhaseOut":
         return cls(
             id=phase.id,
             name=phase.name,
@@ -275,6 +354,7 @@ class PhaseOut(Schema):
             end_date=phase.end_date,
             discounts=[DiscountOut.build(discount) for discount in phase.discounts],
             minimums=[MinimumOut.build(minimum) for minimum in phase.minimums],
+            credit_grants=[PhaseCreditGrantOut.build(grant) for grant in credit_grants],
             recurrence_preference=phase.recurrence_preference,
             phase_price_metadata=[
                 PhasePriceMetadata.model_validate(item) for item in phase.phase_price_metadata
@@ -325,6 +405,7 @@ class BillingScheduleOut(Schema):
         schedule: BillingSchedule,
         prices: Mapping[str, Price],
         first_billing_date: date | None,
+        credit_grants: Mapping[str, Sequence[PhaseCreditGrant]] | None = None,
     ) -> "BillingScheduleOut":
         """`prices` holds at least every price of the schedule's phases, by id."""
         # Every price of every phase once, in the order the phases first list them.
@@ -352,7 +433,10 @@ class BillingScheduleOut(Schema):
             prices=[PriceOut.build(prices[price_id]) for price_id in price_ids],
             created_at=schedule.created_at,
             updated_at=schedule.updated_at,
-            phases=[PhaseOut.build(phase) for phase in schedule.phases],
+            phases=[
+                PhaseOut.build(phase, (credit_grants or {}).get(phase.id, ()))
+                for phase in schedule.phases
+            ],
             archived_at=schedule.archived_at,
             roll_up_billing=schedule.roll_up_billing,
             integration_ids=[IntegrationIdOut.model_validate(i) for i in schedule.integration_ids],

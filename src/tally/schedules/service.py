@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from tally.credits import phase_grants
 from tally.db import new_id, utcnow
 from tally.engine.periods import ONE_DAY, periods
 from tally.exceptions import Conflict, InvalidRequest, NotFound
@@ -210,6 +211,10 @@ def _check_phase(index: int, phase: PhaseIn) -> None:
         _check_restriction(
             f"{where}.minimums.{number}.restrictToPrices", minimum.restrict_to_prices, price_ids
         )
+    for number, credit in enumerate(phase.credit_grants or []):
+        _check_restriction(
+            f"{where}.creditGrants.{number}.restrictToPrices", credit.restrict_to_prices, price_ids
+        )
     described: set[str] = set()
     for number, metadata in enumerate(phase.phase_price_metadata or []):
         field = f"{where}.phasePriceMetadata.{number}.priceId"
@@ -289,12 +294,13 @@ def _validate(
     end: date | None,
     phases: Sequence[PhaseIn],
     tax_rates: Sequence[TaxRateRef],
-) -> None:
+) -> dict[str, Price]:
     _check_dates(start, end, phases)
     for index, phase in enumerate(phases):
         _check_phase(index, phase)
     prices = _load_prices(session, account_id, phases)
     _check_tax_rates(session, account_id, tax_rates, set(prices))
+    return prices
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -305,8 +311,10 @@ def _add_terms(
     schedule: BillingSchedule,
     phases: Sequence[PhaseIn],
     tax_rates: Sequence[TaxRateRef],
-) -> None:
-    """Write the (validated) phases and tax rates of a schedule that has none."""
+) -> list[str]:
+    """Write the (validated) phases and tax rates of a schedule that has none; the phases'
+    ids, in order."""
+    phase_ids = []
     for spec in phases:
         phase = BillingSchedulePhase(
             id=new_id(),  # now, so its discounts and minimums can name it before a flush
@@ -330,6 +338,7 @@ def _add_terms(
             discounts=[],
             minimums=[],
         )
+        phase_ids.append(phase.id)
         session.add(phase)
         session.add_all(
             PhaseDiscount(
@@ -362,6 +371,7 @@ def _add_terms(
         for item in tax_rates
     )
     session.flush()
+    return phase_ids
 
 
 def _remove_terms(session: Session, schedule: BillingSchedule) -> None:
@@ -377,7 +387,7 @@ def _remove_terms(session: Session, schedule: BillingSchedule) -> None:
 def create_schedule(session: Session, account_id: str, data: ScheduleCreate) -> BillingSchedule:
     _lock_live_customer(session, account_id, data.customer_id)
     tax_rates = data.tax_rates or []
-    _validate(session, account_id, data.start_date, data.end_date, data.phases, tax_rates)
+    prices = _validate(session, account_id, data.start_date, data.end_date, data.phases, tax_rates)
     status = (
         ScheduleStatus.DRAFT
         if data.is_draft
@@ -404,7 +414,8 @@ def create_schedule(session: Session, account_id: str, data: ScheduleCreate) -> 
     )
     session.add(schedule)
     session.flush()
-    _add_terms(session, schedule, data.phases, tax_rates)
+    phase_ids = _add_terms(session, schedule, data.phases, tax_rates)
+    phase_grants.write_specs(session, schedule, data.phases, phase_ids, prices, [])
     _announce(session, account_id, NotificationType.BILLING_SCHEDULE_CREATED, [schedule.id])
     return get_schedule(session, account_id, schedule.id)
 
@@ -424,8 +435,10 @@ def update_schedule(
         tax_rates = data.tax_rates or []
     else:
         tax_rates = [TaxRateRef.model_validate(item) for item in schedule.tax_rates]
-    _validate(session, account_id, data.start_date, end, data.phases, tax_rates)
+    prices = _validate(session, account_id, data.start_date, end, data.phases, tax_rates)
 
+    # Phase credit grants outlive the phases they are replaced with (same ids).
+    kept_grants = phase_grants.take_specs(session, account_id, schedule.id)
     _remove_terms(session, schedule)
     schedule.start_date = data.start_date
     schedule.end_date = end
@@ -445,7 +458,8 @@ def update_schedule(
     schedule.updated_at = utcnow()  # its phases and tax rates are part of it too
     schedule.billed_at = None  # new terms: the scheduler recalculates its invoices first
     session.flush()
-    _add_terms(session, schedule, data.phases, tax_rates)
+    phase_ids = _add_terms(session, schedule, data.phases, tax_rates)
+    phase_grants.write_specs(session, schedule, data.phases, phase_ids, prices, kept_grants)
     _announce(session, account_id, NotificationType.BILLING_SCHEDULE_UPDATED, [schedule.id])
     return get_schedule(session, account_id, schedule.id)
 

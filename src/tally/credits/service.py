@@ -1,0 +1,300 @@
+"""Credit grants: creating, listing and revoking them, and a customer's balances. Which
+grants an invoice may spend is `usable.py`.
+
+A grant's balance is never stored: it is the sum of its ledger entries (`ledger.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from babel.numbers import get_currency_precision
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from tally.api.types import Currency
+from tally.credits import ledger
+from tally.credits.schemas import CreditGrantCreate
+from tally.db import new_id, utcnow
+from tally.engine.money import round_money
+from tally.exceptions import Conflict, InvalidRequest, NotFound
+from tally.invoices import drafts
+from tally.invoices.lifecycle import local_today
+from tally.invoices.schemas import InvoiceCreate, LineItemIn
+from tally.models import (
+    Account,
+    CreditGrant,
+    CreditLedgerEntry,
+    CreditUnitType,
+    Customer,
+    LedgerEntryType,
+    TaxRate,
+    TaxRateVersion,
+    UsageMetric,
+)
+
+ZERO = Decimal(0)
+
+
+# ---- grants ------------------------------------------------------------------------------
+
+
+def _live_customer(session: Session, account_id: str, customer_id: str) -> Customer:
+    """The customer, held (FOR SHARE) until commit, as schedules and invoices hold it."""
+    customer = session.scalar(
+        select(Customer)
+        .where(Customer.account_id == account_id, Customer.id == customer_id)
+        .with_for_update(read=True)
+    )
+    if customer is None:
+        raise NotFound.resource("Customer", customer_id)
+    if customer.archived_at is not None:
+        raise Conflict(f"Customer {customer_id!r} is archived")
+    return customer
+
+
+def _check_metric(session: Session, account_id: str, data: CreditGrantCreate) -> None:
+    if data.credit_unit_type is CreditUnitType.CURRENCY:
+        if data.metric_id is not None:
+            raise InvalidRequest.field("metricId", "only METRIC grants name a metric")
+        return
+    if data.metric_id is None:
+        raise InvalidRequest.field("metricId", "a METRIC grant needs the usage metric it offsets")
+    found = session.scalar(
+        select(UsageMetric.id).where(
+            UsageMetric.account_id == account_id,
+            UsageMetric.id == data.metric_id,
+            UsageMetric.deleted_at.is_(None),
+        )
+    )
+    if found is None:
+        raise InvalidRequest.field("metricId", f"no usage metric {data.metric_id!r}")
+
+
+def _tax_version(session: Session, account_id: str, tax_rate_id: str) -> TaxRateVersion:
+    """The tax rate's current version; the rate must be live."""
+    row = session.execute(
+        select(TaxRate.archived_at, TaxRateVersion)
+        .join(
+            TaxRateVersion,
+            (TaxRateVersion.tax_rate_id == TaxRate.id)
+            & (TaxRateVersion.version == TaxRate.current_version),
+        )
+        .where(
+            TaxRate.account_id == account_id,
+            TaxRate.id == tax_rate_id,
+            TaxRate.deleted_at.is_(None),
+        )
+    ).first()
+    if row is None:
+        raise InvalidRequest.field("taxRateId", f"no tax rate {tax_rate_id!r}")
+    if row.archived_at is not None:
+        raise InvalidRequest.field("taxRateId", f"tax rate {tax_rate_id!r} is archived")
+    version: TaxRateVersion = row[1]
+    return version
+
+
+def _check_amounts(data: CreditGrantCreate) -> None:
+    currency = data.currency.value
+    places = get_currency_precision(currency)
+    cost = data.cost_of_credit
+    if cost is not None and cost != round_money(cost, currency):
+        raise InvalidRequest.field(
+            "costOfCredit",
+            f"money in {currency} has at most {places} decimal places",
+        )
+    # Cash credits are money unless a conversion says what they are worth.
+    cash = data.credit_unit_type is CreditUnitType.CURRENCY
+    converted = data.credits_per_currency_unit is not None
+    if cash and not converted and data.amount != round_money(data.amount, currency):
+        raise InvalidRequest.field(
+            "amount",
+            f"cash credits in {currency} have at most {places} decimal places "
+            "(or give creditsPerCurrencyUnit)",
+        )
+    if data.create_invoice and cost is None:
+        raise InvalidRequest.field("costOfCredit", "createInvoice invoices the cost of credit")
+
+
+def create_grant(session: Session, account: Account, data: CreditGrantCreate) -> CreditGrant:
+    """A grant and its GRANT ledger entry; with `createInvoice`, a DRAFT one-off invoice for
+    the cost of the credit (one line, taxed at `taxRateId`'s current rate)."""
+    if data.sequence_account_id is not None and data.sequence_account_id != account.id:
+        raise NotFound.resource("Sequence account", data.sequence_account_id)
+    _check_amounts(data)
+    customer = _live_customer(session, account.id, data.customer_id)
+    _check_metric(session, account.id, data)
+    tax = None if data.tax_rate_id is None else _tax_version(session, account.id, data.tax_rate_id)
+    effective = data.effective_date or local_today(account)
+    if data.expiry_date is not None and data.expiry_date < effective:
+        raise InvalidRequest.field(
+            "expiryDate", f"the last usable day ({data.expiry_date}) is before {effective}"
+        )
+    grant = CreditGrant(
+        id=new_id(),
+        account_id=account.id,
+        customer_id=customer.id,
+        name=data.name,
+        credit_unit_type=data.credit_unit_type,
+        currency=data.currency.value,
+        metric_id=data.metric_id,
+        amount=data.amount,
+        cost_of_credit=data.cost_of_credit,
+        tax_rate_id=data.tax_rate_id,
+        effective_date=effective,
+        expiry_date=data.expiry_date,
+        credits_per_currency_unit=data.credits_per_currency_unit,
+        restrict_to_prices=[],
+    )
+    if data.create_invoice:
+        grant.invoice_id = _invoice_credit(session, account, grant, tax)
+    session.add(grant)
+    session.flush()
+    ledger.record(session, account.id, [ledger.grant_movement(grant)])
+    return grant
+
+
+def _invoice_credit(
+    session: Session, account: Account, grant: CreditGrant, tax: TaxRateVersion | None
+) -> str:
+    invoice = drafts.create_invoice(
+        session,
+        account,
+        InvoiceCreate(currency=Currency(grant.currency), customer_id=grant.customer_id),
+    )
+    _, line = drafts.add_line(
+        session,
+        account,
+        invoice.id,
+        LineItemIn(
+            title=grant.name,
+            quantity=Decimal(1),
+            rate=grant.cost_of_credit or ZERO,
+            tax_rate=tax.amount if tax is not None else ZERO,
+        ),
+    )
+    if tax is not None and line.tax_rate == tax.amount:
+        line.tax_rate_version_id = tax.id  # the invoice keeps the version it was taxed with
+    return invoice.id
+
+
+def grants_query(account_id: str, customer_id: str | None = None) -> Select[CreditGrant]:
+    """Live (not deleted) grants, for the list."""
+    query = select(CreditGrant).where(
+        CreditGrant.account_id == account_id, CreditGrant.deleted_at.is_(None)
+    )
+    if customer_id is not None:
+        query = query.where(CreditGrant.customer_id == customer_id)
+    return query
+
+
+def get_grant(
+    session: Session, account_id: str, grant_id: str, *, for_update: bool = False
+) -> CreditGrant:
+    query = grants_query(account_id).where(CreditGrant.id == grant_id)
+    if for_update:
+        query = query.with_for_update()
+    grant = session.scalar(query)
+    if grant is None:
+        raise NotFound.resource("Credit grant", grant_id)
+    return grant
+
+
+def delete_grant(session: Session, account: Account, grant_id: str) -> CreditGrant:
+    """Revoke what is left (a REVOKE entry) and hide the grant. The row is locked first, so
+    a debit or expiry of the same grant waits and then sees the balance gone."""
+    grant = get_grant(session, account.id, grant_id, for_update=True)
+    latest, left = session.execute(
+        select(
+            func.max(CreditLedgerEntry.effective_date),
+            ledger.decimal_sum(session, CreditLedgerEntry.amount),
+        ).where(CreditLedgerEntry.account_id == account.id, CreditLedgerEntry.grant_id == grant.id)
+    ).one()
+    left = Decimal(left or 0)
+    if left:
+        # Dated no earlier than any entry, so no day's balance goes negative.
+        when = max(local_today(account), latest or grant.effective_date)
+        ledger.record(
+            session,
+            account.id,
+            [
+                ledger.Movement(
+                    grant_id=grant.id,
+                    customer_id=grant.customer_id,
+                    entry_type=LedgerEntryType.REVOKE,
+                    amount=-left,
+                    effective_date=when,
+                    dedupe_key=f"revoke:{grant.id}",
+                    reason="Grant deleted",
+                )
+            ],
+        )
+    grant.deleted_at = utcnow()
+    session.flush()
+    return grant
+
+
+def current_balances(
+    session: Session, account_id: str, grant_ids: Sequence[str]
+) -> dict[str, Decimal]:
+    """Each grant's balance now: the sum of all its entries (0 for none)."""
+    found = ledger.balances(session, account_id, grant_ids)
+    return {grant_id: found.get(grant_id, ZERO) for grant_id in grant_ids}
+
+
+# ---- a customer's balances -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GrantBalance:
+    grant: CreditGrant
+    balance: Decimal
+
+
+@dataclass(frozen=True)
+class CustomerCredits:
+    """A customer's live grants with their balances, its entries, and its metrics' names."""
+
+    grants: list[GrantBalance]
+    entries: list[CreditLedgerEntry]
+    metric_names: dict[str, str]
+
+
+def customer_credits(session: Session, account_id: str, customer_id: str) -> CustomerCredits:
+    """Three queries, however many grants and entries."""
+    exists = session.scalar(
+        select(Customer.id).where(Customer.account_id == account_id, Customer.id == customer_id)
+    )
+    if exists is None:
+        raise NotFound.resource("Customer", customer_id)
+    grants = list(
+        session.scalars(
+            grants_query(account_id, customer_id).order_by(
+                CreditGrant.effective_date, CreditGrant.id
+            )
+        )
+    )
+    live = {grant.id for grant in grants}
+    entries = [
+        entry
+        for entry in ledger.customer_entries(session, account_id, [customer_id])
+        if entry.grant_id in live
+    ]
+    totals: dict[str, Decimal] = {}
+    for entry in entries:
+        totals[entry.grant_id] = totals.get(entry.grant_id, ZERO) + entry.amount
+    metric_ids = {grant.metric_id for grant in grants if grant.metric_id}
+    names: dict[str, str] = {}
+    if metric_ids:
+        rows = session.execute(
+            select(UsageMetric.id, UsageMetric.name).where(
+                UsageMetric.account_id == account_id, UsageMetric.id.in_(metric_ids)
+            )
+        )
+        names = {str(row.id): str(row.name) for row in rows}
+    return CustomerCredits(
+        grants=[GrantBalance(grant, totals.get(grant.id, ZERO)) for grant in grants],
+        entries=entries,
+        metric_names=names,
+    )

@@ -1,0 +1,336 @@
+"""Who is looking at the portal: the three ways in, each a FastAPI dependency giving a `Viewer`.
+
+Interface (portal pages and the portal's JSON API build on it):
+
+- `Viewer`: frozen; `account` and `customer` (ORM rows loaded in the request's own database
+  session, so a page using `DbSession` shares that session and transaction), `settings` (a
+  `PortalSettingsView`, defaults filled in), `base_path` (prefix of every link a page prints:
+  `/portal/c/{portalKey}` or `/portal/s`), `via` (`"link"`, `"session"` or `"token"`),
+  `has_grants` (the customer has credit grants: the Credits tab shows only then).
+  `viewer.url("/invoices")` joins a path onto `base_path`.
+- `LinkViewer` (`link_viewer(portal_key)`): the permanent link `/portal/c/{portal_key}...`;
+  declare the route with a `{portal_key}` path parameter.
+- `SessionViewer` (`session_viewer`): the `tally_portal` cookie set by `GET /portal/session`,
+  for `/portal/s...` pages.
+- `TokenViewer` (`token_viewer`): the `X-Session-Token` header, for the JSON API.
+
+Failures never show data:
+- pages (`LinkViewer`, `SessionViewer`) raise `PortalPageError`, rendered as a small HTML page
+  (`templates/portal/error.html`) by the handler `install_portal_errors` installs: 404 when the
+  account's portal is off, the key is unknown or the customer archived (the three look the
+  same); 401 "this link has expired, ask for a new one" for an expired, tampered, revoked or
+  rotated-away session. Pages may raise `PortalPageError.not_found()` themselves (an invoice
+  that is not the viewer's).
+- the JSON API (`TokenViewer`) raises the API's JSON errors: 404 as above, 401
+  `SessionExpired` for a bad token.
+
+Every lookup is one query joining the customer, its account and the account's settings.
+Portal pages and the JSON API run their whole request through `as_viewer(request, resolve,
+work)` (`resolve` one of `link_viewer_of`, `session_viewer`, `token_viewer_of`): the same
+lookup and the same one-transaction rule as the dependencies, on one worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import bindparam, exists, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from tally.api.deps import DbSession
+from tally.db import Database, utcnow
+from tally.exceptions import NotFound, Unauthorized
+from tally.models import Account, CreditGrant, Customer, PortalSession, PortalSettings
+from tally.portal.security import csp_nonce
+from tally.portal.sessions import digest, is_live
+from tally.portal.settings import PortalSettingsView, settings_view
+
+COOKIE_NAME = "tally_portal"
+SESSION_BASE_PATH = "/portal/s"
+LINK_PREFIX = "/portal/c/"
+
+Via = Literal["link", "session", "token"]
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    account: Account
+    customer: Customer
+    settings: PortalSettingsView
+    base_path: str
+    via: Via
+    has_grants: bool = False  # the customer has credit grants: the Credits tab may show
+
+    def url(self, path: str = "") -> str:
+        """A portal URL for this viewer: `viewer.url("/invoices")`."""
+        return self.base_path + path
+
+
+class PortalPageError(Exception):
+    """A portal page that cannot be shown; rendered as HTML with no customer data."""
+
+    def __init__(self, status_code: int, title: str, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.title = title
+        self.message = message
+
+    @classmethod
+    def not_found(cls) -> PortalPageError:
+        return cls(
+            404,
+            "Page not found",
+            "There is no billing portal at this address. Check the link you were given, or "
+            "ask the company that bills you for a new one.",
+        )
+
+    @classmethod
+    def expired(cls) -> PortalPageError:
+        return cls(
+            401,
+            "This link has expired",
+            "Portal links given for a session are valid for a limited time, and this one is "
+            "no longer valid. Ask the company that bills you for a new link.",
+        )
+
+
+class SessionExpired(Unauthorized):
+    """401 for the JSON API: no Basic challenge, the token is the credential."""
+
+    headers = {}  # noqa: RUF012 - never mutated
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The session token has expired or is not valid; ask for a new portal session."
+        )
+
+
+def _portal_not_found() -> NotFound:
+    return NotFound("No customer portal for this token.")
+
+
+# -- lookups ---------------------------------------------------------------------------------
+
+
+# Built once: every portal request runs one of them, and a statement built per call costs
+# more Python than its round trip (SQLAlchemy memoizes the cache key of a statement object).
+def _has_grants() -> Any:
+    """Whether the looked-up customer has credit grants (a correlated EXISTS, so the Credits
+    tab costs no query of its own)."""
+    return (
+        exists()
+        .where(
+            CreditGrant.account_id == Customer.account_id, CreditGrant.customer_id == Customer.id
+        )
+        .label("has_grants")
+    )
+
+
+_BY_KEY = (
+    select(Customer, Account, PortalSettings, _has_grants())
+    .join(Account, Account.id == Customer.account_id)
+    .outerjoin(PortalSettings, PortalSettings.account_id == Customer.account_id)
+    .where(Customer.portal_secret == bindparam("portal_key"))
+)
+_BY_TOKEN = (
+    select(PortalSession, Customer, Account, PortalSettings, _has_grants())
+    .join(
+        Customer,
+        (Customer.id == PortalSession.customer_id)
+        & (Customer.account_id == PortalSession.account_id),
+    )
+    .join(Account, Account.id == PortalSession.account_id)
+    .outerjoin(PortalSettings, PortalSettings.account_id == PortalSession.account_id)
+    .where(PortalSession.token_hash == bindparam("token_hash"))
+)
+
+
+def _by_key(
+    session: Session, portal_key: str
+) -> tuple[Customer, Account, PortalSettingsView, bool]:
+    row = session.execute(_BY_KEY, {"portal_key": portal_key}).one_or_none()
+    if row is None:
+        raise PortalPageError.not_found()
+    customer, account, stored, has_grants = row
+    settings = settings_view(stored, account)
+    if not settings.enabled or customer.archived_at is not None:
+        raise PortalPageError.not_found()
+    return customer, account, settings, bool(has_grants)
+
+
+@dataclass(frozen=True)
+class _TokenLookup:
+    customer: Customer
+    account: Account
+    settings: PortalSettingsView
+    expires_at: datetime
+    live: bool
+    has_grants: bool
+
+
+def _by_token(session: Session, token: str | None) -> _TokenLookup | None:
+    """The session a token names, or None when no session has that token."""
+    if not token or len(token) > 200:
+        return None
+    row = session.execute(_BY_TOKEN, {"token_hash": digest(token)}).one_or_none()
+    if row is None:
+        return None
+    record, customer, account, stored, has_grants = row
+    return _TokenLookup(
+        customer,
+        account,
+        settings_view(stored, account),
+        record.expires_at,
+        is_live(record, customer, utcnow()),
+        bool(has_grants),
+    )
+
+
+def _remember(request: Request, viewer: Viewer) -> Viewer:
+    # The security middleware reads the settings to answer with the account's frame-ancestors.
+    request.state.portal_settings = viewer.settings
+    request.state.portal_viewer = viewer
+    return viewer
+
+
+# -- dependencies ----------------------------------------------------------------------------
+
+
+def link_viewer(portal_key: str, request: Request, session: DbSession) -> Viewer:
+    """The permanent link `/portal/c/{portal_key}`: the key is the customer's portal secret."""
+    customer, account, settings, has_grants = _by_key(session, portal_key)
+    viewer = Viewer(account, customer, settings, LINK_PREFIX + portal_key, "link", has_grants)
+    return _remember(request, viewer)
+
+
+def session_from_token(session: Session, token: str | None) -> _TokenLookup:
+    """A token's session for a page: PortalPageError unless it opens the portal now."""
+    found = _by_token(session, token)
+    if found is None:
+        raise PortalPageError.expired()
+    if not found.settings.enabled:
+        raise PortalPageError.not_found()
+    if not found.live:
+        raise PortalPageError.expired()
+    return found
+
+
+def session_viewer(request: Request, session: DbSession) -> Viewer:
+    """`/portal/s...` pages: the `tally_portal` cookie `GET /portal/session` set."""
+    found = session_from_token(session, request.cookies.get(COOKIE_NAME))
+    return _remember(
+        request,
+        Viewer(
+            found.account,
+            found.customer,
+            found.settings,
+            SESSION_BASE_PATH,
+            "session",
+            found.has_grants,
+        ),
+    )
+
+
+def token_viewer(
+    request: Request,
+    session: DbSession,
+    x_session_token: Annotated[str | None, Header(alias="X-Session-Token")] = None,
+) -> Viewer:
+    """The portal's JSON API: the `X-Session-Token` header; JSON errors."""
+    found = _by_token(session, x_session_token)
+    if found is None:
+        raise SessionExpired()
+    if not found.settings.enabled:
+        raise _portal_not_found()
+    if not found.live:
+        raise SessionExpired()
+    return _remember(
+        request,
+        Viewer(
+            found.account,
+            found.customer,
+            found.settings,
+            SESSION_BASE_PATH,
+            "token",
+            found.has_grants,
+        ),
+    )
+
+
+def link_viewer_of(request: Request, session: Session) -> Viewer:
+    """`link_viewer` for a request routed with a `{portal_key}` path parameter."""
+    return link_viewer(request.path_params["portal_key"], request, session)
+
+
+def token_viewer_of(request: Request, session: Session) -> Viewer:
+    """`token_viewer` reading the header itself."""
+    return token_viewer(request, session, request.headers.get("X-Session-Token"))
+
+
+Resolve = Callable[[Request, Session], Viewer]
+
+
+async def as_viewer(
+    request: Request, resolve: Resolve, work: Callable[[Session, Viewer], _T]
+) -> _T:
+    """Run `work` for the viewer `resolve` finds, in one transaction on one worker thread.
+
+    What the `DbSession` and viewer dependencies do, without their three extra hops to the
+    thread pool (session opened, viewer looked up, session closed): a portal page is a few
+    milliseconds of work, and every hop costs a wake-up and a GIL hand-over under load.
+    Failures propagate as the dependencies' do (`PortalPageError`, the API's errors)."""
+    return await run_in_threadpool(_in_transaction, request, resolve, work)
+
+
+def _in_transaction(
+    request: Request, resolve: Resolve, work: Callable[[Session, Viewer], _T]
+) -> _T:
+    database: Database = request.app.state.db
+    with database.session(write=False) as session:
+        try:
+            result = work(session, resolve(request, session))
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    return result
+
+
+LinkViewer = Annotated[Viewer, Depends(link_viewer)]
+SessionViewer = Annotated[Viewer, Depends(session_viewer)]
+TokenViewer = Annotated[Viewer, Depends(token_viewer)]
+
+
+# -- the error page --------------------------------------------------------------------------
+
+_templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    auto_reload=False,
+    autoescape=select_autoescape(default=True, default_for_string=True),
+)
+
+
+def error_page(request: Request, error: PortalPageError) -> Response:
+    """The HTML page of a portal failure: what happened and what to do, nothing else."""
+    body = _templates.get_template("portal/error.html").render(
+        title=error.title, message=error.message, nonce=csp_nonce(request)
+    )
+    return HTMLResponse(body, status_code=error.status_code)
+
+
+async def _portal_page_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PortalPageError)
+    return error_page(request, exc)
+
+
+def install_portal_errors(app: FastAPI) -> None:
+    app.add_exception_handler(PortalPageError, _portal_page_error)

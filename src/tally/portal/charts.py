@@ -1,0 +1,171 @@
+"""The usage graph, drawn on the server as SVG geometry: one line per metric, a dot per bucket
+with its value (the dot's `<title>` and `data-tip`, which `portal.js` shows on hover), axes
+with round ticks. No JavaScript is needed to see it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_compact_decimal, format_decimal
+
+from tally.portal.data.series import UsageSeries
+
+WIDTH = 640
+HEIGHT = 260
+LEFT = 56
+RIGHT = 12
+TOP = 12
+BOTTOM = 30
+# A parsed Locale: Babel parses a locale string again on every call.
+LOCALE = Locale.parse("en_GB")
+
+
+@lru_cache(maxsize=4096)
+def quantity(text: str) -> str:
+    """A quantity (given as its decimal string, so the cache is exact) as people read it."""
+    return format_decimal(Decimal(text), locale=LOCALE, decimal_quantization=False)
+
+
+@lru_cache(maxsize=4096)
+def long_day(day: date) -> str:
+    """ "21 Nov 2026" (cached: Babel parses and applies the pattern on every call)."""
+    return format_date(day, "d MMM yyyy", locale=LOCALE)
+
+
+@lru_cache(maxsize=4096)
+def short_day(day: date) -> str:
+    """ "21 Nov", for the x axis."""
+    return format_date(day, "d MMM", locale=LOCALE)
+
+
+@lru_cache(maxsize=1024)
+def _compact(value: Decimal) -> str:
+    return format_compact_decimal(value, locale=LOCALE, fraction_digits=1)
+
+
+@dataclass(frozen=True)
+class Dot:
+    x: float
+    y: float
+    tip: str  # "21 Nov 2026 · Verifications: 6"
+
+
+@dataclass(frozen=True)
+class Line:
+    name: str
+    color: str
+    points: str  # the polyline's "x,y x,y ..."
+    dots: list[Dot]
+
+
+@dataclass(frozen=True)
+class Tick:
+    at: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    left: int
+    right: float
+    top: int
+    bottom: float
+    x_ticks: list[Tick]
+    y_ticks: list[Tick]
+    lines: list[Line]
+    title: str
+
+
+def _nice_max(value: Decimal) -> Decimal:
+    """A round upper bound for the y axis (1, 2, 2.5, 5 or 10 times a power of ten)."""
+    if value <= 0:
+        return Decimal(1)
+    exponent = value.adjusted()
+    base = Decimal(10) ** exponent
+    for step in (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10)):
+        if value <= step * base:
+            return step * base
+    return 10 * base
+
+
+def bucket_label(series: UsageSeries, start: datetime, zone: str) -> str:
+    if series.hourly:
+        local = start.astimezone(ZoneInfo(zone))
+        end = local + timedelta(hours=1)
+        return (
+            f"{format_datetime(local, 'd MMM HH:mm', locale=LOCALE)}\u2013"
+            f"{format_datetime(end, 'HH:mm', locale=LOCALE)}"
+        )
+    return long_day(start.date())
+
+
+def usage_chart(series: UsageSeries, zone: str) -> Chart:
+    count = len(series.buckets)
+    plot_w = WIDTH - LEFT - RIGHT
+    plot_h = HEIGHT - TOP - BOTTOM
+    highest = max((v for s in series.series for v in s.values), default=Decimal(0))
+    top_value = _nice_max(highest)
+
+    def x_of(index: int) -> float:
+        return round(LEFT + (plot_w * index / (count - 1) if count > 1 else plot_w / 2), 1)
+
+    def y_of(value: Decimal) -> float:
+        return round(TOP + plot_h - float(value / top_value) * plot_h, 1)
+
+    labels = [bucket_label(series, bucket, zone) for bucket in series.buckets]
+    lines = []
+    for metric_series in series.series:
+        unit = f" {metric_series.metric.unit}" if metric_series.metric.unit else ""
+        dots = [
+            Dot(
+                x_of(i),
+                y_of(value),
+                f"{labels[i]} \u00b7 {metric_series.metric.name}: {quantity(str(value))}{unit}",
+            )
+            for i, value in enumerate(metric_series.values)
+        ]
+        lines.append(
+            Line(
+                name=metric_series.metric.name,
+                color=metric_series.metric.color,
+                points=" ".join(f"{dot.x},{dot.y}" for dot in dots),
+                dots=dots,
+            )
+        )
+    y_ticks = [
+        Tick(
+            y_of(top_value * step / 4),
+            _compact(top_value * step / 4),
+        )
+        for step in range(5)
+    ]
+    every = max(1, -(-count // 5))  # five labels at most: they stay apart on a phone
+    x_ticks = []
+    for i in range(0, count, every):
+        bucket = series.buckets[i]
+        if series.hourly:
+            text = format_datetime(bucket.astimezone(ZoneInfo(zone)), "HH:mm", locale=LOCALE)
+        else:
+            text = short_day(bucket.date())
+        x_ticks.append(Tick(x_of(i), text))
+    first, last = (labels[0], labels[-1]) if labels else ("", "")
+    return Chart(
+        width=WIDTH,
+        height=HEIGHT,
+        left=LEFT,
+        right=WIDTH - RIGHT,
+        top=TOP,
+        bottom=HEIGHT - BOTTOM,
+        x_ticks=x_ticks,
+        y_ticks=y_ticks,
+        lines=lines,
+        title=f"Usage from {first} to {last}",
+    )

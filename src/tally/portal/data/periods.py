@@ -1,0 +1,71 @@
+"""The billing periods the customer's schedules have billed or are billing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import (
+    select,
+)
+from sqlalchemy.orm import Session
+
+from tally.models import (
+    Invoice,
+    InvoiceStatus,
+)
+
+
+@dataclass(frozen=True)
+class BillingPeriod:
+    start: date
+    end: date
+    current: bool
+    invoice_status: str  # the period's invoice: IN_PROGRESS, DRAFT, SENT ...
+
+    @property
+    def key(self) -> str:
+        return self.start.isoformat()
+
+
+def billing_periods(
+    session: Session, account_id: str, customer_id: str, today: date
+) -> list[BillingPeriod]:
+    """The periods the customer's schedules have billed or are billing, newest first (one
+    query): the current one is the period containing today, else the newest open one."""
+    rows = session.execute(
+        select(Invoice.billing_period_start, Invoice.billing_period_end, Invoice.status)
+        .where(
+            Invoice.account_id == account_id,
+            Invoice.customer_id == customer_id,
+            Invoice.billing_schedule_id.is_not(None),
+            Invoice.billing_period_start.is_not(None),
+            Invoice.billing_period_end.is_not(None),
+            Invoice.status != InvoiceStatus.VOIDED,
+        )
+        .order_by(Invoice.billing_period_start.desc(), Invoice.billing_period_end.desc())
+    ).all()
+    seen: dict[tuple[date, date], str] = {}
+    for start, end, status in rows:
+        if start is not None and end is not None:
+            seen.setdefault((start, end), status.value)
+    ordered = sorted(seen.items(), key=lambda item: item[0], reverse=True)
+    containing = next((key for key, _ in ordered if key[0] <= today <= key[1]), None)
+    if containing is None:
+        containing = next(
+            (key for key, status in ordered if status == InvoiceStatus.IN_PROGRESS), None
+        )
+    return [
+        BillingPeriod(start=start, end=end, current=(start, end) == containing, invoice_status=s)
+        for (start, end), s in ordered
+    ]
+
+
+def pick_period(periods: Sequence[BillingPeriod], key: str | None) -> BillingPeriod | None:
+    """The period named by `key` (its start date), else the current one, else the newest."""
+    if key:
+        for period in periods:
+            if period.key == key:
+                return period
+    return next((p for p in periods if p.current), periods[0] if periods else None)

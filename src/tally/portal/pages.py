@@ -1,0 +1,521 @@
+"""The customer portal's pages: Overview, Invoices (and each invoice, and its PDF), Usage and
+Credits, server-rendered with Jinja2 (autoescaped) and usable without JavaScript.
+
+Every page exists twice with the same handler: under the permanent link
+`/portal/c/{portal_key}` (`link_viewer`) and under `/portal/s` for a session cookie
+(`session_viewer`). Handlers are thin: `data` reads, the templates show. Everything is a
+GET: the portal changes nothing.
+
+Styles and scripts are static files under `/portal/static/` (the CSP allows nothing inline
+but the request's nonce, which only the brand colour's one-line `<style>` uses).
+"""
+
+import re
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from babel.numbers import format_currency
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from sqlalchemy.orm import Session
+
+from tally.documents import render
+from tally.engine.money import round_money
+from tally.invoices.lifecycle import local_today
+from tally.models import PortalTab
+from tally.portal import charts, data
+from tally.portal.access import (
+    PortalPageError,
+    Resolve,
+    Viewer,
+    as_viewer,
+    link_viewer_of,
+    session_viewer,
+)
+from tally.portal.security import csp_nonce
+from tally.settings import Settings
+
+LOCALE = charts.LOCALE  # en_GB, as the documents
+BRAND_COLOR = re.compile(r"#[0-9A-Fa-f]{3}(?:[0-9A-Fa-f]{3})?")
+STATIC_DIR = Path(__file__).parent / "static"
+TAB_LABELS = {
+    PortalTab.OVERVIEW: ("Overview", ""),
+    PortalTab.INVOICES: ("Invoices", "/invoices"),
+    PortalTab.USAGE: ("Usage", "/usage"),
+    PortalTab.CREDITS: ("Credits", "/credits"),
+}
+STATUS_LABELS = {
+    "PAID": "Paid",
+    "OVERDUE": "Overdue",
+    "OUTSTANDING": "Outstanding",
+    "UNCOLLECTIBLE": "Uncollectible",
+}
+RANGE_LABELS = {
+    data.UsageRange.DAY: "1d",
+    data.UsageRange.WEEK: "7d",
+    data.UsageRange.MONTH: "30d",
+    data.UsageRange.PERIOD: "Billing period",
+}
+
+
+# --- formatting for templates ----------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def _money(amount: Decimal, currency: str) -> str:
+    """Babel is slow (a pattern applied per call): a page shows the same few amounts over and
+    over. Exact: equal Decimals round to the same money."""
+    rounded = round_money(amount, currency)
+    return format_currency(rounded if rounded else abs(rounded), currency, locale=LOCALE)
+
+
+class Fmt:
+    """Values as people read them (Babel, en_GB, like the documents)."""
+
+    locale = LOCALE
+
+    def money(self, amount: Decimal | None, currency: str | None) -> str:
+        if amount is None or currency is None:
+            return "\u2014"
+        return _money(amount, currency)
+
+    def signed_money(self, amount: Decimal | None, currency: str | None) -> str:
+        if amount is None or currency is None:
+            return "\u2014"
+        text = self.money(abs(amount), currency)
+        return f"+{text}" if amount > 0 else (f"\u2212{text}" if amount < 0 else text)
+
+    def number(self, value: Decimal | int | None) -> str:
+        if value is None:
+            return "\u2014"
+        return charts.quantity(str(value))
+
+    def credits(self, value: Decimal, signed: bool = False) -> str:
+        text = charts.quantity(str(abs(value)))
+        if not signed:
+            return text if value >= 0 else f"\u2212{text}"
+        return f"+{text}" if value > 0 else (f"\u2212{text}" if value < 0 else text)
+
+    def day(self, day: date | None) -> str:
+        return charts.long_day(day) if day else "\u2014"
+
+    def period(self, start: date | None, end: date | None) -> str:
+        if start is None or end is None:
+            return "\u2014"
+        return f"{self.day(start)} \u2013 {self.day(end)}"
+
+
+FMT = Fmt()
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("tally.portal", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        auto_reload=False,  # templates ship with the package: compiled once per process
+        lstrip_blocks=True,
+    )
+    env.globals.update(fmt=FMT, status_labels=STATUS_LABELS, range_labels=RANGE_LABELS)
+    return env
+
+
+# --- the frame every page shares -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tab:
+    key: str
+    label: str
+    url: str
+    active: bool
+
+
+def shown_tabs(session: Session, viewer: Viewer) -> list[PortalTab]:
+    """The account's tabs; Credits only for customers with grants (seed 000)."""
+    tabs = [tab for tab in PortalTab if viewer.settings.shows(tab)]
+    if PortalTab.CREDITS in tabs and not viewer.has_grants:
+        tabs.remove(PortalTab.CREDITS)
+    return tabs
+
+
+def _page(
+    request: Request,
+    session: Session,
+    viewer: Viewer,
+    active: PortalTab | None,
+    template: str,
+    tabs: list[PortalTab] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    tabs = tabs if tabs is not None else shown_tabs(session, viewer)
+    if active is not None and active not in tabs:
+        raise PortalPageError.not_found()
+    body = (
+        environment()
+        .get_template(template)
+        .render(
+            viewer=viewer,
+            base=viewer.base_path,
+            merchant=viewer.account.name,
+            customer=viewer.customer,
+            logo_url=viewer.settings.logo_url,
+            brand_color=_brand_color(viewer.settings.brand_color),
+            application_url=_web_url(viewer.settings.application_url),
+            nonce=csp_nonce(request),
+            tabs=[
+                Tab(tab.value.lower(), *_tab_link(viewer, tab), active=tab == active)
+                for tab in tabs
+            ],
+            **context,
+        )
+    )
+    return HTMLResponse(body)
+
+
+def _brand_color(value: str | None) -> str | None:
+    """The brand colour, only when it is a plain hex colour (it is printed into CSS)."""
+    return value if value and BRAND_COLOR.fullmatch(value) else None
+
+
+def _web_url(value: str | None) -> str | None:
+    """A link the page may print: http(s) only, never `javascript:`."""
+    return value if value and value.lower().startswith(("https://", "http://")) else None
+
+
+def _tab_link(viewer: Viewer, tab: PortalTab) -> tuple[str, str]:
+    label, path = TAB_LABELS[tab]
+    return label, viewer.url(path) if path else viewer.base_path
+
+
+def _today(viewer: Viewer) -> date:
+    return local_today(viewer.account)
+
+
+def _query(**params: Any) -> str:
+    """A query string of the parameters that have a value."""
+    kept = {key: value for key, value in params.items() if value not in (None, "")}
+    return ("?" + urlencode(kept)) if kept else ""
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+def overview(
+    request: Request,
+    session: Session,
+    viewer: Viewer,
+    range_: data.UsageRange,
+) -> Response:
+    tabs = shown_tabs(session, viewer)
+    if PortalTab.OVERVIEW not in tabs:
+        if not tabs:
+            raise PortalPageError.not_found()
+        return RedirectResponse(_tab_link(viewer, tabs[0])[1], status_code=303)
+    account, customer = viewer.account, viewer.customer
+    today = _today(viewer)
+    credits = (
+        data.credits(session, account.id, customer.id, today, account.currency)
+        if PortalTab.CREDITS in tabs
+        else None
+    )
+    subscriptions = data.subscriptions(session, account.id, customer.id, today)
+    if range_ is data.UsageRange.PERIOD:
+        range_ = data.UsageRange.MONTH
+    series = data.usage_series(
+        session, account.id, customer.id, range_, today=today, now=datetime.now(UTC)
+    )
+    invoices = data.sent_invoices(session, account.id, customer.id, today, per_page=5)
+    return _page(
+        request,
+        session,
+        viewer,
+        PortalTab.OVERVIEW,
+        "portal/overview.html",
+        tabs=tabs,
+        wallet=credits.wallet if credits else None,
+        subscriptions=subscriptions,
+        series=series,
+        chart=charts.usage_chart(series, account.timezone),
+        ranges=[
+            (r, viewer.base_path + _query(range=r.value), r == range_)
+            for r in (data.UsageRange.DAY, data.UsageRange.WEEK, data.UsageRange.MONTH)
+        ],
+        invoices=invoices,
+        show_usage=PortalTab.USAGE in tabs,
+        show_invoices=PortalTab.INVOICES in tabs,
+    )
+
+
+@dataclass(frozen=True)
+class InvoiceQuery:
+    """The invoice list's query parameters, as typed in the search form."""
+
+    status: str = "all"
+    q: str = ""
+    issued_from: str = ""
+    issued_to: str = ""
+    amount_min: str = ""
+    amount_max: str = ""
+    page: int = 1
+
+    def search(self) -> data.InvoiceSearch:
+        try:
+            status = data.InvoiceFilter(self.status)
+        except ValueError:
+            status = data.InvoiceFilter.ALL
+        return data.InvoiceSearch(
+            status=status,
+            text=self.q.strip()[:100] or None,
+            issued_from=_parse_day(self.issued_from),
+            issued_to=_parse_day(self.issued_to),
+            amount_min=data.parse_amount(self.amount_min),
+            amount_max=data.parse_amount(self.amount_max),
+        )
+
+    def link(self, base: str, **changes: Any) -> str:
+        values = {
+            "status": self.status if self.status != "all" else None,
+            "q": self.q,
+            "from": self.issued_from,
+            "to": self.issued_to,
+            "min": self.amount_min,
+            "max": self.amount_max,
+            "page": self.page if self.page != 1 else None,
+        }
+        values.update(changes)
+        return base + _query(**values)
+
+
+def _parse_day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def invoices(request: Request, session: Session, viewer: Viewer, query: InvoiceQuery) -> Response:
+    search = query.search()
+    page = data.sent_invoices(
+        session,
+        viewer.account.id,
+        viewer.customer.id,
+        _today(viewer),
+        search,
+        page=query.page,
+    )
+    base = viewer.url("/invoices")
+    filters = [
+        (f.value, f.value.title() if f is not data.InvoiceFilter.ALL else "All",
+         query.link(base, status=f.value if f is not data.InvoiceFilter.ALL else None, page=None),
+         f is search.status, page.counts[f.value])
+        for f in data.InvoiceFilter
+    ]  # fmt: skip
+    return _page(
+        request,
+        session,
+        viewer,
+        PortalTab.INVOICES,
+        "portal/invoices.html",
+        page=page,
+        query=query,
+        search=search,
+        filters=filters,
+        previous=query.link(base, page=page.page - 1) if page.page > 1 else None,
+        next=query.link(base, page=page.page + 1) if page.page < page.pages else None,
+        clear=query.link(base, q=None, **{"from": None, "to": None, "min": None, "max": None}),
+    )
+
+
+def _document(
+    request: Request, session: Session, viewer: Viewer, invoice_id: str
+) -> render.Document:
+    """The invoice's document, when it is one of the viewer's SENT invoices."""
+    if not data.sent_invoice_id(session, viewer.account.id, viewer.customer.id, invoice_id):
+        raise PortalPageError.not_found()
+    settings: Settings = request.app.state.settings
+    return render.invoice_document(session, viewer.account.id, invoice_id, settings=settings)
+
+
+def invoice(request: Request, session: Session, viewer: Viewer, invoice_id: str) -> Response:
+    # Without its "View online" link: the customer is online, and a session's page must not
+    # hand out the permanent link (the customer's portal secret) that outlives the session.
+    document = replace(_document(request, session, viewer, invoice_id), portal_url=None)
+    return _page(
+        request,
+        session,
+        viewer,
+        PortalTab.INVOICES,
+        "portal/invoice.html",
+        document=document,
+        body=render.document_body(document),
+        pdf_url=viewer.url(f"/invoices/{invoice_id}/pdf"),
+        back_url=viewer.url("/invoices"),
+    )
+
+
+def invoice_pdf(request: Request, session: Session, viewer: Viewer, invoice_id: str) -> Response:
+    if PortalTab.INVOICES not in shown_tabs(session, viewer):
+        raise PortalPageError.not_found()
+    document = _document(request, session, viewer, invoice_id)
+    if viewer.via != "link":  # the permanent link only for those who opened it
+        document = replace(document, portal_url=None)
+    settings: Settings = request.app.state.settings
+    pdf = render.html_to_pdf(render.document_page(document), files_dir=settings.data_dir)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{document.filename}"'},
+    )
+
+
+def usage(
+    request: Request,
+    session: Session,
+    viewer: Viewer,
+    period_key: str | None,
+    range_: data.UsageRange,
+) -> Response:
+    account, customer = viewer.account, viewer.customer
+    today = _today(viewer)
+    periods = data.billing_periods(session, account.id, customer.id, today)
+    period = data.pick_period(periods, period_key)
+    breakdown, series = data.period_usage(
+        session, account.id, customer.id, period, range_, today=today, now=datetime.now(UTC)
+    )
+    base = viewer.url("/usage")
+    chosen = period.key if period and period_key else None
+    return _page(
+        request,
+        session,
+        viewer,
+        PortalTab.USAGE,
+        "portal/usage.html",
+        periods=periods,
+        period=period,
+        breakdown=breakdown,
+        series=series,
+        chart=charts.usage_chart(series, account.timezone),
+        bucket_labels=[
+            charts.bucket_label(series, bucket, account.timezone) for bucket in series.buckets
+        ],
+        ranges=[
+            (r, base + _query(period=chosen, range=r.value), r == range_)
+            for r in data.UsageRange
+            if r is not data.UsageRange.PERIOD or period is not None
+        ],
+        range_value=range_.value,
+        base_url=base,
+    )
+
+
+def credits(request: Request, session: Session, viewer: Viewer) -> Response:
+    view = data.credits(
+        session, viewer.account.id, viewer.customer.id, _today(viewer), viewer.account.currency
+    )
+    if view is None:
+        raise PortalPageError.not_found()
+    return _page(request, session, viewer, PortalTab.CREDITS, "portal/credits.html", view=view)
+
+
+# --- routes ----------------------------------------------------------------------------------
+
+RangeParam = Annotated[str | None, Query(alias="range", max_length=20)]
+
+
+def _range(value: str | None, default: data.UsageRange) -> data.UsageRange:
+    """The graph's range; anything unknown (a hand-edited URL) is the page's default."""
+    try:
+        return data.UsageRange(value) if value else default
+    except ValueError:
+        return default
+
+
+def _routes(prefix: str, resolve: Resolve) -> APIRouter:
+    """The pages under one prefix, each for the viewer `resolve` finds. Each page runs whole
+    (viewer, reads, rendering) in one transaction on one worker thread: `as_viewer`."""
+    router = APIRouter(prefix=prefix, include_in_schema=False)
+
+    @router.get("", response_class=HTMLResponse)
+    async def overview_page(request: Request, range: RangeParam = None) -> Response:
+        chosen = _range(range, data.UsageRange.MONTH)
+        return await as_viewer(
+            request, resolve, lambda session, viewer: overview(request, session, viewer, chosen)
+        )
+
+    @router.get("/invoices", response_class=HTMLResponse)
+    async def invoices_page(
+        request: Request,
+        status: str = "all",
+        q: str = "",
+        issued_from: Annotated[str, Query(alias="from")] = "",
+        issued_to: Annotated[str, Query(alias="to")] = "",
+        amount_min: Annotated[str, Query(alias="min")] = "",
+        amount_max: Annotated[str, Query(alias="max")] = "",
+        page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    ) -> Response:
+        query = InvoiceQuery(status, q, issued_from, issued_to, amount_min, amount_max, page)
+        return await as_viewer(
+            request, resolve, lambda session, viewer: invoices(request, session, viewer, query)
+        )
+
+    @router.get("/invoices/{invoice_id}", response_class=HTMLResponse)
+    async def invoice_page(request: Request, invoice_id: str) -> Response:
+        return await as_viewer(
+            request, resolve, lambda session, viewer: invoice(request, session, viewer, invoice_id)
+        )
+
+    @router.get("/invoices/{invoice_id}/pdf")
+    async def invoice_pdf_download(request: Request, invoice_id: str) -> Response:
+        return await as_viewer(
+            request,
+            resolve,
+            lambda session, viewer: invoice_pdf(request, session, viewer, invoice_id),
+        )
+
+    @router.get("/usage", response_class=HTMLResponse)
+    async def usage_page(
+        request: Request, period: str | None = None, range: RangeParam = None
+    ) -> Response:
+        chosen = _range(range, data.UsageRange.PERIOD)
+        return await as_viewer(
+            request,
+            resolve,
+            lambda session, viewer: usage(request, session, viewer, period, chosen),
+        )
+
+    @router.get("/credits", response_class=HTMLResponse)
+    async def credits_page(request: Request) -> Response:
+        return await as_viewer(
+            request, resolve, lambda session, viewer: credits(request, session, viewer)
+        )
+
+    return router
+
+
+def document_stylesheet() -> Response:
+    """The documents' stylesheet, for the invoice page (the PDF inlines the same file)."""
+    return Response(
+        render.document_css(),
+        media_type="text/css",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
+def install_pages(app: FastAPI) -> None:
+    """The portal's pages and static files."""
+    app.add_api_route(
+        "/portal/static/document.css", document_stylesheet, methods=["GET"], include_in_schema=False
+    )
+    app.mount("/portal/static", StaticFiles(directory=STATIC_DIR), name="portal-static")
+    app.include_router(_routes("/portal/c/{portal_key}", link_viewer_of))
+    app.include_router(_routes("/portal/s", session_viewer))

@@ -1,0 +1,147 @@
+"""Portal session tokens (seed 004): short-lived credentials a merchant hands to a customer.
+
+A token is 256 random bits (`secrets.token_urlsafe(32)`); only its SHA-256 is stored, so the
+table leaks nothing usable. A token is bound to one account and one customer and dies when
+- it expires (`Settings.portal_session_ttl_seconds`, one hour by default),
+- it is revoked (`revoked_at`),
+- the customer's portal link is rotated: the session remembers the SHA-256 of the portal
+  secret it was issued under, and a rotated secret no longer matches,
+- the customer is archived, or the account turns its portal off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tally.customers.aliases import customer_id_for_alias
+from tally.db import utcnow
+from tally.documents.links import portal_secret
+from tally.exceptions import Conflict, NotFound
+from tally.models import Customer, CustomerAlias, PortalSession
+
+SESSION_PATH = "/portal/session"
+
+
+def digest(value: str) -> str:
+    """SHA-256 hex of a token or portal secret: what the database keeps instead."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    token: str
+    url: str
+    expires_at: datetime
+
+
+def session_url(base_url: str, token: str) -> str:
+    """Where the customer exchanges the token for a cookie."""
+    return f"{base_url.rstrip('/')}{SESSION_PATH}?token={token}"
+
+
+def _live_customer(session: Session, account_id: str, customer_id: str) -> Customer:
+    customer = session.scalar(
+        select(Customer).where(
+            Customer.account_id == account_id,
+            Customer.id == customer_id,
+            Customer.archived_at.is_(None),
+        )
+    )
+    if customer is None:
+        # An archived customer has no portal: the same answer as an unknown one.
+        raise NotFound.resource("Customer", customer_id)
+    return customer
+
+
+def issue_session(
+    session: Session, account_id: str, customer_id: str, *, base_url: str, ttl_seconds: int
+) -> IssuedSession:
+    """A new token for one customer of the account, valid for `ttl_seconds`."""
+    customer = _live_customer(session, account_id, customer_id)
+    secret = portal_secret(session, customer.id)
+    token = secrets.token_urlsafe(32)
+    expires_at = utcnow() + timedelta(seconds=ttl_seconds)
+    session.add(
+        PortalSession(
+            account_id=account_id,
+            customer_id=customer.id,
+            token_hash=digest(token),
+            portal_secret_digest=digest(secret),
+            expires_at=expires_at,
+        )
+    )
+    session.flush()
+    return IssuedSession(token=token, url=session_url(base_url, token), expires_at=expires_at)
+
+
+def issue_session_by_alias(
+    session: Session, account_id: str, external_id: str, *, base_url: str, ttl_seconds: int
+) -> IssuedSession:
+    """Flexprice's `external_id` is one of the customer's aliases (or its id)."""
+    customer_id = customer_id_for_alias(session, account_id, external_id)
+    return issue_session(
+        session, account_id, customer_id, base_url=base_url, ttl_seconds=ttl_seconds
+    )
+
+
+def rotate_secret(session: Session, account_id: str, customer_id: str) -> Customer:
+    """A new portal secret: the old link and every session issued under it stop working."""
+    customer = _live_customer(session, account_id, customer_id)
+    customer.portal_secret = secrets.token_urlsafe(32)
+    session.flush()
+    return customer
+
+
+def revoke_sessions(session: Session, account_id: str, customer_id: str) -> int:
+    """Revoke every live session of a customer; returns how many."""
+    now = utcnow()
+    result = session.execute(
+        update(PortalSession)
+        .where(
+            PortalSession.account_id == account_id,
+            PortalSession.customer_id == customer_id,
+            PortalSession.revoked_at.is_(None),
+            PortalSession.expires_at > now,
+        )
+        .values(revoked_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def is_live(record: PortalSession, customer: Customer, now: datetime) -> bool:
+    """Whether a session found by its token hash still opens the portal."""
+    return (
+        record.revoked_at is None
+        and record.expires_at > now
+        and customer.archived_at is None
+        and customer.portal_secret is not None
+        and secrets.compare_digest(record.portal_secret_digest, digest(customer.portal_secret))
+    )
+
+
+def customer_by_reference(session: Session, reference: str, account_id: str | None) -> Customer:
+    """A live customer named by its id or one of its aliases, for operators (`tally portal
+    link`). Without an account, an alias must name one customer across all accounts."""
+    if account_id is not None:
+        return _live_customer(
+            session, account_id, customer_id_for_alias(session, account_id, reference)
+        )
+    by_id = session.scalar(select(Customer).where(Customer.id == reference))
+    if by_id is not None:
+        return _live_customer(session, by_id.account_id, by_id.id)
+    owners = session.execute(
+        select(CustomerAlias.account_id, CustomerAlias.customer_id).where(
+            CustomerAlias.value == reference, CustomerAlias.deleted_at.is_(None)
+        )
+    ).all()
+    if not owners:
+        raise NotFound(f"No customer has the id or alias {reference!r}")
+    if len(owners) > 1:
+        raise Conflict(f"The alias {reference!r} is used in {len(owners)} accounts: give --account")
+    return _live_customer(session, owners[0].account_id, owners[0].customer_id)
