@@ -23,6 +23,7 @@ from tally.exceptions import NotFound
 from tally.invoices.lifecycle import local_today
 from tally.portal import data
 from tally.portal.access import Viewer, as_viewer, token_viewer_of
+from tally.portal.cache import cached_result
 
 
 async def _session_token(
@@ -372,7 +373,9 @@ async def get_usage(
     return await as_viewer(
         request,
         token_viewer_of,
-        lambda session, viewer: _usage(session, viewer, period, usage_range),
+        lambda session, viewer: cached_result(
+            request, session, viewer, lambda: _usage(session, viewer, period, usage_range)
+        ),
     )
 
 

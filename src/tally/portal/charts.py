@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_compact_decimal, format_decimal
+from markupsafe import Markup
 
 from tally.portal.data.series import UsageSeries
 
@@ -62,6 +63,9 @@ class Line:
     color: str
     points: str  # the polyline's "x,y x,y ..."
     dots: list[Dot]
+    # The dots' <circle> elements, escaped once here: one Markup string instead of five
+    # autoescaped values per dot in the template (hundreds per page).
+    circles: Markup
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,15 @@ def bucket_label(series: UsageSeries, start: datetime, zone: str) -> str:
     return long_day(start.date())
 
 
+_CIRCLE = Markup(
+    '<circle cx="{}" cy="{}" r="3.5" fill="{}" data-tip="{}"><title>{}</title></circle>'
+)
+
+
+def _circles(dots: list[Dot], color: str) -> Markup:
+    return Markup("\n").join(_CIRCLE.format(dot.x, dot.y, color, dot.tip, dot.tip) for dot in dots)
+
+
 def usage_chart(series: UsageSeries, zone: str) -> Chart:
     count = len(series.buckets)
     plot_w = WIDTH - LEFT - RIGHT
@@ -138,6 +151,7 @@ def usage_chart(series: UsageSeries, zone: str) -> Chart:
                 color=metric_series.metric.color,
                 points=" ".join(f"{dot.x},{dot.y}" for dot in dots),
                 dots=dots,
+                circles=_circles(dots, metric_series.metric.color),
             )
         )
     y_ticks = [

@@ -39,6 +39,7 @@ from tally.portal.access import (
     link_viewer_of,
     session_viewer,
 )
+from tally.portal.cache import NONCE_PLACEHOLDER, cached_page
 from tally.portal.security import csp_nonce
 from tally.settings import Settings
 
@@ -160,6 +161,8 @@ def _page(
     tabs = tabs if tabs is not None else shown_tabs(session, viewer)
     if active is not None and active not in tabs:
         raise PortalPageError.not_found()
+    # For `cache.cached_page`: the body is kept with a placeholder where the nonce goes.
+    placeholder = getattr(request.state, "portal_nonce_placeholder", False)
     body = (
         environment()
         .get_template(template)
@@ -171,7 +174,7 @@ def _page(
             logo_url=viewer.settings.logo_url,
             brand_color=_brand_color(viewer.settings.brand_color),
             application_url=_web_url(viewer.settings.application_url),
-            nonce=csp_nonce(request),
+            nonce=NONCE_PLACEHOLDER if placeholder else csp_nonce(request),
             tabs=[
                 Tab(tab.value.lower(), *_tab_link(viewer, tab), active=tab == active)
                 for tab in tabs
@@ -179,6 +182,9 @@ def _page(
             **context,
         )
     )
+    if placeholder:
+        request.state.portal_body = body
+        body = body.replace(NONCE_PLACEHOLDER, csp_nonce(request))
     return HTMLResponse(body)
 
 
@@ -449,7 +455,11 @@ def _routes(prefix: str, resolve: Resolve) -> APIRouter:
     async def overview_page(request: Request, range: RangeParam = None) -> Response:
         chosen = _range(range, data.UsageRange.MONTH)
         return await as_viewer(
-            request, resolve, lambda session, viewer: overview(request, session, viewer, chosen)
+            request,
+            resolve,
+            lambda session, viewer: cached_page(
+                request, session, viewer, lambda: overview(request, session, viewer, chosen)
+            ),
         )
 
     @router.get("/invoices", response_class=HTMLResponse)
@@ -465,13 +475,21 @@ def _routes(prefix: str, resolve: Resolve) -> APIRouter:
     ) -> Response:
         query = InvoiceQuery(status, q, issued_from, issued_to, amount_min, amount_max, page)
         return await as_viewer(
-            request, resolve, lambda session, viewer: invoices(request, session, viewer, query)
+            request,
+            resolve,
+            lambda session, viewer: cached_page(
+                request, session, viewer, lambda: invoices(request, session, viewer, query)
+            ),
         )
 
     @router.get("/invoices/{invoice_id}", response_class=HTMLResponse)
     async def invoice_page(request: Request, invoice_id: str) -> Response:
         return await as_viewer(
-            request, resolve, lambda session, viewer: invoice(request, session, viewer, invoice_id)
+            request,
+            resolve,
+            lambda session, viewer: cached_page(
+                request, session, viewer, lambda: invoice(request, session, viewer, invoice_id)
+            ),
         )
 
     @router.get("/invoices/{invoice_id}/pdf")
@@ -490,13 +508,19 @@ def _routes(prefix: str, resolve: Resolve) -> APIRouter:
         return await as_viewer(
             request,
             resolve,
-            lambda session, viewer: usage(request, session, viewer, period, chosen),
+            lambda session, viewer: cached_page(
+                request, session, viewer, lambda: usage(request, session, viewer, period, chosen)
+            ),
         )
 
     @router.get("/credits", response_class=HTMLResponse)
     async def credits_page(request: Request) -> Response:
         return await as_viewer(
-            request, resolve, lambda session, viewer: credits(request, session, viewer)
+            request,
+            resolve,
+            lambda session, viewer: cached_page(
+                request, session, viewer, lambda: credits(request, session, viewer)
+            ),
         )
 
     return router
