@@ -1,9 +1,10 @@
 """`python -m bench`: every benchmark, one after the other."""
 
-from bench import api_latency, billing, metering, portal
+from bench import api_latency, billing, metering, portal, sustained
 
 if __name__ == "__main__":
     api_latency.main()
     metering.main()
     billing.main()
     portal.main()
+    sustained.main([])  # last: it exits non-zero when its error rate is over 1%

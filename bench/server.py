@@ -4,12 +4,15 @@ import json
 import os
 import subprocess
 import tempfile
+from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from tests.support.serving import TALLY, tally_serve
+from tests.ops.processes import _answers, running, until
+from tests.support.serving import TALLY, free_port, tally_serve
 
 
 @dataclass(frozen=True)
@@ -29,14 +32,28 @@ def _environment(data_dir: str, database_url: str | None) -> dict[str, str]:
     return env
 
 
+@dataclass(frozen=True)
+class BackgroundWorker:
+    pid: int
+    metrics_url: str
+
+
 @contextmanager
 def serving(
-    auth: tuple[str, str], database_url: str | None = None, workers: int = 1
+    auth: tuple[str, str],
+    database_url: str | None = None,
+    workers: int = 1,
+    ready_within: float = 60,
+    **settings: str,
 ) -> Iterator[Server]:
-    """`tally serve` on the given database until the block ends."""
+    """`tally serve` on the given database until the block ends; `settings` are added to its
+    environment (TALLY_BILLING_SCHEDULER="false", say)."""
     with tempfile.TemporaryDirectory(prefix="tally-bench-") as data_dir:
-        env = _environment(data_dir, database_url)
-        with tally_serve(env, "--workers", str(workers)) as (base_url, pid):
+        env = {**_environment(data_dir, database_url), **settings}
+        with tally_serve(env, "--workers", str(workers), ready_within=ready_within) as (
+            base_url,
+            pid,
+        ):
             yield Server(base_url, auth, pid)
 
 
@@ -59,17 +76,48 @@ def running_server(database_url: str | None = None) -> Iterator[Server]:
             yield server
 
 
+@contextmanager
+def background_workers(
+    database_url: str, count: int, ready_within: float = 90, **settings: str
+) -> Iterator[list[BackgroundWorker]]:
+    """`count` `tally worker` processes on the database until the block ends, each serving its
+    own /metrics; stopped with SIGTERM, as a deployment would (the pass in progress ends)."""
+    with tempfile.TemporaryDirectory(prefix="tally-bench-") as data_dir, ExitStack() as stack:
+        started = []
+        for _ in range(count):
+            port = free_port()
+            env = {
+                **_environment(data_dir, database_url),
+                **settings,
+                "TALLY_WORKER_METRICS_PORT": str(port),
+            }
+            worker = stack.enter_context(running(["worker"], env, Path(data_dir)))
+            metrics_url = f"http://127.0.0.1:{port}"
+            started.append((worker, BackgroundWorker(worker.process.pid, metrics_url)))
+        for worker, handle in started:  # /metrics answers once it has started working
+            until(partial(_answers, f"{handle.metrics_url}/metrics"), worker, ready_within)
+        try:
+            yield [handle for _, handle in started]
+        finally:
+            for worker, _ in started:
+                if worker.process.poll() is None:
+                    worker.terminate()
+
+
 def resident_memory(pid: int) -> int:
-    """Bytes of memory the process and its children hold (RSS), from /proc."""
-    pids = [pid]
+    """Bytes of memory the process and all its descendants hold (RSS), from /proc: `tally
+    serve --workers N` is a supervisor whose children serve."""
+    children: dict[int, list[int]] = defaultdict(list)
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[1]) == pid:
-                pids.append(int(entry.name))
+            children[int(fields[1])].append(int(entry.name))
+    pids = [pid]
+    for each in pids:  # grows as it goes: every generation of the tree
+        pids.extend(children[each])
     total = 0
     for each in pids:
         try:

@@ -7,6 +7,7 @@
 #   fonts-dejavu-core                  the font documents are set in
 #   chromium                           the customer portal's browser tests (Playwright drives
 #                                      /usr/bin/chromium; without it those tests skip)
+#   wrk                                the HTTP load generator `make bench` drives the portal with
 # `make install` runs this. As root with apt-get it installs what is missing; anywhere else
 # it only says what to install, and never fails the install.
 set -uo pipefail
@@ -19,6 +20,7 @@ have_library libpangoft2-1.0.so.0 || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
 have_library libharfbuzz-subset.so.0 || missing+=(libharfbuzz-subset0)
 have_font DejaVuSans || missing+=(fonts-dejavu-core)
 command -v chromium >/dev/null || missing+=(chromium)
+command -v wrk >/dev/null || missing+=(wrk)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

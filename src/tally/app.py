@@ -16,6 +16,7 @@ from tally.catalog.price_endpoints import router as prices_router
 from tally.credit_notes.endpoints import router as credit_notes_router
 from tally.credits.endpoints import router as credits_router
 from tally.customers.endpoints import router as customers_router
+from tally.dashboard.pages import install_dashboard
 from tally.db import Database
 from tally.documents.endpoints import router as documents_router
 from tally.invoices.endpoints import router as invoices_router
@@ -26,6 +27,7 @@ from tally.ops.health import router as health_router
 from tally.ops.limits import Limits
 from tally.ops.metrics import router as metrics_router
 from tally.ops.middleware import BodyLimit, RequestContext
+from tally.ops.unavailable import install_unavailable_handler
 from tally.portal.access import install_portal_errors
 from tally.portal.api import router as portal_api_router
 from tally.portal.pages import install_pages as install_portal_pages
@@ -98,6 +100,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.db = db
     install_error_handlers(app)
+    install_unavailable_handler(app)  # database down: 503 + Retry-After, not 500
 
     async def _replay(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, IdempotentReplay)
@@ -125,6 +128,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     # The portal first: routes are matched in order, and a portal request would otherwise be
     # tried against every API route (~1 ms per request). No portal path overlaps /api.
     install_portal_pages(app)
+    install_dashboard(app)  # /dashboard: pages, static files, headers, error pages
     app.include_router(portal_api_router)
     app.include_router(portal_exchange_router)
     app.include_router(api_routes())

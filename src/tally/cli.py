@@ -18,8 +18,9 @@ from tally import migrations
 from tally.accounts.service import create_account
 from tally.billing.runs import RunReport
 from tally.billing.scheduler import bill_account
+from tally.dashboard import users as dashboard_users
 from tally.db import Database
-from tally.demo import load_demo
+from tally.demo import load_demo, load_demo_user
 from tally.documents.links import portal_url
 from tally.exceptions import TallyError
 from tally.jobs import Worker, background_jobs, run_once
@@ -35,10 +36,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Accounts (tenants) and their API keys.", no_args_is_help=True)
 import_app = typer.Typer(help="Backfill data from files.", no_args_is_help=True)
 portal_app = typer.Typer(help="Customer portal links.", no_args_is_help=True)
+users_app = typer.Typer(help="Merchant dashboard users.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(portal_app, name="portal")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(import_app, name="import")
+app.add_typer(users_app, name="users")
 console = Console(soft_wrap=True)
 
 
@@ -189,12 +192,47 @@ def accounts_create(
     console.print(f"API secret: {credentials.api_secret}  (shown once; store it now)")
 
 
+@users_app.command("create")
+def users_create(
+    account: Annotated[str, typer.Argument(help="The account's id.")],
+    email: Annotated[str, typer.Argument(help="The user's email: unique across accounts.")],
+    password: Annotated[
+        str | None,
+        typer.Option(help="The password (visible to other local users: prefer the prompt)."),
+    ] = None,
+    generate: Annotated[
+        bool, typer.Option("--generate", help="Generate a password and print it once.")
+    ] = False,
+) -> None:
+    """Create a user who signs in to the merchant dashboard of ACCOUNT."""
+    if password is not None and generate:
+        console.print("[red]Give --password or --generate, not both.[/]")
+        raise typer.Exit(2)
+    if generate:
+        password = dashboard_users.generate_password()
+    elif password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    database = _migrated_database()
+    try:
+        with database.transaction() as session:
+            user = dashboard_users.create_user(session, account, email, password)
+    except TallyError as error:
+        console.print(f"[red]{error.message}[/]", highlight=False)
+        raise typer.Exit(1) from error
+    finally:
+        database.dispose()
+    console.print(f"User {user.email} created in account {user.account_id}.", highlight=False)
+    if generate:
+        console.print(f"Password: {password}  (shown once; store it now)", highlight=False)
+
+
 @app.command()
 def demo() -> None:
     """Load the demo account once and print its credentials."""
     settings = get_settings()
     database = _migrated_database()
     credentials, created = load_demo(database, settings.data_dir)
+    user = load_demo_user(database, settings.data_dir, credentials.account_id)
     database.dispose()
     base = f"http://{settings.host}:{settings.port}"
     console.print("Demo data " + ("loaded." if created else "already loaded."))
@@ -204,6 +242,9 @@ def demo() -> None:
         f"  Try: curl -u {credentials.api_key}:{credentials.api_secret} {base}/api/customers"
     )
     console.print(f"  API docs: {base}/docs")
+    console.print(f"  Dashboard: {base}/dashboard")
+    console.print(f"    email:    {user.email}")
+    console.print(f"    password: {user.password}")
 
 
 @portal_app.command("link")

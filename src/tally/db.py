@@ -112,7 +112,10 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _create_sqlite_engine(url, **kwargs)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # An unreachable host fails a request in seconds (a 503 the client retries), not after
+    # the operating system's TCP timeout of minutes.
+    connect_args = {"connect_timeout": 10, **kwargs.pop("connect_args", {})}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 def _create_sqlite_engine(url: str, **kwargs: Any) -> Engine:
@@ -153,9 +156,23 @@ class Database:
         )
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(write_bind, expire_on_commit=False)
+        # PostgreSQL's READ COMMITTED gives each statement its own snapshot anyway: a short
+        # read that needs no lock runs in autocommit and skips the BEGIN and COMMIT round trips.
+        self._lookup = (
+            self._read
+            if self.is_sqlite
+            else sessionmaker(
+                self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+                expire_on_commit=False,
+            )
+        )
 
     def session(self, *, write: bool = True) -> Session:
         return (self._write if write else self._read)()
+
+    def lookup_session(self) -> Session:
+        """A session for reads only, each statement on its own (see `__init__`)."""
+        return self._lookup()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -1,9 +1,10 @@
 """Demo data for `make run`: one account with customers, contacts, aliases, products and a
-tax rate, created once. Its credentials are kept in the data directory so later runs can print
-them again (the database itself only holds the secret's hash)."""
+tax rate, created once, and a dashboard user. Their credentials are kept in the data directory
+so later runs can print them again (the database itself only holds hashes)."""
 
 import json
 import os
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,12 +16,15 @@ from tally.catalog.schemas import ProductIn
 from tally.catalog.service import create_product
 from tally.customers.schemas import ContactIn, CustomerIn
 from tally.customers.service import create_customer
+from tally.dashboard.users import create_user, find_user, generate_password, hash_password
 from tally.db import Database
 from tally.models import Account, BillingPreference, TaxStatus
 from tally.tax.schemas import TaxRateIn
 from tally.tax.service import create_tax_rate
 
 CREDENTIALS_FILE = "demo-credentials.json"
+USER_FILE = "demo-dashboard-user.json"
+DEMO_EMAIL = "finance@acme-analytics.example"
 
 
 def _address(line1: str, town: str, postcode: str, country: str) -> Address:
@@ -114,3 +118,38 @@ def load_demo(db: Database, data_dir: Path) -> tuple[Credentials, bool]:
     path.write_text(json.dumps(credentials.__dict__, indent=2))
     os.chmod(path, 0o600)
     return credentials, True
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    email: str
+    password: str
+
+
+def load_demo_user(db: Database, data_dir: Path, account_id: str) -> DemoUser:
+    """The demo account's dashboard user, created once; its password is kept like the API
+    secret. Emails are unique across accounts, so should the demo email belong to an earlier
+    demo account (its files deleted, its database kept), this one gets its own address."""
+    path = data_dir / USER_FILE
+    if path.exists():
+        saved = DemoUser(**json.loads(path.read_text()))
+        with db.session(write=False) as session:
+            user = find_user(session, saved.email)
+            if user is not None and user.account_id == account_id:
+                return saved
+    password = generate_password()
+    with db.transaction() as session:
+        email = DEMO_EMAIL
+        user = find_user(session, email)
+        if user is not None and user.account_id != account_id:
+            email = f"finance+{account_id}@acme-analytics.example"
+            user = find_user(session, email)
+        if user is None:
+            create_user(session, account_id, email, password)
+        else:  # its saved password was lost: it gets a new one
+            user.password_hash = hash_password(password)
+    demo_user = DemoUser(email=email, password=password)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(demo_user), indent=2))
+    os.chmod(path, 0o600)
+    return demo_user

@@ -56,7 +56,10 @@ def at_most_every(
 def background_jobs(settings: Settings) -> list[Job]:
     interval = timedelta(seconds=settings.billing_interval_seconds)
     return [
-        Job("billing", lambda db: bill_due(db, interval=interval)),
+        Job(
+            "billing",
+            lambda db: bill_due(db, interval=interval, batch=settings.billing_batch_size),
+        ),
         Job("email", lambda db: send_due(db, settings)),
         Job("webhooks", lambda db: deliver_due(db, settings)),
         Job(

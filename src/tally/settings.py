@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     billing_poll_seconds: float = Field(
         default=15, gt=0, description="How often the scheduler looks for schedules to bill."
     )
+    billing_batch_size: int = Field(
+        default=500,
+        ge=1,
+        description="Schedules billed per transaction: a smaller batch holds its locks for less "
+        "time and loses less work when a worker dies mid-run.",
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Where customers reach this server: the base of portal links in emails "
@@ -47,6 +53,17 @@ class Settings(BaseSettings):
         default=3600,
         ge=1,
         description="How long a customer portal session token (and its cookie) stays valid.",
+    )
+    dashboard_session_ttl_seconds: int = Field(
+        default=12 * 3600,
+        ge=60,
+        description="How long a merchant dashboard sign-in lasts, counted from signing in "
+        "(not sliding: a stolen cookie is good for this long at most).",
+    )
+    dashboard_secure_cookies: bool | None = Field(
+        default=None,
+        description="Mark dashboard cookies Secure (sent over HTTPS only). Unset: Secure, "
+        "except when public_url is plain http on a loopback address (`make run`, tests).",
     )
     smtp_host: str | None = Field(
         default=None,

@@ -7,8 +7,10 @@ import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import update
+from starlette.requests import Request
 
 from tally.accounts.service import Credentials
+from tally.api.idempotency import ABANDONED_AFTER, _request_hash
 from tally.db import Database, utcnow
 from tally.models import IdempotencyRecord
 from tests.support.api_client import ApiClient
@@ -71,6 +73,52 @@ def test_keys_expire_after_24_hours(
     assert again.status_code == 201
     assert again.json()["id"] != first.json()["id"]
     assert count_products(api) == 2
+
+
+def test_an_abandoned_claim_is_taken_over_by_the_next_retry(
+    api: ApiClient, database: Database, account: Credentials
+) -> None:
+    # A claim whose request never answered: its process died, or the database went away
+    # before the key could be released.
+    body_hash = _request_hash_of_product("Widget")
+    with database.transaction() as session:
+        session.add(
+            IdempotencyRecord(account_id=account.account_id, key="stuck", request_hash=body_hash)
+        )
+    in_flight = post_product(api, "stuck")
+    assert in_flight.status_code == 409  # a claim this young may still be running
+    assert "still in progress" in in_flight.json()["error"]["message"]
+    with database.transaction() as session:
+        session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.account_id == account.account_id)
+            .values(created_at=utcnow() - ABANDONED_AFTER - timedelta(seconds=1))
+        )
+    taken = post_product(api, "stuck")
+    assert taken.status_code == 201
+    replayed = post_product(api, "stuck")
+    assert replayed.json() == taken.json() and replayed.headers["Idempotent-Replayed"] == "true"
+    assert count_products(api) == 1
+
+
+def _request_hash_of_product(name: str) -> str:
+    """The hash `post_product` sends, computed from a request the client builds the same way."""
+    request = httpx.Request("POST", "http://testserver/api/products", json={"name": name})
+    return _request_hash(
+        Request(
+            {
+                "type": "http",
+                "method": "POST",
+                "path": "/api/products",
+                "query_string": b"",
+                "headers": [],
+                "server": ("testserver", 80),
+                "scheme": "http",
+                "root_path": "",
+            }
+        ),
+        request.content,
+    )
 
 
 def test_an_overlong_key_is_rejected(api: ApiClient) -> None:

@@ -1,6 +1,7 @@
 """`tally serve` and `tally worker` as real processes whose logs (stderr) land in a file the
 test reads while they run."""
 
+import json
 import signal
 import subprocess
 import time
@@ -8,10 +9,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from tests.support.serving import TALLY, free_port
+
+
+def json_lines(log: str) -> list[dict[str, Any]]:
+    lines = [line for line in log.splitlines() if line.strip()]
+    return [json.loads(line) for line in lines]  # every line is one JSON object
 
 
 @dataclass

@@ -1,7 +1,6 @@
 """Real `tally serve` and `tally worker` processes: JSON logs with no secrets, metrics summed
 over several server processes, and graceful shutdown on SIGTERM."""
 
-import json
 import threading
 import time
 from collections import Counter
@@ -22,14 +21,9 @@ from tests.billing.helpers import Merchant
 from tests.conftest import make_account
 from tests.factories import customer_body
 from tests.ops.conftest import scratch_database
-from tests.ops.processes import running, serving
+from tests.ops.processes import json_lines, running, serving
 from tests.support.api_client import ApiClient
 from tests.support.serving import clean_environment
-
-
-def json_lines(log: str) -> list[dict[str, Any]]:
-    lines = [line for line in log.splitlines() if line.strip()]
-    return [json.loads(line) for line in lines]  # every line is one JSON object
 
 
 def request_count(metrics_text: str, route: str, method: str, status: str) -> float:

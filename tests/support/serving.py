@@ -23,14 +23,14 @@ def free_port() -> int:
 
 @contextmanager
 def tally_serve(
-    env: dict[str, str], *args: str, cwd: str | Path | None = None
+    env: dict[str, str], *args: str, cwd: str | Path | None = None, ready_within: float = 60
 ) -> Iterator[tuple[str, int]]:
     """`tally serve ARGS` with `env` on a free port until the block ends: (base URL, pid)."""
     port = free_port()
     process = subprocess.Popen([str(TALLY), "serve", "--port", str(port), *args], env=env, cwd=cwd)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + ready_within
         while True:
             try:
                 httpx.get(f"{base_url}/openapi.json", timeout=2)

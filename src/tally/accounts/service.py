@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tally.accounts.schemas import AccountUpdate
+from tally.db import utcnow
 from tally.exceptions import NotFound
 from tally.metering.metrics import rebuild_rollups
 from tally.models import Account, ApiKey
@@ -41,6 +42,33 @@ def issue_api_key(session: Session, account: Account, name: str = "") -> Credent
     session.add(api_key)
     session.flush()
     return Credentials(account_id=account.id, api_key=api_key.key, api_secret=secret)
+
+
+def api_keys(session: Session, account_id: str) -> list[ApiKey]:
+    """The account's API keys, revoked ones included, oldest first (ids are UUIDv7)."""
+    return list(
+        session.scalars(select(ApiKey).where(ApiKey.account_id == account_id).order_by(ApiKey.id))
+    )
+
+
+def get_api_key(
+    session: Session, account_id: str, api_key_id: str, *, lock: bool = False
+) -> ApiKey:
+    query = select(ApiKey).where(ApiKey.account_id == account_id, ApiKey.id == api_key_id)
+    api_key = session.scalar(query.with_for_update() if lock else query)
+    if api_key is None:
+        raise NotFound.resource("API key", api_key_id)
+    return api_key
+
+
+def revoke_api_key(session: Session, account_id: str, api_key_id: str) -> ApiKey:
+    """Revoke one of the account's keys: `authenticate` refuses it from now on. Revoking a
+    revoked key changes nothing (its first revocation time stays)."""
+    api_key = get_api_key(session, account_id, api_key_id, lock=True)
+    if api_key.revoked_at is None:
+        api_key.revoked_at = utcnow()
+        session.flush()
+    return api_key
 
 
 def create_account(session: Session, name: str, **settings: Any) -> tuple[Account, Credentials]:

@@ -52,7 +52,7 @@ def require_api_key(
         limits.check_client(client)  # 429 after too many failed logins from this client
     # Its own short read: the request's unit of work has not started yet, so on SQLite a
     # write transaction opened later never waits on this one.
-    with db.session(write=False) as session:
+    with db.lookup_session() as session:
         api_key = authenticate(session, credentials.username, credentials.password)
     if api_key is None:
         if limits is not None:

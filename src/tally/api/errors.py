@@ -120,4 +120,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "No such object in this account"},
     409: {"model": ErrorResponse, "description": "Conflicts with the current state"},
     422: {"model": ErrorResponse, "description": "Invalid input"},
+    413: {"model": ErrorResponse, "description": "Request body over the size limit"},
+    429: {"model": ErrorResponse, "description": "Rate limit reached; retry after `Retry-After`"},
+    503: {
+        "model": ErrorResponse,
+        "description": "Database unreachable for now; retry after `Retry-After`",
+    },
 }

@@ -3,16 +3,21 @@
 The key is claimed in its own committed transaction before the endpoint runs, so two
 concurrent requests with one key cannot both proceed; the response is stored once the
 endpoint's own transaction has committed. A failed request releases its key, so the client
-can fix the request and retry with the same key.
+can fix the request and retry with the same key. A claim still unanswered after
+`ABANDONED_AFTER` is taken over by the next retry: its request died with its process, or the
+database went away before the key could be released (the client got a 503), and the key
+would otherwise be stuck "in progress" until it expires.
 """
 
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
 from fastapi import Request, Response
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,6 +29,8 @@ from tally.models import IdempotencyRecord
 HEADER = "Idempotency-Key"
 RECORD_ID = "idempotency_record_id"  # request.state attribute naming the claimed record
 MAX_KEY_LENGTH = 255
+# Longer than any request runs (the slowest, a billing run on demand, takes seconds).
+ABANDONED_AFTER = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -88,11 +95,28 @@ def _claim(
                     "use a new key for a new request."
                 )
             if record.status_code is None or record.response_body is None:
+                if record.created_at < utcnow() - ABANDONED_AFTER and _take_over(session, record):
+                    return record.id
                 raise Conflict(
                     f"A request with {HEADER} {key!r} is still in progress; retry shortly."
                 )
             return StoredResponse(record.status_code, record.response_body)
     raise Conflict(f"A request with {HEADER} {key!r} is still in progress; retry shortly.")
+
+
+def _take_over(session: Session, record: IdempotencyRecord) -> bool:
+    """Claim an abandoned record for this request; False when a concurrent retry won it."""
+    taken = session.execute(
+        update(IdempotencyRecord)
+        .where(
+            IdempotencyRecord.id == record.id,
+            IdempotencyRecord.created_at == record.created_at,
+            IdempotencyRecord.status_code.is_(None),
+        )
+        .values(created_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], taken).rowcount == 1
 
 
 async def claim_idempotency_key(request: Request, principal: CurrentAccount) -> None:

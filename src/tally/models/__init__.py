@@ -38,6 +38,7 @@ from tally.models.customer import (
     CustomerStatus,
     TaxStatus,
 )
+from tally.models.dashboard import DashboardSession, MerchantUser
 from tally.models.idempotency import IdempotencyRecord
 from tally.models.invoice import (
     EDITABLE_STATUSES,
@@ -106,6 +107,7 @@ __all__ = [
     "CustomerAlias",
     "CustomerOrganization",
     "CustomerStatus",
+    "DashboardSession",
     "DeliveryStatus",
     "DiscountType",
     "DocumentKind",
@@ -119,6 +121,7 @@ __all__ = [
     "InvoiceStatus",
     "LedgerEntryType",
     "LineKind",
+    "MerchantUser",
     "MetricType",
     "NotificationChannel",
     "NotificationEvent",

@@ -24,6 +24,12 @@ Failures never show data:
 - the JSON API (`TokenViewer`) raises the API's JSON errors: 404 as above, 401
   `SessionExpired` for a bad token.
 
+Bad credentials are throttled per client address like bad API keys, by the same limiter
+(`app.state.limits`, `TALLY_AUTH_FAILURE_LIMIT`, one count per address for both): every
+refused link, cookie or token counts a failure (a missing one does not), and past the limit
+every portal request from that address answers 429 with `Retry-After` before any lookup,
+good credentials included (an HTML page for pages, the API's JSON error for the JSON API).
+
 Every lookup is one query joining the customer, its account and the account's settings.
 Portal pages and the JSON API run their whole request through `as_viewer(request, resolve,
 work)` (`resolve` one of `link_viewer_of`, `session_viewer`, `token_viewer_of`): the same
@@ -32,7 +38,8 @@ lookup and the same one-transaction rule as the dependencies, on one worker thre
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -49,9 +56,11 @@ from tally.api.deps import DbSession
 from tally.db import Database, utcnow
 from tally.exceptions import NotFound, Unauthorized
 from tally.models import Account, CreditGrant, Customer, PortalSession, PortalSettings
+from tally.ops.limits import Limits, TooManyRequests
 from tally.portal.security import csp_nonce
 from tally.portal.sessions import digest, is_live
 from tally.portal.settings import PortalSettingsView, settings_view
+from tally.portal.versions import version_columns
 
 COOKIE_NAME = "tally_portal"
 SESSION_BASE_PATH = "/portal/s"
@@ -69,6 +78,8 @@ class Viewer:
     base_path: str
     via: Via
     has_grants: bool = False  # the customer has credit grants: the Credits tab may show
+    # What the customer's pages show, read with the lookup (`versions.version_columns`).
+    data_version: tuple[Any, ...] = ()
 
     def url(self, path: str = "") -> str:
         """A portal URL for this viewer: `viewer.url("/invoices")`."""
@@ -78,11 +89,14 @@ class Viewer:
 class PortalPageError(Exception):
     """A portal page that cannot be shown; rendered as HTML with no customer data."""
 
-    def __init__(self, status_code: int, title: str, message: str) -> None:
+    def __init__(
+        self, status_code: int, title: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.title = title
         self.message = message
+        self.headers = headers
 
     @classmethod
     def not_found(cls) -> PortalPageError:
@@ -102,6 +116,16 @@ class PortalPageError(Exception):
             "no longer valid. Ask the company that bills you for a new link.",
         )
 
+    @classmethod
+    def throttled(cls, refused: TooManyRequests) -> PortalPageError:
+        return cls(
+            429,
+            "Too many attempts",
+            "Too many portal links that do not work were opened from your network. Wait a few "
+            "minutes, then try your link again.",
+            refused.headers,
+        )
+
 
 class SessionExpired(Unauthorized):
     """401 for the JSON API: no Basic challenge, the token is the credential."""
@@ -116,6 +140,37 @@ class SessionExpired(Unauthorized):
 
 def _portal_not_found() -> NotFound:
     return NotFound("No customer portal for this token.")
+
+
+# -- throttling ------------------------------------------------------------------------------
+
+
+def _limits(request: Request) -> tuple[Limits | None, str]:
+    """The app's limiter and the client address it counts by (as the API's auth does)."""
+    limits: Limits | None = getattr(request.app.state, "limits", None)
+    return limits, request.client.host if request.client else "unknown"
+
+
+@contextmanager
+def _throttled(request: Request, *, page: bool) -> Iterator[None]:
+    """Refuse an address that failed too often, then count a failure if the credential is
+    refused. A portal secret or token is 256 random bits: this is about load and noise (the
+    same lookups hammered from one place), not about guessing."""
+    limits, client = _limits(request)
+    if limits is None:
+        yield
+        return
+    try:
+        limits.check_client(client)
+    except TooManyRequests as refused:
+        if page:
+            raise PortalPageError.throttled(refused) from None
+        raise
+    try:
+        yield
+    except (PortalPageError, SessionExpired, NotFound):
+        limits.failed_login(client)
+        raise
 
 
 # -- lookups ---------------------------------------------------------------------------------
@@ -136,13 +191,13 @@ def _has_grants() -> Any:
 
 
 _BY_KEY = (
-    select(Customer, Account, PortalSettings, _has_grants())
+    select(Customer, Account, PortalSettings, _has_grants(), *version_columns())
     .join(Account, Account.id == Customer.account_id)
     .outerjoin(PortalSettings, PortalSettings.account_id == Customer.account_id)
     .where(Customer.portal_secret == bindparam("portal_key"))
 )
 _BY_TOKEN = (
-    select(PortalSession, Customer, Account, PortalSettings, _has_grants())
+    select(PortalSession, Customer, Account, PortalSettings, _has_grants(), *version_columns())
     .join(
         Customer,
         (Customer.id == PortalSession.customer_id)
@@ -156,15 +211,15 @@ _BY_TOKEN = (
 
 def _by_key(
     session: Session, portal_key: str
-) -> tuple[Customer, Account, PortalSettingsView, bool]:
+) -> tuple[Customer, Account, PortalSettingsView, bool, tuple[Any, ...]]:
     row = session.execute(_BY_KEY, {"portal_key": portal_key}).one_or_none()
     if row is None:
         raise PortalPageError.not_found()
-    customer, account, stored, has_grants = row
+    customer, account, stored, has_grants, *version = row
     settings = settings_view(stored, account)
     if not settings.enabled or customer.archived_at is not None:
         raise PortalPageError.not_found()
-    return customer, account, settings, bool(has_grants)
+    return customer, account, settings, bool(has_grants), tuple(version)
 
 
 @dataclass(frozen=True)
@@ -175,6 +230,7 @@ class _TokenLookup:
     expires_at: datetime
     live: bool
     has_grants: bool
+    data_version: tuple[Any, ...]
 
 
 def _by_token(session: Session, token: str | None) -> _TokenLookup | None:
@@ -184,7 +240,7 @@ def _by_token(session: Session, token: str | None) -> _TokenLookup | None:
     row = session.execute(_BY_TOKEN, {"token_hash": digest(token)}).one_or_none()
     if row is None:
         return None
-    record, customer, account, stored, has_grants = row
+    record, customer, account, stored, has_grants, *version = row
     return _TokenLookup(
         customer,
         account,
@@ -192,6 +248,7 @@ def _by_token(session: Session, token: str | None) -> _TokenLookup | None:
         record.expires_at,
         is_live(record, customer, utcnow()),
         bool(has_grants),
+        tuple(version),
     )
 
 
@@ -207,26 +264,32 @@ def _remember(request: Request, viewer: Viewer) -> Viewer:
 
 def link_viewer(portal_key: str, request: Request, session: DbSession) -> Viewer:
     """The permanent link `/portal/c/{portal_key}`: the key is the customer's portal secret."""
-    customer, account, settings, has_grants = _by_key(session, portal_key)
-    viewer = Viewer(account, customer, settings, LINK_PREFIX + portal_key, "link", has_grants)
+    with _throttled(request, page=True):
+        customer, account, settings, has_grants, version = _by_key(session, portal_key)
+    viewer = Viewer(
+        account, customer, settings, LINK_PREFIX + portal_key, "link", has_grants, version
+    )
     return _remember(request, viewer)
 
 
-def session_from_token(session: Session, token: str | None) -> _TokenLookup:
+def session_from_token(request: Request, session: Session, token: str | None) -> _TokenLookup:
     """A token's session for a page: PortalPageError unless it opens the portal now."""
-    found = _by_token(session, token)
-    if found is None:
+    if not token:  # no cookie (a bookmark, a cookie the browser let expire): not a failure
         raise PortalPageError.expired()
-    if not found.settings.enabled:
-        raise PortalPageError.not_found()
-    if not found.live:
-        raise PortalPageError.expired()
+    with _throttled(request, page=True):
+        found = _by_token(session, token)
+        if found is None:
+            raise PortalPageError.expired()
+        if not found.settings.enabled:
+            raise PortalPageError.not_found()
+        if not found.live:
+            raise PortalPageError.expired()
     return found
 
 
 def session_viewer(request: Request, session: DbSession) -> Viewer:
     """`/portal/s...` pages: the `tally_portal` cookie `GET /portal/session` set."""
-    found = session_from_token(session, request.cookies.get(COOKIE_NAME))
+    found = session_from_token(request, session, request.cookies.get(COOKIE_NAME))
     return _remember(
         request,
         Viewer(
@@ -236,6 +299,7 @@ def session_viewer(request: Request, session: DbSession) -> Viewer:
             SESSION_BASE_PATH,
             "session",
             found.has_grants,
+            found.data_version,
         ),
     )
 
@@ -246,13 +310,16 @@ def token_viewer(
     x_session_token: Annotated[str | None, Header(alias="X-Session-Token")] = None,
 ) -> Viewer:
     """The portal's JSON API: the `X-Session-Token` header; JSON errors."""
-    found = _by_token(session, x_session_token)
-    if found is None:
+    if not x_session_token:  # as the API's auth: a missing credential is no failed attempt
         raise SessionExpired()
-    if not found.settings.enabled:
-        raise _portal_not_found()
-    if not found.live:
-        raise SessionExpired()
+    with _throttled(request, page=False):
+        found = _by_token(session, x_session_token)
+        if found is None:
+            raise SessionExpired()
+        if not found.settings.enabled:
+            raise _portal_not_found()
+        if not found.live:
+            raise SessionExpired()
     return _remember(
         request,
         Viewer(
@@ -262,6 +329,7 @@ def token_viewer(
             SESSION_BASE_PATH,
             "token",
             found.has_grants,
+            found.data_version,
         ),
     )
 
@@ -295,7 +363,7 @@ def _in_transaction(
     request: Request, resolve: Resolve, work: Callable[[Session, Viewer], _T]
 ) -> _T:
     database: Database = request.app.state.db
-    with database.session(write=False) as session:
+    with database.lookup_session() as session:
         try:
             result = work(session, resolve(request, session))
             session.commit()
@@ -324,7 +392,7 @@ def error_page(request: Request, error: PortalPageError) -> Response:
     body = _templates.get_template("portal/error.html").render(
         title=error.title, message=error.message, nonce=csp_nonce(request)
     )
-    return HTMLResponse(body, status_code=error.status_code)
+    return HTMLResponse(body, status_code=error.status_code, headers=error.headers)
 
 
 async def _portal_page_error(request: Request, exc: Exception) -> Response:

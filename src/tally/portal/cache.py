@@ -13,8 +13,9 @@ The account and customer rows' `updated_at` are part of it too (names, logo, tim
 currency, address): the viewer lookup loaded them already. So one customer's page is never
 served to another customer or account: the key says whose it is.
 
-The check: every request, hit or miss, runs ONE query (`VERSION_SQL`, plain SQL prepared
-once) giving the "data version" of what the pages read for this customer:
+The check: every request, hit or miss, reads the "data version" of what the pages show for
+this customer in the same query that looks the viewer up (`version_columns`: correlated
+subqueries beside the customer's row, so no round trip of its own):
 
 - usage: the newest rollup id (and the number of rollups) of the account's metrics for the
   customer's names (its id and live aliases), the same for the UNIQUE metrics' value rows,
@@ -59,7 +60,6 @@ from typing import Any, TypeVar, cast
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from tally.invoices.lifecycle import local_today
@@ -72,48 +72,6 @@ MAX_ENTRIES = 1024
 # Rendered in place of the CSP nonce in stored bodies; unguessable, so no customer data or
 # query string can carry it.
 NONCE_PLACEHOLDER = "n" + secrets.token_hex(16)
-
-_VERSION_SQL = """
-SELECT
-  (SELECT max(r.id) || '/' || count(*) FROM usage_rollups r
-    WHERE r.metric_id IN (SELECT m.id FROM usage_metrics m WHERE m.account_id = :account_id)
-      AND r.customer_alias IN (
-        SELECT CAST(:customer_id AS TEXT) UNION ALL
-        SELECT a.value FROM customer_aliases a
-         WHERE a.customer_id = :customer_id AND a.account_id = :account_id
-           AND a.deleted_at IS NULL)),
-  (SELECT max(v.id) || '/' || count(*) FROM usage_rollup_values v
-    WHERE v.metric_id IN (SELECT m.id FROM usage_metrics m WHERE m.account_id = :account_id)
-      AND v.customer_alias IN (
-        SELECT CAST(:customer_id AS TEXT) UNION ALL
-        SELECT a.value FROM customer_aliases a
-         WHERE a.customer_id = :customer_id AND a.account_id = :account_id
-           AND a.deleted_at IS NULL)),
-  (SELECT max(m.updated_at) || '/' || count(*) FROM usage_metrics m
-    WHERE m.account_id = :account_id),
-  (SELECT max(a.updated_at) || '/' || count(*) FROM customer_aliases a
-    WHERE a.customer_id = :customer_id),
-  (SELECT max(i.updated_at) || '/' || count(*) FROM invoices i
-    WHERE i.account_id = :account_id AND i.customer_id = :customer_id),
-  (SELECT max(g.updated_at) || '/' || count(*) FROM credit_grants g
-    WHERE g.account_id = :account_id AND g.customer_id = :customer_id),
-  (SELECT max(e.updated_at) || '/' || count(*) FROM credit_ledger_entries e
-    WHERE e.account_id = :account_id AND e.customer_id = :customer_id),
-  (SELECT max(s.updated_at) || '/' || count(*) FROM billing_schedules s
-    WHERE s.account_id = :account_id AND s.customer_id = :customer_id),
-  (SELECT max(p.updated_at) || '/' || count(*) FROM billing_schedule_phases p
-    WHERE p.billing_schedule_id IN (
-      SELECT s.id FROM billing_schedules s
-       WHERE s.account_id = :account_id AND s.customer_id = :customer_id)),
-  (SELECT ps.updated_at FROM portal_settings ps WHERE ps.account_id = :account_id)
-"""
-VERSION_SQL = text(_VERSION_SQL)
-
-
-def data_version(session: Session, account_id: str, customer_id: str) -> tuple[Any, ...]:
-    """What the customer's pages show, as one comparable value (see the module's docstring)."""
-    row = session.execute(VERSION_SQL, {"account_id": account_id, "customer_id": customer_id}).one()
-    return tuple(row)
 
 
 @dataclass(frozen=True)
@@ -193,7 +151,7 @@ def cached_page(
     `request.state.portal_body` (`pages._page` does); the response gets the request's own
     nonce either way."""
     key = page_key(request, viewer)
-    version = data_version(session, viewer.account.id, viewer.customer.id)
+    version = viewer.data_version
     body: str | None = cache.get(key, version)
     if body is not None:
         return HTMLResponse(body.replace(NONCE_PLACEHOLDER, csp_nonce(request)))
@@ -216,7 +174,7 @@ def cached_result(
     """For the JSON API: what `work` returns (a response model, never mutated afterwards), or
     the stored one when its data version is unchanged. Errors `work` raises are not stored."""
     key = page_key(request, viewer)
-    version = data_version(session, viewer.account.id, viewer.customer.id)
+    version = viewer.data_version
     found = cache.get(key, version)
     if found is not None:
         return cast(_T, found)

@@ -128,7 +128,7 @@ def open_portal_session(
     token: Annotated[str | None, Query()] = None,
 ) -> RedirectResponse:
     """Exchange a session token for the portal cookie, then drop the token from the URL."""
-    found = session_from_token(session, token)
+    found = session_from_token(request, session, token)
     request.state.portal_settings = found.settings
     response = RedirectResponse(SESSION_BASE_PATH, status_code=303)
     embeddable = found.settings.embeddable

@@ -1,0 +1,540 @@
+"""Sustained mixed load on PostgreSQL: ten minutes of ingestion, API reads, portal pages and
+billing against `tally serve --workers 2` plus two `tally worker` processes.
+
+Seeded through the API: 40 customers on monthly schedules started three months ago (a fixed
+fee, API calls priced per call, tokens in graduated tiers; every other customer a support fee
+instead of tokens), billed once as of the first day of last month, so invoices exist to read
+and the workers, billing as of today, still have invoices to create. The workers bill every
+schedule again each `BILLING_INTERVAL` seconds (IN_PROGRESS invoices follow the usage), and
+an on-demand run (`POST /api/billing/execution/accounts/self/for-date/{today}`) every
+`BILLING_EVERY` seconds (the first halfway through a run shorter than that).
+
+16 concurrent clients (httpx, asyncio) pick a kind of request by weight, after a warm-up of
+the same mix that is not counted. Prints per kind: count, errors (non-2xx/3xx answers and
+transport errors) and error rate, p50 and p99 latency; requests per second; what billing did
+(the workers' passes from their own /metrics, the on-demand runs' reports, the invoices in
+the database); and the memory (RSS) of the server's process tree and of each worker at the
+start (after the warm-up), every 30 s (a tenth of a shorter run) and at the end, with the
+growth as a ratio and fitted slopes (whole run, second half), so a leak shows as a trend.
+Exits non-zero when errors exceed 1% (overall or of any kind), when no billing run produced
+invoices, when a worker's billing pass failed, or when acknowledged events are missing;
+never on latency.
+
+`TALLY_BENCH_SUSTAINED_SECONDS` (or `python -m bench.sustained --seconds N`) sets the
+measured duration (default 600). `TALLY_BENCH_POSTGRES_URL` names the server (default: the
+local one; a scratch database is created and dropped).
+"""
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import msgspec
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select
+from tests.billing.helpers import Merchant
+from tests.catalog.price_bodies import fixed, graduated, linear
+from tests.support.api_client import ApiClient
+from tests.support.databases import fresh_postgres_database
+
+from bench.portal import SERVER_URL, _months_back, _p
+from bench.server import BackgroundWorker, background_workers, resident_memory, serving
+from tally import migrations
+from tally.accounts.service import create_account
+from tally.db import Database
+from tally.models import Invoice, UsageEvent
+
+SECONDS = int(os.environ.get("TALLY_BENCH_SUSTAINED_SECONDS", "600"))
+CLIENTS = 16
+SERVER_WORKERS = 2
+BACKGROUND_WORKERS = 2
+CUSTOMERS = 40
+BATCH = 100  # events per batch request
+# A run bills every schedule and marks it billed: on-demand runs far apart, so that between
+# them the workers find schedules due (each again after BILLING_INTERVAL) and bill them.
+BILLING_EVERY = 120.0  # seconds between on-demand billing runs
+BILLING_INTERVAL = 60
+MAX_ERROR_RATE = 0.01
+# Seconds a process may take to start: importing Tally takes over a minute on a busy machine.
+READY_WITHIN = 300.0
+
+
+@dataclass(frozen=True)
+class Seeded:
+    auth: tuple[str, str]
+    aliases: list[str]
+    schedule_ids: list[str]
+    invoice_ids: list[str]
+    portal_links: list[str]
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    authenticated: bool = True
+    params: dict[str, str] | None = None
+    content: bytes | None = None
+
+
+@dataclass
+class Tally:
+    """One kind of request's figures."""
+
+    latencies: list[float] = field(default_factory=list)  # ms, every answer, errors too
+    errors: Counter[str] = field(default_factory=Counter)  # by status code or exception
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+
+class Traffic:
+    """The kinds of request and how each is made; events get unique ids across clients."""
+
+    def __init__(self, seeded: Seeded) -> None:
+        self.seeded = seeded
+        self.events_sent = 0
+        self.events_acknowledged = 0
+        self.encoder = msgspec.json.Encoder()
+
+    def _event(self, rng: random.Random) -> dict[str, Any]:
+        self.events_sent += 1
+        return {
+            "customerAlias": rng.choice(self.seeded.aliases),
+            "eventType": "api_call",
+            "customerEventId": f"sustained-{self.events_sent}",
+            "eventTimestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "eventProperties": {"tokens": rng.randrange(1, 5000)},
+        }
+
+    def single_event(self, rng: random.Random) -> Call:
+        return Call("POST", "/api/usage-events", content=self.encoder.encode(self._event(rng)))
+
+    def event_batch(self, rng: random.Random) -> Call:
+        events = [self._event(rng) for _ in range(BATCH)]
+        return Call(
+            "POST", "/api/usage-events/batch", content=self.encoder.encode({"events": events})
+        )
+
+    def kinds(self) -> list[tuple[str, int, Callable[[random.Random], Call]]]:
+        """(name, weight, request) for the clients to draw from."""
+        seeded = self.seeded
+        return [
+            ("ingest  POST /api/usage-events", 20, self.single_event),
+            (f"ingest  POST .../batch ({BATCH} events)", 8, self.event_batch),
+            ("api     GET /api/customers", 8, lambda _: Call("GET", "/api/customers")),
+            (
+                "api     GET /api/invoices?schedule",
+                8,
+                lambda r: Call(
+                    "GET",
+                    "/api/invoices",
+                    params={"billingScheduleId": r.choice(seeded.schedule_ids)},
+                ),
+            ),
+            (
+                "api     GET /api/billing-schedules/{id}",
+                6,
+                lambda r: Call("GET", f"/api/billing-schedules/{r.choice(seeded.schedule_ids)}"),
+            ),
+            (
+                "api     GET /api/invoices/{id}",
+                6,
+                lambda r: Call("GET", f"/api/invoices/{r.choice(seeded.invoice_ids)}"),
+            ),
+            (
+                "portal  Overview",
+                8,
+                lambda r: Call("GET", r.choice(seeded.portal_links), authenticated=False),
+            ),
+            (
+                "portal  Invoices",
+                6,
+                lambda r: Call(
+                    "GET", f"{r.choice(seeded.portal_links)}/invoices", authenticated=False
+                ),
+            ),
+            (
+                "portal  Usage",
+                6,
+                lambda r: Call(
+                    "GET", f"{r.choice(seeded.portal_links)}/usage", authenticated=False
+                ),
+            ),
+        ]
+
+
+BILLING_KIND = "billing POST .../for-date/{today}"
+
+
+def _seed(client: httpx.Client, auth: tuple[str, str]) -> Seeded:
+    """The catalog, CUSTOMERS customers on schedules, and a first billing run as of the first
+    day of last month (the workers, billing as of today, create the current month's)."""
+    api = ApiClient(client, auth)  # type: ignore[arg-type]  # httpx.Client has its interface
+    merchant = Merchant(api)
+    calls = merchant.usage_metric("API calls", "api_call", aggregationType="COUNT", unit="calls")
+    tokens = merchant.usage_metric(
+        "Tokens", "api_call", aggregationType="SUM", aggregationProperty="tokens", unit="tokens"
+    )
+    platform = merchant.price(fixed("49.00"), name="Platform fee")
+    support = merchant.price(fixed("199.00"), name="Support")
+    per_call = merchant.price(linear(calls, pricePerUnit="0.0002"), name="API calls")
+    tiers = [
+        {"price": "0.00001", "upperBound": "1000000", "fee": "0"},
+        {"price": "0.000005", "fee": "0"},
+    ]
+    per_token = merchant.price(graduated(tokens, tiers=tiers), name="Tokens")
+    today = datetime.now(UTC).date()
+    start = _months_back(today, 3).isoformat()
+    aliases, schedule_ids, links = [], [], []
+    for n in range(CUSTOMERS):
+        alias = f"sustained-customer-{n:03}"
+        customer_id = merchant.customer(f"Customer {n:03} Ltd", customerAliases=[alias])
+        prices = [platform, per_call, per_token] if n % 2 == 0 else [support, per_call]
+        schedule_ids.append(str(merchant.schedule(customer_id, prices, start)["id"]))
+        aliases.append(alias)
+        customer = client.get(f"/api/customers/{customer_id}", auth=auth).json()
+        links.append(httpx.URL(customer["portalUrl"]).path)
+    merchant.bill(_months_back(today, 1).isoformat())
+    invoices = client.get("/api/invoices", params={"limit": 100}, auth=auth).json()["items"]
+    assert invoices, "the seeding run produced no invoices"
+    return Seeded(auth, aliases, schedule_ids, [i["id"] for i in invoices], links)
+
+
+@dataclass
+class Load:
+    """What one stretch of traffic did."""
+
+    tallies: dict[str, Tally] = field(default_factory=dict)
+    billed: Counter[str] = field(default_factory=Counter)  # invoices on-demand runs wrote
+    wall: float = 0.0
+
+
+@dataclass
+class MemorySamples:
+    """RSS of each process tree (the server, each worker), sampled along the measured run."""
+
+    pids: dict[str, int]
+    at: list[float] = field(default_factory=list)  # seconds since the measured start
+    rss: list[dict[str, int]] = field(default_factory=list)
+
+    def sample(self, elapsed: float) -> None:
+        self.at.append(elapsed)
+        self.rss.append({name: resident_memory(pid) for name, pid in self.pids.items()})
+
+    def totals(self) -> list[float]:
+        return [sum(sample.values()) / 2**20 for sample in self.rss]
+
+
+async def _send(
+    client: httpx.AsyncClient, call: Call, auth: tuple[str, str], tally: Tally
+) -> httpx.Response | None:
+    started = time.perf_counter()
+    response: httpx.Response | None = None
+    try:
+        response = await client.request(
+            call.method,
+            call.path,
+            params=call.params,
+            content=call.content,
+            headers={"Content-Type": "application/json"} if call.content else None,
+            auth=auth if call.authenticated else None,
+        )
+    except httpx.TransportError as error:
+        tally.errors[type(error).__name__] += 1
+    else:
+        if response.status_code >= 400:
+            tally.errors[str(response.status_code)] += 1
+    tally.latencies.append((time.perf_counter() - started) * 1000)
+    return response
+
+
+async def _run(
+    base_url: str,
+    traffic: Traffic,
+    seconds: float,
+    memory: MemorySamples | None = None,
+    sample_every: float = 30.0,
+) -> Load:
+    """CLIENTS clients drawing kinds by weight for `seconds`; when measured (`memory` given),
+    on-demand billing runs and memory samples alongside."""
+    load = Load()
+    kinds = traffic.kinds()
+    weights = [weight for _, weight, _ in kinds]
+    auth = traffic.seeded.auth
+    started = time.monotonic()
+    deadline = started + seconds
+    limits = httpx.Limits(max_connections=CLIENTS + 1, max_keepalive_connections=CLIENTS + 1)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120) as client:
+
+        async def one_client(number: int) -> None:
+            rng = random.Random(number)  # the same mix every run
+            while time.monotonic() < deadline:
+                [(name, _, make)] = rng.choices(kinds, weights)
+                call = make(rng)
+                answer = await _send(client, call, auth, load.tallies.setdefault(name, Tally()))
+                if answer is not None and answer.status_code < 400 and call.content:
+                    traffic.events_acknowledged += BATCH if "batch" in call.path else 1
+
+        async def billing() -> None:
+            """On-demand runs as of today, now and then, beside the workers' own."""
+            path = f"/api/billing/execution/accounts/self/for-date/{datetime.now(UTC).date()}"
+            pause = min(BILLING_EVERY / 2, seconds / 2)  # a short run still has one
+            while time.monotonic() + pause < deadline:
+                await asyncio.sleep(pause)
+                pause = BILLING_EVERY
+                tally = load.tallies.setdefault(BILLING_KIND, Tally())
+                answer = await _send(client, Call("POST", path), auth, tally)
+                if answer is not None and answer.status_code == 200:
+                    report = answer.json()
+                    load.billed["created"] += report.get("invoicesCreated", 0)
+                    load.billed["updated"] += report.get("invoicesUpdated", 0)
+
+        async def sample_memory(samples: MemorySamples) -> None:
+            while time.monotonic() + sample_every < deadline:
+                await asyncio.sleep(sample_every)
+                samples.sample(time.monotonic() - started)
+
+        tasks = [one_client(n) for n in range(CLIENTS)]
+        if memory is not None:
+            tasks += [billing(), sample_memory(memory)]
+        await asyncio.gather(*tasks)
+    load.wall = time.monotonic() - started
+    return load
+
+
+def _worker_billing(worker: BackgroundWorker) -> Counter[str]:
+    """A worker's own count of its billing passes and the invoices they wrote, from its
+    /metrics (since it started)."""
+    counts: Counter[str] = Counter()
+    page = httpx.get(f"{worker.metrics_url}/metrics", timeout=10).text
+    for family in text_string_to_metric_families(page):
+        for sample in family.samples:
+            if sample.name == "tally_billing_runs_total":
+                counts[f"passes {sample.labels['outcome']}"] += int(sample.value)
+            elif sample.name == "tally_billing_invoices_total":
+                counts[sample.labels["change"]] += int(sample.value)
+    return counts
+
+
+def _all_billing(workers: list[BackgroundWorker]) -> Counter[str]:
+    return sum((_worker_billing(worker) for worker in workers), Counter())
+
+
+def _first_passes(workers: list[BackgroundWorker], timeout: float = READY_WITHIN) -> None:
+    """Wait until every worker has made its first billing pass: started up, connected,
+    imported all it needs (memory measured before that would be a process half loaded)."""
+    deadline = time.monotonic() + timeout
+    while not all(sum(_worker_billing(w).values()) for w in workers):
+        assert time.monotonic() < deadline, "a worker made no billing pass"
+        time.sleep(1)
+
+
+def _stored(database: Database, since: datetime) -> tuple[int, Counter[str], int]:
+    """(events stored, invoices by status, invoices created since `since`)."""
+    with database.session(write=False) as session:
+        events = session.scalar(select(func.count()).select_from(UsageEvent)) or 0
+        statuses = Counter(
+            {
+                str(status): count
+                for status, count in session.execute(
+                    select(Invoice.status, func.count()).group_by(Invoice.status)
+                )
+            }
+        )
+        created = session.scalar(
+            select(func.count()).select_from(Invoice).where(Invoice.created_at >= since)
+        )
+    return events, statuses, created or 0
+
+
+def _latency_row(name: str, tally: Tally) -> str:
+    samples = tally.latencies
+    count = len(samples)
+    rate = tally.error_count / count if count else 0.0
+    p50 = statistics.median(samples) if samples else 0.0
+    p99 = _p(samples, 99) if count > 1 else p50
+    kinds = ", ".join(f"{what} x{n}" for what, n in tally.errors.most_common(3))
+    return f"  {name:<40} {count:7,} {tally.error_count:6,} {rate:7.2%} {p50:9.1f} {p99:9.1f}" + (
+        f"   ({kinds})" if kinds else ""
+    )
+
+
+def _memory_report(memory: MemorySamples) -> list[str]:
+    first, last = memory.rss[0], memory.rss[-1]
+    lines = [f"  memory (RSS, MiB)       {'start':>8} {'end':>8} {'growth':>8}"]
+    for name in memory.pids:
+        lines.append(
+            f"    {name:<21} {first[name] / 2**20:8.0f} {last[name] / 2**20:8.0f}"
+            f" {last[name] / first[name]:8.2f}x"
+        )
+    totals = memory.totals()
+    lines.append(
+        f"    {'all':<21} {totals[0]:8.0f} {totals[-1]:8.0f} {totals[-1] / totals[0]:8.2f}x"
+    )
+    trend = ", ".join(f"{at:.0f}s {mib:.0f}" for at, mib in zip(memory.at, totals, strict=True))
+    lines.append(f"  memory trend (all, MiB): {trend}")
+    # Caches filling early look like growth; a leak keeps the second half climbing too.
+    half = len(totals) // 2
+    for label, at, mib in (
+        ("whole run", memory.at, totals),
+        ("second half", memory.at[half:], totals[half:]),
+    ):
+        if len(mib) > 2:
+            slope = statistics.linear_regression(at, mib).slope * 60
+            lines.append(
+                f"  fitted slope, {label}: {slope:+.1f} MiB/min ({slope / mib[0]:+.2%} a minute)"
+            )
+    return lines
+
+
+@dataclass
+class Outcome:
+    """Everything a run measured, for the report and the verdict."""
+
+    load: Load
+    traffic: Traffic
+    memory: MemorySamples
+    by_workers: Counter[str]  # billing passes and invoices, while measured
+    events_stored: int
+    invoice_statuses: Counter[str]
+    invoices_created: int  # by billing under load (after the seeding run)
+    load_average: float
+
+
+def _measure(seconds: int, warmup: float, sample_every: float) -> Outcome:
+    with fresh_postgres_database(SERVER_URL) as url:
+        database = Database(url)
+        migrations.upgrade(database.engine)
+        with database.transaction() as session:
+            _, credentials = create_account(session, "Bench merchant")
+        auth = (credentials.api_key, credentials.api_secret)
+        # The workers bill; the server only serves (as a deployment with workers runs it).
+        with (
+            serving(
+                auth, url, SERVER_WORKERS, READY_WITHIN, TALLY_BILLING_SCHEDULER="false"
+            ) as server,
+            httpx.Client(base_url=server.base_url, timeout=120) as client,
+        ):
+            seeded = _seed(client, auth)
+            seeded_at = datetime.now(UTC)
+            with background_workers(
+                url,
+                BACKGROUND_WORKERS,
+                READY_WITHIN,
+                TALLY_BILLING_INTERVAL_SECONDS=str(BILLING_INTERVAL),
+                TALLY_BILLING_POLL_SECONDS="15",
+            ) as workers:
+                _first_passes(workers)
+                traffic = Traffic(seeded)
+                asyncio.run(_run(server.base_url, traffic, warmup))
+                pids = {"serve (all processes)": server.pid}
+                pids |= {f"worker {n + 1}": w.pid for n, w in enumerate(workers)}
+                memory = MemorySamples(pids)
+                memory.sample(0.0)
+                before = _all_billing(workers)
+                load = asyncio.run(_run(server.base_url, traffic, seconds, memory, sample_every))
+                memory.sample(load.wall)
+                by_workers = _all_billing(workers)
+                by_workers.subtract(before)  # what the measured run saw
+                load_average = os.getloadavg()[0]
+        events_stored, statuses, created = _stored(database, seeded_at)
+        database.dispose()
+    return Outcome(
+        load, traffic, memory, by_workers, events_stored, statuses, created, load_average
+    )
+
+
+def _report(outcome: Outcome) -> None:
+    load, by_workers = outcome.load, outcome.by_workers
+    print(f"  load average at the end: {outcome.load_average:.1f} on {os.cpu_count()} cores")
+    print(f"  {'request':<40} {'count':>7} {'errors':>6} {'rate':>7} {'p50 ms':>9} {'p99 ms':>9}")
+    for name, tally in sorted(load.tallies.items()):
+        print(_latency_row(name, tally))
+    print(_latency_row("all", _overall(load)))
+    requests = sum(len(t.latencies) for t in load.tallies.values())
+    print(f"  throughput: {requests / load.wall:,.1f} req/s over {load.wall:.0f} s")
+    print(
+        f"  events: {outcome.traffic.events_acknowledged:,} acknowledged (warm-up included), "
+        f"{outcome.events_stored:,} stored"
+    )
+    print(
+        f"  billing by the workers (passes ended while measured): {by_workers['passes ok']} ok, "
+        f"{by_workers['passes error']} failed; invoices created {by_workers['created']}, "
+        f"updated {by_workers['updated']}, deleted {by_workers['deleted']}"
+    )
+    runs = len(load.tallies.get(BILLING_KIND, Tally()).latencies)
+    print(
+        f"  billing on demand: runs {runs}; invoices created {load.billed['created']}, "
+        f"updated {load.billed['updated']}"
+    )
+    statuses = ", ".join(f"{s} {n}" for s, n in sorted(outcome.invoice_statuses.items()))
+    print(
+        f"  invoices at the end: {statuses}; "
+        f"{outcome.invoices_created} created by billing under load (after the seeding run)"
+    )
+    for line in _memory_report(outcome.memory):
+        print(line)
+
+
+def _overall(load: Load) -> Tally:
+    return Tally(
+        [ms for t in load.tallies.values() for ms in t.latencies],
+        sum((t.errors for t in load.tallies.values()), Counter()),
+    )
+
+
+def _failures(outcome: Outcome) -> list[str]:
+    """Why this run fails: errors over MAX_ERROR_RATE (overall or of one kind), no invoices
+    from billing, failed worker passes, acknowledged events not stored. Never latency."""
+    failures = []
+    load, by_workers, traffic = outcome.load, outcome.by_workers, outcome.traffic
+    overall = _overall(load)
+    if not overall.latencies or overall.error_count / len(overall.latencies) > MAX_ERROR_RATE:
+        failures.append(f"{overall.error_count} errors in {len(overall.latencies)} requests")
+    for name, tally in load.tallies.items():
+        if tally.latencies and tally.error_count / len(tally.latencies) > MAX_ERROR_RATE:
+            failures.append(f"{' '.join(name.split())}: {tally.error_count} errors")
+    if not by_workers["created"] + by_workers["updated"] + sum(load.billed.values()):
+        failures.append("no billing run produced invoices")
+    if by_workers["passes error"]:
+        failures.append(f"{by_workers['passes error']} worker billing passes failed")
+    if outcome.events_stored < traffic.events_acknowledged:
+        failures.append(
+            f"{traffic.events_acknowledged:,} events acknowledged, {outcome.events_stored:,} stored"
+        )
+    return failures
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.sustained", description=__doc__)
+    parser.add_argument("--seconds", type=int, default=SECONDS, help="measured duration")
+    seconds = parser.parse_args(argv).seconds
+    warmup = min(30.0, max(5.0, seconds / 6))
+    sample_every = min(30.0, max(5.0, seconds / 10))
+    print(
+        f"sustained mixed load on PostgreSQL: {seconds} s measured after {warmup:.0f} s of "
+        f"warm-up, {CLIENTS} clients, tally serve --workers {SERVER_WORKERS} + "
+        f"{BACKGROUND_WORKERS} tally worker, {CUSTOMERS} customers"
+    )
+    outcome = _measure(seconds, warmup, sample_every)
+    _report(outcome)
+    failures = _failures(outcome)
+    if failures:
+        sys.exit("sustained load FAILED: " + "; ".join(failures))
+    print("  verdict: errors within 1%, billing produced invoices, no event lost")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""The "data version" of a customer's portal pages: what `cache` compares before serving a
+stored page (see its docstring for what is covered and why)."""
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, literal_column
+
+# One correlated scalar subquery per source of change, selected beside the customer in the
+# viewer's lookup (`access._BY_KEY`, `access._BY_TOKEN`), so checking costs no round trip of
+# its own: `customers` is the looked-up customer's row.
+_VERSION_PARTS = (
+    """(SELECT max(r.id) || '/' || count(*) FROM usage_rollups r
+    WHERE r.metric_id IN (
+      SELECT m.id FROM usage_metrics m WHERE m.account_id = customers.account_id)
+      AND r.customer_alias IN (
+        SELECT CAST(customers.id AS TEXT) UNION ALL
+        SELECT a.value FROM customer_aliases a
+         WHERE a.customer_id = customers.id AND a.account_id = customers.account_id
+           AND a.deleted_at IS NULL))""",
+    """(SELECT max(v.id) || '/' || count(*) FROM usage_rollup_values v
+    WHERE v.metric_id IN (
+      SELECT m.id FROM usage_metrics m WHERE m.account_id = customers.account_id)
+      AND v.customer_alias IN (
+        SELECT CAST(customers.id AS TEXT) UNION ALL
+        SELECT a.value FROM customer_aliases a
+         WHERE a.customer_id = customers.id AND a.account_id = customers.account_id
+           AND a.deleted_at IS NULL))""",
+    """(SELECT max(m.updated_at) || '/' || count(*) FROM usage_metrics m
+    WHERE m.account_id = customers.account_id)""",
+    """(SELECT max(a.updated_at) || '/' || count(*) FROM customer_aliases a
+    WHERE a.customer_id = customers.id)""",
+    """(SELECT max(i.updated_at) || '/' || count(*) FROM invoices i
+    WHERE i.account_id = customers.account_id AND i.customer_id = customers.id)""",
+    """(SELECT max(g.updated_at) || '/' || count(*) FROM credit_grants g
+    WHERE g.account_id = customers.account_id AND g.customer_id = customers.id)""",
+    """(SELECT max(e.updated_at) || '/' || count(*) FROM credit_ledger_entries e
+    WHERE e.account_id = customers.account_id AND e.customer_id = customers.id)""",
+    """(SELECT max(s.updated_at) || '/' || count(*) FROM billing_schedules s
+    WHERE s.account_id = customers.account_id AND s.customer_id = customers.id)""",
+    """(SELECT max(p.updated_at) || '/' || count(*) FROM billing_schedule_phases p
+    WHERE p.billing_schedule_id IN (
+      SELECT s.id FROM billing_schedules s
+       WHERE s.account_id = customers.account_id AND s.customer_id = customers.id))""",
+    """(SELECT ps.updated_at FROM portal_settings ps WHERE ps.account_id = customers.account_id)""",
+)
+
+
+def version_columns() -> list[ColumnElement[Any]]:
+    """The data version (see the module's docstring) as columns of a statement selecting from
+    `customers`: the viewer's lookup carries them, `Viewer.data_version` holds them."""
+    return [literal_column(part) for part in _VERSION_PARTS]
