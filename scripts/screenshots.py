@@ -1,5 +1,7 @@
-"""Refresh the customer portal's screenshots in docs/screenshots/ (each tab at 1280 px and
-390 px wide), taken by the browser test that drives the portal with Debian's Chromium:
+"""Refresh the screenshots in docs/screenshots/, taken by the browser tests that drive Debian's
+Chromium with `TALLY_SCREENSHOTS_DIR` set to that folder: the customer portal's (each tab at
+1280 px and 390 px wide, portal-*.png) and the merchant dashboard's (its main pages at 1280 px
+wide, dashboard-*.png):
 
     .venv/bin/python scripts/screenshots.py
 """
@@ -10,9 +12,16 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+TESTS = [
+    "tests/portal/test_browser.py::test_screenshots_of_every_tab",
+    "tests/dashboard/test_invoices_browser.py",
+    "tests/dashboard/test_customers_browser.py",
+    "tests/dashboard/test_catalog_browser.py",
+    "tests/dashboard/test_schedules_browser.py",
+]
 
 if __name__ == "__main__":
     env = {key: value for key, value in os.environ.items() if key != "TALLY_TEST_DATABASE_URL"}
     env["TALLY_SCREENSHOTS_DIR"] = str(ROOT / "docs" / "screenshots")
-    test = "tests/portal/test_browser.py::test_screenshots_of_every_tab"
-    sys.exit(subprocess.call([sys.executable, "-m", "pytest", "-q", test], cwd=ROOT, env=env))
+    command = [sys.executable, "-m", "pytest", "-q", *TESTS]
+    sys.exit(subprocess.call(command, cwd=ROOT, env=env))  # noqa: S603 - our own tests

@@ -115,6 +115,11 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     # An unreachable host fails a request in seconds (a 503 the client retries), not after
     # the operating system's TCP timeout of minutes.
     connect_args = {"connect_timeout": 10, **kwargs.pop("connect_args", {})}
+    # Sized for the request thread pool: with SQLAlchemy's default (5 kept, 10 more opened
+    # and closed on demand), 20 concurrent requests paid a new PostgreSQL connection (a
+    # backend started, authenticated, torn down) on most requests. Connections open lazily.
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 10)
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 

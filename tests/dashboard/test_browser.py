@@ -4,35 +4,16 @@ API refuse it, sign out. No page may log a console error (a CSP violation would)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
+from tests.dashboard.browsing import page  # noqa: F401
 from tests.dashboard.helpers import PASSWORD, Merchant
-from tests.portal.browser import DESKTOP, LiveServer, browser, live_server  # noqa: F401
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:  # noqa: F811
-    context = browser.new_context(viewport=DESKTOP)
-    tab = context.new_page()
-    tab.set_default_timeout(10_000)
-    errors: list[str] = []
-
-    def record(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    tab.on("console", record)
-    yield tab
-    context.close()
-    assert not errors, errors
+from tests.portal.browser import LiveServer, browser, live_server  # noqa: F401
 
 
 def test_sign_in_create_use_and_revoke_an_api_key_then_sign_out(
-    page: Page,
+    page: Page,  # noqa: F811
     live_server: LiveServer,  # noqa: F811
     merchant: Merchant,
 ) -> None:

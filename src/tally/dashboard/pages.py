@@ -294,3 +294,16 @@ def install_dashboard(app: FastAPI) -> None:
     install_errors(app)
     app.mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
     app.include_router(router)
+    from tally.dashboard import credits, invoices  # noqa: PLC0415  (each section registers here)
+
+    app.include_router(invoices.router)
+    app.include_router(credits.router)
+    from tally.dashboard import customers  # noqa: PLC0415
+
+    app.include_router(customers.router)
+    from tally.dashboard import catalog  # noqa: PLC0415
+
+    app.include_router(catalog.router)
+    from tally.dashboard import schedules  # noqa: PLC0415
+
+    app.include_router(schedules.router)

@@ -1,0 +1,689 @@
+"""The dashboard's catalog: products and their prices (every pricing type, tiers edited as a
+table), usage metrics, seat metrics, tax rates with their versions.
+
+Every form builds the API's own request model (`ProductIn`, `PriceIn`, `UsageMetricIn`,
+`SeatMetricIn`, `TaxRateIn`/`TaxRateUpdate`) from its fields and calls the service the API
+endpoint calls, so validation and rules are the API's; their errors are shown next to the
+form (422, or 409 for a conflict) and nothing is saved. A saved form redirects (303) to a page
+showing what was made. Tier tables offer a fixed number of rows; "Add tier rows" is a plain
+submit that shows the form again with more.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from tally.accounts.service import get_account
+from tally.api.deps import DbSession
+from tally.api.types import Currency
+from tally.catalog import prices as price_service
+from tally.catalog import service as product_service
+from tally.catalog.price_schemas import (
+    OveragesFrequency,
+    PriceIn,
+    ProrationStrategy,
+    parse_structure,
+)
+from tally.catalog.schemas import ProductIn
+from tally.dashboard.catalog_forms import (
+    Location,
+    Problems,
+    checked,
+    default_field,
+    from_service,
+    from_validation,
+    notice,
+    present,
+)
+from tally.dashboard.sessions import Viewer
+from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer, render
+from tally.exceptions import Conflict, InvalidRequest, NotFound, TallyError
+from tally.metering import metrics as metric_service
+from tally.metering.schemas import UsageMetricIn
+from tally.models import (
+    AggregationType,
+    BillingFrequency,
+    BillingType,
+    Price,
+    Product,
+    SeatMetric,
+    TaxRate,
+    UsageMetric,
+)
+from tally.seats import service as seat_service
+from tally.seats.schemas import SeatMetricIn
+from tally.tax import service as tax_service
+from tally.tax.schemas import TaxRateIn, TaxRateUpdate
+
+CATALOG = HOME + "/catalog"
+LIST_LIMIT = 200
+TIER_ROWS = 6
+TIER_ROWS_MORE = 3
+ADVANCE_PRICING = ("FIXED", "ONE_TIME", "SEAT_BASED")
+MAX_TIER_ROWS = 12  # a volume tier has 6 fields: 12 rows stay under the form's field limit
+
+router = APIRouter(prefix=CATALOG, include_in_schema=False)
+
+PRICING_LABELS = {
+    "FIXED": "Fixed (every period)",
+    "ONE_TIME": "One-time",
+    "LINEAR": "Linear (per unit of usage)",
+    "PACKAGE": "Package (per block of units)",
+    "VOLUME": "Volume tiers",
+    "GRADUATED": "Graduated tiers",
+    "SEAT_BASED": "Seat-based",
+}
+TIER_FIELDS: dict[str, tuple[str, ...]] = {
+    "VOLUME": ("upper_bound", "price", "fee", "is_price_percentage", "min_price", "max_price"),
+    "GRADUATED": ("upper_bound", "price", "fee", "is_price_percentage"),
+    "SEAT_BASED": ("upper_bound", "price", "fee"),
+}
+TIER_LABELS = {
+    "upper_bound": "Up to (inclusive)",
+    "price": "Price per unit",
+    "fee": "Flat fee",
+    "is_price_percentage": "Percentage",
+    "min_price": "Min per event",
+    "max_price": "Max per event",
+}
+_CAMEL_TIER = {
+    "upper_bound": "upperBound",
+    "price": "price",
+    "fee": "fee",
+    "is_price_percentage": "isPricePercentage",
+    "min_price": "minPrice",
+    "max_price": "maxPrice",
+}
+AGGREGATIONS = [a.value for a in AggregationType if a is not AggregationType.CUSTOM]
+FREQUENCIES = [
+    f.value
+    for f in BillingFrequency
+    if f not in (BillingFrequency.ON_DEMAND, BillingFrequency.PER_EVENT)
+]
+
+
+def _options(values: list[str]) -> list[tuple[str, str]]:
+    return [(value, value.replace("_", " ").capitalize()) for value in values]
+
+
+def _compact(data: dict[str, Any]) -> dict[str, Any]:
+    """Blank fields left out, so the API model says what is missing or uses its default."""
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def _page(
+    request: Request, template: str, viewer: Viewer, status: int = 200, **context: Any
+) -> HTMLResponse:
+    return render(
+        request,
+        f"dashboard/catalog/{template}",
+        viewer=viewer,
+        active=CATALOG,
+        status_code=status,
+        **context,
+    )
+
+
+def _failed(session: Session, error: TallyError) -> int:
+    """A service refused: undo whatever it began; the status the form answers with."""
+    session.rollback()
+    return 409 if isinstance(error, Conflict) else 422
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def describe(price: Price) -> str:
+    """A price's structure in a few words, e.g. `0.02 per unit` or `3 tiers`."""
+    structure: Any = parse_structure(price.structure)
+    kind = structure.pricing_type
+    if kind in ("FIXED", "ONE_TIME"):
+        return f"{structure.price} {price.currency}"
+    if kind == "LINEAR":
+        if structure.is_price_percentage:
+            return f"{structure.price_per_unit * 100}% of usage"
+        return f"{structure.price_per_unit} {price.currency} per unit"
+    if kind == "PACKAGE":
+        return f"{structure.price_per_package} {price.currency} per {structure.package_size} units"
+    if kind == "SEAT_BASED":
+        text = f"{structure.price_per_seat} {price.currency} per seat"
+        return text + (f", {len(structure.tiers)} tiers" if structure.tiers else "")
+    count = len(structure.tiers)
+    return f"{count} tier{'s' if count != 1 else ''}"
+
+
+def tier_rows(price: Price) -> list[dict[str, Any]]:
+    structure: Any = parse_structure(price.structure)
+    rows: list[dict[str, Any]] = []
+    lower = Decimal(0)
+    for tier in getattr(structure, "tiers", []):
+        rows.append(
+            {
+                "from": lower,
+                "to": tier.upper_bound,
+                "price": tier.price,
+                "fee": tier.fee,
+                "percentage": getattr(tier, "is_price_percentage", False),
+            }
+        )
+        lower = tier.upper_bound if tier.upper_bound is not None else lower
+    return rows
+
+
+def _products(session: Session, account_id: str) -> list[Product]:
+    query = product_service.product_query(account_id).order_by(Product.name, Product.id)
+    return list(session.scalars(query.limit(LIST_LIMIT)))
+
+
+def _prices_by_product(
+    session: Session, account_id: str, products: list[Product]
+) -> dict[str, list[Price]]:
+    query = price_service.price_query(account_id).where(
+        Price.product_id.in_([p.id for p in products])
+    )
+    grouped: dict[str, list[Price]] = {p.id: [] for p in products}
+    for price in session.scalars(query.order_by(Price.name, Price.id)):
+        grouped[price.product_id].append(price)
+    return grouped
+
+
+def _usage_metrics(session: Session, account_id: str) -> list[UsageMetric]:
+    query = metric_service.metric_query(account_id).order_by(UsageMetric.name)
+    return list(session.scalars(query.limit(LIST_LIMIT)))
+
+
+def _seat_metrics(session: Session, account_id: str) -> list[SeatMetric]:
+    query = seat_service.seat_metric_query(account_id).order_by(SeatMetric.seat_type)
+    return list(session.scalars(query.limit(LIST_LIMIT)))
+
+
+def _tax_rates(session: Session, account_id: str) -> list[TaxRate]:
+    query = tax_service.tax_rate_query(account_id).order_by(TaxRate.created_at, TaxRate.id)
+    return list(session.scalars(query.limit(LIST_LIMIT)))
+
+
+@router.get("")
+def overview(
+    request: Request,
+    viewer: SignedInViewer,
+    session: DbSession,
+    done: Annotated[str | None, Query()] = None,
+) -> Response:
+    products = _products(session, viewer.account_id)
+    return _page(
+        request,
+        "overview.html",
+        viewer,
+        notice=notice(done),
+        products=products,
+        prices=_prices_by_product(session, viewer.account_id, products),
+        usage_metrics=_usage_metrics(session, viewer.account_id),
+        seat_metrics=_seat_metrics(session, viewer.account_id),
+        tax_rates=_tax_rates(session, viewer.account_id),
+        describe=describe,
+    )
+
+
+# --- products --------------------------------------------------------------------------------
+
+
+@router.get("/products/new")
+def new_product(request: Request, viewer: SignedInViewer) -> Response:
+    return _page(request, "product_form.html", viewer, values={}, errors=Problems())
+
+
+@router.post("/products")
+def create_product(request: Request, form: PostedForm, session: DbSession) -> Response:
+    data = _compact(
+        {
+            "name": present(form.get("name")),
+            "label": present(form.get("label")),
+        }
+    )
+    try:
+        product = product_service.create_product(
+            session, form.viewer.account_id, ProductIn.model_validate(data)
+        )
+    except ValidationError as invalid:
+        errors = from_validation(invalid)
+        return _page(
+            request, "product_form.html", form.viewer, 422, values=form.fields, errors=errors
+        )
+    return RedirectResponse(
+        f"{CATALOG}/products/{product.id}?done=product-created", status_code=303
+    )
+
+
+def _product(session: Session, account_id: str, product_id: str) -> Product:
+    try:
+        return product_service.get_product(session, account_id, product_id)
+    except NotFound as missing:
+        raise DashboardPageError.not_found() from missing
+
+
+@router.get("/products/{product_id}")
+def product_page(
+    request: Request,
+    product_id: str,
+    viewer: SignedInViewer,
+    session: DbSession,
+    done: Annotated[str | None, Query()] = None,
+) -> Response:
+    product = _product(session, viewer.account_id, product_id)
+    product_prices = _prices_by_product(session, viewer.account_id, [product])[product.id]
+    return _page(
+        request,
+        "product.html",
+        viewer,
+        notice=notice(done),
+        product=product,
+        prices=product_prices,
+        describe=describe,
+        tier_rows=tier_rows,
+        pricing_labels=PRICING_LABELS,
+    )
+
+
+# --- prices ----------------------------------------------------------------------------------
+
+
+def _pricing_type(value: str | None) -> str:
+    if value not in PRICING_LABELS:
+        return "FIXED"
+    return value
+
+
+def _price_form(
+    request: Request,
+    session: Session,
+    viewer: Viewer,
+    product: Product,
+    pricing_type: str,
+    values: dict[str, str],
+    errors: Problems,
+    rows: int,
+    status: int = 200,
+) -> HTMLResponse:
+    return _page(
+        request,
+        "price_form.html",
+        viewer,
+        status,
+        product=product,
+        pricing_type=pricing_type,
+        pricing_labels=PRICING_LABELS,
+        values=values,
+        errors=errors,
+        rows=rows,
+        more_rows=rows < MAX_TIER_ROWS,
+        tier_fields=TIER_FIELDS.get(pricing_type, ()),
+        tier_labels=TIER_LABELS,
+        currencies=[(c.value, c.value) for c in Currency],
+        frequencies=_options(FREQUENCIES),
+        billing_types=_options([t.value for t in BillingType]),
+        usage_metrics=[(m.id, m.name) for m in _usage_metrics(session, viewer.account_id)],
+        seat_metrics=[
+            (m.id, f"{m.label} ({m.seat_type})") for m in _seat_metrics(session, viewer.account_id)
+        ],
+        strategies=_options([s.value for s in ProrationStrategy]),
+        overages=_options([o.value for o in OveragesFrequency]),
+        calculation_modes=[
+            ("BILLING_PERIOD", "The billing period's usage"),
+            ("CUMULATIVE", "The running total"),
+        ],
+    )
+
+
+@router.get("/products/{product_id}/prices/new")
+def new_price(
+    request: Request,
+    product_id: str,
+    viewer: SignedInViewer,
+    session: DbSession,
+    pricing_type: Annotated[str | None, Query(alias="type")] = None,
+) -> Response:
+    product = _product(session, viewer.account_id, product_id)
+    kind = _pricing_type(pricing_type)
+    values = {
+        "currency": "USD",
+        "billing_frequency": "ONE_TIME" if kind == "ONE_TIME" else "MONTHLY",
+        "billing_type": "IN_ADVANCE"
+        if kind in ("FIXED", "ONE_TIME", "SEAT_BASED")
+        else "IN_ARREARS",
+    }
+    return _price_form(request, session, viewer, product, kind, values, Problems(), TIER_ROWS)
+
+
+def _tiers(
+    form_fields: dict[str, str], kind: str, rows: int
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """The tier table's filled rows (in order) and the row number each came from."""
+    names = TIER_FIELDS[kind]
+    tiers: list[dict[str, Any]] = []
+    kept: list[int] = []
+    for row in range(rows):
+        cells = {name: form_fields.get(f"tier-{row}-{name}", "") for name in names}
+        if not any(cells[name].strip() for name in names if name != "is_price_percentage"):
+            continue
+        tier: dict[str, Any] = {}
+        for name, value in cells.items():
+            if name == "is_price_percentage":
+                tier[_CAMEL_TIER[name]] = checked(value)
+            elif value.strip():
+                tier[_CAMEL_TIER[name]] = value.strip()
+        tiers.append(tier)
+        kept.append(row)
+    return tiers, kept
+
+
+def _structure(
+    form_fields: dict[str, str], kind: str, tiers: list[dict[str, Any]]
+) -> dict[str, Any]:
+    def field(name: str) -> str | None:
+        return present(form_fields.get(name, ""))
+
+    structure: dict[str, Any] = {"pricingType": kind}
+    if kind in ("FIXED", "ONE_TIME"):
+        structure["price"] = field("price")
+    elif kind == "LINEAR":
+        structure["pricePerUnit"] = field("price_per_unit")
+        structure["usageMetricId"] = field("usage_metric_id")
+        structure["isPricePercentage"] = checked(form_fields.get("is_price_percentage", ""))
+    elif kind == "PACKAGE":
+        structure["packageSize"] = field("package_size")
+        structure["pricePerPackage"] = field("price_per_package")
+        structure["usageMetricId"] = field("usage_metric_id")
+    elif kind == "VOLUME":
+        structure["usageMetricId"] = field("usage_metric_id")
+        structure["tiers"] = tiers
+    elif kind == "GRADUATED":
+        structure["usageMetricId"] = field("usage_metric_id")
+        structure["usageCalculationMode"] = field("usage_calculation_mode")
+        structure["tiers"] = tiers
+    elif kind == "SEAT_BASED":
+        structure["seatMetricId"] = field("seat_metric_id")
+        structure["pricePerSeat"] = field("price_per_seat")
+        structure["prorationStrategy"] = field("proration_strategy")
+        structure["contractedMinimumSeats"] = field("contracted_minimum_seats")
+        structure["overagesBillingFrequency"] = field("overages_billing_frequency")
+        structure["prorateFlatFees"] = checked(form_fields.get("prorate_flat_fees", ""))
+        structure["tiers"] = tiers
+    return _compact(structure)
+
+
+def _row_count(value: str) -> int:
+    count = int(value) if value.isdecimal() else TIER_ROWS
+    return max(TIER_ROWS, min(count, MAX_TIER_ROWS))
+
+
+@router.post("/products/{product_id}/prices")
+def create_price(
+    request: Request, product_id: str, form: PostedForm, session: DbSession
+) -> Response:
+    viewer = form.viewer
+    product = _product(session, viewer.account_id, product_id)
+    kind = _pricing_type(form.get("pricing_type"))
+    rows = _row_count(form.get("tier_rows"))
+    if form.get("add_rows"):  # "Add tier rows": the same form again, longer; nothing saved
+        rows = min(rows + TIER_ROWS_MORE, MAX_TIER_ROWS)
+        return _price_form(request, session, viewer, product, kind, form.fields, Problems(), rows)
+    tiers, kept = _tiers(form.fields, kind, rows) if kind in TIER_FIELDS else ([], [])
+
+    def to_field(loc: Location) -> str:
+        parts = list(loc)
+        if len(parts) >= 3 and parts[:2] == ["structure", "tiers"] and isinstance(parts[2], int):
+            row = kept[parts[2]] if parts[2] < len(kept) else parts[2]
+            name = default_field(parts[3:]) if len(parts) > 3 else "price"
+            return f"tier-{row}-{name}"
+        if parts == ["structure", "tiers"]:
+            return "tiers"
+        if parts == ["structure", "pricingType"]:
+            return "pricing_type"
+        return default_field(loc)
+
+    data = _compact(
+        {
+            "productId": product.id,
+            "name": present(form.get("name")),
+            "currency": present(form.get("currency").upper()),
+            "billingFrequency": present(form.get("billing_frequency")),
+            "billingType": present(form.get("billing_type")),
+            "structure": _structure(form.fields, kind, tiers),
+        }
+    )
+    try:
+        price_service.create_price(session, viewer.account_id, PriceIn.model_validate(data))
+    except ValidationError as invalid:
+        errors = from_validation(invalid, to_field)
+        return _price_form(
+            request, session, viewer, product, kind, form.fields, errors, rows, status=422
+        )
+    except (InvalidRequest, Conflict) as refused:
+        status = _failed(session, refused)
+        errors = from_service(refused, to_field)
+        return _price_form(
+            request, session, viewer, product, kind, form.fields, errors, rows, status=status
+        )
+    return RedirectResponse(f"{CATALOG}/products/{product.id}?done=price-created", status_code=303)
+
+
+# --- usage metrics ---------------------------------------------------------------------------
+
+
+def _usage_metric_form(
+    request: Request, viewer: Viewer, values: dict[str, str], errors: Problems, status: int = 200
+) -> HTMLResponse:
+    return _page(
+        request,
+        "usage_metric_form.html",
+        viewer,
+        status,
+        values=values,
+        errors=errors,
+        aggregations=_options(AGGREGATIONS),
+    )
+
+
+@router.get("/usage-metrics/new")
+def new_usage_metric(request: Request, viewer: SignedInViewer) -> Response:
+    return _usage_metric_form(request, viewer, {"aggregation_type": "COUNT"}, Problems())
+
+
+@router.post("/usage-metrics")
+def create_usage_metric(request: Request, form: PostedForm, session: DbSession) -> Response:
+    data = _compact(
+        {
+            "name": present(form.get("name")),
+            "description": present(form.get("description")),
+            "eventType": present(form.get("event_type")),
+            "aggregationType": present(form.get("aggregation_type")),
+            "aggregationProperty": present(form.get("aggregation_property")),
+            "unit": present(form.get("unit")),
+        }
+    )
+    try:
+        body = UsageMetricIn.model_validate(data)
+        account = get_account(session, form.viewer.account_id)
+        metric_service.create_metric(session, account, body)
+    except ValidationError as invalid:
+        errors = from_validation(invalid)
+        if not any(errors.fields.values()) and errors.messages:  # a rule about the whole form
+            errors.fields["aggregation_property"] = errors.messages[0].split(": ", 1)[-1]
+        return _usage_metric_form(request, form.viewer, form.fields, errors, 422)
+    except (InvalidRequest, Conflict) as refused:
+        status = _failed(session, refused)
+        return _usage_metric_form(request, form.viewer, form.fields, from_service(refused), status)
+    return RedirectResponse(f"{CATALOG}?done=usage-metric-created", status_code=303)
+
+
+# --- seat metrics ----------------------------------------------------------------------------
+
+
+@router.get("/seat-metrics/new")
+def new_seat_metric(request: Request, viewer: SignedInViewer) -> Response:
+    return _page(request, "seat_metric_form.html", viewer, values={}, errors=Problems())
+
+
+@router.post("/seat-metrics")
+def create_seat_metric(request: Request, form: PostedForm, session: DbSession) -> Response:
+    data = _compact(
+        {
+            "seatType": present(form.get("seat_type")),
+            "label": present(form.get("label")),
+            "description": present(form.get("description")),
+        }
+    )
+    try:
+        body = SeatMetricIn.model_validate(data)
+        seat_service.create_seat_metric(session, form.viewer.account_id, body)
+    except ValidationError as invalid:
+        errors = from_validation(invalid)
+        return _page(
+            request, "seat_metric_form.html", form.viewer, 422, values=form.fields, errors=errors
+        )
+    except (InvalidRequest, Conflict) as refused:
+        status = _failed(session, refused)
+        return _page(
+            request,
+            "seat_metric_form.html",
+            form.viewer,
+            status,
+            values=form.fields,
+            errors=from_service(refused),
+        )
+    return RedirectResponse(f"{CATALOG}?done=seat-metric-created", status_code=303)
+
+
+# --- tax rates -------------------------------------------------------------------------------
+
+
+def _tax_rate_data(form_fields: dict[str, str]) -> dict[str, Any]:
+    def field(name: str) -> str | None:
+        return present(form_fields.get(name, ""))
+
+    return _compact(
+        {
+            "isPublished": checked(form_fields.get("is_published", "")),
+            "name": field("name"),
+            "invoiceName": field("invoice_name"),
+            "invoiceShortName": field("invoice_short_name"),
+            "description": field("description"),
+            "amount": field("amount"),
+            "country": (field("country") or "").upper() or None,
+            "region": field("region"),
+        }
+    )
+
+
+@router.get("/tax-rates/new")
+def new_tax_rate(request: Request, viewer: SignedInViewer) -> Response:
+    values = {"is_published": "on"}
+    return _page(request, "tax_rate_form.html", viewer, values=values, errors=Problems())
+
+
+@router.post("/tax-rates")
+def create_tax_rate(request: Request, form: PostedForm, session: DbSession) -> Response:
+    try:
+        body = TaxRateIn.model_validate(_tax_rate_data(form.fields))
+        tax_rate = tax_service.create_tax_rate(session, form.viewer.account_id, body)
+    except ValidationError as invalid:
+        errors = from_validation(invalid)
+        return _page(
+            request, "tax_rate_form.html", form.viewer, 422, values=form.fields, errors=errors
+        )
+    except (InvalidRequest, Conflict) as refused:
+        status = _failed(session, refused)
+        return _page(
+            request,
+            "tax_rate_form.html",
+            form.viewer,
+            status,
+            values=form.fields,
+            errors=from_service(refused),
+        )
+    return RedirectResponse(
+        f"{CATALOG}/tax-rates/{tax_rate.id}?done=tax-rate-created", status_code=303
+    )
+
+
+def _tax_rate(session: Session, account_id: str, tax_rate_id: str) -> TaxRate:
+    try:
+        return tax_service.get_tax_rate(session, account_id, tax_rate_id)
+    except NotFound as missing:
+        raise DashboardPageError.not_found() from missing
+
+
+def _tax_rate_page(
+    request: Request,
+    session: Session,
+    viewer: Viewer,
+    tax_rate: TaxRate,
+    values: dict[str, str] | None = None,
+    errors: Problems | None = None,
+    status: int = 200,
+    done: str | None = None,
+) -> HTMLResponse:
+    current = tax_rate.current
+    if values is None:
+        values = {
+            "name": current.name,
+            "invoice_name": current.invoice_name,
+            "invoice_short_name": current.invoice_short_name,
+            "description": current.description or "",
+            "amount": str(current.amount),
+            "country": current.country,
+            "region": current.region or "",
+            "is_published": "on" if current.is_published else "",
+        }
+    versions = tax_service.list_versions(session, tax_rate)
+    return _page(
+        request,
+        "tax_rate.html",
+        viewer,
+        status,
+        notice=notice(done),
+        tax_rate=tax_rate,
+        versions=list(reversed(versions)),
+        values=values,
+        errors=errors or Problems(),
+    )
+
+
+@router.get("/tax-rates/{tax_rate_id}")
+def tax_rate_page(
+    request: Request,
+    tax_rate_id: str,
+    viewer: SignedInViewer,
+    session: DbSession,
+    done: Annotated[str | None, Query()] = None,
+) -> Response:
+    tax_rate = _tax_rate(session, viewer.account_id, tax_rate_id)
+    return _tax_rate_page(request, session, viewer, tax_rate, done=done)
+
+
+@router.post("/tax-rates/{tax_rate_id}")
+def update_tax_rate(
+    request: Request, tax_rate_id: str, form: PostedForm, session: DbSession
+) -> Response:
+    viewer = form.viewer
+    tax_rate = _tax_rate(session, viewer.account_id, tax_rate_id)
+    try:
+        body = TaxRateUpdate.model_validate({**_tax_rate_data(form.fields), "id": tax_rate.id})
+        tax_service.update_tax_rate(session, viewer.account_id, tax_rate.id, body)
+    except ValidationError as invalid:
+        errors = from_validation(invalid)
+        return _tax_rate_page(request, session, viewer, tax_rate, form.fields, errors, 422)
+    except (InvalidRequest, Conflict) as refused:
+        status = _failed(session, refused)
+        tax_rate = _tax_rate(session, viewer.account_id, tax_rate_id)
+        errors = from_service(refused)
+        return _tax_rate_page(request, session, viewer, tax_rate, form.fields, errors, status)
+    return RedirectResponse(
+        f"{CATALOG}/tax-rates/{tax_rate.id}?done=tax-rate-updated", status_code=303
+    )
