@@ -47,7 +47,7 @@ from tests.catalog.price_bodies import fixed, graduated, linear
 from tests.support.api_client import ApiClient
 from tests.support.databases import fresh_postgres_database
 
-from bench.portal import SERVER_URL, _months_back, _p
+from bench.portal import SERVER_URL, _months_back
 from bench.server import BackgroundWorker, background_workers, resident_memory, serving
 from tally import migrations
 from tally.accounts.service import create_account
@@ -364,7 +364,7 @@ def _latency_row(name: str, tally: Tally) -> str:
     count = len(samples)
     rate = tally.error_count / count if count else 0.0
     p50 = statistics.median(samples) if samples else 0.0
-    p99 = _p(samples, 99) if count > 1 else p50
+    p99 = statistics.quantiles(samples, n=100, method="inclusive")[98] if count > 1 else p50
     kinds = ", ".join(f"{what} x{n}" for what, n in tally.errors.most_common(3))
     return f"  {name:<40} {count:7,} {tally.error_count:6,} {rate:7.2%} {p50:9.1f} {p99:9.1f}" + (
         f"   ({kinds})" if kinds else ""
