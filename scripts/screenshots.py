@@ -14,10 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = [
     "tests/portal/test_browser.py::test_screenshots_of_every_tab",
-    "tests/dashboard/test_invoices_browser.py",
-    "tests/dashboard/test_customers_browser.py",
-    "tests/dashboard/test_catalog_browser.py",
-    "tests/dashboard/test_schedules_browser.py",
+    *sorted(str(path.relative_to(ROOT)) for path in ROOT.glob("tests/dashboard/test_*_browser.py")),
 ]
 
 if __name__ == "__main__":

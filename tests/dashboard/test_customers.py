@@ -361,6 +361,10 @@ def test_the_customer_page_shows_credit_and_seat_balances_and_usage_this_period(
     assert "GBP (cash): <strong>100" in page
     assert "editor: <strong>7</strong>" in page
     assert "API calls: <strong>1</strong>" in page and "(1 event)" in page
+    by_month = f'href="/dashboard/usage/metrics?customerId={mine["id"]}"'
+    assert by_month in page and f'href="/dashboard/usage?customerId={mine["id"]}"' in page
+    usage = dashboard.get(f"/dashboard/usage/metrics?customerId={mine['id']}")
+    assert usage.status_code == 200 and "Busy Ltd" in usage.text
 
 
 def test_remove_an_alias(dashboard: TestClient, api: ApiClient, other_api: ApiClient) -> None:

@@ -5,6 +5,7 @@ account's invoice is a 404; a form without the session's CSRF token changes noth
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,9 +17,11 @@ from tally.db import Database
 from tally.models import EmailMessage, InvoiceStatus
 from tests.dashboard.helpers import Merchant, page_token
 from tests.invoices.helpers import insert_invoice, new_customer
+from tests.schedules.helpers import created, new_price, schedule_body
+from tests.schedules.helpers import new_customer as new_schedule_customer
 from tests.support.api_client import ApiClient
 
-ACTIONS = ("finalize", "send", "mark-as-sent", "void", "payment-status")
+ACTIONS = ("finalize", "finalize-and-send", "send", "mark-as-sent", "void", "payment-status")
 
 
 def invoice_of(api: ApiClient, invoice_id: str) -> dict[str, Any]:
@@ -260,3 +263,68 @@ def test_signed_out_visitors_go_to_sign_in(visitor: TestClient) -> None:
     answer = visitor.get("/dashboard/invoices")
     assert answer.status_code == 303
     assert answer.headers["location"] == "/dashboard/sign-in?next=/dashboard/invoices"
+
+
+def test_finalize_and_send_in_one_step(
+    dashboard: TestClient, api: ApiClient, database: Database, merchant: Merchant
+) -> None:
+    invoice_id = draft(database, api, merchant)
+    answer = post(dashboard, f"/dashboard/invoices/{invoice_id}/finalize-and-send")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/dashboard/invoices/{invoice_id}?done=sent"
+    sent = invoice_of(api, invoice_id)
+    assert sent["status"] == "SENT" and sent["invoiceNumber"]
+    with database.session(write=False) as session:
+        queued = session.scalars(
+            select(EmailMessage).where(EmailMessage.account_id == merchant.account.account_id)
+        ).all()
+    assert [message.to_addresses for message in queued] == [["jane@example.com"]]
+    again = post(dashboard, f"/dashboard/invoices/{invoice_id}/finalize-and-send")
+    assert again.status_code == 409 and "cannot send" in again.text.lower()
+
+
+def _schedule_from_last_month(api: ApiClient) -> str:
+    start = (datetime.now(UTC).date().replace(day=1) - timedelta(days=1)).replace(day=1)
+    customer = new_schedule_customer(api, "Acme Rockets Ltd")
+    price = new_price(api, billing_type="IN_ADVANCE")
+    body = schedule_body(customer, [price], start=start.isoformat(), end=None)
+    created(api.post("/api/billing-schedules", json=body))
+    return customer
+
+
+def listed(api: ApiClient, customer_id: str) -> list[dict[str, Any]]:
+    answer = api.get("/api/invoices", params={"customerId": customer_id, "limit": 100})
+    assert answer.status_code == 200, answer.text
+    items: list[dict[str, Any]] = answer.json()["items"]
+    return items
+
+
+def test_run_billing_now_brings_invoices_up_to_date_once(
+    dashboard: TestClient, api: ApiClient
+) -> None:
+    customer = _schedule_from_last_month(api)
+    assert listed(api, customer) == []
+    refused = dashboard.post("/dashboard/invoices/billing-run", data={"csrf_token": "forged"})
+    assert refused.status_code == 403 and listed(api, customer) == []
+
+    answer = post(dashboard, "/dashboard/invoices/billing-run")
+    assert answer.status_code == 303
+    invoices = listed(api, customer)
+    # Last month's and this month's fees, in advance, dated on or before today: drafts; next
+    # month's invoice is in progress.
+    assert sorted(i["status"] for i in invoices) == ["DRAFT", "DRAFT", "IN_PROGRESS"]
+    page = dashboard.get(answer.headers["location"])
+    assert "Billing run done: 3 invoices created, 0 updated, 0 finalized." in page.text
+
+    again = post(dashboard, "/dashboard/invoices/billing-run")  # nothing twice
+    assert [i["id"] for i in listed(api, customer)] == [i["id"] for i in invoices]
+    assert "0 invoices created" in dashboard.get(again.headers["location"]).text
+
+
+def test_the_billing_run_notice_shows_only_counts(dashboard: TestClient) -> None:
+    page = dashboard.get(
+        "/dashboard/invoices", params={"billingRun": "done", "created": "<b>x</b>", "failed": "2"}
+    )
+    assert page.status_code == 200
+    assert "Billing run done: 0 invoices created" in page.text and "<b>x" not in page.text
+    assert "2 billing schedules failed" in page.text

@@ -22,6 +22,7 @@ from tests.dashboard.helpers import (
     sign_in,
     signed_in,
 )
+from tests.support.api_client import ApiClient
 
 PAGES = ["/dashboard", "/dashboard/api-keys", "/dashboard/password"]
 
@@ -237,3 +238,18 @@ def test_the_navigation_shows_only_sections_that_have_a_page(dashboard: TestClie
     for _, path in SECTIONS:  # sections others build appear once their page exists
         exists = dashboard.get(path).status_code != 404
         assert (f'href="{path}"' in home) is exists, path
+
+
+def test_nul_characters_are_refused_everywhere_and_change_nothing(
+    dashboard: TestClient, api: ApiClient
+) -> None:
+    # PostgreSQL refuses NUL in text and SQLite keeps it: refused up front, both answer 400.
+    for _, path in SECTIONS:
+        answer = dashboard.get(path, params={"search": "a\x00b", "name": "\x00"})
+        assert answer.status_code == 400, path
+        assert "NUL characters" in answer.text
+    token = page_token(dashboard, "/dashboard/customers/new")
+    form = {"csrf_token": token, "legal_name": "Nul\x00 Ltd", "address_country": "GB"}
+    refused = dashboard.post("/dashboard/customers/new", data=form)
+    assert refused.status_code == 400 and "NUL characters" in refused.text
+    assert api.get("/api/customers").json()["items"] == []

@@ -20,6 +20,12 @@ def _iana_time_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones()) - {"localtime", "Factory", "posixrules"}
 
 
+@cache
+def iana_time_zones() -> tuple[str, ...]:
+    """The zones `TimeZone` accepts, sorted: for pickers (the dashboard's settings)."""
+    return tuple(sorted(_iana_time_zones()))
+
+
 def _timezone(value: str) -> str:
     if value not in _iana_time_zones():
         raise ValueError(f"{value!r} is not an IANA time zone (for example Europe/London)")

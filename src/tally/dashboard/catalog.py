@@ -1,5 +1,7 @@
-"""The dashboard's catalog: products and their prices (every pricing type, tiers edited as a
-table), usage metrics, seat metrics, tax rates with their versions.
+"""The dashboard's catalog: the overview (products and their prices, usage and seat metrics,
+tax rates), products and prices (every pricing type, tiers edited as a table). Metrics are
+created in `catalog_metrics.py`, tax rates in `catalog_tax_rates.py`, edits in
+`catalog_edit.py`.
 
 Every form builds the API's own request model (`ProductIn`, `PriceIn`, `UsageMetricIn`,
 `SeatMetricIn`, `TaxRateIn`/`TaxRateUpdate`) from its fields and calls the service the API
@@ -11,6 +13,7 @@ submit that shows the form again with more.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -19,7 +22,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from tally.accounts.service import get_account
 from tally.api.deps import DbSession
 from tally.api.types import Currency
 from tally.catalog import prices as price_service
@@ -32,22 +34,25 @@ from tally.catalog.price_schemas import (
 )
 from tally.catalog.schemas import ProductIn
 from tally.dashboard.catalog_forms import (
+    CATALOG,
     Location,
     Problems,
+    catalog_page,
     checked,
+    compact,
     default_field,
+    failed,
     from_service,
     from_validation,
     notice,
+    options,
     present,
 )
 from tally.dashboard.sessions import Viewer
-from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer, render
-from tally.exceptions import Conflict, InvalidRequest, NotFound, TallyError
+from tally.dashboard.web import DashboardPageError, PostedForm, SignedInViewer
+from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.metering import metrics as metric_service
-from tally.metering.schemas import UsageMetricIn
 from tally.models import (
-    AggregationType,
     BillingFrequency,
     BillingType,
     Price,
@@ -57,11 +62,8 @@ from tally.models import (
     UsageMetric,
 )
 from tally.seats import service as seat_service
-from tally.seats.schemas import SeatMetricIn
 from tally.tax import service as tax_service
-from tally.tax.schemas import TaxRateIn, TaxRateUpdate
 
-CATALOG = HOME + "/catalog"
 LIST_LIMIT = 200
 TIER_ROWS = 6
 TIER_ROWS_MORE = 3
@@ -100,40 +102,11 @@ _CAMEL_TIER = {
     "min_price": "minPrice",
     "max_price": "maxPrice",
 }
-AGGREGATIONS = [a.value for a in AggregationType if a is not AggregationType.CUSTOM]
 FREQUENCIES = [
     f.value
     for f in BillingFrequency
     if f not in (BillingFrequency.ON_DEMAND, BillingFrequency.PER_EVENT)
 ]
-
-
-def _options(values: list[str]) -> list[tuple[str, str]]:
-    return [(value, value.replace("_", " ").capitalize()) for value in values]
-
-
-def _compact(data: dict[str, Any]) -> dict[str, Any]:
-    """Blank fields left out, so the API model says what is missing or uses its default."""
-    return {key: value for key, value in data.items() if value is not None}
-
-
-def _page(
-    request: Request, template: str, viewer: Viewer, status: int = 200, **context: Any
-) -> HTMLResponse:
-    return render(
-        request,
-        f"dashboard/catalog/{template}",
-        viewer=viewer,
-        active=CATALOG,
-        status_code=status,
-        **context,
-    )
-
-
-def _failed(session: Session, error: TallyError) -> int:
-    """A service refused: undo whatever it began; the status the form answers with."""
-    session.rollback()
-    return 409 if isinstance(error, Conflict) else 422
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -216,7 +189,7 @@ def overview(
     done: Annotated[str | None, Query()] = None,
 ) -> Response:
     products = _products(session, viewer.account_id)
-    return _page(
+    return catalog_page(
         request,
         "overview.html",
         viewer,
@@ -235,12 +208,12 @@ def overview(
 
 @router.get("/products/new")
 def new_product(request: Request, viewer: SignedInViewer) -> Response:
-    return _page(request, "product_form.html", viewer, values={}, errors=Problems())
+    return catalog_page(request, "product_form.html", viewer, values={}, errors=Problems())
 
 
 @router.post("/products")
 def create_product(request: Request, form: PostedForm, session: DbSession) -> Response:
-    data = _compact(
+    data = compact(
         {
             "name": present(form.get("name")),
             "label": present(form.get("label")),
@@ -252,7 +225,7 @@ def create_product(request: Request, form: PostedForm, session: DbSession) -> Re
         )
     except ValidationError as invalid:
         errors = from_validation(invalid)
-        return _page(
+        return catalog_page(
             request, "product_form.html", form.viewer, 422, values=form.fields, errors=errors
         )
     return RedirectResponse(
@@ -260,7 +233,7 @@ def create_product(request: Request, form: PostedForm, session: DbSession) -> Re
     )
 
 
-def _product(session: Session, account_id: str, product_id: str) -> Product:
+def product_or_404(session: Session, account_id: str, product_id: str) -> Product:
     try:
         return product_service.get_product(session, account_id, product_id)
     except NotFound as missing:
@@ -275,9 +248,9 @@ def product_page(
     session: DbSession,
     done: Annotated[str | None, Query()] = None,
 ) -> Response:
-    product = _product(session, viewer.account_id, product_id)
+    product = product_or_404(session, viewer.account_id, product_id)
     product_prices = _prices_by_product(session, viewer.account_id, [product])[product.id]
-    return _page(
+    return catalog_page(
         request,
         "product.html",
         viewer,
@@ -293,13 +266,13 @@ def product_page(
 # --- prices ----------------------------------------------------------------------------------
 
 
-def _pricing_type(value: str | None) -> str:
+def chosen_pricing_type(value: str | None) -> str:
     if value not in PRICING_LABELS:
         return "FIXED"
     return value
 
 
-def _price_form(
+def price_form(
     request: Request,
     session: Session,
     viewer: Viewer,
@@ -309,12 +282,15 @@ def _price_form(
     errors: Problems,
     rows: int,
     status: int = 200,
+    **extra: Any,
 ) -> HTMLResponse:
-    return _page(
+    """The price form; the edit page passes the price (`price=`) and its statuses."""
+    return catalog_page(
         request,
         "price_form.html",
         viewer,
         status,
+        **extra,
         product=product,
         pricing_type=pricing_type,
         pricing_labels=PRICING_LABELS,
@@ -325,14 +301,14 @@ def _price_form(
         tier_fields=TIER_FIELDS.get(pricing_type, ()),
         tier_labels=TIER_LABELS,
         currencies=[(c.value, c.value) for c in Currency],
-        frequencies=_options(FREQUENCIES),
-        billing_types=_options([t.value for t in BillingType]),
+        frequencies=options(FREQUENCIES),
+        billing_types=options([t.value for t in BillingType]),
         usage_metrics=[(m.id, m.name) for m in _usage_metrics(session, viewer.account_id)],
         seat_metrics=[
             (m.id, f"{m.label} ({m.seat_type})") for m in _seat_metrics(session, viewer.account_id)
         ],
-        strategies=_options([s.value for s in ProrationStrategy]),
-        overages=_options([o.value for o in OveragesFrequency]),
+        strategies=options([s.value for s in ProrationStrategy]),
+        overages=options([o.value for o in OveragesFrequency]),
         calculation_modes=[
             ("BILLING_PERIOD", "The billing period's usage"),
             ("CUMULATIVE", "The running total"),
@@ -348,8 +324,8 @@ def new_price(
     session: DbSession,
     pricing_type: Annotated[str | None, Query(alias="type")] = None,
 ) -> Response:
-    product = _product(session, viewer.account_id, product_id)
-    kind = _pricing_type(pricing_type)
+    product = product_or_404(session, viewer.account_id, product_id)
+    kind = chosen_pricing_type(pricing_type)
     values = {
         "currency": "USD",
         "billing_frequency": "ONE_TIME" if kind == "ONE_TIME" else "MONTHLY",
@@ -357,7 +333,7 @@ def new_price(
         if kind in ("FIXED", "ONE_TIME", "SEAT_BASED")
         else "IN_ARREARS",
     }
-    return _price_form(request, session, viewer, product, kind, values, Problems(), TIER_ROWS)
+    return price_form(request, session, viewer, product, kind, values, Problems(), TIER_ROWS)
 
 
 def _tiers(
@@ -414,26 +390,20 @@ def _structure(
         structure["overagesBillingFrequency"] = field("overages_billing_frequency")
         structure["prorateFlatFees"] = checked(form_fields.get("prorate_flat_fees", ""))
         structure["tiers"] = tiers
-    return _compact(structure)
+    return compact(structure)
 
 
-def _row_count(value: str) -> int:
+def row_count(value: str) -> int:
     count = int(value) if value.isdecimal() else TIER_ROWS
     return max(TIER_ROWS, min(count, MAX_TIER_ROWS))
 
 
-@router.post("/products/{product_id}/prices")
-def create_price(
-    request: Request, product_id: str, form: PostedForm, session: DbSession
-) -> Response:
-    viewer = form.viewer
-    product = _product(session, viewer.account_id, product_id)
-    kind = _pricing_type(form.get("pricing_type"))
-    rows = _row_count(form.get("tier_rows"))
-    if form.get("add_rows"):  # "Add tier rows": the same form again, longer; nothing saved
-        rows = min(rows + TIER_ROWS_MORE, MAX_TIER_ROWS)
-        return _price_form(request, session, viewer, product, kind, form.fields, Problems(), rows)
-    tiers, kept = _tiers(form.fields, kind, rows) if kind in TIER_FIELDS else ([], [])
+def price_data(
+    form_fields: dict[str, str], product_id: str, kind: str, rows: int
+) -> tuple[dict[str, Any], Callable[[Location], str]]:
+    """The price form as a `PriceIn` body, and where each of its errors belongs on the form
+    (the edit form reads its fields the same way)."""
+    tiers, kept = _tiers(form_fields, kind, rows) if kind in TIER_FIELDS else ([], [])
 
     def to_field(loc: Location) -> str:
         parts = list(loc)
@@ -447,243 +417,45 @@ def create_price(
             return "pricing_type"
         return default_field(loc)
 
-    data = _compact(
+    def field(name: str) -> str | None:
+        return present(form_fields.get(name, ""))
+
+    data = compact(
         {
-            "productId": product.id,
-            "name": present(form.get("name")),
-            "currency": present(form.get("currency").upper()),
-            "billingFrequency": present(form.get("billing_frequency")),
-            "billingType": present(form.get("billing_type")),
-            "structure": _structure(form.fields, kind, tiers),
+            "productId": product_id,
+            "name": field("name"),
+            "currency": present(form_fields.get("currency", "").upper()),
+            "billingFrequency": field("billing_frequency"),
+            "billingType": field("billing_type"),
+            "structure": _structure(form_fields, kind, tiers),
         }
     )
+    return data, to_field
+
+
+@router.post("/products/{product_id}/prices")
+def create_price(
+    request: Request, product_id: str, form: PostedForm, session: DbSession
+) -> Response:
+    viewer = form.viewer
+    product = product_or_404(session, viewer.account_id, product_id)
+    kind = chosen_pricing_type(form.get("pricing_type"))
+    rows = row_count(form.get("tier_rows"))
+    if form.get("add_rows"):  # "Add tier rows": the same form again, longer; nothing saved
+        rows = min(rows + TIER_ROWS_MORE, MAX_TIER_ROWS)
+        return price_form(request, session, viewer, product, kind, form.fields, Problems(), rows)
+    data, to_field = price_data(form.fields, product.id, kind, rows)
     try:
         price_service.create_price(session, viewer.account_id, PriceIn.model_validate(data))
     except ValidationError as invalid:
         errors = from_validation(invalid, to_field)
-        return _price_form(
+        return price_form(
             request, session, viewer, product, kind, form.fields, errors, rows, status=422
         )
     except (InvalidRequest, Conflict) as refused:
-        status = _failed(session, refused)
+        status = failed(session, refused)
         errors = from_service(refused, to_field)
-        return _price_form(
+        return price_form(
             request, session, viewer, product, kind, form.fields, errors, rows, status=status
         )
     return RedirectResponse(f"{CATALOG}/products/{product.id}?done=price-created", status_code=303)
-
-
-# --- usage metrics ---------------------------------------------------------------------------
-
-
-def _usage_metric_form(
-    request: Request, viewer: Viewer, values: dict[str, str], errors: Problems, status: int = 200
-) -> HTMLResponse:
-    return _page(
-        request,
-        "usage_metric_form.html",
-        viewer,
-        status,
-        values=values,
-        errors=errors,
-        aggregations=_options(AGGREGATIONS),
-    )
-
-
-@router.get("/usage-metrics/new")
-def new_usage_metric(request: Request, viewer: SignedInViewer) -> Response:
-    return _usage_metric_form(request, viewer, {"aggregation_type": "COUNT"}, Problems())
-
-
-@router.post("/usage-metrics")
-def create_usage_metric(request: Request, form: PostedForm, session: DbSession) -> Response:
-    data = _compact(
-        {
-            "name": present(form.get("name")),
-            "description": present(form.get("description")),
-            "eventType": present(form.get("event_type")),
-            "aggregationType": present(form.get("aggregation_type")),
-            "aggregationProperty": present(form.get("aggregation_property")),
-            "unit": present(form.get("unit")),
-        }
-    )
-    try:
-        body = UsageMetricIn.model_validate(data)
-        account = get_account(session, form.viewer.account_id)
-        metric_service.create_metric(session, account, body)
-    except ValidationError as invalid:
-        errors = from_validation(invalid)
-        if not any(errors.fields.values()) and errors.messages:  # a rule about the whole form
-            errors.fields["aggregation_property"] = errors.messages[0].split(": ", 1)[-1]
-        return _usage_metric_form(request, form.viewer, form.fields, errors, 422)
-    except (InvalidRequest, Conflict) as refused:
-        status = _failed(session, refused)
-        return _usage_metric_form(request, form.viewer, form.fields, from_service(refused), status)
-    return RedirectResponse(f"{CATALOG}?done=usage-metric-created", status_code=303)
-
-
-# --- seat metrics ----------------------------------------------------------------------------
-
-
-@router.get("/seat-metrics/new")
-def new_seat_metric(request: Request, viewer: SignedInViewer) -> Response:
-    return _page(request, "seat_metric_form.html", viewer, values={}, errors=Problems())
-
-
-@router.post("/seat-metrics")
-def create_seat_metric(request: Request, form: PostedForm, session: DbSession) -> Response:
-    data = _compact(
-        {
-            "seatType": present(form.get("seat_type")),
-            "label": present(form.get("label")),
-            "description": present(form.get("description")),
-        }
-    )
-    try:
-        body = SeatMetricIn.model_validate(data)
-        seat_service.create_seat_metric(session, form.viewer.account_id, body)
-    except ValidationError as invalid:
-        errors = from_validation(invalid)
-        return _page(
-            request, "seat_metric_form.html", form.viewer, 422, values=form.fields, errors=errors
-        )
-    except (InvalidRequest, Conflict) as refused:
-        status = _failed(session, refused)
-        return _page(
-            request,
-            "seat_metric_form.html",
-            form.viewer,
-            status,
-            values=form.fields,
-            errors=from_service(refused),
-        )
-    return RedirectResponse(f"{CATALOG}?done=seat-metric-created", status_code=303)
-
-
-# --- tax rates -------------------------------------------------------------------------------
-
-
-def _tax_rate_data(form_fields: dict[str, str]) -> dict[str, Any]:
-    def field(name: str) -> str | None:
-        return present(form_fields.get(name, ""))
-
-    return _compact(
-        {
-            "isPublished": checked(form_fields.get("is_published", "")),
-            "name": field("name"),
-            "invoiceName": field("invoice_name"),
-            "invoiceShortName": field("invoice_short_name"),
-            "description": field("description"),
-            "amount": field("amount"),
-            "country": (field("country") or "").upper() or None,
-            "region": field("region"),
-        }
-    )
-
-
-@router.get("/tax-rates/new")
-def new_tax_rate(request: Request, viewer: SignedInViewer) -> Response:
-    values = {"is_published": "on"}
-    return _page(request, "tax_rate_form.html", viewer, values=values, errors=Problems())
-
-
-@router.post("/tax-rates")
-def create_tax_rate(request: Request, form: PostedForm, session: DbSession) -> Response:
-    try:
-        body = TaxRateIn.model_validate(_tax_rate_data(form.fields))
-        tax_rate = tax_service.create_tax_rate(session, form.viewer.account_id, body)
-    except ValidationError as invalid:
-        errors = from_validation(invalid)
-        return _page(
-            request, "tax_rate_form.html", form.viewer, 422, values=form.fields, errors=errors
-        )
-    except (InvalidRequest, Conflict) as refused:
-        status = _failed(session, refused)
-        return _page(
-            request,
-            "tax_rate_form.html",
-            form.viewer,
-            status,
-            values=form.fields,
-            errors=from_service(refused),
-        )
-    return RedirectResponse(
-        f"{CATALOG}/tax-rates/{tax_rate.id}?done=tax-rate-created", status_code=303
-    )
-
-
-def _tax_rate(session: Session, account_id: str, tax_rate_id: str) -> TaxRate:
-    try:
-        return tax_service.get_tax_rate(session, account_id, tax_rate_id)
-    except NotFound as missing:
-        raise DashboardPageError.not_found() from missing
-
-
-def _tax_rate_page(
-    request: Request,
-    session: Session,
-    viewer: Viewer,
-    tax_rate: TaxRate,
-    values: dict[str, str] | None = None,
-    errors: Problems | None = None,
-    status: int = 200,
-    done: str | None = None,
-) -> HTMLResponse:
-    current = tax_rate.current
-    if values is None:
-        values = {
-            "name": current.name,
-            "invoice_name": current.invoice_name,
-            "invoice_short_name": current.invoice_short_name,
-            "description": current.description or "",
-            "amount": str(current.amount),
-            "country": current.country,
-            "region": current.region or "",
-            "is_published": "on" if current.is_published else "",
-        }
-    versions = tax_service.list_versions(session, tax_rate)
-    return _page(
-        request,
-        "tax_rate.html",
-        viewer,
-        status,
-        notice=notice(done),
-        tax_rate=tax_rate,
-        versions=list(reversed(versions)),
-        values=values,
-        errors=errors or Problems(),
-    )
-
-
-@router.get("/tax-rates/{tax_rate_id}")
-def tax_rate_page(
-    request: Request,
-    tax_rate_id: str,
-    viewer: SignedInViewer,
-    session: DbSession,
-    done: Annotated[str | None, Query()] = None,
-) -> Response:
-    tax_rate = _tax_rate(session, viewer.account_id, tax_rate_id)
-    return _tax_rate_page(request, session, viewer, tax_rate, done=done)
-
-
-@router.post("/tax-rates/{tax_rate_id}")
-def update_tax_rate(
-    request: Request, tax_rate_id: str, form: PostedForm, session: DbSession
-) -> Response:
-    viewer = form.viewer
-    tax_rate = _tax_rate(session, viewer.account_id, tax_rate_id)
-    try:
-        body = TaxRateUpdate.model_validate({**_tax_rate_data(form.fields), "id": tax_rate.id})
-        tax_service.update_tax_rate(session, viewer.account_id, tax_rate.id, body)
-    except ValidationError as invalid:
-        errors = from_validation(invalid)
-        return _tax_rate_page(request, session, viewer, tax_rate, form.fields, errors, 422)
-    except (InvalidRequest, Conflict) as refused:
-        status = _failed(session, refused)
-        tax_rate = _tax_rate(session, viewer.account_id, tax_rate_id)
-        errors = from_service(refused)
-        return _tax_rate_page(request, session, viewer, tax_rate, form.fields, errors, status)
-    return RedirectResponse(
-        f"{CATALOG}/tax-rates/{tax_rate.id}?done=tax-rate-updated", status_code=303
-    )

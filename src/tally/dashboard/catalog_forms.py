@@ -1,5 +1,6 @@
 """What the catalog and schedule pages share: turning the API's validation errors into
-messages next to the form's fields, and the notices shown after a redirect.
+messages next to the form's fields, the catalog pages' frame, and the notices shown after a
+redirect.
 
 Forms are validated by the API's own request models (built from the form's fields) and the
 services' own rules; this module only says where each error belongs on the page.
@@ -12,9 +13,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from fastapi import Request
+from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
-from tally.exceptions import TallyError
+from tally.dashboard.sessions import Viewer
+from tally.dashboard.web import HOME, render
+from tally.exceptions import Conflict, TallyError
+
+CATALOG = HOME + "/catalog"
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -76,6 +84,37 @@ def from_service(
     return problems
 
 
+# --- the pages' frame --------------------------------------------------------------------------
+
+
+def options(values: list[str]) -> list[tuple[str, str]]:
+    return [(value, value.replace("_", " ").capitalize()) for value in values]
+
+
+def compact(data: dict[str, Any]) -> dict[str, Any]:
+    """Blank fields left out, so the API model says what is missing or uses its default."""
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def catalog_page(
+    request: Request, template: str, viewer: Viewer, status: int = 200, **context: Any
+) -> HTMLResponse:
+    return render(
+        request,
+        f"dashboard/catalog/{template}",
+        viewer=viewer,
+        active=CATALOG,
+        status_code=status,
+        **context,
+    )
+
+
+def failed(session: Session, error: TallyError) -> int:
+    """A service refused: undo whatever it began; the status the form answers with."""
+    session.rollback()
+    return 409 if isinstance(error, Conflict) else 422
+
+
 def present(value: str) -> str | None:
     """A text field: None when left blank (the API model's default applies)."""
     value = value.strip()
@@ -96,6 +135,11 @@ NOTICES = {
     "schedule-created": "Billing schedule created.",
     "schedule-activated": "Billing schedule activated.",
     "schedule-archived": "Billing schedule archived.",
+    "product-updated": "Product saved.",
+    "product-archived": "Product archived: it takes no new prices.",
+    "price-updated": "Price saved.",
+    "price-replaced": "Price replaced: its pricing changed, so a new price took its place.",
+    "schedule-updated": "Billing schedule saved. Its open invoices follow at the next billing run.",
 }
 
 

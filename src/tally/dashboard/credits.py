@@ -161,7 +161,7 @@ def _credits_page(
                 customer_query(viewer.account_id)
                 .with_only_columns(Customer.id, Customer.legal_name)
                 .where(Customer.id.in_(missing))
-            ).tuples()
+            ).all()
         )
     rows = [
         {

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from tally.api.deps import DbSession, get_database
 from tally.api.pagination import PageParams, paginate
+from tally.billing.scheduler import bill_account
 from tally.customers.service import customer_query
 from tally.dashboard import sessions
 from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer, render
@@ -138,6 +139,41 @@ def _customers(session: Session, account_id: str) -> list[Customer]:
     return list(session.scalars(customer_query(account_id).order_by(Customer.legal_name)))
 
 
+# What a billing run reports, shown after the run (counts only: nothing else is read back).
+RUN_COUNTS = ("created", "updated", "finalized", "failed")
+
+
+def _billing_run_notice(query: dict[str, str]) -> str | None:
+    if query.get("billingRun") != "done":
+        return None
+    counts = {
+        name: int(value) if (value := query.get(name, "0")).isdigit() else 0 for name in RUN_COUNTS
+    }
+    notice = (
+        f"Billing run done: {counts['created']} invoices created, {counts['updated']} updated, "
+        f"{counts['finalized']} finalized."
+    )
+    if counts["failed"]:
+        notice += f" {counts['failed']} billing schedules failed and will be retried."
+    return notice
+
+
+@router.post("/billing-run")
+def billing_run(form: PostedForm, db: Db) -> Response:
+    """Bring every schedule's invoices up to date now, as the worker does on its round
+    (and as `POST /api/billing/execution/accounts/self`)."""
+    report = bill_account(db, form.viewer.account_id)
+    counts = {
+        "created": report.invoices_created,
+        "updated": report.invoices_updated,
+        "finalized": report.invoices_finalized,
+        "failed": len(report.failed_schedules),
+    }
+    return RedirectResponse(
+        f"{INVOICES}?" + urlencode({"billingRun": "done", **counts}), status_code=303
+    )
+
+
 @router.get("")
 def invoice_list(request: Request, viewer: SignedInViewer, session: DbSession) -> Response:
     query = dict(request.query_params.items())
@@ -153,6 +189,7 @@ def invoice_list(request: Request, viewer: SignedInViewer, session: DbSession) -
         "newer": None,
         "older": None,
         "error": None,
+        "notice": _billing_run_notice(query),
     }
     narrowed = {key: query[key] for key in (*TEXT_FILTERS, *DATE_FILTERS) if query.get(key)}
     try:
@@ -349,6 +386,20 @@ def send(request: Request, invoice_id: str, form: PostedForm, db: Db) -> Respons
         "sent",
         lambda session, account: lifecycle.send(
             session, account, invoice_id, finalizing=False, email=True
+        ),
+    )
+
+
+@router.post("/{invoice_id}/finalize-and-send")
+def finalize_and_send(request: Request, invoice_id: str, form: PostedForm, db: Db) -> Response:
+    return _transition(
+        request,
+        db,
+        form,
+        invoice_id,
+        "sent",
+        lambda session, account: lifecycle.send(
+            session, account, invoice_id, finalizing=True, email=True
         ),
     )
 

@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from tally.accounts import service as accounts
 from tally.api.deps import DbSession, get_database
-from tally.dashboard import sessions, users
+from tally.dashboard import overview, sessions, users
 from tally.dashboard.security import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -162,13 +162,14 @@ def sign_out(request: Request, form: PostedForm, session: DbSession) -> Response
 
 
 @router.get("")
-def home(request: Request, viewer: SignedInViewer) -> Response:
+def home(request: Request, viewer: SignedInViewer, session: DbSession) -> Response:
     settings = _settings(request)
     return render(
         request,
         "dashboard/home.html",
         viewer=viewer,
         active=HOME,
+        cards=overview.invoice_cards(session, viewer.account_id),
         api_base=settings.public_url.rstrip("/") + "/api",
     )
 
@@ -294,16 +295,34 @@ def install_dashboard(app: FastAPI) -> None:
     install_errors(app)
     app.mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
     app.include_router(router)
-    from tally.dashboard import credits, invoices  # noqa: PLC0415  (each section registers here)
+    # Imported here: each section imports `web`, and `pages` is imported by `tally.app`.
+    from tally.dashboard import (  # noqa: PLC0415
+        account_settings,
+        catalog,
+        catalog_edit,
+        catalog_metrics,
+        catalog_tax_rates,
+        credits,
+        customers,
+        invoices,
+        schedules,
+        schedules_edit,
+        usage,
+        webhooks,
+    )
 
-    app.include_router(invoices.router)
-    app.include_router(credits.router)
-    from tally.dashboard import customers  # noqa: PLC0415
-
-    app.include_router(customers.router)
-    from tally.dashboard import catalog  # noqa: PLC0415
-
-    app.include_router(catalog.router)
-    from tally.dashboard import schedules  # noqa: PLC0415
-
-    app.include_router(schedules.router)
+    for section in (
+        invoices,
+        credits,
+        customers,
+        catalog_edit,  # before catalog: its fixed paths must win over catalog's {id} paths
+        catalog,
+        catalog_metrics,
+        catalog_tax_rates,
+        schedules_edit,
+        schedules,
+        usage,
+        webhooks,  # before account_settings, for the same reason
+        account_settings,
+    ):
+        app.include_router(section.router)

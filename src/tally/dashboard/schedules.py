@@ -11,7 +11,7 @@ phase's prices are checkboxes named after the price.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -137,6 +137,11 @@ def _schedule_page(
         )
     }
     names = _customer_names(session, viewer.account_id, {schedule.customer_id})
+    try:
+        schedule_service.check_editable(schedule)  # the Edit link only where the API allows it
+        editable = True
+    except Conflict:
+        editable = False
     return _page(
         request,
         "view.html",
@@ -149,6 +154,7 @@ def _schedule_page(
         prices=prices,
         tax_rates=tax_rates,
         describe=describe,
+        editable=editable,
     )
 
 
@@ -173,15 +179,22 @@ def schedule_page(
 # --- create ----------------------------------------------------------------------------------
 
 
-def _price_choices(session: Session, account_id: str) -> list[tuple[Price, str]]:
+def _price_choices(
+    session: Session, account_id: str, also: Collection[str] = ()
+) -> list[tuple[Price, str]]:
+    """The account's prices to choose from, with `also` (those a schedule bills already)
+    even past the list's limit."""
     query = (
         price_service.price_query(account_id)
         .join(Product, Product.id == Price.product_id)
         .add_columns(Product.name)
         .order_by(Product.name, Price.name, Price.id)
-        .limit(LIST_LIMIT)
     )
-    return [(price, product_name) for price, product_name in session.execute(query)]
+    choices = [(price, name) for price, name in session.execute(query.limit(LIST_LIMIT))]
+    missing = set(also) - {price.id for price, _ in choices}
+    if missing:
+        choices += [(p, name) for p, name in session.execute(query.where(Price.id.in_(missing)))]
+    return choices
 
 
 def _form(
@@ -192,7 +205,11 @@ def _form(
     errors: Problems,
     phases: int,
     status: int = 200,
+    edit: dict[str, Any] | None = None,
 ) -> HTMLResponse:
+    """The schedule form; the edit page passes `edit` (the schedule's id, customer, label and
+    status, the prices it bills, tax options of its own, notes on what the form keeps)."""
+    customers = [] if edit else _customers(session, viewer.account_id)  # fixed once created
     tax_rates = session.scalars(
         tax_service.tax_rate_query(viewer.account_id)
         .where(TaxRate.archived_at.is_(None))
@@ -207,12 +224,16 @@ def _form(
         errors=errors,
         phases=phases,
         more_phases=phases < MAX_PHASES,
-        customers=[(c.id, c.legal_name) for c in _customers(session, viewer.account_id)],
-        prices=_price_choices(session, viewer.account_id),
+        customers=[(c.id, c.legal_name) for c in customers],
+        prices=_price_choices(session, viewer.account_id, edit["price_ids"] if edit else ()),
         tax_rates=[
-            (r.id, f"{r.current.name} ({(r.current.amount * 100).normalize()} %)")
-            for r in tax_rates
+            *(edit["tax_options"] if edit else []),
+            *(
+                (r.id, f"{r.current.name} ({(r.current.amount * 100).normalize()} %)")
+                for r in tax_rates
+            ),
         ],
+        edit=edit,
         discount_types=[(t.value, t.value.capitalize()) for t in DiscountType],
         describe=describe,
     )

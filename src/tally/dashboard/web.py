@@ -150,9 +150,18 @@ def session_token(request: Request) -> str:
     return request.cookies.get(SESSION_COOKIE, "")
 
 
+def refused_nul() -> DashboardPageError:
+    # As the API's guard (`api/guards.py`): PostgreSQL refuses NUL in text, SQLite keeps it.
+    return DashboardPageError(
+        400, "Bad request", "Text must not contain NUL characters (\\u0000). Nothing was changed."
+    )
+
+
 def current_viewer(
     request: Request, db: Annotated[Database, Depends(get_database)]
 ) -> sessions.Viewer:
+    if "%00" in request.url.query or "\x00" in request.url.path:
+        raise refused_nul()
     # Its own short read, like API authentication: a write transaction the page opens later
     # (SQLite's lock) never waits on it.
     with db.session(write=False) as session:
@@ -179,6 +188,8 @@ async def form_fields(request: Request) -> dict[str, str]:
     except ValueError as error:  # more fields than any dashboard form has
         raise DashboardPageError(400, "Bad request", "The form had too many fields.") from error
     for name, value in pairs:
+        if "\x00" in name or "\x00" in value:
+            raise refused_nul()
         fields.setdefault(name, value)
     return fields
 

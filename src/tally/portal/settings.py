@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tally.db import utcnow
 from tally.models import Account, PortalSettings, PortalTab
 
 EVERY_TAB: tuple[PortalTab, ...] = tuple(PortalTab)
@@ -94,5 +95,8 @@ def save_settings(session: Session, account_id: str, change: SettingsChange) -> 
     row.application_url = change.application_url
     row.tabs = [tab.value for tab in ordered_tabs([tab.value for tab in change.tabs])]
     row.frame_ancestors = list(change.frame_ancestors)
+    # The portal's page cache compares this stamp (`portal/versions.py`), and the flush hook
+    # stamps only `RecordMixin` rows: this keyless-by-id row is stamped here.
+    row.updated_at = utcnow()
     session.flush()
     return row

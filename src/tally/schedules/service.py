@@ -420,15 +420,20 @@ def create_schedule(session: Session, account_id: str, data: ScheduleCreate) -> 
     return get_schedule(session, account_id, schedule.id)
 
 
+def check_editable(schedule: BillingSchedule) -> None:
+    """Refuse to change a schedule that is over (cancelled, archived or completed)."""
+    if schedule.status in _FINISHED:
+        raise Conflict(
+            f"Billing schedule {schedule.id!r} is {schedule.status}: it can no longer change"
+        )
+
+
 def update_schedule(
     session: Session, account_id: str, schedule_id: str, data: ScheduleUpdate
 ) -> BillingSchedule:
     """Replace the phases and tax rates, and the other fields the body gives."""
     schedule = get_schedule(session, account_id, schedule_id, for_update=True)
-    if schedule.status in _FINISHED:
-        raise Conflict(
-            f"Billing schedule {schedule_id!r} is {schedule.status}: it can no longer change"
-        )
+    check_editable(schedule)
     given = data.model_fields_set
     end = data.end_date if "end_date" in given else schedule.end_date
     if "tax_rates" in given:

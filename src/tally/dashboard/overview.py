@@ -1,0 +1,63 @@
+"""The dashboard's home: what needs the finance team's attention, as the invoice list's own
+filters (each card links to the list so filtered) and totals (`invoices.service.summary`,
+one grouped query per card)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from sqlalchemy.orm import Session
+
+from tally.documents import render as documents
+from tally.invoices import service
+from tally.invoices.endpoints import invoice_filters
+from tally.invoices.lifecycle import local_today
+
+INVOICES = "/dashboard/invoices"
+
+# (title, what it means, the invoice list's query parameters)
+CARDS = (
+    ("Drafts to review", "Closed periods awaiting finalizing.", {"invoiceStatus": "DRAFT"}),
+    (
+        "Awaiting payment",
+        "Sent to customers, not paid yet.",
+        {"invoiceStatus": "SENT", "invoicePaymentStatus": "UNPAID,PARTIALLY_PAID"},
+    ),
+    ("Overdue", "Sent, not paid, past the due date.", {"overdue": "true"}),
+)
+
+
+@dataclass(frozen=True)
+class OverviewCard:
+    key: str
+    title: str
+    meaning: str
+    url: str
+    count: int
+    totals: list[str]  # one amount per currency, formatted
+
+
+def invoice_cards(session: Session, account_id: str) -> list[OverviewCard]:
+    today = local_today(service.account_of(session, account_id))
+    cards = []
+    for title, meaning, query in CARDS:
+        filters = invoice_filters(
+            invoice_status=query.get("invoiceStatus"),
+            payment_status=query.get("invoicePaymentStatus"),
+            overdue=query.get("overdue") == "true" or None,
+        )
+        totals = service.summary(session, account_id, filters, today)
+        cards.append(
+            OverviewCard(
+                key=title.lower().replace(" ", "-"),
+                title=title,
+                meaning=meaning,
+                url=f"{INVOICES}?{urlencode(query)}",
+                count=sum(total.invoice_count for total in totals),
+                totals=[
+                    documents.Formatter(total.currency).money(total.gross_total) for total in totals
+                ],
+            )
+        )
+    return cards
