@@ -1,10 +1,11 @@
 """The Usage section's metric values: a usage metric per calendar month (local to the
 account) for one customer, or every customer's value for one month.
 
-The numbers are the API's: a customer's month is `queries.totals` over its every name
-(`expand_aliases`), exactly as `GET /api/usage-metrics/{id}/calculate` computes it for that
-month's first and last day; the month's customers are `queries.totals_by_customer`, one
-grouped query. Values are plain decimals with the metric's unit.
+The numbers are the API's: a customer's months are `queries.period_totals` over its every
+name (`expand_aliases`), one grouped query equal, month by month, to what
+`GET /api/usage-metrics/{id}/calculate` computes for that month's first and last day; the
+month's customers are `queries.totals_by_customer`, one grouped query. Values are plain
+decimals with the metric's unit.
 """
 
 from __future__ import annotations
@@ -164,17 +165,18 @@ def customer_months(
     fmt: Formatter,
 ) -> list[MonthRow]:
     aliases = queries.expand_aliases(session, metric.account_id, [customer_id])
-    # One `totals` per month, the API's own calculation: at most MAX_MONTHS of them, each one
-    # grouped query over the per-day rollups (two for UNIQUE and LATEST).
+    periods = [(first, _last_day(first)) for first in months]
+    # Every month in one grouped query, each equal to `totals` for that month alone.
+    totals = queries.period_totals(session, [metric], aliases, periods)
     return [
         MonthRow(
             key=first.strftime("%Y-%m"),
             label=first.strftime("%B %Y"),
-            period=fmt.period(first, _last_day(first)) or "",
-            total=Value.of(queries.totals(session, metric, aliases, first, _last_day(first))),
+            period=fmt.period(first, last) or "",
+            total=Value.of(totals.get((metric.id, index), queries.ZERO)),
             events_url=_events_url(metric, customer_id, first),
         )
-        for first in reversed(months)  # the newest month first
+        for index, (first, last) in reversed(list(enumerate(periods)))  # the newest first
     ]
 
 

@@ -2,7 +2,8 @@
 
 Every read is one grouped query over the rollups (plus one for distinct values or newest
 values when the aggregation needs it): per customer, per billing subject, or for one set of
-aliases, never a query per customer.
+aliases, never a query per customer; `period_totals` reads several metrics over several
+periods at once, never a query per metric or per period.
 """
 
 import json
@@ -10,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import (
@@ -17,8 +19,12 @@ from sqlalchemy import (
     FromClause,
     String,
     Subquery,
+    Table,
+    and_,
     bindparam,
+    case,
     func,
+    literal,
     select,
     union_all,
 )
@@ -104,18 +110,7 @@ def grouped_totals(
         values_by_subject = {subject: Decimal(count) for subject, count in counted}
     elif kind is AggregationType.LATEST:
         values_by_subject = _newest(session, joined, where, grouping.c.subject)
-    result = {}
-    for row in rows:
-        if kind is AggregationType.COUNT:
-            value = Decimal(row.event_count or 0)
-        elif kind is AggregationType.SUM:
-            value = Decimal(row.value_sum or 0)
-        elif kind is AggregationType.MAX:
-            value = Decimal(row.value_max or 0)
-        else:
-            value = values_by_subject.get(row.subject, Decimal(0))
-        result[row.subject] = UsageTotal(int(row.event_count), int(row.skipped_count), value)
-    return result
+    return {row.subject: _total(kind, row, values_by_subject.get(row.subject)) for row in rows}
 
 
 def _newest(
@@ -155,6 +150,101 @@ def totals_by_customer(
 ) -> dict[str, UsageTotal]:
     """The metric for every customer of the account with usage in the period."""
     return grouped_totals(session, metric, start, end, customer_names(metric.account_id))
+
+
+def period_totals(
+    session: Session,
+    metrics: Sequence[UsageMetric],
+    aliases: Iterable[str],
+    periods: Sequence[tuple[date, date]],
+) -> dict[tuple[str, int], UsageTotal]:
+    """Each metric over the events of `aliases` in each period (local days, both inclusive;
+    periods must not overlap), keyed by (metric id, index of the period): what `totals` gives
+    for each pair alone, in one grouped query for all of them (plus one for the UNIQUE metrics
+    and one for the LATEST ones). Pairs without usage are absent."""
+    if not metrics or not periods:
+        return {}
+    ordered = sorted(periods)
+    assert all(a[1] < b[0] for a, b in pairwise(ordered)), "periods must not overlap"
+    grouping = alias_groups(session, [(alias, "all") for alias in aliases])
+    by_id = {metric.id: metric for metric in metrics}
+    start, end = ordered[0][0], ordered[-1][1]
+
+    def bucketed(table: Table, ids: Iterable[str]) -> Subquery:
+        """The table's rows of the metrics, aliases and days, with their period's index."""
+        period = case(
+            *(
+                (and_(table.c.day >= first, table.c.day <= last), literal(index))
+                for index, (first, last) in enumerate(periods)
+            ),
+            else_=literal(-1),
+        )
+        return (
+            select(table, period.label("period"))
+            .select_from(table.join(grouping, grouping.c.alias == table.c.customer_alias))
+            .where(table.c.metric_id.in_(list(ids)), table.c.day >= start, table.c.day <= end)
+            .subquery()
+        )
+
+    sql = metering_sql(session.get_bind().dialect.name)
+    rollups = bucketed(USAGE_ROLLUPS, by_id)
+    rows = session.execute(
+        select(
+            rollups.c.metric_id,
+            rollups.c.period,
+            func.sum(rollups.c.event_count).label("event_count"),
+            func.sum(rollups.c.skipped_count).label("skipped_count"),
+            sql.decimal_sum(rollups.c.value_sum).label("value_sum"),
+            sql.decimal_max(rollups.c.value_max).label("value_max"),
+        )
+        .where(rollups.c.period >= 0)
+        .group_by(rollups.c.metric_id, rollups.c.period)
+    ).all()
+    special: dict[tuple[str, int], Decimal] = {}
+    if unique := [m.id for m in metrics if m.aggregation_type is AggregationType.UNIQUE]:
+        values = bucketed(USAGE_ROLLUP_VALUES, unique)
+        counted = session.execute(
+            select(values.c.metric_id, values.c.period, func.count(func.distinct(values.c.value)))
+            .where(values.c.period >= 0)
+            .group_by(values.c.metric_id, values.c.period)
+        )
+        special.update({(m, p): Decimal(count) for m, p, count in counted})
+    if latest := [m.id for m in metrics if m.aggregation_type is AggregationType.LATEST]:
+        newest = bucketed(USAGE_ROLLUPS, latest)
+        rank = func.row_number().over(
+            partition_by=(newest.c.metric_id, newest.c.period),
+            order_by=(newest.c.latest_at.desc(), newest.c.latest_event_id.desc()),
+        )
+        ranked = (
+            select(newest.c.metric_id, newest.c.period, newest.c.latest_value, rank.label("rank"))
+            .where(newest.c.period >= 0, newest.c.latest_at.is_not(None))
+            .subquery()
+        )
+        found = session.execute(
+            select(ranked.c.metric_id, ranked.c.period, ranked.c.latest_value).where(
+                ranked.c.rank == 1
+            )
+        )
+        special.update({(m, p): Decimal(v) for m, p, v in found})
+    return {
+        (row.metric_id, row.period): _total(
+            by_id[row.metric_id].aggregation_type, row, special.get((row.metric_id, row.period))
+        )
+        for row in rows
+    }
+
+
+def _total(kind: AggregationType, row: Any, computed: Decimal | None) -> UsageTotal:
+    """A rollup row's total as its aggregation reads it (UNIQUE and LATEST computed apart)."""
+    if kind is AggregationType.COUNT:
+        value = Decimal(row.event_count or 0)
+    elif kind is AggregationType.SUM:
+        value = Decimal(row.value_sum or 0)
+    elif kind is AggregationType.MAX:
+        value = Decimal(row.value_max or 0)
+    else:
+        value = computed if computed is not None else Decimal(0)
+    return UsageTotal(int(row.event_count), int(row.skipped_count), value)
 
 
 def expand_aliases(session: Session, account_id: str, given: list[str]) -> list[str]:
