@@ -336,5 +336,9 @@ def test_every_sequence_operation_answers_in_sequence_shape(app: FastAPI, api: A
     ok("GET", f"/api/notifications/policies/{hooks['id']}/deliveries")
     ok("DELETE", f"/api/notifications/policies/{hooks['id']}")
 
+    # The activity log of everything above.
+    logs = ok("GET", "/api/activity-logs", params={"limit": 5})
+    ok("GET", f"/api/activity-logs/{logs['items'][0]['id']}")  # type: ignore[index]
+
     validated = {Operation(method, path) for method, path in api_client.VALIDATED}
     assert sequence_operations(app) <= validated

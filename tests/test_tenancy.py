@@ -74,6 +74,11 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
         },
     ).json()
     credit_url = f"/api/credits/{credit_grant['id']}"
+    renamed = {**customer_body(), "legalName": "Renamed for the activity log"}
+    assert api.put(f"/api/customers/{owner['id']}", json=renamed).status_code == 200
+    activity_log_url = (
+        f"/api/activity-logs/{api.get('/api/activity-logs').json()['items'][0]['id']}"
+    )
 
     attempts = {
         ("get", "/api/customers/{id}"): (f"/api/customers/{customer['id']}", None),
@@ -200,6 +205,7 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
             None,
         ),
         ("get", "/api/notifications/policies/{id}"): (policy_url, None),
+        ("get", "/api/activity-logs/{id}"): (activity_log_url, None),
         ("delete", "/api/notifications/policies/{id}"): (policy_url, None),
         ("post", "/api/notifications/policies/{id}/notification-types"): (
             f"{policy_url}/notification-types",

@@ -7,6 +7,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 
 from tally import __version__
 from tally.accounts.endpoints import router as accounts_router
+from tally.activity.endpoints import router as activity_router
 from tally.api.errors import install_error_handlers
 from tally.api.idempotency import IdempotencyMiddleware, IdempotentReplay, replay_response
 from tally.api.versioning import SequenceVersionMiddleware
@@ -69,6 +70,7 @@ def api_routes() -> APIRouter:
         documents_router,
         portal_sessions_router,
         portal_settings_router,
+        activity_router,
     ):
         api.include_router(router)
     return api

@@ -47,9 +47,10 @@ class Conflict(TallyError):
 
 
 class InvalidRequest(TallyError):
-    """Well-formed input that breaks a business rule."""
+    """Well-formed input that breaks a business rule: 400, as Sequence documents for every
+    invalid request."""
 
-    status_code = 422
+    status_code = 400
     error_type = "ValidationError"
 
     @classmethod

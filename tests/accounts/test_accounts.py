@@ -207,12 +207,12 @@ def test_a_new_address_replaces_the_old_one(api: ApiClient, account: Credentials
         {"currency": "GBP", "paymentTermsDays": -5},
     ],
 )
-def test_invalid_settings_are_422_and_change_nothing(
+def test_invalid_settings_are_400_and_change_nothing(
     api: ApiClient, account: Credentials, body: dict[str, Any]
 ) -> None:
     before = own_account(api)
     response = put(api, account.account_id, body)
-    assert response.status_code == 422, response.text
+    assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert error["type"] == "ValidationError"
     assert error["details"]

@@ -1,4 +1,4 @@
-"""POST /api/prices refuses what breaks a rule: 422 (404 for an unknown product, 409 for an
+"""POST /api/prices refuses what breaks a rule: 400 (404 for an unknown product, 409 for an
 archived one) in the error shape, naming the field, and nothing is written."""
 
 import uuid
@@ -40,14 +40,14 @@ def price_count(api: ApiClient) -> int:
     return int(api.get("/api/prices").json()["pagination"]["totalResultSize"])
 
 
-def refused(api: ApiClient, body: dict[str, Any], status: int = 422) -> dict[str, Any]:
+def refused(api: ApiClient, body: dict[str, Any], status: int = 400) -> dict[str, Any]:
     """POST the body, expect `status`, check nothing was written; the error body."""
     before = price_count(api)
     response = api.post("/api/prices", json=body)  # the client checks the error shape
     assert response.status_code == status, response.text
     assert price_count(api) == before
     error: dict[str, Any] = response.json()["error"]
-    if status == 422:
+    if status == 400:
         assert error["type"] == "ValidationError"
     return error
 
@@ -274,7 +274,7 @@ STRUCTURE_ERRORS: dict[str, tuple[Callable[[Ids], dict[str, Any]], str, str]] = 
 
 
 @pytest.mark.parametrize("case", STRUCTURE_ERRORS)
-def test_invalid_structure_is_422_naming_the_field(api: ApiClient, ids: Ids, case: str) -> None:
+def test_invalid_structure_is_400_naming_the_field(api: ApiClient, ids: Ids, case: str) -> None:
     build, field, words = STRUCTURE_ERRORS[case]
     error = refused(api, price_body(ids.product, build(ids)))
     assert field in fields(error), error
@@ -313,7 +313,7 @@ FIELD_ERRORS: dict[str, tuple[dict[str, Any], str]] = {
 
 
 @pytest.mark.parametrize("case", FIELD_ERRORS)
-def test_invalid_field_is_422(api: ApiClient, ids: Ids, case: str) -> None:
+def test_invalid_field_is_400(api: ApiClient, ids: Ids, case: str) -> None:
     overrides, field = FIELD_ERRORS[case]
     error = refused(api, price_body(ids.product, fixed(), **overrides))
     assert field in fields(error), error
@@ -322,7 +322,7 @@ def test_invalid_field_is_422(api: ApiClient, ids: Ids, case: str) -> None:
 @pytest.mark.parametrize(
     "missing", ["productId", "name", "currency", "structure", "billingFrequency", "billingType"]
 )
-def test_required_field_missing_is_422(api: ApiClient, ids: Ids, missing: str) -> None:
+def test_required_field_missing_is_400(api: ApiClient, ids: Ids, missing: str) -> None:
     body = price_body(ids.product, fixed())
     del body[missing]
     assert missing in fields(refused(api, body))
@@ -414,7 +414,7 @@ def test_archived_product_is_409(api: ApiClient, ids: Ids) -> None:
     assert "archived" in error["message"]
 
 
-def test_unknown_metrics_are_422_naming_the_field(api: ApiClient, ids: Ids) -> None:
+def test_unknown_metrics_are_400_naming_the_field(api: ApiClient, ids: Ids) -> None:
     unknown = str(uuid.uuid4())
     for structure, field in (
         (linear(unknown), "structure.usageMetricId"),
@@ -430,7 +430,7 @@ def test_unknown_metrics_are_422_naming_the_field(api: ApiClient, ids: Ids) -> N
         assert fields(error) == [field]
 
 
-def test_deleted_metrics_are_422(api: ApiClient, ids: Ids) -> None:
+def test_deleted_metrics_are_400(api: ApiClient, ids: Ids) -> None:
     assert api.delete(f"/api/usage-metrics/{ids.usage_metric}").status_code == 200
     assert api.delete(f"/api/seat-metrics/{ids.seat_metric}").status_code == 200
     error = refused(api, price_body(ids.product, graduated(ids.usage_metric)))
@@ -446,7 +446,7 @@ def test_another_accounts_product_and_metrics_are_unknown(
     # Their product: 404, as an unknown one.
     error = refused(other_api, price_body(ids.product, fixed()), status=404)
     assert error["type"] == "NotFound"
-    # Their metrics, on my product: 422, as unknown ones.
+    # Their metrics, on my product: 400, as unknown ones.
     error = refused(other_api, price_body(mine, linear(ids.usage_metric)))
     assert fields(error) == ["structure.usageMetricId"]
     error = refused(other_api, price_body(mine, seat_based(ids.seat_metric)))

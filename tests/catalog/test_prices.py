@@ -390,19 +390,25 @@ def test_put_changes_the_name_and_the_status_only(
     price = create_price(api, price_body(product, graduated(usage_metric), status="DRAFT"))
     other_product = make_product(api, "Other")
 
-    response = api.put(
+    # Not part of UpdatePriceRequest: refused, naming each, and nothing changes.
+    refused = api.put(
         f"/api/prices/{price['id']}",
         json={
             "name": "API calls (tiered)",
-            "status": "ACTIVE",
-            # Not part of UpdatePriceRequest: ignored.
             "currency": "USD",
             "productId": other_product,
             "structure": fixed(),
             "billingType": "IN_ADVANCE",
         },
     )
+    assert refused.status_code == 400
+    named = [detail["field"] for detail in refused.json()["error"]["details"]]
+    assert sorted(named) == ["billingType", "currency", "productId", "structure"]
+    assert api.get(f"/api/prices/{price['id']}").json() == price
 
+    response = api.put(
+        f"/api/prices/{price['id']}", json={"name": "API calls (tiered)", "status": "ACTIVE"}
+    )
     assert response.status_code == 200, response.text
     updated = response.json()
     assert updated["name"] == "API calls (tiered)"
@@ -424,12 +430,12 @@ def test_put_without_status_keeps_it(api: ApiClient, product: str) -> None:
     "body",
     [{}, {"name": ""}, {"name": "x" * 501}, {"name": "Ok", "status": "ARCHIVED"}],
 )
-def test_put_invalid_body_is_422_and_changes_nothing(
+def test_put_invalid_body_is_400_and_changes_nothing(
     api: ApiClient, product: str, body: dict[str, Any]
 ) -> None:
     price = create_price(api, price_body(product, fixed()))
     response = api.put(f"/api/prices/{price['id']}", json=body)
-    assert response.status_code == 422, response.text
+    assert response.status_code == 400, response.text
     assert response.json()["error"]["type"] == "ValidationError"
     assert api.get(f"/api/prices/{price['id']}").json() == price
 
@@ -544,9 +550,9 @@ def test_list_filters(api: ApiClient, product: str, usage_metric: str) -> None:
 
 
 @pytest.mark.parametrize("query", ["?currency=XXX", "?billingFrequency=WEEKLY", "?limit=0"])
-def test_list_invalid_filter_is_422(api: ApiClient, query: str) -> None:
+def test_list_invalid_filter_is_400(api: ApiClient, query: str) -> None:
     response = api.get(f"/api/prices{query}")
-    assert response.status_code == 422, response.text
+    assert response.status_code == 400, response.text
 
 
 def test_list_pages_in_both_orders(api: ApiClient, product: str) -> None:

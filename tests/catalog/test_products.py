@@ -75,10 +75,10 @@ def test_names_keep_unicode_and_need_not_be_unique(api: ApiClient) -> None:
 # --- validation ------------------------------------------------------------------------------
 
 
-def test_missing_name_is_422_and_nothing_is_written(api: ApiClient) -> None:
+def test_missing_name_is_400_and_nothing_is_written(api: ApiClient) -> None:
     for body in ({"label": "No name"}, {}):
         response = api.post("/api/products", json=body)
-        assert response.status_code == 422
+        assert response.status_code == 400
         error = response.json()["error"]
         assert error["type"] == "ValidationError"
         assert error["details"][0]["field"] == "name"
@@ -96,11 +96,11 @@ def test_missing_name_is_422_and_nothing_is_written(api: ApiClient) -> None:
         ("taxCategoryId", "x" * 37),
     ],
 )
-def test_invalid_values_are_422_and_nothing_is_written(
+def test_invalid_values_are_400_and_nothing_is_written(
     api: ApiClient, field: str, value: object
 ) -> None:
     response = api.post("/api/products", json=product_body(**{field: value}))
-    assert response.status_code == 422, response.text
+    assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert error["type"] == "ValidationError"
     assert error["details"][0]["field"] == field
@@ -152,7 +152,7 @@ def test_invalid_updates_are_rejected_and_change_nothing(api: ApiClient) -> None
     url = f"/api/products/{product['id']}"
     for body in ({"name": ""}, {"label": "No name"}, {"name": "x" * 501}):
         response = api.put(url, json=body)
-        assert response.status_code == 422, body
+        assert response.status_code == 400, body
         assert response.json()["error"]["type"] == "ValidationError"
     malformed = api.put(url, content=b'{"name":', headers={"Content-Type": "application/json"})
     assert malformed.status_code == 400
@@ -261,5 +261,5 @@ def test_name_filter_pages_too(api: ApiClient) -> None:
 
 def test_list_rejects_bad_paging(api: ApiClient) -> None:
     for query in ("?limit=0", "?limit=101", "?limit=many"):
-        assert api.get(f"/api/products{query}").status_code == 422, query
+        assert api.get(f"/api/products{query}").status_code == 400, query
     assert api.get("/api/products?after=a&before=a").status_code == 400

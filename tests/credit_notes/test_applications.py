@@ -182,7 +182,7 @@ def test_refusals_change_nothing(
     }.items():
         assert response.status_code == 409, f"{what}: {response.text}"
     for amount in (0, -1, "1.001", "1e-3"):
-        assert apply(api, note, invoice, amount).status_code == 422, amount
+        assert apply(api, note, invoice, amount).status_code == 400, amount
     refused(apply(api, {**note, "id": "nope"}, invoice, 1), 404)
     refused(apply(api, note, {**invoice, "id": "nope"}, 1), 404)
     assert read(api, note, invoice_id) == before

@@ -141,9 +141,9 @@ def test_a_line_credits_a_line_of_the_invoice(
         line_body(taxRate="1.5"),
         line_body(quantity="many"),
     ):
-        refused(api.post(url, json=body), 422)
+        refused(api.post(url, json=body), 400)
     body = {"title": "Platform", "lineItemGroupId": "not-a-group"}
-    refused(api.post(f"/api/credit-notes/{note['id']}/line-item-groups", json=body), 422)
+    refused(api.post(f"/api/credit-notes/{note['id']}/line-item-groups", json=body), 400)
     assert len(ok(api.get(url))["items"]) == 2
 
 

@@ -192,10 +192,15 @@ def test_update_changes_only_the_label(api: ApiClient) -> None:
     customer = new_customer(api)
     other = new_customer(api)
     alias = created_alias(api, customer["id"], "crm-1", label="Old")
-    response = api.put(
+    # The value and the customer are not the update's to change: refused, naming them.
+    refused = api.put(
         f"/api/customer-aliases/{alias['id']}",
         json={"label": "CRM ID", "value": "changed", "customerId": other["id"]},
     )
+    assert refused.status_code == 400
+    named = [detail["field"] for detail in refused.json()["error"]["details"]]
+    assert sorted(named) == ["customerId", "value"]
+    response = api.put(f"/api/customer-aliases/{alias['id']}", json={"label": "CRM ID"})
     assert response.status_code == 200
     updated = response.json()
     assert updated == {**alias, "label": "CRM ID"}
@@ -324,7 +329,7 @@ def test_another_accounts_aliases_and_customers_are_404(
     assert alias_page(other_api)["items"] == [their_alias]
 
 
-def test_validation_errors_are_422_and_write_nothing(api: ApiClient) -> None:
+def test_validation_errors_are_400_and_write_nothing(api: ApiClient) -> None:
     customer = new_customer(api)
     cases: list[tuple[dict[str, Any], str]] = [
         ({"value": "x"}, "customerId"),
@@ -335,7 +340,7 @@ def test_validation_errors_are_422_and_write_nothing(api: ApiClient) -> None:
     ]
     for body, field in cases:
         response = api.post("/api/customer-aliases", json=body)
-        assert response.status_code == 422, body
+        assert response.status_code == 400, body
         error = response.json()["error"]
         assert error["type"] == "ValidationError"
         assert field in {detail["field"] for detail in error["details"]}

@@ -401,7 +401,7 @@ def test_invalid_contacts_are_rejected_with_the_error_shape_and_write_nothing(
             api.post(contacts_url(customer), json=body),
             api.put(f"{contacts_url(customer)}/{jane_id}", json=body),
         ):
-            assert response.status_code == 422, (body, response.text)
+            assert response.status_code == 400, (body, response.text)
             error = response.json()["error"]
             assert error["type"] == "ValidationError"
             assert field in {detail["field"] for detail in error["details"]}, error

@@ -404,7 +404,7 @@ def test_unknown_and_foreign_ids_are_404(api: ApiClient, other_api: ApiClient) -
     ]
 
 
-def test_invalid_organization_bodies_are_422(api: ApiClient) -> None:
+def test_invalid_organization_bodies_are_400(api: ApiClient) -> None:
     owner = new_customer(api, "Owner")
     for body, field in (
         ({"memberIds": []}, "ownerId"),
@@ -412,13 +412,13 @@ def test_invalid_organization_bodies_are_422(api: ApiClient) -> None:
         ({"ownerId": owner["id"], "memberIds": "not-a-list"}, "memberIds"),
     ):
         response = api.post("/api/customer-organizations", json=body)
-        assert response.status_code == 422, body
+        assert response.status_code == 400, body
         error = response.json()["error"]
         assert error["type"] == "ValidationError"
         assert field in {detail["field"] for detail in error["details"]}
     group = organization(api, owner)
     response = api.post(members_url(group), json={})
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert response.json()["error"]["details"][0]["field"] == "customerIds"
 
 

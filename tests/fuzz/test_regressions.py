@@ -89,7 +89,7 @@ def test_a_huge_line_item_group_index_on_an_invoice_is_refused(
 
     response = api.put(url, json={"title": "Moved", "index": BEYOND_64_BITS})
 
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert response.json()["error"]["details"] == [
         {"field": "index", "message": "Input should be less than or equal to 10000"}
     ]

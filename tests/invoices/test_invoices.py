@@ -336,8 +336,9 @@ def test_reading_costs_a_fixed_number_of_queries(
     customers = [new_customer(api, f"Customer {n}") for n in range(4)]
 
     def cost(url: str) -> int:
+        paged = not url.rstrip("/").split("/")[-1].startswith("0")  # lists take `limit`
         with counting_statements(database) as statements:
-            ok(api, url, limit=100)
+            ok(api, url, **({"limit": 100} if paged else {}))
         return len(statements)
 
     first = insert_invoice(database, account.account_id, customers[0])

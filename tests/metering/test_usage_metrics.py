@@ -45,7 +45,7 @@ def test_invalid_definitions_are_refused_and_nothing_is_created(api: ApiClient) 
     ]
     for body in cases:
         response = api.post("/api/usage-metrics", json=body)
-        assert response.status_code == 422, body
+        assert response.status_code == 400, body
         assert response.json()["error"]["type"] == "ValidationError"
     assert api.get("/api/usage-metrics").json()["pagination"]["totalResultSize"] == 0
 

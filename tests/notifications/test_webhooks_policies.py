@@ -27,7 +27,7 @@ def ok(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-def refused(response: httpx.Response, status: int = 422) -> str:
+def refused(response: httpx.Response, status: int = 400) -> str:
     assert response.status_code == status, response.text
     message: str = response.json()["error"]["message"]
     return message

@@ -115,7 +115,7 @@ def test_date_filters(api: ApiClient, schedules: Schedules) -> None:
 )
 def test_invalid_filters(api: ApiClient, params: dict[str, str], field: str) -> None:
     response = api.get("/api/billing-schedules", params=params)
-    assert response.status_code == 422, response.text
+    assert response.status_code == 400, response.text
     assert response.json()["error"]["details"][0]["field"] == field
 
 

@@ -57,52 +57,52 @@ def without(field: str) -> Callable[[Ids], Body]:
 
 # (case, body, status, the field the error names)
 CASES: list[tuple[str, Callable[[Ids], Body], int, str | None]] = [
-    ("no customer", without("customerId"), 422, "customerId"),
-    ("no start date", without("startDate"), 422, "startDate"),
-    ("no phases", without("phases"), 422, "phases"),
-    ("empty phases", lambda ids: ids.setup.body(phases=[]), 422, "phases"),
+    ("no customer", without("customerId"), 400, "customerId"),
+    ("no start date", without("startDate"), 400, "startDate"),
+    ("no phases", without("phases"), 400, "phases"),
+    ("empty phases", lambda ids: ids.setup.body(phases=[]), 400, "phases"),
     (
         "ends before it starts",
         lambda ids: ids.setup.body(
             start="2024-02-01", end="2024-01-31", phases=[phase([ids.price], "2024-02-01")]
         ),
-        422,
+        400,
         "endDate",
     ),
     (
         "a date past 2999",
         lambda ids: ids.setup.body(end="3000-01-01", phases=[phase([ids.price], end="3000-01-01")]),
-        422,
+        400,
         "endDate",
     ),
     (
         "a phase date before 1970",
         lambda ids: ids.setup.body(phases=[phase([ids.price], start="1969-12-31")]),
-        422,
+        400,
         "phases.0.startDate",
     ),
     (
         "billing day 0",
         lambda ids: ids.setup.body(recurrenceDayOfMonth=0),
-        422,
+        400,
         "recurrenceDayOfMonth",
     ),
     (
         "billing day 32",
         lambda ids: ids.setup.body(recurrenceDayOfMonth=32),
-        422,
+        400,
         "recurrenceDayOfMonth",
     ),
     (
         "first phase starts late",
         lambda ids: ids.setup.body(phases=[phase([ids.price], "2024-01-02")]),
-        422,
+        400,
         "phases.0.startDate",
     ),
     (
         "first phase starts early",
         lambda ids: ids.setup.body(phases=[phase([ids.price], "2023-12-31")]),
-        422,
+        400,
         "phases.0.startDate",
     ),
     (
@@ -112,7 +112,7 @@ CASES: list[tuple[str, Callable[[Ids], Body], int, str | None]] = [
             phase([ids.price], "2024-01-01", "2024-05-31"),
             phase([ids.price], "2024-06-02", "2024-12-31"),
         ),
-        422,
+        400,
         "phases.1.startDate",
     ),
     (
@@ -122,7 +122,7 @@ CASES: list[tuple[str, Callable[[Ids], Body], int, str | None]] = [
             phase([ids.price], "2024-01-01", "2024-05-31"),
             phase([ids.price], "2024-05-31", "2024-12-31"),
         ),
-        422,
+        400,
         "phases.1.startDate",
     ),
     (
@@ -132,7 +132,7 @@ CASES: list[tuple[str, Callable[[Ids], Body], int, str | None]] = [
             phase([ids.price], "2024-01-01", "2024-12-31"),
             phase([ids.price], "2024-01-01", "2024-05-31"),
         ),
-        422,
+        400,
         "phases.1.startDate",
     ),
     (
@@ -140,7 +140,7 @@ CASES: list[tuple[str, Callable[[Ids], Body], int, str | None]] = [
         lambda ids: two_phases(
             ids, phase([ids.price], "2024-01-01", None), phase([ids.price], "2024-06-01")
         ),
-        422,
+        400,
         "phases.0.endDate",
     ),
     (
@@ -150,25 +150,25 @@ CASES: list[tuple[str, Callable[[Ids], Body], int, str | None]] = [
             phase([ids.price], "2024-01-01", "2023-12-01"),
             phase([ids.price], "2023-12-02", "2024-12-31"),
         ),
-        422,
+        400,
         "phases.0.endDate",
     ),
     (
         "the last phase ends before the schedule",
         lambda ids: ids.setup.body(phases=[phase([ids.price], "2024-01-01", "2024-11-30")]),
-        422,
+        400,
         "phases.0.endDate",
     ),
     (
         "the last phase ends after the schedule",
         lambda ids: ids.setup.body(phases=[phase([ids.price], "2024-01-01", None)]),
-        422,
+        400,
         "phases.0.endDate",
     ),
     (
         "an open-ended schedule whose last phase ends",
         lambda ids: ids.setup.body(end=None, phases=[phase([ids.price])]),
-        422,
+        400,
         "phases.0.endDate",
     ),
     ("an unknown price", lambda ids: ids.setup.body(["no-such-price"]), 404, None),
@@ -176,7 +176,7 @@ CASES: list[tuple[str, Callable[[Ids], Body], int, str | None]] = [
     (
         "a price twice in a phase",
         lambda ids: ids.setup.body([ids.price, ids.other, ids.price]),
-        422,
+        400,
         "phases.0.priceIds",
     ),
     (
@@ -186,31 +186,31 @@ CASES: list[tuple[str, Callable[[Ids], Body], int, str | None]] = [
             phase([ids.price], "2024-01-01", "2024-05-31"),
             phase([ids.euro], "2024-06-01", "2024-12-31"),
         ),
-        422,
+        400,
         "phases.1.priceIds",
     ),
     (
         "a 0 % discount",
         lambda ids: with_phase(ids, discounts=[discount(amount=0)]),
-        422,
+        400,
         "phases.0.discounts.0.amount",
     ),
     (
         "a discount above 100 %",
         lambda ids: with_phase(ids, discounts=[discount(amount=100.01)]),
-        422,
+        400,
         "phases.0.discounts.0.amount",
     ),
     (
         "a 0 nominal discount",
         lambda ids: with_phase(ids, discounts=[discount(type="NOMINAL", amount=0)]),
-        422,
+        400,
         "phases.0.discounts.0.amount",
     ),
     (
         "a negative nominal discount",
         lambda ids: with_phase(ids, discounts=[discount(type="NOMINAL", amount=-5)]),
-        422,
+        400,
         "phases.0.discounts.0.amount",
     ),
     (
@@ -218,43 +218,43 @@ CASES: list[tuple[str, Callable[[Ids], Body], int, str | None]] = [
         lambda ids: with_phase(
             ids, discounts=[{k: v for k, v in discount().items() if k != "message"}]
         ),
-        422,
+        400,
         "phases.0.discounts.0.message",
     ),
     (
         "a discount with a blank message",
         lambda ids: with_phase(ids, discounts=[discount(message="  ")]),
-        422,
+        400,
         "phases.0.discounts.0.message",
     ),
     (
         "a discount of a price not in the phase",
         lambda ids: with_phase(ids, discounts=[discount(), discount(restrictToPrices=[ids.euro])]),
-        422,
+        400,
         "phases.0.discounts.1.restrictToPrices",
     ),
     (
         "a discount of an unknown type",
         lambda ids: with_phase(ids, discounts=[discount(type="FREE")]),
-        422,
+        400,
         "phases.0.discounts.0.type",
     ),
     (
         "a discount amount as text that is no number",
         lambda ids: with_phase(ids, discounts=[discount(amount="ten")]),
-        422,
+        400,
         "phases.0.discounts.0.amount",
     ),
     (
         "a minimum of 0",
         lambda ids: with_phase(ids, minimums=[{"amount": 0}]),
-        422,
+        400,
         "phases.0.minimums.0.amount",
     ),
     (
         "a minimum of a price not in the phase",
         lambda ids: with_phase(ids, minimums=[{"amount": 10, "restrictToPrices": [ids.euro]}]),
-        422,
+        400,
         "phases.0.minimums.0.restrictToPrices",
     ),
     (
@@ -262,31 +262,31 @@ CASES: list[tuple[str, Callable[[Ids], Body], int, str | None]] = [
         lambda ids: with_phase(
             ids, phasePriceMetadata=[{"priceId": ids.euro, "arrCalculation": "INCLUDE"}]
         ),
-        422,
+        400,
         "phases.0.phasePriceMetadata.0.priceId",
     ),
     (
         "credit grant without its type",
         lambda ids: with_phase(ids, creditGrants=[{"name": "Credits"}]),
-        422,
+        400,
         "phases.0.creditGrants.0.creditUnitType",
     ),
     (
         "list prices",
         lambda ids: with_phase(ids, listPriceIds=["list-price"]),
-        422,
+        400,
         "phases.0.listPriceIds",
     ),
     (
         "attachments",
         lambda ids: ids.setup.body(attachmentAssetIds=["asset"]),
-        422,
+        400,
         "attachmentAssetIds",
     ),
     (
         "a tax rate for a price in no phase",
         lambda ids: ids.setup.body(taxRates=[{"priceId": ids.other, "taxRateId": ids.tax_rate}]),
-        422,
+        400,
         "taxRates.0.priceId",
     ),
     (
@@ -297,7 +297,7 @@ CASES: list[tuple[str, Callable[[Ids], Body], int, str | None]] = [
                 {"priceId": ids.price, "taxRateId": ids.tax_rate},
             ]
         ),
-        422,
+        400,
         "taxRates.1.priceId",
     ),
     (
@@ -319,14 +319,14 @@ CASES: list[tuple[str, Callable[[Ids], Body], int, str | None]] = [
         lambda ids: ids.setup.body(
             taxRates=[{"priceId": ids.price, "taxRateId": ids.archived_rate}]
         ),
-        422,
+        400,
         "taxRates.0.taxRateId",
     ),
     ("an unknown customer", lambda ids: ids.setup.body(customerId="nobody"), 404, None),
     (
         "an unknown payment provider",
         lambda ids: ids.setup.body(paymentProvider="PAYPAL"),
-        422,
+        400,
         "paymentProvider",
     ),
 ]

@@ -167,7 +167,7 @@ def test_filter_by_customer_ids(api: ApiClient) -> None:
     response = api.get(
         "/api/seat-balances", params={"customerIds": ",".join(str(uuid.uuid4()) for _ in range(26))}
     )
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert response.json()["error"]["details"][0]["field"] == "customerIds"
 
 

@@ -109,7 +109,7 @@ def test_seat_type_must_be_lower_snake_case_and_bad_bodies_write_nothing(api: Ap
     ]
     for body, field in cases:
         response = api.post("/api/seat-metrics", json=body)
-        assert response.status_code == 422, body
+        assert response.status_code == 400, body
         error = response.json()["error"]
         assert error["type"] == "ValidationError"
         assert field in {detail["field"] for detail in error["details"]}, body
@@ -200,11 +200,15 @@ def test_update_replaces_label_and_description(api: ApiClient) -> None:
 
 def test_update_accepts_the_current_seat_type_and_refuses_another(api: ApiClient) -> None:
     """Design: restating the seat type (a read-modify-write round trip) is fine; changing it is
-    a 422, not silently ignored, so a client never believes it renamed a seat type."""
+    a 400, not silently ignored, so a client never believes it renamed a seat type."""
     metric = create_metric(api, "editor", label="Editor")
     url = f"/api/seat-metrics/{metric['id']}"
 
-    round_trip = api.put(url, json={**metric, "label": "Editor Seat"})
+    # Read-only fields of the answer (`id`, `createdAt` ...) are not the update's: refused.
+    echoed = api.put(url, json={**metric, "label": "Editor Seat"})
+    assert echoed.status_code == 400
+    assert "unknown field `id`" in echoed.text
+    round_trip = api.put(url, json={"label": "Editor Seat", "seatType": metric["seatType"]})
     assert round_trip.status_code == 200
     assert round_trip.json()["label"] == "Editor Seat"
     assert round_trip.json()["seatType"] == "editor"
@@ -212,7 +216,7 @@ def test_update_accepts_the_current_seat_type_and_refuses_another(api: ApiClient
 
     for other in ("viewer", "Editor", ""):
         response = api.put(url, json={"label": "Renamed", "seatType": other})
-        assert response.status_code == 422, other
+        assert response.status_code == 400, other
         error = response.json()["error"]
         assert error["type"] == "ValidationError"
         assert [detail["field"] for detail in error["details"]] == ["seatType"]
@@ -230,7 +234,7 @@ def test_update_validates_its_body_and_changes_nothing(api: ApiClient) -> None:
         ({"label": "ok", "description": "d" * 2001}, "description"),
     ):
         response = api.put(url, json=body)
-        assert response.status_code == 422, body
+        assert response.status_code == 400, body
         assert field in {d["field"] for d in response.json()["error"]["details"]}
     malformed = api.put(url, content=b"{", headers={"Content-Type": "application/json"})
     assert malformed.status_code == 400

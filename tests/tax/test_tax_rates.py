@@ -147,11 +147,11 @@ def test_a_json_number_amount_is_read_exactly(api: ApiClient) -> None:
         ("isPublished", "sometimes"),
     ],
 )
-def test_invalid_values_are_422_and_nothing_is_written(
+def test_invalid_values_are_400_and_nothing_is_written(
     api: ApiClient, field: str, value: object
 ) -> None:
     response = api.post("/api/tax-rates", json=tax_rate_body(**{field: value}))
-    assert response.status_code == 422, response.text
+    assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert error["type"] == "ValidationError"
     assert error["details"][0]["field"] == field
@@ -161,13 +161,13 @@ def test_invalid_values_are_422_and_nothing_is_written(
 @pytest.mark.parametrize(
     "missing", ["isPublished", "name", "invoiceName", "invoiceShortName", "amount", "country"]
 )
-def test_missing_required_fields_are_422_and_nothing_is_written(
+def test_missing_required_fields_are_400_and_nothing_is_written(
     api: ApiClient, missing: str
 ) -> None:
     body = tax_rate_body()
     del body[missing]
     response = api.post("/api/tax-rates", json=body)
-    assert response.status_code == 422
+    assert response.status_code == 400
     error = response.json()["error"]
     assert error["type"] == "ValidationError"
     assert [d["field"] for d in error["details"]] == [missing]
@@ -250,7 +250,7 @@ def test_older_versions_stay_readable_one_by_one(api: ApiClient) -> None:
         response = api.get(f"/api/tax-rates/{original['id']}/versions/{missing}")
         assert response.status_code == 404, missing
         assert response.json()["error"]["type"] == "NotFound"
-    assert api.get(f"/api/tax-rates/{original['id']}/versions/latest").status_code == 422
+    assert api.get(f"/api/tax-rates/{original['id']}/versions/latest").status_code == 400
 
 
 def test_concurrent_updates_each_get_their_own_version(api: ApiClient) -> None:
@@ -277,14 +277,14 @@ def test_concurrent_updates_each_get_their_own_version(api: ApiClient) -> None:
     assert newest["amount"] == by_version[len(amounts)]
 
 
-def test_put_whose_body_id_differs_from_the_path_is_422(api: ApiClient) -> None:
+def test_put_whose_body_id_differs_from_the_path_is_400(api: ApiClient) -> None:
     tax_rate = create(api)
     other = create(api, name="Other")
     for body_id in (other["id"], str(uuid.uuid4()), ""):
         response = api.put(
             f"/api/tax-rates/{tax_rate['id']}", json=tax_rate_body(id=body_id, amount="0.1")
         )
-        assert response.status_code == 422, body_id
+        assert response.status_code == 400, body_id
         error = response.json()["error"]
         assert error["type"] == "ValidationError"
         assert error["details"][0]["field"] == "id"
@@ -294,20 +294,20 @@ def test_put_whose_body_id_differs_from_the_path_is_422(api: ApiClient) -> None:
     assert api.get(f"/api/tax-rates/{other['id']}").json() == other
 
 
-def test_put_without_an_id_is_422(api: ApiClient) -> None:
+def test_put_without_an_id_is_400(api: ApiClient) -> None:
     tax_rate = create(api)
     response = api.put(f"/api/tax-rates/{tax_rate['id']}", json=tax_rate_body(amount="0.1"))
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert response.json()["error"]["details"][0]["field"] == "id"
     assert len(versions(api, tax_rate["id"])) == 1
 
 
-def test_invalid_updates_are_422_and_add_no_version(api: ApiClient) -> None:
+def test_invalid_updates_are_400_and_add_no_version(api: ApiClient) -> None:
     tax_rate = create(api)
     for overrides in ({"amount": "1.5"}, {"amount": "NaN"}, {"country": "XX"}, {"name": ""}):
         body = tax_rate_body(id=tax_rate["id"], **overrides)
         response = api.put(f"/api/tax-rates/{tax_rate['id']}", json=body)
-        assert response.status_code == 422, overrides
+        assert response.status_code == 400, overrides
     malformed = api.put(
         f"/api/tax-rates/{tax_rate['id']}",
         content=b'{"id": "' + tax_rate["id"].encode() + b'",',
@@ -464,7 +464,7 @@ def test_list_pages_through_every_rate_newest_first(api: ApiClient) -> None:
 def test_list_rejects_bad_paging(api: ApiClient) -> None:
     create(api)
     for query in ("?limit=0", "?limit=101", "?limit=ten", "?sortOrder=SIDEWAYS"):
-        assert api.get(f"/api/tax-rates{query}").status_code == 422, query
+        assert api.get(f"/api/tax-rates{query}").status_code == 400, query
     assert api.get("/api/tax-rates?after=a").status_code == 400
     assert api.get("/api/tax-rates?after=abc&before=abc").status_code == 400
 

@@ -6,7 +6,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from tally.activity.service import REQUEST_STATE, TRACE_ID
 from tally.db import Database
+from tally.ops.logging import request_id
 
 
 def get_database(request: Request) -> Database:
@@ -19,6 +21,9 @@ def get_session(request: Request) -> Iterator[Session]:
     is sent, so a 2xx always means the change is durable."""
     db: Database = request.app.state.db
     with db.session(write=request.method not in ("GET", "HEAD", "OPTIONS")) as session:
+        # Who acts, for the activity log: auth fills the state in, whichever runs first.
+        session.info[REQUEST_STATE] = request.state
+        session.info[TRACE_ID] = request_id.get()
         try:
             yield session
             session.commit()

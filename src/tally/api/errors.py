@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from tally.api.unknown import known_at, unknown_message
 from tally.exceptions import TallyError
 from tally.ops.logging import request_id
 from tally.ops.routes import route_of
@@ -72,20 +73,39 @@ async def _tally_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+def _body_model(request: Request, exc: RequestValidationError) -> type[BaseModel] | None:
+    """The model the body was read into: set by endpoints that parse bodies themselves,
+    else the route's own body parameter."""
+    model = getattr(exc, "body_model", None)
+    if model is None:
+        body_field = getattr(request.scope.get("route"), "body_field", None)
+        model = getattr(getattr(body_field, "field_info", None), "annotation", None)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _message(request: Request, exc: RequestValidationError, error: Mapping[str, Any]) -> str:
+    location = tuple(error.get("loc", ()))
+    if error.get("type") == "extra_forbidden" and location:
+        model = _body_model(request, exc) if location[0] == "body" else None
+        known = known_at(model, location[1:-1]) if model is not None else set()
+        return unknown_message("field", str(location[-1]), known)
+    return str(error.get("msg", ""))
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     if any(error.get("type") == "json_invalid" for error in errors):
         return error_response(400, "BadRequest", "The request body is not valid JSON.")
     details = [
-        {"field": _field_path(error.get("loc", ())), "message": str(error.get("msg", ""))}
+        {"field": _field_path(error.get("loc", ())), "message": _message(request, exc, error)}
         for error in errors
     ]
     first = details[0] if details else {"field": "", "message": "invalid request"}
     message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
     if len(details) > 1:
         message += f" (and {len(details) - 1} more)"
-    return error_response(422, "ValidationError", message, details)
+    return error_response(400, "ValidationError", message, details)
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
@@ -115,11 +135,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
 # Documented on every API operation, so the OpenAPI document says what errors look like.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorResponse, "description": "Malformed request"},
+    400: {"model": ErrorResponse, "description": "Invalid request: `details` names each field"},
     401: {"model": ErrorResponse, "description": "Missing or wrong API credentials"},
     404: {"model": ErrorResponse, "description": "No such object in this account"},
     409: {"model": ErrorResponse, "description": "Conflicts with the current state"},
-    422: {"model": ErrorResponse, "description": "Invalid input"},
     413: {"model": ErrorResponse, "description": "Request body over the size limit"},
     429: {"model": ErrorResponse, "description": "Rate limit reached; retry after `Retry-After`"},
     503: {

@@ -11,16 +11,20 @@ _CAMEL_CASE = ConfigDict(
     validate_by_alias=True,
     from_attributes=True,
 )
+# Request bodies: a field the model does not know is refused (400, naming it), never dropped.
+_STRICT = ConfigDict(**_CAMEL_CASE, extra="forbid")
 
 
 class Schema(BaseModel):
     """Request and response bodies: camelCase on the wire, snake_case in Python.
 
-    Unknown request fields are ignored, as Sequence does, so clients written for other API
-    versions keep working. Empty optional fields are left out of responses, as Sequence's are.
+    Unknown request fields are refused (400, naming them and the field they probably meant):
+    a misspelled `parentId` silently dropped would leave a customer unbilled. Every field any
+    published Sequence version documents is declared somewhere, so such clients keep working.
+    Empty optional fields are left out of responses, as Sequence's are.
     """
 
-    model_config = _CAMEL_CASE
+    model_config = _STRICT
 
     @model_serializer(mode="wrap")
     def _omit_nulls(self, handler: SerializerFunctionWrapHandler) -> Any:

@@ -80,8 +80,11 @@ class Address(Schema):
     @model_validator(mode="before")
     @classmethod
     def _accept_post_code(cls, data: object) -> object:
-        if isinstance(data, dict) and "postcode" not in data and "postCode" in data:
-            return {**data, "postcode": data["postCode"]}
+        if isinstance(data, dict) and "postCode" in data:
+            older = {key: value for key, value in data.items() if key != "postCode"}
+            if older.setdefault("postcode", data["postCode"]) != data["postCode"]:
+                raise ValueError("postCode is the older name of postcode: give one of them")
+            return older
         return data
 
     @model_validator(mode="after")

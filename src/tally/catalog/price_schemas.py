@@ -387,6 +387,9 @@ class PriceIn(Schema):
     )
     billing_type: BillingType = Field(description="Usage prices are IN_ARREARS only.")
     integration_ids: list[PriceIntegrationIdIn] = Field(default_factory=list, max_length=50)
+    external_ids: list[PriceIntegrationIdIn] | None = Field(
+        default=None, max_length=50, description="The older name of `integrationIds` (seed 002)."
+    )
     custom_metric_parameters: list[PriceParameter] = Field(default_factory=list, max_length=50)
     list_price_id: str | None = Field(default=None, max_length=36)
     usage_calculation_period: UsageCalculationPeriod | None = Field(
@@ -421,6 +424,15 @@ class PriceIn(Schema):
             )
         if pricing != "GRADUATED":
             self.usage_calculation_period = None
+        if self.external_ids is not None:
+            given = "integration_ids" in self.model_fields_set
+            if given and self.integration_ids != self.external_ids:
+                raise _invalid(
+                    ("externalIds",),
+                    "the older name of integrationIds: give one of them, or both the same",
+                    "",
+                )
+            self.integration_ids, self.external_ids = self.external_ids, None
         return self
 
 

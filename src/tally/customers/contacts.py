@@ -150,3 +150,55 @@ def archive_contact(session: Session, customer: Customer, contact_id: str) -> Co
             successor.billing_preference = PRIMARY
     session.flush()
     return contact
+
+
+def apply_older_fields(
+    session: Session,
+    customer: Customer,
+    *,
+    name: str | None,
+    email: str | None,
+    billing_emails: list[str] | None,
+) -> None:
+    """The older fields (`contactName`, `email`, `billingEmails`) on an update: they describe
+    the primary billing contact and who else receives invoices, never the whole list, so every
+    other contact stays as it is. Only an explicit `contacts` array replaces contacts."""
+    live = customer.active_contacts
+    primary = _primary(live)
+    if email is not None:
+        same = next((c for c in live if c.email.lower() == email.lower()), None)
+        if same is not None and same is not primary:
+            # Another contact has that address already: it becomes the primary one.
+            if primary is not None:
+                primary.billing_preference = STANDARD
+            same.billing_preference = PRIMARY
+            primary = same
+        elif primary is not None:
+            primary.email = email
+        else:
+            primary = Contact(
+                account_id=customer.account_id,
+                name=name or customer.legal_name,
+                email=email,
+                billing_preference=PRIMARY,
+            )
+            customer.contacts.append(primary)
+    if name is not None and primary is not None:
+        primary.name = name
+    for address in billing_emails or []:
+        known = next(
+            (c for c in customer.active_contacts if c.email.lower() == address.lower()), None
+        )
+        if known is None:
+            receives = _primary(customer.active_contacts) is not None
+            customer.contacts.append(
+                Contact(
+                    account_id=customer.account_id,
+                    name=address,
+                    email=address,
+                    billing_preference=STANDARD if receives else PRIMARY,
+                )
+            )
+        elif known.billing_preference is BillingPreference.NONE:
+            known.billing_preference = STANDARD if _primary(customer.active_contacts) else PRIMARY
+    session.flush()

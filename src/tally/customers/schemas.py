@@ -3,7 +3,7 @@
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from pydantic import EmailStr, Field
+from pydantic import EmailStr, Field, model_validator
 
 from tally.api.schemas import Schema
 from tally.api.types import Address
@@ -13,12 +13,16 @@ from tally.models import BillingPreference, Contact, Customer, CustomerStatus, T
 class IntegrationIdIn(Schema):
     service: str = Field(min_length=1, max_length=100, examples=["Stripe"])
     id: str = Field(min_length=1, max_length=500)
+    # Older examples (seed 002's `externalIds`) also send when it was synced and its page.
+    last_synced: datetime | None = None
+    url: str | None = Field(default=None, max_length=2000)
 
 
 class IntegrationIdOut(Schema):
     service: str
     id: str
     last_synced: datetime | None = None
+    url: str | None = None
     is_pending: bool = False
 
 
@@ -62,6 +66,25 @@ class CustomerIn(Schema):
     email: EmailStr | None = None
     billing_emails: list[EmailStr] | None = Field(default=None, max_length=100)
     telephone: str | None = Field(default=None, max_length=100)
+    # Older fields of Sequence's guides: `externalIds` (seed 002) is `integrationIds`;
+    # `paymentReference` (seed 003) is the reference the customer quotes when paying.
+    external_ids: list[IntegrationIdIn] | None = Field(default=None, max_length=50)
+    payment_reference: str | None = Field(default=None, max_length=500)
+    push_to_integrations: bool | None = Field(
+        default=None,
+        description="Push the customer to connected integrations. Tally connects none, so "
+        "there is nothing to push to; accepted for Sequence clients.",
+    )
+
+    @model_validator(mode="after")
+    def _one_name_for_integration_ids(self) -> "CustomerIn":
+        if self.external_ids is not None:
+            if self.integration_ids is not None and self.integration_ids != self.external_ids:
+                raise ValueError(
+                    "externalIds is the older name of integrationIds: give one, or both the same"
+                )
+            self.integration_ids, self.external_ids = self.external_ids, None
+        return self
 
     def contacts_requested(self) -> list[ContactIn] | None:
         """The contacts the body asks for: `contacts`, else those the older fields imply."""
@@ -122,6 +145,7 @@ class CustomerOut(Schema):
     email: str
     billing_emails: list[str]
     telephone: str | None = None
+    payment_reference: str | None = None
     customer_aliases: list[str]
     parent_id: str | None = None
     children: list[CustomerIdWithName]
@@ -160,6 +184,7 @@ class CustomerOut(Schema):
                 c.email for c in contacts if c.billing_preference is BillingPreference.STANDARD
             ],
             telephone=customer.telephone,
+            payment_reference=customer.payment_reference,
             customer_aliases=[alias.value for alias in customer.aliases],
             parent_id=customer.parent_id,
             children=[CustomerIdWithName(id=c.id, name=c.legal_name) for c in customer.children],

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
+from tally.activity import service as activity
 from tally.customers import aliases, contacts, hierarchy
 from tally.customers.schemas import CustomerIn
 from tally.db import utcnow
@@ -22,7 +23,7 @@ from tally.notifications.events import NotificationType
 from tally.schedules import service as schedules
 
 # Columns a PUT leaves alone when the body omits them.
-_OPTIONAL_COLUMNS = ("url", "label", "telephone")
+_OPTIONAL_COLUMNS = ("url", "label", "telephone", "payment_reference")
 
 
 def customer_query(account_id: str) -> Select[Customer]:
@@ -72,9 +73,12 @@ def create_customer(session: Session, account_id: str, data: CustomerIn) -> Cust
         url=data.url,
         label=data.label,
         telephone=data.telephone,
+        payment_reference=data.payment_reference,
         tax_status=data.tax_status or TaxStatus.TAXED,
         status=data.status or CustomerStatus.ACTIVE,
-        integration_ids=[item.model_dump() for item in data.integration_ids or []],
+        integration_ids=[
+            item.model_dump(mode="json", exclude_none=True) for item in data.integration_ids or []
+        ],
         custom_properties=data.custom_properties or {},
         contacts=[],
         # Made now so that reading a customer (its `portalUrl`) seldom has to write.
@@ -95,6 +99,7 @@ def update_customer(
     session: Session, account_id: str, customer_id: str, data: CustomerIn
 ) -> Customer:
     customer = get_active_customer(session, account_id, customer_id)
+    before = _audited(customer)
     given = data.model_fields_set
     # Restating the current parent is no move (and stays allowed once that parent is archived).
     moves = "parent_id" in given and data.parent_id != customer.parent_id
@@ -110,12 +115,21 @@ def update_customer(
     if data.status is not None:
         customer.status = data.status
     if data.integration_ids is not None:
-        customer.integration_ids = [item.model_dump() for item in data.integration_ids]
+        customer.integration_ids = [
+            item.model_dump(mode="json", exclude_none=True) for item in data.integration_ids
+        ]
     if data.custom_properties is not None:
         customer.custom_properties = data.custom_properties
-    requested_contacts = data.contacts_requested()
-    if requested_contacts is not None:
-        contacts.replace_contacts(session, customer, requested_contacts)
+    if data.contacts is not None:
+        contacts.replace_contacts(session, customer, data.contacts)
+    elif data.email is not None or data.contact_name is not None or data.billing_emails:
+        contacts.apply_older_fields(
+            session,
+            customer,
+            name=data.contact_name,
+            email=data.email,
+            billing_emails=data.billing_emails,
+        )
     if moves:
         hierarchy.assign_parent(session, account_id, [customer], data.parent_id)
     # Restating aliases the customer already has (a read-modify-write round trip) is no conflict.
@@ -125,8 +139,40 @@ def update_customer(
     customer.updated_at = utcnow()  # contacts and aliases are part of the customer too
     session.flush()
     updated = get_customer(session, account_id, customer.id)
+    if changes := activity.changed(before, _audited(updated)):
+        activity.record(
+            session,
+            account_id,
+            verb="UPDATED",
+            object_type="CUSTOMER",
+            object_id=customer.id,
+            name="Customer updated",
+            summary=f"{updated.legal_name}: " + ", ".join(c["field"] for c in changes),
+            changes=changes,
+        )
     _announce(session, NotificationType.CUSTOMER_UPDATED, updated)
     return updated
+
+
+def _audited(customer: Customer) -> dict[str, Any]:
+    """What the activity log compares before and after an update."""
+    return {
+        "legalName": customer.legal_name,
+        "address": customer.address,
+        "url": customer.url,
+        "label": customer.label,
+        "telephone": customer.telephone,
+        "paymentReference": customer.payment_reference,
+        "taxStatus": customer.tax_status,
+        "status": customer.status,
+        "parentId": customer.parent_id,
+        "customProperties": customer.custom_properties,
+        "integrationIds": customer.integration_ids,
+        "contacts": [
+            f"{c.name} <{c.email}> {c.billing_preference.value}" for c in customer.active_contacts
+        ],
+        "customerAliases": [alias.value for alias in customer.aliases],
+    }
 
 
 def archive_customer(session: Session, account_id: str, customer_id: str) -> Customer:
@@ -138,6 +184,22 @@ def archive_customer(session: Session, account_id: str, customer_id: str) -> Cus
     customer = get_customer(session, account_id, customer_id)
     if customer.archived_at is None:
         customer.archived_at = utcnow()
+        activity.record(
+            session,
+            account_id,
+            verb="ARCHIVED",
+            object_type="CUSTOMER",
+            object_id=customer.id,
+            name="Customer archived",
+            summary=f"{customer.legal_name} archived with its schedules and open invoices",
+            changes=[
+                {
+                    "field": "archivedAt",
+                    "before": None,
+                    "after": activity.plain(customer.archived_at),
+                }
+            ],
+        )
         session.flush()
         schedules.archive_customer_schedules(session, account_id, customer_id)
         lifecycle.void_open_invoices(session, account_id, customer_id)

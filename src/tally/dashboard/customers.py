@@ -42,7 +42,7 @@ from tally.dashboard.web import (
     SignedInViewer,
     render,
 )
-from tally.exceptions import NotFound, TallyError
+from tally.exceptions import Conflict, NotFound, TallyError
 from tally.invoices import lifecycle
 from tally.invoices import service as invoices
 from tally.models import (
@@ -255,7 +255,7 @@ def create_customer(request: Request, posted: PostedForm, session: DbSession) ->
         )
     except TallyError as refused:
         session.rollback()
-        status = 422 if refused.status_code == 404 else refused.status_code
+        status = 409 if isinstance(refused, Conflict) else 422
         return _form_page(request, session, viewer, form, errors=[refused.message], status=status)
     return RedirectResponse(f"{CUSTOMERS}/{created.id}?done=created", status_code=303)
 
@@ -363,7 +363,7 @@ def edit_customer(
         )
     except TallyError as refused:
         session.rollback()
-        status = 422 if refused.status_code == 404 else refused.status_code
+        status = 409 if isinstance(refused, Conflict) else 422
         return _form_page(
             request,
             session,

@@ -10,7 +10,6 @@ form are the account's local time. The page's aliases are resolved to customers 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,7 +36,7 @@ from tally.dashboard.usage_common import (
 from tally.dashboard.web import SignedInViewer, render
 from tally.exceptions import BadRequest
 from tally.metering import queries
-from tally.metering.events import EventFilters, filtered_events
+from tally.metering.events import EventFilters, filtered_events, is_uuid
 from tally.models import Customer, UsageEvent
 
 PAGE_SIZE = 25
@@ -143,18 +142,10 @@ def explorer_query(
         # Tally's id (the API's `eventId`) or the sender's own customerEventId: people hold
         # the latter. The id column is a UUID on PostgreSQL: compared only with one.
         match = UsageEvent.customer_event_id == event_id
-        if _is_uuid(event_id):
+        if is_uuid(event_id):
             match = or_(UsageEvent.id == event_id, match)
         statement = statement.where(match)
     return statement
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
 
 
 # --- the rows --------------------------------------------------------------------------------

@@ -169,6 +169,7 @@ def current_viewer(
     if viewer is None:
         path = request.url.path if request.method == "GET" else HOME
         raise SignInRequired(path)
+    request.state.dashboard_viewer = viewer  # who acts, for the activity log
     return viewer
 
 

@@ -198,6 +198,10 @@ def list_events(
     unmapped_aliases_only: Annotated[bool, Query(alias="unmappedAliasesOnly")] = False,
     event_type: Annotated[str | None, Query(alias="eventType")] = None,
     event_id: Annotated[str | None, Query(alias="eventId")] = None,
+    customer_event_id: Annotated[
+        str | None,
+        Query(alias="customerEventId", description="Tally extension: the sender's own id."),
+    ] = None,
     before: Annotated[AwareDatetime | None, Query(alias="eventTimestampBefore")] = None,
     after: Annotated[AwareDatetime | None, Query(alias="eventTimestampAfter")] = None,
 ) -> Response:
@@ -206,6 +210,7 @@ def list_events(
         unmapped_aliases_only=unmapped_aliases_only,
         event_type=event_type,
         event_id=event_id,
+        customer_event_id=customer_event_id,
         before=before,
         after=after,
     )

@@ -1,10 +1,11 @@
 """Usage events through the API: validate a body, store it, answer per event; list events."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 import msgspec
-from sqlalchemy import Select, Text, cast, exists, select
+from sqlalchemy import Select, Text, cast, exists, false, select
 from sqlalchemy.orm import Session, defer, with_expression
 
 from tally.metering import wire
@@ -84,8 +85,17 @@ class EventFilters:
     unmapped_aliases_only: bool = False
     event_type: str | None = None
     event_id: str | None = None
+    customer_event_id: str | None = None
     before: datetime | None = None
     after: datetime | None = None
+
+
+def is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def filtered_events(account_id: str, filters: EventFilters) -> Select[UsageEvent]:
@@ -95,7 +105,12 @@ def filtered_events(account_id: str, filters: EventFilters) -> Select[UsageEvent
     if filters.event_type:
         query = query.where(UsageEvent.event_type == filters.event_type)
     if filters.event_id:
-        query = query.where(UsageEvent.id == filters.event_id)
+        # Ids are UUIDs (a native UUID column on PostgreSQL): anything else names no event.
+        query = query.where(
+            UsageEvent.id == filters.event_id if is_uuid(filters.event_id) else false()
+        )
+    if filters.customer_event_id:
+        query = query.where(UsageEvent.customer_event_id == filters.customer_event_id)
     if filters.before:
         query = query.where(UsageEvent.event_timestamp < filters.before)
     if filters.after:

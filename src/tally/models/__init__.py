@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
 from tally.models.account import Account, ApiKey, DocumentKind, NumberSequence
+from tally.models.activity import ActivityLog, ActivityOrigin, ActorType
 from tally.models.base import Base
 from tally.models.billing_schedule import (
     BillingSchedule,
@@ -85,6 +86,9 @@ __all__ = [
     "EDITABLE_STATUSES",
     "USAGE_PRICING",
     "Account",
+    "ActivityLog",
+    "ActivityOrigin",
+    "ActorType",
     "AggregationType",
     "ApiKey",
     "Base",

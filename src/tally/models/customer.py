@@ -39,6 +39,8 @@ class Customer(TenantMixin, Base):
     url: Mapped[str | None] = mapped_column(String(2000), default=None)
     label: Mapped[str | None] = mapped_column(String(500), default=None)
     telephone: Mapped[str | None] = mapped_column(String(100), default=None)
+    # The reference the customer quotes when paying (Sequence's older `paymentReference`).
+    payment_reference: Mapped[str | None] = mapped_column(String(500), default=None)
     tax_status: Mapped[TaxStatus] = mapped_column(default=TaxStatus.TAXED)
     status: Mapped[CustomerStatus] = mapped_column(default=CustomerStatus.ACTIVE)
     integration_ids: Mapped[list[Any]] = mapped_column(default=list)

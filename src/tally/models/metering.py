@@ -68,6 +68,9 @@ class UsageMetric(TenantMixin, Base):
     property_filters: Mapped[dict[str, Any]] = mapped_column(default=dict)
     properties_to_negate: Mapped[list[Any]] = mapped_column(default=list)
     case_sensitive: Mapped[bool] = mapped_column(default=True)
+    # A Tally extension: events may carry negative values for this metric (refunds, returns).
+    # Off by default, so a sign error in an integration is refused instead of billed.
+    allow_negative_values: Mapped[bool] = mapped_column(default=False)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
 
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from sqlalchemy.orm import Session
 
+from tally.api.guards import reject_unknown_query_parameters
 from tally.api.schemas import Schema
 from tally.engine.money import round_money
 from tally.exceptions import NotFound
@@ -37,7 +38,7 @@ async def _session_token(
 router = APIRouter(
     prefix="/portal/api",
     tags=["Customer portal API"],
-    dependencies=[Depends(_session_token)],
+    dependencies=[Depends(_session_token), Depends(reject_unknown_query_parameters)],
 )
 
 

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from tally.api.auth import CurrentAccount, require_api_key
 from tally.api.deps import DbSession, get_database
 from tally.api.errors import ERROR_RESPONSES
-from tally.api.guards import reject_nul_characters
+from tally.api.guards import reject_nul_characters, reject_unknown_query_parameters
 from tally.api.routing import api_router
 from tally.customers import presenters
 from tally.customers import service as customers
@@ -43,7 +43,11 @@ flexprice_router = APIRouter(
     prefix="/v1",
     tags=["Customer portal"],
     responses=ERROR_RESPONSES,
-    dependencies=[Depends(reject_nul_characters), Depends(require_api_key)],
+    dependencies=[
+        Depends(reject_nul_characters),
+        Depends(reject_unknown_query_parameters),
+        Depends(require_api_key),
+    ],
 )
 
 exchange_router = APIRouter(include_in_schema=False)

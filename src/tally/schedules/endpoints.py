@@ -49,7 +49,9 @@ def exact_body(model: type[BodyT]) -> Callable[[bytes], BodyT]:
             return model.model_validate(data)
         except ValidationError as exc:
             errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
-            raise RequestValidationError(errors) from exc
+            refused = RequestValidationError(errors)
+            refused.body_model = model  # type: ignore[attr-defined]  # to name unknown fields
+            raise refused from exc
 
     return parse
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, WithJsonSchema, field_validator
 
@@ -226,9 +226,13 @@ class ScheduleCreate(_ScheduleTerms):
     """Sequence's CreateBillingScheduleRequest.
 
     `autoIssueInvoices`, `isDraft`, `rollUpBilling` and `taxRates` default to false/empty
-    (seed 002 leaves `autoIssueInvoices` out). Older guides' `"type": "PHASES"` is ignored.
+    (seed 002 leaves `autoIssueInvoices` out). Older guides send `"type": "PHASES"`, the only
+    kind of schedule there is: accepted, and any other kind refused.
     """
 
+    type: Literal["PHASES"] | None = Field(
+        default=None, description="Older guides' schedule kind: PHASES, the only one."
+    )
     customer_id: str = Field(min_length=1, max_length=36)
     is_draft: bool = False
     reference: str | None = Field(default=None, max_length=500)

@@ -1,0 +1,37 @@
+"""Reading the activity log."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from tally.exceptions import NotFound
+from tally.models import ActivityLog
+
+
+def logs(account_id: str, *, object_id: str | None = None) -> Select[ActivityLog]:
+    query = select(ActivityLog).where(ActivityLog.account_id == account_id)
+    if object_id is not None:
+        query = query.where(ActivityLog.object_id == object_id)
+    return query
+
+
+def get_log(session: Session, account_id: str, log_id: str) -> ActivityLog:
+    found = session.scalars(logs(account_id).where(ActivityLog.id == log_id)).first()
+    if found is None:
+        raise NotFound.resource("Activity log", log_id)
+    return found
+
+
+def about(session: Session, account_id: str, entity_id: str, limit: int = 50) -> list[ActivityLog]:
+    """The newest entries on an object or on what belongs to it (a customer's invoices)."""
+    query = (
+        select(ActivityLog)
+        .where(
+            ActivityLog.account_id == account_id,
+            or_(ActivityLog.object_id == entity_id, ActivityLog.target_id == entity_id),
+        )
+        .order_by(ActivityLog.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
