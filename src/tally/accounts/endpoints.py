@@ -4,9 +4,11 @@ from tally.accounts import service
 from tally.accounts.schemas import AccountOut, AccountUpdate
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession
+from tally.api.pagination import Paging, paginate
 from tally.api.routing import api_router
-from tally.api.schemas import Page, Pagination
+from tally.api.schemas import Page
 from tally.exceptions import NotFound
+from tally.models import Account
 
 router = api_router(tags=["Accounts"])
 
@@ -19,9 +21,10 @@ def _own_account_id(account: CurrentAccount, account_id: str) -> str:
 
 
 @router.get("/sequence-accounts", summary="List your accounts")
-def list_accounts(account: CurrentAccount, session: DbSession) -> Page[AccountOut]:
-    own = service.get_account(session, account.account_id)
-    return Page(items=[AccountOut.build(own)], pagination=Pagination(total_result_size=1))
+def list_accounts(account: CurrentAccount, session: DbSession, paging: Paging) -> Page[AccountOut]:
+    """An API key acts for one account: the list is that account, paged like any other."""
+    page = paginate(session, service.own_account(account.account_id), Account.id, paging)
+    return Page(items=[AccountOut.build(a) for a in page.rows], pagination=page.pagination)
 
 
 @router.get("/sequence-accounts/{id}", summary="Get your account")

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from tally.accounts.schemas import AccountUpdate
@@ -23,6 +23,11 @@ class Credentials:
     account_id: str
     api_key: str
     api_secret: str
+
+
+def own_account(account_id: str) -> Select[Account]:
+    """The accounts an API key sees: its own."""
+    return select(Account).where(Account.id == account_id)
 
 
 def hash_secret(secret: str) -> str:

@@ -8,17 +8,17 @@ an order of their own (an invoice's lines, by `index`) page on that order, ties 
 import base64
 import binascii
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Protocol, TypeVar
 
 from fastapi import Depends, Query
-from sqlalchemy import ColumnElement, Select, exists, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, exists, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from tally.api.schemas import Pagination
-from tally.exceptions import BadRequest
+from tally.exceptions import BadRequest, InvalidRequest
 
 
 class Identified(Protocol):
@@ -95,11 +95,18 @@ class PageResult(Generic[RowT]):
 
 
 def paginate(
-    session: Session, statement: Select[RowT], id_column: Any, params: PageParams
+    session: Session, statement: Select[RowT], id_column: Any, params: PageParams, skip: int = 0
 ) -> PageResult[RowT]:
-    """Run `statement` (already filtered) for one page, ordered by `id_column`."""
+    """Run `statement` (already filtered) for one page, ordered by `id_column`; `skip` rows
+    beyond the cursor first (Sequence's `offset`)."""
     return _keyset_page(
-        session, statement, (id_column,), params, key_of=lambda row: (row.id,), anchor=_own_id
+        session,
+        statement,
+        (id_column,),
+        params,
+        key_of=lambda row: (row.id,),
+        anchor=_own_id,
+        skip=skip,
     )
 
 
@@ -109,6 +116,7 @@ def paginate_ordered(
     order_column: Any,
     id_column: Any,
     params: PageParams,
+    skip: int = 0,
 ) -> PageResult[RowT]:
     """One page ordered by a non-null `order_column`, ties by id: for rows with an order of
     their own, such as an invoice's lines (by `index`). Cursors are still row ids; a cursor
@@ -125,7 +133,13 @@ def paginate_ordered(
         return (getattr(row, order_column.key), row.id)
 
     return _keyset_page(
-        session, statement, (order_column, id_column), params, key_of=key_of, anchor=anchor
+        session,
+        statement,
+        (order_column, id_column),
+        params,
+        key_of=key_of,
+        anchor=anchor,
+        skip=skip,
     )
 
 
@@ -141,6 +155,7 @@ def _keyset_page(
     *,
     key_of: Callable[[RowT], tuple[Any, ...]],
     anchor: Callable[[str], tuple[Any, ...]],
+    skip: int = 0,
 ) -> PageResult[RowT]:
     """One page of `statement` in the order of `columns` (the last one the id), starting
     after (or before) the row a cursor names; `anchor` gives that row's sort key."""
@@ -153,7 +168,12 @@ def _keyset_page(
 
     def beyond(key: tuple[Any, ...], forward: bool) -> ColumnElement[bool]:
         # Rows that come after `key` in reading order (forward) or before it.
-        value = key[0] if len(key) == 1 else tuple_(*key)
+        # Each value bound as its column's type: PostgreSQL compares no uuid with a varchar.
+        value = (
+            key[0]
+            if len(key) == 1
+            else tuple_(*(literal(v, type_=c.type) for v, c in zip(key, columns, strict=True)))
+        )
         condition: ColumnElement[bool] = (
             sort_key < value if descending == forward else sort_key > value
         )
@@ -164,7 +184,7 @@ def _keyset_page(
         query = query.where(beyond(cursor, forward=not backwards))
     reading_order = descending != backwards
     query = query.order_by(*(c.desc() if reading_order else c.asc() for c in columns))
-    rows = list(session.scalars(query.limit(params.limit + 1)))
+    rows = list(session.scalars(query.offset(skip or None).limit(params.limit + 1)))
     more = len(rows) > params.limit
     rows = rows[: params.limit]
     if backwards:
@@ -177,11 +197,12 @@ def _keyset_page(
     first, last = (rows[0], rows[-1]) if rows else (None, None)
     # The page in the reading direction knows from `more`; the other side needs a probe,
     # and only when the request started from a cursor.
+    started_inside = cursor is not None or skip > 0
     has_next = more if not backwards else (last is not None and has_rows(key_of(last), True))
     has_prev = (
         more
         if backwards
-        else (cursor is not None and first is not None and has_rows(key_of(first), False))
+        else (started_inside and first is not None and has_rows(key_of(first), False))
     )
     return PageResult(
         rows=rows,
@@ -191,3 +212,38 @@ def _keyset_page(
             total_result_size=total or 0,
         ),
     )
+
+
+def sort_column(
+    raw: str | None, columns: Mapping[str, Any], *, custom_prefix: str | None = None
+) -> Any | None:
+    """The column a `sortBy` names: one of `columns` (the API's camelCase field names, in
+    any case), or None for the default (creation order). Anything else is refused, naming
+    what is accepted: an ignored sort would answer in an order the client did not ask for."""
+    if raw is None or raw.casefold() == "createdat":
+        return None
+    by_name = {name.casefold(): column for name, column in columns.items()}
+    if raw.casefold() in by_name:
+        return by_name[raw.casefold()]
+    accepted = ", ".join(["createdAt", *columns])
+    if custom_prefix and raw.startswith(f"{custom_prefix}."):
+        message = (
+            f"sorting by `{custom_prefix}.<key>` is not supported by Tally yet; use {accepted}"
+        )
+    else:
+        message = f"{raw!r} is not a sort column here; use {accepted}"
+    raise InvalidRequest(f"sortBy: {message}", details=[{"field": "sortBy", "message": message}])
+
+
+def paginate_sorted(
+    session: Session,
+    statement: Select[RowT],
+    sort: Any | None,
+    id_column: Any,
+    params: PageParams,
+    skip: int = 0,
+) -> PageResult[RowT]:
+    """By `sort` (a non-null column; ties by id) when given, else by creation (the id)."""
+    if sort is None:
+        return paginate(session, statement, id_column, params, skip)
+    return paginate_ordered(session, statement, sort, id_column, params, skip)

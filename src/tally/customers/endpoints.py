@@ -1,13 +1,13 @@
 """/api/customers, contacts, /api/customer-aliases and /api/customer-organizations."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Query
 from sqlalchemy.orm import Session
 
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession
-from tally.api.pagination import Paging, paginate
+from tally.api.pagination import Paging, paginate, paginate_sorted, sort_column
 from tally.api.routing import api_router
 from tally.api.schemas import ItemList, Page
 from tally.customers import aliases, contacts, hierarchy, presenters, service
@@ -52,10 +52,33 @@ def list_customers(
     alias: str | None = None,
     label: str | None = None,
     include_archived: Annotated[bool, Query(alias="includeArchived")] = False,
+    billing_status: Annotated[
+        Literal["ACTIVE", "INACTIVE"] | None,
+        Query(
+            alias="billingStatus",
+            description="ACTIVE: customers with a current (active) billing schedule; "
+            "INACTIVE: customers without one.",
+        ),
+    ] = None,
+    sort_by: Annotated[
+        str | None,
+        Query(
+            alias="sortBy",
+            description="createdAt (default), updatedAt or legalName; `sortOrder` gives the "
+            "direction. `customProperties.<key>` is not supported yet (refused).",
+        ),
+    ] = None,
 ) -> Page[CustomerOut]:
-    filters = service.CustomerFilters(legal_name, email, alias, label, include_archived)
+    sort = sort_column(
+        sort_by,
+        {"updatedAt": Customer.updated_at, "legalName": Customer.legal_name},
+        custom_prefix="customProperties",
+    )
+    filters = service.CustomerFilters(
+        legal_name, email, alias, label, include_archived, billing_status
+    )
     query = service.filtered_customers(account.account_id, filters)
-    page = paginate(session, query, Customer.id, paging)
+    page = paginate_sorted(session, query, sort, Customer.id, paging)
     return Page(items=_present(session, account.account_id, page.rows), pagination=page.pagination)
 
 

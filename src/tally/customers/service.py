@@ -17,7 +17,15 @@ from tally.customers.schemas import CustomerIn
 from tally.db import utcnow
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.invoices import lifecycle
-from tally.models import Contact, Customer, CustomerAlias, CustomerStatus, TaxStatus
+from tally.models import (
+    BillingSchedule,
+    Contact,
+    Customer,
+    CustomerAlias,
+    CustomerStatus,
+    ScheduleStatus,
+    TaxStatus,
+)
 from tally.notifications import events
 from tally.notifications.events import NotificationType
 from tally.schedules import service as schedules
@@ -219,6 +227,8 @@ class CustomerFilters:
     alias: str | None = None
     label: str | None = None
     include_archived: bool = False
+    # ACTIVE: with a current (ACTIVE, not archived) billing schedule; INACTIVE: without one.
+    billing_status: str | None = None
 
 
 def _contains(column: InstrumentedAttribute[Any], text: str) -> ColumnElement[bool]:
@@ -253,4 +263,12 @@ def filtered_customers(account_id: str, filters: CustomerFilters) -> Select[Cust
                 ),
             )
         )
+    if filters.billing_status is not None:
+        current = exists().where(
+            BillingSchedule.account_id == account_id,
+            BillingSchedule.customer_id == Customer.id,
+            BillingSchedule.status == ScheduleStatus.ACTIVE,
+            BillingSchedule.archived_at.is_(None),
+        )
+        query = query.where(current if filters.billing_status == "ACTIVE" else ~current)
     return query

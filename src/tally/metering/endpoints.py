@@ -9,7 +9,7 @@ from pydantic import AwareDatetime
 from tally.accounts.service import get_account
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession
-from tally.api.pagination import Paging, paginate
+from tally.api.pagination import Paging, paginate, paginate_sorted, sort_column
 from tally.api.raw import RawBody, documented_body, json_response
 from tally.api.routing import api_router
 from tally.api.schemas import Page
@@ -109,7 +109,19 @@ def calculate(
     ],
     period_start: Annotated[date, Query(alias="periodStart")],
     period_end: Annotated[date, Query(alias="periodEnd", description="Inclusive.")],
+    custom_parameters: Annotated[
+        str | None,
+        Query(
+            alias="customParameters",
+            description="Parameter values of a CUSTOM metric. Tally has no CUSTOM metrics yet, "
+            "so any value is refused.",
+        ),
+    ] = None,
 ) -> Response:
+    if custom_parameters:
+        raise InvalidRequest.field(
+            "customParameters", "only CUSTOM metrics take parameters, and Tally has none yet"
+        )
     if period_end < period_start:
         raise InvalidRequest.field("periodEnd", "must not be before periodStart")
     given = [alias for value in customer_aliases for alias in value.split(",") if alias]
@@ -204,7 +216,25 @@ def list_events(
     ] = None,
     before: Annotated[AwareDatetime | None, Query(alias="eventTimestampBefore")] = None,
     after: Annotated[AwareDatetime | None, Query(alias="eventTimestampAfter")] = None,
+    offset: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=100_000,
+            description="Rows to skip beyond the page `after` (or `before`) names, or from the "
+            "start: a page further on without walking every page to it.",
+        ),
+    ] = 0,
+    sort_by: Annotated[
+        str | None,
+        Query(
+            alias="sortBy",
+            description="createdAt (default; the order events were first received) or "
+            "eventTimestamp; `sortOrder` gives the direction.",
+        ),
+    ] = None,
 ) -> Response:
+    sort = sort_column(sort_by, {"eventTimestamp": UsageEvent.event_timestamp})
     filters = events.EventFilters(
         customer_aliases=customer_alias,
         unmapped_aliases_only=unmapped_aliases_only,
@@ -214,8 +244,13 @@ def list_events(
         before=before,
         after=after,
     )
-    page = paginate(
-        session, events.filtered_events(account.account_id, filters), UsageEvent.id, paging
+    page = paginate_sorted(
+        session,
+        events.filtered_events(account.account_id, filters),
+        sort,
+        UsageEvent.id,
+        paging,
+        offset,
     )
     return json_response(
         {

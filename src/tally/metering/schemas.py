@@ -39,6 +39,10 @@ class UsageMetricIn(Schema):
     properties_to_negate: list[str] = Field(
         default_factory=list, description="Filters that mean 'not one of the values'."
     )
+    deleted_at: datetime | None = Field(
+        default=None,
+        description="Always empty: a metric is made live; DELETE it to delete it.",
+    )
 
     @field_validator("property_filters")
     @classmethod
@@ -52,6 +56,10 @@ class UsageMetricIn(Schema):
 
     @model_validator(mode="after")
     def _consistent(self) -> "UsageMetricIn":
+        if self.deleted_at is not None:
+            raise ValueError(
+                "deletedAt: a metric is made live; delete it with DELETE /usage-metrics/{id}"
+            )
         if self.aggregation_type is AggregationType.CUSTOM:
             raise ValueError(
                 "CUSTOM metrics are not supported; use COUNT, SUM, UNIQUE, MAX or LATEST"

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession
-from tally.api.pagination import Paging, paginate
+from tally.api.pagination import Paging, paginate_sorted, sort_column
 from tally.api.raw import RawBody, documented_body, json_response
 from tally.api.routing import api_router
 from tally.api.schemas import Page
@@ -133,7 +133,24 @@ def list_billing_schedules(
     recurrence_days: Annotated[
         str | None, Query(alias="recurrenceDayOfMonth", description="Days, comma-separated.")
     ] = None,
+    sort_by: Annotated[
+        str | None,
+        Query(
+            alias="sortBy",
+            description="createdAt (default), updatedAt, startDate or status; `sortOrder` gives "
+            "the direction. `customFields.<key>` is not supported yet (refused).",
+        ),
+    ] = None,
 ) -> Response:
+    sort = sort_column(
+        sort_by,
+        {
+            "updatedAt": BillingSchedule.updated_at,
+            "startDate": BillingSchedule.start_date,
+            "status": BillingSchedule.status,
+        },
+        custom_prefix="customFields",
+    )
     filters = service.ScheduleFilters(
         customer_id=customer_id,
         statuses=_statuses(status),
@@ -148,7 +165,7 @@ def list_billing_schedules(
         recurrence_days=_days(recurrence_days),
     )
     query = service.filtered_schedules(account.account_id, filters)
-    page = paginate(session, query, BillingSchedule.id, paging)
+    page = paginate_sorted(session, query, sort, BillingSchedule.id, paging)
     return json_response(
         {
             "items": _present(session, account.account_id, page.rows),

@@ -133,6 +133,11 @@ class PhasePriceMetadata(Schema):
     arr_calculation: ArrCalculation
 
 
+class PhaseListPriceMetadata(Schema):
+    list_price_id: str = Field(min_length=1, max_length=36)
+    arr_calculation: ArrCalculation
+
+
 class PhaseCreditGrantIn(Schema):
     """Sequence's EmbeddableCreditGrantRequest: credits the phase hands out, once or every
     refresh period, plus `id` (a grant re-sent with its id is kept) and `metricId`."""
@@ -187,6 +192,11 @@ class PhaseIn(Schema):
     minimums: list[MinimumIn] | None = Field(default=None, max_length=MAX_LIST)
     credit_grants: list[PhaseCreditGrantIn] | None = Field(default=None, max_length=MAX_LIST)
     list_price_ids: Unsupported = None
+    phase_list_price_metadata: Annotated[
+        list[PhaseListPriceMetadata] | None,
+        AfterValidator(_none_supported),
+        Field(description="List prices are not supported yet: leave it out or send []."),
+    ] = None
     recurrence_preference: RecurrencePreference | None = None
     phase_price_metadata: list[PhasePriceMetadata] | None = Field(
         default=None, max_length=MAX_PRICES_PER_PHASE

@@ -6,7 +6,7 @@ from fastapi import Query
 
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession
-from tally.api.pagination import Paging, paginate
+from tally.api.pagination import Paging, paginate, paginate_sorted, sort_column
 from tally.api.routing import api_router
 from tally.api.schemas import Page
 from tally.exceptions import InvalidRequest
@@ -105,7 +105,15 @@ def list_seat_events(
     event_timestamp_after: Annotated[
         UtcTimestamp | None, Query(alias="eventTimestampAfter", description="Inclusive.")
     ] = None,
+    sort_by: Annotated[
+        str | None,
+        Query(
+            alias="sortBy",
+            description="createdAt (default) or eventTimestamp; `sortOrder` gives the direction.",
+        ),
+    ] = None,
 ) -> Page[SeatEventOut]:
+    sort = sort_column(sort_by, {"eventTimestamp": SeatEvent.event_timestamp})
     filters = service.SeatEventFilters(
         customer_alias=customer_alias,
         customer_ids=_filter_values("customerIds", customer_ids, MAX_FILTER_VALUES),
@@ -115,7 +123,7 @@ def list_seat_events(
         timestamp_after=event_timestamp_after,
     )
     query = service.seat_event_query(account.account_id, filters)
-    page = paginate(session, query, SeatEvent.id, paging)
+    page = paginate_sorted(session, query, sort, SeatEvent.id, paging)
     return Page(
         items=[SeatEventOut.model_validate(e) for e in page.rows], pagination=page.pagination
     )
