@@ -23,6 +23,7 @@ from tally.db import Database
 from tally.demo import load_demo, load_demo_user
 from tally.documents.links import portal_url
 from tally.exceptions import TallyError
+from tally.invoices.schemas import money
 from tally.jobs import Worker, background_jobs, run_once
 from tally.metering.imports import import_events
 from tally.models import Account
@@ -135,10 +136,18 @@ def bill(
     ] = None,
     day: Annotated[
         datetime | None,
-        typer.Option("--date", formats=["%Y-%m-%d"], help="Bill as if today were this date."),
+        typer.Option(
+            "--date",
+            formats=["%Y-%m-%d"],
+            help="Default: the account's today (the regular run). A past date backfills: "
+            "missing invoices dated up to it are created as DRAFTs, open ones recalculated; "
+            "nothing is deleted, issued or moved back, later invoices are left alone. A "
+            "future date previews: billed as of it, then rolled back (nothing stored).",
+        ),
     ] = None,
 ) -> None:
-    """Run billing now and wait for it: every schedule brought up to date."""
+    """Run billing now and wait for it: every schedule brought up to date (or, with --date,
+    backfilled up to a past date, or previewed for a future one)."""
     database = _migrated_database()
     with database.session(write=False) as session:
         account_ids = [account] if account else list(session.scalars(select(Account.id)))
@@ -152,6 +161,14 @@ def bill(
 
 
 def _print_report(report: RunReport) -> None:
+    if report.preview:
+        console.print("Preview, nothing stored: a run for that date would do this.")
+        for invoice in report.previewed:
+            console.print(
+                f"  {invoice.invoice_date} {invoice.status.value:<11} schedule "
+                f"{invoice.billing_schedule_id} customer {invoice.customer_id}: "
+                f"{money(invoice.gross_total, invoice.currency)} {invoice.currency}"
+            )
     console.print(
         f"{report.billing_schedules} schedules billed: {report.invoices_created} invoices "
         f"created, {report.invoices_updated} recalculated ({report.invoices_unchanged} more "

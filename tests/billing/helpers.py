@@ -1,8 +1,15 @@
 """Billing through the API: a merchant's catalog, schedules, events in, invoices out."""
 
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from tally.billing.endpoints import BillingExecutionOut
+from tally.billing.runs import RunReport
+from tally.billing.scheduler import bill_account
+from tally.db import Database
+from tally.models import Account
 from tests.catalog.price_bodies import price_body
 from tests.factories import tax_rate_body
 from tests.metering.helpers import create_metric
@@ -63,8 +70,38 @@ class Merchant:
         }
         return created(self.api.post("/api/billing-schedules", json=body))
 
+    @property
+    def database(self) -> Database:
+        database: Database = self.api.client.app.state.db  # type: ignore[attr-defined]
+        return database
+
+    @property
+    def account_id(self) -> str:
+        if not hasattr(self, "_account_id"):
+            page = ok(self.api.get("/api/sequence-accounts"))
+            self._account_id = str(page["items"][0]["id"])
+        return self._account_id
+
+    def noon(self, day: str | date) -> datetime:
+        """Midday of `day` in the account's time zone: a clock on that day."""
+        with self.database.session(write=False) as session:
+            account = session.get(Account, self.account_id)
+            assert account is not None
+            zone = ZoneInfo(account.timezone)
+        return datetime.combine(date.fromisoformat(str(day)), time(12), zone)
+
     def bill(self, day: str) -> dict[str, Any]:
-        return ok(self.api.post(f"/api/billing/execution/accounts/self/for-date/{day}"))
+        """The regular billing run on `day`: the clock set to that day's noon (the account's
+        time zone), so it is the account's today. Answered as the execution endpoint would."""
+        return self.answer(bill_account(self.database, self.account_id, now=self.noon(day)))
+
+    def bill_now(self) -> dict[str, Any]:
+        """The regular run today, by the machine's clock (what the API's own endpoint does)."""
+        return ok(self.api.post("/api/billing/execution/accounts/self"))
+
+    @staticmethod
+    def answer(report: RunReport) -> dict[str, Any]:
+        return BillingExecutionOut.build(report).model_dump(mode="json", by_alias=True)
 
     def seats(self, alias: str, seat_type: str, at: str, total: int) -> None:
         body = {"customerAlias": alias, "seatType": seat_type, "eventTimestamp": at, "total": total}

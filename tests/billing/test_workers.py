@@ -80,7 +80,7 @@ def test_two_workers_bill_every_schedule_and_period_exactly_once(
     reports = _together(
         worker,
         worker,
-        lambda: bill_account(database, account.account_id, today=MID_APRIL.date(), batch=5),
+        lambda: bill_account(database, account.account_id, now=MID_APRIL, batch=5),
     )
 
     expected = {(s, day) for s in schedule_ids for day in INVOICE_DATES}
@@ -130,12 +130,29 @@ def test_tally_bill_runs_billing_from_the_shell(
         database_url=database.url,
         data_dir=tmp_path,
     )
+    # A past date backfills: the invoices dated up to it, not the next one.
     assert result.returncode == 0, result.stderr
-    assert "1 schedules billed: 3 invoices created" in result.stdout
+    assert "1 schedules billed: 2 invoices created" in result.stdout
     assert sorted(_invoice_dates(database, [schedule_id])) == [
         (schedule_id, date(2024, 2, 1)),
         (schedule_id, date(2024, 3, 1)),
-        (schedule_id, date(2024, 4, 1)),
+    ]
+    # A future date previews: said so, and nothing stored.
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    preview = run_tally(
+        "bill",
+        "--account",
+        account.account_id,
+        "--date",
+        tomorrow.isoformat(),
+        database_url=database.url,
+        data_dir=tmp_path,
+    )
+    assert preview.returncode == 0, preview.stderr
+    assert "Preview, nothing stored" in preview.stdout
+    assert sorted(_invoice_dates(database, [schedule_id])) == [
+        (schedule_id, date(2024, 2, 1)),
+        (schedule_id, date(2024, 3, 1)),
     ]
 
 

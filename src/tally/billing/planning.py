@@ -3,6 +3,13 @@ IN_PROGRESS invoice for the next date, whose lines follow usage until that date 
 
 Finalized invoices (FINAL, SENT, VOIDED) are never recalculated; DRAFT and IN_PROGRESS
 ones are, on every run, so late usage and schedule edits reach them.
+
+A backfill (`through`, a day before today) plans only the invoices dated up to that day, all
+DRAFT, and nothing stale: it fills in what is missing and never removes, regresses or
+touches a later invoice, so the next run for today finds what it would have made itself.
+Whatever the run, an existing DRAFT is never planned back to IN_PROGRESS, nor removed for a
+date after the run's today (its clock is behind the run that wrote it: an account's time
+zone moved west).
 """
 
 from __future__ import annotations
@@ -81,8 +88,14 @@ class Plan:
 
 
 def plan(
-    loaded: list[LoadedSchedule], existing: dict[tuple[str, date], Existing], today: date
+    loaded: list[LoadedSchedule],
+    existing: dict[tuple[str, date], Existing],
+    today: date,
+    *,
+    through: date | None = None,
 ) -> Plan:
+    """The invoices the schedules should have as of `today`; with `through` (a backfill, a day
+    before today), only those dated up to it, and no stale ones."""
     invoices: list[PlannedInvoice] = []
     wanted: set[tuple[str, date]] = set()
     finished = set()
@@ -97,13 +110,25 @@ def plan(
         for invoice_date in sorted(due):
             if invoice_date > today and invoice_date != upcoming:
                 break
+            if through is not None and invoice_date > through:
+                break
             wanted.add((schedule_id, invoice_date))
             found = existing.get((schedule_id, invoice_date))
             if found is not None and not found.editable:
                 continue
             status = InvoiceStatus.DRAFT if invoice_date <= today else InvoiceStatus.IN_PROGRESS
+            if found is not None and found.status is InvoiceStatus.DRAFT:
+                status = InvoiceStatus.DRAFT  # a status never goes back
             invoices.append(
                 PlannedInvoice(item, invoice_date, tuple(due[invoice_date]), status, found)
             )
-    stale = [run for key, run in existing.items() if key not in wanted and run.editable]
+    if through is not None:
+        return Plan(invoices, [], finished)
+    stale = [
+        run
+        for (schedule_id, invoice_date), run in existing.items()
+        if (schedule_id, invoice_date) not in wanted
+        and run.editable
+        and not (run.status is InvoiceStatus.DRAFT and invoice_date > today)
+    ]
     return Plan(invoices, stale, finished)

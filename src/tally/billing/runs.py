@@ -1,5 +1,7 @@
 """A billing run over a batch of schedules: plan the invoices each should have today, measure
 what their charges depend on in bulk, price and assemble them with the engine, and write them.
+A backfill (`through`) fills in the invoices dated up to a past day and does nothing else;
+a preview is a run the caller rolls back, which lists what it billed (`scheduler`).
 
 The caller holds the schedules' row locks (see `scheduler`), so no other worker bills them
 meanwhile; the unique key on (schedule, invoice date) backs that up. A fixed number of queries
@@ -40,16 +42,30 @@ from tally.engine.credits import Metered
 from tally.engine.invoice import PhaseAdjustments, PricedLine, assemble
 from tally.engine.periods import Period
 from tally.engine.schedule import Charge
-from tally.invoices.lifecycle import auto_issue
+from tally.invoices.lifecycle import announce_removal, auto_issue
 from tally.models import Account, BillingRun, Invoice, InvoiceStatus, UsageMetric
 from tally.notifications.events import INVOICE, NotificationType, emit
 
 CappedKey = tuple[str, Period]  # price id, days served
 
 
+@dataclass(frozen=True)
+class PreviewedInvoice:
+    """An invoice a preview billed, as it stood at the end of the run (then rolled back)."""
+
+    billing_schedule_id: str
+    customer_id: str
+    invoice_date: date
+    status: InvoiceStatus
+    currency: str
+    net_total: Decimal
+    total_tax: Decimal
+    gross_total: Decimal
+
+
 @dataclass
 class RunReport:
-    """What a run did, for the API, the CLI and the logs."""
+    """What a run did (a preview: what it would do), for the API, the CLI and the logs."""
 
     billing_schedules: int = 0
     invoices_created: int = 0
@@ -59,6 +75,8 @@ class RunReport:
     invoices_finalized: int = 0
     failed_schedules: list[str] = field(default_factory=list)
     late_events: dict[str, int] = field(default_factory=dict)  # by schedule id
+    preview: bool = False  # nothing was stored
+    previewed: list[PreviewedInvoice] = field(default_factory=list)
 
     def add(self, other: RunReport) -> None:
         self.billing_schedules += other.billing_schedules
@@ -69,6 +87,8 @@ class RunReport:
         self.invoices_finalized += other.invoices_finalized
         self.failed_schedules += other.failed_schedules
         self.late_events.update(other.late_events)
+        self.preview = self.preview or other.preview
+        self.previewed += other.previewed
 
 
 @dataclass
@@ -219,16 +239,66 @@ def _adjustments(charges: Sequence[Charge]) -> list[PhaseAdjustments]:
     return adjustments
 
 
+def _previewed(
+    session: Session, account_id: str, invoice_ids: Sequence[str]
+) -> list[PreviewedInvoice]:
+    ids = id_table(session, invoice_ids)
+    rows = session.execute(
+        select(
+            Invoice.billing_schedule_id,
+            Invoice.customer_id,
+            Invoice.invoice_date,
+            Invoice.status,
+            Invoice.currency,
+            Invoice.net_total,
+            Invoice.total_tax,
+            Invoice.gross_total,
+        )
+        .join(ids, ids.c.id == Invoice.id)
+        .where(Invoice.account_id == account_id)
+    )
+    return sorted(
+        (
+            PreviewedInvoice(
+                row.billing_schedule_id or "",
+                row.customer_id,
+                row.invoice_date,
+                row.status,
+                row.currency,
+                row.net_total,
+                row.total_tax,
+                row.gross_total,
+            )
+            for row in rows
+            if row.invoice_date is not None
+        ),
+        key=lambda invoice: (invoice.invoice_date, invoice.billing_schedule_id),
+    )
+
+
 def bill_schedules(
-    session: Session, account: Account, schedule_ids: Sequence[str], today: date, now: datetime
+    session: Session,
+    account: Account,
+    schedule_ids: Sequence[str],
+    today: date,
+    now: datetime,
+    *,
+    through: date | None = None,
+    preview: bool = False,
 ) -> RunReport:
-    """Bring the schedules' invoices up to date as of `today` (in the account's time zone)."""
+    """Bring the schedules' invoices up to date as of `today` (in the account's time zone).
+
+    `through` (a backfill, a day before today): only the invoices dated up to it are created
+    or recalculated, as DRAFTs, as a run for today would write them; nothing is removed,
+    issued, or marked billed. `preview`: the report lists the invoices billed, for a caller
+    that rolls the run back."""
+    backfill = through is not None
     # Credits their phases hand out come first: this run's invoices may spend them.
     fresh = phase_grants.hand_out(session, account.id, schedule_ids, today)
     phase_grants.roll_over(session, account.id, schedule_ids, fresh)
     loaded = terms.load(session, account.id, schedule_ids)
     existing = _existing(session, account.id, schedule_ids)
-    planned = plan(loaded, existing, today)
+    planned = plan(loaded, existing, today, through=through)
     who = billed(session, account.id, [item.schedule for item in loaded])
     requests = _Requests()
     for invoice in planned.invoices:
@@ -263,13 +333,19 @@ def bill_schedules(
         InvoiceWrite(invoice, draft, who.snapshots[invoice.loaded.schedule.customer_id])
         for invoice, draft in zip(planned.invoices, drafts, strict=True)
     ]
-    late = late_events(
+    # A backfill leaves `billed_at` as it is: the next run reports the same late events.
+    late = (
+        {}
+        if backfill
+        else late_events(
+            session, account.id, account.timezone, loaded, who.subjects, finalized_through(existing)
+        )
+    )
+    announce_removal(
         session,
         account.id,
-        account.timezone,
-        loaded,
-        who.subjects,
-        finalized_through(existing),
+        [run.invoice_id for run in planned.stale if run.invoice_id],
+        "billing schedule changed: the invoice's date is no longer one of its invoice dates",
     )
     written = write_invoices(session, account, writes, planned.stale, now)
     created = [
@@ -279,14 +355,17 @@ def bill_schedules(
     ]
     emit(session, account.id, NotificationType.INVOICE_CREATED, INVOICE, created)
     # autoIssueInvoices: an invoice whose date has come is issued without review.
+    # Not in a backfill: issuing is for runs for today, with today's issue date.
     to_issue = [
         invoice_id
         for write, invoice_id in zip(writes, written.invoice_ids, strict=True)
         if write.planned.status is InvoiceStatus.DRAFT
         and write.planned.loaded.schedule.auto_issue_invoices
+        and not backfill
     ]
     finalized = auto_issue(session, account, to_issue, today) if to_issue else 0
-    mark_schedules(session, [item.schedule for item in loaded], planned.finished, today, now)
+    if not backfill:
+        mark_schedules(session, [item.schedule for item in loaded], planned.finished, today, now)
     return RunReport(
         billing_schedules=len(loaded),
         invoices_created=written.created,
@@ -295,4 +374,6 @@ def bill_schedules(
         invoices_deleted=written.deleted,
         invoices_finalized=finalized,
         late_events=late,
+        preview=preview,
+        previewed=_previewed(session, account.id, written.invoice_ids) if preview else [],
     )

@@ -160,8 +160,9 @@ def _billing_run_notice(query: dict[str, str]) -> str | None:
 
 @router.post("/billing-run")
 def billing_run(form: PostedForm, db: Db) -> Response:
-    """Bring every schedule's invoices up to date now, as the worker does on its round
-    (and as `POST /api/billing/execution/accounts/self`)."""
+    """Bring every schedule's invoices up to date as of the account's today, as the worker
+    does on its round (and as `POST /api/billing/execution/accounts/self`): the regular run,
+    never a backfill or a preview."""
     report = bill_account(db, form.viewer.account_id)
     counts = {
         "created": report.invoices_created,

@@ -25,9 +25,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from tally.activity import service as activity
 from tally.credits import spending
 from tally.db import utcnow
-from tally.engine.money import ZERO
+from tally.engine.money import ZERO, round_money
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.models import (
     EDITABLE_STATUSES,
@@ -78,7 +79,8 @@ def invoice_number(account: Account, number: int) -> str:
 
 
 def finalize(session: Session, account: Account, invoice_ids: Sequence[str], today: date) -> int:
-    """Finalize the editable invoices among `invoice_ids`, numbered in invoice-date order:
+    """Finalize the editable invoices among `invoice_ids`, numbered in invoice-date order
+    (then by billing schedule):
     issued today, due after their payment terms (the invoice's, else its schedule's
     `defaultDueDateDays`, else the account's) unless their due date was set by hand; their
     balance becomes what they are owed. Announces INVOICE_ISSUED. Returns how many.
@@ -114,6 +116,11 @@ def finalize(session: Session, account: Account, invoice_ids: Sequence[str], tod
     ).all()
     if not rows:
         return 0
+    # Numbered by invoice date, then schedule: the same numbers whichever runs wrote the
+    # invoices and in what order (ids follow the order invoices were written).
+    rows = sorted(
+        rows, key=lambda row: (row.invoice_date or today, row.billing_schedule_id or "", row.id)
+    )
     # Lock order, for every finalization: invoices, then the customers' credit grants (by
     # id), then the number counter. Credits are re-cut to what the grants usable for each
     # invoice's billing period hold now; only invoices billing schedules wrote consume them.
@@ -224,6 +231,59 @@ def _delete_invoices(session: Session, invoice_ids: Sequence[str]) -> None:
     session.execute(delete(BillingRun).where(BillingRun.invoice_id.in_(invoice_ids)))
 
 
+def announce_removal(
+    session: Session, account_id: str, invoice_ids: Sequence[str], reason: str
+) -> None:
+    """Before billing removes invoices no person deleted (their schedule changed or stopped):
+    an activity log entry each, and INVOICE_UPDATED carrying the invoice as it was, marked
+    `"deleted": true` (Sequence has no deletion type; see ARCHITECTURE.md). Called while the
+    rows still exist, so the webhook presents their last state."""
+    if not invoice_ids:
+        return
+    rows = session.execute(
+        select(
+            Invoice.id,
+            Invoice.customer_id,
+            Invoice.status,
+            Invoice.invoice_date,
+            Invoice.billing_period_start,
+            Invoice.billing_period_end,
+            Invoice.currency,
+            Invoice.gross_total,
+        ).where(Invoice.account_id == account_id, Invoice.id.in_(invoice_ids))
+    ).all()
+    activity.record_all(
+        session,
+        account_id,
+        [
+            activity.Entry(
+                verb="DELETED",
+                object_type="INVOICE",
+                object_id=row.id,
+                name="Invoice deleted",
+                summary=(
+                    f"{row.status.value} invoice dated {row.invoice_date} for "
+                    f"{row.billing_period_start} to {row.billing_period_end} "
+                    f"({round_money(row.gross_total, row.currency)} {row.currency}) removed "
+                    "by billing"
+                ),
+                reason=reason,
+                target_type="CUSTOMER",
+                target_id=row.customer_id,
+            )
+            for row in rows
+        ],
+    )
+    emit(
+        session,
+        account_id,
+        NotificationType.INVOICE_UPDATED,
+        INVOICE,
+        [row.id for row in rows],
+        marker={"deleted": True},
+    )
+
+
 def drop_upcoming(session: Session, account_id: str, schedule_ids: Sequence[str]) -> None:
     """Schedules that stop billing lose their IN_PROGRESS invoice: the projection of a
     period that will not be invoiced. Drafts of periods already over stay for review."""
@@ -234,6 +294,12 @@ def drop_upcoming(session: Session, account_id: str, schedule_ids: Sequence[str]
     )
     ids = list(session.scalars(upcoming))
     if ids:
+        announce_removal(
+            session,
+            account_id,
+            ids,
+            "billing schedule archived: the running period will not be invoiced",
+        )
         _delete_invoices(session, ids)
 
 

@@ -10,7 +10,7 @@ presenter its domain registers for the resource type (`presents`), and kept as J
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -126,15 +126,20 @@ def emit(
     notification_type: NotificationType,
     resource_type: str,
     resource_ids: Sequence[str],
+    *,
+    marker: Mapping[str, Any] | None = None,
 ) -> None:
     """Announce that `notification_type` happened to each resource. Costs one query when no
-    policy listens, so callers emit freely, billing runs included."""
+    policy listens, so callers emit freely, billing runs included. `marker`: fields added to
+    every resource, for what its own shape cannot say (an invoice about to be deleted)."""
     if not resource_ids:
         return
     policies = listening(session, account_id, notification_type)
     if not policies:
         return
     resources = _presenter(resource_type)(session, account_id, resource_ids)
+    if marker:
+        resources = {key: {**resource, **marker} for key, resource in resources.items()}
     now = utcnow()
     events, deliveries, emails = [], [], []
     for resource_id in resource_ids:
