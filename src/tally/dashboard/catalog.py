@@ -33,6 +33,7 @@ from tally.catalog.price_schemas import (
     parse_structure,
 )
 from tally.catalog.schemas import ProductIn
+from tally.core.formatting import format_percent
 from tally.dashboard.catalog_forms import (
     CATALOG,
     Location,
@@ -120,7 +121,7 @@ def describe(price: Price) -> str:
         return f"{structure.price} {price.currency}"
     if kind == "LINEAR":
         if structure.is_price_percentage:
-            return f"{structure.price_per_unit * 100}% of usage"
+            return f"{format_percent(structure.price_per_unit)} of usage"
         return f"{structure.price_per_unit} {price.currency} per unit"
     if kind == "PACKAGE":
         return f"{structure.price_per_package} {price.currency} per {structure.package_size} units"

@@ -14,7 +14,6 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlencode
 
-from babel.numbers import format_currency
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from tally.api.deps import DbSession
 from tally.api.pagination import PageParams, paginate
+from tally.core.formatting import format_money
 from tally.customers import aliases as customer_aliases
 from tally.customers import presenters
 from tally.customers import service as customers
@@ -79,7 +79,7 @@ def _settings(request: Request) -> Settings:
 def _money(amount: Decimal | str | None, currency: str | None) -> str:
     if amount is None or not currency:
         return "\u2014"
-    return format_currency(Decimal(amount), currency, locale="en_GB")
+    return format_money(Decimal(amount), currency)
 
 
 def _customer(session: Session, account_id: str, customer_id: str) -> Customer:

@@ -34,6 +34,7 @@ from tally.exceptions import BadRequest, Conflict, InvalidRequest, NotFound
 from tally.invoices import lifecycle, service
 from tally.invoices.endpoints import invoice_filters
 from tally.invoices.lifecycle import local_today
+from tally.invoices.queries import invoice_is_overdue
 from tally.invoices.schemas import PaymentStatusIn
 from tally.models import Customer, Invoice, InvoiceStatus, PaymentStatus
 from tally.settings import Settings
@@ -111,11 +112,7 @@ def _payment_badge(invoice: Invoice, today: date) -> tuple[str, str]:
         return ("", "")
     if invoice.payment_status is PaymentStatus.PAID:
         return ("Paid", "badge-paid")
-    if (
-        invoice.status is InvoiceStatus.SENT
-        and invoice.due_date is not None
-        and invoice.due_date < today
-    ):
+    if invoice_is_overdue(invoice, today):  # the list's `overdue` filter, for one row
         return ("Overdue", "badge-overdue")
     label = invoice.payment_status.value.replace("_", " ").capitalize()
     return (label, "badge-outstanding")

@@ -24,7 +24,11 @@ CARDS = (
         "Sent to customers, not paid yet.",
         {"invoiceStatus": "SENT", "invoicePaymentStatus": "UNPAID,PARTIALLY_PAID"},
     ),
-    ("Overdue", "Sent, not paid, past the due date.", {"overdue": "true"}),
+    (
+        "Overdue",
+        "Sent, unpaid or partly paid, past the due date.",
+        {"overdue": "true"},  # `invoices.queries.overdue_condition`
+    ),
 )
 
 

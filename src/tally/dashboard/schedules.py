@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from tally.api.deps import DbSession
 from tally.catalog import prices as price_service
+from tally.core.formatting import format_percent
 from tally.customers import service as customer_service
 from tally.dashboard.catalog import describe
 from tally.dashboard.catalog_forms import (
@@ -228,10 +229,7 @@ def _form(
         prices=_price_choices(session, viewer.account_id, edit["price_ids"] if edit else ()),
         tax_rates=[
             *(edit["tax_options"] if edit else []),
-            *(
-                (r.id, f"{r.current.name} ({(r.current.amount * 100).normalize()} %)")
-                for r in tax_rates
-            ),
+            *((r.id, f"{r.current.name} ({format_percent(r.current.amount)})") for r in tax_rates),
         ],
         edit=edit,
         discount_types=[(t.value, t.value.capitalize()) for t in DiscountType],

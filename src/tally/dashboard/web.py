@@ -29,6 +29,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from tally.api.deps import get_database
+from tally.core.formatting import format_percent
 from tally.dashboard import sessions
 from tally.dashboard.security import SESSION_COOKIE
 from tally.db import Database
@@ -91,6 +92,7 @@ def environment() -> Environment:
         auto_reload=False,
     )
     env.filters["when"] = _when
+    env.filters["percent"] = format_percent  # a fraction (0.2) as people read it ("20%")
     env.globals["csrf_field"] = csrf_field
     return env
 

@@ -26,14 +26,14 @@ from typing import Any, Literal
 
 from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import format_currency, format_decimal
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from tally.core.formatting import DEFAULT_LOCALE, format_money, format_percent
 from tally.documents.links import invoice_path, portal_url
-from tally.engine.money import round_money
 from tally.exceptions import NotFound
 from tally.models import (
     Account,
@@ -50,9 +50,6 @@ from tally.models import (
 )
 from tally.settings import Settings, get_settings
 
-# Accounts have no locale setting yet: every document reads as British English, with amounts
-# in the document's own currency (a GBP invoice shows "£180.00", a JPY one "JP¥1,500").
-DEFAULT_LOCALE = "en_GB"
 BODY_TEMPLATE = "document.html"
 PAGE_TEMPLATE = "page.html"
 STYLESHEET = "document.css"
@@ -166,10 +163,8 @@ class Formatter:
     locale: str = DEFAULT_LOCALE
 
     def money(self, amount: Decimal) -> str:
-        rounded = round_money(amount, self.currency)
-        return format_currency(
-            rounded if rounded else abs(rounded), self.currency, locale=self.locale
-        )
+        """Half up to the minor unit (`core.formatting`), as pages and emails show it."""
+        return format_money(amount, self.currency, self.locale)
 
     def rate(self, rate: Decimal, display: str) -> str:
         """A unit price: money with at least the minor unit and any finer places it has
@@ -185,7 +180,7 @@ class Formatter:
         return format_decimal(value, locale=self.locale, decimal_quantization=False)
 
     def percent(self, fraction: Decimal) -> str:
-        return format_percent(fraction, locale=self.locale, decimal_quantization=False)
+        return format_percent(fraction, self.locale)
 
     def day(self, day: date) -> str:
         return format_date(day, "medium", locale=self.locale)

@@ -1,18 +1,11 @@
-"""Amounts of money: exact decimals, rounded only to a currency's minor unit, half up."""
+"""Amounts of money: exact decimals, rounded only to a currency's minor unit, half up. The
+rule itself lives in the bottom layer (`tally.core.money`), where formatting for people uses
+it too; the engine names it here."""
 
-from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
+from decimal import Decimal
 
-from babel.numbers import get_currency_precision
+from tally.core.money import minor_unit, round_money
+
+__all__ = ["ZERO", "minor_unit", "round_money"]
 
 ZERO = Decimal(0)
-
-
-@cache
-def minor_unit(currency: str) -> Decimal:
-    """The smallest amount of a currency: 0.01 for GBP, 1 for JPY (ISO 4217, via Babel)."""
-    return Decimal(1).scaleb(-get_currency_precision(currency))
-
-
-def round_money(amount: Decimal, currency: str) -> Decimal:
-    return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)

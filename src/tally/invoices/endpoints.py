@@ -126,8 +126,8 @@ def invoice_filters(
     overdue: Annotated[
         bool | None,
         Query(
-            description="Tally: true for overdue invoices only (SENT, not PAID, due before "
-            "today in the account's time zone), false for the others."
+            description="Tally: true for overdue invoices only (SENT, UNPAID or "
+            "PARTIALLY_PAID, due before today in the account's time zone), false for the others."
         ),
     ] = None,
 ) -> service.InvoiceFilters:

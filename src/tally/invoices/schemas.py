@@ -27,6 +27,7 @@ from pydantic import (
 from tally.api.schemas import Schema
 from tally.api.types import Address, Currency
 from tally.engine.money import minor_unit, round_money
+from tally.invoices.queries import invoice_is_overdue
 from tally.models import (
     EDITABLE_STATUSES,
     DueDateSource,
@@ -215,16 +216,6 @@ class LineItemGroupOut(Schema):
         )
 
 
-def is_overdue(invoice: Invoice, today: date) -> bool:
-    """SENT, not PAID, and due before `today` (the account's local date)."""
-    return (
-        invoice.status is InvoiceStatus.SENT
-        and invoice.payment_status is not PaymentStatus.PAID
-        and invoice.due_date is not None
-        and invoice.due_date < today
-    )
-
-
 class CreditGrantStatus(StrEnum):
     APPLIED = "APPLIED"  # debited: the invoice was finalized
     PROJECTED = "PROJECTED"  # a pending debit on a DRAFT or IN_PROGRESS invoice
@@ -356,7 +347,8 @@ class InvoiceOut(Schema):
     )
     is_overdue: bool | None = Field(
         default=None,
-        description="Tally: SENT, not PAID, and due before today in the account's time zone.",
+        description="Tally: SENT, UNPAID or PARTIALLY_PAID (never PAID or UNCOLLECTIBLE), "
+        "and due before today in the account's time zone.",
     )
     finalized_at: datetime | None = Field(default=None, description="Tally: when finalized.")
     sent_at: datetime | None = Field(default=None, description="Tally: when sent.")
@@ -417,7 +409,7 @@ class InvoiceOut(Schema):
             "payment_term_days": invoice.payment_term_days,
             "due_date_source": invoice.due_date_source,
             "invoice_date": invoice.invoice_date,
-            "is_overdue": is_overdue(invoice, today) if today is not None else None,
+            "is_overdue": invoice_is_overdue(invoice, today) if today is not None else None,
             "finalized_at": invoice.finalized_at,
             "sent_at": invoice.sent_at,
             "voided_at": invoice.voided_at,

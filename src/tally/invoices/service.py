@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Select, func, not_, or_, select, type_coerce
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from tally.db import ExactDecimal
 from tally.engine.money import ZERO, round_money
 from tally.exceptions import NotFound
+from tally.invoices.queries import overdue_condition
 from tally.models import (
     Account,
     Customer,
@@ -49,7 +50,7 @@ class InvoiceFilters:
     invoice_number: str | None = None
     excluded_invoice_numbers: list[str] | None = None
     search: str | None = None  # part of the invoice number, any case
-    overdue: bool | None = None  # Tally: SENT, not PAID, due before today
+    overdue: bool | None = None  # Tally: `queries.overdue_condition` (or its complement)
 
 
 def invoice_query(account_id: str) -> Select[Invoice]:
@@ -74,15 +75,6 @@ def _before_after(
     if after is not None:
         conditions.append(column > after)
     return conditions
-
-
-def overdue_condition(today: date) -> ColumnElement[bool]:
-    """SENT, not PAID, due before `today` (the account's local date): `is_overdue` in SQL."""
-    return and_(
-        Invoice.status == InvoiceStatus.SENT,
-        Invoice.payment_status != PaymentStatus.PAID,
-        Invoice.due_date < today,
-    )
 
 
 def _conditions(filters: InvoiceFilters, today: date) -> list[ColumnElement[bool]]:
@@ -114,9 +106,8 @@ def _conditions(filters: InvoiceFilters, today: date) -> list[ColumnElement[bool
     if f.search:
         conditions.append(_contains(Invoice.invoice_number, f.search))
     if f.overdue is not None:
-        overdue = overdue_condition(today)
-        # NOT alone drops rows whose due date is NULL (never overdue): they are not overdue.
-        conditions.append(overdue if f.overdue else or_(Invoice.due_date.is_(None), not_(overdue)))
+        overdue = overdue_condition(today)  # never NULL: NOT of it is exactly the rest
+        conditions.append(overdue if f.overdue else not_(overdue))
     return conditions
 
 

@@ -16,10 +16,10 @@ from html import escape
 from typing import Any, Literal
 
 from babel.dates import format_date
-from babel.numbers import format_currency
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tally.core.formatting import format_money
 from tally.db import bulk_insert, new_id, table_of, utcnow
 from tally.documents.links import invoice_path, portal_links, portal_url
 from tally.models import Account, CreditNote, DeliveryStatus, EmailMessage, Invoice
@@ -33,11 +33,6 @@ ReminderKind = Literal["upcoming", "due"]
 # As the attached documents read (`documents.render`): British English, amounts in the
 # document's own currency ("£1,234.50", "JP¥1,500", "1 July 2024"); accounts have no locale.
 LOCALE = "en_GB"
-
-
-def format_money(amount: Decimal, currency: str) -> str:
-    """The amount with its currency's symbol and minor unit (JPY has none)."""
-    return format_currency(amount, currency, locale=LOCALE)
 
 
 def format_day(day: date) -> str:
@@ -82,7 +77,7 @@ def invoice_content(
     account: Account, invoice: Invoice, link: str, *, reminder: ReminderKind | None = None
 ) -> Content:
     number = invoice.invoice_number or "(draft)"
-    amount = format_money(invoice.gross_total, invoice.currency)
+    amount = format_money(invoice.gross_total, invoice.currency, LOCALE)
     due = format_day(invoice.due_date) if invoice.due_date else None
     due_phrase = f", due on {due}" if due else ""
     if reminder == "due":
@@ -99,7 +94,7 @@ def invoice_content(
     paragraphs = [lead]
     # A credit note applied meanwhile leaves less to pay than the invoice says.
     if reminder and Decimal(0) < invoice.balance < invoice.gross_total:
-        owed = format_money(invoice.balance, invoice.currency)
+        owed = format_money(invoice.balance, invoice.currency, LOCALE)
         paragraphs.append(f"{owed} remains to be paid.")
     if reminder:
         paragraphs.append("The invoice is attached. If you have paid it already, thank you.")
@@ -108,7 +103,7 @@ def invoice_content(
 
 def credit_note_content(account: Account, note: CreditNote, link: str) -> Content:
     number = note.credit_note_number or "(draft)"
-    amount = format_money(note.gross_total, note.currency)
+    amount = format_money(note.gross_total, note.currency, LOCALE)
     subject = f"Credit note {number} from {account.name}"
     lead = f"Please find attached credit note {number} from {account.name} for {amount}."
     return _compose(account, note.customer_legal_company_name, subject, [lead], link)

@@ -14,20 +14,19 @@ import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from babel.numbers import format_currency
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
 
+from tally.core.formatting import format_money
 from tally.documents import render
-from tally.engine.money import round_money
 from tally.invoices.lifecycle import local_today
 from tally.models import PortalTab
 from tally.portal import charts, data
@@ -69,14 +68,6 @@ RANGE_LABELS = {
 # --- formatting for templates ----------------------------------------------------------------
 
 
-@lru_cache(maxsize=4096)
-def _money(amount: Decimal, currency: str) -> str:
-    """Babel is slow (a pattern applied per call): a page shows the same few amounts over and
-    over. Exact: equal Decimals round to the same money."""
-    rounded = round_money(amount, currency)
-    return format_currency(rounded if rounded else abs(rounded), currency, locale=LOCALE)
-
-
 class Fmt:
     """Values as people read them (Babel, en_GB, like the documents)."""
 
@@ -85,7 +76,7 @@ class Fmt:
     def money(self, amount: Decimal | None, currency: str | None) -> str:
         if amount is None or currency is None:
             return "\u2014"
-        return _money(amount, currency)
+        return format_money(amount, currency, LOCALE)
 
     def signed_money(self, amount: Decimal | None, currency: str | None) -> str:
         if amount is None or currency is None:

@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import (
     Float,
-    and_,
     case,
     cast,
     func,
@@ -20,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from tally.invoices.queries import OWING, is_overdue, overdue_condition
 from tally.models import (
     Invoice,
     InvoiceStatus,
@@ -31,7 +31,7 @@ from tally.portal.data._common import ZERO
 class InvoiceFilter(StrEnum):
     ALL = "all"
     OUTSTANDING = "outstanding"  # not paid yet (overdue ones included)
-    OVERDUE = "overdue"  # not paid, past the due date
+    OVERDUE = "overdue"  # `invoices.queries.overdue_condition`: owing, past the due date
     PAID = "paid"
 
 
@@ -110,16 +110,8 @@ def _amount(session: Session, column: Any) -> ColumnElement[Any]:
     return cast(column, Float)
 
 
-def _overdue(today: date) -> ColumnElement[bool]:
-    return and_(
-        Invoice.payment_status.in_([PaymentStatus.UNPAID, PaymentStatus.PARTIALLY_PAID]),
-        Invoice.due_date.is_not(None),
-        Invoice.due_date < today,
-    )
-
-
 def _unpaid() -> ColumnElement[bool]:
-    return Invoice.payment_status.in_([PaymentStatus.UNPAID, PaymentStatus.PARTIALLY_PAID])
+    return Invoice.payment_status.in_(OWING)
 
 
 def _status_of(payment: PaymentStatus, due: date | None, today: date) -> str:
@@ -127,7 +119,8 @@ def _status_of(payment: PaymentStatus, due: date | None, today: date) -> str:
         return "PAID"
     if payment is PaymentStatus.UNCOLLECTIBLE:
         return "UNCOLLECTIBLE"
-    if due is not None and due < today:
+    # Every row here is SENT: the API's and the dashboard's rule, for one row.
+    if is_overdue(InvoiceStatus.SENT, payment, due, today):
         return "OVERDUE"
     return "OUTSTANDING"
 
@@ -151,7 +144,7 @@ def sent_invoices(
         Invoice.customer_id == customer_id,
         Invoice.status == InvoiceStatus.SENT,
     ]
-    overdue = _overdue(today)
+    overdue = overdue_condition(today)
     count_row = session.execute(
         select(
             func.count(),

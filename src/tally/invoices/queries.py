@@ -1,0 +1,44 @@
+"""Reads of invoices the API, the dashboard and the portal share.
+
+Overdue, one rule everywhere (DESIGN.md: "SENT, not paid, past due date"): an invoice is
+overdue when it is SENT, its payment status is UNPAID or PARTIALLY_PAID, and its due date is
+before the account's local today. PAID invoices never are, and neither are UNCOLLECTIBLE
+ones: written off, nobody chases them. Due today is not overdue yet; no due date, never.
+`overdue_condition` says it in SQL (filters, counts, summaries), `is_overdue` in Python for a
+row already loaded; tests hold the two to the same answers."""
+
+from datetime import date
+
+from sqlalchemy import ColumnElement, and_
+
+from tally.models import Invoice, InvoiceStatus, PaymentStatus
+
+# Payment statuses that still owe money (UNCOLLECTIBLE is written off).
+OWING = (PaymentStatus.UNPAID, PaymentStatus.PARTIALLY_PAID)
+
+
+def overdue_condition(today: date) -> ColumnElement[bool]:
+    """The overdue rule in SQL; `today` is the account's local date. False (never NULL) for
+    an invoice without a due date, so `NOT` of it is its complement."""
+    return and_(
+        Invoice.status == InvoiceStatus.SENT,
+        Invoice.payment_status.in_(OWING),
+        Invoice.due_date.is_not(None),
+        Invoice.due_date < today,
+    )
+
+
+def is_overdue(
+    status: InvoiceStatus, payment_status: PaymentStatus, due_date: date | None, today: date
+) -> bool:
+    """The overdue rule for a loaded invoice (or a row of its columns)."""
+    return (
+        status is InvoiceStatus.SENT
+        and payment_status in OWING
+        and due_date is not None
+        and due_date < today
+    )
+
+
+def invoice_is_overdue(invoice: Invoice, today: date) -> bool:
+    return is_overdue(invoice.status, invoice.payment_status, invoice.due_date, today)
