@@ -115,6 +115,14 @@ def invoice_filters(
     search: Annotated[
         str | None, Query(description="Part of the invoice number, any case.")
     ] = None,
+    exclude_search: Annotated[
+        str | None,
+        Query(
+            alias="excludeSearch",
+            description="Leave out invoices whose number contains this (any case); invoices "
+            "without a number yet stay.",
+        ),
+    ] = None,
     sort_by: Annotated[str | None, Query(alias="sortBy", description=_NOT_YET)] = None,
     net_total: Annotated[str | None, Query(alias="netTotal", description=_NOT_YET)] = None,
     exclude_net_total: Annotated[
@@ -165,6 +173,7 @@ def invoice_filters(
         invoice_number=invoice_number,
         excluded_invoice_numbers=_csv(exclude_invoice_number),
         search=search,
+        exclude_search=exclude_search,
         overdue=overdue,
     )
 

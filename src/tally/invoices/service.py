@@ -50,6 +50,7 @@ class InvoiceFilters:
     invoice_number: str | None = None
     excluded_invoice_numbers: list[str] | None = None
     search: str | None = None  # part of the invoice number, any case
+    exclude_search: str | None = None  # not with this in the number (any case); unnumbered stay
     overdue: bool | None = None  # Tally: `queries.overdue_condition` (or its complement)
 
 
@@ -105,6 +106,13 @@ def _conditions(filters: InvoiceFilters, today: date) -> list[ColumnElement[bool
         conditions.append(_none_of(Invoice.invoice_number, f.excluded_invoice_numbers))
     if f.search:
         conditions.append(_contains(Invoice.invoice_number, f.search))
+    if f.exclude_search:
+        conditions.append(
+            or_(
+                Invoice.invoice_number.is_(None),
+                not_(_contains(Invoice.invoice_number, f.exclude_search)),
+            )
+        )
     if f.overdue is not None:
         overdue = overdue_condition(today)  # never NULL: NOT of it is exactly the rest
         conditions.append(overdue if f.overdue else not_(overdue))
