@@ -321,7 +321,7 @@ def test_archive_says_what_it_will_do_then_does_it(
     assert api.get(f"/api/billing-schedules/{schedule['id']}").json()["archivedAt"] is not None
     assert api.get(f"/api/invoices/{invoice_id}").json()["status"] == "VOIDED"
     page = dashboard.get(answer.headers["location"]).text
-    assert "Customer archived" in page and "has no portal" in page
+    assert "Customer archived" in page and "The account is closed" in page
     assert dashboard.get(f"{CUSTOMERS}/{mine['id']}/edit").status_code == 409
 
 

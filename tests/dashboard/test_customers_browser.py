@@ -70,4 +70,6 @@ def test_find_create_open_portal_rotate_and_archive_a_customer(
     screenshot(page, "customers-archive")
     page.click("button.danger")
     expect(page.locator(".notice")).to_contain_text("Customer archived")
-    expect(page.locator("#portal")).to_contain_text("has no portal")
+    # Closed, not gone: the link keeps showing its invoices; no new sessions.
+    expect(page.locator("#portal")).to_contain_text("The account is closed")
+    expect(page.locator("#portal >> text=Open portal")).to_have_count(0)

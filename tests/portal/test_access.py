@@ -62,7 +62,8 @@ def test_the_customer_answer_carries_its_portal_link(api: ApiClient) -> None:
     listed = {item["id"]: item for item in api.get("/api/customers").json()["items"]}
     assert listed[customer["id"]]["portalUrl"] == customer["portalUrl"]
     archived = api.post(f"/api/customers/{customer['id']}/archive").json()
-    assert "portalUrl" not in archived  # an archived customer has no portal
+    # An archived customer's portal still shows its invoices (tests/portal/test_archived.py).
+    assert archived["portalUrl"] == customer["portalUrl"]
 
 
 def test_a_link_opens_its_customer_only(api: ApiClient, visitor: TestClient) -> None:
@@ -76,13 +77,14 @@ def test_a_link_opens_its_customer_only(api: ApiClient, visitor: TestClient) -> 
     assert visitor.get(link_path(initech) + "/_probe").json()["customerId"] == initech["id"]
 
 
-def test_an_unknown_or_archived_link_is_a_404_page(api: ApiClient, visitor: TestClient) -> None:
+def test_an_unknown_link_is_a_404_page(api: ApiClient, visitor: TestClient) -> None:
     customer = create_customer(api, legalName="Globex")
     unknown = visitor.get("/portal/c/not-a-real-key/_probe")
     _assert_refused_page(unknown, 404)
     assert "no billing portal at this address" in unknown.text
+    # An archived customer's link still opens its (closed) portal: test_archived.py.
     api.post(f"/api/customers/{customer['id']}/archive")
-    _assert_refused_page(visitor.get(link_path(customer) + "/_probe"), 404, "Globex")
+    assert visitor.get(link_path(customer) + "/_probe").status_code == 200
 
 
 def test_the_session_token_becomes_an_http_only_cookie(api: ApiClient, visitor: TestClient) -> None:
@@ -128,7 +130,7 @@ def test_an_embeddable_portal_sets_a_cross_site_cookie(api: ApiClient, probe_app
     assert visitor.get("/portal/s/_probe").json()["customerId"] == customer["id"]
 
 
-@pytest.mark.parametrize("failure", ["expired", "tampered", "revoked", "archived", "rotated"])
+@pytest.mark.parametrize("failure", ["expired", "tampered", "revoked", "rotated"])
 def test_a_dead_session_gets_a_clear_page_and_no_data(
     api: ApiClient, probe_app: FastAPI, database: Database, failure: str
 ) -> None:
@@ -146,8 +148,6 @@ def test_a_dead_session_gets_a_clear_page_and_no_data(
         visitor.headers["Cookie"] = f"{COOKIE}={token}"
     elif failure == "revoked":
         revoke_session(database, token, utcnow())
-    elif failure == "archived":
-        api.post(f"/api/customers/{customer['id']}/archive")
     else:
         rotate_link(api, customer["id"])
 
@@ -224,7 +224,9 @@ def test_flexprice_sessions_by_external_id(api: ApiClient, probe_app: FastAPI) -
     assert api.get("/v1/customers/portal/nobody").status_code == 404
     assert portal_client(probe_app).get("/v1/customers/portal/globex-42").status_code == 401
     api.post(f"/api/customers/{customer['id']}/archive")
-    assert api.get("/v1/customers/portal/globex-42").status_code == 404
+    closed = api.get("/v1/customers/portal/globex-42")
+    assert closed.status_code == 400
+    assert closed.json()["error"]["type"] == "CustomerArchived"
 
 
 def test_sessions_last_as_configured(

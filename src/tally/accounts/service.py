@@ -6,10 +6,12 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic.alias_generators import to_camel
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from tally.accounts.schemas import AccountUpdate
+from tally.activity import service as activity
 from tally.db import utcnow
 from tally.exceptions import NotFound
 from tally.metering.metrics import rebuild_rollups
@@ -36,7 +38,10 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def issue_api_key(session: Session, account: Account, name: str = "") -> Credentials:
+def issue_api_key(
+    session: Session, account: Account, name: str = "", *, logged: bool = True
+) -> Credentials:
+    """A new key; `logged` False for the key an account is created with (no one's action)."""
     secret = "tsk_" + secrets.token_urlsafe(32)
     api_key = ApiKey(
         account_id=account.id,
@@ -46,6 +51,8 @@ def issue_api_key(session: Session, account: Account, name: str = "") -> Credent
     )
     session.add(api_key)
     session.flush()
+    if logged:
+        _log_key(session, api_key, "CREATED", "API key created", "created")
     return Credentials(account_id=account.id, api_key=api_key.key, api_secret=secret)
 
 
@@ -73,14 +80,29 @@ def revoke_api_key(session: Session, account_id: str, api_key_id: str) -> ApiKey
     if api_key.revoked_at is None:
         api_key.revoked_at = utcnow()
         session.flush()
+        _log_key(session, api_key, "REVOKED", "API key revoked", "revoked: it opens nothing now")
     return api_key
+
+
+def _log_key(session: Session, api_key: ApiKey, verb: str, name: str, what: str) -> None:
+    """Never the secret: the key's name and public id only."""
+    activity.record(
+        session,
+        api_key.account_id,
+        verb=verb,
+        object_type="API_KEY",
+        object_id=api_key.id,
+        name=name,
+        summary=f"API key {api_key.name or api_key.key!r} ({api_key.key}) {what}",
+        changes=activity.changed({"revokedAt": None}, {"revokedAt": api_key.revoked_at}),
+    )
 
 
 def create_account(session: Session, name: str, **settings: Any) -> tuple[Account, Credentials]:
     account = Account(name=name, **settings)
     session.add(account)
     session.flush()
-    return account, issue_api_key(session, account, name="default")
+    return account, issue_api_key(session, account, name="default", logged=False)
 
 
 def authenticate(session: Session, key: str, secret: str) -> ApiKey | None:
@@ -91,6 +113,14 @@ def authenticate(session: Session, key: str, secret: str) -> ApiKey | None:
     if hmac.compare_digest(candidate, expected) and api_key is not None:
         return api_key
     return None
+
+
+def _audited(account: Account, fields: dict[str, Any]) -> dict[str, Any]:
+    """The given settings as the API names them, for the activity log."""
+    return {
+        "companyName" if field == "name" else to_camel(field): getattr(account, field)
+        for field in fields
+    }
 
 
 def get_account(session: Session, account_id: str) -> Account:
@@ -109,9 +139,21 @@ def update_account(session: Session, account_id: str, data: AccountUpdate) -> Ac
     if data.address is not None:
         changes["address"] = data.address.model_dump(mode="json", exclude_none=True)
     zone_before = account.timezone
+    before = _audited(account, changes)
     for field, value in changes.items():
         setattr(account, field, value)
     session.flush()
+    if audited := activity.changed(before, _audited(account, changes)):
+        activity.record(
+            session,
+            account.id,
+            verb="UPDATED",
+            object_type="SEQUENCE_ACCOUNT",
+            object_id=account.id,
+            name="Account settings changed",
+            summary="Changed: " + ", ".join(change["field"] for change in audited),
+            changes=audited,
+        )
     if account.timezone != zone_before:  # usage rollups are per local day
         rebuild_rollups(session, account)
     events.emit(

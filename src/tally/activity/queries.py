@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from tally.exceptions import NotFound
-from tally.models import ActivityLog
+from tally.models import ActivityLog, ActorType, ApiKey
 
 
 def logs(account_id: str, *, object_id: str | None = None) -> Select[ActivityLog]:
@@ -23,10 +25,23 @@ def get_log(session: Session, account_id: str, log_id: str) -> ActivityLog:
     return found
 
 
-def about(session: Session, account_id: str, entity_id: str, limit: int = 50) -> list[ActivityLog]:
-    """The newest entries on an object or on what belongs to it (a customer's invoices)."""
+@dataclass(frozen=True)
+class Logged:
+    entry: ActivityLog
+    api_key_name: str | None  # the acting API key's name (entries keep only its id)
+
+
+def about(session: Session, account_id: str, entity_id: str, limit: int = 50) -> list[Logged]:
+    """The newest entries on an object or on what belongs to it (a customer's invoices), with
+    the names of the API keys that acted: one query."""
     query = (
-        select(ActivityLog)
+        select(ActivityLog, ApiKey.name)
+        .outerjoin(
+            ApiKey,
+            (ApiKey.account_id == ActivityLog.account_id)
+            & (ApiKey.id == ActivityLog.actor_id)
+            & (ActivityLog.actor_type == ActorType.API_KEY),
+        )
         .where(
             ActivityLog.account_id == account_id,
             or_(ActivityLog.object_id == entity_id, ActivityLog.target_id == entity_id),
@@ -34,4 +49,4 @@ def about(session: Session, account_id: str, entity_id: str, limit: int = 50) ->
         .order_by(ActivityLog.id.desc())
         .limit(limit)
     )
-    return list(session.scalars(query))
+    return [Logged(entry, name) for entry, name in session.execute(query)]

@@ -61,6 +61,12 @@ def plain(value: Any) -> Any:
     return value
 
 
+def number(value: Decimal | None) -> str | None:
+    """A quantity or rate as the log compares it: by value, whatever scale it was stored
+    with ("12000.000" and "12000" are one value; `plain` would see two)."""
+    return None if value is None else f"{value.normalize():f}"
+
+
 def changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The fields whose value differs, as `{"field", "before", "after"}`."""
     return [

@@ -5,6 +5,7 @@ this module checks what it refers to (product, usage or seat metric) in the call
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
+from tally.activity import service as activity
 from tally.catalog.price_schemas import PriceIn, PriceUpdate, structure_document
 from tally.catalog.service import get_product
 from tally.db import utcnow
@@ -100,11 +101,37 @@ def create_price(session: Session, account_id: str, data: PriceIn) -> Price:
 def update_price(session: Session, account_id: str, price_id: str, data: PriceUpdate) -> Price:
     """Only the name and status change: invoices and schedules rely on the rest."""
     price = get_price(session, account_id, price_id)
+    before = {"name": price.name, "status": price.status}
     price.name = data.name
     if data.status is not None:
         price.status = data.status
     session.flush()
+    if changes := activity.changed(before, {"name": price.name, "status": price.status}):
+        summary = f"Price {price.name!r}: " + ", ".join(change["field"] for change in changes)
+        _log(session, price, "UPDATED", "Price updated", summary, changes)
     return price
+
+
+def _log(
+    session: Session,
+    price: Price,
+    verb: str,
+    name: str,
+    summary: str,
+    changes: list[dict[str, object]],
+) -> None:
+    activity.record(
+        session,
+        price.account_id,
+        verb=verb,
+        object_type="PRICE",
+        object_id=price.id,
+        name=name,
+        summary=summary,
+        changes=changes,
+        target_type="PRODUCT",
+        target_id=price.product_id,
+    )
 
 
 def delete_price(session: Session, account_id: str, price_id: str) -> Price:
@@ -123,4 +150,7 @@ def delete_price(session: Session, account_id: str, price_id: str) -> Price:
         raise Conflict(f"Price {price.id!r} is billed by a billing schedule phase")
     price.deleted_at = utcnow()
     session.flush()
+    changes = activity.changed({"deletedAt": None}, {"deletedAt": price.deleted_at})
+    summary = f"Price {price.name!r} ({price.currency}, {price.pricing_type.value}) deleted"
+    _log(session, price, "DELETED", "Price deleted", summary, changes)
     return price

@@ -3,6 +3,7 @@
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from tally.activity import service as activity
 from tally.catalog.schemas import ProductIn
 from tally.db import utcnow
 from tally.exceptions import NotFound
@@ -43,4 +44,14 @@ def archive_product(session: Session, account_id: str, product_id: str) -> Produ
     if product.archived_at is None:
         product.archived_at = utcnow()
         session.flush()
+        activity.record(
+            session,
+            account_id,
+            verb="ARCHIVED",
+            object_type="PRODUCT",
+            object_id=product.id,
+            name="Product archived",
+            summary=f"Product {product.name!r} archived: it takes no new prices",
+            changes=activity.changed({"archivedAt": None}, {"archivedAt": product.archived_at}),
+        )
     return product

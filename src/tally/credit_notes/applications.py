@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from tally.credit_notes import audit
 from tally.credit_notes.schemas import ISSUED_STATUSES, ApplicationCreate
 from tally.credit_notes.service import lock_credit_note, lock_invoice
 from tally.db import utcnow
@@ -113,6 +114,7 @@ def apply(session: Session, account_id: str, body: ApplicationCreate) -> Applied
                 f"amount {amount} is more than the balance of {what} {_label(document)} "
                 f"({document.balance} {document.currency})."
             )
+    before = audit.application_state(invoice, note)
     note.balance -= amount
     note.balance_version += 1
     invoice.balance -= amount
@@ -130,6 +132,7 @@ def apply(session: Session, account_id: str, body: ApplicationCreate) -> Applied
     )
     session.add(application)
     session.flush()
+    audit.applied(session, invoice, note, amount, before)
     emit(session, account_id, NotificationType.CREDIT_NOTE_UPDATED, CREDIT_NOTE, [note.id])
     emit(session, account_id, NotificationType.INVOICE_UPDATED, INVOICE, [invoice.id])
     return Applied(application, balance_of(invoice), balance_of(note))

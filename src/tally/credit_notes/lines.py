@@ -5,9 +5,12 @@ invoiced (`service.check_caps`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from tally.credit_notes import audit
 from tally.credit_notes.schemas import GroupCreate, GroupUpdate, LineItemCreate, LineItemUpdate
 from tally.credit_notes.service import (
     check_caps,
@@ -27,9 +30,21 @@ from tally.models import (
 from tally.notifications.events import CREDIT_NOTE, NotificationType, emit
 
 
-def _changed(session: Session, note: CreditNote, invoice: Invoice) -> None:
+def _changed(
+    session: Session,
+    note: CreditNote,
+    invoice: Invoice,
+    edit: tuple[str, str, dict[str, Any]],
+    line: CreditNoteLineItem | None = None,
+    group: CreditNoteLineItemGroup | None = None,
+) -> None:
+    """Totals recomputed and the caps checked, then the activity log entry: `edit` is the
+    verb, what happened and the state before (`audit.line_state`); `line` or `group` the
+    one changed (None when it went)."""
     recompute_totals(session, note)
     check_caps(session, invoice)
+    verb, what, before = edit
+    audit.line_edited(session, note, verb, what, before, audit.line_state(note, line, group))
     emit(session, note.account_id, NotificationType.CREDIT_NOTE_UPDATED, CREDIT_NOTE, [note.id])
 
 
@@ -151,7 +166,8 @@ def add_line(
     )
     _fill(line, body, note.currency)
     session.add(line)
-    _changed(session, note, invoice)
+    edit = ("LINE_ITEM_CREATED", f"Line {line.title!r} added", audit.line_state(note))
+    _changed(session, note, invoice, edit, line)
     return line
 
 
@@ -160,8 +176,10 @@ def update_line(
 ) -> CreditNoteLineItem:
     note, invoice = lock_draft(session, account_id, note_id)
     line = get_line(session, note, line_id)
+    before = audit.line_state(note, line)
     _fill(line, body, note.currency)
-    _changed(session, note, invoice)
+    edit = ("LINE_ITEM_UPDATED", f"Line {line.title!r} changed", before)
+    _changed(session, note, invoice, edit, line)
     return line
 
 
@@ -170,8 +188,9 @@ def delete_line(
 ) -> CreditNoteLineItem:
     note, invoice = lock_draft(session, account_id, note_id)
     line = get_line(session, note, line_id)
+    edit = ("LINE_ITEM_DELETED", f"Line {line.title!r} deleted", audit.line_state(note, line))
     session.delete(line)
-    _changed(session, note, invoice)
+    _changed(session, note, invoice, edit)
     return line
 
 
@@ -215,7 +234,8 @@ def add_group(
         description=body.description,
     )
     session.add(group)
-    _changed(session, note, invoice)
+    edit = ("LINE_ITEM_GROUP_CREATED", f"Group {group.title!r} added", audit.line_state(note))
+    _changed(session, note, invoice, edit, group=group)
     return group
 
 
@@ -224,9 +244,11 @@ def update_group(
 ) -> CreditNoteLineItemGroup:
     note, invoice = lock_draft(session, account_id, note_id)
     group = get_group(session, note, group_id)
+    before = audit.line_state(note, group=group)
     group.title = body.title
     group.description = body.description
-    _changed(session, note, invoice)
+    edit = ("LINE_ITEM_GROUP_UPDATED", f"Group {group.title!r} changed", before)
+    _changed(session, note, invoice, edit, group=group)
     return group
 
 
@@ -236,6 +258,8 @@ def delete_group(
     """Delete a group and its lines (as invoices' groups go)."""
     note, invoice = lock_draft(session, account_id, note_id)
     group = get_group(session, note, group_id)
+    what = f"Group {group.title!r} and its lines deleted"
+    edit = ("LINE_ITEM_GROUP_DELETED", what, audit.line_state(note, group=group))
     session.execute(
         delete(CreditNoteLineItem)
         .where(
@@ -246,5 +270,5 @@ def delete_group(
         .execution_options(synchronize_session=False)
     )
     session.delete(group)
-    _changed(session, note, invoice)
+    _changed(session, note, invoice, edit)
     return group

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from tally.credit_notes import audit
 from tally.credit_notes.schemas import CreditNoteCreate, CreditNoteUpdate, SettingPreference
 from tally.db import utcnow
 from tally.engine.money import ZERO, round_money
@@ -412,6 +413,7 @@ def create_credit_note(session: Session, account_id: str, body: CreditNoteCreate
     _check_period(note)
     session.add(note)
     session.flush()
+    audit.created(session, note, invoice)
     emit(session, account_id, NotificationType.CREDIT_NOTE_CREATED, CREDIT_NOTE, [note.id])
     return note
 
@@ -452,6 +454,7 @@ def update_credit_note(
 ) -> CreditNote:
     """Change a draft's details: the fields sent, nothing else."""
     note, _ = lock_draft(session, account_id, note_id)
+    before = audit.snapshot(note)
     given = body.model_fields_set
     for field, wire in _REQUIRED.items():
         if field in given and getattr(body, field) is None:
@@ -478,6 +481,7 @@ def update_credit_note(
         note.generate_cash_credit_grant = body.settings.generate_cash_credit_grant.value
     _check_period(note)
     session.flush()
+    audit.updated(session, note, before)
     emit(session, account_id, NotificationType.CREDIT_NOTE_UPDATED, CREDIT_NOTE, [note.id])
     return note
 
@@ -486,6 +490,7 @@ def delete_credit_note(session: Session, account_id: str, note_id: str) -> Credi
     """Delete a draft with its lines and groups; returns it as it was."""
     lock_draft(session, account_id, note_id)
     note = get_credit_note(session, account_id, note_id)
+    audit.deleted(session, note)
     # Lines first (they name groups), then groups, then the note; the loaded objects stay
     # as they were, to answer with.
     for table, owner in (
@@ -615,6 +620,7 @@ def transition(
         raise _refuse(note, transition)
     account = _account(session, account_id)
     note = get_credit_note(session, account_id, note_id)  # with its lines
+    before = audit.snapshot(note)
     issued = note.status is DRAFT and transition is not Transition.VOID
     if issued:
         _finalize(session, account, note, invoice)
@@ -634,6 +640,7 @@ def transition(
         note.status = VOIDED
         note.voided_at = utcnow()
     session.flush()
+    audit.transitioned(session, note, transition.value, before)
     kind = NotificationType.CREDIT_NOTE_ISSUED if issued else NotificationType.CREDIT_NOTE_UPDATED
     emit(session, account_id, kind, CREDIT_NOTE, [note.id])
     return note

@@ -15,14 +15,17 @@ record each expiry once. A fixed number of queries however many grants and accou
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, exists, func, select
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from tally.activity import service as activity
 from tally.credits import ledger
 from tally.db import Database, id_table, utcnow
 from tally.models import (
@@ -149,4 +152,28 @@ def expire_due(
             for _, movement in expiring
             if movement.dedupe_key in recorded
         ]
+        _log(session, grants, report.expired)
     return report
+
+
+def _log(session: Session, grants: list[CreditGrant], expired: list[tuple[str, Decimal]]) -> None:
+    """A SYSTEM activity log entry per expiry recorded, added at once per account."""
+    by_id = {grant.id: grant for grant in grants}
+    entries: dict[str, list[activity.Entry]] = defaultdict(list)
+    for grant_id, credits in expired:
+        grant = by_id[grant_id]
+        left = activity.number(credits)
+        entries[grant.account_id].append(
+            activity.Entry(
+                verb="EXPIRED",
+                object_type="CREDIT_GRANT",
+                object_id=grant.id,
+                name="Credits expired",
+                summary=f"{left} left on {grant.name!r} expired after {grant.expiry_date}",
+                changes=({"field": "balance", "before": left, "after": "0"},),
+                target_type="CUSTOMER",
+                target_id=grant.customer_id,
+            )
+        )
+    for account_id, account_entries in entries.items():
+        activity.record_all(session, account_id, account_entries)

@@ -13,6 +13,7 @@ from babel.numbers import get_currency_precision
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from tally.activity import service as activity
 from tally.api.types import Currency
 from tally.credits import ledger
 from tally.credits.schemas import CreditGrantCreate
@@ -152,7 +153,37 @@ def create_grant(session: Session, account: Account, data: CreditGrantCreate) ->
     session.add(grant)
     session.flush()
     ledger.record(session, account.id, [ledger.grant_movement(grant)])
+    _log(session, grant, "CREATED", "Credit grant created", f"{_amount(grant)} granted", [])
     return grant
+
+
+def _amount(grant: CreditGrant) -> str:
+    if grant.credit_unit_type is CreditUnitType.CURRENCY:
+        return f"{activity.number(grant.amount)} {grant.currency} of credit {grant.name!r}"
+    return f"{activity.number(grant.amount)} {grant.name!r} metric credits"
+
+
+def _log(
+    session: Session,
+    grant: CreditGrant,
+    verb: str,
+    name: str,
+    summary: str,
+    changes: list[dict[str, object]],
+) -> None:
+    """The grant's activity log entry, aimed at its customer."""
+    activity.record(
+        session,
+        grant.account_id,
+        verb=verb,
+        object_type="CREDIT_GRANT",
+        object_id=grant.id,
+        name=name,
+        summary=summary,
+        changes=changes,
+        target_type="CUSTOMER",
+        target_id=grant.customer_id,
+    )
 
 
 def _invoice_credit(
@@ -232,6 +263,12 @@ def delete_grant(session: Session, account: Account, grant_id: str) -> CreditGra
         )
     grant.deleted_at = utcnow()
     session.flush()
+    changes = [
+        {"field": "balance", "before": activity.number(left), "after": "0"},
+        {"field": "deletedAt", "before": None, "after": activity.plain(grant.deleted_at)},
+    ]
+    what = f"{_amount(grant)} deleted; {activity.number(left)} left on it revoked"
+    _log(session, grant, "DELETED", "Credit grant deleted", what, changes)
     return grant
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tally.activity import service as activity
 from tally.db import is_unique_violation, utcnow
 from tally.exceptions import Conflict, NotFound
 from tally.models import Customer, CustomerAlias
@@ -78,6 +79,18 @@ def delete_alias(session: Session, account_id: str, alias_id: str) -> CustomerAl
     alias = get_alias(session, account_id, alias_id)
     alias.deleted_at = utcnow()
     session.flush()
+    activity.record(
+        session,
+        account_id,
+        verb="DELETED",
+        object_type="CUSTOMER_ALIAS",
+        object_id=alias.id,
+        name="Customer alias deleted",
+        summary=f"Alias {alias.value!r} deleted: usage events naming it no longer count",
+        changes=activity.changed({"deletedAt": None}, {"deletedAt": alias.deleted_at}),
+        target_type="CUSTOMER",
+        target_id=alias.customer_id,
+    )
     return alias
 
 

@@ -9,6 +9,7 @@ STANDARD contact.
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tally.activity import service as activity
 from tally.customers.schemas import ContactIn
 from tally.db import utcnow
 from tally.exceptions import Conflict, InvalidRequest, NotFound
@@ -137,6 +138,7 @@ def archive_contact(session: Session, customer: Customer, contact_id: str) -> Co
     if contact.archived_at is not None:
         return contact
     contact.archived_at = utcnow()
+    changes = activity.changed({"archivedAt": None}, {"archivedAt": contact.archived_at})
     if contact.billing_preference is PRIMARY:
         successor = next(
             (
@@ -148,7 +150,21 @@ def archive_contact(session: Session, customer: Customer, contact_id: str) -> Co
         )
         if successor is not None:
             successor.billing_preference = PRIMARY
+        after = successor.email if successor is not None else None
+        changes += activity.changed({"primaryContact": contact.email}, {"primaryContact": after})
     session.flush()
+    activity.record(
+        session,
+        customer.account_id,
+        verb="ARCHIVED",
+        object_type="CONTACT",
+        object_id=contact.id,
+        name="Contact archived",
+        summary=f"{contact.name} <{contact.email}> of {customer.legal_name} archived",
+        changes=changes,
+        target_type="CUSTOMER",
+        target_id=customer.id,
+    )
     return contact
 
 

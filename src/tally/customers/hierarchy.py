@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
 
+from tally.activity import service as activity
 from tally.customers.schemas import CustomerIdWithName, OrganizationOut
 from tally.db import advisory_lock
 from tally.exceptions import Conflict, NotFound
@@ -127,6 +128,7 @@ def create_organization(
     _check_free(members, owner.id)
     organization = ensure_organization(session, owner)
     assign_parent(session, account_id, members, owner.id)
+    _log_members(session, organization, "CREATED", [], sorted(m.id for m in members))
     return organization
 
 
@@ -137,7 +139,10 @@ def add_members(
     organization = _organization(session, account_id, organization_id)
     members = load_customers(session, account_id, customer_ids)
     _check_free(members, organization.owner_id)
+    before = _member_ids(session, organization)
     assign_parent(session, account_id, members, organization.owner_id)
+    after = sorted({*before, *(member.id for member in members)})
+    _log_members(session, organization, "UPDATED", before, after)
     return organization
 
 
@@ -149,14 +154,55 @@ def replace_members(
     members = load_customers(session, account_id, customer_ids)
     _check_free(members, organization.owner_id)
     keep = {member.id for member in members}
-    current = session.scalars(
-        select(Customer).where(
-            Customer.account_id == account_id, Customer.parent_id == organization.owner_id
+    current = list(
+        session.scalars(
+            select(Customer).where(
+                Customer.account_id == account_id, Customer.parent_id == organization.owner_id
+            )
         )
     )
     assign_parent(session, account_id, [c for c in current if c.id not in keep], None)
     assign_parent(session, account_id, members, organization.owner_id)
+    before = sorted(customer.id for customer in current)
+    _log_members(session, organization, "UPDATED", before, sorted(keep))
     return organization
+
+
+def _member_ids(session: Session, organization: CustomerOrganization) -> list[str]:
+    return sorted(
+        session.scalars(
+            select(Customer.id).where(
+                Customer.account_id == organization.account_id,
+                Customer.parent_id == organization.owner_id,
+            )
+        )
+    )
+
+
+def _log_members(
+    session: Session,
+    organization: CustomerOrganization,
+    verb: str,
+    before: list[str],
+    after: list[str],
+) -> None:
+    """An activity log entry when the members changed (or the organization is new), aimed
+    at its owner."""
+    if before == after and verb != "CREATED":
+        return
+    added, removed = len(set(after) - set(before)), len(set(before) - set(after))
+    activity.record(
+        session,
+        organization.account_id,
+        verb=verb,
+        object_type="CUSTOMER_ORGANIZATION",
+        object_id=organization.id,
+        name="Organization created" if verb == "CREATED" else "Organization members changed",
+        summary=f"{added} member(s) added, {removed} removed; {len(after)} in all",
+        changes=activity.changed({"memberIds": before}, {"memberIds": after}),
+        target_type="CUSTOMER",
+        target_id=organization.owner_id,
+    )
 
 
 def organization_views(

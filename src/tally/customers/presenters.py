@@ -17,11 +17,11 @@ def customer_views(
     session: Session, account_id: str, customers: list[Customer], base_url: str | None = None
 ) -> list[CustomerOut]:
     """Each customer's answer; its organizations and portal links (`base_url`: defaults to
-    `Settings.public_url`) loaded for all of them at once. An archived customer has no
-    portal, so no link."""
+    `Settings.public_url`) loaded for all of them at once. An archived customer keeps its
+    link: its portal still shows its invoices, read-only."""
     organizations = hierarchy.organizations_of(session, account_id, customers)
-    live = [c.id for c in customers if c.archived_at is None]
-    links = portal_links(session, live, base_url or get_settings().public_url) if live else {}
+    ids = [c.id for c in customers]
+    links = portal_links(session, ids, base_url or get_settings().public_url) if ids else {}
     return [CustomerOut.build(c, organizations[c.id], links.get(c.id)) for c in customers]
 
 

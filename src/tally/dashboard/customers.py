@@ -28,6 +28,7 @@ from tally.customers import presenters
 from tally.customers import service as customers
 from tally.customers.schemas import CustomerIn, CustomerOut
 from tally.dashboard import sessions as dashboard_sessions
+from tally.dashboard.activity import recent
 from tally.dashboard.customers_balances import balances
 from tally.dashboard.customers_form import (
     CustomerForm,
@@ -315,6 +316,7 @@ def customer_page(
         schedules=customer_schedules,
         invoices=customer_invoices,
         balances=balances(session, account_id, customer, today),
+        activity=recent(session, account_id, customer.id),
         money=_money,
         message=MESSAGES.get(request.query_params.get("done", "")),
     )
@@ -461,8 +463,10 @@ def open_portal(
             base_url="",
             ttl_seconds=_settings(request).portal_session_ttl_seconds,
         )
-    except NotFound as missing:  # unknown, another account's, or archived (no portal)
+    except NotFound as missing:  # unknown, or another account's
         raise DashboardPageError.not_found() from missing
+    except portal_sessions.CustomerArchived as closed:
+        raise DashboardPageError(400, "Archived customer", closed.message) from closed
     return RedirectResponse(issued.url, status_code=303)
 
 

@@ -21,11 +21,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from tally.activity.service import REQUEST_STATE, TRACE_ID
 from tally.api.deps import DbSession, get_database
 from tally.api.pagination import PageParams, paginate
 from tally.billing.scheduler import bill_account
 from tally.customers.service import customer_query
 from tally.dashboard import sessions
+from tally.dashboard.activity import recent
 from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer, render
 from tally.db import Database
 from tally.documents import render as documents
@@ -37,6 +39,7 @@ from tally.invoices.lifecycle import local_today
 from tally.invoices.queries import invoice_is_overdue
 from tally.invoices.schemas import PaymentStatusIn
 from tally.models import Customer, Invoice, InvoiceStatus, PaymentStatus
+from tally.ops.logging import request_id
 from tally.settings import Settings
 
 INVOICES = HOME + "/invoices"
@@ -273,6 +276,7 @@ def _invoice_page(
             "customer_id": invoice.customer_id,
             "emails": list(invoice.customer_emails or []),
         }
+        logged = recent(session, viewer.account_id, invoice.id)
     body = documents.document_body(replace(document, portal_url=None))
     return render(
         request,
@@ -284,6 +288,7 @@ def _invoice_page(
         document=document,
         body=body,
         portal=portal,
+        activity=logged,
         payment_statuses=list(PaymentStatus),
         error=error,
         done=DONE.get(done or ""),
@@ -351,6 +356,9 @@ def _transition(
     viewer = form.viewer
     try:
         with db.transaction() as session:
+            # Who acts, for the activity log (as `api/deps.get_session` tells its sessions).
+            session.info[REQUEST_STATE] = request.state
+            session.info[TRACE_ID] = request_id.get()
             account = service.account_of(session, viewer.account_id)
             change(session, account)
     except NotFound as missing:

@@ -21,6 +21,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tally.activity import service as activity
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.models import Account, MerchantUser
 
@@ -133,4 +134,13 @@ def change_password(
         raise InvalidRequest.field("currentPassword", "is wrong")
     user.password_hash = hash_password(new_password)
     session.flush()
+    activity.record(  # never the hash: that it changed is all the log says
+        session,
+        account_id,
+        verb="PASSWORD_CHANGED",
+        object_type="USER",
+        object_id=user.id,
+        name="Password changed",
+        summary=f"{user.email} changed their dashboard password; their other sign-ins ended",
+    )
     return user

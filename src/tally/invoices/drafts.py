@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from tally.db import new_id, utcnow
 from tally.engine.money import ZERO, round_money
 from tally.exceptions import Conflict, InvalidRequest, NotFound
+from tally.invoices import audit
 from tally.invoices.lifecycle import local_today, require
 from tally.invoices.schemas import (
     InvoiceCreate,
@@ -133,6 +134,7 @@ def create_invoice(session: Session, account: Account, data: InvoiceCreate) -> I
     )
     session.add(invoice)
     session.flush()
+    audit.created(session, invoice)
     emit(session, account.id, NotificationType.INVOICE_CREATED, INVOICE, [invoice.id])
     return invoice
 
@@ -235,6 +237,7 @@ def add_line(
 ) -> tuple[Invoice, InvoiceLineItem]:
     """A MANUAL line, last on the invoice."""
     invoice = _draft(session, account.id, invoice_id)
+    before = audit.draft_state(invoice)
     line = InvoiceLineItem(
         id=new_id(),
         account_id=account.id,
@@ -245,6 +248,9 @@ def add_line(
     )
     invoice.line_items.append(line)
     _recalculate(invoice)
+    after = audit.draft_state(invoice, line)
+    what = f"Line {line.title!r} added"
+    audit.draft_edited(session, invoice, "LINE_ITEM_CREATED", what, before, after)
     _announce(session, invoice)
     return invoice, line
 
@@ -255,6 +261,7 @@ def update_line(
     """Replace a line's fields; it keeps its place (and its kind)."""
     invoice = _draft(session, account.id, invoice_id)
     line = _line(invoice, line_id)
+    before = audit.draft_state(invoice, line)
     values = _line_values(session, invoice, data)
     if values["quantity"] != line.quantity:
         line.breakdown = []  # the roll-up shares no longer add up to it
@@ -263,6 +270,9 @@ def update_line(
     for name, value in values.items():
         setattr(line, name, value)
     _recalculate(invoice)
+    after = audit.draft_state(invoice, line)
+    what = f"Line {line.title!r} changed"
+    audit.draft_edited(session, invoice, "LINE_ITEM_UPDATED", what, before, after)
     _announce(session, invoice)
     return invoice, line
 
@@ -272,9 +282,13 @@ def delete_line(
 ) -> tuple[Invoice, InvoiceLineItem]:
     invoice = _draft(session, account.id, invoice_id)
     line = _line(invoice, line_id)
+    before = audit.draft_state(invoice, line)
     invoice.line_items.remove(line)  # delete-orphan: the row goes at flush
     _renumber(invoice.line_items)
     _recalculate(invoice)
+    what = f"Line {line.title!r} deleted"
+    after = audit.draft_state(invoice)
+    audit.draft_edited(session, invoice, "LINE_ITEM_DELETED", what, before, after)
     _announce(session, invoice)
     return invoice, line
 
@@ -284,6 +298,7 @@ def add_group(
 ) -> tuple[Invoice, InvoiceLineItemGroup]:
     """An empty group, last on the invoice."""
     invoice = _draft(session, account.id, invoice_id)
+    before = audit.draft_state(invoice)
     group = InvoiceLineItemGroup(
         id=new_id(),
         account_id=account.id,
@@ -294,6 +309,9 @@ def add_group(
     )
     invoice.groups.append(group)
     _recalculate(invoice)
+    what = f"Group {group.title!r} added"
+    after = audit.draft_state(invoice, group=group)
+    audit.draft_edited(session, invoice, "LINE_ITEM_GROUP_CREATED", what, before, after)
     _announce(session, invoice)
     return invoice, group
 
@@ -304,6 +322,7 @@ def update_group(
     """New title and description; `index` moves the group there, the others close up."""
     invoice = _draft(session, account.id, invoice_id)
     group = _group(invoice, group_id)
+    before = audit.draft_state(invoice, group=group)
     group.title = data.title
     group.description = data.description
     if data.index is not None:
@@ -311,6 +330,9 @@ def update_group(
         others.insert(min(data.index, len(others)), group)
         _renumber(others)
     _recalculate(invoice)
+    what = f"Group {group.title!r} changed"
+    after = audit.draft_state(invoice, group=group)
+    audit.draft_edited(session, invoice, "LINE_ITEM_GROUP_UPDATED", what, before, after)
     _announce(session, invoice)
     return invoice, group
 
@@ -321,6 +343,7 @@ def delete_group(
     """The group and its lines."""
     invoice = _draft(session, account.id, invoice_id)
     group = _group(invoice, group_id)
+    before = audit.draft_state(invoice, group=group)
     for line in [line for line in invoice.line_items if line.group_id == group.id]:
         invoice.line_items.remove(line)
     session.flush()  # lines first: they refer to the group
@@ -328,5 +351,8 @@ def delete_group(
     _renumber(invoice.line_items)
     _renumber(invoice.groups)
     _recalculate(invoice)
+    what = f"Group {group.title!r} and its lines deleted"
+    after = audit.draft_state(invoice)
+    audit.draft_edited(session, invoice, "LINE_ITEM_GROUP_DELETED", what, before, after)
     _announce(session, invoice)
     return invoice, group

@@ -30,6 +30,7 @@ from tally.credits import spending
 from tally.db import utcnow
 from tally.engine.money import ZERO, round_money
 from tally.exceptions import Conflict, InvalidRequest, NotFound
+from tally.invoices import audit
 from tally.models import (
     EDITABLE_STATUSES,
     Account,
@@ -203,8 +204,9 @@ def auto_issue(session: Session, account: Account, invoice_ids: Sequence[str], t
 
 def void_open_invoices(session: Session, account_id: str, customer_id: str) -> None:
     """A customer being archived: its DRAFT and IN_PROGRESS invoices are voided (seed 001);
-    finalized and sent ones stay as they are."""
+    finalized and sent ones stay as they are. One activity log entry each, written at once."""
     now = utcnow()
+    audit.voided_with_customer(session, account_id, customer_id)
     session.execute(
         update(Invoice)
         .where(
@@ -386,8 +388,10 @@ def finalize_invoice(session: Session, account: Account, invoice_id: str) -> Inv
     """POST /finalize: a DRAFT becomes FINAL, with its number, issue and due dates."""
     invoice = lock(session, account.id, invoice_id)
     require(invoice, "finalize", [InvoiceStatus.DRAFT])
+    before = audit.snapshot(invoice)
     finalize(session, account, [invoice.id], local_today(account))
     session.refresh(invoice)
+    audit.finalized(session, invoice, before)
     return invoice
 
 
@@ -411,6 +415,7 @@ def send(
             "mark-as-sent to record that it was sent another way."
         )
     today = local_today(account)
+    before, drafted = audit.snapshot(invoice), invoice.status is InvoiceStatus.DRAFT
     if invoice.status is InvoiceStatus.DRAFT:
         finalize(session, account, [invoice.id], today)
         session.refresh(invoice)
@@ -424,6 +429,7 @@ def send(
     session.flush()
     if email:
         queue_document(session, account, invoice, list(invoice.customer_emails))
+    audit.sent(session, invoice, before, finalized=drafted, emailed=email)
     announce(session, invoice, NotificationType.INVOICE_UPDATED)
     return invoice
 
@@ -443,12 +449,14 @@ def void(session: Session, account: Account, invoice_id: str) -> Invoice:
             "received against it. Only UNPAID or UNCOLLECTIBLE invoices are voided; issue a "
             "credit note instead, or correct its payment status first."
         )
+    before = audit.snapshot(invoice)
     invoice.status = InvoiceStatus.VOIDED
     invoice.voided_at = utcnow()
     if invoice.finalized_at is not None:
         invoice.balance = ZERO
         invoice.balance_version += 1
         spending.restore(session, account.id, invoice, local_today(account))
+    audit.voided(session, invoice, before)
     announce(session, invoice, NotificationType.INVOICE_UPDATED)
     return invoice
 
@@ -461,7 +469,9 @@ def set_payment_status(
     invoice = lock(session, account.id, invoice_id)
     require(invoice, "payment status", ISSUED_STATUSES)
     if invoice.payment_status is not status:
+        before = audit.snapshot(invoice)
         invoice.payment_status = status
+        audit.payment_status(session, invoice, before)
         announce(session, invoice, NotificationType.INVOICE_UPDATED)
     return invoice
 
@@ -473,6 +483,7 @@ def patch_sent(
     those given change. A due date becomes MANUAL and drops the payment terms."""
     invoice = lock(session, account.id, invoice_id)
     require(invoice, "patch sent", [InvoiceStatus.SENT])
+    before = audit.snapshot(invoice)
     due = changes.pop("due_date", None)
     if due is not None:
         if invoice.issue_date is not None and due < invoice.issue_date:
@@ -485,6 +496,7 @@ def patch_sent(
     for name, value in changes.items():
         setattr(invoice, name, value)
     if session.is_modified(invoice):
+        audit.patched(session, invoice, before)
         announce(session, invoice, NotificationType.INVOICE_UPDATED)
     return invoice
 
@@ -498,6 +510,7 @@ def delete_invoice(session: Session, account: Account, invoice_id: str) -> Invoi
     voided invoice is never recalculated) or change the schedule."""
     invoice = lock(session, account.id, invoice_id)
     require(invoice, "delete", EDITABLE_STATUSES)
+    audit.deleted(session, invoice)
     _delete_invoices(session, [invoice.id])
     session.expunge(invoice)  # its row is gone; the object only shapes the answer now
     return invoice

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from tally.billing.runs import bill_schedules
 from tally.db import utcnow
 from tally.exceptions import NotFound
+from tally.invoices import audit
 from tally.invoices.lifecycle import announce, local_today, lock, require
 from tally.models import Account, BillingSchedule, Invoice, InvoiceStatus
 from tally.notifications.events import NotificationType
@@ -33,8 +34,10 @@ def to_draft(session: Session, account: Account, invoice_id: str) -> Invoice:
         _recalculate(session, account, found.billing_schedule_id, found.invoice_date)
     invoice = lock(session, account.id, invoice_id)
     require(invoice, "draft", [InvoiceStatus.IN_PROGRESS])  # billing may have moved it on
+    before = audit.snapshot(invoice)
     invoice.status = InvoiceStatus.DRAFT
     invoice.edited_at = utcnow()
+    audit.drafted(session, invoice, before)
     announce(session, invoice, NotificationType.INVOICE_UPDATED)
     return invoice
 

@@ -6,6 +6,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tally.activity import service as activity
 from tally.db import is_unique_violation, utcnow
 from tally.exceptions import Conflict, NotFound
 from tally.metering import rollups
@@ -86,12 +87,53 @@ def update_metric(
     rollups.lock_definitions(session, account.id, exclusive=True)
     metric = get_metric(session, account.id, metric_id)
     _check_name_free(session, account.id, data.name, besides=metric.id)
+    audited = _audited(metric)
     before = [getattr(metric, field) for field in _DEFINITION]
     _apply(metric, data)
     _flush(session, data.name)
     if before != [getattr(metric, field) for field in _DEFINITION]:
         rollups.recompute(session, metric, account.timezone, None)
+    if changes := activity.changed(audited, _audited(metric)):
+        summary = f"Usage metric {metric.name!r}: " + ", ".join(c["field"] for c in changes)
+        _log(session, metric, "UPDATED", "Usage metric updated", summary, changes)
     return metric
+
+
+def _audited(metric: UsageMetric) -> dict[str, object]:
+    return {
+        "name": metric.name,
+        "description": metric.description,
+        "metricType": metric.metric_type,
+        "eventType": metric.event_type,
+        "aggregationType": metric.aggregation_type,
+        "aggregationProperty": metric.aggregation_property,
+        "groupingProperty": metric.grouping_property,
+        "unit": metric.unit,
+        "propertyFilters": metric.property_filters,
+        "propertiesToNegate": metric.properties_to_negate,
+        "caseSensitive": metric.case_sensitive,
+        "allowNegativeValues": metric.allow_negative_values,
+    }
+
+
+def _log(
+    session: Session,
+    metric: UsageMetric,
+    verb: str,
+    name: str,
+    summary: str,
+    changes: list[dict[str, object]],
+) -> None:
+    activity.record(
+        session,
+        metric.account_id,
+        verb=verb,
+        object_type="USAGE_METRIC",
+        object_id=metric.id,
+        name=name,
+        summary=summary,
+        changes=changes,
+    )
 
 
 def delete_metric(session: Session, account_id: str, metric_id: str) -> UsageMetric:
@@ -101,6 +143,9 @@ def delete_metric(session: Session, account_id: str, metric_id: str) -> UsageMet
     metric.deleted_at = utcnow()
     rollups.forget(session, metric)
     session.flush()
+    changes = activity.changed({"deletedAt": None}, {"deletedAt": metric.deleted_at})
+    summary = f"Usage metric {metric.name!r} deleted; invoices keep what it calculated"
+    _log(session, metric, "DELETED", "Usage metric deleted", summary, changes)
     return metric
 
 

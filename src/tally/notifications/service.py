@@ -19,6 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, defer
 
+from tally.activity import service as activity
 from tally.db import utcnow
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.models import (
@@ -152,7 +153,40 @@ def delete_policy(session: Session, account_id: str, policy_id: str) -> Notifica
     policy = get_policy(session, account_id, policy_id, for_update=True)
     policy.deleted_at = utcnow()
     session.flush()
+    changes = activity.changed({"deletedAt": None}, {"deletedAt": policy.deleted_at})
+    what = f"{policy.channel.value} policy {policy.name!r} deleted: what it still had queued stops"
+    _log(session, policy, "DELETED", "Notification policy deleted", what, changes)
     return policy
+
+
+def _log(
+    session: Session,
+    policy: NotificationPolicy,
+    verb: str,
+    name: str,
+    summary: str,
+    changes: list[dict[str, object]],
+) -> None:
+    activity.record(
+        session,
+        policy.account_id,
+        verb=verb,
+        object_type="NOTIFICATION_POLICY",
+        object_id=policy.id,
+        name=name,
+        summary=summary,
+        changes=changes,
+    )
+
+
+def _log_list(
+    session: Session, policy: NotificationPolicy, field: str, before: list[str], what: str
+) -> None:
+    """An entry for a change to one of the policy's lists (`field`, its wire name)."""
+    after = list(getattr(policy, "recipients" if field == "recipients" else "notification_types"))
+    if changes := activity.changed({field: before}, {field: after}):
+        summary = f"Policy {policy.name!r}: {what}"
+        _log(session, policy, "UPDATED", f"Notification policy {what}", summary, changes)
 
 
 def add_notification_types(
@@ -162,10 +196,12 @@ def add_notification_types(
     and stays so."""
     policy = get_policy(session, account_id, policy_id, for_update=True)
     if policy.notification_types:
+        before = list(policy.notification_types)
         policy.notification_types = _types(
             [*(NotificationType(t) for t in policy.notification_types), *types]
         )
         session.flush()
+        _log_list(session, policy, "notificationTypes", before, "types added")
     return policy
 
 
@@ -189,6 +225,7 @@ def remove_notification_type(
         )
     policy.notification_types = remaining
     session.flush()
+    _log_list(session, policy, "notificationTypes", listed, "type removed")
     return policy
 
 
@@ -202,8 +239,10 @@ def add_recipients(
             "recipients", f"a policy has at most {MAX_RECIPIENTS} recipients"
         )
     if combined != policy.recipients:
+        before = list(policy.recipients)
         policy.recipients = combined
         session.flush()
+        _log_list(session, policy, "recipients", before, "recipients added")
     return policy
 
 
@@ -214,8 +253,10 @@ def remove_recipient(
     held = _same_recipient(policy.channel, recipient)
     if held not in policy.recipients:
         raise NotFound(f"{recipient!r} is not a recipient of notification policy {policy_id!r}")
+    before = list(policy.recipients)
     policy.recipients = [r for r in policy.recipients if r != held]
     session.flush()
+    _log_list(session, policy, "recipients", before, "recipient removed")
     return policy
 
 

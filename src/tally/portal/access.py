@@ -6,7 +6,8 @@ Interface (portal pages and the portal's JSON API build on it):
   session, so a page using `DbSession` shares that session and transaction), `settings` (a
   `PortalSettingsView`, defaults filled in), `base_path` (prefix of every link a page prints:
   `/portal/c/{portalKey}` or `/portal/s`), `via` (`"link"`, `"session"` or `"token"`),
-  `has_grants` (the customer has credit grants: the Credits tab shows only then).
+  `has_grants` (the customer has credit grants: the Credits tab shows only then), `closed`
+  (the customer is archived: its portal shows its sent invoices only, read-only).
   `viewer.url("/invoices")` joins a path onto `base_path`.
 - `LinkViewer` (`link_viewer(portal_key)`): the permanent link `/portal/c/{portal_key}...`;
   declare the route with a `{portal_key}` path parameter.
@@ -17,10 +18,11 @@ Interface (portal pages and the portal's JSON API build on it):
 Failures never show data:
 - pages (`LinkViewer`, `SessionViewer`) raise `PortalPageError`, rendered as a small HTML page
   (`templates/portal/error.html`) by the handler `install_portal_errors` installs: 404 when the
-  account's portal is off, the key is unknown or the customer archived (the three look the
-  same); 401 "this link has expired, ask for a new one" for an expired, tampered, revoked or
-  rotated-away session. Pages may raise `PortalPageError.not_found()` themselves (an invoice
-  that is not the viewer's).
+  account's portal is off or the key is unknown (the two look the same); 401 "this link has
+  expired, ask for a new one" for an expired, tampered, revoked or rotated-away session. An
+  archived customer's link and sessions still open its invoices (`Viewer.closed`): the links
+  its invoice emails carry must keep working while it owes them. Pages may raise
+  `PortalPageError.not_found()` themselves (an invoice that is not the viewer's).
 - the JSON API (`TokenViewer`) raises the API's JSON errors: 404 as above, 401
   `SessionExpired` for a bad token.
 
@@ -84,6 +86,11 @@ class Viewer:
     def url(self, path: str = "") -> str:
         """A portal URL for this viewer: `viewer.url("/invoices")`."""
         return self.base_path + path
+
+    @property
+    def closed(self) -> bool:
+        """The customer is archived: its account is closed, its sent invoices still shown."""
+        return self.customer.archived_at is not None
 
 
 class PortalPageError(Exception):
@@ -217,7 +224,7 @@ def _by_key(
         raise PortalPageError.not_found()
     customer, account, stored, has_grants, *version = row
     settings = settings_view(stored, account)
-    if not settings.enabled or customer.archived_at is not None:
+    if not settings.enabled:
         raise PortalPageError.not_found()
     return customer, account, settings, bool(has_grants), tuple(version)
 

@@ -202,6 +202,12 @@ async def get_profile(request: Request) -> ProfileOut:
     return await as_viewer(request, token_viewer_of, _profile)
 
 
+def _open(viewer: Viewer) -> None:
+    """An archived customer's account is closed: its invoices only, as its portal pages."""
+    if viewer.closed:
+        raise NotFound("This customer's account is closed: only its invoices are shown.")
+
+
 def _profile(session: Session, viewer: Viewer) -> ProfileOut:
     found = data.profile(session, viewer.customer)
     return ProfileOut(
@@ -222,6 +228,7 @@ async def get_subscriptions(request: Request) -> SubscriptionList:
 
 
 def _subscriptions(session: Session, viewer: Viewer) -> SubscriptionList:
+    _open(viewer)
     today = local_today(viewer.account)
     found = data.subscriptions(session, viewer.account.id, viewer.customer.id, today, past=True)
     return SubscriptionList(
@@ -307,6 +314,7 @@ async def get_wallet(request: Request) -> WalletOut:
 
 
 def _wallet(session: Session, viewer: Viewer) -> WalletOut:
+    _open(viewer)
     today = local_today(viewer.account)
     view = data.credits(
         session, viewer.account.id, viewer.customer.id, today, viewer.account.currency
@@ -383,6 +391,7 @@ async def get_usage(
 def _usage(
     session: Session, viewer: Viewer, period: date | None, usage_range: data.UsageRange
 ) -> UsageOut:
+    _open(viewer)
     account, customer = viewer.account, viewer.customer
     today = local_today(account)
     periods = data.billing_periods(session, account.id, customer.id, today)

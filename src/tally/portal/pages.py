@@ -133,8 +133,11 @@ class Tab:
 
 
 def shown_tabs(session: Session, viewer: Viewer) -> list[PortalTab]:
-    """The account's tabs; Credits only for customers with grants (seed 000)."""
+    """The account's tabs; Credits only for customers with grants (seed 000). An archived
+    customer's account is closed: its invoices only (what it still owes, and what it paid)."""
     tabs = [tab for tab in PortalTab if viewer.settings.shows(tab)]
+    if viewer.closed:
+        return [tab for tab in tabs if tab is PortalTab.INVOICES]
     if PortalTab.CREDITS in tabs and not viewer.has_grants:
         tabs.remove(PortalTab.CREDITS)
     return tabs

@@ -6,7 +6,14 @@ table leaks nothing usable. A token is bound to one account and one customer and
 - it is revoked (`revoked_at`),
 - the customer's portal link is rotated: the session remembers the SHA-256 of the portal
   secret it was issued under, and a rotated secret no longer matches,
-- the customer is archived, or the account turns its portal off.
+- the account turns its portal off.
+
+An archived customer gets no new session (400), but one issued before keeps working until it
+ends, showing what the permanent link shows an archived customer: its sent invoices, read
+only (`access.Viewer.closed`). A session's page must never say "this link has expired, ask
+for a new one" when no new one can be issued, and a customer paying an invoice in the
+merchant's embedded portal is not cut off mid-way; the exposure is no more than the permanent
+link's, and lasts at most the session's lifetime (rotating the link ends it at once).
 """
 
 from __future__ import annotations
@@ -19,10 +26,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from tally.activity import service as activity
 from tally.customers.aliases import customer_id_for_alias
 from tally.db import utcnow
 from tally.documents.links import portal_secret
-from tally.exceptions import Conflict, NotFound
+from tally.exceptions import BadRequest, Conflict, NotFound
 from tally.models import Customer, CustomerAlias, PortalSession
 
 SESSION_PATH = "/portal/session"
@@ -45,16 +53,16 @@ def session_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}{SESSION_PATH}?token={token}"
 
 
-def _live_customer(session: Session, account_id: str, customer_id: str) -> Customer:
+class CustomerArchived(BadRequest):
+    error_type = "CustomerArchived"
+
+
+def _customer(session: Session, account_id: str, customer_id: str) -> Customer:
+    """The customer, archived or not: an archived one keeps a read-only portal."""
     customer = session.scalar(
-        select(Customer).where(
-            Customer.account_id == account_id,
-            Customer.id == customer_id,
-            Customer.archived_at.is_(None),
-        )
+        select(Customer).where(Customer.account_id == account_id, Customer.id == customer_id)
     )
     if customer is None:
-        # An archived customer has no portal: the same answer as an unknown one.
         raise NotFound.resource("Customer", customer_id)
     return customer
 
@@ -62,8 +70,14 @@ def _live_customer(session: Session, account_id: str, customer_id: str) -> Custo
 def issue_session(
     session: Session, account_id: str, customer_id: str, *, base_url: str, ttl_seconds: int
 ) -> IssuedSession:
-    """A new token for one customer of the account, valid for `ttl_seconds`."""
-    customer = _live_customer(session, account_id, customer_id)
+    """A new token for one customer of the account, valid for `ttl_seconds`. Refused (400)
+    for an archived customer: its account is closed."""
+    customer = _customer(session, account_id, customer_id)
+    if customer.archived_at is not None:
+        raise CustomerArchived(
+            f"Customer {customer.id!r} is archived: no new portal sessions are issued for it. "
+            "Its permanent portal link (portalUrl) still shows its invoices, read-only."
+        )
     secret = portal_secret(session, customer.id)
     token = secrets.token_urlsafe(32)
     expires_at = utcnow() + timedelta(seconds=ttl_seconds)
@@ -91,10 +105,21 @@ def issue_session_by_alias(
 
 
 def rotate_secret(session: Session, account_id: str, customer_id: str) -> Customer:
-    """A new portal secret: the old link and every session issued under it stop working."""
-    customer = _live_customer(session, account_id, customer_id)
+    """A new portal secret: the old link and every session issued under it stop working.
+    Archived customers too: their link still opens their invoices."""
+    customer = _customer(session, account_id, customer_id)
     customer.portal_secret = secrets.token_urlsafe(32)
     session.flush()
+    activity.record(
+        session,
+        account_id,
+        verb="ROTATED",
+        object_type="CUSTOMER",
+        object_id=customer.id,
+        name="Portal link rotated",
+        summary=f"{customer.legal_name}: a new portal link; the old one and its sessions stop "
+        "working",
+    )
     return customer
 
 
@@ -119,22 +144,20 @@ def is_live(record: PortalSession, customer: Customer, now: datetime) -> bool:
     return (
         record.revoked_at is None
         and record.expires_at > now
-        and customer.archived_at is None
         and customer.portal_secret is not None
         and secrets.compare_digest(record.portal_secret_digest, digest(customer.portal_secret))
     )
 
 
 def customer_by_reference(session: Session, reference: str, account_id: str | None) -> Customer:
-    """A live customer named by its id or one of its aliases, for operators (`tally portal
-    link`). Without an account, an alias must name one customer across all accounts."""
+    """A customer named by its id or one of its aliases, for operators (`tally portal link`;
+    an archived customer's link opens its invoices). Without an account, an alias must name
+    one customer across all accounts."""
     if account_id is not None:
-        return _live_customer(
-            session, account_id, customer_id_for_alias(session, account_id, reference)
-        )
+        return _customer(session, account_id, customer_id_for_alias(session, account_id, reference))
     by_id = session.scalar(select(Customer).where(Customer.id == reference))
     if by_id is not None:
-        return _live_customer(session, by_id.account_id, by_id.id)
+        return by_id
     owners = session.execute(
         select(CustomerAlias.account_id, CustomerAlias.customer_id).where(
             CustomerAlias.value == reference, CustomerAlias.deleted_at.is_(None)
@@ -144,4 +167,4 @@ def customer_by_reference(session: Session, reference: str, account_id: str | No
         raise NotFound(f"No customer has the id or alias {reference!r}")
     if len(owners) > 1:
         raise Conflict(f"The alias {reference!r} is used in {len(owners)} accounts: give --account")
-    return _live_customer(session, owners[0].account_id, owners[0].customer_id)
+    return _customer(session, owners[0].account_id, owners[0].customer_id)

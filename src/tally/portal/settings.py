@@ -8,10 +8,12 @@ Values are validated by `settings_schemas` before they reach `save_settings`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tally.activity import service as activity
 from tally.db import utcnow
 from tally.models import Account, PortalSettings, PortalTab
 
@@ -86,6 +88,7 @@ class SettingsChange:
 def save_settings(session: Session, account_id: str, change: SettingsChange) -> PortalSettings:
     """Replace the account's settings, creating the row on first use."""
     row = stored_settings(session, account_id)
+    before = _audited(row)
     if row is None:
         row = PortalSettings(account_id=account_id)
         session.add(row)
@@ -99,4 +102,30 @@ def save_settings(session: Session, account_id: str, change: SettingsChange) -> 
     # stamps only `RecordMixin` rows: this keyless-by-id row is stamped here.
     row.updated_at = utcnow()
     session.flush()
+    if changes := activity.changed(before, _audited(row)):
+        activity.record(
+            session,
+            account_id,
+            verb="UPDATED",
+            object_type="PORTAL_SETTINGS",
+            object_id=account_id,
+            name="Portal settings changed",
+            summary="Customer portal: " + ", ".join(change["field"] for change in changes),
+            changes=changes,
+        )
     return row
+
+
+def _audited(row: PortalSettings | None) -> dict[str, Any]:
+    """The stored settings as the activity log compares them; no row is the defaults."""
+    if row is None:
+        defaults = PortalSettingsView()
+        return {"enabled": defaults.enabled, "tabs": [tab.value for tab in defaults.tabs]}
+    return {
+        "enabled": row.enabled,
+        "logoUrl": row.logo_url,
+        "brandColor": row.brand_color,
+        "applicationUrl": row.application_url,
+        "tabs": list(row.tabs),
+        "frameAncestors": list(row.frame_ancestors or ()),
+    }

@@ -9,11 +9,13 @@ Everything a request names is checked before anything is written.
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from tally.activity import service as activity
 from tally.credits import phase_grants
 from tally.db import new_id, utcnow
 from tally.engine.periods import ONE_DAY, periods
@@ -417,7 +419,15 @@ def create_schedule(session: Session, account_id: str, data: ScheduleCreate) -> 
     phase_ids = _add_terms(session, schedule, data.phases, tax_rates)
     phase_grants.write_specs(session, schedule, data.phases, phase_ids, prices, [])
     _announce(session, account_id, NotificationType.BILLING_SCHEDULE_CREATED, [schedule.id])
-    return get_schedule(session, account_id, schedule.id)
+    created = get_schedule(session, account_id, schedule.id)
+    names = {price.id: price.name for price in prices.values()}
+    summary = (
+        f"{created.status.value} schedule from {created.start_date} with "
+        f"{len(created.phases)} phase(s)"
+    )
+    after = _audited(created, names)
+    _log(session, created, "CREATED", "Billing schedule created", summary, {}, after)
+    return created
 
 
 def check_editable(schedule: BillingSchedule) -> None:
@@ -441,6 +451,9 @@ def update_schedule(
     else:
         tax_rates = [TaxRateRef.model_validate(item) for item in schedule.tax_rates]
     prices = _validate(session, account_id, data.start_date, end, data.phases, tax_rates)
+    names = {price.id: price.name for price in prices_of(session, account_id, [schedule]).values()}
+    names.update((price.id, price.name) for price in prices.values())
+    before = _audited(schedule, names)
 
     # Phase credit grants outlive the phases they are replaced with (same ids).
     kept_grants = phase_grants.take_specs(session, account_id, schedule.id)
@@ -466,7 +479,12 @@ def update_schedule(
     phase_ids = _add_terms(session, schedule, data.phases, tax_rates)
     phase_grants.write_specs(session, schedule, data.phases, phase_ids, prices, kept_grants)
     _announce(session, account_id, NotificationType.BILLING_SCHEDULE_UPDATED, [schedule.id])
-    return get_schedule(session, account_id, schedule.id)
+    updated = get_schedule(session, account_id, schedule.id)
+    after = _audited(updated, names)
+    if changes := activity.changed(before, after):
+        summary = "Changed: " + ", ".join(change["field"] for change in changes)
+        _log(session, updated, "UPDATED", "Billing schedule updated", summary, before, after)
+    return updated
 
 
 def activate_schedule(session: Session, account_id: str, schedule_id: str) -> BillingSchedule:
@@ -476,6 +494,9 @@ def activate_schedule(session: Session, account_id: str, schedule_id: str) -> Bi
     if schedule.status is ScheduleStatus.DRAFT:
         schedule.status = _started_status(session, account_id, schedule.start_date)
         session.flush()
+        summary = f"Bills from {schedule.start_date}: {schedule.status.value}"
+        before, after = {"status": ScheduleStatus.DRAFT}, {"status": schedule.status}
+        _log(session, schedule, "ACTIVATED", "Billing schedule activated", summary, before, after)
         _announce(session, account_id, NotificationType.BILLING_SCHEDULE_UPDATED, [schedule.id])
     elif schedule.status not in (ScheduleStatus.PENDING, ScheduleStatus.ACTIVE):
         raise Conflict(
@@ -496,10 +517,14 @@ def archive_schedule(session: Session, account_id: str, schedule_id: str) -> Bil
     """Stop billing (CANCELLED) and hide the schedule from default lists; idempotent."""
     schedule = get_schedule(session, account_id, schedule_id, for_update=True)
     if schedule.archived_at is None:
+        before = {"status": schedule.status, "archivedAt": None}
         schedule.archived_at = utcnow()
         if schedule.status is not ScheduleStatus.COMPLETED:
             schedule.status = ScheduleStatus.CANCELLED
         session.flush()
+        after = {"status": schedule.status, "archivedAt": schedule.archived_at}
+        summary = "Stopped billing; hidden from default lists"
+        _log(session, schedule, "ARCHIVED", "Billing schedule archived", summary, before, after)
         lifecycle.drop_upcoming(session, account_id, [schedule_id])
         _announce(session, account_id, NotificationType.BILLING_SCHEDULE_ARCHIVED, [schedule_id])
     return schedule
@@ -508,7 +533,7 @@ def archive_schedule(session: Session, account_id: str, schedule_id: str) -> Bil
 def archive_customer_schedules(session: Session, account_id: str, customer_id: str) -> None:
     """Archive every schedule of a customer being archived (seed 001), in one statement."""
     now = utcnow()
-    archived = session.scalars(
+    archived = session.execute(
         update(BillingSchedule)
         .where(
             BillingSchedule.account_id == account_id,
@@ -516,10 +541,90 @@ def archive_customer_schedules(session: Session, account_id: str, customer_id: s
             BillingSchedule.archived_at.is_(None),
         )
         .values(status=_archived_status(), archived_at=now, updated_at=now)
-        .returning(BillingSchedule.id)
+        .returning(BillingSchedule.id, BillingSchedule.status)
         .execution_options(synchronize_session=False)
     ).all()
-    _announce(session, account_id, NotificationType.BILLING_SCHEDULE_ARCHIVED, archived)
+    activity.record_all(
+        session,
+        account_id,
+        [
+            activity.Entry(
+                verb="ARCHIVED",
+                object_type="BILLING_SCHEDULE",
+                object_id=row.id,
+                name="Billing schedule archived",
+                summary="Archived with its customer",
+                reason="customer archived",
+                changes=(
+                    {"field": "archivedAt", "before": None, "after": activity.plain(now)},
+                    {"field": "status", "before": None, "after": row.status.value},
+                ),
+                target_type="CUSTOMER",
+                target_id=customer_id,
+            )
+            for row in archived
+        ],
+    )
+    ids = [row.id for row in archived]
+    _announce(session, account_id, NotificationType.BILLING_SCHEDULE_ARCHIVED, ids)
+
+
+def _audited(schedule: BillingSchedule, price_names: dict[str, str]) -> dict[str, Any]:
+    """What the activity log compares before and after a change: the terms, phase by phase
+    (prices by name and id, discounts, minimums), and the fields around them."""
+    return {
+        "status": schedule.status,
+        "startDate": schedule.start_date,
+        "endDate": schedule.end_date,
+        "recurrenceDayOfMonth": schedule.recurrence_day_of_month,
+        "autoIssueInvoices": schedule.auto_issue_invoices,
+        "rollUpBilling": schedule.roll_up_billing,
+        "defaultDueDateDays": schedule.default_due_date_days,
+        "purchaseOrderNumber": schedule.purchase_order_number,
+        "memo": schedule.memo,
+        "customFields": schedule.custom_fields,
+        "phases": [
+            {
+                "name": phase.name,
+                "startDate": phase.start_date,
+                "endDate": phase.end_date,
+                "prices": [
+                    f"{price_names.get(link.price_id, '?')} ({link.price_id})"
+                    for link in phase.prices
+                ],
+                "discounts": [
+                    f"{discount.type.value} {activity.number(discount.amount)}"
+                    for discount in phase.discounts
+                ],
+                "minimums": [activity.number(minimum.amount) for minimum in phase.minimums],
+            }
+            for phase in schedule.phases
+        ],
+        "taxRates": sorted(f"{item.price_id}: {item.tax_rate_id}" for item in schedule.tax_rates),
+    }
+
+
+def _log(
+    session: Session,
+    schedule: BillingSchedule,
+    verb: str,
+    name: str,
+    summary: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    activity.record(
+        session,
+        schedule.account_id,
+        verb=verb,
+        object_type="BILLING_SCHEDULE",
+        object_id=schedule.id,
+        name=name,
+        summary=summary,
+        changes=activity.changed(before, after),
+        target_type="CUSTOMER",
+        target_id=schedule.customer_id,
+    )
 
 
 def _announce(

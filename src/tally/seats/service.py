@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from tally.activity import service as activity
 from tally.db import is_unique_violation, new_id, utcnow
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.models import Account, Customer, SeatEvent, SeatMetric
@@ -79,6 +80,16 @@ def delete_seat_metric(session: Session, account_id: str, metric_id: str) -> Sea
     metric = get_seat_metric(session, account_id, metric_id)
     metric.deleted_at = utcnow()
     session.flush()
+    activity.record(
+        session,
+        account_id,
+        verb="DELETED",
+        object_type="SEAT_METRIC",
+        object_id=metric.id,
+        name="Seat metric deleted",
+        summary=f"Seat metric {metric.label!r} ({metric.seat_type}) deleted; its type is free",
+        changes=activity.changed({"deletedAt": None}, {"deletedAt": metric.deleted_at}),
+    )
     return metric
 
 

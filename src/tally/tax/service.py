@@ -1,8 +1,11 @@
 """Tax rates: every change is a new immutable version; the rate shows its newest one."""
 
+from typing import Any
+
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
+from tally.activity import service as activity
 from tally.db import utcnow
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.models import TaxRate, TaxRateVersion
@@ -60,23 +63,76 @@ def update_tax_rate(
     tax_rate = get_tax_rate(session, account_id, tax_rate_id, for_update=True)
     if tax_rate.archived_at is not None:
         raise Conflict(f"Tax rate {tax_rate_id!r} is archived")
+    before = _audited(tax_rate)
     _add_version(session, tax_rate, data, version=tax_rate.current_version + 1)
-    return get_tax_rate(session, account_id, tax_rate_id)
+    updated = get_tax_rate(session, account_id, tax_rate_id)
+    after = _audited(updated)
+    summary = f"Tax rate {data.name!r}: version {updated.current_version} is current"
+    _log(session, updated, "UPDATED", "Tax rate updated", summary, before, after)
+    return updated
+
+
+def _audited(tax_rate: TaxRate) -> dict[str, Any]:
+    """The current version's fields, what an update changes (as a new version)."""
+    current = tax_rate.current
+    return {
+        "version": tax_rate.current_version,
+        "name": current.name,
+        "amount": activity.number(current.amount),
+        "country": current.country,
+        "region": current.region,
+        "isPublished": current.is_published,
+        "invoiceName": current.invoice_name,
+        "invoiceShortName": current.invoice_short_name,
+        "description": current.description,
+        "taxCategoryId": current.tax_category_id,
+        "archivedAt": tax_rate.archived_at,
+        "deletedAt": tax_rate.deleted_at,
+    }
+
+
+def _log(
+    session: Session,
+    tax_rate: TaxRate,
+    verb: str,
+    name: str,
+    summary: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    activity.record(
+        session,
+        tax_rate.account_id,
+        verb=verb,
+        object_type="TAX_RATE",
+        object_id=tax_rate.id,
+        name=name,
+        summary=summary,
+        changes=activity.changed(before, after),
+    )
 
 
 def archive_tax_rate(session: Session, account_id: str, tax_rate_id: str) -> TaxRate:
     tax_rate = get_tax_rate(session, account_id, tax_rate_id, for_update=True)
     if tax_rate.archived_at is None:
+        before = _audited(tax_rate)
         tax_rate.archived_at = utcnow()
         session.flush()
+        summary = f"Tax rate {tax_rate.current.name!r} archived: no new schedule or grant uses it"
+        _log(
+            session, tax_rate, "ARCHIVED", "Tax rate archived", summary, before, _audited(tax_rate)
+        )
     return tax_rate
 
 
 def delete_tax_rate(session: Session, account_id: str, tax_rate_id: str) -> TaxRate:
     """Hide the rate from the API; its versions stay for the invoices that used them."""
     tax_rate = get_tax_rate(session, account_id, tax_rate_id, for_update=True)
+    before = _audited(tax_rate)
     tax_rate.deleted_at = utcnow()
     session.flush()
+    summary = f"Tax rate {tax_rate.current.name!r} deleted; its versions stay for invoices"
+    _log(session, tax_rate, "DELETED", "Tax rate deleted", summary, before, _audited(tax_rate))
     return tax_rate
 
 
