@@ -10,6 +10,7 @@ from tally.accounts.service import Credentials
 from tally.db import Database
 from tally.models import BillingRun, EmailMessage
 from tests.billing.helpers import Merchant, amounts
+from tests.billing.test_backdated_runs import _deletion_events, listen
 from tests.catalog.price_bodies import fixed, linear
 from tests.factories import customer_body, tax_rate_body
 from tests.invoices.states import account_settings, get, line_body, ok
@@ -47,11 +48,16 @@ def test_a_deleted_billing_invoice_comes_back_from_the_next_run(
     upcoming = merchant.invoice_for(schedule, "2024-01-01")
     assert upcoming["status"] == "IN_PROGRESS"
 
+    account_id = api.get("/api/sequence-accounts").json()["items"][0]["id"]
+    listen(database, account_id)
     deleted = ok(api.delete(f"/api/invoices/{upcoming['id']}"))
 
     assert deleted["id"] == upcoming["id"] and deleted["status"] == "IN_PROGRESS"
     assert api.get(f"/api/invoices/{upcoming['id']}").status_code == 404
     assert runs_of(database, schedule) == set()  # its billing run went with it
+    # Webhooks hear of it: INVOICE_UPDATED with the invoice as it was, marked deleted.
+    announced = _deletion_events(database, account_id)
+    assert announced[upcoming["id"]]["status"] == "IN_PROGRESS"
     report = merchant.bill("2024-01-20")
     assert report["invoicesCreated"] == 1
     again = merchant.invoice_for(schedule, "2024-01-01")

@@ -511,6 +511,15 @@ def delete_invoice(session: Session, account: Account, invoice_id: str) -> Invoi
     invoice = lock(session, account.id, invoice_id)
     require(invoice, "delete", EDITABLE_STATUSES)
     audit.deleted(session, invoice)
+    # Webhooks hear of it as of billing's removals: the invoice as it was, marked deleted.
+    emit(
+        session,
+        account.id,
+        NotificationType.INVOICE_UPDATED,
+        INVOICE,
+        [invoice.id],
+        marker={"deleted": True},
+    )
     _delete_invoices(session, [invoice.id])
     session.expunge(invoice)  # its row is gone; the object only shapes the answer now
     return invoice
