@@ -3,7 +3,7 @@ applied to measured usage and seats, as an invoice line before discounts."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -14,7 +14,7 @@ from tally.engine.invoice import PricedLine, Share
 from tally.engine.money import ZERO
 from tally.engine.periods import Period
 from tally.engine.schedule import Charge
-from tally.engine.seats import contracted_charge, overage_charge, seat_charge
+from tally.engine.seats import billed, level_at_start, levels, opening_charge
 from tally.metering.queries import ZERO as NO_USAGE
 
 ONE_DAY = timedelta(days=1)
@@ -60,6 +60,10 @@ class Measured:
     capped: dict[tuple[str, Period], dict[str, list[Decimal]]]  # by price id and days
     schedule_start: date
     members: tuple[str, ...]  # customer ids, for roll-up breakdowns
+    currency: str
+    # Seats the start of an in-advance seat price's period billed, by price id and served
+    # days, when that invoice is settled (billing no longer recalculates it).
+    billed_at_start: dict[tuple[str, Period], int] = field(default_factory=dict)
 
     def quantity(self, key: UsageKey) -> Decimal:
         return self.usage.get(key, {}).get(self.subject, NO_USAGE).value
@@ -129,28 +133,66 @@ def _seat_shares(measured: Measured, key: tuple[str, Period]) -> tuple[Share, ..
         return ()
     per_member = measured.member_seats.get(key, {})
     return tuple(
-        Share(m, Decimal(max([levels.opening, *(c.total for c in levels.changes)])))
+        Share(m, Decimal(_peak(held, key[1])))
         for m in measured.members
-        if (levels := per_member.get(m)) is not None
+        if (held := per_member.get(m)) is not None
     )
+
+
+def _peak(held: SeatLevels, served: Period) -> int:
+    """The most seats held over `served` (from the level at its start)."""
+    return max(
+        [level_at_start(held.opening, held.changes, served), *(c.total for c in held.changes)]
+    )
+
+
+# A changes line names at most this many of the period's counts after its start.
+SHOWN_CHANGES = 5
+
+
+def _changes_note(
+    charge: Charge,
+    structure: pricing.SeatBased,
+    held: SeatLevels,
+    highest: int,
+    billed_seats: int | None,
+) -> str:
+    """What the start billed and the counts held after it: "10 seats billed in advance;
+    14 from 2024-01-16"."""
+    start = opening_charge(structure, held.opening, held.changes, charge.period, charge.served)
+    spans = levels(held.opening, held.changes, charge.served)
+    if billed_seats is None or billed_seats == start.seats:
+        spans = spans[1:]  # the start billed the level at the start
+    else:
+        start = replace(start, seats=billed_seats)  # a count for the first day came later
+    later = [f"{count} from {span.start.isoformat()}" for span, count in spans[:SHOWN_CHANGES]]
+    if len(spans) > SHOWN_CHANGES:
+        later.append(f"{len(spans) - SHOWN_CHANGES} more changes")
+    if highest > max([start.seats, *(count for _, count in spans)]):
+        later.append(f"highest {highest}")  # a count held for part of a day
+    return "; ".join([f"{start.seats} seats billed in advance", *later])
 
 
 def _seats(charge: Charge, structure: pricing.SeatBased, measured: Measured) -> PricedLine:
     key = (structure.seat_type, charge.served)
-    levels = measured.seat_levels(key)
+    held = measured.seat_levels(key)
     title = charge.price.name
+    billed_seats = measured.billed_at_start.get((charge.price.id, charge.served))
+    seat = billed(structure, charge, held.opening, held.changes, measured.currency, billed_seats)
     if charge.overage:
-        months = charge.price.months or 1
-        seat = overage_charge(
-            structure, levels.opening, levels.changes, charge.period, charge.served, months
-        )
         title = f"{title}: seats over {structure.contracted_minimum}"
-    elif structure.overages_apart(charge.price.months):
-        seat = contracted_charge(structure, charge.period, charge.served)
-    elif charge.price.in_advance:  # billed on the seats held when the period starts
-        seat = seat_charge(structure, levels.opening, (), charge.period, charge.served)
-    else:
-        seat = seat_charge(structure, levels.opening, levels.changes, charge.period, charge.served)
+    if charge.changes:
+        # Its own line, naming the period whose changes it bills (also its service period).
+        served = charge.served
+        return _line(
+            charge,
+            Decimal(1),
+            seat.amount,
+            seat.amount,
+            description=_changes_note(charge, structure, held, seat.seats, billed_seats),
+            breakdown=_seat_shares(measured, key),
+            title=f"{title}: changes {served.start.isoformat()} to {served.end.isoformat()}",
+        )
     quantity = Decimal(seat.seats)
     return _line(
         charge,

@@ -72,9 +72,12 @@ class PlannedInvoice:
     @property
     def billing_period(self) -> Period:
         """The period the invoice bills: the one that ended for arrears charges, else the
-        one that starts (an invoice of only IN_ADVANCE charges)."""
-        ended = [c for c in self.charges if c.served.end < self.invoice_date]
-        chosen = ended or list(self.charges)
+        one that starts (an invoice of only IN_ADVANCE charges). The changes of an in-advance
+        seat price settle a period an earlier invoice billed: they count only on an invoice
+        of nothing else."""
+        own = [c for c in self.charges if not c.changes] or list(self.charges)
+        ended = [c for c in own if c.served.end < self.invoice_date]
+        chosen = ended or own
         return Period(
             min(c.billing_period.start for c in chosen), max(c.billing_period.end for c in chosen)
         )

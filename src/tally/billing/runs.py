@@ -41,9 +41,17 @@ from tally.engine import pricing
 from tally.engine.credits import Metered
 from tally.engine.invoice import PhaseAdjustments, PricedLine, assemble
 from tally.engine.periods import Period
-from tally.engine.schedule import Charge
+from tally.engine.schedule import Charge, DiscountKind
 from tally.invoices.lifecycle import announce_removal, auto_issue
-from tally.models import Account, BillingRun, Invoice, InvoiceStatus, UsageMetric
+from tally.models import (
+    Account,
+    BillingRun,
+    Invoice,
+    InvoiceLineItem,
+    InvoiceStatus,
+    LineKind,
+    UsageMetric,
+)
 from tally.notifications.events import INVOICE, NotificationType, emit
 
 CappedKey = tuple[str, Period]  # price id, days served
@@ -186,8 +194,57 @@ def _measure(session: Session, account: Account, requests: _Requests) -> _Answer
     return _Answers(usage, member_usage, seats, member_seats, capped)
 
 
+BilledAtStart = dict[tuple[str, Period], int]  # seats, by price id and served days
+
+
+def _billed_at_start(
+    session: Session,
+    account_id: str,
+    invoices: Sequence[PlannedInvoice],
+    existing: dict[tuple[str, date], Existing],
+) -> dict[str, BilledAtStart]:
+    """Per schedule, the seats the start of each period whose changes the planned invoices
+    bill was billed for, when that invoice is settled (finalized, voided or edited by a
+    person: billing no longer recalculates it): its line's quantity, so a count received
+    for the first day after it was finalized is billed with the changes. One query."""
+    asked: set[tuple[str, str, Period]] = set()  # invoice id, price id, served days
+    owner: dict[str, str] = {}  # invoice id -> schedule id
+    for invoice in invoices:
+        schedule_id = invoice.loaded.schedule.id
+        for charge in invoice.charges:
+            run = existing.get((schedule_id, charge.served.start))
+            if not charge.changes or run is None or run.invoice_id is None or run.editable:
+                continue
+            asked.add((run.invoice_id, charge.price.id, charge.served))
+            owner[run.invoice_id] = schedule_id
+    if not asked:
+        return {}
+    ids = id_table(session, list(owner))
+    rows = session.execute(
+        select(
+            InvoiceLineItem.invoice_id,
+            InvoiceLineItem.price_id,
+            InvoiceLineItem.service_period_start,
+            InvoiceLineItem.service_period_end,
+            InvoiceLineItem.quantity,
+        )
+        .join(ids, ids.c.id == InvoiceLineItem.invoice_id)
+        .where(InvoiceLineItem.account_id == account_id, InvoiceLineItem.kind == LineKind.PRICE)
+    )
+    found: dict[str, BilledAtStart] = defaultdict(dict)
+    for invoice_id, price_id, first, last, quantity in rows:
+        if price_id is None or first is None or last is None or first > last or quantity % 1:
+            continue  # not a seat count a start billed (a person's fraction of one: the rule)
+        if (invoice_id, price_id, served := Period(first, last)) in asked:
+            found[owner[invoice_id]][(price_id, served)] = int(quantity)
+    return found
+
+
 def _priced(
-    planned: PlannedInvoice, subject: Subject, answers: _Answers
+    planned: PlannedInvoice,
+    subject: Subject,
+    answers: _Answers,
+    billed_at_start: BilledAtStart,
 ) -> tuple[list[PricedLine], dict[int, Metered]]:
     """The invoice's priced lines, and its usage lines' metric and units by position."""
     measured = charging.Measured(
@@ -199,23 +256,34 @@ def _priced(
         capped=answers.capped,
         schedule_start=planned.loaded.terms.start,
         members=tuple(subject.members),
+        currency=planned.loaded.currency,
+        billed_at_start=billed_at_start,
     )
     lines: list[PricedLine] = []
+    unchanged: list[PricedLine] = []
     metered: dict[int, Metered] = {}
     for charge in planned.charges:
         line = charging.price(charge, measured)
         tax = planned.loaded.taxes.get(charge.price.id)
         if tax is not None:
             line = replace(line, tax_rate=tax.rate, tax_rate_version_id=tax.version_id)
+        if charge.changes and line.amount == 0:
+            unchanged.append(line)  # seats that did not change bill nothing more: no line
+            continue
         if (usage := charging.metered(charge, measured)) is not None:
             metered[len(lines)] = usage
         lines.append(line)
-    return lines, metered
+    # unless the invoice has nothing else (the one after an ended schedule's last period)
+    return lines or unchanged, metered
 
 
 def _adjustments(charges: Sequence[Charge]) -> list[PhaseAdjustments]:
     """Each phase's discounts and minimums on this invoice; a minimum is prorated by the
-    largest share of its period any of the phase's recurring charges serves."""
+    largest share of its period any of the phase's recurring charges serves.
+
+    The changes of an in-advance seat price belong to a period an earlier invoice billed:
+    they take their phase's percentage discounts, but bring no minimum or nominal discount
+    (once a period, on the invoice that opened it) to an invoice of their own."""
     by_phase: dict[str, list[Charge]] = defaultdict(list)
     for charge in charges:
         by_phase[charge.phase.id].append(charge)
@@ -224,7 +292,13 @@ def _adjustments(charges: Sequence[Charge]) -> list[PhaseAdjustments]:
         phase = phase_charges[0].phase
         if not phase.discounts and not phase.minimums:
             continue
-        recurring = [c for c in phase_charges if c.price.months is not None] or phase_charges
+        if all(c.changes for c in phase_charges):
+            percentages = tuple(d for d in phase.discounts if d.kind is DiscountKind.PERCENTAGE)
+            if percentages:
+                adjustments.append(PhaseAdjustments(phase_id=phase.id, discounts=percentages))
+            continue
+        own = [c for c in phase_charges if not c.changes]
+        recurring = [c for c in own if c.price.months is not None] or own
         adjustments.append(
             PhaseAdjustments(
                 phase_id=phase.id,
@@ -306,10 +380,13 @@ def bill_schedules(
         for charge in invoice.charges:
             requests.ask(charge, subject, invoice.loaded.terms.start)
     answers = _measure(session, account, requests)
+    at_start = _billed_at_start(session, account.id, planned.invoices, existing)
     open_invoices = []
     for invoice in planned.invoices:
         schedule = invoice.loaded.schedule
-        priced, metered = _priced(invoice, who.subjects[schedule.id], answers)
+        priced, metered = _priced(
+            invoice, who.subjects[schedule.id], answers, at_start.get(schedule.id, {})
+        )
         draft = assemble(
             priced,
             _adjustments(invoice.charges),

@@ -176,6 +176,14 @@ def _discount(
     currency: str,
     extra: list[tuple[Line, Decimal]],
 ) -> None:
+    if discount.kind is DiscountKind.PERCENTAGE:
+        # A negative price line gives back part of an earlier charge (seats an in-advance
+        # price billed, given up since): it gives back what that charge cost after this
+        # discount, netted into it.
+        for w in _eligible(working, phase_id, discount.price_ids):
+            if w.amount < 0:
+                w.amount -= w.amount * discount.amount / HUNDRED
+                w.notes.append(f"Includes {discount.message}")
     eligible = [w for w in _eligible(working, phase_id, discount.price_ids) if w.amount > 0]
     base = [w.amount - w.discounted for w in eligible]
     available = sum(base, ZERO)

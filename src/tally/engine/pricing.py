@@ -88,12 +88,14 @@ class SeatBased:
     tiers: tuple[Tier, ...] = field(default=())
     prorate_flat_fees: bool = True
     # Seats above the contracted minimum billed apart, in arrears, every this many months
-    # (shorter than the price's own period); None: billed with the price.
+    # (no longer than the price's own period); None: billed with the price.
     overage_months: int | None = None
 
     def overages_apart(self, price_months: int | None) -> bool:
-        """Whether seats above the minimum are billed on their own, shorter periods."""
-        return bool(self.overage_months and price_months and self.overage_months < price_months)
+        """Whether seats above the minimum are billed on their own periods: an overage
+        frequency as long as the price's or shorter (a yearly price in advance with yearly
+        overages bills the overages at the end of each year). A longer one is ignored."""
+        return bool(self.overage_months and price_months and self.overage_months <= price_months)
 
 
 Structure = Fixed | OneTime | Linear | Package | Volume | Graduated | SeatBased

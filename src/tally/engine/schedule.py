@@ -2,7 +2,11 @@
 invoice date.
 
 IN_ARREARS charges fall due the day after their period ends (or the schedule ends); IN_ADVANCE
-charges on the first day they serve; ONE_TIME prices once, when their phase starts. Phases
+charges on the first day they serve; ONE_TIME prices once, when their phase starts. A seat
+price billed in advance bills the seats held at the start then, and what changed during the
+period (a `changes` charge) the day an in-arrears price would; seats above a contracted
+minimum billed apart (an overage frequency no longer than the price's) are `overage` charges,
+in arrears on their own periods, whatever the price's timing. Phases
 change what is charged, never when: a phase that starts mid-period splits that period's
 charges between the two phases, on the same invoice date. Charges due on the same date go on
 one invoice.
@@ -91,6 +95,8 @@ class Charge:
     invoice_date: date
     billing_period: Period = field(compare=False)  # the schedule's days of `period`
     overage: bool = False  # seats above the contracted minimum, billed on their own periods
+    # An in-advance seat price's changes over `period` (its `served` days), billed after it.
+    changes: bool = False
 
     @property
     def fraction(self) -> Decimal:
@@ -107,6 +113,7 @@ def _recurring(
     phase: PhaseTerms,
     *,
     overage: bool = False,
+    changes: bool = False,
 ) -> Iterator[Charge]:
     for period in periods_until(schedule.start, schedule.recurrence_day, months, horizon):
         if period.start > span.end:
@@ -118,7 +125,16 @@ def _recurring(
         due = served.start if in_advance else billed.end + ONE_DAY
         if due > horizon:
             return
-        yield Charge(price, phase, period, served, due, billing_period=billed, overage=overage)
+        yield Charge(
+            price,
+            phase,
+            period,
+            served,
+            due,
+            billing_period=billed,
+            overage=overage,
+            changes=changes,
+        )
 
 
 def _price_charges(
@@ -135,9 +151,15 @@ def _price_charges(
         return
     yield from _recurring(schedule, price, span, price.months, price.in_advance, horizon, phase)
     structure = price.structure
-    if isinstance(structure, SeatBased) and structure.overages_apart(price.months):
+    if not isinstance(structure, SeatBased):
+        return
+    if structure.overages_apart(price.months):
         months = structure.overage_months or price.months
         yield from _recurring(schedule, price, span, months, False, horizon, phase, overage=True)
+    elif price.in_advance:  # the start billed the seats held then; the rest once it is over
+        yield from _recurring(
+            schedule, price, span, price.months, False, horizon, phase, changes=True
+        )
 
 
 def charges(schedule: ScheduleTerms, horizon: date) -> list[Charge]:
