@@ -1,10 +1,11 @@
 """`python -m bench`: every benchmark, one after the other."""
 
-from bench import api_latency, billing, metering, portal, sustained
+from bench import api_latency, billing, metering, portal, sustained, webhooks
 
 if __name__ == "__main__":
     api_latency.main()
     metering.main()
     billing.main()
     portal.main()
+    webhooks.main()
     sustained.main([])  # last: it exits non-zero when its error rate is over 1%

@@ -30,7 +30,9 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 def settings(tmp_path_factory: pytest.TempPathFactory, database: Database) -> Settings:
     # Tests bill on demand (the execution endpoint), never from a background thread. The
     # whole run shares one app and one client address: no rate limits or failed-auth
-    # throttling (tests/ops turns them on in apps of their own).
+    # throttling (tests/ops turns them on in apps of their own). Webhook tests deliver to
+    # receivers on 127.0.0.1, allowed as an operator allows internal receivers (tests/security
+    # checks the refusals in an app without it).
     return Settings(
         data_dir=tmp_path_factory.mktemp("data"),
         database_url=database.url,
@@ -38,6 +40,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory, database: Database) -> Se
         rate_limit_per_minute=0,
         ingestion_rate_limit_per_minute=0,
         auth_failure_limit=0,
+        webhook_allowed_hosts="127.0.0.1",
     )
 
 

@@ -21,7 +21,7 @@ from tally.dashboard.pages import install_dashboard
 from tally.db import Database
 from tally.documents.endpoints import router as documents_router
 from tally.invoices.endpoints import router as invoices_router
-from tally.jobs import Worker, background_jobs
+from tally.jobs import Background
 from tally.metering.endpoints import router as metering_router
 from tally.notifications.endpoints import router as notifications_router
 from tally.ops.health import router as health_router
@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         worker = None
         if settings.billing_scheduler:
-            worker = Worker(db, background_jobs(settings), poll=settings.billing_poll_seconds)
+            worker = Background(db, settings)
             worker.start()
         yield
         if worker is not None:

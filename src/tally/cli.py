@@ -24,7 +24,7 @@ from tally.demo import load_demo, load_demo_user
 from tally.documents.links import portal_url
 from tally.exceptions import TallyError
 from tally.invoices.schemas import money
-from tally.jobs import Worker, background_jobs, run_once
+from tally.jobs import Background, background_jobs, run_once, webhooks_once
 from tally.metering.imports import import_events
 from tally.models import Account
 from tally.ops import logging as ops_logging
@@ -98,27 +98,26 @@ def worker(
     settings = get_settings()
     ops_logging.configure(settings.log_format or "json", settings.log_level)
     database = _migrated_database()
-    jobs = background_jobs(settings)
     if once:
-        run_once(database, jobs)
+        run_once(database, [*background_jobs(settings), webhooks_once(settings)])
         database.dispose()
         return
     if settings.worker_metrics_port:
         prometheus_client.start_http_server(settings.worker_metrics_port, addr=settings.host)
-    worker_thread = Worker(database, jobs, poll=settings.billing_poll_seconds)
+    background = Background(database, settings)
 
     def stop(signum: int, _: object) -> None:
-        # Only flag it here: the loop below joins the thread once the job in progress ends.
+        # Only flag it here: the loop below joins the threads once the job in progress and
+        # the webhooks being sent end.
         logging.getLogger(__name__).info("%s received", signal.Signals(signum).name)
-        worker_thread.stopping.set()
+        background.stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    worker_thread.start()
-    while worker_thread.is_alive():
-        worker_thread.join(timeout=0.5)
-        if worker_thread.stopping.is_set():
-            worker_thread.stop()
+    background.start()
+    while background.is_alive():
+        if background.stopping.wait(timeout=0.5):
+            background.stop()
     database.dispose()
 
 

@@ -1,9 +1,11 @@
-"""The background work `tally serve` runs in a thread and `tally worker` in its own process:
-every `poll` seconds, each job once. Jobs claim their rows with SKIP LOCKED, so any number
-of workers share them.
+"""The background work `tally serve` runs in threads and `tally worker` in its own process
+(`Background`): the jobs loop (`Worker`: every `poll` seconds, each job once) and, apart from
+it, the webhook sender (`WebhookSender`), so a slow receiver delays neither billing nor
+email, nor (through the sender's caps and fair claims) other accounts' webhooks. Both claim
+their rows with SKIP LOCKED, so any number of workers share them.
 
-Jobs: the billing pass (`billing.scheduler.bill_due`), and the outboxes and reminders the
-notification and invoice domains add to `background_jobs`.
+Jobs: the billing pass (`billing.scheduler.bill_due`), and the email outbox, reminders and
+credit expiry the notification, invoice and credit domains add to `background_jobs`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from tally.credits.expiry import expire_due
 from tally.db import Database
 from tally.invoices.reminders import queue_reminders
 from tally.notifications.outbox import send_due
-from tally.notifications.webhooks import deliver_due
+from tally.notifications.webhooks import deliver_due, send_until_stopped
 from tally.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -61,7 +63,6 @@ def background_jobs(settings: Settings) -> list[Job]:
             lambda db: bill_due(db, interval=interval, batch=settings.billing_batch_size),
         ),
         Job("email", lambda db: send_due(db, settings)),
-        Job("webhooks", lambda db: deliver_due(db, settings)),
         Job(
             "reminders",
             at_most_every(
@@ -71,6 +72,12 @@ def background_jobs(settings: Settings) -> list[Job]:
         ),
         Job("credit-expiry", at_most_every(CREDIT_EXPIRY_EVERY_SECONDS, expire_due)),
     ]
+
+
+def webhooks_once(settings: Settings) -> Job:
+    """One pass of the webhook sender as a job: `tally worker --once` (the long-running
+    processes run `WebhookSender`)."""
+    return Job("webhooks", lambda db: deliver_due(db, settings))
 
 
 def run_once(db: Database, jobs: list[Job], stopping: threading.Event | None = None) -> None:
@@ -91,10 +98,17 @@ def run_once(db: Database, jobs: list[Job], stopping: threading.Event | None = N
 class Worker(threading.Thread):
     """`run_once` every `poll` seconds until stopped."""
 
-    def __init__(self, db: Database, jobs: list[Job], *, poll: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        jobs: list[Job],
+        *,
+        poll: float,
+        stopping: threading.Event | None = None,
+    ) -> None:
         super().__init__(name="tally-worker", daemon=True)
         self.db, self.jobs, self.poll = db, jobs, poll
-        self.stopping = threading.Event()
+        self.stopping = stopping or threading.Event()
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -109,3 +123,50 @@ class Worker(threading.Thread):
             log.info("stopping background jobs: finishing the job in progress")
         self.stopping.set()
         self.join()
+
+
+class WebhookSender(threading.Thread):
+    """`webhooks.send_until_stopped`: its own sender threads, its own loop."""
+
+    def __init__(self, db: Database, settings: Settings, stopping: threading.Event) -> None:
+        super().__init__(name="tally-webhooks", daemon=True)
+        self.db, self.settings, self.stopping = db, settings, stopping
+
+    def run(self) -> None:
+        try:
+            send_until_stopped(self.db, self.settings, self.stopping)
+        except Exception:  # its set-up failed (the loop itself survives errors)
+            log.exception("webhook sender failed")
+
+
+class Background:
+    """A process's background work: the jobs loop and the webhook sender, in threads of
+    their own sharing one stop flag."""
+
+    def __init__(self, db: Database, settings: Settings, jobs: list[Job] | None = None) -> None:
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = [
+            Worker(
+                db,
+                background_jobs(settings) if jobs is None else jobs,
+                poll=settings.billing_poll_seconds,
+                stopping=self.stopping,
+            ),
+            WebhookSender(db, settings, self.stopping),
+        ]
+
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
+
+    def is_alive(self) -> bool:
+        return any(thread.is_alive() for thread in self.threads)
+
+    def stop(self) -> None:
+        """Let the job in progress and the webhooks being sent finish, then return once
+        every thread has ended."""
+        if not self.stopping.is_set():
+            log.info("stopping background jobs: finishing the job in progress")
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join()

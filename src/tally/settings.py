@@ -4,8 +4,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tally.notifications.destinations import AllowList
 
 
 class Settings(BaseSettings):
@@ -84,6 +86,25 @@ class Settings(BaseSettings):
         description="Wait before the first retry of an email or webhook; doubles each time.",
     )
     webhook_timeout_seconds: float = Field(default=10, gt=0)
+    webhook_allowed_hosts: str = Field(
+        default="",
+        description="Webhook destinations allowed although internal (comma separated: host "
+        "names, IP addresses or CIDR networks, e.g. `hooks.internal,10.1.0.0/16`). Others on "
+        "loopback, private, link-local, unique-local, multicast, unspecified, reserved or cloud "
+        "metadata addresses are refused.",
+    )
+    webhook_concurrency: int = Field(
+        default=8, ge=1, description="Webhooks each process sends at once (its sender threads)."
+    )
+    webhook_policy_concurrency: int = Field(
+        default=2,
+        ge=1,
+        description="Deliveries of one webhook policy a process sends at once: a slow receiver "
+        "holds no more senders than this.",
+    )
+    webhook_poll_seconds: float = Field(
+        default=1, gt=0, description="How often the webhook sender looks for due deliveries."
+    )
     # Operations (tally.ops): logs, metrics, limits, shutdown.
     log_format: Literal["json", "text"] | None = Field(
         default=None,
@@ -123,6 +144,16 @@ class Settings(BaseSettings):
         gt=0,
         description="On SIGTERM, how long `tally serve` waits for in-flight requests.",
     )
+
+    @field_validator("webhook_allowed_hosts")
+    @classmethod
+    def _allowed_hosts(cls, value: str) -> str:
+        AllowList.parse(value)  # a malformed entry stops the start, not the first webhook
+        return value
+
+    @property
+    def webhook_allow_list(self) -> AllowList:
+        return AllowList.parse(self.webhook_allowed_hosts)
 
     @property
     def resolved_database_url(self) -> str:

@@ -105,8 +105,8 @@ def test_a_failing_receiver_is_retried_with_exponential_backoff_until_it_answers
 
     (first,) = attempt(0)
     assert (first["status"], first["attempts"], first["responseStatus"]) == ("PENDING", 1, 500)
-    assert first["lastError"].startswith("HTTP 500")
-    assert "receiver says no" in first["lastError"]
+    assert first["lastError"] == "answered 500"  # Tally's words, never the receiver's
+    assert "receiver says no" not in json.dumps(first)
     assert datetime.fromisoformat(first["nextAttemptAt"]) == now + timedelta(seconds=30)
 
     assert attempt(29)[0]["attempts"] == 1  # not due yet: 30 s after the first attempt
@@ -171,11 +171,11 @@ def test_no_answer_in_time_and_no_server_are_failed_attempts(
 
     (timed_out,) = deliveries(api, slow["id"])
     assert (timed_out["status"], timed_out["attempts"]) == ("PENDING", 1)
-    assert timed_out["lastError"] == "no answer within 0.5 s"
+    assert timed_out["lastError"] == "timed out after 0.5 s"
     assert "responseStatus" not in timed_out
     (refused,) = deliveries(api, gone["id"])
     assert (refused["status"], refused["attempts"]) == ("PENDING", 1)
-    assert refused["lastError"].startswith("ConnectError")
+    assert refused["lastError"] == "connection refused"
 
 
 def test_policies_receive_only_the_types_they_list(

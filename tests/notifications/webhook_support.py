@@ -38,14 +38,22 @@ class Arrival:
 @dataclass
 class Receiver:
     """A webhook endpoint on a free local port. Answers each request with the next status of
-    `statuses` (then 200), after `delay` seconds. Its URL ends in a token of its own, and it
+    `statuses` (then 200), after `delay` seconds, or once `gate` is set (a receiver that
+    hangs), a redirect to `location` if given. Its URL ends in a token of its own, and it
     records only requests to that URL: deliveries other tests left behind, sent by a worker
-    to a port this receiver now has, are answered 410 and not counted."""
+    to a port this receiver now has, are answered 410 and not counted. `most_at_once`: the
+    most requests it held at the same time."""
 
     statuses: list[int] = field(default_factory=list)
     delay: float = 0.0
     arrivals: list[Arrival] = field(default_factory=list)
     token: str = field(default_factory=lambda: secrets.token_hex(8))
+    gate: threading.Event | None = None
+    location: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 0
+    held: int = 0
+    most_at_once: int = 0
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -62,14 +70,22 @@ class Receiver:
                         Arrival({k.lower(): v for k, v in self.headers.items()}, body)
                     )
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
+                    receiver.held += 1
+                    receiver.most_at_once = max(receiver.most_at_once, receiver.held)
                 if receiver.delay:
                     time.sleep(receiver.delay)
+                if receiver.gate is not None:
+                    receiver.gate.wait()
+                with receiver._lock:
+                    receiver.held -= 1
                 self._answer(status)
 
             def _answer(self, status: int) -> None:
                 text = b"ok" if status < 300 else b"receiver says no"
                 try:
                     self.send_response(status)
+                    if receiver.location is not None:
+                        self.send_header("Location", receiver.location)
                     self.send_header("Content-Length", str(len(text)))
                     self.end_headers()
                     self.wfile.write(text)
@@ -79,7 +95,7 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -90,7 +106,11 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{self.path}"
+        return f"http://{self.host}:{self.bound_port}{self.path}"
+
+    @property
+    def bound_port(self) -> int:
+        return int(self._server.server_address[1])
 
     def close(self) -> None:
         self._server.shutdown()

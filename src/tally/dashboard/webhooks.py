@@ -135,7 +135,8 @@ def new_policy(request: Request, viewer: SignedInViewer) -> Response:
 def create_policy(request: Request, form: PostedForm, session: DbSession) -> Response:
     try:
         body = policy_request(form.fields)
-        policy = service.create_policy(session, form.viewer.account_id, body)
+        allowed = request.app.state.settings.webhook_allow_list
+        policy = service.create_policy(session, form.viewer.account_id, body, allowed=allowed)
     except ValidationError as invalid:
         errors = from_validation(invalid)
     except InvalidRequest as refused:  # the service's own checks: URLs, addresses, secret
@@ -263,7 +264,10 @@ def add_recipients(
 ) -> Response:
     def change(account_id: str) -> object:
         body = RecipientsIn.model_validate({"recipients": lines(form.get("recipients"))})
-        return service.add_recipients(session, account_id, policy_id, body.recipients)
+        allowed = request.app.state.settings.webhook_allow_list
+        return service.add_recipients(
+            session, account_id, policy_id, body.recipients, allowed=allowed
+        )
 
     return _change(request, form, session, policy_id, "recipients-added", change)
 

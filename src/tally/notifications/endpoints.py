@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Path, Query
+from fastapi import Depends, Path, Query, Request
 
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession
@@ -11,6 +11,7 @@ from tally.api.routing import api_router
 from tally.api.schemas import Page
 from tally.models import DeliveryStatus, NotificationPolicy, WebhookDelivery
 from tally.notifications import service
+from tally.notifications.destinations import AllowList
 from tally.notifications.events import NotificationType
 from tally.notifications.schemas import (
     DeliveryOut,
@@ -19,10 +20,19 @@ from tally.notifications.schemas import (
     PolicyOut,
     RecipientsIn,
 )
+from tally.settings import Settings
 
 router = api_router(tags=["Notifications"])
 
 PolicyId = Annotated[str, Path(description="Notification policy ID")]
+
+
+def _allow_list(request: Request) -> AllowList:
+    settings: Settings = request.app.state.settings
+    return settings.webhook_allow_list
+
+
+Allowed = Annotated[AllowList, Depends(_allow_list)]
 
 
 @router.get("/notifications/policies", summary="List notification policies")
@@ -49,8 +59,12 @@ def list_policies(
     summary="Create a notification policy",
     description="A WEBHOOK policy without `webhookSecret` gets a generated one (`whsec_...`).",
 )
-def create_policy(body: PolicyIn, account: CurrentAccount, session: DbSession) -> PolicyOut:
-    return PolicyOut.build(service.create_policy(session, account.account_id, body))
+def create_policy(
+    body: PolicyIn, account: CurrentAccount, session: DbSession, allowed: Allowed
+) -> PolicyOut:
+    return PolicyOut.build(
+        service.create_policy(session, account.account_id, body, allowed=allowed)
+    )
 
 
 @router.get("/notifications/policies/{id}", summary="Get a notification policy")
@@ -93,9 +107,12 @@ def remove_notification_type(
 
 @router.post("/notifications/policies/{id}/recipients", summary="Add recipients to a policy")
 def add_recipients(
-    id: PolicyId, body: RecipientsIn, account: CurrentAccount, session: DbSession
+    id: PolicyId, body: RecipientsIn, account: CurrentAccount, session: DbSession, allowed: Allowed
 ) -> PolicyOut:
-    return PolicyOut.build(service.add_recipients(session, account.account_id, id, body.recipients))
+    policy = service.add_recipients(
+        session, account.account_id, id, body.recipients, allowed=allowed
+    )
+    return PolicyOut.build(policy)
 
 
 # `:path`: webhook URLs hold slashes (sent percent-encoded, decoded before routing).

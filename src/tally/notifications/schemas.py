@@ -1,6 +1,8 @@
 """Notification policies in Sequence's shapes, and Tally's delivery log."""
 
+import re
 from datetime import datetime
+from typing import Any
 
 from pydantic import Field
 
@@ -78,14 +80,39 @@ class PolicyOut(Schema):
         )
 
 
+# Attempts recorded before Tally wrote every reason itself kept the start of a failing answer
+# ("HTTP 500: <body>") and exceptions' own messages ("RemoteProtocolError: <bytes read>"): both
+# can hold what an internal server said, so the log shows them without it.
+_OLD_ANSWER = re.compile(r"HTTP (\d{3})\b.*", re.DOTALL)
+_OLD_EXCEPTION = re.compile(r"([A-Z][A-Za-z]*(?:Error|Timeout|Exception)): .*", re.DOTALL)
+
+
+def shown_error(error: str | None) -> str | None:
+    if error is None:
+        return None
+    if found := _OLD_ANSWER.fullmatch(error):
+        return f"answered {found[1]}"
+    if found := _OLD_EXCEPTION.fullmatch(error):
+        return found[1]
+    return error
+
+
 class AttemptOut(Schema):
     attempt: int
     at: datetime
     response_status: int | None = Field(
         default=None, description="The receiver's HTTP status, when it answered."
     )
-    error: str | None = Field(default=None, description="Why the attempt failed.")
+    error: str | None = Field(
+        default=None,
+        description='Why the attempt failed, in Tally\'s words ("answered 500", "timed out '
+        'after 10 s", "destination not allowed: ..."); never the receiver\'s answer.',
+    )
     duration_ms: int
+
+    @classmethod
+    def build(cls, entry: dict[str, Any]) -> "AttemptOut":
+        return cls.model_validate({**entry, "error": shown_error(entry.get("error"))})
 
 
 class DeliveryOut(Schema):
@@ -101,7 +128,9 @@ class DeliveryOut(Schema):
     status: DeliveryStatus
     attempts: int
     response_status: int | None = Field(default=None, description="Of the last attempt.")
-    last_error: str | None = Field(default=None, description="Of the last failed attempt.")
+    last_error: str | None = Field(
+        default=None, description="Why the last attempt failed, or why it was not sent."
+    )
     next_attempt_at: datetime | None = Field(
         default=None, description="When the next attempt is due (PENDING deliveries)."
     )
@@ -123,12 +152,12 @@ class DeliveryOut(Schema):
             status=delivery.status,
             attempts=delivery.attempts,
             response_status=delivery.response_status,
-            last_error=delivery.last_error,
+            last_error=shown_error(delivery.last_error),
             next_attempt_at=(
                 delivery.next_attempt_at if delivery.status is DeliveryStatus.PENDING else None
             ),
             last_attempt_at=delivery.last_attempt_at,
             delivered_at=delivery.delivered_at,
             created_at=delivery.created_at,
-            attempt_log=[AttemptOut.model_validate(entry) for entry in delivery.attempt_log],
+            attempt_log=[AttemptOut.build(entry) for entry in delivery.attempt_log],
         )

@@ -1,9 +1,10 @@
 """Notification policies: which events an account's webhooks and email recipients receive.
 
 A policy lists notification types (none: every type) and recipients: http(s) URLs for the
-WEBHOOK channel, email addresses for EMAIL. Webhook policies sign what they send with their
-secret, generated (`whsec_...`) when the client gives none. Deleting a policy keeps its row,
-so its delivery log stays intact; it just stops matching.
+WEBHOOK channel (no internal address unless the operator allows it: `destinations.refusal`),
+email addresses for EMAIL. Webhook policies sign what they send with their secret, generated
+(`whsec_...`) when the client gives none. Deleting a policy keeps its row, so its delivery log
+stays intact; it just stops matching.
 
 Queued deliveries follow the policy as it is when they are sent (`webhooks.deliver_due`):
 removing a recipient or a type, or deleting the policy, stops what is still pending.
@@ -29,6 +30,8 @@ from tally.models import (
     NotificationPolicy,
     WebhookDelivery,
 )
+from tally.notifications import destinations
+from tally.notifications.destinations import AllowList
 from tally.notifications.events import NotificationType
 from tally.notifications.schemas import MAX_RECIPIENTS, PolicyIn
 
@@ -42,7 +45,9 @@ def generate_secret() -> str:
     return SECRET_PREFIX + "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(32))
 
 
-def _webhook_url(value: str) -> str:
+def _webhook_url(value: str, allowed: AllowList | None = None) -> str:
+    """`value` checked as a webhook URL; with `allowed`, also as a destination (recipients
+    being set; one already held can always be named, to remove it)."""
     url = value.strip()
     try:
         parts = urlsplit(url)
@@ -57,6 +62,12 @@ def _webhook_url(value: str) -> str:
         raise InvalidRequest.field(
             "recipients", f"{value!r} is not an http or https URL (a webhook policy sends to URLs)"
         )
+    if allowed is not None and (reason := destinations.refusal(url, allowed)):
+        raise InvalidRequest.field(
+            "recipients",
+            f"{value!r} is not allowed: {reason} (webhooks go to public addresses; the "
+            "operator can allow internal receivers with TALLY_WEBHOOK_ALLOWED_HOSTS)",
+        )
     return url
 
 
@@ -69,9 +80,12 @@ def _email(value: str) -> str:
         ) from exc
 
 
-def _recipients(channel: NotificationChannel, values: Iterable[str]) -> list[str]:
-    check = _webhook_url if channel is NotificationChannel.WEBHOOK else _email
-    return list(dict.fromkeys(check(value) for value in values))
+def _recipients(
+    channel: NotificationChannel, values: Iterable[str], allowed: AllowList | None = None
+) -> list[str]:
+    if channel is NotificationChannel.WEBHOOK:
+        return list(dict.fromkeys(_webhook_url(value, allowed) for value in values))
+    return list(dict.fromkeys(_email(value) for value in values))
 
 
 def _same_recipient(channel: NotificationChannel, given: str) -> str:
@@ -86,8 +100,11 @@ def _types(types: Iterable[NotificationType]) -> list[str]:
     return list(dict.fromkeys(t.value for t in types))
 
 
-def create_policy(session: Session, account_id: str, data: PolicyIn) -> NotificationPolicy:
-    recipients = _recipients(data.channel, data.recipients)
+def create_policy(
+    session: Session, account_id: str, data: PolicyIn, *, allowed: AllowList
+) -> NotificationPolicy:
+    """`allowed`: the internal destinations the operator allows (`webhook_allow_list`)."""
+    recipients = _recipients(data.channel, data.recipients, allowed)
     secret = data.webhook_secret
     if data.channel is NotificationChannel.WEBHOOK:
         secret = secret or generate_secret()
@@ -230,10 +247,16 @@ def remove_notification_type(
 
 
 def add_recipients(
-    session: Session, account_id: str, policy_id: str, recipients: Sequence[str]
+    session: Session,
+    account_id: str,
+    policy_id: str,
+    recipients: Sequence[str],
+    *,
+    allowed: AllowList,
 ) -> NotificationPolicy:
     policy = get_policy(session, account_id, policy_id, for_update=True)
-    combined = list(dict.fromkeys([*policy.recipients, *_recipients(policy.channel, recipients)]))
+    added = _recipients(policy.channel, recipients, allowed)
+    combined = list(dict.fromkeys([*policy.recipients, *added]))
     if len(combined) > MAX_RECIPIENTS:
         raise InvalidRequest.field(
             "recipients", f"a policy has at most {MAX_RECIPIENTS} recipients"

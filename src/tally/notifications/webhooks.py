@@ -1,16 +1,27 @@
-"""Webhook delivery: the outbox worker that POSTs queued events to their policies' URLs.
+"""Webhook delivery: the outbox sender that POSTs queued events to their policies' URLs.
 
-`deliver_due` claims due PENDING deliveries in a short transaction (`FOR UPDATE SKIP
-LOCKED`, then their `next_attempt_at` pushed past a lease), so no row lock is held while the
-receivers answer and any number of workers share the outbox without sending a delivery twice.
-It then POSTs Sequence's envelope, signed, to every claimed URL at once, and records each
-attempt in a second transaction: a 2xx answer is DELIVERED; anything else, or no answer within
-`webhook_timeout_seconds`, is retried after `delivery_backoff_seconds` x 2^(attempts - 1),
-and FAILED after `delivery_max_attempts`. Every attempt is kept on the row (`attempt_log`):
-the policy's delivery log.
+Senders (`webhook_concurrency` threads a process) take deliveries as they free up, so a slow
+receiver holds the senders it has and no others. Claims are fair: due deliveries are taken
+round-robin across accounts (each account's oldest first, then their second ...), no policy
+has more than `webhook_policy_concurrency` in flight in a process and no account more than
+half the senders, so one tenant's slow or silent receiver leaves the others' deliveries on
+time. A claim is a short transaction (`FOR UPDATE SKIP LOCKED`, then the rows'
+`next_attempt_at` pushed past a lease): no row lock is held while receivers answer, and any
+number of processes share the outbox without sending a delivery twice.
+
+Each attempt is recorded as it ends: a 2xx answer is DELIVERED; anything else, or no answer
+within `webhook_timeout_seconds`, is retried after `delivery_backoff_seconds` x 2^(attempts -
+1), and FAILED after `delivery_max_attempts`. Every attempt is kept on the row
+(`attempt_log`): the policy's delivery log, in Tally's words ("answered 500", "timed out after
+10 s", "destination not allowed: private address 10.0.0.1"), never a byte of the receiver's
+answer. Connections go through `destinations.guarded_transport`: internal addresses refused
+after resolution, no redirect followed.
 
 Delivery is at least once: a worker that dies between sending and recording leaves its
 claim to expire, and the delivery is sent again. `Tally-Event-Id` lets receivers notice.
+
+`deliver_due` is one pass (tests, `tally worker --once`); `send_until_stopped` is the
+background sender `tally serve` and `tally worker` run in threads of their own.
 """
 
 from __future__ import annotations
@@ -18,16 +29,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import ssl
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import TracebackType
 from typing import Any
 
 import httpx
 import msgspec
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import Session
 
 from tally import __version__
 from tally.db import Database, table_of, utcnow
@@ -37,6 +53,7 @@ from tally.models import (
     NotificationPolicy,
     WebhookDelivery,
 )
+from tally.notifications.destinations import Undeliverable, guarded_transport
 from tally.ops.metrics import webhook_pass
 from tally.settings import Settings
 
@@ -45,9 +62,7 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "Sequence-Signature"
 EVENT_ID_HEADER = "Tally-Event-Id"
 BATCH = 50
-MAX_SENDERS = 16  # concurrent POSTs per batch
-_EXCERPT_BYTES = 300  # of a failing answer's body, kept in the log
-_ERROR_LENGTH = 1000
+_LOG_EVERY_SECONDS = 60.0  # the background sender's summary line, when it did anything
 
 _encoder = msgspec.json.Encoder()
 
@@ -77,6 +92,8 @@ def signature(secret: str, body: bytes, timestamp_ms: int) -> str:
 @dataclass(frozen=True)
 class _Claimed:
     delivery_id: str
+    account_id: str
+    policy_id: str
     attempt: int  # this attempt's number, 1 for the first
     attempt_log: list[Any]
     event_id: str
@@ -129,25 +146,119 @@ def _stopped_because(policy: NotificationPolicy, event: NotificationEvent, url: 
     return None
 
 
+class _InFlight:
+    """What this process is sending, by policy and account: the caps claims respect."""
+
+    def __init__(self, settings: Settings, senders: int) -> None:
+        self.per_policy = settings.webhook_policy_concurrency
+        self.per_account = max(1, senders // 2)  # the other half stays for other accounts
+        self.policies: Counter[str] = Counter()
+        self.accounts: Counter[str] = Counter()
+
+    def full(self) -> tuple[set[str], set[str]]:
+        """The policies and the accounts that may take no more."""
+        return (
+            {p for p, n in self.policies.items() if n >= self.per_policy},
+            {a for a, n in self.accounts.items() if n >= self.per_account},
+        )
+
+    def pick(self, candidates: Sequence[Any], limit: int) -> list[str]:
+        """Of `candidates` (id, account_id, policy_id; in claim order), the ids that fit."""
+        policies, accounts = Counter(self.policies), Counter(self.accounts)
+        chosen: list[str] = []
+        for delivery_id, account_id, policy_id in candidates:
+            if len(chosen) == limit:
+                break
+            if policies[policy_id] < self.per_policy and accounts[account_id] < self.per_account:
+                chosen.append(delivery_id)
+                policies[policy_id] += 1
+                accounts[account_id] += 1
+        return chosen
+
+    def add(self, claimed: _Claimed, change: int = 1) -> None:
+        self.policies[claimed.policy_id] += change
+        self.accounts[claimed.account_id] += change
+        self.policies, self.accounts = +self.policies, +self.accounts  # drop the zeros
+
+
+def _candidates(session: Session, now: datetime, limit: int, in_flight: _InFlight) -> list[str]:
+    """Due deliveries in a fair order: each account's oldest first, then each account's
+    second ..., a policy's beyond its cap left out; trimmed to what `in_flight` has room
+    for. Read without locks (the claim locks, skipping what another worker holds)."""
+    full_policies, full_accounts = in_flight.full()
+    due = select(
+        WebhookDelivery.id,
+        WebhookDelivery.account_id,
+        WebhookDelivery.policy_id,
+        WebhookDelivery.next_attempt_at,
+        func.row_number()
+        .over(
+            partition_by=WebhookDelivery.policy_id,
+            order_by=(WebhookDelivery.next_attempt_at, WebhookDelivery.id),
+        )
+        .label("policy_turn"),
+    ).where(
+        WebhookDelivery.status == DeliveryStatus.PENDING, WebhookDelivery.next_attempt_at <= now
+    )
+    if full_policies:
+        due = due.where(WebhookDelivery.policy_id.not_in(full_policies))
+    if full_accounts:
+        due = due.where(WebhookDelivery.account_id.not_in(full_accounts))
+    by_policy = due.subquery()
+    ranked = (
+        select(
+            by_policy.c.id,
+            by_policy.c.account_id,
+            by_policy.c.policy_id,
+            by_policy.c.next_attempt_at,
+            func.row_number()
+            .over(
+                partition_by=by_policy.c.account_id,
+                order_by=(by_policy.c.next_attempt_at, by_policy.c.id),
+            )
+            .label("turn"),
+        )
+        .where(by_policy.c.policy_turn <= in_flight.per_policy)
+        .subquery()
+    )
+    rows = session.execute(
+        select(ranked.c.id, ranked.c.account_id, ranked.c.policy_id)
+        .where(ranked.c.turn <= min(limit, in_flight.per_account))
+        .order_by(ranked.c.turn, ranked.c.next_attempt_at, ranked.c.id)
+        .limit(4 * limit)
+    ).all()
+    return in_flight.pick(rows, limit)
+
+
 def _claim(
-    db: Database, settings: Settings, now: datetime, batch: int, report: DeliveryReport
+    db: Database,
+    settings: Settings,
+    now: datetime,
+    limit: int,
+    in_flight: _InFlight,
+    report: DeliveryReport,
 ) -> tuple[int, list[_Claimed]]:
-    """Claim up to `batch` due deliveries; returns how many were due and those to send."""
+    """Claim up to `limit` due deliveries, fairly (`_candidates`); returns how many were
+    found due (some may be another worker's by now: claim again soon) and those to send."""
     with db.transaction() as session:
+        chosen = _candidates(session, now, limit, in_flight)
+        if not chosen:
+            return 0, []
         rows = list(
             session.scalars(
                 select(WebhookDelivery)
                 .where(
+                    WebhookDelivery.id.in_(chosen),
+                    # Still due: another worker may have claimed it since it was read.
                     WebhookDelivery.status == DeliveryStatus.PENDING,
                     WebhookDelivery.next_attempt_at <= now,
                 )
                 .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-                .limit(batch)
                 .with_for_update(skip_locked=True)
             )
         )
         if not rows:
-            return 0, []
+            return len(chosen), []  # every one claimed by another worker meanwhile
         policies = {
             p.id: p
             for p in session.scalars(
@@ -183,6 +294,8 @@ def _claim(
             claimed.append(
                 _Claimed(
                     delivery_id=row.id,
+                    account_id=row.account_id,
+                    policy_id=row.policy_id,
                     attempt=row.attempts,
                     attempt_log=list(row.attempt_log),
                     event_id=event.id,
@@ -191,17 +304,35 @@ def _claim(
                     body=envelope(event),
                 )
             )
-        return len(rows), claimed
+        return len(chosen), claimed
 
 
-def _excerpt(response: httpx.Response, deadline: float) -> str:
-    """The start of a failing answer's body (read no further than needed, nor for long)."""
-    data = b""
-    for chunk in response.iter_raw():
-        data += chunk
-        if len(data) >= _EXCERPT_BYTES or time.monotonic() > deadline:
-            break
-    return " ".join(data[:_EXCERPT_BYTES].decode("utf-8", "replace").split())
+# Tally's words for a failed request, never the exception's own message: that can quote what
+# the receiver sent (h11 cites a malformed status line).
+_FAILURES: list[tuple[type[Exception] | tuple[type[Exception], ...], str]] = [
+    (httpx.RemoteProtocolError, "no valid HTTP answer"),
+    ((httpx.ReadError, httpx.WriteError, httpx.CloseError), "connection lost"),
+    (httpx.HTTPError, "request failed"),
+]
+
+
+def _failure(exc: Exception) -> str:
+    if isinstance(exc, Undeliverable):  # refused, unresolved, unreachable: said when raised
+        return exc.reason
+    if isinstance(exc, httpx.ConnectError):  # our backend connected, so TLS failed
+        return _tls_failure(exc)
+    return next(reason for kinds, reason in _FAILURES if isinstance(exc, kinds))
+
+
+def _tls_failure(exc: BaseException) -> str:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return "TLS certificate not accepted"
+        if isinstance(cause, ssl.SSLError):
+            return "TLS handshake failed"
+        cause = cause.__cause__ or cause.__context__
+    return "connection failed"
 
 
 def _send(client: httpx.Client, timeout: float, claimed: _Claimed) -> _Outcome:
@@ -214,24 +345,23 @@ def _send(client: httpx.Client, timeout: float, claimed: _Claimed) -> _Outcome:
     status: int | None = None
     error: str | None = None
     try:
+        # The answer's body is never read: only its status matters, and what it says
+        # must not reach the log (the tenant reads it).
         with client.stream("POST", claimed.url, content=claimed.body, headers=headers) as answer:
             status = answer.status_code
-            if not 200 <= status < 300:
-                excerpt = _excerpt(answer, started + timeout)
-                error = f"HTTP {status}" + (f": {excerpt}" if excerpt else "")
+            if 300 <= status < 400:
+                error = f"answered {status} (redirects are not followed)"
+            elif not 200 <= status < 300:
+                error = f"answered {status}"
     except httpx.TimeoutException:
-        error = f"no answer within {timeout:g} s"
-    except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        error = f"timed out after {timeout:g} s"
+    except (httpx.HTTPError, Undeliverable) as exc:
+        error = _failure(exc)
+    except Exception:  # a bug of ours: the delivery is retried, the worker lives on
+        log.exception("webhook delivery %s failed", claimed.delivery_id)
+        error = "not sent: an error in Tally (see its log)"
     duration_ms = round((time.monotonic() - started) * 1000)
-    return _Outcome(claimed, status, error and error[:_ERROR_LENGTH], duration_ms)
-
-
-def _send_all(client: httpx.Client, timeout: float, claimed: Sequence[_Claimed]) -> list[_Outcome]:
-    if len(claimed) == 1:
-        return [_send(client, timeout, claimed[0])]
-    with ThreadPoolExecutor(max_workers=min(MAX_SENDERS, len(claimed))) as pool:
-        return list(pool.map(lambda c: _send(client, timeout, c), claimed))
+    return _Outcome(claimed, status, error, duration_ms)
 
 
 def _record(
@@ -297,31 +427,78 @@ def _record(
         session.connection().execute(statement, rows)
 
 
-@webhook_pass
-def deliver_due(
-    db: Database,
-    settings: Settings,
-    now: datetime | None = None,
-    *,
-    batch: int = BATCH,
-    max_batches: int = 20,
-) -> DeliveryReport:
-    """Send the deliveries due at `now` (default: the clock), a batch at a time, until none
-    is due or `max_batches` were sent (the next pass takes the rest)."""
-    clock: Callable[[], datetime] = (lambda: now) if now is not None else utcnow
-    report = DeliveryReport()
-    timeout = settings.webhook_timeout_seconds
-    with httpx.Client(
-        timeout=timeout,
-        follow_redirects=False,  # a redirect is no delivery: the policy should name the target
-        headers={"User-Agent": f"Tally-Webhooks/{__version__}"},
-    ) as client:
-        for _ in range(max_batches):
-            due, claimed = _claim(db, settings, clock(), batch, report)
-            if claimed:
-                _record(db, settings, clock(), _send_all(client, timeout, claimed), report)
-            if due < batch:
-                break
+class _Dispatcher:
+    """Claims due deliveries as senders free up, sends each on a sender thread and records
+    each outcome as it comes: the loop of `deliver_due` and `send_until_stopped`."""
+
+    def __init__(self, db: Database, settings: Settings, clock: Callable[[], datetime]) -> None:
+        self.db, self.settings, self.clock = db, settings, clock
+        self.senders = settings.webhook_concurrency
+        self.timeout = settings.webhook_timeout_seconds
+        self.report = DeliveryReport()
+        self.in_flight = _InFlight(settings, self.senders)
+        self.sending: dict[Future[_Outcome], _Claimed] = {}
+        self.pool = ThreadPoolExecutor(self.senders, thread_name_prefix="tally-webhook")
+        connections = httpx.Limits(
+            max_connections=self.senders, max_keepalive_connections=self.senders
+        )
+        self.client = httpx.Client(
+            timeout=self.timeout,
+            follow_redirects=False,  # a redirect is no delivery: the policy should name the target
+            headers={"User-Agent": f"Tally-Webhooks/{__version__}"},
+            transport=guarded_transport(settings.webhook_allow_list, connections),
+        )
+
+    def __enter__(self) -> _Dispatcher:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.finish()
+        self.pool.shutdown(wait=True)
+        self.client.close()
+
+    @property
+    def free(self) -> int:
+        return self.senders - len(self.sending)
+
+    def claim(self, limit: int) -> int:
+        """Claim up to `limit` and start sending them; how many were found due."""
+        found, claimed = _claim(
+            self.db, self.settings, self.clock(), limit, self.in_flight, self.report
+        )
+        for one in claimed:
+            self.in_flight.add(one)
+            self.sending[self.pool.submit(_send, self.client, self.timeout, one)] = one
+        return found
+
+    def collect(self, timeout: float | None) -> None:
+        """Wait up to `timeout` for a send to end (None: until one does), then record every
+        ended one."""
+        if self.sending:
+            done, _ = wait(self.sending, timeout=timeout, return_when=FIRST_COMPLETED)
+            self._record(done)
+
+    def finish(self) -> None:
+        """Wait for every send in flight and record it (graceful shutdown)."""
+        if self.sending:
+            done, _ = wait(self.sending)
+            self._record(done)
+
+    def _record(self, done: set[Future[_Outcome]]) -> None:
+        if not done:
+            return
+        outcomes = [future.result() for future in done]  # _send returns, never raises
+        for future in done:
+            self.in_flight.add(self.sending.pop(future), -1)
+        _record(self.db, self.settings, self.clock(), outcomes, self.report)
+
+
+def _log_report(report: DeliveryReport) -> None:
     if report.delivered or report.retrying or report.failed:
         log.info(
             "webhooks: %d delivered, %d to retry, %d failed",
@@ -329,4 +506,97 @@ def deliver_due(
             report.retrying,
             report.failed,
         )
+
+
+@webhook_pass
+def deliver_due(
+    db: Database,
+    settings: Settings,
+    now: datetime | None = None,
+    *,
+    batch: int = BATCH,
+    max_batches: int = 100,
+) -> DeliveryReport:
+    """One pass: send the deliveries due at `now` (default: the clock) until none is due,
+    claiming at most `batch` at a time and `max_batches` times (the next pass takes the
+    rest). Senders, caps and fairness as in the background sender."""
+    clock: Callable[[], datetime] = (lambda: now) if now is not None else utcnow
+    with _Dispatcher(db, settings, clock) as dispatch:
+        claims = 0
+        while True:
+            found = 0
+            if dispatch.free and claims < max_batches:
+                found = dispatch.claim(min(batch, dispatch.free))
+                claims += 1
+            if found and claims < max_batches:
+                dispatch.collect(timeout=0)  # record what ended, then claim more
+            elif dispatch.sending:
+                dispatch.collect(timeout=None)  # nothing more to claim now: wait for a sender
+            else:
+                break
+    _log_report(dispatch.report)
+    return dispatch.report
+
+
+@webhook_pass
+def _counted(report: DeliveryReport) -> DeliveryReport:
+    """`report` counted in the metrics, as a pass of `deliver_due` is."""
     return report
+
+
+def _step(dispatch: _Dispatcher, stopping: threading.Event, poll: float) -> None:
+    """Claim what the free senders can take, then wait: not at all when more may be due, for
+    a send to end (at most `poll`) when some are in flight, `poll` when idle."""
+    sending = len(dispatch.sending)
+    found = dispatch.claim(dispatch.free) if dispatch.free else 0
+    if found and dispatch.free:
+        if len(dispatch.sending) > sending:
+            dispatch.collect(timeout=0)
+        else:  # what was found, another worker claimed meanwhile: look again shortly
+            stopping.wait(min(poll, 0.05))
+    elif dispatch.sending:
+        dispatch.collect(timeout=poll)
+    else:
+        stopping.wait(poll)
+
+
+def _add(total: DeliveryReport, report: DeliveryReport) -> DeliveryReport:
+    return DeliveryReport(
+        **{key: value + getattr(report, key) for key, value in vars(total).items()}
+    )
+
+
+def send_until_stopped(
+    db: Database,
+    settings: Settings,
+    stopping: threading.Event,
+    clock: Callable[[], datetime] = utcnow,
+) -> None:
+    """The background sender: claim whenever a sender is free and something is due (looking
+    every `webhook_poll_seconds`), until `stopping` is set; then finish the sends in flight
+    and return. Outcomes are counted in the metrics as they are recorded, and logged in one
+    line a minute (or when all is sent)."""
+    poll = settings.webhook_poll_seconds
+    summary, logged_at = DeliveryReport(), time.monotonic()
+    with _Dispatcher(db, settings, clock) as dispatch:
+        while True:
+            if stopping.is_set():
+                dispatch.finish()
+            else:
+                try:
+                    _step(dispatch, stopping, poll)
+                except Exception:  # the database gone for a moment: try again after a poll
+                    log.exception("webhook sender: claiming or recording failed")
+                    stopping.wait(poll)
+            summary = _add(summary, _counted(dispatch.report))
+            dispatch.report = DeliveryReport()
+            if (
+                stopping.is_set()
+                or not dispatch.sending
+                or (time.monotonic() - logged_at >= _LOG_EVERY_SECONDS)
+            ):
+                _log_report(summary)
+                summary, logged_at = DeliveryReport(), time.monotonic()
+            if stopping.is_set() and not dispatch.sending:
+                break
+    log.info("webhook sender stopped")
