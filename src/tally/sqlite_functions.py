@@ -13,6 +13,8 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from tally import usage_limits
+
 
 def _decimal(value: object) -> Decimal | None:
     if value is None or isinstance(value, bool):
@@ -103,6 +105,18 @@ def local_day(timestamp: str | None, zone: str) -> str | None:
     return moment.astimezone(_zone(zone)).date().isoformat()
 
 
+def number_text(value: object) -> str | None:
+    """A property string's number, when it spells one (`usage_limits.number_text`)."""
+    return usage_limits.number_text(value) if isinstance(value, str) else None
+
+
+def quantity_fault(value: object, allow_negative: object) -> str | None:
+    """Why an exact decimal (as text) cannot be billed, or NULL (`usage_limits`)."""
+    if not isinstance(value, str):
+        return None
+    return usage_limits.quantity_text_fault(value, bool(allow_negative))
+
+
 def json_distinct(left: str | None, right: str | None) -> bool:
     """Whether two JSON texts hold different values, as PostgreSQL compares jsonb: key order,
     spacing and the spelling of equal numbers (1.0, 1.00) do not matter."""
@@ -120,5 +134,7 @@ def register(connection: sqlite3.Connection) -> None:
     connection.create_function("tally_decimal_clamp", 3, decimal_clamp, deterministic=True)
     connection.create_function("tally_local_day", 2, local_day, deterministic=True)
     connection.create_function("tally_json_distinct", 2, json_distinct, deterministic=True)
+    connection.create_function("tally_number_text", 1, number_text, deterministic=True)
+    connection.create_function("tally_quantity_fault", 2, quantity_fault, deterministic=True)
     connection.create_aggregate("tally_decimal_sum", 1, DecimalSum)  # type: ignore[arg-type]
     connection.create_aggregate("tally_decimal_max", 1, DecimalMax)  # type: ignore[arg-type]

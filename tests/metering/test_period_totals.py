@@ -56,6 +56,7 @@ def _metrics(api: ApiClient, database: Database, run: str) -> list[UsageMetric]:
             eventType=f"call-{run}",
             aggregationType=kind,
             **({"aggregationProperty": prop} if prop else {}),
+            allowNegativeValues=True,  # the events' values are signed
         )["id"]
         for kind, prop in KINDS.items()
     ]

@@ -15,8 +15,10 @@ from tally.api.routing import api_router
 from tally.api.schemas import Page
 from tally.exceptions import BadRequest, InvalidRequest
 from tally.metering import events, metrics, queries, wire
+from tally.metering.admission import Refusal
 from tally.metering.ingest import Outcome, ingest
 from tally.metering.schemas import (
+    USAGE_LIMITS,
     UsageCalculationOut,
     UsageEventBatchIn,
     UsageEventBatchOut,
@@ -151,6 +153,7 @@ def calculate(
     "/usage-events",
     status_code=201,
     summary="Create a usage event",
+    description=USAGE_LIMITS,
     response_model=None,
     responses={201: {"model": UsageEventOut}},
     openapi_extra=documented_body(UsageEventIn),
@@ -163,6 +166,11 @@ def create_event(body: RawBody, account: CurrentAccount, session: DbSession) -> 
         raise _invalid(error) from error
     owner = get_account(session, account.account_id)
     [outcome] = ingest(session, owner, [event])
+    if isinstance(outcome, Refusal):
+        ops_metrics.usage_events_rejected.inc()
+        raise InvalidRequest(
+            outcome.message, details=[{"field": outcome.field, "message": outcome.message}]
+        )
     ops_metrics.count_events_on_commit(
         session,
         accepted=int(outcome.outcome is not Outcome.REPLACED),
@@ -177,7 +185,7 @@ def create_event(body: RawBody, account: CurrentAccount, session: DbSession) -> 
     summary="Create up to 1,000 usage events",
     description="Each event is answered: accepted, replaced (an earlier event with its "
     "customerEventId was replaced) or rejected with its reason. Valid events are stored even "
-    "when others are rejected.",
+    "when others are rejected. " + USAGE_LIMITS,
     response_model=None,
     responses={200: {"model": UsageEventBatchOut}},
     openapi_extra=documented_body(UsageEventBatchIn),

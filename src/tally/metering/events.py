@@ -9,7 +9,8 @@ from sqlalchemy import Select, Text, cast, exists, false, select
 from sqlalchemy.orm import Session, defer, with_expression
 
 from tally.metering import wire
-from tally.metering.ingest import IncomingEvent, Outcome, ingest
+from tally.metering.admission import Refusal
+from tally.metering.ingest import IncomingEvent, Outcome, StoredOutcome, ingest
 from tally.models import Account, Customer, CustomerAlias, UsageEvent
 
 
@@ -21,7 +22,7 @@ class BatchAnswer:
     results: list[wire.EventResult]
 
 
-def _rejection(index: int, error: wire.InvalidEvent) -> wire.EventResult:
+def _rejection(index: int, error: wire.InvalidEvent | Refusal) -> wire.EventResult:
     details = [{"field": error.field, "message": error.message}] if error.field else None
     return wire.EventResult(
         index=index,
@@ -33,7 +34,8 @@ def _rejection(index: int, error: wire.InvalidEvent) -> wire.EventResult:
 def store_batch(
     session: Session, account: Account, decoded: list[IncomingEvent | wire.InvalidEvent]
 ) -> BatchAnswer:
-    """Store the valid events of a batch; the invalid ones are answered, not stored."""
+    """Store the valid events of a batch; the invalid ones, and those Tally cannot bill, are
+    answered, not stored."""
     valid = [(index, item) for index, item in enumerate(decoded) if isinstance(item, IncomingEvent)]
     outcomes = ingest(session, account, [event for _, event in valid])
     results: list[wire.EventResult] = [
@@ -41,22 +43,27 @@ def store_batch(
         for index, item in enumerate(decoded)
         if isinstance(item, wire.InvalidEvent)
     ]
-    results += [
-        wire.EventResult(
-            index=index,
-            status=outcome.outcome.value,
-            id=outcome.id,
-            customer_event_id=outcome.customer_event_id,
-            duplicate=outcome.duplicate,
+    stored: list[StoredOutcome] = []
+    for (index, _), outcome in zip(valid, outcomes, strict=True):
+        if isinstance(outcome, Refusal):
+            results.append(_rejection(index, outcome))
+            continue
+        stored.append(outcome)
+        results.append(
+            wire.EventResult(
+                index=index,
+                status=outcome.outcome.value,
+                id=outcome.id,
+                customer_event_id=outcome.customer_event_id,
+                duplicate=outcome.duplicate,
+            )
         )
-        for (index, _), outcome in zip(valid, outcomes, strict=True)
-    ]
     results.sort(key=lambda result: result.index)
-    replaced = sum(outcome.outcome is Outcome.REPLACED for outcome in outcomes)
+    replaced = sum(outcome.outcome is Outcome.REPLACED for outcome in stored)
     return BatchAnswer(
-        accepted=len(outcomes) - replaced,
+        accepted=len(stored) - replaced,
         replaced=replaced,
-        rejected=len(decoded) - len(outcomes),
+        rejected=len(decoded) - len(stored),
         results=results,
     )
 

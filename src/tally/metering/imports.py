@@ -15,6 +15,7 @@ import msgspec
 
 from tally.db import Database
 from tally.metering import wire
+from tally.metering.admission import Refusal
 from tally.metering.ingest import IncomingEvent, Outcome, ingest
 from tally.models import Account
 
@@ -71,6 +72,7 @@ def import_events(
     """Store every valid event of the file; `progress` is told the bytes read so far."""
     report = ImportReport()
     batch: list[IncomingEvent] = []
+    numbers: list[int] = []  # the line of each event of the batch
 
     def flush() -> None:
         with database.transaction() as session:
@@ -78,9 +80,15 @@ def import_events(
             if account is None:
                 raise LookupError(f"No account {account_id}")
             outcomes = ingest(session, account, batch)
-        report.replaced += sum(o.outcome is Outcome.REPLACED for o in outcomes)
-        report.accepted += len(outcomes) - sum(o.outcome is Outcome.REPLACED for o in outcomes)
+        for number, outcome in zip(numbers, outcomes, strict=True):
+            if isinstance(outcome, Refusal):
+                report.rejected.append((number, outcome.message))
+            elif outcome.outcome is Outcome.REPLACED:
+                report.replaced += 1
+            else:
+                report.accepted += 1
         batch.clear()
+        numbers.clear()
 
     # utf-8-sig: spreadsheets often start a UTF-8 CSV with a byte order mark.
     with path.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
@@ -94,10 +102,12 @@ def import_events(
             except wire.InvalidEvent as error:
                 report.rejected.append((number, error.message))
                 continue
+            numbers.append(number)
             if len(batch) == BATCH:
                 flush()
                 progress(raw.tell())
         if batch:
             flush()
         progress(raw.tell())
+    report.rejected.sort()  # refused at decoding or by ingestion: in line order
     return report

@@ -4,10 +4,12 @@ A batch is staged in one go (COPY on PostgreSQL), then moved into `usage_events`
 set-based statements: new `customer_event_id`s are inserted; known ones replace the stored
 event when their content differs (last received wins); exact resends change nothing. The
 metrics' rollups follow in the same transaction, so a 2xx answer means events and aggregates
-are both durable. Per event, Python only shapes a tuple; everything else is SQL.
+are both durable. Per event, Python only shapes a tuple and checks what the metrics of its
+event type would read (`admission.py`); everything else is SQL.
 """
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
@@ -34,7 +36,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tally.db import new_id, utcnow
-from tally.metering import rollups
+from tally.metering import admission, queries, rollups
+from tally.metering.admission import Refusal
 from tally.metering.sql import metering_sql
 from tally.metering.staging import (
     STAGE_COLUMNS,
@@ -192,7 +195,16 @@ def _replace_changed(session: Session) -> set[str]:
     return set(session.scalars(statement))
 
 
+@dataclass(frozen=True)
+class Metrics:
+    """The live metrics of some event types, read once per batch."""
+
+    event_types: set[str]
+    metrics: list[UsageMetric]
+
+
 def _metrics(session: Session, account_id: str, event_types: set[str]) -> list[UsageMetric]:
+    """The live metrics of these event types, by id (one lock order when recomputing)."""
     if not event_types:
         return []
     return list(
@@ -226,6 +238,7 @@ def _update_rollups(
     batch: StagedBatch,
     inserted: set[str],
     replaced: set[str],
+    loaded: Metrics,
     *,
     staged: bool,
 ) -> None:
@@ -238,7 +251,10 @@ def _update_rollups(
                 select(prior.c.event_type).where(prior.c.customer_event_id.in_(replaced)).distinct()
             )
         )
-    metrics = _metrics(session, account.id, event_types)
+    metrics = [metric for metric in loaded.metrics if metric.event_type in event_types]
+    if event_types - loaded.event_types:  # a replaced event had another type: rare
+        metrics += _metrics(session, account.id, event_types - loaded.event_types)
+        metrics.sort(key=lambda metric: metric.id)
     if not metrics:
         return
     # New events are read from the stage, or from the table when they went straight in.
@@ -278,11 +294,46 @@ def _maybe_compact(session: Session, account_id: str) -> None:
 
 def ingest(
     session: Session, account: Account, events: Sequence[IncomingEvent]
-) -> list[StoredOutcome]:
-    """Store a batch; one outcome per incoming event, in order."""
+) -> list[StoredOutcome | Refusal]:
+    """Store a batch; one outcome per incoming event, in order: how it was stored, or why it
+    was refused (then nothing of it is)."""
     if not events:
         return []
     rollups.lock_definitions(session, account.id, exclusive=False)
+    event_types = {event.event_type for event in events}
+    loaded = Metrics(event_types, _metrics(session, account.id, event_types))
+    refused = _refusals(session, account.id, events, loaded.metrics)
+    if not refused:
+        return list(_store(session, account, events, loaded))
+    admitted = [event for index, event in enumerate(events) if index not in refused]
+    stored = iter(_store(session, account, admitted, loaded) if admitted else [])
+    return [refused[index] if index in refused else next(stored) for index in range(len(events))]
+
+
+def _refusals(
+    session: Session, account_id: str, events: Sequence[IncomingEvent], metrics: list[UsageMetric]
+) -> dict[int, Refusal]:
+    """The events Tally cannot take, by index: one query (archived customers) per batch."""
+    refused: dict[int, Refusal] = {}
+    archived = queries.archived_names(session, account_id, {e.customer_alias for e in events})
+    reads = admission.numeric_reads(metrics)
+    if not archived and not reads:
+        return refused
+    for index, event in enumerate(events):
+        customer = archived.get(event.customer_alias)
+        refusal = (
+            admission.archived_refusal(event.customer_alias, customer)
+            if customer is not None
+            else admission.quantity_refusal(reads, event.event_type, bytes(event.event_properties))
+        )
+        if refusal is not None:
+            refused[index] = refusal
+    return refused
+
+
+def _store(
+    session: Session, account: Account, events: Sequence[IncomingEvent], loaded: Metrics
+) -> list[StoredOutcome]:
     received_at = utcnow()
     ids = [new_id() for _ in events]
     keys = [
@@ -318,7 +369,7 @@ def ingest(
             _capture_prior(session, account.id, known)
             replaced = _replace_changed(session)
             stored_ids = dict(session.execute(select(prior.c.customer_event_id, prior.c.id)).all())
-    _update_rollups(session, account, batch, inserted, replaced, staged=staged)
+    _update_rollups(session, account, batch, inserted, replaced, loaded, staged=staged)
     return _outcomes(events, keys, ids, winner, inserted, replaced, stored_ids)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from tally.activity import service as activity
 from tally.db import is_unique_violation, utcnow
 from tally.exceptions import Conflict, NotFound
-from tally.metering import rollups
+from tally.metering import admission, rollups
 from tally.metering.schemas import UsageMetricIn
 from tally.models import Account, UsageMetric
 
@@ -59,6 +59,8 @@ def _apply(metric: UsageMetric, data: UsageMetricIn) -> None:
     metric.property_filters = data.normalized_filters()
     metric.properties_to_negate = list(dict.fromkeys(data.properties_to_negate))
     metric.case_sensitive = True if data.case_sensitive is None else data.case_sensitive
+    if data.allow_negative_values is not None:  # left out: unchanged (false when created)
+        metric.allow_negative_values = data.allow_negative_values
 
 
 def _flush(session: Session, name: str) -> None:
@@ -73,11 +75,12 @@ def _flush(session: Session, name: str) -> None:
 def create_metric(session: Session, account: Account, data: UsageMetricIn) -> UsageMetric:
     rollups.lock_definitions(session, account.id, exclusive=True)
     _check_name_free(session, account.id, data.name)
-    metric = UsageMetric(account_id=account.id)
+    metric = UsageMetric(account_id=account.id, allow_negative_values=False)
     _apply(metric, data)
+    admission.check_stored_values(session, metric)  # events may predate the metric
     session.add(metric)
     _flush(session, data.name)
-    rollups.recompute(session, metric, account.timezone, None)  # events may predate the metric
+    rollups.recompute(session, metric, account.timezone, None)
     return metric
 
 
@@ -89,9 +92,13 @@ def update_metric(
     _check_name_free(session, account.id, data.name, besides=metric.id)
     audited = _audited(metric)
     before = [getattr(metric, field) for field in _DEFINITION]
+    allowed_negative = metric.allow_negative_values
     _apply(metric, data)
     _flush(session, data.name)
-    if before != [getattr(metric, field) for field in _DEFINITION]:
+    redefined = before != [getattr(metric, field) for field in _DEFINITION]
+    if redefined or (allowed_negative and not metric.allow_negative_values):
+        admission.check_stored_values(session, metric)
+    if redefined:
         rollups.recompute(session, metric, account.timezone, None)
     if changes := activity.changed(audited, _audited(metric)):
         summary = f"Usage metric {metric.name!r}: " + ", ".join(c["field"] for c in changes)

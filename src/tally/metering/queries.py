@@ -247,6 +247,32 @@ def _total(kind: AggregationType, row: Any, computed: Decimal | None) -> UsageTo
     return UsageTotal(int(row.event_count), int(row.skipped_count), value)
 
 
+def archived_names(session: Session, account_id: str, names: Iterable[str]) -> dict[str, str]:
+    """Which of `names` name an archived customer, by its id or a live alias: name ->
+    customer id. One query reads the account's archived customers with their aliases (a
+    partial index finds them: an account without any pays one index probe) and they are
+    matched here. It costs what the account's archived customers number, not the batch's
+    names: sending a thousand names for the database to match left the plans at the mercy
+    of statistics (seconds on freshly loaded tables)."""
+    wanted = set(names)
+    if not wanted:
+        return {}
+    # Joined on customer_id alone, deleted aliases read as NULL: a `deleted_at IS NULL`
+    # condition would invite the partial unique index, scanned whole on fresh statistics.
+    alias = case((CustomerAlias.deleted_at.is_(None), CustomerAlias.value))
+    rows = session.execute(
+        select(Customer.id, alias)
+        .outerjoin(CustomerAlias, CustomerAlias.customer_id == Customer.id)
+        .where(Customer.account_id == account_id, Customer.archived_at.is_not(None))
+    )
+    found: dict[str, str] = {}
+    for customer_id, value in rows:
+        for name in (customer_id, value):
+            if name is not None and name in wanted:
+                found[name] = customer_id
+    return found
+
+
 def expand_aliases(session: Session, account_id: str, given: list[str]) -> list[str]:
     """The given aliases plus every other name of the customers they name."""
     names = customer_names(account_id)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from tally import usage_limits
 from tally.api.schemas import Schema
 from tally.models import AggregationType, MetricType, UsageMetric
 
@@ -19,6 +20,14 @@ NEEDS_PROPERTY = (
     AggregationType.UNIQUE,
     AggregationType.MAX,
     AggregationType.LATEST,
+)
+ALLOW_NEGATIVE_VALUES = (
+    "Tally extension. Whether events may carry negative values of the aggregated property "
+    "(SUM, MAX and LATEST): refunds, returns, corrections, billed as negative quantities. "
+    "When false (the default), an event with a negative value is refused at ingestion, so a "
+    "sign error in an integration is not billed; a stored event is corrected by sending it "
+    "again with its customerEventId. Turning it off, or defining the metric over stored "
+    "events with negative values, is refused while such events remain."
 )
 
 
@@ -42,6 +51,10 @@ class UsageMetricIn(Schema):
     deleted_at: datetime | None = Field(
         default=None,
         description="Always empty: a metric is made live; DELETE it to delete it.",
+    )
+    allow_negative_values: bool | None = Field(
+        default=None,
+        description=ALLOW_NEGATIVE_VALUES + " Left out: false on create, unchanged on update.",
     )
 
     @field_validator("property_filters")
@@ -112,6 +125,7 @@ class UsageMetricOut(Schema):
     property_filters: dict[str, list[str]]
     case_sensitive: bool
     properties_to_negate: list[str]
+    allow_negative_values: bool = Field(description=ALLOW_NEGATIVE_VALUES)
     parameters: list[CustomMetricParameter] = Field(default_factory=list)
     created_at: datetime
     deleted_at: datetime | None = None
@@ -132,6 +146,7 @@ class UsageMetricOut(Schema):
             property_filters=metric.property_filters,
             case_sensitive=metric.case_sensitive,
             properties_to_negate=list(metric.properties_to_negate),
+            allow_negative_values=bool(metric.allow_negative_values),
             created_at=metric.created_at,
             deleted_at=metric.deleted_at,
         )
@@ -140,17 +155,37 @@ class UsageMetricOut(Schema):
 # --- documented shapes of the msgspec endpoints ----------------------------------------------
 
 
+USAGE_LIMITS = (
+    "Tally refuses (400, or `rejected` at its index in a batch) an event it could not bill: "
+    f"a timestamp outside {usage_limits.TIMESTAMP_RANGE}; properties nested more than "
+    f"{usage_limits.MAX_PROPERTY_DEPTH} levels deep; a value a SUM, MAX or LATEST metric of "
+    "its event type reads (a JSON number, or a string spelling one in at most "
+    f"{usage_limits.NUMBER_TEXT_LENGTH} characters) that is not "
+    f"{usage_limits.QUANTITY_RANGE}, or is negative while the metric does not allow negative "
+    "values (`allowNegativeValues`); a customer alias naming an archived customer."
+)
+
+
 class UsageEventIn(Schema):
-    customer_alias: str = Field(description="A customer id or any alias, known or not yet.")
+    customer_alias: str = Field(
+        description="A customer id or any alias, known or not yet (not an archived customer's)."
+    )
     event_type: str
     event_timestamp: datetime | None = Field(
-        default=None, description="With a UTC offset; defaults to the time of receipt."
+        default=None,
+        description="With a UTC offset; defaults to the time of receipt. Once the offset is "
+        f"applied, {usage_limits.TIMESTAMP_RANGE}.",
     )
     customer_event_id: str | None = Field(
         default=None,
         description="Your idempotency key: a later event with the same id replaces this one.",
     )
-    event_properties: dict[str, Any] = Field(default_factory=dict)
+    event_properties: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Stored as sent, numbers with every digit. The values metrics aggregate "
+        f"must be {usage_limits.QUANTITY_RANGE} (and not negative unless the metric allows "
+        f"it); at most {usage_limits.MAX_PROPERTY_DEPTH} levels deep.",
+    )
 
 
 class UsageEventOut(Schema):

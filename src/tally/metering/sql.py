@@ -15,10 +15,12 @@ from sqlalchemy import Boolean, Date, Numeric, Text, and_, case, cast, func, lit
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
+from tally import usage_limits
 from tally.db import ExactDecimal
 
-# A JSON number, or a string holding one ("12.5"): what SUM, MAX and LATEST aggregate.
-_NUMERIC_TEXT = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
+# A JSON number, or a string spelling one ("12.5"): what SUM, MAX and LATEST aggregate. The
+# string's rule is `usage_limits.number_text`'s, so every cast to NUMERIC succeeds.
+_NUMERIC_TEXT = "^" + usage_limits.NUMERIC_TEXT + "$"
 
 Expression = ColumnElement[Any]
 
@@ -49,19 +51,40 @@ class MeteringSQL:
             value = type_coerce(properties, JSONB)[key]
             kind = func.jsonb_typeof(value)
             text = value.astext
+            spelled = and_(
+                kind == "string",
+                func.length(text) <= usage_limits.NUMBER_TEXT_LENGTH,
+                text.regexp_match(_NUMERIC_TEXT),
+            )
             return case(
                 (kind == "number", cast(text, Numeric)),
-                (and_(kind == "string", text.regexp_match(_NUMERIC_TEXT)), cast(text, Numeric)),
+                (spelled, cast(text, Numeric)),
                 else_=None,
             )
         path = _sqlite_path(key)
         kind = func.json_type(properties, path)
         raw = case(
             (kind.in_(["integer", "real"]), properties.op("->")(path)),
-            (kind == "text", properties.op("->>")(path)),
+            (kind == "text", func.tally_number_text(properties.op("->>")(path))),
             else_=None,
         )
         return type_coerce(func.tally_decimal(raw), ExactDecimal())
+
+    def quantity_fault(self, number: Expression, allow_negative: bool) -> ColumnElement[str | None]:
+        """Why a number `property_number` read cannot be billed (`usage_limits`), or NULL."""
+        if not self.postgres:
+            return func.tally_quantity_fault(number, allow_negative)
+        limit = literal(usage_limits.QUANTITY_LIMIT, Numeric)
+        faults = [
+            (func.abs(number) >= limit, usage_limits.TOO_LARGE),
+            (
+                number != func.round(number, usage_limits.QUANTITY_DECIMALS),
+                usage_limits.TOO_PRECISE,
+            ),
+        ]
+        if not allow_negative:
+            faults.append((number < literal(Decimal(0), Numeric), usage_limits.NEGATIVE))
+        return case(*faults, else_=None)
 
     def local_day(self, timestamp: Expression, zone: str) -> ColumnElement[date]:
         if self.postgres:

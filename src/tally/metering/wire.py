@@ -2,7 +2,9 @@
 
 msgspec validates events in C. Event properties stay raw JSON text, stored as sent, so a
 number like 0.10000000000000000001 keeps every digit; only bodies that could hold absurd
-numbers are parsed to check them.
+numbers, or nest deeper than `usage_limits.MAX_PROPERTY_DEPTH`, are parsed to check them.
+Timestamps must lie within `usage_limits`' range. What a metric reads from the properties is
+checked later, against the account's metrics (`admission.py`).
 """
 
 import re
@@ -12,13 +14,25 @@ from typing import Any
 
 import msgspec
 
+from tally import usage_limits
 from tally.metering.ingest import IncomingEvent
 
 MAX_BATCH = 1000
 OUT_OF_RANGE = "eventProperties: a number is out of range"
+TOO_DEEP = f"eventProperties: nested more than {usage_limits.MAX_PROPERTY_DEPTH} levels deep"
+# A body nested beyond what the decoder follows cannot even be split into its events.
+TOO_DEEP_BODY = (
+    f"events: nested more than {usage_limits.MAX_PROPERTY_DEPTH} levels deep, too deep to "
+    "tell the events apart; nothing was stored"
+)
+TIMESTAMP_OUT_OF_RANGE = (
+    f"eventTimestamp: must be {usage_limits.TIMESTAMP_RANGE} (once its offset is applied)"
+)
 # PostgreSQL's NUMERIC holds about 131,000 digits; anything near that is not a usage figure.
 _MAX_DIGITS = 1000
 _SUSPICIOUS_NUMBER = re.compile(rb"[0-9][eE][-+]?[0-9]{4,}|[0-9]{300,}")
+# A JSON string (escapes included), or a bracket: what nesting depth is counted from.
+_STRING_OR_BRACKET = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 class _Batch(msgspec.Struct):
@@ -95,12 +109,29 @@ def _check_properties(event: IncomingEvent) -> IncomingEvent:
     raw = bytes(event.event_properties)
     if raw[:1] != b"{":
         raise InvalidEvent("eventProperties must be a JSON object", "eventProperties")
+    if event.event_timestamp is not None and not usage_limits.in_event_range(event.event_timestamp):
+        raise InvalidEvent(TIMESTAMP_OUT_OF_RANGE, "eventTimestamp")
+    # Fewer brackets than the limit cannot nest deeper than it: the usual case, in C.
+    if raw.count(b"{") + raw.count(b"[") > usage_limits.MAX_PROPERTY_DEPTH and _too_deep(raw):
+        raise InvalidEvent(TOO_DEEP, "eventProperties")
     if _SUSPICIOUS_NUMBER.search(raw):  # rare: parse to tell a huge number from a string
         try:
             _check_integers(_properties_decoder.decode(raw))
         except msgspec.ValidationError as exc:
             raise InvalidEvent(OUT_OF_RANGE, "eventProperties") from exc
     return event
+
+
+def _too_deep(raw: bytes) -> bool:
+    depth = 0
+    for token in _STRING_OR_BRACKET.findall(raw):
+        if token in (b"{", b"["):
+            depth += 1
+            if depth > usage_limits.MAX_PROPERTY_DEPTH:
+                return True
+        elif token in (b"}", b"]"):
+            depth -= 1
+    return False
 
 
 def _check_integers(value: Any) -> None:
@@ -124,6 +155,8 @@ def decode_event(raw: bytes) -> IncomingEvent:
         raise InvalidEvent(str(exc), _field_of(str(exc))) from exc
     except msgspec.DecodeError as exc:
         raise InvalidEvent(f"Not valid JSON: {exc}", malformed=True) from exc
+    except RecursionError as exc:  # nested beyond what the decoder follows
+        raise InvalidEvent(TOO_DEEP, "eventProperties") from exc
     return _check_properties(event)
 
 
@@ -135,11 +168,15 @@ def decode_batch(body: bytes) -> list[IncomingEvent | InvalidEvent]:
         events = None
     except msgspec.DecodeError as exc:
         raise InvalidEvent(f"Not valid JSON: {exc}", malformed=True) from exc
+    except RecursionError as exc:
+        raise InvalidEvent(TOO_DEEP_BODY, "events") from exc
     if events is None:
         try:
             raw_events = _raw_batch_decoder.decode(body).events
         except msgspec.ValidationError as exc:
             raise InvalidEvent(str(exc), _field_of(str(exc)) or "events") from exc
+        except RecursionError as exc:
+            raise InvalidEvent(TOO_DEEP_BODY, "events") from exc
         _check_size(len(raw_events))
         return [_decoded_or_error(raw) for raw in raw_events]
     _check_size(len(events))

@@ -39,6 +39,24 @@ def aliases_of(account_id: str, customer_ids: Collection[str]) -> Select[tuple[s
     return select(names.c.alias)
 
 
+def archived_customer_named(session: Session, account_id: str, alias: str) -> str | None:
+    """The id of the archived customer `alias` names (its id or a live alias), if any."""
+    own_id = select(Customer.id).where(
+        Customer.account_id == account_id, Customer.id == alias, Customer.archived_at.is_not(None)
+    )
+    by_alias = (
+        select(Customer.id)
+        .join(CustomerAlias, CustomerAlias.customer_id == Customer.id)
+        .where(
+            CustomerAlias.account_id == account_id,
+            CustomerAlias.deleted_at.is_(None),
+            CustomerAlias.value == alias,
+            Customer.archived_at.is_not(None),
+        )
+    )
+    return session.scalar(union_all(own_id, by_alias).limit(1))
+
+
 def customers_named(account_id: str, aliases: Collection[str]) -> Select[tuple[str]]:
     """The ids of the customers that any of these aliases (or ids) name."""
     names = alias_map(account_id).subquery()

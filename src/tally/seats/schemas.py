@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
+from tally import usage_limits
 from tally.api.schemas import Schema
 
 SEAT_TYPE_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -27,6 +28,22 @@ def _to_utc(value: datetime) -> datetime:
 
 # An ISO 8601 timestamp with an offset, kept in UTC.
 UtcTimestamp = Annotated[AwareDatetime, BeforeValidator(_text_only), AfterValidator(_to_utc)]
+
+
+def _billable(value: datetime) -> datetime:
+    if not usage_limits.in_event_range(value):
+        raise ValueError(f"must be {usage_limits.TIMESTAMP_RANGE}")
+    return value
+
+
+# A seat event's timestamp: within the years Tally bills (`usage_limits`).
+SeatEventTimestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_text_only),
+    AfterValidator(_billable),
+    AfterValidator(_to_utc),
+    Field(description=f"With a UTC offset; once it is applied, {usage_limits.TIMESTAMP_RANGE}."),
+]
 
 SeatType = Annotated[
     str,
@@ -68,7 +85,7 @@ class SeatMetricOut(Schema):
 class SeatEventIn(Schema):
     customer_alias: str = Field(min_length=1, max_length=500)
     seat_type: str = Field(min_length=1, max_length=100)
-    event_timestamp: UtcTimestamp
+    event_timestamp: SeatEventTimestamp
     total: int = Field(strict=True, ge=0, le=MAX_SEATS, description="Absolute seat count.")
     customer_event_id: str | None = Field(
         default=None,

@@ -112,6 +112,13 @@ def record_seat_event(session: Session, account_id: str, data: SeatEventIn) -> S
         raise InvalidRequest.field(
             "seatType", f"no seat metric has the seat type {data.seat_type!r}"
         )
+    archived = queries.archived_customer_named(session, account_id, data.customer_alias)
+    if archived is not None:
+        raise InvalidRequest.field(
+            "customerAlias",
+            f"{data.customer_alias!r} names customer {archived}, which is archived: archived "
+            "customers take no new seat events",
+        )
     event_id = new_id()
     now = utcnow()
     customer_event_id = data.customer_event_id or event_id
