@@ -205,9 +205,9 @@ def quantity_refusal(
                 f"{field}: given more than once, which the databases read differently; send "
                 f"it once (usage metric {read.name!r} aggregates it)",
             )
-        raw = bytes(value)
-        if _PLAIN_BILLABLE.fullmatch(raw):
+        if _PLAIN_BILLABLE.fullmatch(value):  # msgspec.Raw is a buffer: no copy
             continue
+        raw = bytes(value)
         number = _number(raw)
         if number is None:
             continue
