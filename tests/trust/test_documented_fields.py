@@ -117,3 +117,34 @@ def test_customer_update_refuses_unknown_fields_and_changes_nothing(api: ApiClie
     )
     assert response.status_code == 400
     assert api.get(f"/api/customers/{customer['id']}").json()["legalName"] == customer["legalName"]
+
+
+def test_a_misspelled_usage_event_field_is_refused_not_billed_at_the_wrong_time(
+    api: ApiClient,
+) -> None:
+    # Read with msgspec on the hot path, outside Pydantic: the same rule.
+    event = {
+        "customerAlias": "acme",
+        "eventType": "api_call",
+        "eventTimestmp": "2024-01-05T10:00:00Z",
+        "eventProperties": {},
+    }
+    single = api.post("/api/usage-events", json=event)
+    assert single.status_code == 400
+    assert single.json()["error"]["details"] == [
+        {
+            "field": "eventTimestmp",
+            "message": "unknown field `eventTimestmp`; did you mean `eventTimestamp`?",
+        }
+    ]
+    good = {**event, "eventTimestamp": "2024-01-05T10:00:00Z"}
+    del good["eventTimestmp"]
+    batch = api.post("/api/usage-events/batch", json={"events": [good, event]})
+    assert batch.status_code == 200, batch.text
+    answer = batch.json()
+    assert (answer["accepted"], answer["rejected"]) == (1, 1)
+    assert "did you mean `eventTimestamp`?" in answer["results"][1]["error"]["message"]
+    wrapper = api.post("/api/usage-events/batch", json={"evnts": [good]})
+    assert wrapper.status_code == 400
+    assert "did you mean `events`?" in wrapper.json()["error"]["message"]
+    assert len(api.get("/api/usage-events").json()["items"]) == 1

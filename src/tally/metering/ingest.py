@@ -53,8 +53,9 @@ from tally.models.metering import USAGE_EVENTS
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
 
-class IncomingEvent(msgspec.Struct, rename="camel"):
-    """An event as the API and imports receive it (Sequence's field names)."""
+class IncomingEvent(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    """An event as the API and imports receive it (Sequence's field names). An unknown field
+    is refused: a misspelled `eventTimestamp` dropped would bill the event at the wrong time."""
 
     customer_alias: Name
     event_type: Name

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from tally import usage_limits
+from tally.api.unknown import unknown_message
 from tally.metering.ingest import IncomingEvent
 
 MAX_BATCH = 1000
@@ -35,12 +36,25 @@ _SUSPICIOUS_NUMBER = re.compile(rb"[0-9][eE][-+]?[0-9]{4,}|[0-9]{300,}")
 _STRING_OR_BRACKET = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
-class _Batch(msgspec.Struct):
+class _Batch(msgspec.Struct, forbid_unknown_fields=True):
     events: list[IncomingEvent]
 
 
-class _RawBatch(msgspec.Struct):
+class _RawBatch(msgspec.Struct, forbid_unknown_fields=True):
     events: list[msgspec.Raw]
+
+
+_UNKNOWN_FIELD = re.compile(r"Object contains unknown field `([^`]*)`")
+_EVENT_FIELDS = tuple(field.encode_name for field in msgspec.structs.fields(IncomingEvent))
+
+
+def _invalid(message: str, known: tuple[str, ...], default_field: str = "") -> "InvalidEvent":
+    """msgspec's complaint as ours: an unknown field named with the one it probably meant."""
+    unknown = _UNKNOWN_FIELD.match(message)
+    if unknown is not None:
+        name = unknown.group(1)
+        return InvalidEvent(unknown_message("field", name, known), name)
+    return InvalidEvent(message, _field_of(message) or default_field)
 
 
 class EventOut(msgspec.Struct, rename="camel"):
@@ -152,7 +166,7 @@ def decode_event(raw: bytes) -> IncomingEvent:
     try:
         event = _event_decoder.decode(raw)
     except msgspec.ValidationError as exc:
-        raise InvalidEvent(str(exc), _field_of(str(exc))) from exc
+        raise _invalid(str(exc), _EVENT_FIELDS) from exc
     except msgspec.DecodeError as exc:
         raise InvalidEvent(f"Not valid JSON: {exc}", malformed=True) from exc
     except RecursionError as exc:  # nested beyond what the decoder follows
@@ -174,7 +188,7 @@ def decode_batch(body: bytes) -> list[IncomingEvent | InvalidEvent]:
         try:
             raw_events = _raw_batch_decoder.decode(body).events
         except msgspec.ValidationError as exc:
-            raise InvalidEvent(str(exc), _field_of(str(exc)) or "events") from exc
+            raise _invalid(str(exc), ("events",), "events") from exc
         except RecursionError as exc:
             raise InvalidEvent(TOO_DEEP_BODY, "events") from exc
         _check_size(len(raw_events))
