@@ -1,5 +1,5 @@
-"""POST /api/prices refuses what breaks a rule: 400 (404 for an unknown product, 409 for an
-archived one) in the error shape, naming the field, and nothing is written."""
+"""POST /api/prices refuses what breaks a rule: 400 (404 for an unknown product or metric,
+409 for an archived product) in the error shape, naming the field, and nothing is written."""
 
 import uuid
 from collections.abc import Callable
@@ -414,7 +414,7 @@ def test_archived_product_is_409(api: ApiClient, ids: Ids) -> None:
     assert "archived" in error["message"]
 
 
-def test_unknown_metrics_are_400_naming_the_field(api: ApiClient, ids: Ids) -> None:
+def test_unknown_metrics_are_404_naming_the_field(api: ApiClient, ids: Ids) -> None:
     unknown = str(uuid.uuid4())
     for structure, field in (
         (linear(unknown), "structure.usageMetricId"),
@@ -426,16 +426,16 @@ def test_unknown_metrics_are_400_naming_the_field(api: ApiClient, ids: Ids) -> N
         (linear(ids.seat_metric), "structure.usageMetricId"),
         (seat_based(ids.usage_metric), "structure.seatMetricId"),
     ):
-        error = refused(api, price_body(ids.product, structure))
+        error = refused(api, price_body(ids.product, structure), status=404)
         assert fields(error) == [field]
 
 
-def test_deleted_metrics_are_400(api: ApiClient, ids: Ids) -> None:
+def test_deleted_metrics_are_404(api: ApiClient, ids: Ids) -> None:
     assert api.delete(f"/api/usage-metrics/{ids.usage_metric}").status_code == 200
     assert api.delete(f"/api/seat-metrics/{ids.seat_metric}").status_code == 200
-    error = refused(api, price_body(ids.product, graduated(ids.usage_metric)))
+    error = refused(api, price_body(ids.product, graduated(ids.usage_metric)), status=404)
     assert fields(error) == ["structure.usageMetricId"]
-    error = refused(api, price_body(ids.product, seat_based(ids.seat_metric)))
+    error = refused(api, price_body(ids.product, seat_based(ids.seat_metric)), status=404)
     assert fields(error) == ["structure.seatMetricId"]
 
 
@@ -446,9 +446,9 @@ def test_another_accounts_product_and_metrics_are_unknown(
     # Their product: 404, as an unknown one.
     error = refused(other_api, price_body(ids.product, fixed()), status=404)
     assert error["type"] == "NotFound"
-    # Their metrics, on my product: 400, as unknown ones.
-    error = refused(other_api, price_body(mine, linear(ids.usage_metric)))
+    # Their metrics, on my product: 404, as unknown ones.
+    error = refused(other_api, price_body(mine, linear(ids.usage_metric)), status=404)
     assert fields(error) == ["structure.usageMetricId"]
-    error = refused(other_api, price_body(mine, seat_based(ids.seat_metric)))
+    error = refused(other_api, price_body(mine, seat_based(ids.seat_metric)), status=404)
     assert fields(error) == ["structure.seatMetricId"]
     assert price_count(api) == 0

@@ -32,6 +32,7 @@ def test_lines_are_rounded_half_up_and_summed(
 ) -> None:
     note = new_note(api, invoice_id, customer["id"])
     url = f"/api/credit-notes/{note['id']}"
+    product = created(api.post("/api/products", json={"name": "Calls"}))["id"]
     group = created(
         api.post(f"{url}/line-item-groups", json={"title": "Usage", "description": "May"})
     )
@@ -50,7 +51,7 @@ def test_lines_are_rounded_half_up_and_summed(
         api, note["id"], title="Calls", quantity="3", rate="0.125", groupId=group["id"],
         servicePeriod={"start": "2024-05-01", "endInclusive": "2024-05-31"},
         externalIds=[{"key": "Xero", "value": "X-1"}], revenueRecognitionMethod="POINT_IN_TIME",
-        revenueClassification="EARNED", productId="p-1", description="Overcharged",
+        revenueClassification="EARNED", productId=product, description="Overcharged",
     )  # fmt: skip
     assert first == {
         "id": first["id"],
@@ -70,7 +71,7 @@ def test_lines_are_rounded_half_up_and_summed(
         "servicePeriod": {"start": "2024-05-01", "endInclusive": "2024-05-31"},
         "revenueRecognitionMethod": "POINT_IN_TIME",
         "revenueClassification": "EARNED",
-        "productId": "p-1",
+        "productId": product,
     }
     # 2 x 12.345 = 24.69; tax 4.938 -> 4.94.
     second = add_line(api, note["id"], quantity="2", rate="12.345", groupId=group["id"])
@@ -132,18 +133,24 @@ def test_a_line_credits_a_line_of_the_invoice(
     url = f"/api/credit-notes/{note['id']}/line-items"
     calls = invoice_lines(api, invoice_id)["API calls"]
     for body in (
-        line_body(lineItemId="not-a-line"),
         line_body(invoiceLineItemIds=[platform["id"], calls["id"]]),
         line_body(lineItemId=platform["id"], invoiceLineItemIds=[calls["id"]]),
         line_body(lineItemId=platform["id"], rate="-1"),  # credits a positive amount
-        line_body(groupId="not-a-group"),
         line_body(creditNoteId="another-note"),
         line_body(taxRate="1.5"),
         line_body(quantity="many"),
     ):
         refused(api.post(url, json=body), 400)
+    # What names no line, group or product of this credit note's invoice: 404, as in a path.
+    for body in (
+        line_body(lineItemId="not-a-line"),
+        line_body(invoiceLineItemIds=["not-a-line"]),
+        line_body(groupId="not-a-group"),
+        line_body(productId="not-a-product"),
+    ):
+        refused(api.post(url, json=body), 404)
     body = {"title": "Platform", "lineItemGroupId": "not-a-group"}
-    refused(api.post(f"/api/credit-notes/{note['id']}/line-item-groups", json=body), 400)
+    refused(api.post(f"/api/credit-notes/{note['id']}/line-item-groups", json=body), 404)
     assert len(ok(api.get(url))["items"]) == 2
 
 

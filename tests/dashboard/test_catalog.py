@@ -220,7 +220,7 @@ def test_a_price_on_another_accounts_metric_is_refused_by_the_service(
         },
     )
     assert answer.status_code == 422
-    assert "no usage metric" in answer.text
+    assert "Usage metric" in answer.text and "not found" in answer.text
     assert api_prices(api, product_id) == []
 
 

@@ -252,8 +252,8 @@ def test_the_portal_shows_each_new_brand_colour_at_once(
     [
         ({"brandColor": "red"}, "brandColor", "hex colour like #1a2b3c"),
         ({"brandColor": "#12345"}, "brandColor", "hex colour"),
-        ({"applicationUrl": "javascript:alert(1)"}, "applicationUrl", "http:// or https://"),
-        ({"logoUrl": "javascript:alert(1)"}, "logoUrl", "http:// or https://"),
+        ({"applicationUrl": "javascript:alert(1)"}, "applicationUrl", "an https:// URL"),
+        ({"logoUrl": "javascript:alert(1)"}, "logoUrl", "an https:// URL"),
         ({"logoUrl": "data:text/html,<b>"}, "logoUrl", "must be an image"),
     ],
 )

@@ -294,10 +294,12 @@ def test_rendering_never_fetches_from_the_network(
     assert "Total £270.00" in pdf_text(pdf)
 
 
-def test_a_logo_file_in_the_data_directory_is_drawn(
+def test_a_logo_file_in_the_data_directorys_assets_is_drawn(
     app: FastAPI, api: ApiClient, account: Credentials
 ) -> None:
-    path = app.state.settings.data_dir / f"logo-{account.account_id}.png"
+    assets = app.state.settings.data_dir / "assets"
+    assets.mkdir(exist_ok=True)
+    path = assets / f"logo-{account.account_id}.png"
     path.write_bytes(PNG_PIXEL)
     logo = {"logoUrl": path.resolve().as_uri()}
     assert api.put(f"/api/sequence-accounts/{account.account_id}", json=logo).status_code == 200

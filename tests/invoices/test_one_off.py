@@ -279,7 +279,7 @@ def test_line_and_group_requests_refused(
     before = get(api, invoice_id)
 
     for body, status in (
-        (line_body(groupId=foreign_group["id"]), 400),
+        (line_body(groupId=foreign_group["id"]), 404),  # another invoice's group
         (line_body(priceId=foreign_price), 404),
         (line_body(externalIds=[{"key": "Xero", "value": "1"}]), 400),
         (line_body(revenueRecognitionMethod="USAGE"), 400),

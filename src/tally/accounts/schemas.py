@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, EmailStr, Field
 
 from tally.api.schemas import Schema
-from tally.api.types import Address, CountryCode, Currency
+from tally.api.types import Address, CountryCode, Currency, LogoUrl, plain_text
 from tally.models import Account
 
 
@@ -38,7 +38,9 @@ TimeZone = Annotated[str, AfterValidator(_timezone)]
 class AccountUpdate(Schema):
     """Every field is optional: the ones given change, the others stay."""
 
-    company_name: str | None = Field(default=None, min_length=1, max_length=200)
+    company_name: (
+        Annotated[str, Field(min_length=1, max_length=200), AfterValidator(plain_text)] | None
+    ) = None
     company_number: str | None = Field(default=None, max_length=100)
     country: CountryCode | None = None
     send_customer_notifications: bool | None = None
@@ -52,7 +54,7 @@ class AccountUpdate(Schema):
     )
     payment_terms_days: int | None = Field(default=None, ge=0, le=365)
     address: Address | None = Field(default=None, description="Printed on invoices.")
-    logo_url: str | None = Field(default=None, max_length=2000)
+    logo_url: LogoUrl = None
 
 
 class AccountOut(Schema):

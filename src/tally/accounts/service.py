@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from tally.accounts.schemas import AccountUpdate
 from tally.activity import service as activity
+from tally.api.types import plain_text
 from tally.db import utcnow
-from tally.exceptions import NotFound
+from tally.exceptions import InvalidRequest, NotFound
 from tally.metering.metrics import rebuild_rollups
 from tally.models import Account, ApiKey
 from tally.notifications import events
@@ -99,6 +100,10 @@ def _log_key(session: Session, api_key: ApiKey, verb: str, name: str, what: str)
 
 
 def create_account(session: Session, name: str, **settings: Any) -> tuple[Account, Credentials]:
+    try:  # the rule the API's companyName follows: it heads every email the account sends
+        plain_text(name)
+    except ValueError as error:
+        raise InvalidRequest.field("companyName", str(error)) from None
     account = Account(name=name, **settings)
     session.add(account)
     session.flush()

@@ -49,14 +49,14 @@ def require_api_key(
     limits: Limits | None = getattr(request.app.state, "limits", None)
     client = request.client.host if request.client else "unknown"
     if limits is not None:
-        limits.check_client(client)  # 429 after too many failed logins from this client
+        limits.check_failures("api", client)  # 429 after too many bad API keys from here
     # Its own short read: the request's unit of work has not started yet, so on SQLite a
     # write transaction opened later never waits on this one.
     with db.lookup_session() as session:
         api_key = authenticate(session, credentials.username, credentials.password)
     if api_key is None:
         if limits is not None:
-            limits.failed_login(client)
+            limits.failed("api", client)
         raise Unauthorized("Invalid API key or secret.")
     if limits is not None:
         limits.check_key(api_key.id, request.method, request.url.path)

@@ -24,7 +24,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from tally.api.schemas import Schema
-from tally.api.types import Currency, DecimalString
+from tally.api.types import Currency, DecimalString, PlainText
 from tally.models import (
     USAGE_PRICING,
     BillingFrequency,
@@ -379,7 +379,7 @@ class PriceIn(Schema):
     """POST /prices: Sequence's OneTimePriceRequest ... VolumePriceRequest."""
 
     product_id: str = Field(min_length=1, max_length=36)
-    name: str = Field(min_length=1, max_length=500, description="The invoice line's title.")
+    name: PlainText = Field(min_length=1, max_length=500, description="The invoice line's title.")
     currency: Currency
     structure: PricingStructure
     billing_frequency: BillingFrequency = Field(
@@ -439,7 +439,7 @@ class PriceIn(Schema):
 class PriceUpdate(Schema):
     """PUT /prices/{id}: Sequence's UpdatePriceRequest. Nothing else of a price changes."""
 
-    name: str = Field(min_length=1, max_length=500)
+    name: PlainText = Field(min_length=1, max_length=500)
     status: PriceStatus | None = Field(default=None, description="Unchanged when left out.")
 
 

@@ -6,13 +6,11 @@ from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
+from tally.api import references
 from tally.catalog.price_schemas import PriceIn, PriceUpdate, structure_document
-from tally.catalog.service import get_product
 from tally.db import utcnow
-from tally.exceptions import Conflict, InvalidRequest, NotFound
-from tally.metering.metrics import metric_query
-from tally.models import BillingFrequency, PhasePrice, Price, SeatMetric, UsageMetric
-from tally.seats.service import seat_metric_query
+from tally.exceptions import Conflict, NotFound
+from tally.models import BillingFrequency, PhasePrice, Price, Product, SeatMetric, UsageMetric
 
 
 def price_query(
@@ -43,33 +41,19 @@ def get_price(session: Session, account_id: str, price_id: str) -> Price:
     return price
 
 
-def _check_usage_metric(session: Session, account_id: str, metric_id: str) -> None:
-    live = metric_query(account_id).where(UsageMetric.id == metric_id)
-    if not session.scalar(select(exists(live))):
-        raise InvalidRequest.field(
-            "structure.usageMetricId", f"no usage metric {metric_id!r} in this account"
-        )
-
-
-def _check_seat_metric(session: Session, account_id: str, metric_id: str) -> None:
-    live = seat_metric_query(account_id).where(SeatMetric.id == metric_id)
-    if not session.scalar(select(exists(live))):
-        raise InvalidRequest.field(
-            "structure.seatMetricId", f"no seat metric {metric_id!r} in this account"
-        )
-
-
 def create_price(session: Session, account_id: str, data: PriceIn) -> Price:
-    product = get_product(session, account_id, data.product_id)
-    if product.archived_at is not None:
-        raise Conflict(f"Product {product.id!r} is archived and takes no new prices")
+    product = references.resolve_one(session, account_id, Product, "productId", data.product_id)
     structure = data.structure
     usage_metric_id = getattr(structure, "usage_metric_id", None)
     seat_metric_id = getattr(structure, "seat_metric_id", None)
     if usage_metric_id is not None:
-        _check_usage_metric(session, account_id, usage_metric_id)
+        field = "structure.usageMetricId"
+        references.resolve_one(session, account_id, UsageMetric, field, usage_metric_id)
     if seat_metric_id is not None:
-        _check_seat_metric(session, account_id, seat_metric_id)
+        field = "structure.seatMetricId"
+        references.resolve_one(session, account_id, SeatMetric, field, seat_metric_id)
+    if product.archived_at is not None:
+        raise Conflict(f"Product {product.id!r} is archived and takes no new prices")
     price = Price(
         account_id=account_id,
         product_id=product.id,

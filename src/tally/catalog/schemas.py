@@ -5,10 +5,11 @@ from datetime import datetime
 from pydantic import Field
 
 from tally.api.schemas import Schema
+from tally.api.types import PlainText
 
 
 class ProductIn(Schema):
-    name: str = Field(min_length=1, max_length=500, description="Shown on invoices.")
+    name: PlainText = Field(min_length=1, max_length=500, description="Shown on invoices.")
     label: str | None = Field(default=None, max_length=500)
     tax_category_id: str | None = Field(default=None, max_length=36)
 

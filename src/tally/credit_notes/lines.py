@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from tally.api import references
 from tally.credit_notes import audit
 from tally.credit_notes.schemas import GroupCreate, GroupUpdate, LineItemCreate, LineItemUpdate
 from tally.credit_notes.service import (
@@ -26,6 +27,7 @@ from tally.models import (
     Invoice,
     InvoiceLineItem,
     InvoiceLineItemGroup,
+    Product,
 )
 from tally.notifications.events import CREDIT_NOTE, NotificationType, emit
 
@@ -66,44 +68,44 @@ def _invoice_line(
     session: Session, invoice: Invoice, body: LineItemCreate
 ) -> InvoiceLineItem | None:
     """The invoice line the new line credits: `lineItemId`, or the one `invoiceLineItemIds`
-    names (Sequence defaults that list to `[lineItemId]`)."""
-    named = list(dict.fromkeys(body.invoice_line_item_ids or []))
-    if len(named) > 1 or (named and body.line_item_id and named != [body.line_item_id]):
+    names (Sequence defaults that list to `[lineItemId]`); each a line of the invoice."""
+    named = [] if body.line_item_id is None else [("lineItemId", body.line_item_id)]
+    named += references.fields("invoiceLineItemIds", body.invoice_line_item_ids or [])
+    lines = references.resolve(
+        session,
+        invoice.account_id,
+        InvoiceLineItem,
+        named,
+        where=[InvoiceLineItem.invoice_id == invoice.id],
+        kind=f"Line item of invoice {invoice.invoice_number or invoice.id}",
+    )
+    listed = list(dict.fromkeys(body.invoice_line_item_ids or []))
+    if len(listed) > 1 or (listed and body.line_item_id and listed != [body.line_item_id]):
         raise InvalidRequest.field(
             "invoiceLineItemIds",
             "Tally credits one invoice line per credit note line: give that line's id alone "
             "(or as lineItemId)",
         )
-    line_id = body.line_item_id or (named[0] if named else None)
-    if line_id is None:
-        return None
-    line = session.scalar(
-        select(InvoiceLineItem).where(
-            InvoiceLineItem.account_id == invoice.account_id,
-            InvoiceLineItem.invoice_id == invoice.id,
-            InvoiceLineItem.id == line_id,
-        )
-    )
-    if line is None:
-        raise InvalidRequest.field(
-            "lineItemId",
-            f"{line_id!r} is not a line of invoice {invoice.invoice_number or invoice.id}",
-        )
-    return line
+    line_id = body.line_item_id or (listed[0] if listed else None)
+    return None if line_id is None else lines[line_id]
 
 
 def _check_group(session: Session, note: CreditNote, group_id: str | None) -> None:
-    if group_id is None:
-        return
-    found = session.scalar(
-        select(CreditNoteLineItemGroup.id).where(
-            CreditNoteLineItemGroup.account_id == note.account_id,
-            CreditNoteLineItemGroup.credit_note_id == note.id,
-            CreditNoteLineItemGroup.id == group_id,
+    if group_id is not None:
+        references.resolve_one(
+            session,
+            note.account_id,
+            CreditNoteLineItemGroup,
+            "groupId",
+            group_id,
+            where=[CreditNoteLineItemGroup.credit_note_id == note.id],
+            kind="Group of this credit note",
         )
-    )
-    if found is None:
-        raise InvalidRequest.field("groupId", f"{group_id!r} is not a group of this credit note")
+
+
+def _check_product(session: Session, note: CreditNote, product_id: str | None) -> None:
+    if product_id is not None:
+        references.resolve_one(session, note.account_id, Product, "productId", product_id)
 
 
 def _fill(line: CreditNoteLineItem, body: LineItemUpdate, currency: str) -> None:
@@ -154,6 +156,7 @@ def add_line(
     if body.credit_note_id is not None and body.credit_note_id != note_id:
         raise InvalidRequest.field("creditNoteId", "is not the credit note of the path")
     _check_group(session, note, body.group_id)
+    _check_product(session, note, body.product_id)
     credited = _invoice_line(session, invoice, body)
     line = CreditNoteLineItem(
         account_id=account_id,
@@ -176,6 +179,7 @@ def update_line(
 ) -> CreditNoteLineItem:
     note, invoice = lock_draft(session, account_id, note_id)
     line = get_line(session, note, line_id)
+    _check_product(session, note, body.product_id)
     before = audit.line_state(note, line)
     _fill(line, body, note.currency)
     edit = ("LINE_ITEM_UPDATED", f"Line {line.title!r} changed", before)
@@ -212,19 +216,15 @@ def add_group(
 ) -> CreditNoteLineItemGroup:
     note, invoice = lock_draft(session, account_id, note_id)
     if body.line_item_group_id is not None:
-        found = session.scalar(
-            select(InvoiceLineItemGroup.id).where(
-                InvoiceLineItemGroup.account_id == account_id,
-                InvoiceLineItemGroup.invoice_id == invoice.id,
-                InvoiceLineItemGroup.id == body.line_item_group_id,
-            )
+        references.resolve_one(
+            session,
+            account_id,
+            InvoiceLineItemGroup,
+            "lineItemGroupId",
+            body.line_item_group_id,
+            where=[InvoiceLineItemGroup.invoice_id == invoice.id],
+            kind=f"Group of invoice {invoice.invoice_number or invoice.id}",
         )
-        if found is None:
-            raise InvalidRequest.field(
-                "lineItemGroupId",
-                f"{body.line_item_group_id!r} is not a group of invoice "
-                f"{invoice.invoice_number or invoice.id}",
-            )
     group = CreditNoteLineItemGroup(
         account_id=account_id,
         credit_note_id=note.id,

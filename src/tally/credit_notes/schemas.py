@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from tally.api.schemas import Schema
-from tally.api.types import Address, Currency
+from tally.api.types import Address, Currency, Name, PlainText
 from tally.catalog.price_schemas import IntegrationService
 from tally.invoices.schemas import (
     AddressOut,
@@ -125,7 +125,7 @@ class CreditNoteCreate(Schema):
     billing_period_end: Day | None = None
     purchase_order_number: str | None = Field(default=None, max_length=200)
     customer_emails: list[str] | None = Field(default=None, max_length=100)
-    customer_legal_company_name: str | None = Field(default=None, min_length=1, max_length=500)
+    customer_legal_company_name: Name | None = None
     customer_billing_address: Address | None = None
     customer_shipping_address: Address | None = None
     memo: str | None = Field(default=None, max_length=5000)
@@ -142,7 +142,7 @@ class CreditNoteUpdate(Schema):
     billing_period_end: Day | None = None
     purchase_order_number: str | None = Field(default=None, max_length=200)
     customer_emails: list[str] | None = Field(default=None, max_length=100)
-    customer_legal_company_name: str | None = Field(default=None, min_length=1, max_length=500)
+    customer_legal_company_name: Name | None = None
     customer_billing_address: Address | None = None
     customer_shipping_address: Address | None = None
     memo: str | None = Field(default=None, max_length=5000)
@@ -155,7 +155,7 @@ class CreditNoteUpdate(Schema):
 class LineItemUpdate(Schema):
     """Sequence's UpdateCreditNoteLineItemEndpointUpdateCreditNoteLineItemRequestModel."""
 
-    title: str = Field(min_length=1, max_length=500)
+    title: PlainText = Field(min_length=1, max_length=500)
     description: str | None = Field(default=None, max_length=5000)
     quantity: Quantity
     rate: Quantity
@@ -180,7 +180,7 @@ class LineItemCreate(LineItemUpdate):
 
 
 class GroupUpdate(Schema):
-    title: str = Field(min_length=1, max_length=500)
+    title: PlainText = Field(min_length=1, max_length=500)
     description: str | None = Field(default=None, max_length=2000)
 
 

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from tally.api import references
 from tally.credit_notes import audit
 from tally.credit_notes.schemas import CreditNoteCreate, CreditNoteUpdate, SettingPreference
 from tally.db import utcnow
@@ -35,6 +36,7 @@ from tally.models import (
     CreditNoteApplication,
     CreditNoteLineItem,
     CreditNoteLineItemGroup,
+    Customer,
     DocumentKind,
     Invoice,
     InvoiceLineItem,
@@ -198,28 +200,18 @@ def _account(session: Session, account_id: str) -> Account:
     return account
 
 
-def lock_invoice(session: Session, account_id: str, invoice_id: str) -> Invoice:
-    invoice = session.scalar(
-        select(Invoice)
-        .where(Invoice.account_id == account_id, Invoice.id == invoice_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if invoice is None:
-        raise NotFound.resource("Invoice", invoice_id)
-    return invoice
+def lock_invoice(
+    session: Session, account_id: str, invoice_id: str, field: str = "invoiceId"
+) -> Invoice:
+    """The invoice, locked until commit (`field`: where the request names it)."""
+    return references.resolve_one(session, account_id, Invoice, field, invoice_id, lock="update")
 
 
-def lock_credit_note(session: Session, account_id: str, note_id: str) -> CreditNote:
-    note = session.scalar(
-        note_query(account_id)
-        .where(CreditNote.id == note_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if note is None:
-        raise NotFound.resource("Credit note", note_id)
-    return note
+def lock_credit_note(
+    session: Session, account_id: str, note_id: str, field: str = "creditNoteId"
+) -> CreditNote:
+    """The credit note, locked until commit (`field`: where the request names it)."""
+    return references.resolve_one(session, account_id, CreditNote, field, note_id, lock="update")
 
 
 def lock_note(session: Session, account_id: str, note_id: str) -> tuple[CreditNote, Invoice]:
@@ -357,6 +349,7 @@ def create_credit_note(session: Session, account_id: str, body: CreditNoteCreate
     """A DRAFT credit note against a SENT invoice of the same customer and currency, with the
     invoice's customer details, billing period and schedule unless the body gives them."""
     invoice = lock_invoice(session, account_id, body.invoice_id)
+    references.resolve_one(session, account_id, Customer, "customerId", body.customer_id)
     if invoice.status is not SENT:
         raise Conflict(
             f"Invoice {invoice.invoice_number or invoice.id} is {invoice.status.value}: a "

@@ -32,11 +32,12 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from tally.api import references
 from tally.credits.ledger import Movement, balances, grant_movement, record
 from tally.db import insert_new, new_id, table_of, utcnow
 from tally.engine.money import ZERO
 from tally.engine.periods import periods
-from tally.exceptions import Conflict, InvalidRequest, NotFound
+from tally.exceptions import Conflict, InvalidRequest
 from tally.models import (
     EDITABLE_STATUSES,
     BillingSchedule,
@@ -163,7 +164,8 @@ def write_specs(
             where = f"phases.{index}.creditGrants.{number}"
             if spec.id is not None:
                 if spec.id not in old or spec.id in resent:
-                    raise NotFound.resource("Phase credit grant", spec.id)
+                    # Only this schedule's grants are kept: another's id is unknown here.
+                    raise references.not_found(f"{where}.id", "Phase credit grant", spec.id)
                 resent.add(spec.id)
                 row = dict(old[spec.id])
                 row.pop("phase_index")

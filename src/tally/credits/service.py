@@ -14,6 +14,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
+from tally.api import references
 from tally.api.types import Currency
 from tally.credits import ledger
 from tally.credits.schemas import CreditGrantCreate
@@ -43,56 +44,38 @@ ZERO = Decimal(0)
 
 def _live_customer(session: Session, account_id: str, customer_id: str) -> Customer:
     """The customer, held (FOR SHARE) until commit, as schedules and invoices hold it."""
-    customer = session.scalar(
-        select(Customer)
-        .where(Customer.account_id == account_id, Customer.id == customer_id)
-        .with_for_update(read=True)
+    customer = references.resolve_one(
+        session, account_id, Customer, "customerId", customer_id, lock="share"
     )
-    if customer is None:
-        raise NotFound.resource("Customer", customer_id)
     if customer.archived_at is not None:
         raise Conflict(f"Customer {customer_id!r} is archived")
     return customer
 
 
 def _check_metric(session: Session, account_id: str, data: CreditGrantCreate) -> None:
+    if data.metric_id is not None:
+        references.resolve_one(session, account_id, UsageMetric, "metricId", data.metric_id)
     if data.credit_unit_type is CreditUnitType.CURRENCY:
         if data.metric_id is not None:
             raise InvalidRequest.field("metricId", "only METRIC grants name a metric")
         return
     if data.metric_id is None:
         raise InvalidRequest.field("metricId", "a METRIC grant needs the usage metric it offsets")
-    found = session.scalar(
-        select(UsageMetric.id).where(
-            UsageMetric.account_id == account_id,
-            UsageMetric.id == data.metric_id,
-            UsageMetric.deleted_at.is_(None),
-        )
-    )
-    if found is None:
-        raise InvalidRequest.field("metricId", f"no usage metric {data.metric_id!r}")
 
 
 def _tax_version(session: Session, account_id: str, tax_rate_id: str) -> TaxRateVersion:
     """The tax rate's current version; the rate must be live."""
-    row = session.execute(
-        select(TaxRate.archived_at, TaxRateVersion)
-        .join(
-            TaxRateVersion,
-            (TaxRateVersion.tax_rate_id == TaxRate.id)
-            & (TaxRateVersion.version == TaxRate.current_version),
-        )
-        .where(
-            TaxRate.account_id == account_id,
-            TaxRate.id == tax_rate_id,
-            TaxRate.deleted_at.is_(None),
-        )
-    ).first()
-    if row is None:
-        raise InvalidRequest.field("taxRateId", f"no tax rate {tax_rate_id!r}")
-    if row.archived_at is not None:
+    tax_rate = references.resolve_one(session, account_id, TaxRate, "taxRateId", tax_rate_id)
+    if tax_rate.archived_at is not None:
         raise InvalidRequest.field("taxRateId", f"tax rate {tax_rate_id!r} is archived")
-    version: TaxRateVersion = row[1]
+    version = session.scalar(
+        select(TaxRateVersion).where(
+            TaxRateVersion.account_id == account_id,
+            TaxRateVersion.tax_rate_id == tax_rate.id,
+            TaxRateVersion.version == tax_rate.current_version,
+        )
+    )
+    assert version is not None  # a tax rate always has its current version
     return version
 
 
@@ -122,11 +105,14 @@ def create_grant(session: Session, account: Account, data: CreditGrantCreate) ->
     """A grant and its GRANT ledger entry; with `createInvoice`, a DRAFT one-off invoice for
     the cost of the credit (one line, taxed at `taxRateId`'s current rate)."""
     if data.sequence_account_id is not None and data.sequence_account_id != account.id:
-        raise NotFound.resource("Sequence account", data.sequence_account_id)
-    _check_amounts(data)
+        # The caller's own account is the only one it can name.
+        raise references.not_found(
+            "sequenceAccountId", "Sequence account", data.sequence_account_id
+        )
     customer = _live_customer(session, account.id, data.customer_id)
     _check_metric(session, account.id, data)
     tax = None if data.tax_rate_id is None else _tax_version(session, account.id, data.tax_rate_id)
+    _check_amounts(data)
     effective = data.effective_date or local_today(account)
     if data.expiry_date is not None and data.expiry_date < effective:
         raise InvalidRequest.field(

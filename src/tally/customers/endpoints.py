@@ -176,7 +176,9 @@ def list_aliases(
     description="Retries with the same `Idempotency-Key` header return the first response.",
 )
 def create_alias(body: AliasIn, account: CurrentAccount, session: DbSession) -> AliasOut:
-    customer = service.get_active_customer(session, account.account_id, body.customer_id)
+    customer = service.named_active_customer(
+        session, account.account_id, "customerId", body.customer_id
+    )
     alias = aliases.add_aliases(session, customer, [body.value], label=body.label)[0]
     return AliasOut.model_validate(alias)
 

@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
 
 from tally.activity import service as activity
+from tally.api import references
 from tally.customers.schemas import CustomerIdWithName, OrganizationOut
 from tally.db import advisory_lock
 from tally.exceptions import Conflict, NotFound
@@ -31,19 +32,12 @@ def lineage(session: Session, account_id: str, customer_id: str) -> set[str]:
 
 
 def load_customers(
-    session: Session, account_id: str, customer_ids: Iterable[str]
+    session: Session, account_id: str, field: str, customer_ids: Iterable[str]
 ) -> list[Customer]:
-    wanted = list(dict.fromkeys(customer_ids))
-    found = {
-        customer.id: customer
-        for customer in session.scalars(
-            select(Customer).where(Customer.account_id == account_id, Customer.id.in_(wanted))
-        )
-    }
-    missing = [customer_id for customer_id in wanted if customer_id not in found]
-    if missing:
-        raise NotFound(f"Customer(s) not found: {', '.join(missing)}")
-    return [found[customer_id] for customer_id in wanted]
+    """The customers a body names in `field` (a list: `memberIds.0`, ...), in its order."""
+    named = references.fields(field, customer_ids)
+    found = references.resolve(session, account_id, Customer, named)
+    return [found[customer_id] for customer_id in dict.fromkeys(i for _, i in named)]
 
 
 def lock(session: Session, account_id: str) -> None:
@@ -71,11 +65,9 @@ def assign_parent(
         for child in children:
             child.parent_id = None
         return
-    parent = session.scalar(
-        select(Customer).where(Customer.account_id == account_id, Customer.id == parent_id)
+    parent = references.resolve_one(
+        session, account_id, Customer, "parentId", parent_id, kind="Parent customer"
     )
-    if parent is None:
-        raise NotFound(f"Parent customer {parent_id!r} not found")
     if parent.archived_at is not None:
         raise Conflict(f"Parent customer {parent_id!r} is archived")
     above_parent = lineage(session, account_id, parent.id)
@@ -115,7 +107,8 @@ def create_organization(
     session: Session, account_id: str, owner_id: str, member_ids: list[str]
 ) -> CustomerOrganization:
     lock(session, account_id)
-    owner = load_customers(session, account_id, [owner_id])[0]
+    owner = references.resolve_one(session, account_id, Customer, "ownerId", owner_id)
+    members = load_customers(session, account_id, "memberIds", member_ids)
     existing = session.scalar(
         select(CustomerOrganization).where(CustomerOrganization.owner_id == owner.id)
     )
@@ -124,7 +117,6 @@ def create_organization(
             f"Customer {owner_id!r} already owns organization {existing.id!r}; "
             "add members to it instead"
         )
-    members = load_customers(session, account_id, member_ids)
     _check_free(members, owner.id)
     organization = ensure_organization(session, owner)
     assign_parent(session, account_id, members, owner.id)
@@ -137,7 +129,7 @@ def add_members(
 ) -> CustomerOrganization:
     lock(session, account_id)
     organization = _organization(session, account_id, organization_id)
-    members = load_customers(session, account_id, customer_ids)
+    members = load_customers(session, account_id, "customerIds", customer_ids)
     _check_free(members, organization.owner_id)
     before = _member_ids(session, organization)
     assign_parent(session, account_id, members, organization.owner_id)
@@ -151,7 +143,7 @@ def replace_members(
 ) -> CustomerOrganization:
     lock(session, account_id)
     organization = _organization(session, account_id, organization_id)
-    members = load_customers(session, account_id, customer_ids)
+    members = load_customers(session, account_id, "customerIds", customer_ids)
     _check_free(members, organization.owner_id)
     keep = {member.id for member in members}
     current = list(

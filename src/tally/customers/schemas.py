@@ -1,12 +1,13 @@
 """Customer, contact, alias and organization bodies in Sequence's shapes."""
 
 from datetime import datetime
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import EmailStr, Field, model_validator
+from pydantic import AfterValidator, EmailStr, Field, model_validator
 
 from tally.api.schemas import Schema
-from tally.api.types import Address
+from tally.api.types import Address, PlainText, plain_text
 from tally.models import BillingPreference, Contact, Customer, CustomerStatus, TaxStatus
 
 
@@ -27,7 +28,7 @@ class IntegrationIdOut(Schema):
 
 
 class ContactIn(Schema):
-    name: str = Field(min_length=1, max_length=500)
+    name: PlainText = Field(min_length=1, max_length=500)
     email: EmailStr
     billing_preference: BillingPreference
 
@@ -51,7 +52,7 @@ class CustomerIn(Schema):
     `integrationIds`, `taxStatus`, `status`; `customerAliases` only adds aliases.
     """
 
-    legal_name: str = Field(min_length=1, max_length=500)
+    legal_name: PlainText = Field(min_length=1, max_length=500)
     address: Address
     url: str | None = Field(default=None, max_length=2000)
     label: str | None = Field(default=None, max_length=500)
@@ -62,7 +63,7 @@ class CustomerIn(Schema):
     parent_id: str | None = None
     contacts: list[ContactIn] | None = Field(default=None, max_length=100)
     custom_properties: dict[str, str] | None = None
-    contact_name: str | None = Field(default=None, max_length=500)
+    contact_name: Annotated[str, Field(max_length=500), AfterValidator(plain_text)] | None = None
     email: EmailStr | None = None
     billing_emails: list[EmailStr] | None = Field(default=None, max_length=100)
     telephone: str | None = Field(default=None, max_length=100)

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from tally.activity import service as activity
+from tally.api import references
 from tally.customers import aliases, contacts, hierarchy
 from tally.customers.schemas import CustomerIn
 from tally.db import utcnow
@@ -64,6 +65,14 @@ def get_active_customer(session: Session, account_id: str, customer_id: str) -> 
     if customer.archived_at is not None:
         raise Conflict(f"Customer {customer_id!r} is archived")
     return customer
+
+
+def named_active_customer(
+    session: Session, account_id: str, field: str, customer_id: str
+) -> Customer:
+    """The customer a body names in `field` (404 naming it otherwise), that may change."""
+    references.resolve_one(session, account_id, Customer, field, customer_id)
+    return get_active_customer(session, account_id, customer_id)
 
 
 def create_customer(session: Session, account_id: str, data: CustomerIn) -> Customer:

@@ -453,7 +453,7 @@ def create_price(
         return price_form(
             request, session, viewer, product, kind, form.fields, errors, rows, status=422
         )
-    except (InvalidRequest, Conflict) as refused:
+    except (InvalidRequest, Conflict, NotFound) as refused:  # NotFound: a metric not ours
         status = failed(session, refused)
         errors = from_service(refused, to_field)
         return price_form(

@@ -42,7 +42,7 @@ from tally.dashboard.web import (
 )
 from tally.db import Database
 from tally.exceptions import InvalidRequest, NotFound
-from tally.ops.limits import Limits, TooManyRequests
+from tally.ops.limits import Door, Limits, TooManyRequests
 from tally.settings import Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -93,11 +93,11 @@ def sign_in_form(
     return _sign_in_page(request, safe_next(next_path), status=200)
 
 
-def _throttle_keys(request: Request, email: str) -> list[str]:
-    # The client address shares its bucket with failed API logins: one budget per address,
-    # whichever door it knocks on. The email has its own, against guesses from many addresses.
+def _throttle_keys(request: Request, email: str) -> list[tuple[Door, str]]:
+    # Per address (one guesser, many emails) and per email from that address (one guesser,
+    # one user): never per email alone, or anyone could lock any user out from anywhere.
     client = request.client.host if request.client else "unknown"
-    return [client, "email:" + email.strip().lower()[:254]]
+    return [("sign_in", client), ("sign_in_email", f"{email.strip().lower()[:254]} {client}")]
 
 
 @router.post("/sign-in")
@@ -110,14 +110,13 @@ def sign_in(request: Request, fields: Fields) -> Response:
     keys = _throttle_keys(request, email)
     if limits is not None:
         try:
-            for key in keys:
-                limits.check_client(key)
+            for door, key in keys:
+                limits.check_failures(door, key)
         except TooManyRequests as refused:
             raise DashboardPageError(
                 429,
                 "Too many attempts",
-                "Too many failed sign-ins from here or for this email. Wait a few minutes, "
-                "then try again.",
+                "Too many failed sign-ins from here. Wait a few minutes, then try again.",
                 headers=refused.headers,
             ) from refused
     db: Database = request.app.state.db
@@ -126,8 +125,8 @@ def sign_in(request: Request, fields: Fields) -> Response:
         check = users.check_password(session, email, password)
     if check is None:
         if limits is not None:
-            for key in keys:
-                limits.failed_login(key)
+            for door, key in keys:
+                limits.failed(door, key)
         return _sign_in_page(
             request, next_path, email=email, error="Wrong email or password.", status=401
         )

@@ -242,16 +242,22 @@ def document_page(document: Document) -> str:
     return template.render(document=document, body=document_body(document), css=css)
 
 
+# The folder of the data directory whose files documents may show (logos): nothing else there
+# (the SQLite database, the outbox, credentials) is ever read while rendering.
+ASSETS = "assets"
+
+
 def html_to_pdf(html: str, *, files_dir: Path | None = None) -> bytes:
-    """The page as a PDF. Only `data:` URLs and files under `files_dir` are fetched (a logo):
-    never the network, so rendering cannot hang on a slow host."""
+    """The page as a PDF. Only `data:` URLs and files under `files_dir`'s `assets/` folder
+    are fetched (a logo; `files_dir` is the data directory): never the network, so rendering
+    cannot hang on a slow host, and never the database or anything else kept there."""
     # Imported here: WeasyPrint takes seconds to import (it loads Pango), which only PDF
     # rendering needs; the API, the CLI and the portal start without it.
     from weasyprint import HTML  # noqa: PLC0415
 
     from tally.documents.urls import LocalUrlFetcher  # noqa: PLC0415  (imports WeasyPrint)
 
-    roots = [files_dir] if files_dir is not None else []
+    roots = [files_dir / ASSETS] if files_dir is not None else []
     pdf: bytes = HTML(string=html, url_fetcher=LocalUrlFetcher(roots)).write_pdf()
     return pdf
 

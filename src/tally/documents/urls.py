@@ -4,7 +4,8 @@ A merchant's logo is the only resource a document names. Fetching it from the ne
 render time would let one slow host stall every PDF (and let a merchant make the server
 request any address), so the fetcher refuses every scheme but `data:` and `file:`, and
 files only when they are regular files, small, and under one of the directories it is given
-(the deployment's data directory): never `/dev/zero`, never `/etc`.
+(the data directory's `assets/` folder, `render.ASSETS`): never `/dev/zero`, never `/etc`,
+never the SQLite database beside it.
 """
 
 from pathlib import Path

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from tally.api import references
 from tally.db import new_id, utcnow
 from tally.engine.money import ZERO, round_money
 from tally.exceptions import Conflict, InvalidRequest, NotFound
@@ -51,13 +52,9 @@ from tally.notifications.events import INVOICE, NotificationType, emit
 def _locked_live_customer(session: Session, account_id: str, customer_id: str) -> Customer:
     """The customer, held (FOR SHARE) until commit: archiving it meanwhile waits, then voids
     this draft with its other open invoices."""
-    customer = session.scalar(
-        select(Customer)
-        .where(Customer.account_id == account_id, Customer.id == customer_id)
-        .with_for_update(read=True)
+    customer = references.resolve_one(
+        session, account_id, Customer, "customerId", customer_id, lock="share"
     )
-    if customer is None:
-        raise NotFound.resource("Customer", customer_id)
     if customer.archived_at is not None:
         raise Conflict(f"Customer {customer_id!r} is archived: it is invoiced no more")
     return customer
@@ -85,14 +82,9 @@ def create_invoice(session: Session, account: Account, data: InvoiceCreate) -> I
     customer = _locked_live_customer(session, account.id, data.customer_id)
     terms = None
     if data.billing_schedule_id is not None:
-        schedule = session.scalar(
-            select(BillingSchedule).where(
-                BillingSchedule.account_id == account.id,
-                BillingSchedule.id == data.billing_schedule_id,
-            )
+        schedule = references.resolve_one(
+            session, account.id, BillingSchedule, "billingScheduleId", data.billing_schedule_id
         )
-        if schedule is None:
-            raise NotFound.resource("Billing schedule", data.billing_schedule_id)
         if schedule.customer_id != customer.id:
             raise InvalidRequest.field(
                 "billingScheduleId", "is the schedule of another customer than customerId"
@@ -192,17 +184,15 @@ def _recalculate(invoice: Invoice) -> None:
 
 
 def _line_values(session: Session, invoice: Invoice, data: LineItemIn) -> dict[str, Any]:
-    if data.group_id is not None and all(g.id != data.group_id for g in invoice.groups):
-        raise InvalidRequest.field("groupId", f"no group {data.group_id!r} on this invoice")
+    if data.group_id is not None:
+        references.among(invoice.groups, "groupId", data.group_id, "Line item group")
     product_id = None
     if data.price_id is not None:
-        product_id = session.scalar(
-            select(Price.product_id).where(
-                Price.account_id == invoice.account_id, Price.id == data.price_id
-            )
+        # A line may keep naming a price deleted since (billing wrote it so).
+        price = references.resolve_one(
+            session, invoice.account_id, Price, "priceId", data.price_id, deleted=True
         )
-        if product_id is None:
-            raise NotFound.resource("Price", data.price_id)
+        product_id = price.product_id
     # As billing does: tax-exempt and reverse-charged customers are charged no tax.
     taxed = invoice.customer_tax_status == TaxStatus.TAXED.value
     tax_rate = data.tax_rate if taxed else ZERO

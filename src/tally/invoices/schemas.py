@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from tally.api.schemas import Schema
-from tally.api.types import Address, Currency
+from tally.api.types import Address, Currency, Name, PlainText
 from tally.engine.money import minor_unit, round_money
 from tally.invoices.queries import invoice_is_overdue
 from tally.models import (
@@ -526,7 +526,7 @@ class InvoiceCreate(Schema):
     purchase_order_number: str | None = Field(default=None, max_length=200)
     reference: str | None = Field(default=None, max_length=500)
     customer_emails: list[EmailStr] | None = Field(default=None, max_length=100)
-    customer_legal_company_name: str | None = Field(default=None, min_length=1, max_length=500)
+    customer_legal_company_name: Name | None = None
     customer_billing_address: Address | None = None
     customer_shipping_address: Address | None = None
     memo: str | None = Field(default=None, max_length=5000)
@@ -560,7 +560,7 @@ class LineItemIn(Schema):
     net = quantity x rate and tax = net x taxRate, each rounded half up to the currency's
     minor unit."""
 
-    title: str = Field(min_length=1, max_length=500)
+    title: PlainText = Field(min_length=1, max_length=500)
     description: str | None = Field(default=None, max_length=5000)
     quantity: Amount
     rate: Amount
@@ -606,7 +606,7 @@ class LineItemIn(Schema):
 class LineItemGroupIn(Schema):
     """Sequence's CreateLineItemGroupRequestModel."""
 
-    title: str = Field(min_length=1, max_length=500)
+    title: PlainText = Field(min_length=1, max_length=500)
     description: str | None = Field(default=None, max_length=2000)
     tax_category_id: str | None = Field(default=None, description=f"{_UNSUPPORTED}.")
     revenue_recognition_method: str | None = Field(default=None, description=f"{_UNSUPPORTED}.")

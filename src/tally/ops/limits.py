@@ -8,17 +8,28 @@ Defaults follow Sequence's documented limits: 1,500 requests a minute per API ke
 a minute for usage-event ingestion (`POST /usage-events`, here also its batch form), which has
 its own bucket. A bucket holds a minute's worth, so a quiet key may burst.
 
-Failed logins (a wrong key or secret) are counted per client address: past
-`auth_failure_limit` within `auth_failure_window_seconds`, every attempt from that address is
-refused with 429 until the bucket refills a little, right credentials included (the secret
-is 256 random bits, so this is about load and noise rather than guessing). Behind a proxy,
-set TALLY_FORWARDED_ALLOW_IPS so the client address is the real client's.
+Failed credentials are counted per door, each with a budget of its own, so failures at one
+door never close another (20 bad portal links from an address do not stop that address's
+valid API key), each `auth_failure_limit` within `auth_failure_window_seconds`:
+
+- `api`: bad API keys, per client address. Past the limit, every API request from that
+  address is refused with 429 until the bucket refills a little, right credentials included
+  (the secret is 256 random bits: this is about load and noise, not guessing).
+- `portal`: bad portal links, session cookies and tokens, per client address, the same way.
+- `sign_in`: failed dashboard sign-ins, per client address, and per email from one address
+  (`sign_in_email`, a quarter of the limit). A guesser is slowed to the refill rate (one
+  attempt every window / limit), and the real user, signing in from another address, is never
+  locked out: no budget counts an email alone, or anyone could lock any user out for good.
+
+Every budget counts by client address: behind a proxy, set TALLY_FORWARDED_ALLOW_IPS to the
+proxy's address, or every client shares the proxy's address, and with it one budget.
 """
 
 import math
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 from tally.exceptions import TallyError
 from tally.ops import metrics
@@ -75,6 +86,16 @@ class Buckets:
             self._levels.clear()
 
 
+# The doors failed credentials are counted at, each with its own budget.
+Door = Literal["api", "portal", "sign_in", "sign_in_email"]
+_REFUSALS: dict[Door, str] = {
+    "api": "Too many failed authentication attempts; retry later.",
+    "portal": "Too many failed attempts to open the portal; retry later.",
+    "sign_in": "Too many failed sign-ins from this address; retry later.",
+    "sign_in_email": "Too many failed sign-ins for this email from this address; retry later.",
+}
+
+
 class Limits:
     """The limits of one app (its settings): `app.state.limits`."""
 
@@ -83,17 +104,28 @@ class Limits:
     ) -> None:
         self.requests = Buckets(per_minute, 60.0) if per_minute > 0 else None
         self.ingestion = Buckets(ingestion_per_minute, 60.0) if ingestion_per_minute > 0 else None
-        self.failures = Buckets(failures, failure_window) if failures > 0 else None
+        self.failures: dict[Door, Buckets] = {}
+        if failures > 0:
+            self.failures = {
+                "api": Buckets(failures, failure_window),
+                "portal": Buckets(failures, failure_window),
+                "sign_in": Buckets(failures, failure_window),
+                "sign_in_email": Buckets(max(1, math.ceil(failures / 4)), failure_window),
+            }
 
-    def check_client(self, client: str) -> None:
-        """Before checking credentials: refuse a client that failed too often."""
-        if self.failures is not None and (wait := self.failures.wait(client)):
-            metrics.rate_limited.labels("auth_failures").inc()
-            raise TooManyRequests("Too many failed authentication attempts; retry later.", wait)
+    def check_failures(self, door: Door, key: str) -> None:
+        """Before checking credentials: refuse `key` (a client address, or an email and an
+        address) when it failed too often at this door."""
+        buckets = self.failures.get(door)
+        if buckets is not None and (wait := buckets.wait(key)):
+            metrics.rate_limited.labels(f"auth_failures_{door}").inc()
+            raise TooManyRequests(_REFUSALS[door], wait)
 
-    def failed_login(self, client: str) -> None:
-        if self.failures is not None:
-            self.failures.take(client)
+    def failed(self, door: Door, key: str) -> None:
+        """Count a refused credential of `key` at this door."""
+        buckets = self.failures.get(door)
+        if buckets is not None:
+            buckets.take(key)
 
     def check_key(self, api_key_id: str, method: str, path: str) -> None:
         """After authenticating: one token from the key's bucket for this kind of request."""

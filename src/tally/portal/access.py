@@ -26,11 +26,12 @@ Failures never show data:
 - the JSON API (`TokenViewer`) raises the API's JSON errors: 404 as above, 401
   `SessionExpired` for a bad token.
 
-Bad credentials are throttled per client address like bad API keys, by the same limiter
-(`app.state.limits`, `TALLY_AUTH_FAILURE_LIMIT`, one count per address for both): every
-refused link, cookie or token counts a failure (a missing one does not), and past the limit
-every portal request from that address answers 429 with `Retry-After` before any lookup,
-good credentials included (an HTML page for pages, the API's JSON error for the JSON API).
+Bad credentials are throttled per client address (`app.state.limits`, the `portal` budget of
+`TALLY_AUTH_FAILURE_LIMIT`, counted apart from bad API keys and sign-ins, so portal failures
+never close the API to that address): every refused link, cookie or token counts a failure (a
+missing one does not), and past the limit every portal request from that address answers 429
+with `Retry-After` before any lookup, good credentials included (an HTML page for pages, the
+API's JSON error for the JSON API).
 
 Every lookup is one query joining the customer, its account and the account's settings.
 Portal pages and the JSON API run their whole request through `as_viewer(request, resolve,
@@ -168,7 +169,7 @@ def _throttled(request: Request, *, page: bool) -> Iterator[None]:
         yield
         return
     try:
-        limits.check_client(client)
+        limits.check_failures("portal", client)
     except TooManyRequests as refused:
         if page:
             raise PortalPageError.throttled(refused) from None
@@ -176,7 +177,7 @@ def _throttled(request: Request, *, page: bool) -> Iterator[None]:
     try:
         yield
     except (PortalPageError, SessionExpired, NotFound):
-        limits.failed_login(client)
+        limits.failed("portal", client)
         raise
 
 

@@ -5,7 +5,8 @@ carry secrets, so it is locked down by default.
   inline with the request's nonce (`csp_nonce(request)`, put it on `<script nonce=...>` and
   `<style nonce=...>`; `style="..."` attributes are refused); images from this server, `data:`
   URLs and the origin of the merchant's logo; `frame-ancestors 'none'` unless the account
-  lists origins allowed to embed the portal (`PortalSettings.frame_ancestors`).
+  lists origins allowed to embed the portal (`PortalSettings.frame_ancestors`). Origins are
+  rebuilt from their parsed parts (`core.urls`), never copied from what was stored.
 - `X-Frame-Options: DENY` for browsers without CSP, only when nothing may embed the portal
   (it cannot list origins, so it would contradict an allowed one).
 - `Referrer-Policy: no-referrer`: a portal URL is a credential; it must not leak to the
@@ -22,12 +23,12 @@ link, a bad token) the strictest policy applies.
 from __future__ import annotations
 
 import secrets
-from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tally.core import urls
 from tally.portal.settings import PortalSettingsView
 
 PORTAL_PREFIX = "/portal"
@@ -44,22 +45,29 @@ def csp_nonce(request: Request) -> str:
     return nonce
 
 
-def _origin(url: str | None) -> str | None:
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}"
+def _ancestors(settings: PortalSettingsView | None) -> list[str]:
+    """The origins that may embed the portal, each rebuilt by the rule it was saved under:
+    one stored before that rule (or written around it) is left out, never copied."""
+    if not (settings and settings.embeddable):
+        return []
+    found = []
+    for value in settings.frame_ancestors:
+        try:
+            found.append(urls.embedding_origin(value))
+        except ValueError:
+            continue
+    return found
 
 
 def content_security_policy(settings: PortalSettingsView | None, nonce: str | None) -> str:
+    """Built from parsed parts only (`core.urls`): no text a merchant typed reaches the header
+    as it was typed, so a value cannot add a directive."""
     inline = f" 'nonce-{nonce}'" if nonce else ""
     images = ["'self'", "data:"]
-    logo_origin = _origin(settings.logo_url) if settings else None
+    logo_origin = urls.origin(settings.logo_url) if settings else None
     if logo_origin:
         images.append(logo_origin)
-    ancestors = " ".join(settings.frame_ancestors) if settings and settings.embeddable else ""
+    ancestors = " ".join(_ancestors(settings))
     directives = [
         "default-src 'self'",
         f"script-src 'self'{inline}",

@@ -3,7 +3,8 @@
 A schedule bills its customer the prices of its phases. Phases are contiguous and in order:
 the first starts with the schedule, each next one the day after the previous one ends (end
 dates are inclusive), and the last ends with the schedule (or never, when it is open-ended).
-Everything a request names is checked before anything is written.
+Everything a request names is resolved in the account first (`api.references`), then checked
+whole, before anything is written.
 """
 
 from collections.abc import Iterable, Sequence
@@ -16,6 +17,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, upd
 from sqlalchemy.orm import Session, selectinload
 
 from tally.activity import service as activity
+from tally.api import references
 from tally.credits import phase_grants
 from tally.db import new_id, utcnow
 from tally.engine.periods import ONE_DAY, periods
@@ -36,6 +38,7 @@ from tally.models import (
     ScheduleStatus,
     ScheduleTaxRate,
     TaxRate,
+    UsageMetric,
 )
 from tally.notifications import events
 from tally.notifications.events import NotificationType
@@ -142,14 +145,10 @@ def _started_status(session: Session, account_id: str, start_date: date) -> Sche
 def _lock_live_customer(session: Session, account_id: str, customer_id: str) -> None:
     """Check the customer may take a schedule, and hold its row (FOR SHARE on PostgreSQL)
     until commit: archiving it meanwhile waits, then archives this schedule too."""
-    row = session.execute(
-        select(Customer.id, Customer.archived_at)
-        .where(Customer.account_id == account_id, Customer.id == customer_id)
-        .with_for_update(read=True)
-    ).first()
-    if row is None:
-        raise NotFound.resource("Customer", customer_id)
-    if row.archived_at is not None:
+    customer = references.resolve_one(
+        session, account_id, Customer, "customerId", customer_id, lock="share"
+    )
+    if customer.archived_at is not None:
         raise Conflict(f"Customer {customer_id!r} is archived")
 
 
@@ -226,25 +225,58 @@ def _check_phase(index: int, phase: PhaseIn) -> None:
         described.add(metadata.price_id)
 
 
-def _load_prices(session: Session, account_id: str, phases: Sequence[PhaseIn]) -> dict[str, Price]:
-    """The live prices the phases name, all of one currency."""
-    wanted = list(dict.fromkeys(price_id for phase in phases for price_id in phase.price_ids))
-    found = {
-        price.id: price
-        for price in session.scalars(
-            select(Price).where(
-                Price.account_id == account_id,
-                Price.id.in_(wanted),
-                Price.deleted_at.is_(None),
-            )
-        )
-    }
+def _resolve(
+    session: Session,
+    account_id: str,
+    phases: Sequence[PhaseIn],
+    tax_rates: Sequence[TaxRateRef],
+) -> tuple[dict[str, Price], dict[str, TaxRate]]:
+    """Every price, tax rate and metric the terms name, as rows of the account (404 naming
+    the field otherwise), before anything else is checked: the prices and the tax rates."""
+    price_refs: list[references.Named] = []
+    tax_refs: list[references.Named] = []
+    metric_refs: list[references.Named] = []
+    for index, phase in enumerate(phases):
+        where = f"phases.{index}"
+        price_refs += references.fields(f"{where}.priceIds", phase.price_ids)
+        restrictions: list[tuple[str, Sequence[str] | None]] = [
+            (f"discounts.{number}", item.restrict_to_prices)
+            for number, item in enumerate(phase.discounts or [])
+        ]
+        restrictions += [
+            (f"minimums.{number}", item.restrict_to_prices)
+            for number, item in enumerate(phase.minimums or [])
+        ]
+        restrictions += [
+            (f"creditGrants.{number}", item.restrict_to_prices)
+            for number, item in enumerate(phase.credit_grants or [])
+        ]
+        for item_where, restricted in restrictions:
+            field = f"{where}.{item_where}.restrictToPrices"
+            price_refs += references.fields(field, restricted or [])
+        for number, metadata in enumerate(phase.phase_price_metadata or []):
+            price_refs.append((f"{where}.phasePriceMetadata.{number}.priceId", metadata.price_id))
+        for number, grant in enumerate(phase.credit_grants or []):
+            if grant.metric_id is not None:
+                metric_refs.append((f"{where}.creditGrants.{number}.metricId", grant.metric_id))
+            if grant.tax_rate_id is not None:
+                tax_refs.append((f"{where}.creditGrants.{number}.taxRateId", grant.tax_rate_id))
+    for index, item in enumerate(tax_rates):
+        price_refs.append((f"taxRates.{index}.priceId", item.price_id))
+        tax_refs.append((f"taxRates.{index}.taxRateId", item.tax_rate_id))
+    prices = references.resolve(session, account_id, Price, price_refs)
+    rates = references.resolve(session, account_id, TaxRate, tax_refs)
+    references.resolve(session, account_id, UsageMetric, metric_refs)
+    return prices, rates
+
+
+def _phase_prices(phases: Sequence[PhaseIn], prices: dict[str, Price]) -> dict[str, Price]:
+    """The prices the phases bill, all of one currency."""
+    billed: dict[str, Price] = {}
     currency: str | None = None
     for index, phase in enumerate(phases):
         for price_id in phase.price_ids:
-            price = found.get(price_id)
-            if price is None:
-                raise NotFound.resource("Price", price_id)
+            price = billed[price_id] = prices[price_id]
             if currency is not None and price.currency != currency:
                 raise InvalidRequest.field(
                     f"phases.{index}.priceIds",
@@ -252,11 +284,14 @@ def _load_prices(session: Session, account_id: str, phases: Sequence[PhaseIn]) -
                     f"{price.currency}, others in {currency}",
                 )
             currency = price.currency
-    return found
+    return billed
 
 
 def _check_tax_rates(
-    session: Session, account_id: str, tax_rates: Sequence[TaxRateRef], billed: set[str]
+    tax_rates: Sequence[TaxRateRef],
+    phases: Sequence[PhaseIn],
+    rates: dict[str, TaxRate],
+    billed: dict[str, Price],
 ) -> None:
     taxed: set[str] = set()
     for index, item in enumerate(tax_rates):
@@ -269,24 +304,17 @@ def _check_tax_rates(
                 f"taxRates.{index}.priceId", f"price {item.price_id!r} has a tax rate already"
             )
         taxed.add(item.price_id)
-    wanted = {item.tax_rate_id for item in tax_rates}
-    archived = {
-        row.id: row.archived_at is not None
-        for row in session.execute(
-            select(TaxRate.id, TaxRate.archived_at).where(
-                TaxRate.account_id == account_id,
-                TaxRate.id.in_(wanted),
-                TaxRate.deleted_at.is_(None),
-            )
-        )
-    }
-    for index, item in enumerate(tax_rates):
-        if item.tax_rate_id not in archived:
-            raise NotFound.resource("Tax rate", item.tax_rate_id)
-        if archived[item.tax_rate_id]:
-            raise InvalidRequest.field(
-                f"taxRates.{index}.taxRateId", f"tax rate {item.tax_rate_id!r} is archived"
-            )
+    named = [
+        (f"taxRates.{index}.taxRateId", item.tax_rate_id) for index, item in enumerate(tax_rates)
+    ] + [
+        (f"phases.{index}.creditGrants.{number}.taxRateId", grant.tax_rate_id)
+        for index, phase in enumerate(phases)
+        for number, grant in enumerate(phase.credit_grants or [])
+        if grant.tax_rate_id is not None
+    ]
+    for field, tax_rate_id in named:
+        if rates[tax_rate_id].archived_at is not None:
+            raise InvalidRequest.field(field, f"tax rate {tax_rate_id!r} is archived")
 
 
 def _validate(
@@ -297,12 +325,14 @@ def _validate(
     phases: Sequence[PhaseIn],
     tax_rates: Sequence[TaxRateRef],
 ) -> dict[str, Price]:
+    """The terms checked whole; the prices the phases bill."""
+    prices, rates = _resolve(session, account_id, phases, tax_rates)
     _check_dates(start, end, phases)
     for index, phase in enumerate(phases):
         _check_phase(index, phase)
-    prices = _load_prices(session, account_id, phases)
-    _check_tax_rates(session, account_id, tax_rates, set(prices))
-    return prices
+    billed = _phase_prices(phases, prices)
+    _check_tax_rates(tax_rates, phases, rates, billed)
+    return billed
 
 
 # --- writing ----------------------------------------------------------------------------------

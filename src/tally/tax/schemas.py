@@ -6,15 +6,15 @@ from decimal import Decimal
 from pydantic import Field
 
 from tally.api.schemas import Schema
-from tally.api.types import CountryCode, DecimalString
+from tally.api.types import CountryCode, DecimalString, PlainText
 from tally.models import TaxRate, TaxRateVersion
 
 
 class TaxRateIn(Schema):
     is_published: bool
-    name: str = Field(min_length=1, max_length=500)
-    invoice_name: str = Field(min_length=1, max_length=500)
-    invoice_short_name: str = Field(min_length=1, max_length=100)
+    name: PlainText = Field(min_length=1, max_length=500)
+    invoice_name: PlainText = Field(min_length=1, max_length=500)
+    invoice_short_name: PlainText = Field(min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=2000)
     amount: Decimal = Field(
         ge=0,

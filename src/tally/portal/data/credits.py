@@ -121,7 +121,12 @@ _ENTRY_LABELS = {
 def _grants(session: Session, account_id: str, customer_id: str) -> list[GrantInfo]:
     rows = session.execute(
         select(CreditGrant, UsageMetric.name, UsageMetric.unit)
-        .outerjoin(UsageMetric, UsageMetric.id == CreditGrant.metric_id)
+        # The account's own metric only: a grant never shows another account's name or unit.
+        .outerjoin(
+            UsageMetric,
+            (UsageMetric.id == CreditGrant.metric_id)
+            & (UsageMetric.account_id == CreditGrant.account_id),
+        )
         .where(CreditGrant.account_id == account_id, CreditGrant.customer_id == customer_id)
         .order_by(CreditGrant.effective_date, CreditGrant.id)
     ).all()
