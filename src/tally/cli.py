@@ -5,10 +5,11 @@ import logging
 import signal
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import prometheus_client
 import typer
+import typer.core
 import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -32,7 +33,20 @@ from tally.ops import metrics
 from tally.portal.sessions import customer_by_reference
 from tally.settings import get_settings
 
-app = typer.Typer(help="Tally: open-source billing.", no_args_is_help=True)
+
+class _Commands(typer.core.TyperGroup):
+    """Every command: what Tally refuses (a name with a line break, an unknown account ...)
+    is one line in red and exit status 1, never a traceback."""
+
+    def invoke(self, ctx: typer._click.Context) -> Any:  # typer bundles its own click
+        try:
+            return super().invoke(ctx)
+        except TallyError as error:
+            console.print(f"[red]{' '.join(error.message.split())}[/]", highlight=False)
+            raise typer.Exit(1) from error
+
+
+app = typer.Typer(help="Tally: open-source billing.", no_args_is_help=True, cls=_Commands)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Accounts (tenants) and their API keys.", no_args_is_help=True)
 import_app = typer.Typer(help="Backfill data from files.", no_args_is_help=True)
@@ -192,9 +206,11 @@ def accounts_create(
 ) -> None:
     """Create an account and its first API key. The secret is shown only now."""
     database = _migrated_database()
-    with database.transaction() as session:
-        _, credentials = create_account(session, name)
-    database.dispose()
+    try:
+        with database.transaction() as session:
+            _, credentials = create_account(session, name)
+    finally:
+        database.dispose()
     if as_json:
         payload = {
             "accountId": credentials.account_id,
@@ -232,9 +248,6 @@ def users_create(
     try:
         with database.transaction() as session:
             user = dashboard_users.create_user(session, account, email, password)
-    except TallyError as error:
-        console.print(f"[red]{error.message}[/]", highlight=False)
-        raise typer.Exit(1) from error
     finally:
         database.dispose()
     console.print(f"User {user.email} created in account {user.account_id}.", highlight=False)
@@ -277,9 +290,6 @@ def portal_link(
         with database.transaction() as session:
             found = customer_by_reference(session, customer, account)
             link = portal_url(session, found.id, settings.public_url)
-    except TallyError as error:
-        console.print(f"[red]{error.message}[/]", highlight=False)
-        raise typer.Exit(1) from error
     finally:
         database.dispose()
     typer.echo(link)

@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -133,6 +134,24 @@ def test_accounts_create_for_people_prints_working_credentials(
     accounts = http.get("/api/sequence-accounts", auth=(key, secret))
     assert accounts.status_code == 200
     assert [a["companyName"] for a in accounts.json()["items"]] == ["Human"]
+
+
+@pytest.mark.parametrize("output", [[], ["--json"]])
+def test_a_refused_name_is_one_line_and_exit_status_1(
+    database: Database, data_dir: Path, output: list[str]
+) -> None:
+    """What the service refuses, every command says in one line, never with a traceback."""
+    name = f"Shop {uuid.uuid4()}\r\nBcc: everyone@example.com"
+    result = run_tally(
+        "accounts", "create", name, *output, database_url=database.url, data_dir=data_dir
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.splitlines() == [
+        "companyName: must be one line of text: no line breaks, tabs or control characters"
+    ]
+    assert "Traceback" not in result.stderr
+    with database.session() as session:
+        assert session.scalar(select(Account.id).where(Account.name == name)) is None
 
 
 def test_demo_loads_once_and_prints_the_same_key_again(

@@ -5,7 +5,7 @@ workers, reminders of invoices settled meanwhile, credit notes, money and dates 
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from email import policy
 from email.message import EmailMessage as MimeMessage
@@ -120,9 +120,11 @@ def test_a_claimed_message_is_sent_again_only_when_its_lease_runs_out(
     assert (row.status, row.attempts, row.last_error) == (DeliveryStatus.DELIVERED, 2, None)
 
 
-def test_a_document_that_cannot_be_rendered_is_retried(
+def test_a_message_whose_document_is_gone_fails_at_once(
     database: Database, account: Credentials, folder_settings: Settings
 ) -> None:
+    """Composed when sent, from its document: without one there is nothing to send, now or
+    at any later attempt."""
     now = utcnow()
     with database.transaction() as session:
         message = EmailMessage(
@@ -139,11 +141,12 @@ def test_a_document_that_cannot_be_rendered_is_retried(
         session.flush()
         message_id = message.id
     report = send_due(database, folder_settings, now, account_id=account.account_id)
-    assert report.retrying == [message_id]
+    assert report.failed == [message_id]
     assert eml_files(folder_settings) == []
     row = outbox_row(database, message_id)
-    assert row.next_attempt_at == now + timedelta(seconds=60)
-    assert row.last_error is not None and "NotFound" in row.last_error
+    assert (row.status, row.attempts, row.next_attempt_at) == (DeliveryStatus.FAILED, 1, None)
+    assert row.last_error == "could not compose: the invoice no longer exists"
+    assert (row.subject, row.text_body) == ("Invoice", "Attached.")  # as queued
 
 
 @pytest.mark.parametrize(
@@ -265,7 +268,7 @@ def test_a_message_without_recipients_fails(
         session.flush()
         message_id = message.id
     assert send_due(database, folder_settings, account_id=account.account_id).failed == [message_id]
-    assert outbox_row(database, message_id).last_error == "refused: no recipients"
+    assert outbox_row(database, message_id).last_error == "could not compose: no recipient address"
     assert eml_files(folder_settings) == []
 
 

@@ -8,13 +8,17 @@ no plain absolute path.
 
 import io
 import uuid
+from datetime import date, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from pypdf import PdfReader
 
+from tally.models import InvoiceStatus
 from tests.documents.helpers import PNG_PIXEL
 from tests.invoices.helpers import insert_invoice, new_customer
+from tests.portal.helpers import portal_client
 from tests.support.api_client import ApiClient
 
 
@@ -60,3 +64,36 @@ def test_a_file_logo_that_walks_out_of_its_folder_is_refused(app: FastAPI, api: 
         answer = api.put(f"/api/sequence-accounts/{account_id}", json={"logoUrl": logo})
         assert answer.status_code == 400, (logo, answer.text)
         assert answer.json()["error"]["details"][0]["field"] == "logoUrl"
+
+
+def test_the_portal_never_shows_a_file_logo(app: FastAPI, api: ApiClient) -> None:
+    """A browser cannot load a file: URL, and in the page it would show customers a path on
+    the server: the portal leaves it to the PDF and shows the merchant's name."""
+    assets = Path(app.state.settings.data_dir) / "assets"
+    assets.mkdir(exist_ok=True)
+    logo = assets / f"logo-{uuid.uuid4()}.png"
+    logo.write_bytes(PNG_PIXEL)
+    account_id = api.get("/api/sequence-accounts").json()["items"][0]["id"]
+    answer = api.put(f"/api/sequence-accounts/{account_id}", json={"logoUrl": logo.as_uri()})
+    assert answer.status_code == 200, answer.text
+    customer = new_customer(api)
+    invoice_id = insert_invoice(
+        app.state.db,
+        account_id,
+        customer,
+        status=InvoiceStatus.SENT,
+        invoice_number="INV00007",
+        issue_date=date(2024, 6, 1),
+        sent_at=datetime.fromisoformat("2024-06-01T09:00:00+00:00"),
+    )
+    link = urlsplit(customer["portalUrl"]).path
+    with portal_client(app) as browser:
+        pages = [browser.get(link + path) for path in ("/invoices", f"/invoices/{invoice_id}")]
+        pdf = browser.get(f"{link}/invoices/{invoice_id}/pdf")
+    for page in pages:
+        assert page.status_code == 200, page.text
+        assert "file:" not in page.text and str(assets) not in page.text
+        assert "<img" not in page.text
+        assert '<span class="brand-name">Test merchant</span>' in page.text
+    assert pdf.status_code == 200
+    assert images_in(pdf.content) == 1  # the PDF still shows it

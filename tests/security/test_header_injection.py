@@ -1,24 +1,37 @@
-"""Names refuse control characters (issue 16, item 6, first half).
+"""Names refuse control characters, and what was stored before cannot break email (issue 16,
+item 6).
 
-A company name with CR LF made every queued email fail: the merchant's name heads each
-message (the From display name and the Subject). Every name that reaches an email header, a
-document's title or a line of a PDF is one line of text (`api.types.PlainText`): CR, LF, TAB,
-other C0 and C1 controls, DEL and Unicode's line separators answer 400 naming the field, and
-nothing changes.
+A company name with CR LF made every queued email fail at each retry until it was marked
+failed: the merchant's name heads each message (the From display name and the Subject). Every
+name that reaches an email header, a document's title or a line of a PDF is one line of text
+(`api.types.PlainText`): CR, LF, TAB, other C0 and C1 controls, DEL and Unicode's line
+separators answer 400 naming the field, and nothing changes.
+
+Names stored before that rule (written straight into the database here, as old data would
+be) fail the message once, with the reason, and no retry; a message is composed when sent,
+so a name corrected after it was queued is what it carries.
 """
 
 from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select, update
 
-from tally.accounts.service import create_account
-from tally.db import Database
+from tally.accounts.service import Credentials, create_account
+from tally.db import Database, utcnow
 from tally.exceptions import InvalidRequest
+from tally.models import Account, DeliveryStatus, EmailMessage
+from tally.notifications.outbox import send_due
+from tally.settings import Settings
 from tests.catalog.price_bodies import fixed, price_body
 from tests.credit_notes.helpers import line_body as note_line
 from tests.factories import customer_body, product_body, tax_rate_body
 from tests.fuzz.billing_objects import make_billing_objects
+from tests.invoices.helpers import insert_invoice, new_customer
+from tests.notifications.email_support import Inbox, smtp_server
 from tests.support.api_client import ApiClient
 
 BREAKS = [
@@ -173,3 +186,170 @@ def test_an_account_made_on_the_command_line_follows_the_rule(database: Database
     assert refused.value.details == [
         {"field": "companyName", "message": refused.value.details[0]["message"]}
     ]
+
+
+# --- old data: composed when sent ----------------------------------------------------------
+
+INJECTED = "Acme Ltd\r\nBcc: everyone@example.com"
+
+
+def _smtp_settings(database: Database, data_dir: Path, port: int) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        database_url=database.url,
+        billing_scheduler=False,
+        public_url="https://billing.example.com",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_starttls=False,
+        smtp_from="invoices@billing.example.com",
+        delivery_max_attempts=3,
+        delivery_backoff_seconds=60,
+    )
+
+
+def _store_name(database: Database, account_id: str, name: str) -> None:
+    """As a name stored before names refused control characters: past the API."""
+    with database.transaction() as session:
+        session.execute(update(Account).where(Account.id == account_id).values(name=name))
+
+
+def _send_invoice(api: ApiClient, database: Database, account_id: str, **customer: Any) -> str:
+    """An invoice finalized and sent by email through the API; its id."""
+    invoice_id = insert_invoice(database, account_id, new_customer(api, "Globex Ltd", **customer))
+    sent = api.post(f"/api/invoices/{invoice_id}/finalize-and-send")
+    assert sent.status_code == 200, sent.text
+    return invoice_id
+
+
+def _messages(database: Database, account_id: str) -> list[EmailMessage]:
+    with database.session(write=False) as session:
+        return list(
+            session.scalars(
+                select(EmailMessage)
+                .where(EmailMessage.account_id == account_id)
+                .order_by(EmailMessage.kind)
+            )
+        )
+
+
+def test_a_company_name_with_a_line_break_fails_its_emails_once_with_the_reason(
+    api: ApiClient, database: Database, account: Credentials, tmp_path: Path
+) -> None:
+    """The attack: CR LF in the stored company name, then an invoice sent (and an EMAIL
+    policy listening): one attempt each, failed for good with the reason, nothing sent, no
+    retry, however long the sender keeps running."""
+    policy = {
+        "name": "Finance",
+        "recipients": ["finance@example.com"],
+        "channel": "EMAIL",
+        "notificationTypes": ["INVOICE_ISSUED"],
+    }
+    assert api.post("/api/notifications/policies", json=policy).status_code == 201
+    _store_name(database, account.account_id, INJECTED)
+    _send_invoice(api, database, account.account_id)
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        settings = _smtp_settings(database, tmp_path, port)
+        report = send_due(database, settings, account_id=account.account_id)
+        later = send_due(
+            database, settings, utcnow() + timedelta(days=30), account_id=account.account_id
+        )
+
+    invoice_email, notification = _messages(database, account.account_id)
+    assert (invoice_email.kind, notification.kind) == ("INVOICE", "NOTIFICATION")
+    assert sorted(report.failed) == sorted([invoice_email.id, notification.id])
+    assert report.retrying == report.delivered == []
+    assert later.failed == later.retrying == later.delivered == []
+    for message in (invoice_email, notification):
+        assert (message.status, message.attempts, message.next_attempt_at) == (
+            DeliveryStatus.FAILED,
+            1,
+            None,
+        )
+        assert message.last_error == "could not compose: the company name contains a line break"
+    assert inbox.arrivals == []
+
+
+def test_a_name_corrected_after_queueing_is_what_the_email_carries(
+    api: ApiClient, database: Database, account: Credentials, tmp_path: Path
+) -> None:
+    _store_name(database, account.account_id, INJECTED)
+    invoice_id = _send_invoice(api, database, account.account_id)
+    [queued] = _messages(database, account.account_id)
+    assert "Bcc" in queued.subject  # composed at queue time too, from the name then
+
+    fixed = api.put(f"/api/sequence-accounts/{account.account_id}", json={"companyName": "Acme"})
+    assert fixed.status_code == 200, fixed.text
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        report = send_due(
+            database, _smtp_settings(database, tmp_path, port), account_id=account.account_id
+        )
+
+    assert report.delivered == [queued.id]
+    [arrival] = inbox.arrivals
+    assert arrival.recipients == ["jane@example.com"]
+    number = api.get(f"/api/invoices/{invoice_id}").json()["invoiceNumber"]
+    assert arrival.message["Subject"] == f"Invoice {number} from Acme"
+    assert arrival.message["From"] == "Acme <invoices@billing.example.com>"
+    text = arrival.message.get_body(("plain",))
+    assert text is not None and str(text.get_content()).splitlines()[-2:] == ["Thank you,", "Acme"]
+    [sent] = _messages(database, account.account_id)
+    assert (sent.status, sent.attempts, sent.last_error) == (DeliveryStatus.DELIVERED, 1, None)
+    assert sent.subject == f"Invoice {number} from Acme"  # the row reads what was sent
+    assert "Bcc" not in sent.text_body and "Bcc" not in (sent.html_body or "")
+
+
+def _set_recipients(database: Database, message_id: str, *addresses: str) -> None:
+    """As addresses stored before they were checked."""
+    with database.transaction() as session:
+        session.execute(
+            update(EmailMessage)
+            .where(EmailMessage.id == message_id)
+            .values(to_addresses=list(addresses))
+        )
+
+
+def test_a_message_without_a_valid_address_left_fails_at_once(
+    api: ApiClient, database: Database, account: Credentials, tmp_path: Path
+) -> None:
+    _send_invoice(api, database, account.account_id)
+    [queued] = _messages(database, account.account_id)
+    _set_recipients(database, queued.id, "jane@example.com\r\nBcc: everyone@example.com")
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        report = send_due(
+            database, _smtp_settings(database, tmp_path, port), account_id=account.account_id
+        )
+
+    assert report.failed == [queued.id]
+    [row] = _messages(database, account.account_id)
+    assert (row.status, row.attempts) == (DeliveryStatus.FAILED, 1)
+    assert row.last_error == (
+        "could not compose: no valid recipient address left "
+        "('jane@example.com\\r\\nBcc: everyone@example.com' contains a line break)"
+    )
+    assert inbox.arrivals == []
+
+
+def test_an_invalid_address_is_left_out_and_said(
+    api: ApiClient, database: Database, account: Credentials, tmp_path: Path
+) -> None:
+    _send_invoice(api, database, account.account_id)
+    [queued] = _messages(database, account.account_id)
+    _set_recipients(database, queued.id, "jane@example.com", "ap@example.com\nBcc: x@example.com")
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        report = send_due(
+            database, _smtp_settings(database, tmp_path, port), account_id=account.account_id
+        )
+
+    assert report.delivered == [queued.id]
+    [arrival] = inbox.arrivals
+    assert arrival.recipients == ["jane@example.com"]
+    assert arrival.message["To"] == "jane@example.com"
+    [row] = _messages(database, account.account_id)
+    assert row.last_error == (
+        "not sent to 'ap@example.com\\nBcc: x@example.com' contains a line break"
+    )

@@ -96,6 +96,20 @@ def web_url(value: str, what: str = "the URL") -> str:
     return value
 
 
+def page_image(value: str | None) -> str | None:
+    """`value` when a browser can load it as an image of a page: a web URL by the rule above,
+    or a `data:image/` URL; None for anything else. A `file:` logo is the PDFs' alone: in a
+    page it would load nothing and show customers a path on the server."""
+    if not value:
+        return None
+    if value[:11].lower() == "data:image/":
+        return value
+    try:
+        return web_url(value)
+    except ValueError:
+        return None
+
+
 def _origin_of(scheme: str, host: str, port: int | None) -> str:
     shown = f"[{host}]" if ":" in host else host
     if port is not None and port != _DEFAULT_PORTS[scheme]:

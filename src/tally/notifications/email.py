@@ -1,13 +1,22 @@
 """Emails to customers: queued in the transaction that decides to send them, written to the
-`email_messages` outbox; the sender job (`notifications.outbox`) delivers them, with their
-PDFs rendered at that moment, after commit.
+`email_messages` outbox; the sender job (`notifications.outbox`) delivers them after commit.
 
 Bodies come in text and HTML, amounts and dates formatted by Babel as the attached
 documents show them, and carry a link to the document in the customer's portal.
+
+A document's email (invoice, credit note, reminder) is composed again by the sender at each
+attempt (`compose_message`), from the account, the customer's portal link and the document
+as they are then, and its PDF rendered then too: a name corrected after the email was queued
+is what it carries. What cannot make a valid message (a header with a line break, stored
+before names refused them; a document gone; no valid address) raises `Unsendable` with the
+reason in Tally's words, and the message fails at once. Messages of EMAIL notification
+policies say only an event's type and resource id, nothing that can go stale: their text is
+kept as queued, and checked the same way.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -23,6 +32,7 @@ from tally.core.formatting import format_money
 from tally.db import bulk_insert, new_id, table_of, utcnow
 from tally.documents.links import invoice_path, portal_links, portal_url
 from tally.models import Account, CreditNote, DeliveryStatus, EmailMessage, Invoice
+from tally.notifications.mailer import Unsendable
 from tally.settings import get_settings
 
 Document = Literal["invoice", "credit_note"]
@@ -107,6 +117,101 @@ def credit_note_content(account: Account, note: CreditNote, link: str) -> Conten
     subject = f"Credit note {number} from {account.name}"
     lead = f"Please find attached credit note {number} from {account.name} for {amount}."
     return _compose(account, note.customer_legal_company_name, subject, [lead], link)
+
+
+# What ends a header line (CR, LF, VT, FF, NEL, Unicode's separators), then other controls.
+_LINE_BREAK = re.compile(r"[\n\r\x0b\x0c\x85\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# One plain address (no display name, no list): what an address header may carry as given.
+_ADDRESS = re.compile(r"[^\s@<>()\[\]\\,;:\"]+@[^\s@<>()\[\]\\,;:\"]+")
+
+
+def _header_problem(value: str) -> str | None:
+    if _LINE_BREAK.search(value):
+        return "contains a line break"
+    if _CONTROL.search(value):
+        return "contains a control character"
+    return None
+
+
+def _check_header(value: str, what: str) -> None:
+    if problem := _header_problem(value):
+        raise Unsendable(f"{what} {problem}")
+
+
+def _shown(value: str) -> str:
+    """An address as a log may show it: escaped, and short."""
+    escaped = value.encode("unicode_escape").decode("ascii")
+    return "'" + (escaped if len(escaped) <= 80 else escaped[:77] + "...") + "'"
+
+
+def _addresses(values: Sequence[object]) -> tuple[list[str], list[str]]:
+    """The valid addresses, and each other one with why it is left out."""
+    valid, dropped = [], []
+    for value in values:
+        address = str(value)
+        problem = _header_problem(address) or (
+            None if _ADDRESS.fullmatch(address) else "is not an email address"
+        )
+        if problem:
+            dropped.append(f"{_shown(address)} {problem}")
+        else:
+            valid.append(address)
+    return valid, dropped
+
+
+def reminder_kind(dedupe_key: str | None) -> ReminderKind:
+    """Which reminder a REMINDER message is: the end of its key (`invoice:<id>:reminder:<kind>`,
+    `invoices.reminders.reminder_key`); "upcoming" without one, as `queue_document` has it."""
+    return "due" if (dedupe_key or "").endswith(":reminder:due") else "upcoming"
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A message as it goes now: who from, to whom, what it says."""
+
+    sender_name: str
+    to: list[str]
+    cc: list[str]
+    content: Content
+    dropped: list[str]  # addresses left out, each with why ("'x' is not an email address")
+
+
+def compose_message(
+    account: Account,
+    kind: str,
+    document: Invoice | CreditNote | None,
+    link: str | None,
+    *,
+    stored: Content,
+    to: Sequence[object],
+    cc: Sequence[object],
+    dedupe_key: str | None = None,
+) -> Composed:
+    """The message from current data: a document's email from `document` and `link` (its
+    page in the customer's portal), any other (`document` None) from its `stored` text; to
+    the valid addresses of `to` and `cc`. Unsendable when no valid message can come of it."""
+    _check_header(account.name, "the company name")  # the From name, and most subjects
+    if isinstance(document, Invoice):
+        _check_header(document.invoice_number or "", "the invoice number")
+        assert link is not None
+        reminder = reminder_kind(dedupe_key) if kind == "REMINDER" else None
+        content = invoice_content(account, document, link, reminder=reminder)
+    elif isinstance(document, CreditNote):
+        _check_header(document.credit_note_number or "", "the credit note number")
+        assert link is not None
+        content = credit_note_content(account, document, link)
+    else:
+        _check_header(stored.subject, "the subject")
+        content = stored
+    valid_to, dropped = _addresses(to)
+    valid_cc, dropped_cc = _addresses(cc)
+    if not valid_to:
+        # Copies alone (the merchant's alert addresses) are no email to the customer.
+        raise Unsendable(
+            f"no valid recipient address left ({dropped[0]})" if dropped else "no recipient address"
+        )
+    return Composed(account.name, valid_to, valid_cc, content, dropped + dropped_cc)
 
 
 def message_values(

@@ -7,6 +7,7 @@ when a username is set; one connection is kept for a batch and reopened after an
 
 from __future__ import annotations
 
+import email.errors
 import email.policy
 import logging
 import os
@@ -60,15 +61,32 @@ class DeliveryRefused(Exception):
     """The server refused the message for good (a 5xx answer): retrying will not help."""
 
 
+class Unsendable(Exception):
+    """The message cannot be made from what Tally holds (a name with a line break stored
+    before names refused them, a document deleted since, no valid address): it fails at once,
+    with this Tally-written reason, before any server is contacted."""
+
+
 class Transport(Protocol):
     def send(self, message: Outgoing) -> None:
-        """Deliver or raise: DeliveryRefused when retrying is pointless, anything else when a
-        later attempt may succeed."""
+        """Deliver or raise: Unsendable when no valid message can be built from it,
+        DeliveryRefused when the server refuses it for good, anything else when a later
+        attempt may succeed."""
 
     def close(self) -> None: ...
 
 
 def build_mime(message: Outgoing, from_address: str) -> MimeMessage:
+    """The MIME message, or Unsendable when a header cannot be written (the sender checks
+    what it composes first and names the culprit: this is the last guard)."""
+    try:
+        return _mime(message, from_address)
+    except (ValueError, email.errors.MessageError) as error:
+        log.warning("email %s: not a valid message", message.message_id, exc_info=True)
+        raise Unsendable("a header of the message is not valid") from error
+
+
+def _mime(message: Outgoing, from_address: str) -> MimeMessage:
     mime = MimeMessage(policy=POLICY)
     mime["From"] = formataddr((message.sender_name, from_address))
     mime["To"] = ", ".join(message.to)

@@ -15,8 +15,13 @@ rare duplicate carries the same Message-ID, which mail clients use to spot it. W
 lease a message is never sent twice: a worker stops sending its batch before the lease could
 run out mid-conversation.
 
-Reminders whose invoice was paid or voided after they were queued are not sent: they are
-closed as FAILED with the reason in `last_error`.
+Each attempt composes the message again from current data (`email.compose_message`: the
+account, the customer's portal link, the document) and stores what it sent in the row's
+subject and bodies. A message that cannot be composed (a header with a line break, a document
+deleted since, no valid address left) or refused for good by the server fails at once, with
+the reason in `last_error`; other failures (the server unreachable or busy, rendering) are
+retried. Reminders whose invoice was paid or voided after they were queued are not sent:
+they are closed as FAILED with the reason in `last_error`.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from tally.db import Database, utcnow
 from tally.documents import render
+from tally.documents.links import invoice_path, portal_links
 from tally.models import (
     Account,
     CreditNote,
@@ -44,12 +50,14 @@ from tally.models import (
     InvoiceStatus,
     PaymentStatus,
 )
+from tally.notifications.email import Composed, Content, compose_message
 from tally.notifications.mailer import (
     SMTP_TIMEOUT_SECONDS,
     Attachment,
     DeliveryRefused,
     Outgoing,
     Transport,
+    Unsendable,
     transport,
 )
 from tally.ops.metrics import email_pass
@@ -84,6 +92,7 @@ class Claimed:
     text: str
     html: str | None
     attachments: list[dict[str, Any]]
+    dedupe_key: str | None
 
 
 def backoff(settings: Settings, attempts: int) -> timedelta:
@@ -130,6 +139,7 @@ def _claim(
                 EmailMessage.text_body,
                 EmailMessage.html_body,
                 EmailMessage.attachments,
+                EmailMessage.dedupe_key,
             )
         ).all()
     order = {message_id: position for position, message_id in enumerate(ids)}
@@ -158,8 +168,108 @@ def _filename(document: str, number: str | None, document_id: str) -> str:
     return f"{label}-{stem}.pdf"
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """What a batch's messages are composed from, read in a few queries."""
+
+    accounts: dict[str, Account]
+    invoices: dict[str, Invoice]
+    notes: dict[str, CreditNote]
+    links: dict[str, str]  # customer id -> portal link
+
+
+def _load(session: Session, settings: Settings, messages: Sequence[Claimed]) -> _Batch:
+    """The batch's accounts, attached documents and their customers' portal links."""
+    account_ids = {m.account_id for m in messages}
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for message in messages:
+        for reference in message.attachments:
+            wanted[reference["document"]].add(reference["id"])
+    accounts = session.scalars(select(Account).where(Account.id.in_(account_ids)))
+    invoices: dict[str, Invoice] = {}
+    if wanted["invoice"]:
+        found = session.scalars(
+            select(Invoice).where(
+                Invoice.account_id.in_(account_ids), Invoice.id.in_(wanted["invoice"])
+            )
+        )
+        invoices = {invoice.id: invoice for invoice in found}
+    notes: dict[str, CreditNote] = {}
+    if wanted["credit_note"]:
+        found_notes = session.scalars(
+            select(CreditNote).where(
+                CreditNote.account_id.in_(account_ids), CreditNote.id.in_(wanted["credit_note"])
+            )
+        )
+        notes = {note.id: note for note in found_notes}
+    customers = {i.customer_id for i in invoices.values()} | {n.customer_id for n in notes.values()}
+    links = portal_links(session, customers, settings.public_url) if customers else {}
+    return _Batch({a.id: a for a in accounts}, invoices, notes, links)
+
+
+def _cancelled(batch: _Batch, message: Claimed) -> str | None:
+    """Why a reminder must not go: its invoice was settled or voided since it was queued."""
+    if message.kind != "REMINDER":
+        return None
+    for reference in message.attachments:
+        invoice = (
+            batch.invoices.get(reference["id"]) if reference["document"] == "invoice" else None
+        )
+        if invoice is None:
+            continue
+        if invoice.status is not InvoiceStatus.SENT:
+            return f"cancelled: invoice is {invoice.status.value}"
+        if invoice.payment_status not in REMINDABLE:
+            return f"cancelled: invoice is {invoice.payment_status.value}"
+    return None
+
+
+def _compose(batch: _Batch, message: Claimed) -> Composed:
+    """The message from current data, or Unsendable saying why it cannot be."""
+    account = batch.accounts.get(message.account_id)
+    if account is None:
+        raise Unsendable("the account no longer exists")
+    document: Invoice | CreditNote | None = None
+    link: str | None = None
+    for reference in message.attachments[:1]:  # a document's email attaches that document
+        kind, document_id = reference["document"], reference["id"]
+        if kind == "invoice":
+            document = batch.invoices.get(document_id)
+            path = invoice_path(document_id)
+        elif kind == "credit_note":
+            document = batch.notes.get(document_id)
+            # The portal shows credit notes with the invoice they credit.
+            credited = document.invoice_id if document else None
+            path = invoice_path(credited) if credited else ""
+        else:
+            raise Unsendable(f"it attaches an unknown kind of document ({kind!r})")
+        if document is None or document.account_id != message.account_id:
+            raise Unsendable(f"the {kind.replace('_', ' ')} no longer exists")
+        if document.customer_id not in batch.links:
+            raise Unsendable("the customer no longer exists")
+        link = batch.links[document.customer_id] + path
+    return compose_message(
+        account,
+        message.kind,
+        document,
+        link,
+        stored=Content(message.subject, message.text, message.html or ""),
+        to=message.to,
+        cc=message.cc,
+        dedupe_key=message.dedupe_key,
+    )
+
+
+def _number(batch: _Batch, document: str, document_id: str) -> str | None:
+    if document == "invoice" and (invoice := batch.invoices.get(document_id)):
+        return invoice.invoice_number
+    if document == "credit_note" and (note := batch.notes.get(document_id)):
+        return note.credit_note_number
+    return None
+
+
 def _render_attachments(
-    session: Session, settings: Settings, message: Claimed, numbers: dict[str, str | None]
+    session: Session, settings: Settings, message: Claimed, batch: _Batch
 ) -> list[Attachment]:
     files = []
     for reference in message.attachments:
@@ -172,56 +282,119 @@ def _render_attachments(
             )
         else:
             raise ValueError(f"unknown attachment {reference!r}")
-        files.append(Attachment(_filename(document, numbers.get(document_id), document_id), pdf))
+        number = _number(batch, document, document_id)
+        files.append(Attachment(_filename(document, number, document_id), pdf))
     return files
 
 
-def _context(
-    session: Session, messages: Sequence[Claimed]
-) -> tuple[dict[str, str], dict[str, str | None], dict[str, str]]:
-    """For a batch, in a few queries: the merchants' names, the attached documents' numbers,
-    and why reminders whose invoice changed since they were queued must not go."""
-    account_ids = {m.account_id for m in messages}
-    names = {
-        row.id: row.name
-        for row in session.execute(
-            select(Account.id, Account.name).where(Account.id.in_(account_ids))
-        )
-    }
-    wanted: dict[str, set[str]] = defaultdict(set)
-    for message in messages:
-        for reference in message.attachments:
-            wanted[reference["document"]].add(reference["id"])
-    numbers: dict[str, str | None] = {}
-    stale: dict[str, str] = {}
-    if wanted["invoice"]:
-        invoices = session.execute(
-            select(
-                Invoice.id, Invoice.invoice_number, Invoice.status, Invoice.payment_status
-            ).where(Invoice.account_id.in_(account_ids), Invoice.id.in_(wanted["invoice"]))
-        )
-        for invoice_id, number, status, payment_status in invoices:
-            numbers[invoice_id] = number
-            if status is not InvoiceStatus.SENT:
-                stale[invoice_id] = f"invoice is {status.value}"
-            elif payment_status not in REMINDABLE:
-                stale[invoice_id] = f"invoice is {payment_status.value}"
-    if wanted["credit_note"]:
-        notes = session.execute(
-            select(CreditNote.id, CreditNote.credit_note_number).where(
-                CreditNote.account_id.in_(account_ids), CreditNote.id.in_(wanted["credit_note"])
+@dataclass(frozen=True)
+class _Outcome:
+    error: str | None = None  # None: delivered
+    permanent: bool = False  # no retry
+    cancelled: bool = False  # a reminder of an invoice settled since
+
+
+def _prepare(
+    db: Database, settings: Settings, messages: Sequence[Claimed]
+) -> tuple[_Batch, dict[str, Composed | _Outcome]]:
+    """Each message composed from the rows as they are now, or the outcome that makes
+    sending it pointless: one short transaction for the batch (it may give a customer its
+    portal secret)."""
+    prepared: dict[str, Composed | _Outcome] = {}
+    with db.transaction() as session:
+        batch = _load(session, settings, messages)
+        for message in messages:
+            if reason := _cancelled(batch, message):
+                prepared[message.id] = _Outcome(reason, permanent=True, cancelled=True)
+                continue
+            try:
+                prepared[message.id] = _compose(batch, message)
+            except Unsendable as failure:
+                prepared[message.id] = _Outcome(f"could not compose: {failure}", permanent=True)
+            except Exception as failure:  # a fault of ours, not of the data: try again later
+                log.warning("email %s: composing failed", message.id, exc_info=True)
+                prepared[message.id] = _Outcome(f"{type(failure).__name__}: {failure}")
+    return batch, prepared
+
+
+def _attempt(
+    db: Database,
+    settings: Settings,
+    mailer: Transport,
+    message: Claimed,
+    batch: _Batch,
+    composed: Composed,
+) -> _Outcome:
+    try:
+        # Rendered in a session of its own, over before the SMTP conversation starts
+        # (committed: a document may have given its customer a portal secret).
+        with db.session(write=False) as session:
+            files = _render_attachments(session, settings, message, batch)
+            session.commit()
+        mailer.send(
+            Outgoing(
+                message_id=message.id,
+                sender_name=composed.sender_name,
+                to=composed.to,
+                cc=composed.cc,
+                subject=composed.content.subject,
+                text=composed.content.text,
+                html=composed.content.html or None,
+                attachments=files,
             )
         )
-        numbers.update({row.id: row.credit_note_number for row in notes})
-    cancelled = {}
-    for message in messages:
-        if message.kind != "REMINDER":
-            continue
-        for reference in message.attachments:
-            reason = stale.get(reference["id"]) if reference["document"] == "invoice" else None
-            if reason:
-                cancelled[message.id] = f"cancelled: {reason}"
-    return names, numbers, cancelled
+    except Unsendable as failure:
+        return _Outcome(f"could not compose: {failure}", permanent=True)
+    except DeliveryRefused as refused:
+        return _Outcome(f"refused: {refused}", permanent=True)
+    except Exception as failure:
+        log.warning("email %s: attempt %d failed", message.id, message.attempt, exc_info=True)
+        return _Outcome(f"{type(failure).__name__}: {failure}")
+    return _Outcome()
+
+
+def _finish(
+    db: Database,
+    settings: Settings,
+    message: Claimed,
+    outcome: _Outcome,
+    composed: Composed | None,
+    at: datetime,
+    report: SendReport,
+) -> None:
+    """Record the outcome, with the subject and bodies this attempt composed (those kept
+    when it could not compose): the row reads what was last sent."""
+    values: dict[str, Any] = {}
+    if composed is not None:
+        content = composed.content
+        values.update(
+            subject=content.subject[:1000], text_body=content.text, html_body=content.html or None
+        )
+    if outcome.error is None:
+        assert composed is not None
+        # Addresses left out are said, though the others got it.
+        skipped = "not sent to " + "; ".join(composed.dropped) if composed.dropped else None
+        values.update(
+            status=DeliveryStatus.DELIVERED,
+            sent_at=utcnow(),
+            next_attempt_at=None,
+            last_error=skipped[:2000] if skipped else None,
+        )
+        outcomes = report.delivered
+    elif outcome.permanent or message.attempt >= settings.delivery_max_attempts:
+        values.update(
+            status=DeliveryStatus.FAILED, next_attempt_at=None, last_error=outcome.error[:2000]
+        )
+        outcomes = report.cancelled if outcome.cancelled else report.failed
+    else:
+        values.update(
+            next_attempt_at=at + backoff(settings, message.attempt),
+            last_error=outcome.error[:2000],
+        )
+        outcomes = report.retrying
+    with db.transaction() as session:
+        _record(session, message, **values)
+    outcomes.append(message.id)
 
 
 def _send_batch(
@@ -233,79 +406,18 @@ def _send_batch(
     report: SendReport,
 ) -> None:
     started = time.monotonic()
-    with db.session(write=False) as session:
-        names, numbers, cancelled = _context(session, messages)
+    batch, prepared = _prepare(db, settings, messages)
     for position, message in enumerate(messages):
         # Stop while the lease surely outlasts one more conversation; the rest go back.
         if time.monotonic() - started > LEASE.total_seconds() - 2 * SMTP_TIMEOUT_SECONDS:
             _release(db, messages[position:], clock())
             return
-        if message.id in cancelled:
-            with db.transaction() as session:
-                _record(
-                    session,
-                    message,
-                    status=DeliveryStatus.FAILED,
-                    next_attempt_at=None,
-                    last_error=cancelled[message.id],
-                )
-            report.cancelled.append(message.id)
-            continue
-        error: str | None = None
-        permanent = False
-        try:
-            if not message.to and not message.cc:
-                raise DeliveryRefused("no recipients")
-            # Rendered in a session of its own, over before the SMTP conversation starts
-            # (committed: a document may have given its customer a portal secret).
-            with db.session(write=False) as session:
-                files = _render_attachments(session, settings, message, numbers)
-                session.commit()
-            mailer.send(
-                Outgoing(
-                    message_id=message.id,
-                    sender_name=names.get(message.account_id, ""),
-                    to=message.to,
-                    cc=message.cc,
-                    subject=message.subject,
-                    text=message.text,
-                    html=message.html,
-                    attachments=files,
-                )
-            )
-        except DeliveryRefused as refused:
-            error, permanent = f"refused: {refused}", True
-        except Exception as failure:
-            log.warning("email %s: attempt %d failed", message.id, message.attempt, exc_info=True)
-            error = f"{type(failure).__name__}: {failure}"
-        with db.transaction() as session:
-            if error is None:
-                _record(
-                    session,
-                    message,
-                    status=DeliveryStatus.DELIVERED,
-                    sent_at=utcnow(),
-                    next_attempt_at=None,
-                    last_error=None,
-                )
-                report.delivered.append(message.id)
-            elif permanent or message.attempt >= settings.delivery_max_attempts:
-                _record(
-                    session,
-                    message,
-                    status=DeliveryStatus.FAILED,
-                    next_attempt_at=None,
-                    last_error=error[:2000],
-                )
-                report.failed.append(message.id)
-            else:
-                _record(
-                    session,
-                    message,
-                    next_attempt_at=clock() + backoff(settings, message.attempt),
-                    last_error=error[:2000],
-                )
-                report.retrying.append(message.id)
+        ready = prepared[message.id]
+        if isinstance(ready, _Outcome):
+            _finish(db, settings, message, ready, None, clock(), report)
+        else:
+            outcome = _attempt(db, settings, mailer, message, batch, ready)
+            _finish(db, settings, message, outcome, ready, clock(), report)
 
 
 @email_pass

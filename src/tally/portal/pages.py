@@ -25,6 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
 
+from tally.core import urls
 from tally.core.formatting import format_money
 from tally.documents import render
 from tally.invoices.lifecycle import local_today
@@ -349,7 +350,9 @@ def _document(
 def invoice(request: Request, session: Session, viewer: Viewer, invoice_id: str) -> Response:
     # Without its "View online" link: the customer is online, and a session's page must not
     # hand out the permanent link (the customer's portal secret) that outlives the session.
-    document = replace(_document(request, session, viewer, invoice_id), portal_url=None)
+    # The logo only if a browser can load it (a file: logo is the PDF's).
+    found = _document(request, session, viewer, invoice_id)
+    document = replace(found, portal_url=None, logo_url=urls.page_image(found.logo_url))
     return _page(
         request,
         session,

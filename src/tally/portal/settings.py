@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
+from tally.core import urls
 from tally.db import utcnow
 from tally.models import Account, PortalSettings, PortalTab
 
@@ -24,8 +25,9 @@ EVERY_TAB: tuple[PortalTab, ...] = tuple(PortalTab)
 class PortalSettingsView:
     """What the portal needs of an account's settings, defaults applied.
 
-    `logo_url` falls back to the account's logo; `tabs` keeps the canonical order
-    (OVERVIEW, INVOICES, USAGE, CREDITS) whatever order the merchant sent.
+    `logo_url` falls back to the account's logo, and is one a browser can load (a `file:`
+    logo is left to the PDFs); `tabs` keeps the canonical order (OVERVIEW, INVOICES, USAGE,
+    CREDITS) whatever order the merchant sent.
     """
 
     enabled: bool = True
@@ -53,10 +55,10 @@ def ordered_tabs(tabs: object) -> tuple[PortalTab, ...]:
 def settings_view(row: PortalSettings | None, account: Account) -> PortalSettingsView:
     """The effective settings of an account, from its row (or None) and the account."""
     if row is None:
-        return PortalSettingsView(logo_url=account.logo_url)
+        return PortalSettingsView(logo_url=urls.page_image(account.logo_url))
     return PortalSettingsView(
         enabled=row.enabled,
-        logo_url=row.logo_url or account.logo_url,
+        logo_url=urls.page_image(row.logo_url or account.logo_url),
         brand_color=row.brand_color,
         application_url=row.application_url,
         tabs=ordered_tabs(row.tabs),
