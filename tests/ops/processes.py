@@ -79,3 +79,11 @@ def until(ready: Callable[[], bool], server: Running, timeout: float = 90) -> No
         assert server.process.poll() is None, f"exited:\n{server.log}"
         assert time.monotonic() < deadline, f"not ready:\n{server.log}"
         time.sleep(0.1)
+
+
+def until_gone(gone: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    """Wait for what a stopped process leaves behind to go (its server connections)."""
+    deadline = time.monotonic() + timeout
+    while not gone():
+        assert time.monotonic() < deadline, f"{what} still there after {timeout} s"
+        time.sleep(0.1)
