@@ -27,6 +27,7 @@ from tally.credits.schemas import (
 from tally.invoices.service import account_of
 from tally.models import CreditGrant
 from tally.schedules.endpoints import exact_body
+from tally.workflows import credit_grants
 
 router = api_router(tags=["Credits"])
 
@@ -73,7 +74,7 @@ def list_credit_grants(
     openapi_extra=documented_body(CreditGrantCreate),
 )
 def create_credit_grant(body: CreateBody, account: CurrentAccount, session: DbSession) -> Response:
-    grant = service.create_grant(session, account_of(session, account.account_id), body)
+    grant = credit_grants.create_grant(session, account_of(session, account.account_id), body)
     return json_response(_grants(session, account.account_id, [grant])[0], status_code=201)
 
 

@@ -15,15 +15,12 @@ from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
 from tally.api import references
-from tally.api.types import Currency
 from tally.credits import ledger
 from tally.credits.schemas import CreditGrantCreate
 from tally.db import new_id, utcnow
 from tally.engine.money import round_money
 from tally.exceptions import Conflict, InvalidRequest, NotFound
-from tally.invoices import drafts
 from tally.invoices.lifecycle import local_today
-from tally.invoices.schemas import InvoiceCreate, LineItemIn
 from tally.models import (
     Account,
     CreditGrant,
@@ -101,9 +98,11 @@ def _check_amounts(data: CreditGrantCreate) -> None:
         raise InvalidRequest.field("costOfCredit", "createInvoice invoices the cost of credit")
 
 
-def create_grant(session: Session, account: Account, data: CreditGrantCreate) -> CreditGrant:
-    """A grant and its GRANT ledger entry; with `createInvoice`, a DRAFT one-off invoice for
-    the cost of the credit (one line, taxed at `taxRateId`'s current rate)."""
+def new_grant(
+    session: Session, account: Account, data: CreditGrantCreate
+) -> tuple[CreditGrant, TaxRateVersion | None]:
+    """A grant checked and built, not stored yet, with the tax rate version `taxRateId` names
+    now. `workflows.credit_grants` invoices its cost when asked, then `record_grant` stores it."""
     if data.sequence_account_id is not None and data.sequence_account_id != account.id:
         # The caller's own account is the only one it can name.
         raise references.not_found(
@@ -134,11 +133,14 @@ def create_grant(session: Session, account: Account, data: CreditGrantCreate) ->
         credits_per_currency_unit=data.credits_per_currency_unit,
         restrict_to_prices=[],
     )
-    if data.create_invoice:
-        grant.invoice_id = _invoice_credit(session, account, grant, tax)
+    return grant, tax
+
+
+def record_grant(session: Session, grant: CreditGrant) -> CreditGrant:
+    """The grant stored with its GRANT ledger entry and activity log entry."""
     session.add(grant)
     session.flush()
-    ledger.record(session, account.id, [ledger.grant_movement(grant)])
+    ledger.record(session, grant.account_id, [ledger.grant_movement(grant)])
     _log(session, grant, "CREATED", "Credit grant created", f"{_amount(grant)} granted", [])
     return grant
 
@@ -170,30 +172,6 @@ def _log(
         target_type="CUSTOMER",
         target_id=grant.customer_id,
     )
-
-
-def _invoice_credit(
-    session: Session, account: Account, grant: CreditGrant, tax: TaxRateVersion | None
-) -> str:
-    invoice = drafts.create_invoice(
-        session,
-        account,
-        InvoiceCreate(currency=Currency(grant.currency), customer_id=grant.customer_id),
-    )
-    _, line = drafts.add_line(
-        session,
-        account,
-        invoice.id,
-        LineItemIn(
-            title=grant.name,
-            quantity=Decimal(1),
-            rate=grant.cost_of_credit or ZERO,
-            tax_rate=tax.amount if tax is not None else ZERO,
-        ),
-    )
-    if tax is not None and line.tax_rate == tax.amount:
-        line.tax_rate_version_id = tax.id  # the invoice keeps the version it was taxed with
-    return invoice.id
 
 
 def grants_query(account_id: str, customer_id: str | None = None) -> Select[CreditGrant]:

@@ -3,7 +3,7 @@ customer's balances (per currency for cash, per metric for usage credits) with e
 entry, and the form granting credits.
 
 The grant form builds the API's `CreditGrantCreate` from its fields, so its validation is the
-API's own, and `credits.service.create_grant` writes the grant and its ledger entry as for
+API's own, and `workflows.credit_grants.create_grant` writes the grant and its ledger entry as for
 `POST /api/credits`. Balances are `credits.presenters.balances_out`, the API's answer to
 `GET /api/credits/{customer}/balances`.
 """
@@ -33,6 +33,7 @@ from tally.invoices.schemas import plain
 from tally.invoices.service import account_of
 from tally.metering.metrics import metric_query
 from tally.models import CreditGrant, CreditUnitType, Customer, UsageMetric
+from tally.workflows import credit_grants
 
 CREDITS = HOME + "/credits"
 PAGE_SIZE = 20
@@ -215,7 +216,7 @@ def grant_credits(request: Request, form: PostedForm, session: DbSession) -> Res
     viewer = form.viewer
     try:
         body = grant_request(form.fields)
-        grant = service.create_grant(session, account_of(session, viewer.account_id), body)
+        grant = credit_grants.create_grant(session, account_of(session, viewer.account_id), body)
     except FormErrors as invalid:
         errors = invalid.errors
     except NotFound as missing:  # another account's customer or metric, as the API answers

@@ -16,7 +16,7 @@ from tally.api.routing import api_router
 from tally.api.schemas import Page
 from tally.api.types import Currency
 from tally.exceptions import InvalidRequest
-from tally.invoices import drafts, lifecycle, service, upcoming
+from tally.invoices import drafts, lifecycle, service
 from tally.invoices.lifecycle import local_today
 from tally.invoices.schemas import (
     CurrencyTotal,
@@ -40,6 +40,7 @@ from tally.models import (
     InvoiceStatus,
     PaymentStatus,
 )
+from tally.workflows import upcoming
 
 router = api_router(tags=["Invoices"])
 

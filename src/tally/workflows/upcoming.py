@@ -1,7 +1,7 @@
 """POST /api/invoices/{id}/draft: an upcoming IN_PROGRESS invoice, which billing recalculates
 until its period ends, becomes a DRAFT now, recalculated first from the usage so far.
 
-Its own module because it runs billing, and billing imports `lifecycle`.
+A workflow because it runs billing, which sits above invoices (billing writes and issues them).
 """
 
 from __future__ import annotations
