@@ -9,6 +9,7 @@ from tally.api.routing import api_router
 from tally.api.schemas import Page
 from tally.exceptions import NotFound
 from tally.models import Account
+from tally.workflows import account_settings
 
 router = api_router(tags=["Accounts"])
 
@@ -36,5 +37,5 @@ def get_account(id: str, account: CurrentAccount, session: DbSession) -> Account
 def update_account(
     id: str, body: AccountUpdate, account: CurrentAccount, session: DbSession
 ) -> AccountOut:
-    updated = service.update_account(session, _own_account_id(account, id), body)
+    updated = account_settings.update_account(session, _own_account_id(account, id), body)
     return AccountOut.build(updated)

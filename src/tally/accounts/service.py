@@ -15,7 +15,6 @@ from tally.activity import service as activity
 from tally.api.types import plain_text
 from tally.db import utcnow
 from tally.exceptions import InvalidRequest, NotFound
-from tally.metering.metrics import rebuild_rollups
 from tally.models import Account, ApiKey
 from tally.notifications import events
 from tally.notifications.events import NotificationType
@@ -136,14 +135,14 @@ def get_account(session: Session, account_id: str) -> Account:
 
 
 def update_account(session: Session, account_id: str, data: AccountUpdate) -> Account:
-    """Apply the settings the body gives; the others keep their values."""
+    """Apply the settings the body gives; the others keep their values. A new time zone moves
+    usage rollups' local days: `workflows.account_settings` rebuilds them."""
     account = get_account(session, account_id)
     changes = data.model_dump(exclude_unset=True, exclude_none=True, exclude={"address"})
     if "company_name" in changes:
         changes["name"] = changes.pop("company_name")
     if data.address is not None:
         changes["address"] = data.address.model_dump(mode="json", exclude_none=True)
-    zone_before = account.timezone
     before = _audited(account, changes)
     for field, value in changes.items():
         setattr(account, field, value)
@@ -159,8 +158,6 @@ def update_account(session: Session, account_id: str, data: AccountUpdate) -> Ac
             summary="Changed: " + ", ".join(change["field"] for change in audited),
             changes=audited,
         )
-    if account.timezone != zone_before:  # usage rollups are per local day
-        rebuild_rollups(session, account)
     events.emit(
         session, account.id, NotificationType.MERCHANT_UPDATED, events.MERCHANT, [account.id]
     )

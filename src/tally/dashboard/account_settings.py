@@ -1,7 +1,7 @@
 """The dashboard's Settings: the account, the portal's branding, and the portal itself.
 
 - Account (`/dashboard/settings`): `AccountUpdate` from the form, saved by
-  `accounts.service.update_account`, as `PUT /api/sequence-accounts/{id}` does.
+  `workflows.account_settings.update_account`, as `PUT /api/sequence-accounts/{id}` does.
 - Branding (`/settings/branding`) and Customer portal (`/settings/portal`): each builds the
   whole `PortalSettingsIn` the `PUT /api/portal-settings` takes, from the stored settings with
   only its own fields changed, saved by `portal.settings.save_settings`.
@@ -43,6 +43,7 @@ from tally.dashboard.web import HOME, PostedForm, SignedInViewer, render
 from tally.models import PortalTab
 from tally.portal import settings as portal_settings
 from tally.portal.settings_schemas import PortalSettingsOut
+from tally.workflows import account_settings as settings_workflow
 
 SETTINGS = HOME + "/settings"
 BRANDING = SETTINGS + "/branding"
@@ -118,7 +119,7 @@ def save_account_settings(request: Request, posted: PostedForm, session: DbSessi
     except FormErrors as invalid:
         form = posted_account_form(posted.fields)
         return _account_page(request, viewer, form, errors=invalid.errors)
-    accounts.update_account(session, viewer.account_id, body)
+    settings_workflow.update_account(session, viewer.account_id, body)
     return RedirectResponse(f"{SETTINGS}?saved=1", status_code=303)
 
 
