@@ -7,8 +7,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tally.core.hosts import AllowList
 from tally.core.outbox import Retries
-from tally.notifications.destinations import AllowList
 
 
 class Settings(BaseSettings):
