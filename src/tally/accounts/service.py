@@ -1,7 +1,5 @@
 """Accounts (tenants), their settings, and API credentials."""
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from tally.accounts.schemas import AccountUpdate
 from tally.activity import service as activity
+from tally.api.keys import hash_secret
 from tally.api.types import plain_text
 from tally.db import utcnow
 from tally.exceptions import InvalidRequest, NotFound
@@ -30,12 +29,6 @@ class Credentials:
 def own_account(account_id: str) -> Select[Account]:
     """The accounts an API key sees: its own."""
     return select(Account).where(Account.id == account_id)
-
-
-def hash_secret(secret: str) -> str:
-    # Secrets are 256 random bits, so a fast hash is as safe as a slow one here: slowness only
-    # protects guessable passwords. A slow KDF would add ~50 ms to every API call.
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def issue_api_key(
@@ -74,7 +67,7 @@ def get_api_key(
 
 
 def revoke_api_key(session: Session, account_id: str, api_key_id: str) -> ApiKey:
-    """Revoke one of the account's keys: `authenticate` refuses it from now on. Revoking a
+    """Revoke one of the account's keys: `api.keys.authenticate` refuses it from now on. Revoking a
     revoked key changes nothing (its first revocation time stays)."""
     api_key = get_api_key(session, account_id, api_key_id, lock=True)
     if api_key.revoked_at is None:
@@ -107,16 +100,6 @@ def create_account(session: Session, name: str, **settings: Any) -> tuple[Accoun
     session.add(account)
     session.flush()
     return account, issue_api_key(session, account, name="default", logged=False)
-
-
-def authenticate(session: Session, key: str, secret: str) -> ApiKey | None:
-    """The live API key matching both parts, or None. Compares in constant time."""
-    api_key = session.scalar(select(ApiKey).where(ApiKey.key == key, ApiKey.revoked_at.is_(None)))
-    candidate = hash_secret(secret)
-    expected = api_key.secret_hash if api_key else hash_secret(secrets.token_urlsafe(32))
-    if hmac.compare_digest(candidate, expected) and api_key is not None:
-        return api_key
-    return None
 
 
 def _audited(account: Account, fields: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from tally.activity.service import REQUEST_STATE, TRACE_ID
 from tally.api.deps import DbSession, get_database
 from tally.api.pagination import PageParams, paginate
 from tally.billing.scheduler import bill_account
@@ -29,7 +28,7 @@ from tally.customers.service import customer_query
 from tally.dashboard import sessions
 from tally.dashboard.activity import recent
 from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer, render
-from tally.db import Database
+from tally.db import REQUEST_STATE, TRACE_ID, Database
 from tally.documents import render as documents
 from tally.documents.links import invoice_path, portal_url
 from tally.exceptions import BadRequest, Conflict, InvalidRequest, NotFound
