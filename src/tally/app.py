@@ -41,6 +41,7 @@ from tally.schedules.endpoints import router as schedules_router
 from tally.seats.endpoints import router as seats_router
 from tally.settings import Settings, get_settings
 from tally.tax.endpoints import router as tax_router
+from tally.workflows import presenters  # noqa: F401  (registers every event's presenter)
 
 API_DESCRIPTION = """\
 Tally's billing API, wire-compatible with Sequence's public API (version 2024-07-30).
