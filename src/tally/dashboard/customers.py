@@ -57,6 +57,7 @@ from tally.models import (
 from tally.portal import sessions as portal_sessions
 from tally.schedules import service as schedules
 from tally.settings import Settings
+from tally.workflows import customers as customer_workflows
 
 CUSTOMERS = f"{HOME}/customers"
 PAGE_SIZE = 50
@@ -440,7 +441,7 @@ def confirm_archive(
 def archive_customer(customer_id: str, posted: PostedForm, session: DbSession) -> Response:
     account_id = posted.viewer.account_id
     try:
-        customers.archive_customer(session, account_id, customer_id)
+        customer_workflows.archive_customer(session, account_id, customer_id)
     except NotFound as missing:
         raise DashboardPageError.not_found() from missing
     return RedirectResponse(f"{CUSTOMERS}/{customer_id}?done=archived", status_code=303)
