@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tally.accounts.schemas import AccountUpdate
 from tally.activity import service as activity
 from tally.api.types import plain_text
-from tally.db import utcnow
+from tally.core.clock import utcnow
 from tally.exceptions import InvalidRequest, NotFound
 from tally.metering.metrics import rebuild_rollups
 from tally.models import Account, ApiKey

@@ -14,19 +14,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from tally.api import references
+from tally.core.clock import local_today, start_of_local_day, utcnow
 from tally.credit_notes import audit
 from tally.credit_notes.schemas import CreditNoteCreate, CreditNoteUpdate, SettingPreference
-from tally.db import utcnow
 from tally.engine.money import ZERO, round_money
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.invoices.lifecycle import take_numbers
@@ -137,10 +136,6 @@ class CreditNoteFilters:
     search: str | None = None  # part of the credit note number, any case
 
 
-def _start_of(day: date, zone: str) -> datetime:
-    return datetime.combine(day, time(), tzinfo=ZoneInfo(zone))
-
-
 def filtered_credit_notes(
     session: Session, account_id: str, filters: CreditNoteFilters
 ) -> Select[CreditNote]:
@@ -153,9 +148,9 @@ def filtered_credit_notes(
     if f.sent_before is not None or f.sent_after is not None:
         zone = _account(session, account_id).timezone
         if f.sent_before is not None:
-            conditions.append(CreditNote.sent_at < _start_of(f.sent_before, zone))
+            conditions.append(CreditNote.sent_at < start_of_local_day(f.sent_before, zone))
         if f.sent_after is not None:
-            after = _start_of(f.sent_after + timedelta(days=1), zone)
+            after = start_of_local_day(f.sent_after + timedelta(days=1), zone)
             conditions.append(CreditNote.sent_at >= after)
     if f.search:
         escaped = f.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -540,10 +535,6 @@ def _refuse(note: CreditNote, transition: Transition) -> Conflict:
     )
 
 
-def local_today(account: Account) -> date:
-    return utcnow().astimezone(ZoneInfo(account.timezone)).date()
-
-
 def credit_note_number(account: Account, number: int) -> str:
     return f"{account.credit_note_number_prefix}{number:05d}"
 
@@ -563,7 +554,7 @@ def _finalize(session: Session, account: Account, note: CreditNote, invoice: Inv
         )
     check_caps(session, invoice)
     (number,) = take_numbers(session, account.id, DocumentKind.CREDIT_NOTE, 1)
-    today = local_today(account)
+    today = local_today(account.timezone)
     note.status = FINAL
     note.credit_note_number = credit_note_number(account, number)
     note.issue_date = today

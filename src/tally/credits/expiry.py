@@ -19,15 +19,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from tally.activity import service as activity
+from tally.core.clock import local_today, utcnow
 from tally.credits import ledger
-from tally.db import Database, id_table, utcnow
+from tally.db import Database, id_table
 from tally.models import (
     EDITABLE_STATUSES,
     Account,
@@ -95,8 +95,7 @@ def expire_due(
         due = [
             grant_id
             for grant_id, expiry_date, zone in candidates
-            if expiry_date is not None
-            and expiry_date < (today or now.astimezone(ZoneInfo(zone)).date())
+            if expiry_date is not None and expiry_date < (today or local_today(zone, now))
         ]
         if not due:
             return report

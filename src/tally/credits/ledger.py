@@ -18,7 +18,8 @@ from sqlalchemy import Float, cast, func, select, type_coerce
 from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from tally.db import ExactDecimal, id_table, insert_new, new_id, table_of, utcnow
+from tally.core.clock import utcnow
+from tally.db import ExactDecimal, id_table, insert_new, new_id, table_of
 from tally.models import CreditGrant, CreditLedgerEntry, LedgerEntryType
 
 ZERO = Decimal(0)

@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 from tally.activity import service as activity
 from tally.api import references
 from tally.api.types import Currency
+from tally.core.clock import local_today, utcnow
 from tally.credits import ledger
 from tally.credits.schemas import CreditGrantCreate
-from tally.db import new_id, utcnow
+from tally.db import new_id
 from tally.engine.money import round_money
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.invoices import drafts
-from tally.invoices.lifecycle import local_today
 from tally.invoices.schemas import InvoiceCreate, LineItemIn
 from tally.models import (
     Account,
@@ -113,7 +113,7 @@ def create_grant(session: Session, account: Account, data: CreditGrantCreate) ->
     _check_metric(session, account.id, data)
     tax = None if data.tax_rate_id is None else _tax_version(session, account.id, data.tax_rate_id)
     _check_amounts(data)
-    effective = data.effective_date or local_today(account)
+    effective = data.effective_date or local_today(account.timezone)
     if data.expiry_date is not None and data.expiry_date < effective:
         raise InvalidRequest.field(
             "expiryDate", f"the last usable day ({data.expiry_date}) is before {effective}"
@@ -231,7 +231,7 @@ def delete_grant(session: Session, account: Account, grant_id: str) -> CreditGra
     left = Decimal(left or 0)
     if left:
         # Dated no earlier than any entry, so no day's balance goes negative.
-        when = max(local_today(account), latest or grant.effective_date)
+        when = max(local_today(account.timezone), latest or grant.effective_date)
         ledger.record(
             session,
             account.id,

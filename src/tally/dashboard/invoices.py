@@ -25,6 +25,7 @@ from tally.activity.service import REQUEST_STATE, TRACE_ID
 from tally.api.deps import DbSession, get_database
 from tally.api.pagination import PageParams, paginate
 from tally.billing.scheduler import bill_account
+from tally.core.clock import local_today
 from tally.customers.service import customer_query
 from tally.dashboard import sessions
 from tally.dashboard.activity import recent
@@ -35,7 +36,6 @@ from tally.documents.links import invoice_path, portal_url
 from tally.exceptions import BadRequest, Conflict, InvalidRequest, NotFound
 from tally.invoices import lifecycle, service
 from tally.invoices.endpoints import invoice_filters
-from tally.invoices.lifecycle import local_today
 from tally.invoices.queries import invoice_is_overdue
 from tally.invoices.schemas import PaymentStatusIn
 from tally.models import Customer, Invoice, InvoiceStatus, PaymentStatus
@@ -178,7 +178,7 @@ def billing_run(form: PostedForm, db: Db) -> Response:
 @router.get("")
 def invoice_list(request: Request, viewer: SignedInViewer, session: DbSession) -> Response:
     query = dict(request.query_params.items())
-    today = local_today(service.account_of(session, viewer.account_id))
+    today = local_today(service.account_of(session, viewer.account_id).timezone)
     context: dict[str, Any] = {
         "query": {name: query.get(name, "") for name in (*TEXT_FILTERS, *DATE_FILTERS)},
         "statuses": list(InvoiceStatus),
@@ -258,7 +258,7 @@ def _invoice_page(
             )
         except NotFound as missing:
             raise DashboardPageError.not_found() from missing
-        today = local_today(service.account_of(session, viewer.account_id))
+        today = local_today(service.account_of(session, viewer.account_id).timezone)
         # The portal shows sent invoices only: the link goes there once it is sent. The
         # portal is served by this app, so the link is relative to wherever the dashboard is.
         portal = (

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from tally.core.clock import utcnow
 from tally.dashboard.users import PasswordCheck
-from tally.db import utcnow
 from tally.models import Account, DashboardSession, MerchantUser
 
 

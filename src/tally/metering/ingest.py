@@ -35,7 +35,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from tally.db import new_id, utcnow
+from tally.core.clock import utcnow
+from tally.db import new_id
 from tally.metering import admission, queries, rollups
 from tally.metering.admission import Refusal
 from tally.metering.sql import metering_sql

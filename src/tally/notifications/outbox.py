@@ -38,7 +38,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tally.db import Database, utcnow
+from tally.core.clock import utcnow
+from tally.db import Database
 from tally.documents import render
 from tally.documents.links import invoice_path, portal_links
 from tally.models import (

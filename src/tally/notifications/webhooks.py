@@ -46,7 +46,8 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from tally import __version__
-from tally.db import Database, table_of, utcnow
+from tally.core.clock import utcnow
+from tally.db import Database, table_of
 from tally.models import (
     DeliveryStatus,
     NotificationEvent,

@@ -56,7 +56,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tally.api.deps import DbSession
-from tally.db import Database, utcnow
+from tally.core.clock import utcnow
+from tally.db import Database
 from tally.exceptions import NotFound, Unauthorized
 from tally.models import Account, CreditGrant, Customer, PortalSession, PortalSettings
 from tally.ops.limits import Limits, TooManyRequests

@@ -27,8 +27,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
+from tally.core.clock import utcnow
 from tally.customers.aliases import customer_id_for_alias
-from tally.db import utcnow
 from tally.documents.links import portal_secret
 from tally.exceptions import BadRequest, Conflict, NotFound
 from tally.models import Customer, CustomerAlias, PortalSession

@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from tally.activity import service as activity
-from tally.db import is_unique_violation, new_id, utcnow
+from tally.core.clock import utcnow
+from tally.db import is_unique_violation, new_id
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.models import Account, Customer, SeatEvent, SeatMetric
 from tally.seats import queries
