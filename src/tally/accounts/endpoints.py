@@ -1,6 +1,6 @@
 """/api/sequence-accounts: the authenticated account and its settings."""
 
-from tally.accounts import service
+from tally.accounts import queries, service
 from tally.accounts.schemas import AccountOut, AccountUpdate
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession
@@ -29,7 +29,7 @@ def list_accounts(account: CurrentAccount, session: DbSession, paging: Paging) -
 
 @router.get("/sequence-accounts/{id}", summary="Get your account")
 def get_account(id: str, account: CurrentAccount, session: DbSession) -> AccountOut:
-    return AccountOut.build(service.get_account(session, _own_account_id(account, id)))
+    return AccountOut.build(queries.get_account(session, _own_account_id(account, id)))
 
 
 @router.put("/sequence-accounts/{id}", summary="Update your account's settings")

@@ -9,6 +9,7 @@ from pydantic.alias_generators import to_camel
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from tally.accounts.queries import get_account
 from tally.accounts.schemas import AccountUpdate
 from tally.activity import service as activity
 from tally.api.types import plain_text
@@ -120,13 +121,6 @@ def _audited(account: Account, fields: dict[str, Any]) -> dict[str, Any]:
         "companyName" if field == "name" else to_camel(field): getattr(account, field)
         for field in fields
     }
-
-
-def get_account(session: Session, account_id: str) -> Account:
-    account = session.get(Account, account_id)
-    if account is None:
-        raise NotFound.resource("Account", account_id)
-    return account
 
 
 def update_account(session: Session, account_id: str, data: AccountUpdate) -> Account:

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from tally.accounts.queries import get_account
 from tally.api import references
 from tally.core.clock import local_today, start_of_local_day, utcnow
 from tally.credit_notes import audit
@@ -146,7 +147,7 @@ def filtered_credit_notes(
     if f.customer_ids:
         conditions.append(CreditNote.customer_id.in_(f.customer_ids))
     if f.sent_before is not None or f.sent_after is not None:
-        zone = _account(session, account_id).timezone
+        zone = get_account(session, account_id).timezone
         if f.sent_before is not None:
             conditions.append(CreditNote.sent_at < start_of_local_day(f.sent_before, zone))
         if f.sent_after is not None:
@@ -186,13 +187,6 @@ def currency_of(session: Session, account_id: str, note_id: str) -> str:
 
 
 # --- locks and the caps ------------------------------------------------------------------------
-
-
-def _account(session: Session, account_id: str) -> Account:
-    account = session.get(Account, account_id)
-    if account is None:
-        raise NotFound.resource("Account", account_id)
-    return account
 
 
 def lock_invoice(
@@ -602,7 +596,7 @@ def transition(
     note, invoice = lock_note(session, account_id, note_id)
     if note.status not in ALLOWED[transition]:
         raise _refuse(note, transition)
-    account = _account(session, account_id)
+    account = get_account(session, account_id)
     note = get_credit_note(session, account_id, note_id)  # with its lines
     before = audit.snapshot(note)
     issued = note.status is DRAFT and transition is not Transition.VOID

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from tally.accounts.service import get_account
+from tally.accounts.queries import get_account
 from tally.api.deps import DbSession
 from tally.dashboard.catalog_forms import (
     CATALOG,

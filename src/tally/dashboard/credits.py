@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from tally.accounts.queries import get_account
 from tally.api.deps import DbSession
 from tally.api.pagination import PageParams, paginate
 from tally.api.types import Currency
@@ -30,7 +31,6 @@ from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInVi
 from tally.documents import render as documents
 from tally.exceptions import BadRequest, InvalidRequest, NotFound
 from tally.invoices.schemas import plain
-from tally.invoices.service import account_of
 from tally.metering.metrics import metric_query
 from tally.models import CreditGrant, CreditUnitType, Customer, UsageMetric
 
@@ -215,7 +215,7 @@ def grant_credits(request: Request, form: PostedForm, session: DbSession) -> Res
     viewer = form.viewer
     try:
         body = grant_request(form.fields)
-        grant = service.create_grant(session, account_of(session, viewer.account_id), body)
+        grant = service.create_grant(session, get_account(session, viewer.account_id), body)
     except FormErrors as invalid:
         errors = invalid.errors
     except NotFound as missing:  # another account's customer or metric, as the API answers

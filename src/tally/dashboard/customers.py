@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tally.accounts.queries import get_account
 from tally.api.deps import DbSession
 from tally.api.pagination import PageParams, paginate
 from tally.core.clock import local_today
@@ -295,7 +296,7 @@ def customer_page(
             ).limit(RECENT)
         )
     )
-    today = local_today(invoices.account_of(session, account_id).timezone)
+    today = local_today(get_account(session, account_id).timezone)
     customer_invoices = list(
         session.scalars(
             invoices.filtered_invoices(
@@ -411,7 +412,7 @@ def confirm_archive(
             )
         )
     )
-    today = local_today(invoices.account_of(session, account_id).timezone)
+    today = local_today(get_account(session, account_id).timezone)
     open_invoices = list(
         session.scalars(
             invoices.filtered_invoices(

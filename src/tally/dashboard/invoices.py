@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from tally.accounts.queries import get_account
 from tally.activity.service import REQUEST_STATE, TRACE_ID
 from tally.api.deps import DbSession, get_database
 from tally.api.pagination import PageParams, paginate
@@ -178,7 +179,7 @@ def billing_run(form: PostedForm, db: Db) -> Response:
 @router.get("")
 def invoice_list(request: Request, viewer: SignedInViewer, session: DbSession) -> Response:
     query = dict(request.query_params.items())
-    today = local_today(service.account_of(session, viewer.account_id).timezone)
+    today = local_today(get_account(session, viewer.account_id).timezone)
     context: dict[str, Any] = {
         "query": {name: query.get(name, "") for name in (*TEXT_FILTERS, *DATE_FILTERS)},
         "statuses": list(InvoiceStatus),
@@ -258,7 +259,7 @@ def _invoice_page(
             )
         except NotFound as missing:
             raise DashboardPageError.not_found() from missing
-        today = local_today(service.account_of(session, viewer.account_id).timezone)
+        today = local_today(get_account(session, viewer.account_id).timezone)
         # The portal shows sent invoices only: the link goes there once it is sent. The
         # portal is served by this app, so the link is relative to wherever the dashboard is.
         portal = (
@@ -359,7 +360,7 @@ def _transition(
             # Who acts, for the activity log (as `api/deps.get_session` tells its sessions).
             session.info[REQUEST_STATE] = request.state
             session.info[TRACE_ID] = request_id.get()
-            account = service.account_of(session, viewer.account_id)
+            account = get_account(session, viewer.account_id)
             change(session, account)
     except NotFound as missing:
         raise DashboardPageError.not_found() from missing

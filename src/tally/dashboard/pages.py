@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from tally.accounts import service as accounts
+from tally.accounts.queries import get_account
 from tally.api.deps import DbSession, get_database
 from tally.dashboard import overview, sessions, users
 from tally.dashboard.security import (
@@ -251,7 +252,7 @@ def create_api_key(request: Request, form: PostedForm, session: DbSession) -> Re
         return _api_keys_page(
             request, session, viewer, status=422, error="A key's name is at most 200 characters."
         )
-    account = accounts.get_account(session, viewer.account_id)
+    account = get_account(session, viewer.account_id)
     credentials = accounts.issue_api_key(session, account, name=name)
     settings = _settings(request)
     return render(

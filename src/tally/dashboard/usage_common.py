@@ -10,8 +10,8 @@ from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tally.accounts.queries import get_account
 from tally.dashboard.web import HOME, DashboardPageError
-from tally.invoices.service import account_of
 from tally.metering.metrics import metric_query
 from tally.models import Customer, UsageMetric
 
@@ -21,7 +21,7 @@ METRIC_VALUES = USAGE + "/metrics"
 
 def account_zone(session: Session, account_id: str) -> ZoneInfo:
     """The zone the account's periods (and the forms' times) are read in."""
-    return ZoneInfo(account_of(session, account_id).timezone)
+    return ZoneInfo(get_account(session, account_id).timezone)
 
 
 def customer_choices(session: Session, account_id: str) -> list[tuple[str, str]]:

@@ -23,6 +23,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tally.accounts.queries import get_account
 from tally.api.deps import DbSession
 from tally.core.clock import local_today
 from tally.dashboard import sessions
@@ -38,7 +39,6 @@ from tally.dashboard.web import DashboardPageError, SignedInViewer, render
 from tally.documents.render import Formatter
 from tally.exceptions import NotFound
 from tally.invoices.schemas import plain
-from tally.invoices.service import account_of
 from tally.metering import metrics, queries
 from tally.metering.queries import UsageTotal
 from tally.models import Customer, UsageMetric
@@ -213,7 +213,7 @@ def _metric(session: Session, account_id: str, metric_id: str) -> UsageMetric:
 @router.get("")
 def metric_values(request: Request, viewer: SignedInViewer, session: DbSession) -> Response:
     query = query_fields(request)
-    account = account_of(session, viewer.account_id)
+    account = get_account(session, viewer.account_id)
     this_month = local_today(account.timezone).replace(day=1)
     choices = metric_choices(session, viewer.account_id)
     customer_id = query.get("customerId", "").strip()

@@ -8,6 +8,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Query, Response
 from sqlalchemy.orm import Session
 
+from tally.accounts.queries import get_account
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession
 from tally.api.pagination import OrderedPaging, Paging, paginate, paginate_ordered
@@ -182,7 +183,7 @@ Filters = Annotated[service.InvoiceFilters, Depends(invoice_filters)]
 
 
 def _merchant(session: Session, account: CurrentAccount) -> Account:
-    return service.account_of(session, account.account_id)
+    return get_account(session, account.account_id)
 
 
 def _out(session: Session, merchant: Account, invoice: Invoice) -> InvoiceOut:

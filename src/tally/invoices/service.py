@@ -15,7 +15,6 @@ from tally.engine.money import ZERO, round_money
 from tally.exceptions import NotFound
 from tally.invoices.queries import overdue_condition
 from tally.models import (
-    Account,
     Customer,
     Invoice,
     InvoiceLineItem,
@@ -153,13 +152,6 @@ def summary(
         CurrencyTotals(currency, count, round_money(total or ZERO, currency))
         for currency, count, total in rows
     ]
-
-
-def account_of(session: Session, account_id: str) -> Account:
-    account = session.get(Account, account_id)
-    if account is None:  # the caller authenticated as it: gone only if deleted meanwhile
-        raise NotFound.resource("Account", account_id)
-    return account
 
 
 def get_invoice(session: Session, account_id: str, invoice_id: str) -> Invoice:

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Path, Query, Response
 from pydantic import AwareDatetime
 
-from tally.accounts.service import get_account
+from tally.accounts.queries import get_account
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession
 from tally.api.pagination import Paging, paginate, paginate_sorted, sort_column

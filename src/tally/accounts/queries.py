@@ -1,0 +1,14 @@
+"""Reads of the account itself (the tenant), shared by every domain that needs its settings."""
+
+from sqlalchemy.orm import Session
+
+from tally.exceptions import NotFound
+from tally.models import Account
+
+
+def get_account(session: Session, account_id: str) -> Account:
+    """The account; NotFound only if it was deleted after the caller authenticated as it."""
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound.resource("Account", account_id)
+    return account
