@@ -25,3 +25,8 @@ def local_today(timezone_name: str, now: datetime | None = None) -> date:
 def start_of_local_day(day: date, timezone_name: str) -> datetime:
     """The instant `day` begins in `timezone_name` (aware, in that zone)."""
     return datetime.combine(day, time(), tzinfo=ZoneInfo(timezone_name))
+
+
+def midnight_utc(day: date) -> datetime:
+    """`day`'s start in UTC, as the API writes a date where Sequence's schema has a date-time."""
+    return datetime.combine(day, time(), tzinfo=UTC)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 from tally.accounts.queries import get_account
 from tally.api import references
 from tally.core.clock import local_today, start_of_local_day, utcnow
+from tally.core.wire import money
 from tally.credit_notes import audit
 from tally.credit_notes.schemas import CreditNoteCreate, CreditNoteUpdate, SettingPreference
 from tally.engine.money import ZERO, round_money
@@ -292,7 +293,7 @@ def check_caps(session: Session, invoice: Invoice) -> None:
 
 
 def _money(amount: Decimal, currency: str) -> str:
-    return f"{round_money(amount, currency)} {currency}"
+    return f"{money(amount, currency)} {currency}"
 
 
 def line_totals(

@@ -15,7 +15,7 @@ from tally.accounts.queries import get_account
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession
 from tally.api.pagination import Paging, paginate
-from tally.api.raw import documented_body, json_response
+from tally.api.raw import documented_body, exact_body, json_response
 from tally.api.routing import api_router
 from tally.api.schemas import Page
 from tally.credits import presenters, service
@@ -26,7 +26,6 @@ from tally.credits.schemas import (
     GrantItemsOut,
 )
 from tally.models import CreditGrant
-from tally.schedules.endpoints import exact_body
 
 router = api_router(tags=["Credits"])
 

@@ -23,6 +23,7 @@ from tally.accounts.queries import get_account
 from tally.api.deps import DbSession
 from tally.api.pagination import PageParams, paginate
 from tally.api.types import Currency
+from tally.core.wire import plain
 from tally.credits import presenters, service
 from tally.credits.schemas import CreditGrantCreate
 from tally.customers.service import customer_query
@@ -30,7 +31,6 @@ from tally.dashboard import sessions
 from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer, render
 from tally.documents import render as documents
 from tally.exceptions import BadRequest, InvalidRequest, NotFound
-from tally.invoices.schemas import plain
 from tally.metering.metrics import metric_query
 from tally.models import CreditGrant, CreditUnitType, Customer, UsageMetric
 

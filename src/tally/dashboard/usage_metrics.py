@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from tally.accounts.queries import get_account
 from tally.api.deps import DbSession
 from tally.core.clock import local_today
+from tally.core.wire import plain
 from tally.dashboard import sessions
 from tally.dashboard.usage_common import (
     METRIC_VALUES,
@@ -38,7 +39,6 @@ from tally.dashboard.usage_common import (
 from tally.dashboard.web import DashboardPageError, SignedInViewer, render
 from tally.documents.render import Formatter
 from tally.exceptions import NotFound
-from tally.invoices.schemas import plain
 from tally.metering import metrics, queries
 from tally.metering.queries import UsageTotal
 from tally.models import Customer, UsageMetric
