@@ -17,6 +17,7 @@ from tally.activity import service as activity
 from tally.api import references
 from tally.api.types import Currency
 from tally.core.clock import local_today, utcnow
+from tally.core.sql import exact_sum
 from tally.credits import ledger
 from tally.credits.schemas import CreditGrantCreate
 from tally.db import new_id
@@ -225,7 +226,7 @@ def delete_grant(session: Session, account: Account, grant_id: str) -> CreditGra
     latest, left = session.execute(
         select(
             func.max(CreditLedgerEntry.effective_date),
-            ledger.decimal_sum(session, CreditLedgerEntry.amount),
+            exact_sum(session, CreditLedgerEntry.amount),
         ).where(CreditLedgerEntry.account_id == account.id, CreditLedgerEntry.grant_id == grant.id)
     ).one()
     left = Decimal(left or 0)

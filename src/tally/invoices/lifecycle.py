@@ -21,11 +21,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
 from tally.core.clock import local_today, utcnow
+from tally.core.sql import upsert_insert
 from tally.credits import spending
 from tally.engine.money import ZERO, round_money
 from tally.exceptions import Conflict, InvalidRequest, NotFound
@@ -55,8 +55,7 @@ _PAID = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_PAID)
 
 def take_numbers(session: Session, account_id: str, kind: DocumentKind, count: int) -> range:
     """`count` consecutive numbers, gapless: the sequence row stays locked until commit."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    upsert = dialect.insert(NumberSequence).values(
+    upsert = upsert_insert(session)(NumberSequence).values(
         account_id=account_id, kind=kind, last_number=count
     )
     last = session.scalar(
