@@ -29,6 +29,7 @@ lint: install
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/check_dialect.py
 
 test: lint audit test-sqlite test-postgres
 

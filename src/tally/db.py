@@ -54,10 +54,6 @@ def new_id() -> str:
     return str(uuid_utils.uuid7())
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class ExactDecimal(TypeDecorator[Decimal]):
     """Decimal stored exactly: NUMERIC on PostgreSQL, canonical text on SQLite.
 

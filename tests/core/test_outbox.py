@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tally.accounts.service import Credentials
+from tally.core.clock import utcnow
 from tally.core.outbox import Outbox, Retries
-from tally.db import Database, utcnow
+from tally.db import Database
 from tally.models import DeliveryStatus, EmailMessage
 
 BOX = Outbox(

@@ -30,8 +30,9 @@ from sqlalchemy import update
 
 from tally.accounts.service import Credentials
 from tally.app import create_app
+from tally.core.clock import utcnow
 from tally.core.hosts import AllowList
-from tally.db import Database, utcnow
+from tally.db import Database
 from tally.models import DeliveryStatus, NotificationChannel, NotificationPolicy, WebhookDelivery
 from tally.notifications.destinations import address_refusal, refusal
 from tally.notifications.webhooks import deliver_due

@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from tally.accounts.schemas import AccountUpdate
 from tally.activity import service as activity
-from tally.api.keys import hash_secret
 from tally.api.types import plain_text
-from tally.db import utcnow
+from tally.core.clock import utcnow
+from tally.core.hashing import hash_token
 from tally.exceptions import InvalidRequest, NotFound
 from tally.models import Account, ApiKey
+from tally.models.scoped import get_account
 from tally.notifications import events
 from tally.notifications.events import NotificationType
 
@@ -39,7 +40,7 @@ def issue_api_key(
     api_key = ApiKey(
         account_id=account.id,
         key="tak_" + secrets.token_urlsafe(18),
-        secret_hash=hash_secret(secret),
+        secret_hash=hash_token(secret),
         name=name,
     )
     session.add(api_key)
@@ -108,13 +109,6 @@ def _audited(account: Account, fields: dict[str, Any]) -> dict[str, Any]:
         "companyName" if field == "name" else to_camel(field): getattr(account, field)
         for field in fields
     }
-
-
-def get_account(session: Session, account_id: str) -> Account:
-    account = session.get(Account, account_id)
-    if account is None:
-        raise NotFound.resource("Account", account_id)
-    return account
 
 
 def update_account(session: Session, account_id: str, data: AccountUpdate) -> Account:

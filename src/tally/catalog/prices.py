@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from tally.activity import service as activity
 from tally.api import references
 from tally.catalog.price_schemas import PriceIn, PriceUpdate, structure_document
-from tally.db import utcnow
+from tally.core.clock import utcnow
 from tally.exceptions import Conflict, NotFound
 from tally.models import BillingFrequency, PhasePrice, Price, Product, SeatMetric, UsageMetric
 

@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
 from tally.catalog.schemas import ProductIn
-from tally.db import utcnow
+from tally.core.clock import utcnow
 from tally.exceptions import NotFound
 from tally.models import Product
 

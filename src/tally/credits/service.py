@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
 from tally.api import references
+from tally.core.clock import local_today, utcnow
+from tally.core.sql import exact_sum
 from tally.credits import ledger
 from tally.credits.schemas import CreditGrantCreate
-from tally.db import new_id, utcnow
+from tally.db import new_id
 from tally.engine.money import round_money
 from tally.exceptions import Conflict, InvalidRequest, NotFound
-from tally.invoices.lifecycle import local_today
 from tally.models import (
     Account,
     CreditGrant,
@@ -112,7 +113,7 @@ def new_grant(
     _check_metric(session, account.id, data)
     tax = None if data.tax_rate_id is None else _tax_version(session, account.id, data.tax_rate_id)
     _check_amounts(data)
-    effective = data.effective_date or local_today(account)
+    effective = data.effective_date or local_today(account.timezone)
     if data.expiry_date is not None and data.expiry_date < effective:
         raise InvalidRequest.field(
             "expiryDate", f"the last usable day ({data.expiry_date}) is before {effective}"
@@ -203,13 +204,13 @@ def delete_grant(session: Session, account: Account, grant_id: str) -> CreditGra
     latest, left = session.execute(
         select(
             func.max(CreditLedgerEntry.effective_date),
-            ledger.decimal_sum(session, CreditLedgerEntry.amount),
+            exact_sum(session, CreditLedgerEntry.amount),
         ).where(CreditLedgerEntry.account_id == account.id, CreditLedgerEntry.grant_id == grant.id)
     ).one()
     left = Decimal(left or 0)
     if left:
         # Dated no earlier than any entry, so no day's balance goes negative.
-        when = max(local_today(account), latest or grant.effective_date)
+        when = max(local_today(account.timezone), latest or grant.effective_date)
         ledger.record(
             session,
             account.id,

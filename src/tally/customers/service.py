@@ -13,9 +13,9 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from tally.activity import service as activity
 from tally.api import references
+from tally.core.clock import utcnow
 from tally.customers import aliases, contacts, hierarchy
 from tally.customers.schemas import CustomerIn
-from tally.db import utcnow
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.models import (
     BillingSchedule,

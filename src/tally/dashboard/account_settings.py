@@ -20,7 +20,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from tally.accounts import service as accounts
 from tally.accounts.schemas import AccountOut, iana_time_zones
 from tally.api.deps import DbSession
 from tally.api.types import Currency
@@ -41,6 +40,7 @@ from tally.dashboard.account_settings_forms import (
 )
 from tally.dashboard.web import HOME, PostedForm, SignedInViewer, render
 from tally.models import PortalTab
+from tally.models.scoped import get_account
 from tally.portal import settings as portal_settings
 from tally.portal.settings_schemas import PortalSettingsOut
 from tally.workflows import account_settings as settings_workflow
@@ -106,14 +106,14 @@ def _account_page(
 def account_settings(
     request: Request, viewer: SignedInViewer, session: DbSession, saved: str | None = None
 ) -> Response:
-    account = AccountOut.build(accounts.get_account(session, viewer.account_id))
+    account = AccountOut.build(get_account(session, viewer.account_id))
     return _account_page(request, viewer, account_form(account), saved=saved == "1")
 
 
 @router.post("")
 def save_account_settings(request: Request, posted: PostedForm, session: DbSession) -> Response:
     viewer = posted.viewer
-    account = accounts.get_account(session, viewer.account_id)
+    account = get_account(session, viewer.account_id)
     try:
         body = account_request(posted.fields, had_logo=bool(account.logo_url))
     except FormErrors as invalid:

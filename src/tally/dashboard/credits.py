@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from tally.api.deps import DbSession
 from tally.api.pagination import PageParams, paginate
 from tally.api.types import Currency
+from tally.core.wire import plain
 from tally.credits import presenters, service
 from tally.credits.schemas import CreditGrantCreate
 from tally.customers.service import customer_query
@@ -29,10 +30,9 @@ from tally.dashboard import sessions
 from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer, render
 from tally.documents import render as documents
 from tally.exceptions import BadRequest, InvalidRequest, NotFound
-from tally.invoices.schemas import plain
-from tally.invoices.service import account_of
 from tally.metering.metrics import metric_query
 from tally.models import CreditGrant, CreditUnitType, Customer, UsageMetric
+from tally.models.scoped import get_account
 from tally.workflows import credit_grants
 
 CREDITS = HOME + "/credits"
@@ -216,7 +216,7 @@ def grant_credits(request: Request, form: PostedForm, session: DbSession) -> Res
     viewer = form.viewer
     try:
         body = grant_request(form.fields)
-        grant = credit_grants.create_grant(session, account_of(session, viewer.account_id), body)
+        grant = credit_grants.create_grant(session, get_account(session, viewer.account_id), body)
     except FormErrors as invalid:
         errors = invalid.errors
     except NotFound as missing:  # another account's customer or metric, as the API answers

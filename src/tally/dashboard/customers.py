@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from tally.api.deps import DbSession
 from tally.api.pagination import PageParams, paginate
+from tally.core.clock import local_today
 from tally.core.formatting import format_money
 from tally.customers import aliases as customer_aliases
 from tally.customers import presenters
@@ -44,7 +45,6 @@ from tally.dashboard.web import (
     render,
 )
 from tally.exceptions import Conflict, NotFound, TallyError
-from tally.invoices import lifecycle
 from tally.invoices import service as invoices
 from tally.models import (
     BillingPreference,
@@ -54,6 +54,7 @@ from tally.models import (
     InvoiceStatus,
     TaxStatus,
 )
+from tally.models.scoped import get_account
 from tally.portal import sessions as portal_sessions
 from tally.schedules import service as schedules
 from tally.settings import Settings
@@ -296,7 +297,7 @@ def customer_page(
             ).limit(RECENT)
         )
     )
-    today = lifecycle.local_today(invoices.account_of(session, account_id))
+    today = local_today(get_account(session, account_id).timezone)
     customer_invoices = list(
         session.scalars(
             invoices.filtered_invoices(
@@ -412,7 +413,7 @@ def confirm_archive(
             )
         )
     )
-    today = lifecycle.local_today(invoices.account_of(session, account_id))
+    today = local_today(get_account(session, account_id).timezone)
     open_invoices = list(
         session.scalars(
             invoices.filtered_invoices(

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tally.dashboard.web import HOME, DashboardPageError
-from tally.invoices.service import account_of
 from tally.metering.metrics import metric_query
 from tally.models import Customer, UsageMetric
+from tally.models.scoped import get_account
 
 USAGE = HOME + "/usage"
 METRIC_VALUES = USAGE + "/metrics"
@@ -21,7 +21,7 @@ METRIC_VALUES = USAGE + "/metrics"
 
 def account_zone(session: Session, account_id: str) -> ZoneInfo:
     """The zone the account's periods (and the forms' times) are read in."""
-    return ZoneInfo(account_of(session, account_id).timezone)
+    return ZoneInfo(get_account(session, account_id).timezone)
 
 
 def customer_choices(session: Session, account_id: str) -> list[tuple[str, str]]:

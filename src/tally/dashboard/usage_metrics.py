@@ -24,6 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tally.api.deps import DbSession
+from tally.core.clock import local_today
+from tally.core.wire import plain
 from tally.dashboard import sessions
 from tally.dashboard.usage_common import (
     METRIC_VALUES,
@@ -36,12 +38,10 @@ from tally.dashboard.usage_common import (
 from tally.dashboard.web import DashboardPageError, SignedInViewer, render
 from tally.documents.render import Formatter
 from tally.exceptions import NotFound
-from tally.invoices.lifecycle import local_today
-from tally.invoices.schemas import plain
-from tally.invoices.service import account_of
 from tally.metering import metrics, queries
 from tally.metering.queries import UsageTotal
 from tally.models import Customer, UsageMetric
+from tally.models.scoped import get_account
 
 DEFAULT_MONTHS = 6
 MAX_MONTHS = 12
@@ -213,8 +213,8 @@ def _metric(session: Session, account_id: str, metric_id: str) -> UsageMetric:
 @router.get("")
 def metric_values(request: Request, viewer: SignedInViewer, session: DbSession) -> Response:
     query = query_fields(request)
-    account = account_of(session, viewer.account_id)
-    this_month = local_today(account).replace(day=1)
+    account = get_account(session, viewer.account_id)
+    this_month = local_today(account.timezone).replace(day=1)
     choices = metric_choices(session, viewer.account_id)
     customer_id = query.get("customerId", "").strip()
     context: dict[str, Any] = {

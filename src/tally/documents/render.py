@@ -48,6 +48,7 @@ from tally.models import (
     TaxRateVersion,
     TaxStatus,
 )
+from tally.models.scoped import get_account
 from tally.settings import Settings, get_settings
 
 BODY_TEMPLATE = "document.html"
@@ -265,13 +266,6 @@ def html_to_pdf(html: str, *, files_dir: Path | None = None) -> bytes:
 # --- reading the rows ----------------------------------------------------------------------
 
 
-def _account(session: Session, account_id: str) -> Account:
-    account = session.get(Account, account_id)
-    if account is None:
-        raise NotFound.resource("Account", account_id)
-    return account
-
-
 def _merchant(account: Account, fmt: Formatter) -> Party:
     details = [f"Company number {account.company_number}"] if account.company_number else []
     return Party(name=account.name, address=fmt.address(account.address), details=details)
@@ -427,7 +421,7 @@ def invoice_document(
     )
     if invoice is None:
         raise NotFound.resource("Invoice", invoice_id)
-    account = _account(session, account_id)
+    account = get_account(session, account_id)
     fmt = Formatter(invoice.currency, locale)
     lines = invoice.line_items
     names = _customer_names(session, account_id, lines)
@@ -505,7 +499,7 @@ def credit_note_document(
     )
     if note is None:
         raise NotFound.resource("CreditNote", credit_note_id)
-    account = _account(session, account_id)
+    account = get_account(session, account_id)
     fmt = Formatter(note.currency, locale)
     lines = note.line_items
 

@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import Path, Query, Response
 from pydantic import AwareDatetime
 
-from tally.accounts.service import get_account
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession
 from tally.api.pagination import Paging, paginate, paginate_sorted, sort_column
@@ -28,6 +27,7 @@ from tally.metering.schemas import (
     UsageMetricOut,
 )
 from tally.models import AggregationType, UsageEvent, UsageMetric
+from tally.models.scoped import get_account
 from tally.ops import metrics as ops_metrics
 
 router = api_router(tags=["Usage metering"])

@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from tally.core.sql import is_postgres
 from tally.metering.sql import metering_sql
 from tally.models import AggregationType, Customer, CustomerAlias, UsageMetric
 from tally.models.metering import USAGE_ROLLUP_VALUES, USAGE_ROLLUPS
@@ -62,7 +63,7 @@ def customer_names(account_id: str) -> Subquery:
 def alias_groups(session: Session, pairs: Sequence[tuple[str, str]]) -> FromClause:
     """(alias, subject) pairs as a table, for grouping usage by any subject: two array
     parameters on PostgreSQL, one JSON parameter on SQLite, whatever their number."""
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         text_array = postgresql.ARRAY(String())
         aliases = bindparam(None, [a for a, _ in pairs], type_=text_array)
         subjects = bindparam(None, [s for _, s in pairs], type_=text_array)
@@ -79,7 +80,7 @@ def grouped_totals(
 ) -> dict[str, UsageTotal]:
     """The metric between two local days (inclusive) for each subject of `grouping`, a
     table of (alias, subject): the subjects with usage in the period."""
-    sql = metering_sql(session.get_bind().dialect.name)
+    sql = metering_sql(session)
     rollups = USAGE_ROLLUPS
     joined = rollups.join(grouping, grouping.c.alias == rollups.c.customer_alias)
     where = [rollups.c.metric_id == metric.id, rollups.c.day >= start, rollups.c.day <= end]
@@ -186,7 +187,7 @@ def period_totals(
             .subquery()
         )
 
-    sql = metering_sql(session.get_bind().dialect.name)
+    sql = metering_sql(session)
     rollups = bucketed(USAGE_ROLLUPS, by_id)
     rows = session.execute(
         select(

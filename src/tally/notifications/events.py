@@ -20,7 +20,8 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tally.db import bulk_insert, new_id, table_of, utcnow
+from tally.core.clock import utcnow
+from tally.db import bulk_insert, new_id, table_of
 from tally.models import (
     DeliveryStatus,
     EmailMessage,

@@ -39,8 +39,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tally.core.clock import utcnow
 from tally.core.outbox import Outbox
-from tally.db import Database, utcnow
+from tally.db import Database
 from tally.documents import render
 from tally.documents.links import invoice_path, portal_links
 from tally.models import (

@@ -21,8 +21,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, defer
 
 from tally.activity import service as activity
+from tally.core.clock import utcnow
 from tally.core.hosts import AllowList
-from tally.db import utcnow
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.models import (
     DeliveryStatus,

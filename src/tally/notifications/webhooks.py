@@ -48,8 +48,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tally import __version__
+from tally.core.clock import utcnow
 from tally.core.outbox import Outbox
-from tally.db import Database, utcnow
+from tally.db import Database
 from tally.models import (
     DeliveryStatus,
     NotificationEvent,

@@ -10,7 +10,7 @@ strings (money rounded to the currency's minor unit), dates as ISO 8601.
 from __future__ import annotations
 
 import datetime as dt
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from tally.api.guards import reject_unknown_query_parameters
 from tally.api.schemas import Schema
+from tally.core.clock import local_today, utcnow
 from tally.engine.money import round_money
 from tally.exceptions import NotFound
-from tally.invoices.lifecycle import local_today
 from tally.portal import data
 from tally.portal.access import Viewer, as_viewer, token_viewer_of
 from tally.portal.cache import cached_result
@@ -229,7 +229,7 @@ async def get_subscriptions(request: Request) -> SubscriptionList:
 
 def _subscriptions(session: Session, viewer: Viewer) -> SubscriptionList:
     _open(viewer)
-    today = local_today(viewer.account)
+    today = local_today(viewer.account.timezone)
     found = data.subscriptions(session, viewer.account.id, viewer.customer.id, today, past=True)
     return SubscriptionList(
         items=[
@@ -280,7 +280,7 @@ async def get_invoices(
 def _invoices(
     session: Session, viewer: Viewer, search: data.InvoiceSearch, page: int, limit: int
 ) -> InvoiceList:
-    today = local_today(viewer.account)
+    today = local_today(viewer.account.timezone)
     found = data.sent_invoices(
         session, viewer.account.id, viewer.customer.id, today, search, page=page, per_page=limit
     )
@@ -315,7 +315,7 @@ async def get_wallet(request: Request) -> WalletOut:
 
 def _wallet(session: Session, viewer: Viewer) -> WalletOut:
     _open(viewer)
-    today = local_today(viewer.account)
+    today = local_today(viewer.account.timezone)
     view = data.credits(
         session, viewer.account.id, viewer.customer.id, today, viewer.account.currency
     )
@@ -393,13 +393,13 @@ def _usage(
 ) -> UsageOut:
     _open(viewer)
     account, customer = viewer.account, viewer.customer
-    today = local_today(account)
+    today = local_today(account.timezone)
     periods = data.billing_periods(session, account.id, customer.id, today)
     chosen = data.pick_period(periods, period.isoformat() if period else None)
     if period is not None and (chosen is None or chosen.start != period):
         raise NotFound(f"No billing period starts on {period.isoformat()}.")
     breakdown, series = data.period_usage(
-        session, account.id, customer.id, chosen, usage_range, today=today, now=datetime.now(UTC)
+        session, account.id, customer.id, chosen, usage_range, today=today, now=utcnow()
     )
     currency = breakdown.currency if breakdown else None
     return UsageOut(

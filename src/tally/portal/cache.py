@@ -55,14 +55,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from tally.invoices.lifecycle import local_today
+from tally.core.clock import local_today, utcnow
 from tally.portal.access import Viewer
 from tally.portal.security import csp_nonce
 
@@ -121,7 +120,7 @@ RESULTS = PageCache()  # the JSON API's response models, serialized per response
 
 def page_key(request: Request, viewer: Viewer) -> tuple[Any, ...]:
     account, customer = viewer.account, viewer.customer
-    now = datetime.now(UTC)
+    now = utcnow()
     return (
         account.id,
         customer.id,
@@ -129,7 +128,7 @@ def page_key(request: Request, viewer: Viewer) -> tuple[Any, ...]:
         viewer.base_path,
         request.url.path,
         str(request.query_params),
-        local_today(account, now),
+        local_today(account.timezone, now),
         now.replace(minute=0, second=0, microsecond=0),
         account.updated_at,
         customer.updated_at,

@@ -6,7 +6,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from tally.activity import service as activity
-from tally.db import utcnow
+from tally.core.clock import utcnow
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.models import TaxRate, TaxRateVersion
 from tally.tax.schemas import TaxRateIn, TaxRateUpdate

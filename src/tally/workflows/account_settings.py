@@ -7,11 +7,12 @@ from tally.accounts import service as accounts
 from tally.accounts.schemas import AccountUpdate
 from tally.metering.metrics import rebuild_rollups
 from tally.models import Account
+from tally.models.scoped import get_account
 
 
 def update_account(session: Session, account_id: str, data: AccountUpdate) -> Account:
     """`accounts.service.update_account`, then usage rollups rebuilt if the time zone moved."""
-    zone_before = accounts.get_account(session, account_id).timezone
+    zone_before = get_account(session, account_id).timezone
     account = accounts.update_account(session, account_id, data)
     if account.timezone != zone_before:  # usage rollups are per local day
         rebuild_rollups(session, account)

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tally.billing.runs import bill_schedules
-from tally.db import utcnow
+from tally.core.clock import local_today, utcnow
 from tally.exceptions import NotFound
 from tally.invoices import audit
-from tally.invoices.lifecycle import announce, local_today, lock, require
+from tally.invoices.lifecycle import announce, lock, require
 from tally.models import Account, BillingSchedule, Invoice, InvoiceStatus
 from tally.notifications.events import NotificationType
 
@@ -61,5 +61,5 @@ def _recalculate(session: Session, account: Account, schedule_id: str, invoice_d
     )
     if locked is None:
         return
-    day = min(local_today(account), invoice_date - timedelta(days=1))
+    day = min(local_today(account.timezone), invoice_date - timedelta(days=1))
     bill_schedules(session, account, [schedule_id], day, utcnow())

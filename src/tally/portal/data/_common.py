@@ -25,7 +25,7 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#8
 
 
 def metering_dialect(session: Session) -> MeteringSQL:
-    return metering_sql(session.get_bind().dialect.name)
+    return metering_sql(session)
 
 
 def customer_aliases(account_id: str, customer_id: str) -> Select[Any]:

@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from tally.core.sql import utc_hour_text
 from tally.metering.rollups import MetricDefinition, matches_filters, unique_value
 from tally.models import (
     AggregationType,
@@ -173,13 +174,6 @@ def _daily_values(
     return result
 
 
-def _hour_of(session: Session, timestamp: Any) -> ColumnElement[Any]:
-    """The UTC hour an event falls in, as text ("2026-11-21 14"): comparable on both backends."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", timestamp), "YYYY-MM-DD HH24")
-    return func.strftime("%Y-%m-%d %H", timestamp)
-
-
 def _hourly_series(
     session: Session, account_id: str, customer_id: str, now: datetime
 ) -> UsageSeries:
@@ -193,7 +187,7 @@ def _hourly_series(
         return UsageSeries(UsageRange.DAY, True, buckets)
     sql = metering_dialect(session)
     events = USAGE_EVENTS
-    hour = _hour_of(session, events.c.event_timestamp)
+    hour = utc_hour_text(session, events.c.event_timestamp)
     aliases = customer_aliases(account_id, customer_id)
     selects = []
     for metric, _ in metrics.values():
