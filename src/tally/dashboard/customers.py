@@ -25,6 +25,7 @@ from tally.api.pagination import PageParams, paginate
 from tally.core.formatting import format_money
 from tally.customers import aliases as customer_aliases
 from tally.customers import presenters
+from tally.customers import queries as customer_queries
 from tally.customers import service as customers
 from tally.customers.schemas import CustomerIn, CustomerOut
 from tally.dashboard import sessions as dashboard_sessions
@@ -160,16 +161,7 @@ def customer_list(
         raise DashboardPageError(400, "Bad request", invalid.message) from invalid
     views = presenters.customer_views(session, viewer.account_id, page.rows)
     parent_ids = {view.parent_id for view in views if view.parent_id}
-    parents = (
-        {
-            parent.id: parent.legal_name
-            for parent in session.scalars(
-                customers.customer_query(viewer.account_id).where(Customer.id.in_(parent_ids))
-            )
-        }
-        if parent_ids
-        else {}
-    )
+    parents = customer_queries.customer_names(session, viewer.account_id, parent_ids)
     return render(
         request,
         "dashboard/customers/list.html",
@@ -191,11 +183,7 @@ def _parent_options(
     session: Session, account_id: str, exclude: str | None = None
 ) -> list[tuple[str, str]]:
     """Live customers a customer may be put under (the service refuses cycles)."""
-    live = session.scalars(
-        customers.filtered_customers(account_id, customers.CustomerFilters()).order_by(
-            Customer.legal_name
-        )
-    )
+    live = customer_queries.customer_choices(session, account_id)
     return [(c.id, c.legal_name) for c in live if c.id != exclude]
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from tally.api.deps import DbSession
 from tally.catalog import prices as price_service
 from tally.core.formatting import format_percent
-from tally.customers import service as customer_service
+from tally.customers import queries as customer_queries
 from tally.dashboard.catalog import describe
 from tally.dashboard.catalog_forms import (
     Location,
@@ -38,7 +38,7 @@ from tally.dashboard.catalog_forms import (
 from tally.dashboard.sessions import Viewer
 from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer, render
 from tally.exceptions import Conflict, InvalidRequest, NotFound
-from tally.models import BillingSchedule, Customer, DiscountType, Price, Product, TaxRate
+from tally.models import BillingSchedule, DiscountType, Price, Product, TaxRate
 from tally.schedules import presenters
 from tally.schedules import service as schedule_service
 from tally.schedules.schemas import ScheduleCreate
@@ -64,16 +64,6 @@ def _page(
     )
 
 
-def _customers(session: Session, account_id: str) -> list[Customer]:
-    query = customer_service.customer_query(account_id).where(Customer.archived_at.is_(None))
-    return list(session.scalars(query.order_by(Customer.legal_name).limit(LIST_LIMIT)))
-
-
-def _customer_names(session: Session, account_id: str, ids: set[str]) -> dict[str, str]:
-    query = customer_service.customer_query(account_id).where(Customer.id.in_(ids))
-    return {customer.id: customer.legal_name for customer in session.scalars(query)}
-
-
 # --- list and view ---------------------------------------------------------------------------
 
 
@@ -92,7 +82,9 @@ def schedules(
             query.order_by(BillingSchedule.created_at.desc(), BillingSchedule.id).limit(LIST_LIMIT)
         )
     )
-    names = _customer_names(session, viewer.account_id, {s.customer_id for s in rows})
+    names = customer_queries.customer_names(
+        session, viewer.account_id, {s.customer_id for s in rows}
+    )
     return _page(
         request,
         "list.html",
@@ -137,7 +129,7 @@ def _schedule_page(
             )
         )
     }
-    names = _customer_names(session, viewer.account_id, {schedule.customer_id})
+    names = customer_queries.customer_names(session, viewer.account_id, {schedule.customer_id})
     try:
         schedule_service.check_editable(schedule)  # the Edit link only where the API allows it
         editable = True
@@ -210,7 +202,11 @@ def _form(
 ) -> HTMLResponse:
     """The schedule form; the edit page passes `edit` (the schedule's id, customer, label and
     status, the prices it bills, tax options of its own, notes on what the form keeps)."""
-    customers = [] if edit else _customers(session, viewer.account_id)  # fixed once created
+    customers = (  # fixed once created
+        []
+        if edit
+        else customer_queries.customer_choices(session, viewer.account_id, limit=LIST_LIMIT)
+    )
     tax_rates = session.scalars(
         tax_service.tax_rate_query(viewer.account_id)
         .where(TaxRate.archived_at.is_(None))

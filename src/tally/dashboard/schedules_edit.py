@@ -20,11 +20,11 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from tally.api.deps import DbSession
+from tally.customers.queries import customer_names
 from tally.dashboard.catalog_forms import Problems, from_service, from_validation, present
 from tally.dashboard.schedules import (
     MAX_PHASES,
     _body,
-    _customer_names,
     _form,
     _phase_count,
     _schedule,
@@ -225,7 +225,7 @@ def _edit_form(
     phases: int,
     status: int = 200,
 ) -> HTMLResponse:
-    names = _customer_names(session, viewer.account_id, {view["customerId"]})
+    names = customer_names(session, viewer.account_id, {view["customerId"]})
     edit = {
         "id": view["id"],
         "customer_name": names.get(view["customerId"], view["customerId"]),
