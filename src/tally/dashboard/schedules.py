@@ -11,17 +11,16 @@ phase's prices are checkboxes named after the price.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tally.api.deps import DbSession
-from tally.catalog import prices as price_service
+from tally.catalog import queries as catalog_queries
 from tally.core.formatting import format_percent
 from tally.customers import queries as customer_queries
 from tally.dashboard.catalog import describe
@@ -38,7 +37,7 @@ from tally.dashboard.catalog_forms import (
 from tally.dashboard.sessions import Viewer
 from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer, render
 from tally.exceptions import Conflict, InvalidRequest, NotFound
-from tally.models import BillingSchedule, DiscountType, Price, Product, TaxRate
+from tally.models import BillingSchedule, DiscountType, TaxRate
 from tally.schedules import presenters
 from tally.schedules import service as schedule_service
 from tally.schedules.schemas import ScheduleCreate
@@ -114,13 +113,9 @@ def _schedule_page(
     status: int = 200,
 ) -> HTMLResponse:
     [view] = presenters.schedule_views(session, viewer.account_id, [schedule])
-    price_rows = session.scalars(
-        select(Price).where(
-            Price.account_id == viewer.account_id,
-            Price.id.in_([p["id"] for p in view["prices"]]),
-        )
+    prices = catalog_queries.prices_by_id(
+        session, viewer.account_id, [p["id"] for p in view["prices"]]
     )
-    prices = {price.id: price for price in price_rows}
     tax_rates = {
         rate.id: rate
         for rate in session.scalars(
@@ -172,24 +167,6 @@ def schedule_page(
 # --- create ----------------------------------------------------------------------------------
 
 
-def _price_choices(
-    session: Session, account_id: str, also: Collection[str] = ()
-) -> list[tuple[Price, str]]:
-    """The account's prices to choose from, with `also` (those a schedule bills already)
-    even past the list's limit."""
-    query = (
-        price_service.price_query(account_id)
-        .join(Product, Product.id == Price.product_id)
-        .add_columns(Product.name)
-        .order_by(Product.name, Price.name, Price.id)
-    )
-    choices = [(price, name) for price, name in session.execute(query.limit(LIST_LIMIT))]
-    missing = set(also) - {price.id for price, _ in choices}
-    if missing:
-        choices += [(p, name) for p, name in session.execute(query.where(Price.id.in_(missing)))]
-    return choices
-
-
 def _form(
     request: Request,
     session: Session,
@@ -222,7 +199,9 @@ def _form(
         phases=phases,
         more_phases=phases < MAX_PHASES,
         customers=[(c.id, c.legal_name) for c in customers],
-        prices=_price_choices(session, viewer.account_id, edit["price_ids"] if edit else ()),
+        prices=catalog_queries.price_choices(
+            session, viewer.account_id, LIST_LIMIT, edit["price_ids"] if edit else ()
+        ),
         tax_rates=[
             *(edit["tax_options"] if edit else []),
             *((r.id, f"{r.current.name} ({format_percent(r.current.amount)})") for r in tax_rates),
