@@ -53,7 +53,7 @@ from tally.dashboard.catalog_forms import (
 from tally.dashboard.sessions import Viewer
 from tally.dashboard.web import DashboardPageError, PostedForm, SignedInViewer
 from tally.exceptions import Conflict, InvalidRequest, NotFound
-from tally.metering import metrics as metric_service
+from tally.metering import queries as metering_queries
 from tally.models import (
     BillingFrequency,
     BillingType,
@@ -63,8 +63,8 @@ from tally.models import (
     TaxRate,
     UsageMetric,
 )
-from tally.seats import service as seat_service
-from tally.tax import service as tax_service
+from tally.seats import queries as seat_queries
+from tally.tax import queries as tax_queries
 
 LIST_LIMIT = 200
 TIER_ROWS = 6
@@ -152,18 +152,15 @@ def tier_rows(price: Price) -> list[dict[str, Any]]:
 
 
 def _usage_metrics(session: Session, account_id: str) -> list[UsageMetric]:
-    query = metric_service.metric_query(account_id).order_by(UsageMetric.name)
-    return list(session.scalars(query.limit(LIST_LIMIT)))
+    return metering_queries.metrics(session, account_id, LIST_LIMIT)
 
 
 def _seat_metrics(session: Session, account_id: str) -> list[SeatMetric]:
-    query = seat_service.seat_metric_query(account_id).order_by(SeatMetric.seat_type)
-    return list(session.scalars(query.limit(LIST_LIMIT)))
+    return seat_queries.seat_metrics(session, account_id, LIST_LIMIT)
 
 
 def _tax_rates(session: Session, account_id: str) -> list[TaxRate]:
-    query = tax_service.tax_rate_query(account_id).order_by(TaxRate.created_at, TaxRate.id)
-    return list(session.scalars(query.limit(LIST_LIMIT)))
+    return tax_queries.tax_rates(session, account_id, limit=LIST_LIMIT)
 
 
 @router.get("")

@@ -32,8 +32,8 @@ from tally.documents import render as documents
 from tally.exceptions import BadRequest, InvalidRequest, NotFound
 from tally.invoices.schemas import plain
 from tally.invoices.service import account_of
-from tally.metering.metrics import metric_query
-from tally.models import CreditGrant, CreditUnitType, UsageMetric
+from tally.metering import queries as metering_queries
+from tally.models import CreditGrant, CreditUnitType
 
 CREDITS = HOME + "/credits"
 PAGE_SIZE = 20
@@ -119,7 +119,7 @@ def grant_request(fields: dict[str, str]) -> CreditGrantCreate:
 
 def _choices(session: Session, account_id: str) -> dict[str, Any]:
     customers = customer_choices(session, account_id)
-    metrics = session.scalars(metric_query(account_id).order_by(UsageMetric.name))
+    metrics = metering_queries.metrics(session, account_id)
     return {
         "customers": [(c.id, c.legal_name) for c in customers],
         "metrics": [(m.id, m.name) for m in metrics],

@@ -37,11 +37,11 @@ from tally.dashboard.catalog_forms import (
 from tally.dashboard.sessions import Viewer
 from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer, render
 from tally.exceptions import Conflict, InvalidRequest, NotFound
-from tally.models import BillingSchedule, DiscountType, TaxRate
+from tally.models import BillingSchedule, DiscountType
 from tally.schedules import presenters
 from tally.schedules import service as schedule_service
 from tally.schedules.schemas import ScheduleCreate
-from tally.tax import service as tax_service
+from tally.tax import queries as tax_queries
 
 SCHEDULES = HOME + "/billing-schedules"
 LIST_LIMIT = 200
@@ -116,14 +116,9 @@ def _schedule_page(
     prices = catalog_queries.prices_by_id(
         session, viewer.account_id, [p["id"] for p in view["prices"]]
     )
-    tax_rates = {
-        rate.id: rate
-        for rate in session.scalars(
-            tax_service.tax_rate_query(viewer.account_id).where(
-                TaxRate.id.in_([t["taxRateId"] for t in view["taxRates"]])
-            )
-        )
-    }
+    tax_rates = tax_queries.tax_rates_by_id(
+        session, viewer.account_id, [t["taxRateId"] for t in view["taxRates"]]
+    )
     names = customer_queries.customer_names(session, viewer.account_id, {schedule.customer_id})
     try:
         schedule_service.check_editable(schedule)  # the Edit link only where the API allows it
@@ -184,11 +179,7 @@ def _form(
         if edit
         else customer_queries.customer_choices(session, viewer.account_id, limit=LIST_LIMIT)
     )
-    tax_rates = session.scalars(
-        tax_service.tax_rate_query(viewer.account_id)
-        .where(TaxRate.archived_at.is_(None))
-        .order_by(TaxRate.created_at)
-    )
+    tax_rates = tax_queries.tax_rates(session, viewer.account_id, archived=False)
     return _page(
         request,
         "form.html",

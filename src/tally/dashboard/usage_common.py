@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tally.customers import queries as customer_queries
 from tally.dashboard.web import HOME, DashboardPageError
 from tally.invoices.service import account_of
-from tally.metering.metrics import metric_query
+from tally.metering import queries as metering_queries
 from tally.models import UsageMetric
 
 USAGE = HOME + "/usage"
@@ -31,7 +31,7 @@ def customer_choices(session: Session, account_id: str) -> list[tuple[str, str]]
 
 
 def metric_choices(session: Session, account_id: str) -> list[UsageMetric]:
-    return list(session.scalars(metric_query(account_id).order_by(UsageMetric.name)))
+    return metering_queries.metrics(session, account_id)
 
 
 def require_customer(session: Session, account_id: str, customer_id: str) -> None:

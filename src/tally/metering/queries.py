@@ -7,7 +7,7 @@ periods at once, never a query per metric or per period.
 """
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     FromClause,
+    Select,
     String,
     Subquery,
     Table,
@@ -34,6 +35,7 @@ from sqlalchemy.orm import Session
 from tally.metering.sql import metering_sql
 from tally.models import AggregationType, Customer, CustomerAlias, UsageMetric
 from tally.models.metering import USAGE_ROLLUP_VALUES, USAGE_ROLLUPS
+from tally.models.scoped import scoped
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,34 @@ def customer_names(account_id: str) -> Subquery:
             CustomerAlias.account_id == account_id, CustomerAlias.deleted_at.is_(None)
         ),
     ).subquery("names")
+
+
+def alias_owners(
+    session: Session, account_id: str, aliases: Collection[str]
+) -> dict[str, tuple[str, str]]:
+    """alias -> (customer id, legal name) for those of `aliases` naming one of the account's
+    customers (its id or a live alias): one query."""
+    if not aliases:
+        return {}
+    names = customer_names(account_id)
+    rows = session.execute(
+        scoped(Customer, account_id)
+        .with_only_columns(names.c.alias, Customer.id, Customer.legal_name)
+        .join(names, Customer.id == names.c.subject)
+        .where(names.c.alias.in_(list(aliases)))
+    )
+    return {alias: (customer_id, name) for alias, customer_id, name in rows}
+
+
+def metric_query(account_id: str) -> Select[UsageMetric]:
+    """The account's usage metrics (not deleted ones)."""
+    return scoped(UsageMetric, account_id).where(UsageMetric.deleted_at.is_(None))
+
+
+def metrics(session: Session, account_id: str, limit: int | None = None) -> list[UsageMetric]:
+    """The account's usage metrics by name."""
+    query = metric_query(account_id).order_by(UsageMetric.name, UsageMetric.id).limit(limit)
+    return list(session.scalars(query))
 
 
 def alias_groups(session: Session, pairs: Sequence[tuple[str, str]]) -> FromClause:
