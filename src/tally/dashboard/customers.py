@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tally.api.deps import DbSession
@@ -46,22 +45,24 @@ from tally.dashboard.web import (
 )
 from tally.exceptions import Conflict, NotFound, TallyError
 from tally.invoices import lifecycle
+from tally.invoices import queries as invoice_queries
 from tally.invoices import service as invoices
 from tally.models import (
     BillingPreference,
     Customer,
     CustomerStatus,
-    Invoice,
     InvoiceStatus,
     TaxStatus,
 )
 from tally.portal import sessions as portal_sessions
-from tally.schedules import service as schedules
+from tally.schedules import queries as schedule_queries
 from tally.settings import Settings
 
 CUSTOMERS = f"{HOME}/customers"
 PAGE_SIZE = 50
 RECENT = 50
+# What archiving a customer voids (its confirmation page lists them).
+OPEN = (InvoiceStatus.DRAFT, InvoiceStatus.IN_PROGRESS)
 MESSAGES = {
     "created": "Customer created.",
     "updated": "Customer saved.",
@@ -147,13 +148,7 @@ def customer_list(
         ),
     )
     if filters.schedule:
-        # Whether a customer has a (live) schedule is the schedules service's list, composed.
-        scheduled = (
-            schedules.filtered_schedules(viewer.account_id, schedules.ScheduleFilters())
-            .subquery()
-            .c.customer_id
-        )
-        with_schedule = Customer.id.in_(select(scheduled))
+        with_schedule = schedule_queries.has_live_schedule(viewer.account_id)
         query = query.where(with_schedule if filters.schedule == "yes" else ~with_schedule)
     try:
         page = paginate(session, query, Customer.id, PageParams(limit=PAGE_SIZE, after=after))
@@ -275,23 +270,12 @@ def customer_page(
         if customer.parent_id
         else None
     )
-    customer_schedules = list(
-        session.scalars(
-            schedules.filtered_schedules(
-                account_id,
-                schedules.ScheduleFilters(customer_id=customer.id, include_archived=True),
-            ).limit(RECENT)
-        )
+    customer_schedules = schedule_queries.customer_schedules(
+        session, account_id, customer.id, archived=True, limit=RECENT
     )
     today = lifecycle.local_today(invoices.account_of(session, account_id))
-    customer_invoices = list(
-        session.scalars(
-            invoices.filtered_invoices(
-                account_id, invoices.InvoiceFilters(customer_ids=[customer.id]), today
-            )
-            .order_by(Invoice.id.desc())
-            .limit(RECENT)
-        )
+    customer_invoices = invoice_queries.customer_invoices(
+        session, account_id, customer.id, limit=RECENT
     )
     return render(
         request,
@@ -392,25 +376,9 @@ def confirm_archive(
 ) -> Response:
     account_id = viewer.account_id
     customer = _customer(session, account_id, customer_id)
-    live_schedules = list(
-        session.scalars(
-            schedules.filtered_schedules(
-                account_id, schedules.ScheduleFilters(customer_id=customer.id)
-            )
-        )
-    )
-    today = lifecycle.local_today(invoices.account_of(session, account_id))
-    open_invoices = list(
-        session.scalars(
-            invoices.filtered_invoices(
-                account_id,
-                invoices.InvoiceFilters(
-                    customer_ids=[customer.id],
-                    statuses=[InvoiceStatus.DRAFT, InvoiceStatus.IN_PROGRESS],
-                ),
-                today,
-            )
-        )
+    live_schedules = schedule_queries.customer_schedules(session, account_id, customer.id)
+    open_invoices = invoice_queries.customer_invoices(
+        session, account_id, customer.id, statuses=OPEN
     )
     return render(
         request,

@@ -39,6 +39,7 @@ from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInVi
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.models import BillingSchedule, DiscountType
 from tally.schedules import presenters
+from tally.schedules import queries as schedule_queries
 from tally.schedules import service as schedule_service
 from tally.schedules.schemas import ScheduleCreate
 from tally.tax import queries as tax_queries
@@ -74,12 +75,8 @@ def schedules(
     archived: Annotated[bool, Query()] = False,
     done: Annotated[str | None, Query()] = None,
 ) -> Response:
-    filters = schedule_service.ScheduleFilters(include_archived=archived)
-    query = schedule_service.filtered_schedules(viewer.account_id, filters)
-    rows = list(
-        session.scalars(
-            query.order_by(BillingSchedule.created_at.desc(), BillingSchedule.id).limit(LIST_LIMIT)
-        )
+    rows = schedule_queries.recent_schedules(
+        session, viewer.account_id, archived=archived, limit=LIST_LIMIT
     )
     names = customer_queries.customer_names(
         session, viewer.account_id, {s.customer_id for s in rows}
