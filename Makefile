@@ -25,6 +25,7 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/python scripts/check_presentation.py
 
 test: lint audit test-sqlite test-postgres
 
