@@ -21,7 +21,7 @@ SESSION_READS = frozenset({"execute", "scalars", "scalar", "get"})
 # What a page may name from SQLAlchemy: types, which build no query.
 ALLOWED_IMPORTS = {"sqlalchemy": frozenset({"Select"}), "sqlalchemy.orm": frozenset({"Session"})}
 
-# Paths (a file, or a folder ending in "/") relative to the root, with the reason.
+# Files, relative to the root, with the reason.
 EXCEPTIONS = {
     "src/tally/dashboard/sessions.py": (
         "the dashboard's sign-in sessions: owns dashboard_sessions (creates, checks, revokes)"
@@ -35,17 +35,23 @@ EXCEPTIONS = {
     "src/tally/portal/sessions.py": "portal sessions: owns portal_sessions (issues, revokes)",
     "src/tally/portal/settings.py": "portal settings: owns portal_settings (reads, saves)",
     "src/tally/portal/versions.py": "the portal cache's data version, SQL beside the viewer's",
-    "src/tally/portal/data/": (
-        "the portal's read layer, one module per area; to move into the domains' queries.py"
-    ),
 }
-
-
-def _excepted(relative: str) -> bool:
-    return any(
-        relative == path or (path.endswith("/") and relative.startswith(path))
-        for path in EXCEPTIONS
+# The portal's read models (`portal/data/`, one module per area) that still query themselves:
+# to move into the domains' queries.py, each leaving this list as it goes.
+EXCEPTIONS |= {
+    f"src/tally/portal/data/{name}.py": "a portal read model not yet moved into a domain"
+    for name in (
+        "_common",
+        "breakdown",
+        "credits",
+        "invoices",
+        "metrics",
+        "periods",
+        "rollups",
+        "series",
+        "subscriptions",
     )
+}
 
 
 def _call(node: ast.Call) -> str | None:
@@ -90,7 +96,7 @@ def check(root: Path) -> list[str]:
     for folder in PRESENTATION:
         for path in sorted((root / folder).rglob("*.py")):
             relative = path.relative_to(root).as_posix()
-            if _excepted(relative):
+            if relative in EXCEPTIONS:
                 continue
             tree = ast.parse(path.read_text(encoding="utf-8"), filename=relative)
             found += [f"{relative}:{line}: {what}" for line, what in sorted(set(_problems(tree)))]

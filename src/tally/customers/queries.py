@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
-from tally.models import Customer
+from tally.models import BillingPreference, Contact, Customer
 from tally.models.scoped import scoped
 
 
@@ -47,3 +47,14 @@ def is_customer(session: Session, account_id: str, customer_id: str) -> bool:
     """Whether `customer_id` is one of the account's customers (archived too)."""
     query = scoped(Customer, account_id).with_only_columns(Customer.id)
     return session.scalar(query.where(Customer.id == customer_id)) is not None
+
+
+def billing_email(session: Session, account_id: str, customer_id: str) -> str | None:
+    """The email of the customer's primary billing contact, else of its first live contact."""
+    query = (
+        scoped(Contact, account_id)
+        .with_only_columns(Contact.email)
+        .where(Contact.customer_id == customer_id, Contact.archived_at.is_(None))
+        .order_by(Contact.billing_preference != BillingPreference.PRIMARY, Contact.id)
+    )
+    return session.scalar(query.limit(1))
