@@ -45,8 +45,6 @@ EXCEPTIONS |= {
         "breakdown",
         "credits",
         "invoices",
-        "metrics",
-        "periods",
         "rollups",
         "series",
         "subscriptions",

@@ -60,3 +60,27 @@ def customer_invoices(
     if statuses:
         query = query.where(Invoice.status.in_(list(statuses)))
     return list(session.scalars(query.order_by(Invoice.id.desc()).limit(limit)))
+
+
+def billed_periods(
+    session: Session, account_id: str, customer_id: str
+) -> list[tuple[date, date, InvoiceStatus]]:
+    """(start, end, status) of the customer's schedule invoices that are not voided, the
+    newest period first (one row per invoice: a period may have several)."""
+    query = (
+        scoped(Invoice, account_id)
+        .with_only_columns(Invoice.billing_period_start, Invoice.billing_period_end, Invoice.status)
+        .where(
+            Invoice.customer_id == customer_id,
+            Invoice.billing_schedule_id.is_not(None),
+            Invoice.billing_period_start.is_not(None),
+            Invoice.billing_period_end.is_not(None),
+            Invoice.status != InvoiceStatus.VOIDED,
+        )
+        .order_by(Invoice.billing_period_start.desc(), Invoice.billing_period_end.desc())
+    )
+    return [
+        (start, end, status)
+        for start, end, status in session.execute(query)
+        if start is not None and end is not None
+    ]

@@ -26,6 +26,7 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    or_,
     select,
     union_all,
 )
@@ -87,6 +88,15 @@ def metrics(session: Session, account_id: str, limit: int | None = None) -> list
     """The account's usage metrics by name."""
     query = metric_query(account_id).order_by(UsageMetric.name, UsageMetric.id).limit(limit)
     return list(session.scalars(query))
+
+
+def metrics_and(session: Session, account_id: str, ids: Collection[str]) -> list[UsageMetric]:
+    """The account's usage metrics by name, with those of `ids` even when deleted (a past
+    invoice's usage names them)."""
+    query = scoped(UsageMetric, account_id).where(
+        or_(UsageMetric.deleted_at.is_(None), UsageMetric.id.in_(list(ids)))
+    )
+    return list(session.scalars(query.order_by(UsageMetric.name, UsageMetric.id)))
 
 
 def alias_groups(session: Session, pairs: Sequence[tuple[str, str]]) -> FromClause:
