@@ -313,6 +313,12 @@ def archived_names(session: Session, account_id: str, names: Iterable[str]) -> d
     return found
 
 
+def names_of_customer(account_id: str, customer_id: str) -> Select[tuple[str]]:
+    """Every name the customer's events may carry (its id and live aliases), for an `IN`."""
+    names = customer_names(account_id)
+    return select(names.c.alias).where(names.c.subject == customer_id)
+
+
 def expand_aliases(session: Session, account_id: str, given: list[str]) -> list[str]:
     """The given aliases plus every other name of the customers they name."""
     names = customer_names(account_id)
