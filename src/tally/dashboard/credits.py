@@ -25,13 +25,14 @@ from tally.api.types import Currency
 from tally.core.wire import plain
 from tally.credits import presenters, service
 from tally.credits.schemas import CreditGrantCreate
-from tally.customers.service import customer_query
+from tally.customers.queries import customer_choices, customer_names
+from tally.customers.service import get_customer
 from tally.dashboard import sessions
 from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer, render
 from tally.documents import render as documents
 from tally.exceptions import BadRequest, InvalidRequest, NotFound
-from tally.metering.metrics import metric_query
-from tally.models import CreditGrant, CreditUnitType, Customer, UsageMetric
+from tally.metering import queries as metering_queries
+from tally.models import CreditGrant, CreditUnitType
 from tally.models.scoped import get_account
 from tally.workflows import credit_grants
 
@@ -118,12 +119,8 @@ def grant_request(fields: dict[str, str]) -> CreditGrantCreate:
 
 
 def _choices(session: Session, account_id: str) -> dict[str, Any]:
-    customers = session.scalars(
-        customer_query(account_id)
-        .where(Customer.archived_at.is_(None))
-        .order_by(Customer.legal_name)
-    )
-    metrics = session.scalars(metric_query(account_id).order_by(UsageMetric.name))
+    customers = customer_choices(session, account_id)
+    metrics = metering_queries.metrics(session, account_id)
     return {
         "customers": [(c.id, c.legal_name) for c in customers],
         "metrics": [(m.id, m.name) for m in metrics],
@@ -155,15 +152,8 @@ def _credits_page(
     balances = service.current_balances(session, viewer.account_id, [g.id for g in page.rows])
     choices = _choices(session, viewer.account_id)
     names = dict(choices["customers"])
-    missing = {g.customer_id for g in page.rows} - names.keys()
-    if missing:  # archived customers' grants
-        names.update(
-            session.execute(
-                customer_query(viewer.account_id)
-                .with_only_columns(Customer.id, Customer.legal_name)
-                .where(Customer.id.in_(missing))
-            ).all()
-        )
+    missing = {g.customer_id for g in page.rows} - names.keys()  # archived customers' grants
+    names.update(customer_names(session, viewer.account_id, missing))
     rows = [
         {
             "id": grant.id,
@@ -248,8 +238,7 @@ def customer_credits(
         credits = service.customer_credits(session, viewer.account_id, customer_id)
     except NotFound as missing:
         raise DashboardPageError.not_found() from missing
-    customer = session.scalar(customer_query(viewer.account_id).where(Customer.id == customer_id))
-    assert customer is not None  # customer_credits found it
+    customer = get_customer(session, viewer.account_id, customer_id)  # customer_credits found it
     balances = presenters.balances_out(credits)
     return render(
         request,

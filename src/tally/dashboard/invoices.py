@@ -19,13 +19,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
 from tally.api.deps import DbSession, get_database
 from tally.api.pagination import PageParams, paginate
 from tally.billing.scheduler import bill_account
 from tally.core.clock import local_today
-from tally.customers.service import customer_query
+from tally.customers.queries import customer_choices
 from tally.dashboard import sessions
 from tally.dashboard.activity import recent
 from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer, render
@@ -37,7 +36,7 @@ from tally.invoices import lifecycle, service
 from tally.invoices.endpoints import invoice_filters
 from tally.invoices.queries import invoice_is_overdue
 from tally.invoices.schemas import PaymentStatusIn
-from tally.models import Customer, Invoice, InvoiceStatus, PaymentStatus
+from tally.models import Invoice, InvoiceStatus, PaymentStatus
 from tally.models.scoped import get_account
 from tally.ops.logging import request_id
 from tally.settings import Settings
@@ -135,10 +134,6 @@ def _row(invoice: Invoice, today: date) -> dict[str, Any]:
     }
 
 
-def _customers(session: Session, account_id: str) -> list[Customer]:
-    return list(session.scalars(customer_query(account_id).order_by(Customer.legal_name)))
-
-
 # What a billing run reports, shown after the run (counts only: nothing else is read back).
 RUN_COUNTS = ("created", "updated", "finalized", "failed")
 
@@ -183,7 +178,7 @@ def invoice_list(request: Request, viewer: SignedInViewer, session: DbSession) -
         "query": {name: query.get(name, "") for name in (*TEXT_FILTERS, *DATE_FILTERS)},
         "statuses": list(InvoiceStatus),
         "payment_statuses": list(PaymentStatus),
-        "customers": _customers(session, viewer.account_id),
+        "customers": customer_choices(session, viewer.account_id, archived=True),
         "date_filters": DATE_LABELS,
         "rows": [],
         "totals": [],

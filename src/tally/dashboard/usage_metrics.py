@@ -20,12 +20,12 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tally.api.deps import DbSession
 from tally.core.clock import local_today
 from tally.core.wire import plain
+from tally.customers import queries as customer_queries
 from tally.dashboard import sessions
 from tally.dashboard.usage_common import (
     METRIC_VALUES,
@@ -40,7 +40,7 @@ from tally.documents.render import Formatter
 from tally.exceptions import NotFound
 from tally.metering import metrics, queries
 from tally.metering.queries import UsageTotal
-from tally.models import Customer, UsageMetric
+from tally.models import UsageMetric
 from tally.models.scoped import get_account
 
 DEFAULT_MONTHS = 6
@@ -184,13 +184,7 @@ def customers_in_month(session: Session, metric: UsageMetric, first: date) -> li
     totals = queries.totals_by_customer(session, metric, first, _last_day(first))
     if not totals:
         return []
-    names = dict(
-        session.execute(
-            select(Customer.id, Customer.legal_name).where(
-                Customer.account_id == metric.account_id, Customer.id.in_(list(totals))
-            )
-        ).all()
-    )
+    names = customer_queries.customer_names(session, metric.account_id, totals)
     rows = [
         CustomerRow(customer_id, names.get(customer_id, customer_id), Value.of(total))
         for customer_id, total in totals.items()

@@ -51,7 +51,7 @@ def list_metrics(
     event_property: Annotated[str | None, Query(alias="eventProperty")] = None,
     aggregation_type: Annotated[AggregationType | None, Query(alias="aggregationType")] = None,
 ) -> Page[UsageMetricOut]:
-    query = metrics.metric_query(account.account_id)
+    query = queries.metric_query(account.account_id)
     for column, value in (
         (UsageMetric.name, name),
         (UsageMetric.id, id),

@@ -3,8 +3,9 @@ access"): the customer's profile, subscriptions, invoices, wallet and usage, aut
 by the `X-Session-Token` header of a portal session (`token_viewer`). Read-only: GETs only.
 Each request runs whole in one transaction on one worker thread (`access.as_viewer`).
 
-The answers are `data`'s read models in the API's wire style: camelCase, decimals as
-strings (money rounded to the currency's minor unit), dates as ISO 8601.
+The answers are `data`'s read models (validated from their attributes where the names are
+the same) in the API's wire style: camelCase, decimals as strings (money rounded to the
+currency's minor unit), dates as ISO 8601.
 """
 
 from __future__ import annotations
@@ -209,15 +210,7 @@ def _open(viewer: Viewer) -> None:
 
 
 def _profile(session: Session, viewer: Viewer) -> ProfileOut:
-    found = data.profile(session, viewer.customer)
-    return ProfileOut(
-        id=found.id,
-        name=found.name,
-        email=found.email,
-        telephone=found.telephone,
-        url=found.url,
-        address=found.address,
-    )
+    return ProfileOut.model_validate(data.profile(session, viewer.customer), from_attributes=True)
 
 
 @router.get(
@@ -232,19 +225,7 @@ def _subscriptions(session: Session, viewer: Viewer) -> SubscriptionList:
     today = local_today(viewer.account.timezone)
     found = data.subscriptions(session, viewer.account.id, viewer.customer.id, today, past=True)
     return SubscriptionList(
-        items=[
-            SubscriptionOut(
-                id=s.id,
-                plan_name=s.plan_name,
-                status=s.status,
-                start_date=s.start_date,
-                end_date=s.end_date,
-                current_period_start=s.current_period_start,
-                current_period_end=s.current_period_end,
-                next_billing_date=s.next_billing_date,
-            )
-            for s in found
-        ]
+        items=[SubscriptionOut.model_validate(s, from_attributes=True) for s in found]
     )
 
 

@@ -21,16 +21,10 @@ from tally.db import is_unique_violation, new_id
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.models import Account, Customer, SeatEvent, SeatMetric
 from tally.seats import queries
-from tally.seats.queries import LatestSeatTotal
+from tally.seats.queries import LatestSeatTotal, seat_metric_query
 from tally.seats.schemas import SeatEventIn, SeatMetricIn, SeatMetricUpdate
 
 # --- seat metrics ----------------------------------------------------------------------------
-
-
-def seat_metric_query(account_id: str) -> Select[SeatMetric]:
-    return select(SeatMetric).where(
-        SeatMetric.account_id == account_id, SeatMetric.deleted_at.is_(None)
-    )
 
 
 def get_seat_metric(session: Session, account_id: str, metric_id: str) -> SeatMetric:

@@ -22,13 +22,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from tally.core.sql import utc_hour_text
+from tally.metering.queries import names_of_customer
 from tally.metering.rollups import MetricDefinition, matches_filters, unique_value
 from tally.models import (
     AggregationType,
     UsageMetric,
 )
 from tally.models.metering import USAGE_EVENTS, USAGE_ROLLUP_VALUES, USAGE_ROLLUPS
-from tally.portal.data._common import ZERO, customer_aliases, metering_dialect
+from tally.portal.data._common import ZERO, metering_dialect
 from tally.portal.data.metrics import MetricInfo, load_metrics
 from tally.portal.data.periods import BillingPeriod
 from tally.portal.data.rollups import Days, day_usage
@@ -121,7 +122,7 @@ def _daily_values(
 ) -> dict[str, dict[date, Decimal]]:
     """Per metric and local day, the metric's value for the customer (from the rollups)."""
     rollups = USAGE_ROLLUPS
-    aliases = customer_aliases(account_id, customer_id)
+    aliases = names_of_customer(account_id, customer_id)
     where = [
         rollups.c.account_id == account_id,
         rollups.c.customer_alias.in_(aliases),
@@ -188,7 +189,7 @@ def _hourly_series(
     sql = metering_dialect(session)
     events = USAGE_EVENTS
     hour = utc_hour_text(session, events.c.event_timestamp)
-    aliases = customer_aliases(account_id, customer_id)
+    aliases = names_of_customer(account_id, customer_id)
     selects = []
     for metric, _ in metrics.values():
         if metric.aggregation_type is AggregationType.CUSTOM:
