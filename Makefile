@@ -30,6 +30,7 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python scripts/check_dialect.py
+	$(BIN)/python scripts/check_tenant_scope.py
 	$(BIN)/python scripts/check_presentation.py
 
 test: lint audit test-sqlite test-postgres
