@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from tally.api import references
+from tally.billed.locks import lock_document
 from tally.credit_notes import audit
 from tally.credit_notes.schemas import CreditNoteCreate, CreditNoteUpdate, SettingPreference
 from tally.db import utcnow
@@ -200,20 +201,6 @@ def _account(session: Session, account_id: str) -> Account:
     return account
 
 
-def lock_invoice(
-    session: Session, account_id: str, invoice_id: str, field: str = "invoiceId"
-) -> Invoice:
-    """The invoice, locked until commit (`field`: where the request names it)."""
-    return references.resolve_one(session, account_id, Invoice, field, invoice_id, lock="update")
-
-
-def lock_credit_note(
-    session: Session, account_id: str, note_id: str, field: str = "creditNoteId"
-) -> CreditNote:
-    """The credit note, locked until commit (`field`: where the request names it)."""
-    return references.resolve_one(session, account_id, CreditNote, field, note_id, lock="update")
-
-
 def lock_note(session: Session, account_id: str, note_id: str) -> tuple[CreditNote, Invoice]:
     """The credit note and its invoice, locked until commit: the invoice first, then the
     credit note (the order every credit note change takes)."""
@@ -224,8 +211,8 @@ def lock_note(session: Session, account_id: str, note_id: str) -> tuple[CreditNo
     )
     if invoice_id is None:
         raise NotFound.resource("Credit note", note_id)
-    invoice = lock_invoice(session, account_id, invoice_id)
-    return lock_credit_note(session, account_id, note_id), invoice
+    invoice = lock_document(session, Invoice, account_id, invoice_id, field="invoiceId")
+    return lock_document(session, CreditNote, account_id, note_id, field="creditNoteId"), invoice
 
 
 def lock_draft(session: Session, account_id: str, note_id: str) -> tuple[CreditNote, Invoice]:
@@ -348,7 +335,7 @@ def recompute_totals(session: Session, note: CreditNote) -> None:
 def create_credit_note(session: Session, account_id: str, body: CreditNoteCreate) -> CreditNote:
     """A DRAFT credit note against a SENT invoice of the same customer and currency, with the
     invoice's customer details, billing period and schedule unless the body gives them."""
-    invoice = lock_invoice(session, account_id, body.invoice_id)
+    invoice = lock_document(session, Invoice, account_id, body.invoice_id, field="invoiceId")
     references.resolve_one(session, account_id, Customer, "customerId", body.customer_id)
     if invoice.status is not SENT:
         raise Conflict(
