@@ -17,6 +17,7 @@ from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from tally.api.schemas import Schema
 from tally.api.types import Address, Currency, Name, PlainText
+from tally.billed.schemas import GroupHeading
 from tally.catalog.price_schemas import IntegrationService
 from tally.invoices.schemas import (
     AddressOut,
@@ -179,9 +180,8 @@ class LineItemCreate(LineItemUpdate):
     invoice_line_item_ids: list[Id] | None = Field(default=None, max_length=100)
 
 
-class GroupUpdate(Schema):
-    title: PlainText = Field(min_length=1, max_length=500)
-    description: str | None = Field(default=None, max_length=2000)
+class GroupUpdate(GroupHeading):
+    pass
 
 
 class GroupCreate(GroupUpdate):

@@ -166,29 +166,11 @@ def filtered_credit_notes(
     return note_query(account_id).where(*conditions)
 
 
-def line_items_query(account_id: str, note_id: str) -> Select[CreditNoteLineItem]:
-    return select(CreditNoteLineItem).where(
-        CreditNoteLineItem.account_id == account_id, CreditNoteLineItem.credit_note_id == note_id
-    )
-
-
 def groups_query(account_id: str, note_id: str) -> Select[CreditNoteLineItemGroup]:
     return select(CreditNoteLineItemGroup).where(
         CreditNoteLineItemGroup.account_id == account_id,
         CreditNoteLineItemGroup.credit_note_id == note_id,
     )
-
-
-def currency_of(session: Session, account_id: str, note_id: str) -> str:
-    """The credit note's currency; 404 if it is not in the account."""
-    currency = session.scalar(
-        note_query(account_id)
-        .with_only_columns(CreditNote.currency)
-        .where(CreditNote.id == note_id)
-    )
-    if currency is None:
-        raise NotFound.resource("Credit note", note_id)
-    return currency
 
 
 # --- locks and the caps ------------------------------------------------------------------------
@@ -291,16 +273,6 @@ def check_caps(session: Session, invoice: Invoice) -> None:
 
 def _money(amount: Decimal, currency: str) -> str:
     return f"{round_money(amount, currency)} {currency}"
-
-
-def line_totals(
-    quantity: Decimal, rate: Decimal, tax_rate: Decimal, currency: str
-) -> tuple[Decimal, Decimal, Decimal]:
-    """A line's net, tax and gross, as on invoices: net = quantity x rate and tax = net x
-    tax rate, each rounded half up to the currency's minor unit; gross = net + tax."""
-    net = round_money(quantity * rate, currency)
-    tax = round_money(net * tax_rate, currency)
-    return net, tax, net + tax
 
 
 def recompute_totals(session: Session, note: CreditNote) -> None:

@@ -26,6 +26,7 @@ from pydantic import (
 
 from tally.api.schemas import Schema
 from tally.api.types import Address, Currency, Name, PlainText
+from tally.billed.schemas import GroupHeading
 from tally.engine.money import minor_unit, round_money
 from tally.invoices.queries import invoice_is_overdue
 from tally.models import (
@@ -603,11 +604,9 @@ class LineItemIn(Schema):
         return value
 
 
-class LineItemGroupIn(Schema):
+class LineItemGroupIn(GroupHeading):
     """Sequence's CreateLineItemGroupRequestModel."""
 
-    title: PlainText = Field(min_length=1, max_length=500)
-    description: str | None = Field(default=None, max_length=2000)
     tax_category_id: str | None = Field(default=None, description=f"{_UNSUPPORTED}.")
     revenue_recognition_method: str | None = Field(default=None, description=f"{_UNSUPPORTED}.")
     revenue_classification: str | None = Field(default=None, description=f"{_UNSUPPORTED}.")
