@@ -3,7 +3,7 @@ document's order, amounts in its currency)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -14,20 +14,39 @@ from tally.api import references
 from tally.api.pagination import PageParams, paginate_ordered
 from tally.api.schemas import Page
 from tally.billed.locks import Document
-from tally.engine.money import round_money
+from tally.engine.money import ZERO, round_money
 from tally.exceptions import NotFound
 
 Out = TypeVar("Out")
+# Net, tax and gross.
+Totals = tuple[Decimal, Decimal, Decimal]
+NO_TOTALS: Totals = (ZERO, ZERO, ZERO)
 
 
-def line_totals(
-    quantity: Decimal, rate: Decimal, tax_rate: Decimal, currency: str
-) -> tuple[Decimal, Decimal, Decimal]:
+def line_totals(quantity: Decimal, rate: Decimal, tax_rate: Decimal, currency: str) -> Totals:
     """A line's net, tax and gross: net = quantity x rate and tax = net x tax rate, each
     rounded half up to the currency's minor unit; gross = net + tax."""
     net = round_money(quantity * rate, currency)
     tax = round_money(net * tax_rate, currency)
     return net, tax, net + tax
+
+
+def _plus(a: Totals, b: Totals) -> Totals:
+    return (a[0] + b[0], a[1] + b[1], a[2] + b[2])
+
+
+def sums_by_group(
+    lines: Iterable[tuple[str | None, Decimal, Decimal, Decimal]],
+) -> tuple[dict[str | None, Totals], Totals]:
+    """Each group's totals and the document's, from its lines' `(group_id, net, tax, gross)`:
+    sums of amounts already rounded, so net + tax = gross holds for every group and the whole.
+    A group without lines is not in the dict (its totals are `NO_TOTALS`)."""
+    by_group: dict[str | None, Totals] = {}
+    overall = NO_TOTALS
+    for group_id, net, tax, gross in lines:
+        by_group[group_id] = _plus(by_group.get(group_id, NO_TOTALS), (net, tax, gross))
+        overall = _plus(overall, (net, tax, gross))
+    return by_group, overall
 
 
 def currency_of(session: Session, model: type[Document], account_id: str, document_id: str) -> str:

@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from tally.api import references
+from tally.billed.lines import NO_TOTALS, sums_by_group
 from tally.billed.locks import lock_document
 from tally.credit_notes import audit
 from tally.credit_notes.schemas import CreditNoteCreate, CreditNoteUpdate, SettingPreference
@@ -289,14 +290,9 @@ def recompute_totals(session: Session, note: CreditNote) -> None:
             CreditNoteLineItem.credit_note_id == note.id,
         )
     )
-    by_group: dict[str | None, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO])
-    overall = [ZERO, ZERO, ZERO]
-    for group_id, *amounts in lines:
-        for i, amount in enumerate(amounts):
-            by_group[group_id][i] += amount
-            overall[i] += amount
+    by_group, overall = sums_by_group(lines)
     for group in session.scalars(groups_query(note.account_id, note.id)):
-        group.net_total, group.total_tax, group.gross_total = by_group[group.id]
+        group.net_total, group.total_tax, group.gross_total = by_group.get(group.id, NO_TOTALS)
     note.net_total, note.total_tax, note.gross_total = overall
     session.flush()
 
