@@ -21,10 +21,16 @@ $(STAMP): pyproject.toml uv.lock
 run: install
 	@$(BIN)/tally demo && exec $(BIN)/tally serve
 
+# lint-imports checks the layering (pyproject's [tool.importlinter]). No cache: a cached module
+# keeps the imports it had when a sibling directory was not yet a package; a fresh graph takes
+# a second.
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/check_dialect.py
+	$(BIN)/python scripts/check_presentation.py
 
 test: lint audit test-sqlite test-postgres
 

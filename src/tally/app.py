@@ -10,6 +10,8 @@ from tally.accounts.endpoints import router as accounts_router
 from tally.activity.endpoints import router as activity_router
 from tally.api.errors import install_error_handlers
 from tally.api.idempotency import IdempotencyMiddleware, IdempotentReplay, replay_response
+from tally.api.middleware import BodyLimit, RequestContext
+from tally.api.unavailable import install_unavailable_handler
 from tally.api.versioning import SequenceVersionMiddleware
 from tally.billing.endpoints import router as billing_router
 from tally.catalog.endpoints import router as catalog_router
@@ -27,8 +29,6 @@ from tally.notifications.endpoints import router as notifications_router
 from tally.ops.health import router as health_router
 from tally.ops.limits import Limits
 from tally.ops.metrics import router as metrics_router
-from tally.ops.middleware import BodyLimit, RequestContext
-from tally.ops.unavailable import install_unavailable_handler
 from tally.portal.access import install_portal_errors
 from tally.portal.api import router as portal_api_router
 from tally.portal.pages import install_pages as install_portal_pages
@@ -41,6 +41,7 @@ from tally.schedules.endpoints import router as schedules_router
 from tally.seats.endpoints import router as seats_router
 from tally.settings import Settings, get_settings
 from tally.tax.endpoints import router as tax_router
+from tally.workflows import presenters  # noqa: F401  (registers every event's presenter)
 
 API_DESCRIPTION = """\
 Tally's billing API, wire-compatible with Sequence's public API (version 2024-07-30).

@@ -19,12 +19,12 @@ from tally import migrations
 from tally.accounts.service import create_account
 from tally.billing.runs import RunReport
 from tally.billing.scheduler import bill_account
+from tally.core.wire import money
 from tally.dashboard import users as dashboard_users
 from tally.db import Database
 from tally.demo import load_demo, load_demo_user
 from tally.documents.links import portal_url
 from tally.exceptions import TallyError
-from tally.invoices.schemas import money
 from tally.jobs import Background, background_jobs, run_once, webhooks_once
 from tally.metering.imports import import_events
 from tally.models import Account

@@ -44,14 +44,14 @@ from tally import sqlite_functions
 # writers queue on busy_timeout instead of failing when a read lock cannot be upgraded.
 SQLITE_WRITE = {"sqlite_begin": "BEGIN IMMEDIATE"}
 
+# session.info keys, set by whoever opens a request's session, read by the activity log
+REQUEST_STATE = "request_state"  # an object with `principal` (API) or `dashboard_viewer`
+TRACE_ID = "trace_id"
+
 
 def new_id() -> str:
     """A UUIDv7 string: unique and ordered by creation time, so it doubles as a sort key."""
     return str(uuid_utils.uuid7())
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class ExactDecimal(TypeDecorator[Decimal]):

@@ -24,6 +24,7 @@ from tally.invoices.reminders import queue_reminders
 from tally.notifications.outbox import send_due
 from tally.notifications.webhooks import deliver_due, send_until_stopped
 from tally.settings import Settings
+from tally.workflows import presenters  # noqa: F401  (registers every event's presenter)
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tally.notifications.destinations import AllowList
+from tally.core.hosts import AllowList
+from tally.core.outbox import Retries
 
 
 class Settings(BaseSettings):
@@ -150,6 +151,11 @@ class Settings(BaseSettings):
     def _allowed_hosts(cls, value: str) -> str:
         AllowList.parse(value)  # a malformed entry stops the start, not the first webhook
         return value
+
+    @property
+    def delivery_retries(self) -> Retries:
+        """The retry rule of emails and webhooks (`delivery_*`)."""
+        return Retries(self.delivery_backoff_seconds, self.delivery_max_attempts)
 
     @property
     def webhook_allow_list(self) -> AllowList:

@@ -66,6 +66,15 @@ def decimal_greatest(left: object, right: object) -> str | None:
     return _text(max(a, b))
 
 
+def decimal_cmp(left: object, right: object) -> int | None:
+    """-1, 0 or 1 as `left` is below, equal to or above `right`; NULL when either is not a
+    number (as SQL's own comparisons answer NULL)."""
+    a, b = _decimal(left), _decimal(right)
+    if a is None or b is None:
+        return None
+    return (a > b) - (a < b)
+
+
 class DecimalSum:
     def __init__(self) -> None:
         self.total: Decimal | None = None
@@ -132,6 +141,7 @@ def register(connection: sqlite3.Connection) -> None:
     connection.create_function("tally_decimal_greatest", 2, decimal_greatest, deterministic=True)
     connection.create_function("tally_decimal_mul", 2, decimal_mul, deterministic=True)
     connection.create_function("tally_decimal_clamp", 3, decimal_clamp, deterministic=True)
+    connection.create_function("tally_decimal_cmp", 2, decimal_cmp, deterministic=True)
     connection.create_function("tally_local_day", 2, local_day, deterministic=True)
     connection.create_function("tally_json_distinct", 2, json_distinct, deterministic=True)
     connection.create_function("tally_number_text", 1, number_text, deterministic=True)

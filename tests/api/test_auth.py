@@ -6,7 +6,8 @@ import hashlib
 from sqlalchemy import select, update
 
 from tally.accounts.service import Credentials
-from tally.db import Database, utcnow
+from tally.core.clock import utcnow
+from tally.db import Database
 from tally.models import ApiKey
 from tests.support.api_client import ApiClient
 

@@ -11,7 +11,8 @@ from starlette.requests import Request
 
 from tally.accounts.service import Credentials
 from tally.api.idempotency import ABANDONED_AFTER, _request_hash
-from tally.db import Database, utcnow
+from tally.core.clock import utcnow
+from tally.db import Database
 from tally.models import IdempotencyRecord
 from tests.support.api_client import ApiClient
 

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from tally.core.hashing import hash_token
 from tally.dashboard import sessions, users
 from tally.db import Database
 from tally.models import DashboardSession
@@ -30,7 +31,7 @@ def test_only_the_tokens_hash_is_stored(database: Database, merchant: Merchant) 
         rows = session.scalars(
             select(DashboardSession).where(DashboardSession.user_id == merchant.user_id)
         ).all()
-    assert [row.token_hash for row in rows] == [sessions.digest(signed_in.token)]
+    assert [row.token_hash for row in rows] == [hash_token(signed_in.token)]
     assert signed_in.token not in {rows[0].token_hash, rows[0].csrf_secret}
 
     found = viewer(database, signed_in.token)

@@ -18,7 +18,8 @@ from pypdf import PdfReader
 from sqlalchemy import update
 
 from tally.accounts.service import Credentials
-from tally.db import Database, utcnow
+from tally.core.clock import utcnow
+from tally.db import Database
 from tally.jobs import background_jobs
 from tally.models import (
     Account,

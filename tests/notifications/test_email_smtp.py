@@ -14,7 +14,8 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from tally.accounts.service import Credentials
-from tally.db import Database, new_id, utcnow
+from tally.core.clock import utcnow
+from tally.db import Database, new_id
 from tally.invoices.reminders import queue_reminders
 from tally.models import Customer, DeliveryStatus, EmailMessage
 from tally.notifications.outbox import SendReport, send_due

@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import func, select
 
 from tally.accounts.service import Credentials
+from tally.core.clock import utcnow
 from tally.customers import service as customers
 from tally.customers.schemas import CustomerIn
-from tally.db import Database, utcnow
+from tally.db import Database
 from tally.models import NotificationEvent, WebhookDelivery
 from tally.notifications.webhooks import DeliveryReport, deliver_due
 from tally.settings import Settings

@@ -12,9 +12,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from tally.core.hashing import hash_token
 from tally.db import Database
 from tally.models import PortalSession
-from tally.portal.sessions import digest
 from tests.factories import customer_body
 from tests.support.api_client import ApiClient
 
@@ -83,7 +83,7 @@ def set_session_expiry(database: Database, token: str, expires_at: datetime) -> 
     with database.transaction() as session:
         session.execute(
             update(PortalSession)
-            .where(PortalSession.token_hash == digest(token))
+            .where(PortalSession.token_hash == hash_token(token))
             .values(expires_at=expires_at)
         )
 
@@ -92,6 +92,6 @@ def revoke_session(database: Database, token: str, at: datetime) -> None:
     with database.transaction() as session:
         session.execute(
             update(PortalSession)
-            .where(PortalSession.token_hash == digest(token))
+            .where(PortalSession.token_hash == hash_token(token))
             .values(revoked_at=at)
         )

@@ -14,7 +14,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tally.app import create_app
-from tally.db import Database, utcnow
+from tally.core.clock import utcnow
+from tally.db import Database
 from tally.settings import Settings
 from tests.portal.helpers import (
     COOKIE,

@@ -6,7 +6,8 @@ from datetime import timedelta
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tally.db import Database, utcnow
+from tally.core.clock import utcnow
+from tally.db import Database
 from tests.portal.helpers import (
     create_customer,
     issue_session,

@@ -23,7 +23,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
-from tally.db import Database, utcnow
+from tally.core.clock import utcnow
+from tally.db import Database
 from tally.models import InvoiceStatus
 from tests.billing.helpers import Merchant
 from tests.catalog.price_bodies import fixed

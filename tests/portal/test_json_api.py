@@ -233,3 +233,23 @@ def test_answers_read_in_a_fixed_number_of_queries(
         ),
     )
     assert counted() == before
+
+
+def test_amount_search_is_exact_past_fifteen_significant_digits(
+    api: ApiClient, app: FastAPI, database: Database, account: Credentials, client: TestClient
+) -> None:
+    """As floats (SQLite's REAL) 1234567890123456.01 and .02 are the same number; as money
+    they are a penny apart, and the search tells them apart on both databases."""
+    customer = create_customer(api)
+    for number, total in (("BIG-1", "1234567890123456.01"), ("BIG-2", "1234567890123456.02")):
+        insert_invoice(database, account.account_id, customer, status=InvoiceStatus.SENT,
+                       invoice_number=number, gross_total=D(total))  # fmt: skip
+    token = str(issue_session(api, customer["id"])["token"])
+
+    def found(**params: str) -> list[str]:
+        items = body(get(client, token, "/invoices", **params))["items"]
+        return sorted(item["invoiceNumber"] for item in items)
+
+    assert found(amount="1234567890123456.01") == ["BIG-1"]
+    assert found(amountMin="1234567890123456.02") == ["BIG-2"]
+    assert found(amountMax="1234567890123456.01") == ["BIG-1"]

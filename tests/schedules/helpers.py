@@ -1,8 +1,7 @@
 """What a billing schedule needs (a customer, prices, tax rates) and its request bodies."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -129,10 +128,6 @@ class Setup:
         return created(
             self.api.post("/api/billing-schedules", json=self.body(price_ids, **overrides))
         )
-
-
-def local_today(zone: str) -> date:
-    return datetime.now(ZoneInfo(zone)).date()
 
 
 def iso(day: date, days: int = 0) -> str:

@@ -6,9 +6,10 @@ from typing import Any
 
 from sqlalchemy import update
 
+from tally.core.clock import local_today
 from tally.db import Database
 from tally.models import BillingSchedule, ScheduleStatus
-from tests.schedules.helpers import Setup, iso, local_today, ok, phase, update_body
+from tests.schedules.helpers import Setup, iso, ok, phase, update_body
 from tests.support.api_client import ApiClient
 
 

@@ -21,7 +21,8 @@ import pytest
 from sqlalchemy import select, update
 
 from tally.accounts.service import Credentials, create_account
-from tally.db import Database, utcnow
+from tally.core.clock import utcnow
+from tally.db import Database
 from tally.exceptions import InvalidRequest
 from tally.models import Account, DeliveryStatus, EmailMessage
 from tally.notifications.outbox import send_due

@@ -30,9 +30,11 @@ from sqlalchemy import update
 
 from tally.accounts.service import Credentials
 from tally.app import create_app
-from tally.db import Database, utcnow
+from tally.core.clock import utcnow
+from tally.core.hosts import AllowList
+from tally.db import Database
 from tally.models import DeliveryStatus, NotificationChannel, NotificationPolicy, WebhookDelivery
-from tally.notifications.destinations import AllowList, address_refusal, refusal
+from tally.notifications.destinations import address_refusal, refusal
 from tally.notifications.webhooks import deliver_due
 from tally.settings import Settings
 from tests.dashboard.helpers import add_user, signed_in

@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import select
 
 from tally.accounts.service import Credentials
-from tally.db import Database, utcnow
+from tally.core.clock import utcnow
+from tally.db import Database
 from tally.jobs import Background, Job
 from tally.models import DeliveryStatus, EmailMessage, WebhookDelivery
 from tally.notifications.outbox import send_due

@@ -9,6 +9,8 @@ from tally.api.routing import api_router
 from tally.api.schemas import Page
 from tally.exceptions import NotFound
 from tally.models import Account
+from tally.models.scoped import get_account as load_account
+from tally.workflows import account_settings
 
 router = api_router(tags=["Accounts"])
 
@@ -29,12 +31,12 @@ def list_accounts(account: CurrentAccount, session: DbSession, paging: Paging) -
 
 @router.get("/sequence-accounts/{id}", summary="Get your account")
 def get_account(id: str, account: CurrentAccount, session: DbSession) -> AccountOut:
-    return AccountOut.build(service.get_account(session, _own_account_id(account, id)))
+    return AccountOut.build(load_account(session, _own_account_id(account, id)))
 
 
 @router.put("/sequence-accounts/{id}", summary="Update your account's settings")
 def update_account(
     id: str, body: AccountUpdate, account: CurrentAccount, session: DbSession
 ) -> AccountOut:
-    updated = service.update_account(session, _own_account_id(account, id), body)
+    updated = account_settings.update_account(session, _own_account_id(account, id), body)
     return AccountOut.build(updated)

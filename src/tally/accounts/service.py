@@ -1,7 +1,5 @@
 """Accounts (tenants), their settings, and API credentials."""
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -13,10 +11,11 @@ from sqlalchemy.orm import Session
 from tally.accounts.schemas import AccountUpdate
 from tally.activity import service as activity
 from tally.api.types import plain_text
-from tally.db import utcnow
+from tally.core.clock import utcnow
+from tally.core.hashing import hash_token
 from tally.exceptions import InvalidRequest, NotFound
-from tally.metering.metrics import rebuild_rollups
 from tally.models import Account, ApiKey
+from tally.models.scoped import get_account
 from tally.notifications import events
 from tally.notifications.events import NotificationType
 
@@ -33,12 +32,6 @@ def own_account(account_id: str) -> Select[Account]:
     return select(Account).where(Account.id == account_id)
 
 
-def hash_secret(secret: str) -> str:
-    # Secrets are 256 random bits, so a fast hash is as safe as a slow one here: slowness only
-    # protects guessable passwords. A slow KDF would add ~50 ms to every API call.
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 def issue_api_key(
     session: Session, account: Account, name: str = "", *, logged: bool = True
 ) -> Credentials:
@@ -47,7 +40,7 @@ def issue_api_key(
     api_key = ApiKey(
         account_id=account.id,
         key="tak_" + secrets.token_urlsafe(18),
-        secret_hash=hash_secret(secret),
+        secret_hash=hash_token(secret),
         name=name,
     )
     session.add(api_key)
@@ -75,7 +68,7 @@ def get_api_key(
 
 
 def revoke_api_key(session: Session, account_id: str, api_key_id: str) -> ApiKey:
-    """Revoke one of the account's keys: `authenticate` refuses it from now on. Revoking a
+    """Revoke one of the account's keys: `api.keys.authenticate` refuses it from now on. Revoking a
     revoked key changes nothing (its first revocation time stays)."""
     api_key = get_api_key(session, account_id, api_key_id, lock=True)
     if api_key.revoked_at is None:
@@ -110,16 +103,6 @@ def create_account(session: Session, name: str, **settings: Any) -> tuple[Accoun
     return account, issue_api_key(session, account, name="default", logged=False)
 
 
-def authenticate(session: Session, key: str, secret: str) -> ApiKey | None:
-    """The live API key matching both parts, or None. Compares in constant time."""
-    api_key = session.scalar(select(ApiKey).where(ApiKey.key == key, ApiKey.revoked_at.is_(None)))
-    candidate = hash_secret(secret)
-    expected = api_key.secret_hash if api_key else hash_secret(secrets.token_urlsafe(32))
-    if hmac.compare_digest(candidate, expected) and api_key is not None:
-        return api_key
-    return None
-
-
 def _audited(account: Account, fields: dict[str, Any]) -> dict[str, Any]:
     """The given settings as the API names them, for the activity log."""
     return {
@@ -128,22 +111,15 @@ def _audited(account: Account, fields: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def get_account(session: Session, account_id: str) -> Account:
-    account = session.get(Account, account_id)
-    if account is None:
-        raise NotFound.resource("Account", account_id)
-    return account
-
-
 def update_account(session: Session, account_id: str, data: AccountUpdate) -> Account:
-    """Apply the settings the body gives; the others keep their values."""
+    """Apply the settings the body gives; the others keep their values. A new time zone moves
+    usage rollups' local days: `workflows.account_settings` rebuilds them."""
     account = get_account(session, account_id)
     changes = data.model_dump(exclude_unset=True, exclude_none=True, exclude={"address"})
     if "company_name" in changes:
         changes["name"] = changes.pop("company_name")
     if data.address is not None:
         changes["address"] = data.address.model_dump(mode="json", exclude_none=True)
-    zone_before = account.timezone
     before = _audited(account, changes)
     for field, value in changes.items():
         setattr(account, field, value)
@@ -159,8 +135,6 @@ def update_account(session: Session, account_id: str, data: AccountUpdate) -> Ac
             summary="Changed: " + ", ".join(change["field"] for change in audited),
             changes=audited,
         )
-    if account.timezone != zone_before:  # usage rollups are per local day
-        rebuild_rollups(session, account)
     events.emit(
         session, account.id, NotificationType.MERCHANT_UPDATED, events.MERCHANT, [account.id]
     )

@@ -17,11 +17,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tally.db import REQUEST_STATE, TRACE_ID
 from tally.models import ActivityLog, ActivityOrigin, ActorType
-
-# session.info keys, set by whoever opens a request's session
-REQUEST_STATE = "request_state"  # an object with `principal` (API) or `dashboard_viewer`
-TRACE_ID = "trace_id"
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
-from tally.accounts.service import authenticate
 from tally.api.deps import get_database
+from tally.api.keys import authenticate
 from tally.db import Database
 from tally.exceptions import Unauthorized
 from tally.ops.limits import Limits

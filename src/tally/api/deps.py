@@ -6,8 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from tally.activity.service import REQUEST_STATE, TRACE_ID
-from tally.db import Database
+from tally.db import REQUEST_STATE, TRACE_ID, Database
 from tally.ops.logging import request_id
 
 

@@ -22,7 +22,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tally.api.auth import CurrentAccount
-from tally.db import Database, utcnow
+from tally.core.clock import utcnow
+from tally.db import Database
 from tally.exceptions import BadRequest, Conflict
 from tally.models import IdempotencyRecord
 

@@ -12,8 +12,8 @@ from tally.api.routing import api_router
 from tally.api.schemas import Schema
 from tally.billing.runs import PreviewedInvoice, RunReport
 from tally.billing.scheduler import bill_account
+from tally.core.wire import money
 from tally.db import Database
-from tally.invoices.schemas import money
 from tally.models import InvoiceStatus
 
 router = api_router(tags=["Billing"])

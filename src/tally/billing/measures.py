@@ -205,7 +205,7 @@ def measure_capped(
 ) -> dict[str, list[Decimal]]:
     """For VOLUME prices with per-event limits: per subject, for each tier, the sum of the
     events' charges priced on that tier and capped, in one query over the period's events."""
-    sql = metering_sql(session.get_bind().dialect.name)
+    sql = metering_sql(session)
     events = USAGE_EVENTS
     definition = MetricDefinition.of(metric)
     value = (

@@ -19,13 +19,13 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from tally.billing.runs import RunReport, bill_schedules
-from tally.db import Database, utcnow
+from tally.core.clock import local_today, utcnow
+from tally.db import Database
 from tally.models import EDITABLE_STATUSES, Account, BillingSchedule, Invoice, ScheduleStatus
 from tally.ops.metrics import billing_run
 
@@ -54,10 +54,6 @@ def billable(*, account_id: str | None = None) -> Select[str, str]:
     return query
 
 
-def local_today(account: Account, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(account.timezone)).date()
-
-
 def _bill_claimed(
     session: Session, claimed: Sequence[tuple[str, str]], now: datetime, through: date | None
 ) -> RunReport:
@@ -68,7 +64,7 @@ def _bill_claimed(
     accounts = session.scalars(select(Account).where(Account.id.in_(by_account))).all()
     report = RunReport()
     for account in accounts:
-        day = local_today(account, now)
+        day = local_today(account.timezone, now)
         report.add(
             bill_schedules(session, account, by_account[account.id], day, now, through=through)
         )
@@ -176,7 +172,7 @@ def bill_account(
     now = now or utcnow()
     with db.lookup_session() as session:
         account = session.get(Account, account_id)
-        real_today = local_today(account, now) if account is not None else None
+        real_today = local_today(account.timezone, now) if account is not None else None
     if real_today is None:
         return RunReport()
     day = today or real_today

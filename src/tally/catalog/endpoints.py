@@ -6,6 +6,7 @@ from tally.api.pagination import Paging, paginate
 from tally.api.routing import api_router
 from tally.api.schemas import Page
 from tally.catalog import service
+from tally.catalog.queries import product_query
 from tally.catalog.schemas import ProductIn, ProductOut
 from tally.models import Product
 
@@ -16,7 +17,7 @@ router = api_router(tags=["Products"])
 def list_products(
     account: CurrentAccount, session: DbSession, paging: Paging, name: str | None = None
 ) -> Page[ProductOut]:
-    page = paginate(session, service.product_query(account.account_id, name), Product.id, paging)
+    page = paginate(session, product_query(account.account_id, name), Product.id, paging)
     return Page(items=[ProductOut.model_validate(p) for p in page.rows], pagination=page.pagination)
 
 

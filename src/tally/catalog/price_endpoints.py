@@ -12,6 +12,7 @@ from tally.api.schemas import Page
 from tally.api.types import Currency
 from tally.catalog import prices
 from tally.catalog.price_schemas import PriceIn, PriceOut, PriceUpdate
+from tally.catalog.queries import price_query
 from tally.models import BillingFrequency, Price
 
 router = api_router(tags=["Prices"])
@@ -27,7 +28,7 @@ def list_prices(
     billing_frequency: Annotated[BillingFrequency | None, Query(alias="billingFrequency")] = None,
     product_id: Annotated[str | None, Query(alias="productId")] = None,
 ) -> Page[PriceOut]:
-    query = prices.price_query(
+    query = price_query(
         account.account_id,
         currency=currency.value if currency is not None else None,
         name=name,

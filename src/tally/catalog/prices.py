@@ -2,36 +2,16 @@
 this module checks what it refers to (product, usage or seat metric) in the caller's account.
 """
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
 from tally.api import references
 from tally.catalog.price_schemas import PriceIn, PriceUpdate, structure_document
-from tally.db import utcnow
+from tally.catalog.queries import price_query
+from tally.core.clock import utcnow
 from tally.exceptions import Conflict, NotFound
-from tally.models import BillingFrequency, PhasePrice, Price, Product, SeatMetric, UsageMetric
-
-
-def price_query(
-    account_id: str,
-    *,
-    currency: str | None = None,
-    name: str | None = None,
-    billing_frequency: BillingFrequency | None = None,
-    product_id: str | None = None,
-) -> Select[Price]:
-    """The account's live (not deleted) prices, optionally filtered."""
-    query = select(Price).where(Price.account_id == account_id, Price.deleted_at.is_(None))
-    if currency is not None:
-        query = query.where(Price.currency == currency)
-    if name is not None:
-        query = query.where(Price.name == name)
-    if billing_frequency is not None:
-        query = query.where(Price.billing_frequency == billing_frequency)
-    if product_id is not None:
-        query = query.where(Price.product_id == product_id)
-    return query
+from tally.models import PhasePrice, Price, Product, SeatMetric, UsageMetric
 
 
 def get_price(session: Session, account_id: str, price_id: str) -> Price:

@@ -1,18 +1,13 @@
 """Products: the things a merchant sells. Prices attach to them (billing engine)."""
 
-from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
+from tally.catalog.queries import product_query
 from tally.catalog.schemas import ProductIn
-from tally.db import utcnow
+from tally.core.clock import utcnow
 from tally.exceptions import NotFound
 from tally.models import Product
-
-
-def product_query(account_id: str, name: str | None = None) -> Select[Product]:
-    query = select(Product).where(Product.account_id == account_id)
-    return query.where(Product.name == name) if name is not None else query
 
 
 def get_product(session: Session, account_id: str, product_id: str) -> Product:

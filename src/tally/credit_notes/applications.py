@@ -16,9 +16,9 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from tally.billed.locks import lock_document
+from tally.core.clock import utcnow
 from tally.credit_notes import audit
 from tally.credit_notes.schemas import ISSUED_STATUSES, ApplicationCreate
-from tally.db import utcnow
 from tally.engine.money import minor_unit
 from tally.exceptions import Conflict, InvalidRequest
 from tally.models import CreditNote, CreditNoteApplication, Invoice, PaymentStatus

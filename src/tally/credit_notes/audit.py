@@ -11,14 +11,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
-from tally.engine.money import round_money
+from tally.core import wire
 from tally.models import CreditNote, CreditNoteLineItem, CreditNoteLineItemGroup, Invoice
 
 CREDIT_NOTE = "CREDIT_NOTE"
 
 
 def money(amount: Any, currency: str) -> str | None:
-    return None if amount is None else str(round_money(amount, currency))
+    return None if amount is None else wire.money(amount, currency)
 
 
 def snapshot(note: CreditNote) -> dict[str, Any]:

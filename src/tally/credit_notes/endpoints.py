@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession
 from tally.api.pagination import OrderedPaging, Paging, paginate, paginate_ordered
-from tally.api.raw import documented_body, json_response
+from tally.api.raw import documented_body, exact_body, json_response
 from tally.api.routing import api_router
 from tally.api.schemas import Page
 from tally.billed import lines as billed
@@ -37,7 +37,6 @@ from tally.credit_notes.service import Transition
 from tally.engine.money import round_money
 from tally.exceptions import InvalidRequest
 from tally.models import CreditNote, CreditNoteLineItem, CreditNoteLineItemGroup, InvoiceStatus
-from tally.schedules.endpoints import exact_body
 
 router = api_router(tags=["Credit notes"])
 

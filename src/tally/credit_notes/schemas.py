@@ -19,14 +19,12 @@ from tally.api.schemas import Schema
 from tally.api.types import Address, Currency, Name, PlainText
 from tally.billed.schemas import GroupHeading
 from tally.catalog.price_schemas import IntegrationService
+from tally.core.clock import midnight_utc
+from tally.core.wire import money, plain, rate_text
 from tally.invoices.schemas import (
     AddressOut,
     KeyValue,
     RateDisplay,
-    midnight_utc,
-    money,
-    plain,
-    rate_text,
 )
 from tally.models import (
     CreditNote,

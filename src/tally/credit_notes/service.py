@@ -14,11 +14,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -26,10 +25,11 @@ from sqlalchemy.orm import Session, selectinload
 from tally.api import references
 from tally.billed.lines import NO_TOTALS, sums_by_group
 from tally.billed.locks import lock_document
+from tally.core.clock import local_today, start_of_local_day, utcnow
+from tally.core.wire import money
 from tally.credit_notes import audit
 from tally.credit_notes.schemas import CreditNoteCreate, CreditNoteUpdate, SettingPreference
-from tally.db import utcnow
-from tally.engine.money import ZERO, round_money
+from tally.engine.money import ZERO
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.invoices.lifecycle import take_numbers
 from tally.models import (
@@ -44,6 +44,7 @@ from tally.models import (
     InvoiceLineItem,
     InvoiceStatus,
 )
+from tally.models.scoped import get_account
 from tally.notifications.email import queue_document
 from tally.notifications.events import CREDIT_NOTE, NotificationType, emit
 
@@ -139,10 +140,6 @@ class CreditNoteFilters:
     search: str | None = None  # part of the credit note number, any case
 
 
-def _start_of(day: date, zone: str) -> datetime:
-    return datetime.combine(day, time(), tzinfo=ZoneInfo(zone))
-
-
 def filtered_credit_notes(
     session: Session, account_id: str, filters: CreditNoteFilters
 ) -> Select[CreditNote]:
@@ -153,11 +150,11 @@ def filtered_credit_notes(
     if f.customer_ids:
         conditions.append(CreditNote.customer_id.in_(f.customer_ids))
     if f.sent_before is not None or f.sent_after is not None:
-        zone = _account(session, account_id).timezone
+        zone = get_account(session, account_id).timezone
         if f.sent_before is not None:
-            conditions.append(CreditNote.sent_at < _start_of(f.sent_before, zone))
+            conditions.append(CreditNote.sent_at < start_of_local_day(f.sent_before, zone))
         if f.sent_after is not None:
-            after = _start_of(f.sent_after + timedelta(days=1), zone)
+            after = start_of_local_day(f.sent_after + timedelta(days=1), zone)
             conditions.append(CreditNote.sent_at >= after)
     if f.search:
         escaped = f.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -175,13 +172,6 @@ def groups_query(account_id: str, note_id: str) -> Select[CreditNoteLineItemGrou
 
 
 # --- locks and the caps ------------------------------------------------------------------------
-
-
-def _account(session: Session, account_id: str) -> Account:
-    account = session.get(Account, account_id)
-    if account is None:
-        raise NotFound.resource("Account", account_id)
-    return account
 
 
 def lock_note(session: Session, account_id: str, note_id: str) -> tuple[CreditNote, Invoice]:
@@ -273,7 +263,7 @@ def check_caps(session: Session, invoice: Invoice) -> None:
 
 
 def _money(amount: Decimal, currency: str) -> str:
-    return f"{round_money(amount, currency)} {currency}"
+    return f"{money(amount, currency)} {currency}"
 
 
 def recompute_totals(session: Session, note: CreditNote) -> None:
@@ -495,10 +485,6 @@ def _refuse(note: CreditNote, transition: Transition) -> Conflict:
     )
 
 
-def local_today(account: Account) -> date:
-    return utcnow().astimezone(ZoneInfo(account.timezone)).date()
-
-
 def credit_note_number(account: Account, number: int) -> str:
     return f"{account.credit_note_number_prefix}{number:05d}"
 
@@ -518,7 +504,7 @@ def _finalize(session: Session, account: Account, note: CreditNote, invoice: Inv
         )
     check_caps(session, invoice)
     (number,) = take_numbers(session, account.id, DocumentKind.CREDIT_NOTE, 1)
-    today = local_today(account)
+    today = local_today(account.timezone)
     note.status = FINAL
     note.credit_note_number = credit_note_number(account, number)
     note.issue_date = today
@@ -566,7 +552,7 @@ def transition(
     note, invoice = lock_note(session, account_id, note_id)
     if note.status not in ALLOWED[transition]:
         raise _refuse(note, transition)
-    account = _account(session, account_id)
+    account = get_account(session, account_id)
     note = get_credit_note(session, account_id, note_id)  # with its lines
     before = audit.snapshot(note)
     issued = note.status is DRAFT and transition is not Transition.VOID

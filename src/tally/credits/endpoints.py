@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession
 from tally.api.pagination import Paging, paginate
-from tally.api.raw import documented_body, json_response
+from tally.api.raw import documented_body, exact_body, json_response
 from tally.api.routing import api_router
 from tally.api.schemas import Page
 from tally.credits import presenters, service
@@ -24,9 +24,9 @@ from tally.credits.schemas import (
     CreditGrantOut,
     GrantItemsOut,
 )
-from tally.invoices.service import account_of
 from tally.models import CreditGrant
-from tally.schedules.endpoints import exact_body
+from tally.models.scoped import get_account
+from tally.workflows import credit_grants
 
 router = api_router(tags=["Credits"])
 
@@ -73,7 +73,7 @@ def list_credit_grants(
     openapi_extra=documented_body(CreditGrantCreate),
 )
 def create_credit_grant(body: CreateBody, account: CurrentAccount, session: DbSession) -> Response:
-    grant = service.create_grant(session, account_of(session, account.account_id), body)
+    grant = credit_grants.create_grant(session, get_account(session, account.account_id), body)
     return json_response(_grants(session, account.account_id, [grant])[0], status_code=201)
 
 
@@ -92,7 +92,7 @@ def get_credit_grant(id: str, account: CurrentAccount, session: DbSession) -> Re
     responses=_ONE,
 )
 def delete_credit_grant(id: str, account: CurrentAccount, session: DbSession) -> Response:
-    grant = service.delete_grant(session, account_of(session, account.account_id), id)
+    grant = service.delete_grant(session, get_account(session, account.account_id), id)
     return json_response(_grants(session, account.account_id, [grant])[0])
 
 

@@ -15,19 +15,22 @@ record each expiry once. A fixed number of queries however many grants and accou
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from tally.activity import service as activity
+from tally.core.clock import local_today, utcnow
+from tally.core.sql import exact_compare, exact_sum
 from tally.credits import ledger
-from tally.db import Database, id_table, utcnow
+from tally.db import Database, id_table
+from tally.engine.money import ZERO
 from tally.models import (
     EDITABLE_STATUSES,
     Account,
@@ -73,7 +76,7 @@ def expire_due(
     report = ExpiryReport()
     with db.transaction() as session:
         entries = CreditLedgerEntry
-        total = ledger.decimal_sum(session, entries.amount)
+        total = exact_sum(session, entries.amount)
         # Grants expired already hold nothing (unless credits came back), so the positive
         # total leaves them out.
         candidates = session.execute(
@@ -90,13 +93,12 @@ def expire_due(
                 ~_pending_on_open_invoice(),
             )
             .group_by(CreditGrant.id, CreditGrant.expiry_date, Account.timezone)
-            .having(ledger.is_positive(session, total))
+            .having(exact_compare(session, total, operator.gt, ZERO))
         ).all()
         due = [
             grant_id
             for grant_id, expiry_date, zone in candidates
-            if expiry_date is not None
-            and expiry_date < (today or now.astimezone(ZoneInfo(zone)).date())
+            if expiry_date is not None and expiry_date < (today or local_today(zone, now))
         ]
         if not due:
             return report

@@ -12,13 +12,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Float, cast, func, select, type_coerce
-from sqlalchemy.orm import QueryableAttribute, Session
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from tally.db import ExactDecimal, id_table, insert_new, new_id, table_of, utcnow
+from tally.core.clock import utcnow
+from tally.core.sql import exact_sum
+from tally.db import id_table, insert_new, new_id, table_of
 from tally.models import CreditGrant, CreditLedgerEntry, LedgerEntryType
 
 ZERO = Decimal(0)
@@ -84,24 +84,6 @@ def record_for_accounts(session: Session, movements: Sequence[tuple[str, Movemen
     return insert_new(session, table_of(CreditLedgerEntry), rows, ["account_id", "dedupe_key"])
 
 
-def decimal_sum(
-    session: Session, value: ColumnElement[Any] | QueryableAttribute[Any]
-) -> ColumnElement[Decimal | None]:
-    """SUM that stays exact: SQLite keeps decimals as text, which its built-in SUM would
-    turn into floats, so its registered exact sum adds them there."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.sum(value)
-    return type_coerce(func.tally_decimal_sum(value), ExactDecimal())
-
-
-def is_positive(session: Session, total: ColumnElement[Any]) -> ColumnElement[bool]:
-    """`total > 0` for a `decimal_sum`: SQLite's is text, which SQL would compare as text
-    (amounts have at most 12 places, far within a double's range for telling the sign)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return total > 0
-    return cast(total, Float) > 0
-
-
 def balances(
     session: Session, account_id: str, grant_ids: Iterable[str], as_of: date | None = None
 ) -> dict[str, Decimal]:
@@ -113,7 +95,7 @@ def balances(
     entries = table_of(CreditLedgerEntry)
     wanted = id_table(session, ids)
     query = (
-        select(entries.c.grant_id, decimal_sum(session, entries.c.amount))
+        select(entries.c.grant_id, exact_sum(session, entries.c.amount))
         .join(wanted, wanted.c.id == entries.c.grant_id)
         .where(entries.c.account_id == account_id)
         .group_by(entries.c.grant_id)

@@ -33,8 +33,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tally.api import references
+from tally.core.clock import utcnow
 from tally.credits.ledger import Movement, balances, grant_movement, record
-from tally.db import insert_new, new_id, table_of, utcnow
+from tally.db import insert_new, new_id, table_of
 from tally.engine.money import ZERO
 from tally.engine.periods import periods
 from tally.exceptions import Conflict, InvalidRequest

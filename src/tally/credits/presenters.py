@@ -6,6 +6,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
+from tally.core.wire import plain as text
 from tally.credits.schemas import (
     BalanceGrantOut,
     CreditBalanceOut,
@@ -19,7 +20,6 @@ from tally.credits.schemas import (
 )
 from tally.credits.service import CustomerCredits, GrantBalance
 from tally.engine.money import ZERO, round_money
-from tally.invoices.schemas import plain as text
 from tally.models import CreditGrant, CreditLedgerEntry, CreditUnitType, LedgerEntryType
 
 # What a ledger entry says when its writer gave no reason.

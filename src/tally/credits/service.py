@@ -15,15 +15,13 @@ from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
 from tally.api import references
-from tally.api.types import Currency
+from tally.core.clock import local_today, utcnow
+from tally.core.sql import exact_sum
 from tally.credits import ledger
 from tally.credits.schemas import CreditGrantCreate
-from tally.db import new_id, utcnow
+from tally.db import new_id
 from tally.engine.money import round_money
 from tally.exceptions import Conflict, InvalidRequest, NotFound
-from tally.invoices import drafts
-from tally.invoices.lifecycle import local_today
-from tally.invoices.schemas import InvoiceCreate, LineItemIn
 from tally.models import (
     Account,
     CreditGrant,
@@ -101,9 +99,11 @@ def _check_amounts(data: CreditGrantCreate) -> None:
         raise InvalidRequest.field("costOfCredit", "createInvoice invoices the cost of credit")
 
 
-def create_grant(session: Session, account: Account, data: CreditGrantCreate) -> CreditGrant:
-    """A grant and its GRANT ledger entry; with `createInvoice`, a DRAFT one-off invoice for
-    the cost of the credit (one line, taxed at `taxRateId`'s current rate)."""
+def new_grant(
+    session: Session, account: Account, data: CreditGrantCreate
+) -> tuple[CreditGrant, TaxRateVersion | None]:
+    """A grant checked and built, not stored yet, with the tax rate version `taxRateId` names
+    now. `workflows.credit_grants` invoices its cost when asked, then `record_grant` stores it."""
     if data.sequence_account_id is not None and data.sequence_account_id != account.id:
         # The caller's own account is the only one it can name.
         raise references.not_found(
@@ -113,7 +113,7 @@ def create_grant(session: Session, account: Account, data: CreditGrantCreate) ->
     _check_metric(session, account.id, data)
     tax = None if data.tax_rate_id is None else _tax_version(session, account.id, data.tax_rate_id)
     _check_amounts(data)
-    effective = data.effective_date or local_today(account)
+    effective = data.effective_date or local_today(account.timezone)
     if data.expiry_date is not None and data.expiry_date < effective:
         raise InvalidRequest.field(
             "expiryDate", f"the last usable day ({data.expiry_date}) is before {effective}"
@@ -134,11 +134,14 @@ def create_grant(session: Session, account: Account, data: CreditGrantCreate) ->
         credits_per_currency_unit=data.credits_per_currency_unit,
         restrict_to_prices=[],
     )
-    if data.create_invoice:
-        grant.invoice_id = _invoice_credit(session, account, grant, tax)
+    return grant, tax
+
+
+def record_grant(session: Session, grant: CreditGrant) -> CreditGrant:
+    """The grant stored with its GRANT ledger entry and activity log entry."""
     session.add(grant)
     session.flush()
-    ledger.record(session, account.id, [ledger.grant_movement(grant)])
+    ledger.record(session, grant.account_id, [ledger.grant_movement(grant)])
     _log(session, grant, "CREATED", "Credit grant created", f"{_amount(grant)} granted", [])
     return grant
 
@@ -172,30 +175,6 @@ def _log(
     )
 
 
-def _invoice_credit(
-    session: Session, account: Account, grant: CreditGrant, tax: TaxRateVersion | None
-) -> str:
-    invoice = drafts.create_invoice(
-        session,
-        account,
-        InvoiceCreate(currency=Currency(grant.currency), customer_id=grant.customer_id),
-    )
-    _, line = drafts.add_line(
-        session,
-        account,
-        invoice.id,
-        LineItemIn(
-            title=grant.name,
-            quantity=Decimal(1),
-            rate=grant.cost_of_credit or ZERO,
-            tax_rate=tax.amount if tax is not None else ZERO,
-        ),
-    )
-    if tax is not None and line.tax_rate == tax.amount:
-        line.tax_rate_version_id = tax.id  # the invoice keeps the version it was taxed with
-    return invoice.id
-
-
 def grants_query(account_id: str, customer_id: str | None = None) -> Select[CreditGrant]:
     """Live (not deleted) grants, for the list."""
     query = select(CreditGrant).where(
@@ -225,13 +204,13 @@ def delete_grant(session: Session, account: Account, grant_id: str) -> CreditGra
     latest, left = session.execute(
         select(
             func.max(CreditLedgerEntry.effective_date),
-            ledger.decimal_sum(session, CreditLedgerEntry.amount),
+            exact_sum(session, CreditLedgerEntry.amount),
         ).where(CreditLedgerEntry.account_id == account.id, CreditLedgerEntry.grant_id == grant.id)
     ).one()
     left = Decimal(left or 0)
     if left:
         # Dated no earlier than any entry, so no day's balance goes negative.
-        when = max(local_today(account), latest or grant.effective_date)
+        when = max(local_today(account.timezone), latest or grant.effective_date)
         ledger.record(
             session,
             account.id,

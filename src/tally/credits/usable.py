@@ -21,7 +21,7 @@ from decimal import Decimal
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
-from tally.credits import ledger
+from tally.core.sql import exact_sum
 from tally.db import id_table
 from tally.models import CreditGrant, CreditLedgerEntry, CreditUnitType
 
@@ -83,8 +83,8 @@ def usable_grants(
     totals = (
         select(
             entries.grant_id.label("grant_id"),
-            ledger.decimal_sum(session, until_on).label("as_of"),
-            ledger.decimal_sum(session, entries.amount).label("now"),
+            exact_sum(session, until_on).label("as_of"),
+            exact_sum(session, entries.amount).label("now"),
         )
         .join(entry_customers, entry_customers.c.id == entries.customer_id)
         .where(entries.account_id == account_id)

@@ -10,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
-from tally.db import is_unique_violation, utcnow
+from tally.core.clock import utcnow
+from tally.db import is_unique_violation
 from tally.exceptions import Conflict, NotFound
 from tally.models import Customer, CustomerAlias
 

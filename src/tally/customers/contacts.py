@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
+from tally.core.clock import utcnow
 from tally.customers.schemas import ContactIn
-from tally.db import utcnow
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.models import BillingPreference, Contact, Customer
 

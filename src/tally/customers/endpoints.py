@@ -24,6 +24,7 @@ from tally.customers.schemas import (
     OrganizationOut,
 )
 from tally.models import Customer, CustomerAlias, CustomerOrganization
+from tally.workflows import customers as customer_workflows
 
 router = api_router(tags=["Customers"])
 
@@ -112,7 +113,7 @@ def update_customer(
 
 @router.post("/customers/{id}/archive", summary="Archive customer")
 def archive_customer(id: str, account: CurrentAccount, session: DbSession) -> CustomerOut:
-    customer = service.archive_customer(session, account.account_id, id)
+    customer = customer_workflows.archive_customer(session, account.account_id, id)
     return _present_one(session, account.account_id, customer)
 
 

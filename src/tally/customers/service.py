@@ -13,11 +13,10 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from tally.activity import service as activity
 from tally.api import references
+from tally.core.clock import utcnow
 from tally.customers import aliases, contacts, hierarchy
 from tally.customers.schemas import CustomerIn
-from tally.db import utcnow
 from tally.exceptions import Conflict, InvalidRequest, NotFound
-from tally.invoices import lifecycle
 from tally.models import (
     BillingSchedule,
     Contact,
@@ -29,7 +28,6 @@ from tally.models import (
 )
 from tally.notifications import events
 from tally.notifications.events import NotificationType
-from tally.schedules import service as schedules
 
 # Columns a PUT leaves alone when the body omits them.
 _OPTIONAL_COLUMNS = ("url", "label", "telephone", "payment_reference")
@@ -108,7 +106,7 @@ def create_customer(session: Session, account_id: str, data: CustomerIn) -> Cust
         hierarchy.assign_parent(session, account_id, [customer], data.parent_id)
     aliases.add_aliases(session, customer, data.customer_aliases or [])
     created = get_customer(session, account_id, customer.id)
-    _announce(session, NotificationType.CUSTOMER_CREATED, created)
+    announce(session, NotificationType.CUSTOMER_CREATED, created)
     return created
 
 
@@ -167,7 +165,7 @@ def update_customer(
             summary=f"{updated.legal_name}: " + ", ".join(c["field"] for c in changes),
             changes=changes,
         )
-    _announce(session, NotificationType.CUSTOMER_UPDATED, updated)
+    announce(session, NotificationType.CUSTOMER_UPDATED, updated)
     return updated
 
 
@@ -192,39 +190,35 @@ def _audited(customer: Customer) -> dict[str, Any]:
     }
 
 
-def archive_customer(session: Session, account_id: str, customer_id: str) -> Customer:
-    """Archive a customer: hidden from default lists, read-only, its history kept.
-
-    Its billing schedules are archived with it and its open (DRAFT, IN_PROGRESS) invoices
-    voided (seed 001); finalized and sent invoices stay.
-    """
+def mark_archived(session: Session, account_id: str, customer_id: str) -> tuple[Customer, bool]:
+    """The customer archived (hidden from default lists, read-only, its history kept) and
+    logged; whether it was archived now. `workflows.customers.archive_customer` archives its
+    schedules and voids its open invoices with it."""
     customer = get_customer(session, account_id, customer_id)
-    if customer.archived_at is None:
-        customer.archived_at = utcnow()
-        activity.record(
-            session,
-            account_id,
-            verb="ARCHIVED",
-            object_type="CUSTOMER",
-            object_id=customer.id,
-            name="Customer archived",
-            summary=f"{customer.legal_name} archived with its schedules and open invoices",
-            changes=[
-                {
-                    "field": "archivedAt",
-                    "before": None,
-                    "after": activity.plain(customer.archived_at),
-                }
-            ],
-        )
-        session.flush()
-        schedules.archive_customer_schedules(session, account_id, customer_id)
-        lifecycle.void_open_invoices(session, account_id, customer_id)
-        _announce(session, NotificationType.CUSTOMER_ARCHIVED, customer)
-    return customer
+    if customer.archived_at is not None:
+        return customer, False
+    customer.archived_at = utcnow()
+    activity.record(
+        session,
+        account_id,
+        verb="ARCHIVED",
+        object_type="CUSTOMER",
+        object_id=customer.id,
+        name="Customer archived",
+        summary=f"{customer.legal_name} archived with its schedules and open invoices",
+        changes=[
+            {
+                "field": "archivedAt",
+                "before": None,
+                "after": activity.plain(customer.archived_at),
+            }
+        ],
+    )
+    session.flush()
+    return customer, True
 
 
-def _announce(session: Session, what: NotificationType, customer: Customer) -> None:
+def announce(session: Session, what: NotificationType, customer: Customer) -> None:
     """Webhooks and emails of the change, queued in its transaction (sent after commit)."""
     events.emit(session, customer.account_id, what, events.CUSTOMER, [customer.id])
 

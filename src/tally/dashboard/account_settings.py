@@ -1,7 +1,7 @@
 """The dashboard's Settings: the account, the portal's branding, and the portal itself.
 
 - Account (`/dashboard/settings`): `AccountUpdate` from the form, saved by
-  `accounts.service.update_account`, as `PUT /api/sequence-accounts/{id}` does.
+  `workflows.account_settings.update_account`, as `PUT /api/sequence-accounts/{id}` does.
 - Branding (`/settings/branding`) and Customer portal (`/settings/portal`): each builds the
   whole `PortalSettingsIn` the `PUT /api/portal-settings` takes, from the stored settings with
   only its own fields changed, saved by `portal.settings.save_settings`.
@@ -20,7 +20,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from tally.accounts import service as accounts
 from tally.accounts.schemas import AccountOut, iana_time_zones
 from tally.api.deps import DbSession
 from tally.api.types import Currency
@@ -41,8 +40,10 @@ from tally.dashboard.account_settings_forms import (
 )
 from tally.dashboard.web import HOME, PostedForm, SignedInViewer, render
 from tally.models import PortalTab
+from tally.models.scoped import get_account
 from tally.portal import settings as portal_settings
 from tally.portal.settings_schemas import PortalSettingsOut
+from tally.workflows import account_settings as settings_workflow
 
 SETTINGS = HOME + "/settings"
 BRANDING = SETTINGS + "/branding"
@@ -105,20 +106,20 @@ def _account_page(
 def account_settings(
     request: Request, viewer: SignedInViewer, session: DbSession, saved: str | None = None
 ) -> Response:
-    account = AccountOut.build(accounts.get_account(session, viewer.account_id))
+    account = AccountOut.build(get_account(session, viewer.account_id))
     return _account_page(request, viewer, account_form(account), saved=saved == "1")
 
 
 @router.post("")
 def save_account_settings(request: Request, posted: PostedForm, session: DbSession) -> Response:
     viewer = posted.viewer
-    account = accounts.get_account(session, viewer.account_id)
+    account = get_account(session, viewer.account_id)
     try:
         body = account_request(posted.fields, had_logo=bool(account.logo_url))
     except FormErrors as invalid:
         form = posted_account_form(posted.fields)
         return _account_page(request, viewer, form, errors=invalid.errors)
-    accounts.update_account(session, viewer.account_id, body)
+    settings_workflow.update_account(session, viewer.account_id, body)
     return RedirectResponse(f"{SETTINGS}?saved=1", status_code=303)
 
 

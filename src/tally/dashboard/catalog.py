@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from tally.api.deps import DbSession
 from tally.api.types import Currency
 from tally.catalog import prices as price_service
+from tally.catalog import queries as catalog_queries
 from tally.catalog import service as product_service
 from tally.catalog.price_schemas import (
     OveragesFrequency,
@@ -52,7 +53,7 @@ from tally.dashboard.catalog_forms import (
 from tally.dashboard.sessions import Viewer
 from tally.dashboard.web import DashboardPageError, PostedForm, SignedInViewer
 from tally.exceptions import Conflict, InvalidRequest, NotFound
-from tally.metering import metrics as metric_service
+from tally.metering import queries as metering_queries
 from tally.models import (
     BillingFrequency,
     BillingType,
@@ -62,8 +63,8 @@ from tally.models import (
     TaxRate,
     UsageMetric,
 )
-from tally.seats import service as seat_service
-from tally.tax import service as tax_service
+from tally.seats import queries as seat_queries
+from tally.tax import queries as tax_queries
 
 LIST_LIMIT = 200
 TIER_ROWS = 6
@@ -150,36 +151,16 @@ def tier_rows(price: Price) -> list[dict[str, Any]]:
     return rows
 
 
-def _products(session: Session, account_id: str) -> list[Product]:
-    query = product_service.product_query(account_id).order_by(Product.name, Product.id)
-    return list(session.scalars(query.limit(LIST_LIMIT)))
-
-
-def _prices_by_product(
-    session: Session, account_id: str, products: list[Product]
-) -> dict[str, list[Price]]:
-    query = price_service.price_query(account_id).where(
-        Price.product_id.in_([p.id for p in products])
-    )
-    grouped: dict[str, list[Price]] = {p.id: [] for p in products}
-    for price in session.scalars(query.order_by(Price.name, Price.id)):
-        grouped[price.product_id].append(price)
-    return grouped
-
-
 def _usage_metrics(session: Session, account_id: str) -> list[UsageMetric]:
-    query = metric_service.metric_query(account_id).order_by(UsageMetric.name)
-    return list(session.scalars(query.limit(LIST_LIMIT)))
+    return metering_queries.metrics(session, account_id, LIST_LIMIT)
 
 
 def _seat_metrics(session: Session, account_id: str) -> list[SeatMetric]:
-    query = seat_service.seat_metric_query(account_id).order_by(SeatMetric.seat_type)
-    return list(session.scalars(query.limit(LIST_LIMIT)))
+    return seat_queries.seat_metrics(session, account_id, LIST_LIMIT)
 
 
 def _tax_rates(session: Session, account_id: str) -> list[TaxRate]:
-    query = tax_service.tax_rate_query(account_id).order_by(TaxRate.created_at, TaxRate.id)
-    return list(session.scalars(query.limit(LIST_LIMIT)))
+    return tax_queries.tax_rates(session, account_id, limit=LIST_LIMIT)
 
 
 @router.get("")
@@ -189,14 +170,16 @@ def overview(
     session: DbSession,
     done: Annotated[str | None, Query()] = None,
 ) -> Response:
-    products = _products(session, viewer.account_id)
+    products = catalog_queries.products(session, viewer.account_id, LIST_LIMIT)
     return catalog_page(
         request,
         "overview.html",
         viewer,
         notice=notice(done),
         products=products,
-        prices=_prices_by_product(session, viewer.account_id, products),
+        prices=catalog_queries.prices_by_product(
+            session, viewer.account_id, [p.id for p in products]
+        ),
         usage_metrics=_usage_metrics(session, viewer.account_id),
         seat_metrics=_seat_metrics(session, viewer.account_id),
         tax_rates=_tax_rates(session, viewer.account_id),
@@ -250,7 +233,9 @@ def product_page(
     done: Annotated[str | None, Query()] = None,
 ) -> Response:
     product = product_or_404(session, viewer.account_id, product_id)
-    product_prices = _prices_by_product(session, viewer.account_id, [product])[product.id]
+    product_prices = catalog_queries.prices_by_product(session, viewer.account_id, [product.id])[
+        product.id
+    ]
     return catalog_page(
         request,
         "product.html",

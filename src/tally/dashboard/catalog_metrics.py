@@ -8,7 +8,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from tally.accounts.service import get_account
 from tally.api.deps import DbSession
 from tally.dashboard.catalog_forms import (
     CATALOG,
@@ -27,6 +26,7 @@ from tally.exceptions import Conflict, InvalidRequest
 from tally.metering import metrics as metric_service
 from tally.metering.schemas import UsageMetricIn
 from tally.models import AggregationType
+from tally.models.scoped import get_account
 from tally.seats import service as seat_service
 from tally.seats.schemas import SeatMetricIn
 

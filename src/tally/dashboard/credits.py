@@ -3,7 +3,7 @@ customer's balances (per currency for cash, per metric for usage credits) with e
 entry, and the form granting credits.
 
 The grant form builds the API's `CreditGrantCreate` from its fields, so its validation is the
-API's own, and `credits.service.create_grant` writes the grant and its ledger entry as for
+API's own, and `workflows.credit_grants.create_grant` writes the grant and its ledger entry as for
 `POST /api/credits`. Balances are `credits.presenters.balances_out`, the API's answer to
 `GET /api/credits/{customer}/balances`.
 """
@@ -22,17 +22,19 @@ from sqlalchemy.orm import Session
 from tally.api.deps import DbSession
 from tally.api.pagination import PageParams, paginate
 from tally.api.types import Currency
+from tally.core.wire import plain
 from tally.credits import presenters, service
 from tally.credits.schemas import CreditGrantCreate
-from tally.customers.service import customer_query
+from tally.customers.queries import customer_choices, customer_names
+from tally.customers.service import get_customer
 from tally.dashboard import sessions
 from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer, render
 from tally.documents import render as documents
 from tally.exceptions import BadRequest, InvalidRequest, NotFound
-from tally.invoices.schemas import plain
-from tally.invoices.service import account_of
-from tally.metering.metrics import metric_query
-from tally.models import CreditGrant, CreditUnitType, Customer, UsageMetric
+from tally.metering import queries as metering_queries
+from tally.models import CreditGrant, CreditUnitType
+from tally.models.scoped import get_account
+from tally.workflows import credit_grants
 
 CREDITS = HOME + "/credits"
 PAGE_SIZE = 20
@@ -117,12 +119,8 @@ def grant_request(fields: dict[str, str]) -> CreditGrantCreate:
 
 
 def _choices(session: Session, account_id: str) -> dict[str, Any]:
-    customers = session.scalars(
-        customer_query(account_id)
-        .where(Customer.archived_at.is_(None))
-        .order_by(Customer.legal_name)
-    )
-    metrics = session.scalars(metric_query(account_id).order_by(UsageMetric.name))
+    customers = customer_choices(session, account_id)
+    metrics = metering_queries.metrics(session, account_id)
     return {
         "customers": [(c.id, c.legal_name) for c in customers],
         "metrics": [(m.id, m.name) for m in metrics],
@@ -154,15 +152,8 @@ def _credits_page(
     balances = service.current_balances(session, viewer.account_id, [g.id for g in page.rows])
     choices = _choices(session, viewer.account_id)
     names = dict(choices["customers"])
-    missing = {g.customer_id for g in page.rows} - names.keys()
-    if missing:  # archived customers' grants
-        names.update(
-            session.execute(
-                customer_query(viewer.account_id)
-                .with_only_columns(Customer.id, Customer.legal_name)
-                .where(Customer.id.in_(missing))
-            ).all()
-        )
+    missing = {g.customer_id for g in page.rows} - names.keys()  # archived customers' grants
+    names.update(customer_names(session, viewer.account_id, missing))
     rows = [
         {
             "id": grant.id,
@@ -215,7 +206,7 @@ def grant_credits(request: Request, form: PostedForm, session: DbSession) -> Res
     viewer = form.viewer
     try:
         body = grant_request(form.fields)
-        grant = service.create_grant(session, account_of(session, viewer.account_id), body)
+        grant = credit_grants.create_grant(session, get_account(session, viewer.account_id), body)
     except FormErrors as invalid:
         errors = invalid.errors
     except NotFound as missing:  # another account's customer or metric, as the API answers
@@ -247,8 +238,7 @@ def customer_credits(
         credits = service.customer_credits(session, viewer.account_id, customer_id)
     except NotFound as missing:
         raise DashboardPageError.not_found() from missing
-    customer = session.scalar(customer_query(viewer.account_id).where(Customer.id == customer_id))
-    assert customer is not None  # customer_credits found it
+    customer = get_customer(session, viewer.account_id, customer_id)  # customer_credits found it
     balances = presenters.balances_out(credits)
     return render(
         request,

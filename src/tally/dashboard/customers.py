@@ -17,14 +17,15 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tally.api.deps import DbSession
 from tally.api.pagination import PageParams, paginate
+from tally.core.clock import local_today
 from tally.core.formatting import format_money
 from tally.customers import aliases as customer_aliases
 from tally.customers import presenters
+from tally.customers import queries as customer_queries
 from tally.customers import service as customers
 from tally.customers.schemas import CustomerIn, CustomerOut
 from tally.dashboard import sessions as dashboard_sessions
@@ -44,23 +45,25 @@ from tally.dashboard.web import (
     render,
 )
 from tally.exceptions import Conflict, NotFound, TallyError
-from tally.invoices import lifecycle
-from tally.invoices import service as invoices
+from tally.invoices import queries as invoice_queries
 from tally.models import (
     BillingPreference,
     Customer,
     CustomerStatus,
-    Invoice,
     InvoiceStatus,
     TaxStatus,
 )
+from tally.models.scoped import get_account
 from tally.portal import sessions as portal_sessions
-from tally.schedules import service as schedules
+from tally.schedules import queries as schedule_queries
 from tally.settings import Settings
+from tally.workflows import customers as customer_workflows
 
 CUSTOMERS = f"{HOME}/customers"
 PAGE_SIZE = 50
 RECENT = 50
+# What archiving a customer voids (its confirmation page lists them).
+OPEN = (InvoiceStatus.DRAFT, InvoiceStatus.IN_PROGRESS)
 MESSAGES = {
     "created": "Customer created.",
     "updated": "Customer saved.",
@@ -146,13 +149,7 @@ def customer_list(
         ),
     )
     if filters.schedule:
-        # Whether a customer has a (live) schedule is the schedules service's list, composed.
-        scheduled = (
-            schedules.filtered_schedules(viewer.account_id, schedules.ScheduleFilters())
-            .subquery()
-            .c.customer_id
-        )
-        with_schedule = Customer.id.in_(select(scheduled))
+        with_schedule = schedule_queries.has_live_schedule(viewer.account_id)
         query = query.where(with_schedule if filters.schedule == "yes" else ~with_schedule)
     try:
         page = paginate(session, query, Customer.id, PageParams(limit=PAGE_SIZE, after=after))
@@ -160,16 +157,7 @@ def customer_list(
         raise DashboardPageError(400, "Bad request", invalid.message) from invalid
     views = presenters.customer_views(session, viewer.account_id, page.rows)
     parent_ids = {view.parent_id for view in views if view.parent_id}
-    parents = (
-        {
-            parent.id: parent.legal_name
-            for parent in session.scalars(
-                customers.customer_query(viewer.account_id).where(Customer.id.in_(parent_ids))
-            )
-        }
-        if parent_ids
-        else {}
-    )
+    parents = customer_queries.customer_names(session, viewer.account_id, parent_ids)
     return render(
         request,
         "dashboard/customers/list.html",
@@ -191,11 +179,7 @@ def _parent_options(
     session: Session, account_id: str, exclude: str | None = None
 ) -> list[tuple[str, str]]:
     """Live customers a customer may be put under (the service refuses cycles)."""
-    live = session.scalars(
-        customers.filtered_customers(account_id, customers.CustomerFilters()).order_by(
-            Customer.legal_name
-        )
-    )
+    live = customer_queries.customer_choices(session, account_id)
     return [(c.id, c.legal_name) for c in live if c.id != exclude]
 
 
@@ -287,23 +271,12 @@ def customer_page(
         if customer.parent_id
         else None
     )
-    customer_schedules = list(
-        session.scalars(
-            schedules.filtered_schedules(
-                account_id,
-                schedules.ScheduleFilters(customer_id=customer.id, include_archived=True),
-            ).limit(RECENT)
-        )
+    customer_schedules = schedule_queries.customer_schedules(
+        session, account_id, customer.id, archived=True, limit=RECENT
     )
-    today = lifecycle.local_today(invoices.account_of(session, account_id))
-    customer_invoices = list(
-        session.scalars(
-            invoices.filtered_invoices(
-                account_id, invoices.InvoiceFilters(customer_ids=[customer.id]), today
-            )
-            .order_by(Invoice.id.desc())
-            .limit(RECENT)
-        )
+    today = local_today(get_account(session, account_id).timezone)
+    customer_invoices = invoice_queries.customer_invoices(
+        session, account_id, customer.id, limit=RECENT
     )
     return render(
         request,
@@ -404,25 +377,9 @@ def confirm_archive(
 ) -> Response:
     account_id = viewer.account_id
     customer = _customer(session, account_id, customer_id)
-    live_schedules = list(
-        session.scalars(
-            schedules.filtered_schedules(
-                account_id, schedules.ScheduleFilters(customer_id=customer.id)
-            )
-        )
-    )
-    today = lifecycle.local_today(invoices.account_of(session, account_id))
-    open_invoices = list(
-        session.scalars(
-            invoices.filtered_invoices(
-                account_id,
-                invoices.InvoiceFilters(
-                    customer_ids=[customer.id],
-                    statuses=[InvoiceStatus.DRAFT, InvoiceStatus.IN_PROGRESS],
-                ),
-                today,
-            )
-        )
+    live_schedules = schedule_queries.customer_schedules(session, account_id, customer.id)
+    open_invoices = invoice_queries.customer_invoices(
+        session, account_id, customer.id, statuses=OPEN
     )
     return render(
         request,
@@ -440,7 +397,7 @@ def confirm_archive(
 def archive_customer(customer_id: str, posted: PostedForm, session: DbSession) -> Response:
     account_id = posted.viewer.account_id
     try:
-        customers.archive_customer(session, account_id, customer_id)
+        customer_workflows.archive_customer(session, account_id, customer_id)
     except NotFound as missing:
         raise DashboardPageError.not_found() from missing
     return RedirectResponse(f"{CUSTOMERS}/{customer_id}?done=archived", status_code=303)

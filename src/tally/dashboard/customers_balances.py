@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from tally.credits import presenters as credit_presenters
 from tally.credits import service as credits
 from tally.credits.schemas import CreditBalanceOut
-from tally.metering import metrics, queries
+from tally.metering import queries
 from tally.models import Customer, UsageMetric
 from tally.seats import service as seats
 from tally.seats.queries import LatestSeatTotal
@@ -45,7 +45,7 @@ def balances(session: Session, account_id: str, customer: Customer, today: date)
     # schedules with different periods; the month is the one period they all overlap).
     start = today.replace(day=1)
     end = today.replace(day=calendar.monthrange(today.year, today.month)[1])
-    account_metrics = list(session.scalars(metrics.metric_query(account_id).limit(MAX_METRICS)))
+    account_metrics = queries.metrics(session, account_id, MAX_METRICS)
     usage: list[Usage] = []
     if account_metrics:
         aliases = queries.expand_aliases(session, account_id, [customer.id])

@@ -19,26 +19,25 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
-from tally.activity.service import REQUEST_STATE, TRACE_ID
 from tally.api.deps import DbSession, get_database
 from tally.api.pagination import PageParams, paginate
 from tally.billing.scheduler import bill_account
-from tally.customers.service import customer_query
+from tally.core.clock import local_today
+from tally.customers.queries import customer_choices
 from tally.dashboard import sessions
 from tally.dashboard.activity import recent
 from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer, render
-from tally.db import Database
+from tally.db import REQUEST_STATE, TRACE_ID, Database
 from tally.documents import render as documents
 from tally.documents.links import invoice_path, portal_url
 from tally.exceptions import BadRequest, Conflict, InvalidRequest, NotFound
 from tally.invoices import lifecycle, service
 from tally.invoices.endpoints import invoice_filters
-from tally.invoices.lifecycle import local_today
 from tally.invoices.queries import invoice_is_overdue
 from tally.invoices.schemas import PaymentStatusIn
-from tally.models import Customer, Invoice, InvoiceStatus, PaymentStatus
+from tally.models import Invoice, InvoiceStatus, PaymentStatus
+from tally.models.scoped import get_account
 from tally.ops.logging import request_id
 from tally.settings import Settings
 
@@ -135,10 +134,6 @@ def _row(invoice: Invoice, today: date) -> dict[str, Any]:
     }
 
 
-def _customers(session: Session, account_id: str) -> list[Customer]:
-    return list(session.scalars(customer_query(account_id).order_by(Customer.legal_name)))
-
-
 # What a billing run reports, shown after the run (counts only: nothing else is read back).
 RUN_COUNTS = ("created", "updated", "finalized", "failed")
 
@@ -178,12 +173,12 @@ def billing_run(form: PostedForm, db: Db) -> Response:
 @router.get("")
 def invoice_list(request: Request, viewer: SignedInViewer, session: DbSession) -> Response:
     query = dict(request.query_params.items())
-    today = local_today(service.account_of(session, viewer.account_id))
+    today = local_today(get_account(session, viewer.account_id).timezone)
     context: dict[str, Any] = {
         "query": {name: query.get(name, "") for name in (*TEXT_FILTERS, *DATE_FILTERS)},
         "statuses": list(InvoiceStatus),
         "payment_statuses": list(PaymentStatus),
-        "customers": _customers(session, viewer.account_id),
+        "customers": customer_choices(session, viewer.account_id, archived=True),
         "date_filters": DATE_LABELS,
         "rows": [],
         "totals": [],
@@ -258,7 +253,7 @@ def _invoice_page(
             )
         except NotFound as missing:
             raise DashboardPageError.not_found() from missing
-        today = local_today(service.account_of(session, viewer.account_id))
+        today = local_today(get_account(session, viewer.account_id).timezone)
         # The portal shows sent invoices only: the link goes there once it is sent. The
         # portal is served by this app, so the link is relative to wherever the dashboard is.
         portal = (
@@ -359,7 +354,7 @@ def _transition(
             # Who acts, for the activity log (as `api/deps.get_session` tells its sessions).
             session.info[REQUEST_STATE] = request.state
             session.info[TRACE_ID] = request_id.get()
-            account = service.account_of(session, viewer.account_id)
+            account = get_account(session, viewer.account_id)
             change(session, account)
     except NotFound as missing:
         raise DashboardPageError.not_found() from missing

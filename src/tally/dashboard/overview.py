@@ -9,10 +9,11 @@ from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 
+from tally.core.clock import local_today
 from tally.documents import render as documents
 from tally.invoices import service
 from tally.invoices.endpoints import invoice_filters
-from tally.invoices.lifecycle import local_today
+from tally.models.scoped import get_account
 
 INVOICES = "/dashboard/invoices"
 
@@ -43,7 +44,7 @@ class OverviewCard:
 
 
 def invoice_cards(session: Session, account_id: str) -> list[OverviewCard]:
-    today = local_today(service.account_of(session, account_id))
+    today = local_today(get_account(session, account_id).timezone)
     cards = []
     for title, meaning, query in CARDS:
         filters = invoice_filters(

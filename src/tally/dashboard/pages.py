@@ -42,6 +42,7 @@ from tally.dashboard.web import (
 )
 from tally.db import Database
 from tally.exceptions import InvalidRequest, NotFound
+from tally.models.scoped import get_account
 from tally.ops.limits import Door, Limits, TooManyRequests
 from tally.settings import Settings
 
@@ -251,7 +252,7 @@ def create_api_key(request: Request, form: PostedForm, session: DbSession) -> Re
         return _api_keys_page(
             request, session, viewer, status=422, error="A key's name is at most 200 characters."
         )
-    account = accounts.get_account(session, viewer.account_id)
+    account = get_account(session, viewer.account_id)
     credentials = accounts.issue_api_key(session, account, name=name)
     settings = _settings(request)
     return render(

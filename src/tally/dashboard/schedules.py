@@ -11,19 +11,18 @@ phase's prices are checkboxes named after the price.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tally.api.deps import DbSession
-from tally.catalog import prices as price_service
+from tally.catalog import queries as catalog_queries
 from tally.core.formatting import format_percent
-from tally.customers import service as customer_service
+from tally.customers import queries as customer_queries
 from tally.dashboard.catalog import describe
 from tally.dashboard.catalog_forms import (
     Location,
@@ -38,11 +37,12 @@ from tally.dashboard.catalog_forms import (
 from tally.dashboard.sessions import Viewer
 from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer, render
 from tally.exceptions import Conflict, InvalidRequest, NotFound
-from tally.models import BillingSchedule, Customer, DiscountType, Price, Product, TaxRate
+from tally.models import BillingSchedule, DiscountType
 from tally.schedules import presenters
+from tally.schedules import queries as schedule_queries
 from tally.schedules import service as schedule_service
 from tally.schedules.schemas import ScheduleCreate
-from tally.tax import service as tax_service
+from tally.tax import queries as tax_queries
 
 SCHEDULES = HOME + "/billing-schedules"
 LIST_LIMIT = 200
@@ -64,16 +64,6 @@ def _page(
     )
 
 
-def _customers(session: Session, account_id: str) -> list[Customer]:
-    query = customer_service.customer_query(account_id).where(Customer.archived_at.is_(None))
-    return list(session.scalars(query.order_by(Customer.legal_name).limit(LIST_LIMIT)))
-
-
-def _customer_names(session: Session, account_id: str, ids: set[str]) -> dict[str, str]:
-    query = customer_service.customer_query(account_id).where(Customer.id.in_(ids))
-    return {customer.id: customer.legal_name for customer in session.scalars(query)}
-
-
 # --- list and view ---------------------------------------------------------------------------
 
 
@@ -85,14 +75,12 @@ def schedules(
     archived: Annotated[bool, Query()] = False,
     done: Annotated[str | None, Query()] = None,
 ) -> Response:
-    filters = schedule_service.ScheduleFilters(include_archived=archived)
-    query = schedule_service.filtered_schedules(viewer.account_id, filters)
-    rows = list(
-        session.scalars(
-            query.order_by(BillingSchedule.created_at.desc(), BillingSchedule.id).limit(LIST_LIMIT)
-        )
+    rows = schedule_queries.recent_schedules(
+        session, viewer.account_id, archived=archived, limit=LIST_LIMIT
     )
-    names = _customer_names(session, viewer.account_id, {s.customer_id for s in rows})
+    names = customer_queries.customer_names(
+        session, viewer.account_id, {s.customer_id for s in rows}
+    )
     return _page(
         request,
         "list.html",
@@ -122,22 +110,13 @@ def _schedule_page(
     status: int = 200,
 ) -> HTMLResponse:
     [view] = presenters.schedule_views(session, viewer.account_id, [schedule])
-    price_rows = session.scalars(
-        select(Price).where(
-            Price.account_id == viewer.account_id,
-            Price.id.in_([p["id"] for p in view["prices"]]),
-        )
+    prices = catalog_queries.prices_by_id(
+        session, viewer.account_id, [p["id"] for p in view["prices"]]
     )
-    prices = {price.id: price for price in price_rows}
-    tax_rates = {
-        rate.id: rate
-        for rate in session.scalars(
-            tax_service.tax_rate_query(viewer.account_id).where(
-                TaxRate.id.in_([t["taxRateId"] for t in view["taxRates"]])
-            )
-        )
-    }
-    names = _customer_names(session, viewer.account_id, {schedule.customer_id})
+    tax_rates = tax_queries.tax_rates_by_id(
+        session, viewer.account_id, [t["taxRateId"] for t in view["taxRates"]]
+    )
+    names = customer_queries.customer_names(session, viewer.account_id, {schedule.customer_id})
     try:
         schedule_service.check_editable(schedule)  # the Edit link only where the API allows it
         editable = True
@@ -180,24 +159,6 @@ def schedule_page(
 # --- create ----------------------------------------------------------------------------------
 
 
-def _price_choices(
-    session: Session, account_id: str, also: Collection[str] = ()
-) -> list[tuple[Price, str]]:
-    """The account's prices to choose from, with `also` (those a schedule bills already)
-    even past the list's limit."""
-    query = (
-        price_service.price_query(account_id)
-        .join(Product, Product.id == Price.product_id)
-        .add_columns(Product.name)
-        .order_by(Product.name, Price.name, Price.id)
-    )
-    choices = [(price, name) for price, name in session.execute(query.limit(LIST_LIMIT))]
-    missing = set(also) - {price.id for price, _ in choices}
-    if missing:
-        choices += [(p, name) for p, name in session.execute(query.where(Price.id.in_(missing)))]
-    return choices
-
-
 def _form(
     request: Request,
     session: Session,
@@ -210,12 +171,12 @@ def _form(
 ) -> HTMLResponse:
     """The schedule form; the edit page passes `edit` (the schedule's id, customer, label and
     status, the prices it bills, tax options of its own, notes on what the form keeps)."""
-    customers = [] if edit else _customers(session, viewer.account_id)  # fixed once created
-    tax_rates = session.scalars(
-        tax_service.tax_rate_query(viewer.account_id)
-        .where(TaxRate.archived_at.is_(None))
-        .order_by(TaxRate.created_at)
+    customers = (  # fixed once created
+        []
+        if edit
+        else customer_queries.customer_choices(session, viewer.account_id, limit=LIST_LIMIT)
     )
+    tax_rates = tax_queries.tax_rates(session, viewer.account_id, archived=False)
     return _page(
         request,
         "form.html",
@@ -226,7 +187,9 @@ def _form(
         phases=phases,
         more_phases=phases < MAX_PHASES,
         customers=[(c.id, c.legal_name) for c in customers],
-        prices=_price_choices(session, viewer.account_id, edit["price_ids"] if edit else ()),
+        prices=catalog_queries.price_choices(
+            session, viewer.account_id, LIST_LIMIT, edit["price_ids"] if edit else ()
+        ),
         tax_rates=[
             *(edit["tax_options"] if edit else []),
             *((r.id, f"{r.current.name} ({format_percent(r.current.amount)})") for r in tax_rates),

@@ -20,11 +20,11 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from tally.api.deps import DbSession
+from tally.customers.queries import customer_names
 from tally.dashboard.catalog_forms import Problems, from_service, from_validation, present
 from tally.dashboard.schedules import (
     MAX_PHASES,
     _body,
-    _customer_names,
     _form,
     _phase_count,
     _schedule,
@@ -33,11 +33,11 @@ from tally.dashboard.schedules import (
 from tally.dashboard.sessions import Viewer
 from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer
 from tally.exceptions import Conflict, InvalidRequest, NotFound
-from tally.models import BillingSchedule, TaxRate
+from tally.models import BillingSchedule
 from tally.schedules import presenters
 from tally.schedules import service as schedule_service
 from tally.schedules.schemas import ScheduleUpdate
-from tally.tax import service as tax_service
+from tally.tax import queries as tax_queries
 
 SCHEDULES = HOME + "/billing-schedules"
 # The tax select's choice that keeps each billed price's own rate, as the schedule has them.
@@ -70,10 +70,7 @@ def _billed(phases: list[dict[str, Any]]) -> list[str]:
 
 
 def _live_rates(session: Session, account_id: str, ids: set[str]) -> set[str]:
-    query = tax_service.tax_rate_query(account_id).where(
-        TaxRate.id.in_(ids), TaxRate.archived_at.is_(None)
-    )
-    return {rate.id for rate in session.scalars(query)}
+    return tax_queries.live_tax_rate_ids(session, account_id, ids)
 
 
 def _tax_choice(session: Session, account_id: str, view: dict[str, Any]) -> str:
@@ -225,7 +222,7 @@ def _edit_form(
     phases: int,
     status: int = 200,
 ) -> HTMLResponse:
-    names = _customer_names(session, viewer.account_id, {view["customerId"]})
+    names = customer_names(session, viewer.account_id, {view["customerId"]})
     edit = {
         "id": view["id"],
         "customer_name": names.get(view["customerId"], view["customerId"]),

@@ -9,7 +9,6 @@ in another browser.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -18,13 +17,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from tally.core.clock import utcnow
+from tally.core.hashing import hash_token
 from tally.dashboard.users import PasswordCheck
-from tally.db import utcnow
 from tally.models import Account, DashboardSession, MerchantUser
-
-
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def csrf_matches(expected: str, given: str | None) -> bool:
@@ -75,7 +71,7 @@ def sign_in(
         DashboardSession(
             account_id=check.account_id,
             user_id=check.user_id,
-            token_hash=digest(token),
+            token_hash=hash_token(token),
             csrf_secret=secrets.token_urlsafe(32),
             expires_at=expires_at,
         )
@@ -93,7 +89,7 @@ def viewer(session: Session, token: str, now: datetime | None = None) -> Viewer 
         .join(MerchantUser, MerchantUser.id == DashboardSession.user_id)
         .join(Account, Account.id == DashboardSession.account_id)
         .where(
-            DashboardSession.token_hash == digest(token),
+            DashboardSession.token_hash == hash_token(token),
             DashboardSession.revoked_at.is_(None),
             DashboardSession.expires_at > (now or utcnow()),
         )
@@ -117,7 +113,9 @@ def sign_out(session: Session, token: str) -> None:
     now = utcnow()
     session.execute(
         update(DashboardSession)
-        .where(DashboardSession.token_hash == digest(token), DashboardSession.revoked_at.is_(None))
+        .where(
+            DashboardSession.token_hash == hash_token(token), DashboardSession.revoked_at.is_(None)
+        )
         .values(revoked_at=now, updated_at=now)
     )
 

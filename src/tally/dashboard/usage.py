@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from tally.api.deps import DbSession
@@ -36,8 +36,8 @@ from tally.dashboard.usage_common import (
 from tally.dashboard.web import SignedInViewer, render
 from tally.exceptions import BadRequest
 from tally.metering import queries
-from tally.metering.events import EventFilters, filtered_events, is_uuid
-from tally.models import Customer, UsageEvent
+from tally.metering.events import EventFilters, explorer_events
+from tally.models import UsageEvent
 
 PAGE_SIZE = 25
 FILTERS = (
@@ -129,41 +129,16 @@ def explorer_query(
     times = _times(query, zone)
     aliases = _aliases(session, account_id, query)
     filters = EventFilters(
-        customer_aliases=aliases or None,
+        customer_aliases=aliases,
         unmapped_aliases_only=query.get("unmappedAliasesOnly") == "true",
         event_type=query.get("eventType", "").strip() or None,
         after=times["from"],
         before=times["to"],
     )
-    statement = filtered_events(account_id, filters)
-    if aliases == []:  # a typed alias that is not the chosen customer's
-        statement = statement.where(false())
-    if event_id := query.get("eventId", "").strip():
-        # Tally's id (the API's `eventId`) or the sender's own customerEventId: people hold
-        # the latter. The id column is a UUID on PostgreSQL: compared only with one.
-        match = UsageEvent.customer_event_id == event_id
-        if is_uuid(event_id):
-            match = or_(UsageEvent.id == event_id, match)
-        statement = statement.where(match)
-    return statement
+    return explorer_events(account_id, filters, query.get("eventId", "").strip() or None)
 
 
 # --- the rows --------------------------------------------------------------------------------
-
-
-def alias_owners(
-    session: Session, account_id: str, aliases: set[str]
-) -> dict[str, tuple[str, str]]:
-    """alias -> (customer id, name) for the aliases naming a customer: one query."""
-    if not aliases:
-        return {}
-    names = queries.customer_names(account_id)
-    rows = session.execute(
-        select(names.c.alias, Customer.id, Customer.legal_name)
-        .join(Customer, Customer.id == names.c.subject)
-        .where(Customer.account_id == account_id, names.c.alias.in_(aliases))
-    )
-    return {alias: (customer_id, name) for alias, customer_id, name in rows}
 
 
 def _compact(properties_json: str) -> str:
@@ -174,7 +149,7 @@ def _compact(properties_json: str) -> str:
 def event_rows(
     session: Session, account_id: str, events: list[UsageEvent], zone: ZoneInfo
 ) -> list[EventRow]:
-    owners = alias_owners(session, account_id, {event.customer_alias for event in events})
+    owners = queries.alias_owners(session, account_id, {event.customer_alias for event in events})
     rows = []
     for event in events:
         customer_id, name = owners.get(event.customer_alias, (None, None))

@@ -7,13 +7,13 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tally.customers import queries as customer_queries
 from tally.dashboard.web import HOME, DashboardPageError
-from tally.invoices.service import account_of
-from tally.metering.metrics import metric_query
-from tally.models import Customer, UsageMetric
+from tally.metering import queries as metering_queries
+from tally.models import UsageMetric
+from tally.models.scoped import get_account
 
 USAGE = HOME + "/usage"
 METRIC_VALUES = USAGE + "/metrics"
@@ -21,29 +21,22 @@ METRIC_VALUES = USAGE + "/metrics"
 
 def account_zone(session: Session, account_id: str) -> ZoneInfo:
     """The zone the account's periods (and the forms' times) are read in."""
-    return ZoneInfo(account_of(session, account_id).timezone)
+    return ZoneInfo(get_account(session, account_id).timezone)
 
 
 def customer_choices(session: Session, account_id: str) -> list[tuple[str, str]]:
     """(id, name) of every customer, archived ones too: their events stay explorable."""
-    rows = session.execute(
-        select(Customer.id, Customer.legal_name, Customer.archived_at)
-        .where(Customer.account_id == account_id)
-        .order_by(Customer.legal_name, Customer.id)
-    )
-    return [(id_, f"{name} (archived)" if archived_at else name) for id_, name, archived_at in rows]
+    rows = customer_queries.customer_choices(session, account_id, archived=True)
+    return [(id_, f"{name} (archived)" if archived else name) for id_, name, archived in rows]
 
 
 def metric_choices(session: Session, account_id: str) -> list[UsageMetric]:
-    return list(session.scalars(metric_query(account_id).order_by(UsageMetric.name)))
+    return metering_queries.metrics(session, account_id)
 
 
 def require_customer(session: Session, account_id: str, customer_id: str) -> None:
     """A 404 page for an id that is not one of the account's customers."""
-    found = session.scalar(
-        select(Customer.id).where(Customer.account_id == account_id, Customer.id == customer_id)
-    )
-    if found is None:
+    if not customer_queries.is_customer(session, account_id, customer_id):
         raise DashboardPageError.not_found()
 
 

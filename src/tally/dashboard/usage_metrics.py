@@ -20,10 +20,12 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tally.api.deps import DbSession
+from tally.core.clock import local_today
+from tally.core.wire import plain
+from tally.customers import queries as customer_queries
 from tally.dashboard import sessions
 from tally.dashboard.usage_common import (
     METRIC_VALUES,
@@ -36,12 +38,10 @@ from tally.dashboard.usage_common import (
 from tally.dashboard.web import DashboardPageError, SignedInViewer, render
 from tally.documents.render import Formatter
 from tally.exceptions import NotFound
-from tally.invoices.lifecycle import local_today
-from tally.invoices.schemas import plain
-from tally.invoices.service import account_of
 from tally.metering import metrics, queries
 from tally.metering.queries import UsageTotal
-from tally.models import Customer, UsageMetric
+from tally.models import UsageMetric
+from tally.models.scoped import get_account
 
 DEFAULT_MONTHS = 6
 MAX_MONTHS = 12
@@ -184,13 +184,7 @@ def customers_in_month(session: Session, metric: UsageMetric, first: date) -> li
     totals = queries.totals_by_customer(session, metric, first, _last_day(first))
     if not totals:
         return []
-    names = dict(
-        session.execute(
-            select(Customer.id, Customer.legal_name).where(
-                Customer.account_id == metric.account_id, Customer.id.in_(list(totals))
-            )
-        ).all()
-    )
+    names = customer_queries.customer_names(session, metric.account_id, totals)
     rows = [
         CustomerRow(customer_id, names.get(customer_id, customer_id), Value.of(total))
         for customer_id, total in totals.items()
@@ -213,8 +207,8 @@ def _metric(session: Session, account_id: str, metric_id: str) -> UsageMetric:
 @router.get("")
 def metric_values(request: Request, viewer: SignedInViewer, session: DbSession) -> Response:
     query = query_fields(request)
-    account = account_of(session, viewer.account_id)
-    this_month = local_today(account).replace(day=1)
+    account = get_account(session, viewer.account_id)
+    this_month = local_today(account.timezone).replace(day=1)
     choices = metric_choices(session, viewer.account_id)
     customer_id = query.get("customerId", "").strip()
     context: dict[str, Any] = {

@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from tally.api.deps import DbSession
@@ -49,6 +49,7 @@ from tally.models import (
     NotificationPolicy,
     WebhookDelivery,
 )
+from tally.notifications import queries as notification_queries
 from tally.notifications import service
 from tally.notifications.events import NotificationType
 from tally.notifications.schemas import (
@@ -314,11 +315,7 @@ def confirm_delete(
     request: Request, policy_id: str, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     policy = _owned(session, viewer.account_id, policy_id)
-    pending = session.scalar(
-        select(func.count()).select_from(
-            service.delivery_query(viewer.account_id, policy.id, DeliveryStatus.PENDING).subquery()
-        )
-    )
+    pending = notification_queries.pending_deliveries(session, viewer.account_id, policy.id)
     return _page(
         request, "webhooks_delete.html", viewer, policy=PolicyOut.build(policy), pending=pending
     )

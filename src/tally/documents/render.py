@@ -46,6 +46,7 @@ from tally.models import (
 )
 from tally.models.billed import BilledLine as Line
 from tally.models.billed import BilledLineGroup as Group
+from tally.models.scoped import get_account
 from tally.settings import Settings, get_settings
 
 BODY_TEMPLATE = "document.html"
@@ -260,13 +261,6 @@ def html_to_pdf(html: str, *, files_dir: Path | None = None) -> bytes:
 
 
 # --- reading the rows ----------------------------------------------------------------------
-
-
-def _account(session: Session, account_id: str) -> Account:
-    account = session.get(Account, account_id)
-    if account is None:
-        raise NotFound.resource("Account", account_id)
-    return account
 
 
 def _merchant(account: Account, fmt: Formatter) -> Party:
@@ -484,7 +478,7 @@ def invoice_document(
     so call it in a writing transaction."""
     settings = settings or get_settings()
     invoice = _with_lines(session, Invoice, account_id, invoice_id, "Invoice")
-    account = _account(session, account_id)
+    account = get_account(session, account_id)
     fmt = Formatter(invoice.currency, locale)
 
     facts = []
@@ -539,7 +533,7 @@ def credit_note_document(
     it credits. Another account's credit note: NotFound."""
     settings = settings or get_settings()
     note = _with_lines(session, CreditNote, account_id, credit_note_id, "CreditNote")
-    account = _account(session, account_id)
+    account = get_account(session, account_id)
     fmt = Formatter(note.currency, locale)
 
     facts = []

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
-from tally.engine.money import round_money
+from tally.core import wire
 from tally.models import EDITABLE_STATUSES, Invoice, InvoiceLineItem, InvoiceLineItemGroup
 
 INVOICE = "INVOICE"
@@ -22,7 +22,7 @@ CUSTOMER = "CUSTOMER"
 
 
 def money(amount: Any, currency: str) -> str | None:
-    return None if amount is None else str(round_money(amount, currency))
+    return None if amount is None else wire.money(amount, currency)
 
 
 def snapshot(invoice: Invoice) -> dict[str, Any]:

@@ -18,11 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from tally.api import references
-from tally.db import new_id, utcnow
+from tally.core.clock import local_today, utcnow
+from tally.db import new_id
 from tally.engine.money import ZERO, round_money
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.invoices import audit
-from tally.invoices.lifecycle import local_today, require
+from tally.invoices.lifecycle import require
 from tally.invoices.schemas import (
     InvoiceCreate,
     LineItemGroupIn,
@@ -112,7 +113,7 @@ def create_invoice(session: Session, account: Account, data: InvoiceCreate) -> I
         payment_term_days=None if data.due_date is not None else terms,
         billing_period_start=period.start if period else None,
         billing_period_end=period.end_inclusive if period else None,
-        accounting_date=data.accounting_date or local_today(account),
+        accounting_date=data.accounting_date or local_today(account.timezone),
         purchase_order_number=data.purchase_order_number,
         reference=data.reference,
         memo=data.memo,

@@ -16,9 +16,9 @@ from tally.api.routing import api_router
 from tally.api.schemas import Page
 from tally.api.types import Currency
 from tally.billed import lines
+from tally.core.clock import local_today
 from tally.exceptions import InvalidRequest
-from tally.invoices import drafts, lifecycle, service, upcoming
-from tally.invoices.lifecycle import local_today
+from tally.invoices import drafts, lifecycle, service
 from tally.invoices.schemas import (
     CurrencyTotal,
     InvoiceCreate,
@@ -41,6 +41,8 @@ from tally.models import (
     InvoiceStatus,
     PaymentStatus,
 )
+from tally.models.scoped import get_account
+from tally.workflows import upcoming
 
 router = api_router(tags=["Invoices"])
 
@@ -183,20 +185,20 @@ Filters = Annotated[service.InvoiceFilters, Depends(invoice_filters)]
 
 
 def _merchant(session: Session, account: CurrentAccount) -> Account:
-    return service.account_of(session, account.account_id)
+    return get_account(session, account.account_id)
 
 
 def _out(session: Session, merchant: Account, invoice: Invoice) -> InvoiceOut:
     archived = service.archived_customers(session, merchant.id, [invoice])
     credits = service.credit_lines(session, merchant.id, [invoice.id])
-    return InvoiceOut.build(invoice, archived, local_today(merchant), credits[invoice.id])
+    return InvoiceOut.build(invoice, archived, local_today(merchant.timezone), credits[invoice.id])
 
 
 @router.get("/invoices", summary="List invoices")
 def list_invoices(
     account: CurrentAccount, session: DbSession, paging: Paging, filters: Filters
 ) -> Page[InvoiceOut]:
-    today = local_today(_merchant(session, account))
+    today = local_today(_merchant(session, account).timezone)
     query = service.filtered_invoices(account.account_id, filters, today)
     page = paginate(session, query, Invoice.id, paging)
     archived = service.archived_customers(session, account.account_id, page.rows)
@@ -225,7 +227,7 @@ def create_invoice(body: InvoiceCreate, account: CurrentAccount, session: DbSess
     responses={200: {"model": InvoiceSummaryOut}},
 )
 def invoice_summary(account: CurrentAccount, session: DbSession, filters: Filters) -> Response:
-    today = local_today(_merchant(session, account))
+    today = local_today(_merchant(session, account).timezone)
     totals = service.summary(session, account.account_id, filters, today)
     out = InvoiceSummaryOut(
         totals_by_currency=[
@@ -248,7 +250,7 @@ def get_invoice(id: str, account: CurrentAccount, session: DbSession) -> Invoice
     merchant = _merchant(session, account)
     invoice = service.get_invoice(session, account.account_id, id)
     archived = service.archived_customers(session, account.account_id, [invoice])
-    return InvoiceDetailOut.build_detail(invoice, archived, local_today(merchant))
+    return InvoiceDetailOut.build_detail(invoice, archived, local_today(merchant.timezone))
 
 
 @router.delete(

@@ -17,17 +17,16 @@ that says why, raised before anything changed. The states:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
+from tally.core.clock import local_today, utcnow
+from tally.core.sql import upsert_insert
 from tally.credits import spending
-from tally.db import utcnow
 from tally.engine.money import ZERO, round_money
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.invoices import audit
@@ -54,15 +53,9 @@ ISSUED_STATUSES = (InvoiceStatus.FINAL, InvoiceStatus.SENT)
 _PAID = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_PAID)
 
 
-def local_today(account: Account, now: datetime | None = None) -> date:
-    """Today in the account's time zone: the day invoices are issued, sent and due."""
-    return (now or utcnow()).astimezone(ZoneInfo(account.timezone)).date()
-
-
 def take_numbers(session: Session, account_id: str, kind: DocumentKind, count: int) -> range:
     """`count` consecutive numbers, gapless: the sequence row stays locked until commit."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    upsert = dialect.insert(NumberSequence).values(
+    upsert = upsert_insert(session)(NumberSequence).values(
         account_id=account_id, kind=kind, last_number=count
     )
     last = session.scalar(
@@ -389,7 +382,7 @@ def finalize_invoice(session: Session, account: Account, invoice_id: str) -> Inv
     invoice = lock(session, account.id, invoice_id)
     require(invoice, "finalize", [InvoiceStatus.DRAFT])
     before = audit.snapshot(invoice)
-    finalize(session, account, [invoice.id], local_today(account))
+    finalize(session, account, [invoice.id], local_today(account.timezone))
     session.refresh(invoice)
     audit.finalized(session, invoice, before)
     return invoice
@@ -414,7 +407,7 @@ def send(
             "customerEmails to a one-off invoice) and create the invoice again, or use "
             "mark-as-sent to record that it was sent another way."
         )
-    today = local_today(account)
+    today = local_today(account.timezone)
     before, drafted = audit.snapshot(invoice), invoice.status is InvoiceStatus.DRAFT
     if invoice.status is InvoiceStatus.DRAFT:
         finalize(session, account, [invoice.id], today)
@@ -455,7 +448,7 @@ def void(session: Session, account: Account, invoice_id: str) -> Invoice:
     if invoice.finalized_at is not None:
         invoice.balance = ZERO
         invoice.balance_version += 1
-        spending.restore(session, account.id, invoice, local_today(account))
+        spending.restore(session, account.id, invoice, local_today(account.timezone))
     audit.voided(session, invoice, before)
     announce(session, invoice, NotificationType.INVOICE_UPDATED)
     return invoice

@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tally.core.clock import local_today
 from tally.invoices import service
-from tally.invoices.lifecycle import local_today
 from tally.invoices.schemas import InvoiceOut
 from tally.models import Invoice
+from tally.models.scoped import get_account
 from tally.notifications.events import INVOICE, presents
 
 
@@ -29,7 +30,7 @@ def present_invoices(
     if not invoices:
         return {}
     archived = service.archived_customers(session, account_id, invoices)
-    today = local_today(service.account_of(session, account_id))
+    today = local_today(get_account(session, account_id).timezone)
     return {
         invoice.id: InvoiceOut.build(invoice, archived, today).model_dump(
             mode="json", by_alias=True

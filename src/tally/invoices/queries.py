@@ -7,11 +7,14 @@ ones: written off, nobody chases them. Due today is not overdue yet; no due date
 `overdue_condition` says it in SQL (filters, counts, summaries), `is_overdue` in Python for a
 row already loaded; tests hold the two to the same answers."""
 
+from collections.abc import Collection
 from datetime import date
 
 from sqlalchemy import ColumnElement, and_
+from sqlalchemy.orm import Session
 
 from tally.models import Invoice, InvoiceStatus, PaymentStatus
+from tally.models.scoped import scoped
 
 # Payment statuses that still owe money (UNCOLLECTIBLE is written off).
 OWING = (PaymentStatus.UNPAID, PaymentStatus.PARTIALLY_PAID)
@@ -42,3 +45,42 @@ def is_overdue(
 
 def invoice_is_overdue(invoice: Invoice, today: date) -> bool:
     return is_overdue(invoice.status, invoice.payment_status, invoice.due_date, today)
+
+
+def customer_invoices(
+    session: Session,
+    account_id: str,
+    customer_id: str,
+    *,
+    statuses: Collection[InvoiceStatus] = (),
+    limit: int | None = None,
+) -> list[Invoice]:
+    """One customer's invoices, the newest first (of `statuses` only, when given)."""
+    query = scoped(Invoice, account_id).where(Invoice.customer_id == customer_id)
+    if statuses:
+        query = query.where(Invoice.status.in_(list(statuses)))
+    return list(session.scalars(query.order_by(Invoice.id.desc()).limit(limit)))
+
+
+def billed_periods(
+    session: Session, account_id: str, customer_id: str
+) -> list[tuple[date, date, InvoiceStatus]]:
+    """(start, end, status) of the customer's schedule invoices that are not voided, the
+    newest period first (one row per invoice: a period may have several)."""
+    query = (
+        scoped(Invoice, account_id)
+        .with_only_columns(Invoice.billing_period_start, Invoice.billing_period_end, Invoice.status)
+        .where(
+            Invoice.customer_id == customer_id,
+            Invoice.billing_schedule_id.is_not(None),
+            Invoice.billing_period_start.is_not(None),
+            Invoice.billing_period_end.is_not(None),
+            Invoice.status != InvoiceStatus.VOIDED,
+        )
+        .order_by(Invoice.billing_period_start.desc(), Invoice.billing_period_end.desc())
+    )
+    return [
+        (start, end, status)
+        for start, end, status in session.execute(query)
+        if start is not None and end is not None
+    ]

@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from tally.db import Database, insert_new, table_of, utcnow
+from tally.core.clock import local_today, utcnow
+from tally.db import Database, insert_new, table_of
 from tally.documents.links import invoice_path, portal_links
 from tally.models import Account, EmailMessage, Invoice, InvoiceStatus, PaymentStatus
 from tally.notifications import events
@@ -49,14 +50,14 @@ def _candidate_due_dates(today: date | None, now: datetime) -> set[date]:
     return {day + offset for day in days for offset in (timedelta(0), AHEAD)}
 
 
-def _reminder_kind(invoice: Invoice, local_today: date, zone: ZoneInfo) -> ReminderKind | None:
-    if invoice.due_date == local_today:
+def _reminder_kind(invoice: Invoice, today: date, zone: ZoneInfo) -> ReminderKind | None:
+    if invoice.due_date == today:
         kind: ReminderKind = "due"
-    elif invoice.due_date == local_today + AHEAD:
+    elif invoice.due_date == today + AHEAD:
         kind = "upcoming"
     else:
         return None
-    if invoice.sent_at is not None and invoice.sent_at.astimezone(zone).date() >= local_today:
+    if invoice.sent_at is not None and invoice.sent_at.astimezone(zone).date() >= today:
         return None
     return kind
 
@@ -92,7 +93,7 @@ def queue_reminders(
         due: list[tuple[Invoice, Account, ReminderKind]] = []
         for invoice, account in session.execute(query):
             zone = ZoneInfo(account.timezone)
-            kind = _reminder_kind(invoice, today or now.astimezone(zone).date(), zone)
+            kind = _reminder_kind(invoice, today or local_today(account.timezone, now), zone)
             if kind is not None and invoice.customer_emails:
                 due.append((invoice, account, kind))
         portals = portal_links(session, {invoice.customer_id for invoice, _, _ in due}, base)

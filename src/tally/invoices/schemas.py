@@ -11,7 +11,7 @@ recognition, tax categories, attachments) are refused when given, never silently
 """
 
 from collections.abc import Collection
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
@@ -27,7 +27,8 @@ from pydantic import (
 from tally.api.schemas import Schema
 from tally.api.types import Address, Currency, Name, PlainText
 from tally.billed.schemas import GroupHeading
-from tally.engine.money import minor_unit, round_money
+from tally.core.clock import midnight_utc
+from tally.core.wire import money, plain, rate_text
 from tally.invoices.queries import invoice_is_overdue
 from tally.models import (
     EDITABLE_STATUSES,
@@ -40,36 +41,6 @@ from tally.models import (
     PaymentStatus,
     TaxStatus,
 )
-
-
-def money(amount: Decimal, currency: str) -> str:
-    """An amount with the currency's minor-unit places: "150.00" in GBP, "1500" in JPY."""
-    rounded = round_money(amount, currency)
-    return format(rounded if rounded else abs(rounded), "f")  # never "-0.00"
-
-
-def plain(value: Decimal) -> str:
-    """A decimal without trailing zeros or exponent: 10.000 -> "10", 0.20 -> "0.2".
-
-    Not `Decimal.normalize`, which rounds to the context's 28 digits."""
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
-
-
-def rate_text(rate: Decimal, currency: str, rate_display: str) -> str:
-    """An absolute rate is money, at least to the minor unit ("15.00"), and keeps any finer
-    places it has ("0.0125"); a percentage rate is a plain number."""
-    if rate_display == RateDisplay.ABSOLUTE:
-        places = minor_unit(currency)
-        if rate == rate.quantize(places):
-            return money(rate, currency)
-    return plain(rate)
-
-
-def midnight_utc(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC)
 
 
 class RateDisplay(StrEnum):

@@ -7,16 +7,15 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, func, not_, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Select, func, not_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from tally.billed import lines
-from tally.db import ExactDecimal
+from tally.core.sql import exact_sum
 from tally.engine.money import ZERO, round_money
 from tally.exceptions import NotFound
 from tally.invoices.queries import overdue_condition
 from tally.models import (
-    Account,
     Customer,
     Invoice,
     InvoiceLineItem,
@@ -136,13 +135,7 @@ def summary(
 ) -> list[CurrencyTotals]:
     """How many invoices match the filters and their gross total, per currency, in one
     grouped query over the whole matching set."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    # SQLite keeps exact decimals as text: its registered exact sum adds them.
-    gross = (
-        func.sum(Invoice.gross_total)
-        if postgres
-        else type_coerce(func.tally_decimal_sum(Invoice.gross_total), ExactDecimal())
-    )
+    gross = exact_sum(session, Invoice.gross_total)
     rows = session.execute(
         select(Invoice.currency, func.count(), gross)
         .where(Invoice.account_id == account_id, *_conditions(filters, today))
@@ -153,13 +146,6 @@ def summary(
         CurrencyTotals(currency, count, round_money(total or ZERO, currency))
         for currency, count, total in rows
     ]
-
-
-def account_of(session: Session, account_id: str) -> Account:
-    account = session.get(Account, account_id)
-    if account is None:  # the caller authenticated as it: gone only if deleted meanwhile
-        raise NotFound.resource("Account", account_id)
-    return account
 
 
 def get_invoice(session: Session, account_id: str, invoice_id: str) -> Invoice:

@@ -233,7 +233,7 @@ def check_stored_values(session: Session, metric: UsageMetric) -> None:
     cannot bill (negative while the metric does not allow it, too large, too precise)."""
     if metric.aggregation_type not in NUMERIC_AGGREGATIONS or not metric.aggregation_property:
         return
-    sql = metering_sql(session.get_bind().dialect.name)
+    sql = metering_sql(session)
     events = USAGE_EVENTS
     definition = MetricDefinition.of(metric)
     number = sql.property_number(events.c.properties, metric.aggregation_property)

@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import Path, Query, Response
 from pydantic import AwareDatetime
 
-from tally.accounts.service import get_account
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession
 from tally.api.pagination import Paging, paginate, paginate_sorted, sort_column
@@ -28,6 +27,7 @@ from tally.metering.schemas import (
     UsageMetricOut,
 )
 from tally.models import AggregationType, UsageEvent, UsageMetric
+from tally.models.scoped import get_account
 from tally.ops import metrics as ops_metrics
 
 router = api_router(tags=["Usage metering"])
@@ -51,7 +51,7 @@ def list_metrics(
     event_property: Annotated[str | None, Query(alias="eventProperty")] = None,
     aggregation_type: Annotated[AggregationType | None, Query(alias="aggregationType")] = None,
 ) -> Page[UsageMetricOut]:
-    query = metrics.metric_query(account.account_id)
+    query = queries.metric_query(account.account_id)
     for column, value in (
         (UsageMetric.name, name),
         (UsageMetric.id, id),

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import msgspec
-from sqlalchemy import Select, Text, cast, exists, false, select
+from sqlalchemy import Select, Text, cast, exists, false, or_, select
 from sqlalchemy.orm import Session, defer, with_expression
 
 from tally.metering import wire
@@ -133,6 +133,22 @@ def filtered_events(account_id: str, filters: EventFilters) -> Select[UsageEvent
                 Customer.account_id == account_id, Customer.id == UsageEvent.customer_alias
             ),
         )
+    return query
+
+
+def explorer_events(
+    account_id: str, filters: EventFilters, any_id: str | None
+) -> Select[UsageEvent]:
+    """The dashboard's explorer: `filtered_events`, where an empty list of aliases (a typed
+    alias that is not the chosen customer's) matches nothing, and `any_id` is Tally's id or
+    the sender's own customerEventId (people hold the latter)."""
+    query = filtered_events(account_id, filters)
+    if filters.customer_aliases == []:
+        query = query.where(false())
+    if any_id:
+        # The id column is a UUID on PostgreSQL: compared only with one.
+        match = UsageEvent.customer_event_id == any_id
+        query = query.where(or_(UsageEvent.id == any_id, match) if is_uuid(any_id) else match)
     return query
 
 

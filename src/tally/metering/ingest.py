@@ -32,10 +32,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from tally.db import new_id, utcnow
+from tally.core.clock import utcnow
+from tally.core.sql import is_postgres, upsert_insert
+from tally.db import new_id
 from tally.metering import admission, queries, rollups
 from tally.metering.admission import Refusal
 from tally.metering.sql import metering_sql
@@ -77,10 +79,6 @@ class StoredOutcome(msgspec.Struct, frozen=True):
     duplicate: bool = False  # an exact resend: nothing changed
 
 
-def _dialect_insert(session: Session) -> type[postgresql.Insert] | type[sqlite.Insert]:
-    return postgresql.Insert if session.get_bind().dialect.name == "postgresql" else sqlite.Insert
-
-
 def _insert_new(session: Session) -> set[str]:
     """Insert staged events whose customer_event_id is new; the ids inserted."""
     rows = (
@@ -89,7 +87,7 @@ def _insert_new(session: Session) -> set[str]:
         .order_by(stage.c.customer_event_id)  # one lock order for concurrent batches
     )
     statement = (
-        _dialect_insert(session)(USAGE_EVENTS)
+        upsert_insert(session)(USAGE_EVENTS)
         .from_select(list(STAGE_COLUMNS), rows)
         .on_conflict_do_nothing(index_elements=["account_id", "customer_event_id"])
         .returning(USAGE_EVENTS.c.id)
@@ -101,7 +99,7 @@ def _among(
     session: Session, column: ColumnElement[str], values: Iterable[str], *, uuids: bool = False
 ) -> ColumnElement[bool]:
     """`column` is one of `values`: one array parameter on PostgreSQL, not a thousand."""
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         item_type = Uuid(as_uuid=False) if uuids else Text()
         array = bindparam(None, list(values), type_=postgresql.ARRAY(item_type))
         return column == any_(array)
@@ -166,7 +164,7 @@ def _capture_prior(session: Session, account_id: str, keys: Iterable[str]) -> No
         .where(events.c.account_id == account_id, _among(session, events.c.customer_event_id, keys))
         .order_by(events.c.id)
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         known = known.with_for_update()
     session.execute(insert(prior).from_select(list(STAGE_COLUMNS), known))
 
@@ -174,7 +172,7 @@ def _capture_prior(session: Session, account_id: str, keys: Iterable[str]) -> No
 def _replace_changed(session: Session) -> set[str]:
     """Overwrite stored events whose staged successor differs; their customer_event_ids."""
     events = USAGE_EVENTS
-    sql = metering_sql(session.get_bind().dialect.name)
+    sql = metering_sql(session)
     content = ("customer_alias", "event_type", "event_timestamp", "properties")
     differs: ColumnElement[bool] = or_(
         *(events.c[name].is_distinct_from(stage.c[name]) for name in content[:3]),
@@ -223,7 +221,7 @@ def _metrics(session: Session, account_id: str, event_types: set[str]) -> list[U
 
 def _touched_buckets(session: Session, zone: str, replaced: set[str]) -> list[rollups.Bucket]:
     """The (alias, day) buckets replaced events left and entered."""
-    sql = metering_sql(session.get_bind().dialect.name)
+    sql = metering_sql(session)
     old = select(prior.c.customer_alias, sql.local_day(prior.c.event_timestamp, zone)).where(
         prior.c.customer_event_id.in_(replaced)
     )
@@ -263,7 +261,7 @@ def _update_rollups(
         source = Source.STORED
     else:
         source = Source.STAGE if len(inserted) == len(batch.rows) else Source.STAGE_NEW
-    postgres = session.get_bind().dialect.name == "postgresql"
+    postgres = is_postgres(session)
     parameters = {NEW_IDS: _id_list(inserted, postgres)} if source is not Source.STAGE else {}
     buckets = _touched_buckets(session, account.timezone, replaced) if replaced else []
     if inserted:

@@ -2,14 +2,15 @@
 
 from collections.abc import Iterable
 
-from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
-from tally.db import is_unique_violation, utcnow
+from tally.core.clock import utcnow
+from tally.db import is_unique_violation
 from tally.exceptions import Conflict, NotFound
 from tally.metering import admission, rollups
+from tally.metering.queries import metric_query
 from tally.metering.schemas import UsageMetricIn
 from tally.models import Account, UsageMetric
 
@@ -22,12 +23,6 @@ _DEFINITION = (
     "properties_to_negate",
     "case_sensitive",
 )
-
-
-def metric_query(account_id: str) -> Select[UsageMetric]:
-    return select(UsageMetric).where(
-        UsageMetric.account_id == account_id, UsageMetric.deleted_at.is_(None)
-    )
 
 
 def get_metric(session: Session, account_id: str, metric_id: str) -> UsageMetric:

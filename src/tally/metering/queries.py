@@ -7,7 +7,7 @@ periods at once, never a query per metric or per period.
 """
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     FromClause,
+    Select,
     String,
     Subquery,
     Table,
@@ -25,15 +26,18 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    or_,
     select,
     union_all,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from tally.core.sql import is_postgres
 from tally.metering.sql import metering_sql
 from tally.models import AggregationType, Customer, CustomerAlias, UsageMetric
 from tally.models.metering import USAGE_ROLLUP_VALUES, USAGE_ROLLUPS
+from tally.models.scoped import scoped
 
 
 @dataclass(frozen=True)
@@ -59,10 +63,47 @@ def customer_names(account_id: str) -> Subquery:
     ).subquery("names")
 
 
+def alias_owners(
+    session: Session, account_id: str, aliases: Collection[str]
+) -> dict[str, tuple[str, str]]:
+    """alias -> (customer id, legal name) for those of `aliases` naming one of the account's
+    customers (its id or a live alias): one query."""
+    if not aliases:
+        return {}
+    names = customer_names(account_id)
+    rows = session.execute(
+        scoped(Customer, account_id)
+        .with_only_columns(names.c.alias, Customer.id, Customer.legal_name)
+        .join(names, Customer.id == names.c.subject)
+        .where(names.c.alias.in_(list(aliases)))
+    )
+    return {alias: (customer_id, name) for alias, customer_id, name in rows}
+
+
+def metric_query(account_id: str) -> Select[UsageMetric]:
+    """The account's usage metrics (not deleted ones)."""
+    return scoped(UsageMetric, account_id).where(UsageMetric.deleted_at.is_(None))
+
+
+def metrics(session: Session, account_id: str, limit: int | None = None) -> list[UsageMetric]:
+    """The account's usage metrics by name."""
+    query = metric_query(account_id).order_by(UsageMetric.name, UsageMetric.id).limit(limit)
+    return list(session.scalars(query))
+
+
+def metrics_and(session: Session, account_id: str, ids: Collection[str]) -> list[UsageMetric]:
+    """The account's usage metrics by name, with those of `ids` even when deleted (a past
+    invoice's usage names them)."""
+    query = scoped(UsageMetric, account_id).where(
+        or_(UsageMetric.deleted_at.is_(None), UsageMetric.id.in_(list(ids)))
+    )
+    return list(session.scalars(query.order_by(UsageMetric.name, UsageMetric.id)))
+
+
 def alias_groups(session: Session, pairs: Sequence[tuple[str, str]]) -> FromClause:
     """(alias, subject) pairs as a table, for grouping usage by any subject: two array
     parameters on PostgreSQL, one JSON parameter on SQLite, whatever their number."""
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         text_array = postgresql.ARRAY(String())
         aliases = bindparam(None, [a for a, _ in pairs], type_=text_array)
         subjects = bindparam(None, [s for _, s in pairs], type_=text_array)
@@ -79,7 +120,7 @@ def grouped_totals(
 ) -> dict[str, UsageTotal]:
     """The metric between two local days (inclusive) for each subject of `grouping`, a
     table of (alias, subject): the subjects with usage in the period."""
-    sql = metering_sql(session.get_bind().dialect.name)
+    sql = metering_sql(session)
     rollups = USAGE_ROLLUPS
     joined = rollups.join(grouping, grouping.c.alias == rollups.c.customer_alias)
     where = [rollups.c.metric_id == metric.id, rollups.c.day >= start, rollups.c.day <= end]
@@ -186,7 +227,7 @@ def period_totals(
             .subquery()
         )
 
-    sql = metering_sql(session.get_bind().dialect.name)
+    sql = metering_sql(session)
     rollups = bucketed(USAGE_ROLLUPS, by_id)
     rows = session.execute(
         select(
@@ -271,6 +312,12 @@ def archived_names(session: Session, account_id: str, names: Iterable[str]) -> d
             if name is not None and name in wanted:
                 found[name] = customer_id
     return found
+
+
+def names_of_customer(account_id: str, customer_id: str) -> Select[tuple[str]]:
+    """Every name the customer's events may carry (its id and live aliases), for an `IN`."""
+    names = customer_names(account_id)
+    return select(names.c.alias).where(names.c.subject == customer_id)
 
 
 def expand_aliases(session: Session, account_id: str, given: list[str]) -> list[str]:

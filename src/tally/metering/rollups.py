@@ -80,7 +80,7 @@ class MetricDefinition:
 
 
 def _sql(session: Session) -> MeteringSQL:
-    return metering_sql(session.get_bind().dialect.name)
+    return metering_sql(session)
 
 
 def matches_filters(

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
 from tally import usage_limits
+from tally.core.sql import Bind, is_postgres
 from tally.db import ExactDecimal
 
 # A JSON number, or a string spelling one ("12.5"): what SUM, MAX and LATEST aggregate. The
@@ -154,5 +155,5 @@ def _sqlite_path(key: str) -> str:
     return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def metering_sql(dialect_name: str) -> MeteringSQL:
-    return MeteringSQL(postgres=dialect_name == "postgresql")
+def metering_sql(bind: Bind) -> MeteringSQL:
+    return MeteringSQL(postgres=is_postgres(bind))

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateTable
 
+from tally.core.sql import is_postgres
 from tally.db import UTCDateTime
 from tally.models.metering import USAGE_EVENTS
 
@@ -138,7 +139,7 @@ def _prepare(connection: Connection) -> None:
         str(CreateTable(table, if_not_exists=True).compile(dialect=connection.dialect))
         for table in (stage, prior)
     )
-    if connection.dialect.name == "postgresql":
+    if is_postgres(connection):
         connection.exec_driver_sql(ddl)  # ON COMMIT DELETE ROWS keeps them empty
         return
     for statement in ddl.split(";\n"):
@@ -158,7 +159,7 @@ def _copy(connection: Connection, table: str, batch: StagedBatch) -> None:
 def load_stage(session: Session, batch: StagedBatch) -> None:
     connection = session.connection()
     _prepare(connection)
-    if connection.dialect.name == "postgresql":
+    if is_postgres(connection):
         _copy(connection, stage.name, batch)
     else:
         connection.execute(insert(stage), batch.parameters())
@@ -173,7 +174,7 @@ def store_if_all_new(session: Session, batch: StagedBatch) -> bool:
     savepoint = session.begin_nested()
     connection = session.connection()
     try:
-        if connection.dialect.name == "postgresql":
+        if is_postgres(connection):
             _copy(connection, USAGE_EVENTS.name, batch)
         else:
             connection.execute(insert(events_as_text), batch.parameters())

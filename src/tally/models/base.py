@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 from sqlalchemy import Enum, ForeignKey, MetaData, String, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
 
-from tally.db import ExactDecimal, JSONDocument, UTCDateTime, new_id, utcnow
+from tally.core.clock import utcnow
+from tally.db import ExactDecimal, JSONDocument, UTCDateTime, new_id
 
 # Stable constraint names, so Alembic can alter them on both SQLite and PostgreSQL.
 NAMING_CONVENTION = {

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tally.db import utcnow
+from tally.core.clock import utcnow
 from tally.models.base import Base, TenantMixin
 
 

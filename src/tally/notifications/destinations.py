@@ -20,17 +20,14 @@ the same (a deployment's internal receivers; the test suite's local ones).
 from __future__ import annotations
 
 import ipaddress
-import re
 import socket
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import httpcore
 import httpx
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+from tally.core.hosts import HOST_NAME, AllowList, IPAddress, IPNetwork, plain_host
 
 _METADATA = [
     ipaddress.ip_network(n)
@@ -51,44 +48,6 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 # (home.arpa), ICANN's private-use .internal, and the usual /etc/hosts aliases.
 _LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 _LOCAL_SUFFIXES = (".localhost", ".local", ".localdomain", ".internal", ".home.arpa")
-_HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*")
-
-
-@dataclass(frozen=True)
-class AllowList:
-    """`TALLY_WEBHOOK_ALLOWED_HOSTS`: names (exact, any case) and networks allowed although
-    internal."""
-
-    names: frozenset[str] = frozenset()
-    networks: tuple[IPNetwork, ...] = ()
-
-    @classmethod
-    def parse(cls, text: str) -> AllowList:
-        names: set[str] = set()
-        networks: list[IPNetwork] = []
-        for raw in text.split(","):
-            entry = raw.strip().lower().rstrip(".")
-            if not entry:
-                continue
-            try:
-                networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
-                continue
-            except ValueError:
-                pass
-            if not _HOST_NAME.fullmatch(entry):
-                raise ValueError(f"{raw.strip()!r} is no host name, IP address or CIDR network")
-            names.add(entry)
-        return cls(frozenset(names), tuple(networks))
-
-    def allows_name(self, host: str) -> bool:
-        return _plain(host) in self.names
-
-    def allows_address(self, address: IPAddress) -> bool:
-        return any(address.version == n.version and address in n for n in self.networks)
-
-
-def _plain(host: str) -> str:
-    return host.lower().rstrip(".")
 
 
 def _embedded(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -152,7 +111,7 @@ def refusal(url: str, allowed: AllowList) -> str | None:
     """Why webhooks to `url` are refused before any lookup, or None. Names that resolve
     inside are caught when connecting."""
     try:
-        host = _plain(host_of(url))
+        host = plain_host(host_of(url))
     except (httpx.InvalidURL, UnicodeError):
         return "its host is no valid host name"
     if allowed.allows_name(host):
@@ -163,7 +122,7 @@ def refusal(url: str, allowed: AllowList) -> str | None:
 
 
 def _name_refusal(host: str) -> str | None:
-    if not _HOST_NAME.fullmatch(host):
+    if not HOST_NAME.fullmatch(host):
         return f"{host!r} is no valid host name"
     if host in _METADATA_NAMES:
         return f"cloud metadata name {host}"

@@ -28,8 +28,9 @@ from babel.dates import format_date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tally.core.clock import utcnow
 from tally.core.formatting import format_money
-from tally.db import bulk_insert, new_id, table_of, utcnow
+from tally.db import bulk_insert, new_id, table_of
 from tally.documents.links import invoice_path, portal_links, portal_url
 from tally.models import Account, CreditNote, DeliveryStatus, EmailMessage, Invoice
 from tally.notifications.mailer import Unsendable

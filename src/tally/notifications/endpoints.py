@@ -9,9 +9,9 @@ from tally.api.deps import DbSession
 from tally.api.pagination import Paging, paginate
 from tally.api.routing import api_router
 from tally.api.schemas import Page
+from tally.core.hosts import AllowList
 from tally.models import DeliveryStatus, NotificationPolicy, WebhookDelivery
 from tally.notifications import service
-from tally.notifications.destinations import AllowList
 from tally.notifications.events import NotificationType
 from tally.notifications.schemas import (
     DeliveryOut,

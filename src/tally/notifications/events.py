@@ -4,12 +4,14 @@ sent here; the outbox workers send after commit, so a rolled-back change announc
 
 The event carries the resource as the API shows it at that moment, rendered by the
 presenter its domain registers for the resource type (`presents`), and kept as JSON text
-(decimals exactly as given: numbers where Sequence's schema has numbers).
+(decimals exactly as given: numbers where Sequence's schema has numbers). Domains register
+when their `presenters` module is imported; `tally.workflows.presenters` imports them all, and
+every entry point that may emit imports it (the app, the worker's jobs, so the CLI too). An
+event for a type no presenter was registered for fails at once, saying so.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any
@@ -18,7 +20,8 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tally.db import bulk_insert, new_id, table_of, utcnow
+from tally.core.clock import utcnow
+from tally.db import bulk_insert, new_id, table_of
 from tally.models import (
     DeliveryStatus,
     EmailMessage,
@@ -62,19 +65,12 @@ CREDIT_NOTE = "CreditNote"
 
 MERCHANT = "SequenceAccount"  # Sequence's name unknown: its public schema's
 
+RESOURCE_TYPES = (CUSTOMER, BILLING_SCHEDULE, INVOICE, CREDIT_NOTE, MERCHANT)
+
 # (session, account id, resource ids) -> {id: the resource as the API answers it, as JSON:
 # plain values, or Decimals for JSON numbers, datetimes and dates for their ISO form}
 Presenter = Callable[[Session, str, Sequence[str]], dict[str, dict[str, Any]]]
 _PRESENTERS: dict[str, Presenter] = {}
-# Modules that register presenters: imported on the first emit, wherever that happens
-# (an API request, a billing worker).
-_PRESENTER_MODULES = (
-    "tally.accounts.presenters",
-    "tally.customers.presenters",
-    "tally.schedules.presenters",
-    "tally.invoices.presenters",
-    "tally.credit_notes.presenters",
-)
 
 
 # Decimals as JSON numbers, exactly as held (strings are already strings).
@@ -82,22 +78,26 @@ _encoder = msgspec.json.Encoder(decimal_format="number")
 
 
 def presents(resource_type: str) -> Callable[[Presenter], Presenter]:
+    """Register the decorated function as the presenter of `resource_type`: one per type."""
+
     def register(presenter: Presenter) -> Presenter:
-        _PRESENTERS[resource_type] = presenter
+        registered = _PRESENTERS.setdefault(resource_type, presenter)
+        if registered is not presenter:
+            raise ValueError(f"{resource_type} has a presenter already: {registered.__module__}")
         return presenter
 
     return register
 
 
-def _presenter(resource_type: str) -> Presenter:
-    if resource_type not in _PRESENTERS:
-        for module in _PRESENTER_MODULES:
-            try:
-                importlib.import_module(module)
-            except ModuleNotFoundError as missing:
-                if missing.name != module:
-                    raise
-    return _PRESENTERS[resource_type]
+def presenter(resource_type: str) -> Presenter:
+    """The presenter registered for `resource_type`; LookupError, naming it, when none is."""
+    try:
+        return _PRESENTERS[resource_type]
+    except KeyError:
+        raise LookupError(
+            f"no presenter is registered for {resource_type!r}: the process did not import "
+            "tally.workflows.presenters (tally.app and tally.jobs do)"
+        ) from None
 
 
 def _json_text(resource: dict[str, Any] | None) -> str | None:
@@ -137,7 +137,7 @@ def emit(
     policies = listening(session, account_id, notification_type)
     if not policies:
         return
-    resources = _presenter(resource_type)(session, account_id, resource_ids)
+    resources = presenter(resource_type)(session, account_id, resource_ids)
     if marker:
         resources = {key: {**resource, **marker} for key, resource in resources.items()}
     now = utcnow()

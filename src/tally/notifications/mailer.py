@@ -19,7 +19,7 @@ from email.message import EmailMessage as MimeMessage
 from email.utils import format_datetime, formataddr
 from typing import Protocol
 
-from tally.db import utcnow
+from tally.core.clock import utcnow
 from tally.settings import Settings
 
 log = logging.getLogger(__name__)

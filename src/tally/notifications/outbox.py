@@ -6,7 +6,8 @@ Each pass claims a batch in one short transaction: the due PENDING rows are lock
 rendering or SMTP conversation starts. Other workers skip the claimed rows until the lease runs
 out. Each message is then rendered and sent, and its outcome recorded in a second short
 transaction, guarded by the attempt number claimed: a worker that outlived its lease cannot
-overwrite the outcome of the one that took the message over.
+overwrite the outcome of the one that took the message over. Those rules, and the backoff,
+are the durable outbox's (`core.outbox`, shared with webhook deliveries).
 
 Delivery is at least once. A worker that dies between handing a message to the server and
 recording it leaves the row PENDING, and the message goes again when the lease runs out. The
@@ -35,10 +36,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tally.db import Database, utcnow
+from tally.core.clock import utcnow
+from tally.core.outbox import Outbox
+from tally.db import Database
 from tally.documents import render
 from tally.documents.links import invoice_path, portal_links
 from tally.models import (
@@ -95,40 +98,28 @@ class Claimed:
     dedupe_key: str | None
 
 
-def backoff(settings: Settings, attempts: int) -> timedelta:
-    """The wait after the `attempts`-th failed attempt: base, 2 x base, 4 x base ..."""
-    return timedelta(seconds=settings.delivery_backoff_seconds * 2 ** (attempts - 1))
+EMAILS = Outbox(
+    EmailMessage,
+    pending=DeliveryStatus.PENDING,
+    delivered=DeliveryStatus.DELIVERED,
+    failed=DeliveryStatus.FAILED,
+)
 
 
 def _claim(
     db: Database, now: datetime, batch: int, account_id: str | None, *, lease_from: datetime
 ) -> list[Claimed]:
     """Claim up to `batch` messages due by `now`, leased until `lease_from` + LEASE."""
+    criteria = [] if account_id is None else [EmailMessage.account_id == account_id]
     with db.transaction() as session:
-        query = (
-            select(EmailMessage.id)
-            .where(
-                EmailMessage.status == DeliveryStatus.PENDING,
-                EmailMessage.next_attempt_at <= now,
-            )
-            .order_by(EmailMessage.next_attempt_at, EmailMessage.id)
-            .limit(batch)
-            .with_for_update(skip_locked=True)
-        )
-        if account_id is not None:
-            query = query.where(EmailMessage.account_id == account_id)
-        ids = session.scalars(query).all()
+        ids = session.scalars(EMAILS.locked(EmailMessage.id, now, *criteria, limit=batch)).all()
         if not ids:
             return []
-        rows = session.execute(
-            update(EmailMessage)
-            .where(EmailMessage.id.in_(ids))
-            .values(
-                attempts=EmailMessage.attempts + 1,
-                next_attempt_at=lease_from + LEASE,
-                updated_at=utcnow(),
-            )
-            .returning(
+        rows = EMAILS.claim(
+            session,
+            ids,
+            lease_from + LEASE,
+            (
                 EmailMessage.id,
                 EmailMessage.account_id,
                 EmailMessage.attempts,
@@ -140,25 +131,22 @@ def _claim(
                 EmailMessage.html_body,
                 EmailMessage.attachments,
                 EmailMessage.dedupe_key,
-            )
-        ).all()
+            ),
+            updated_at=utcnow(),
+        )
     order = {message_id: position for position, message_id in enumerate(ids)}
     return sorted((Claimed(*row) for row in rows), key=lambda message: order[message.id])
 
 
 def _record(session: Session, message: Claimed, **values: Any) -> None:
-    session.execute(
-        update(EmailMessage)
-        .where(EmailMessage.id == message.id, EmailMessage.attempts == message.attempt)
-        .values(updated_at=utcnow(), **values)
-    )
+    EMAILS.record(session, message.id, message.attempt, updated_at=utcnow(), **values)
 
 
 def _release(db: Database, messages: Sequence[Claimed], now: datetime) -> None:
     """Give claimed messages back unattempted: due again now, the attempt not counted."""
     with db.transaction() as session:
-        for message in messages:
-            _record(session, message, attempts=message.attempt - 1, next_attempt_at=now)
+        claims = [(message.id, message.attempt) for message in messages]
+        EMAILS.release(session, claims, now, updated_at=utcnow())
 
 
 def _filename(document: str, number: str | None, document_id: str) -> str:
@@ -370,28 +358,26 @@ def _finish(
         values.update(
             subject=content.subject[:1000], text_body=content.text, html_body=content.html or None
         )
+    settled = EMAILS.settle(
+        settings.delivery_retries,
+        message.attempt,
+        at,
+        delivered=outcome.error is None,
+        permanent=outcome.permanent,
+    )
+    values.update(status=settled.status, next_attempt_at=settled.next_attempt_at)
     if outcome.error is None:
         assert composed is not None
         # Addresses left out are said, though the others got it.
         skipped = "not sent to " + "; ".join(composed.dropped) if composed.dropped else None
-        values.update(
-            status=DeliveryStatus.DELIVERED,
-            sent_at=utcnow(),
-            next_attempt_at=None,
-            last_error=skipped[:2000] if skipped else None,
-        )
+        values.update(sent_at=utcnow(), last_error=skipped[:2000] if skipped else None)
         outcomes = report.delivered
-    elif outcome.permanent or message.attempt >= settings.delivery_max_attempts:
-        values.update(
-            status=DeliveryStatus.FAILED, next_attempt_at=None, last_error=outcome.error[:2000]
-        )
-        outcomes = report.cancelled if outcome.cancelled else report.failed
     else:
-        values.update(
-            next_attempt_at=at + backoff(settings, message.attempt),
-            last_error=outcome.error[:2000],
-        )
-        outcomes = report.retrying
+        values.update(last_error=outcome.error[:2000])
+        if settled.status is DeliveryStatus.PENDING:
+            outcomes = report.retrying
+        else:
+            outcomes = report.cancelled if outcome.cancelled else report.failed
     with db.transaction() as session:
         _record(session, message, **values)
     outcomes.append(message.id)

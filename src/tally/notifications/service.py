@@ -21,7 +21,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, defer
 
 from tally.activity import service as activity
-from tally.db import utcnow
+from tally.core.clock import utcnow
+from tally.core.hosts import AllowList
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.models import (
     DeliveryStatus,
@@ -31,7 +32,6 @@ from tally.models import (
     WebhookDelivery,
 )
 from tally.notifications import destinations
-from tally.notifications.destinations import AllowList
 from tally.notifications.events import NotificationType
 from tally.notifications.schemas import MAX_RECIPIENTS, PolicyIn
 

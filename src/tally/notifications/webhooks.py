@@ -7,7 +7,9 @@ has more than `webhook_policy_concurrency` in flight in a process and no account
 half the senders, so one tenant's slow or silent receiver leaves the others' deliveries on
 time. A claim is a short transaction (`FOR UPDATE SKIP LOCKED`, then the rows'
 `next_attempt_at` pushed past a lease): no row lock is held while receivers answer, and any
-number of processes share the outbox without sending a delivery twice.
+number of processes share the outbox without sending a delivery twice. The claim, lease,
+attempt guard and backoff are the durable outbox's (`core.outbox`, shared with emails); the
+fair order and the caps are the webhooks' own.
 
 Each attempt is recorded as it ends: a 2xx answer is DELIVERED; anything else, or no answer
 within `webhook_timeout_seconds`, is retried after `delivery_backoff_seconds` x 2^(attempts -
@@ -42,11 +44,13 @@ from typing import Any
 
 import httpx
 import msgspec
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tally import __version__
-from tally.db import Database, table_of, utcnow
+from tally.core.clock import utcnow
+from tally.core.outbox import Outbox
+from tally.db import Database
 from tally.models import (
     DeliveryStatus,
     NotificationEvent,
@@ -130,8 +134,12 @@ def _lease(settings: Settings) -> timedelta:
     return timedelta(seconds=60 + 4 * settings.webhook_timeout_seconds)
 
 
-def _backoff(settings: Settings, attempts: int) -> timedelta:
-    return timedelta(seconds=settings.delivery_backoff_seconds * 2 ** (attempts - 1))
+DELIVERIES = Outbox(
+    WebhookDelivery,
+    pending=DeliveryStatus.PENDING,
+    delivered=DeliveryStatus.DELIVERED,
+    failed=DeliveryStatus.FAILED,
+)
 
 
 def _stopped_because(policy: NotificationPolicy, event: NotificationEvent, url: str) -> str | None:
@@ -197,9 +205,7 @@ def _candidates(session: Session, now: datetime, limit: int, in_flight: _InFligh
             order_by=(WebhookDelivery.next_attempt_at, WebhookDelivery.id),
         )
         .label("policy_turn"),
-    ).where(
-        WebhookDelivery.status == DeliveryStatus.PENDING, WebhookDelivery.next_attempt_at <= now
-    )
+    ).where(DELIVERIES.due(now))
     if full_policies:
         due = due.where(WebhookDelivery.policy_id.not_in(full_policies))
     if full_accounts:
@@ -244,18 +250,9 @@ def _claim(
         chosen = _candidates(session, now, limit, in_flight)
         if not chosen:
             return 0, []
+        # Still due: another worker may have claimed some since they were read.
         rows = list(
-            session.scalars(
-                select(WebhookDelivery)
-                .where(
-                    WebhookDelivery.id.in_(chosen),
-                    # Still due: another worker may have claimed it since it was read.
-                    WebhookDelivery.status == DeliveryStatus.PENDING,
-                    WebhookDelivery.next_attempt_at <= now,
-                )
-                .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-                .with_for_update(skip_locked=True)
-            )
+            session.scalars(DELIVERIES.locked(WebhookDelivery, now, WebhookDelivery.id.in_(chosen)))
         )
         if not rows:
             return len(chosen), []  # every one claimed by another worker meanwhile
@@ -275,12 +272,11 @@ def _claim(
                 )
             )
         }
-        lease_end = now + _lease(settings)
-        claimed = []
+        sending = []
         for row in rows:
             policy, event = policies[row.policy_id], events[row.event_id]
             reason = _stopped_because(policy, event, row.url)
-            if reason is None and row.attempts >= settings.delivery_max_attempts:
+            if reason is None and settings.delivery_retries.exhausted(row.attempts):
                 # Its last attempt was claimed by a worker that never recorded it.
                 reason = "gave up: the last attempt's outcome was never recorded"
             if reason is not None:
@@ -289,21 +285,32 @@ def _claim(
                 row.next_attempt_at = None
                 report.stopped += 1
                 continue
-            row.attempts += 1
-            row.next_attempt_at = lease_end
-            claimed.append(
-                _Claimed(
-                    delivery_id=row.id,
-                    account_id=row.account_id,
-                    policy_id=row.policy_id,
-                    attempt=row.attempts,
-                    attempt_log=list(row.attempt_log),
-                    event_id=event.id,
-                    url=row.url,
-                    secret=policy.webhook_secret or "",
-                    body=envelope(event),
-                )
+            sending.append((row, policy, event))
+        if not sending:
+            return len(chosen), []
+        attempts = dict(
+            DELIVERIES.claim(
+                session,
+                [row.id for row, _, _ in sending],
+                now + _lease(settings),
+                (WebhookDelivery.id, WebhookDelivery.attempts),
+                updated_at=utcnow(),
             )
+        )
+        claimed = [
+            _Claimed(
+                delivery_id=row.id,
+                account_id=row.account_id,
+                policy_id=row.policy_id,
+                attempt=attempts[row.id],
+                attempt_log=list(row.attempt_log),
+                event_id=event.id,
+                url=row.url,
+                secret=policy.webhook_secret or "",
+                body=envelope(event),
+            )
+            for row, policy, event in sending
+        ]
         return len(chosen), claimed
 
 
@@ -383,48 +390,33 @@ def _record(
             "error": outcome.error,
             "duration_ms": outcome.duration_ms,
         }
+        settled = DELIVERIES.settle(
+            settings.delivery_retries, claimed.attempt, at, delivered=outcome.delivered
+        )
         if outcome.delivered:
-            status, next_attempt = DeliveryStatus.DELIVERED, None
             report.delivered += 1
-        elif claimed.attempt >= settings.delivery_max_attempts:
-            status, next_attempt = DeliveryStatus.FAILED, None
+        elif settled.status is DeliveryStatus.FAILED:
             report.failed += 1
         else:
-            status, next_attempt = DeliveryStatus.PENDING, at + _backoff(settings, claimed.attempt)
             report.retrying += 1
         rows.append(
             {
-                "b_id": claimed.delivery_id,
-                "b_attempts": claimed.attempt,
-                "b_status": status,
-                "b_next_attempt_at": next_attempt,
-                "b_last_attempt_at": at,
-                "b_response_status": outcome.response_status,
-                "b_last_error": outcome.error,
-                "b_delivered_at": at if outcome.delivered else None,
-                "b_attempt_log": [*claimed.attempt_log, entry],
-                "b_updated_at": at,
+                "id": claimed.delivery_id,
+                "attempt": claimed.attempt,
+                "status": settled.status,
+                "next_attempt_at": settled.next_attempt_at,
+                "last_attempt_at": at,
+                "response_status": outcome.response_status,
+                "last_error": outcome.error,
+                "delivered_at": at if outcome.delivered else None,
+                "attempt_log": [*claimed.attempt_log, entry],
+                "updated_at": at,
             }
         )
     if not rows:
         return
-    table = table_of(WebhookDelivery)
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("b_id"), table.c.attempts == bindparam("b_attempts"))
-        .values(
-            status=bindparam("b_status"),
-            next_attempt_at=bindparam("b_next_attempt_at"),
-            last_attempt_at=bindparam("b_last_attempt_at"),
-            response_status=bindparam("b_response_status"),
-            last_error=bindparam("b_last_error"),
-            delivered_at=bindparam("b_delivered_at"),
-            attempt_log=bindparam("b_attempt_log"),
-            updated_at=bindparam("b_updated_at"),
-        )
-    )
     with db.transaction() as session:
-        session.connection().execute(statement, rows)
+        DELIVERIES.record_many(session, rows)
 
 
 class _Dispatcher:

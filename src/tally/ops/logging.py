@@ -1,7 +1,7 @@
 """Logs: one JSON object per line under `tally serve` and `tally worker`, text elsewhere.
 
 Every record carries the request id of the request it belongs to (a contextvar set by
-`tally.ops.middleware`; Starlette copies the context into the threads that run handlers).
+`tally.api.middleware`; Starlette copies the context into the threads that run handlers).
 Nothing here logs headers, query strings or raw paths; as a second line of defence the
 formatter masks what looks like a credential (Basic/Bearer values, `token=`, `secret=`,
 portal links' keys), in case some library's message carries one.

@@ -1,7 +1,7 @@
 """Prometheus metrics, exposed at `/metrics`.
 
 The domains call the small helpers below (one line each where the numbers are known); the
-request histogram is filled by `tally.ops.middleware`. Labels never carry ids: requests are
+request histogram is filled by `tally.api.middleware`. Labels never carry ids: requests are
 labelled by route template (`/api/customers/{id}`), unmatched paths as `<unmatched>`.
 
 Several processes (`tally serve --workers N`) each count their own: `tally serve` then points

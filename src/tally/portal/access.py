@@ -56,12 +56,14 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tally.api.deps import DbSession
-from tally.db import Database, utcnow
+from tally.core.clock import utcnow
+from tally.core.hashing import hash_token
+from tally.db import Database
 from tally.exceptions import NotFound, Unauthorized
 from tally.models import Account, CreditGrant, Customer, PortalSession, PortalSettings
 from tally.ops.limits import Limits, TooManyRequests
 from tally.portal.security import csp_nonce
-from tally.portal.sessions import digest, is_live
+from tally.portal.sessions import is_live
 from tally.portal.settings import PortalSettingsView, settings_view
 from tally.portal.versions import version_columns
 
@@ -245,7 +247,7 @@ def _by_token(session: Session, token: str | None) -> _TokenLookup | None:
     """The session a token names, or None when no session has that token."""
     if not token or len(token) > 200:
         return None
-    row = session.execute(_BY_TOKEN, {"token_hash": digest(token)}).one_or_none()
+    row = session.execute(_BY_TOKEN, {"token_hash": hash_token(token)}).one_or_none()
     if row is None:
         return None
     record, customer, account, stored, has_grants, *version = row

@@ -3,14 +3,15 @@ access"): the customer's profile, subscriptions, invoices, wallet and usage, aut
 by the `X-Session-Token` header of a portal session (`token_viewer`). Read-only: GETs only.
 Each request runs whole in one transaction on one worker thread (`access.as_viewer`).
 
-The answers are `data`'s read models in the API's wire style: camelCase, decimals as
-strings (money rounded to the currency's minor unit), dates as ISO 8601.
+The answers are `data`'s read models (validated from their attributes where the names are
+the same) in the API's wire style: camelCase, decimals as strings (money rounded to the
+currency's minor unit), dates as ISO 8601.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -19,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from tally.api.guards import reject_unknown_query_parameters
 from tally.api.schemas import Schema
+from tally.core.clock import local_today, utcnow
 from tally.engine.money import round_money
 from tally.exceptions import NotFound
-from tally.invoices.lifecycle import local_today
 from tally.portal import data
 from tally.portal.access import Viewer, as_viewer, token_viewer_of
 from tally.portal.cache import cached_result
@@ -209,15 +210,7 @@ def _open(viewer: Viewer) -> None:
 
 
 def _profile(session: Session, viewer: Viewer) -> ProfileOut:
-    found = data.profile(session, viewer.customer)
-    return ProfileOut(
-        id=found.id,
-        name=found.name,
-        email=found.email,
-        telephone=found.telephone,
-        url=found.url,
-        address=found.address,
-    )
+    return ProfileOut.model_validate(data.profile(session, viewer.customer), from_attributes=True)
 
 
 @router.get(
@@ -229,22 +222,10 @@ async def get_subscriptions(request: Request) -> SubscriptionList:
 
 def _subscriptions(session: Session, viewer: Viewer) -> SubscriptionList:
     _open(viewer)
-    today = local_today(viewer.account)
+    today = local_today(viewer.account.timezone)
     found = data.subscriptions(session, viewer.account.id, viewer.customer.id, today, past=True)
     return SubscriptionList(
-        items=[
-            SubscriptionOut(
-                id=s.id,
-                plan_name=s.plan_name,
-                status=s.status,
-                start_date=s.start_date,
-                end_date=s.end_date,
-                current_period_start=s.current_period_start,
-                current_period_end=s.current_period_end,
-                next_billing_date=s.next_billing_date,
-            )
-            for s in found
-        ]
+        items=[SubscriptionOut.model_validate(s, from_attributes=True) for s in found]
     )
 
 
@@ -280,7 +261,7 @@ async def get_invoices(
 def _invoices(
     session: Session, viewer: Viewer, search: data.InvoiceSearch, page: int, limit: int
 ) -> InvoiceList:
-    today = local_today(viewer.account)
+    today = local_today(viewer.account.timezone)
     found = data.sent_invoices(
         session, viewer.account.id, viewer.customer.id, today, search, page=page, per_page=limit
     )
@@ -315,7 +296,7 @@ async def get_wallet(request: Request) -> WalletOut:
 
 def _wallet(session: Session, viewer: Viewer) -> WalletOut:
     _open(viewer)
-    today = local_today(viewer.account)
+    today = local_today(viewer.account.timezone)
     view = data.credits(
         session, viewer.account.id, viewer.customer.id, today, viewer.account.currency
     )
@@ -393,13 +374,13 @@ def _usage(
 ) -> UsageOut:
     _open(viewer)
     account, customer = viewer.account, viewer.customer
-    today = local_today(account)
+    today = local_today(account.timezone)
     periods = data.billing_periods(session, account.id, customer.id, today)
     chosen = data.pick_period(periods, period.isoformat() if period else None)
     if period is not None and (chosen is None or chosen.start != period):
         raise NotFound(f"No billing period starts on {period.isoformat()}.")
     breakdown, series = data.period_usage(
-        session, account.id, customer.id, chosen, usage_range, today=today, now=datetime.now(UTC)
+        session, account.id, customer.id, chosen, usage_range, today=today, now=utcnow()
     )
     currency = breakdown.currency if breakdown else None
     return UsageOut(

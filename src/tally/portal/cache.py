@@ -25,7 +25,12 @@ subqueries beside the customer's row, so no round trip of its own):
   indexes (EXPLAIN on PostgreSQL: index-only or index scans, no table scan);
 - invoices, credit grants, credit ledger entries, billing schedules and their phases: the
   latest `updated_at` and the count (a deletion lowers the count);
+- the account's prices and products, the same (subscriptions are named after their prices'
+  products, usage costs come from the prices);
 - the account's portal settings: `updated_at`.
+
+`tests/portal/test_cache_coverage.py` renders every page and JSON endpoint and fails naming a
+table a cached response reads that this version (or the key) does not cover.
 
 The stored body is served only when the version equals the one it was rendered at;
 otherwise the page is rendered again and replaces the entry.
@@ -34,8 +39,8 @@ Limits, by design:
 - it trusts `updated_at`: a write that changes a row without stamping it (raw SQL outside
   the ORM's flush hook; every bulk `update()` in Tally sets it) is not seen until the entry
   is evicted or the day or hour changes; so is a change to what the version does not cover:
-  prices, products, tax rates and contacts (an invoice page shows them as the document was
-  built; the list pages do not show them);
+  tax rates and contacts (an invoice page shows them as the document was built; the list
+  pages do not show them);
 - the 1d graph reads usage events by hour; it is seen as changed because ingestion writes the
   events' rollups in the same transaction;
 - per process: each worker renders its own first copy; memory is bounded by the entry count
@@ -55,14 +60,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from tally.invoices.lifecycle import local_today
+from tally.core.clock import local_today, utcnow
 from tally.portal.access import Viewer
 from tally.portal.security import csp_nonce
 
@@ -121,7 +125,7 @@ RESULTS = PageCache()  # the JSON API's response models, serialized per response
 
 def page_key(request: Request, viewer: Viewer) -> tuple[Any, ...]:
     account, customer = viewer.account, viewer.customer
-    now = datetime.now(UTC)
+    now = utcnow()
     return (
         account.id,
         customer.id,
@@ -129,7 +133,7 @@ def page_key(request: Request, viewer: Viewer) -> tuple[Any, ...]:
         viewer.base_path,
         request.url.path,
         str(request.query_params),
-        local_today(account, now),
+        local_today(account.timezone, now),
         now.replace(minute=0, second=0, microsecond=0),
         account.updated_at,
         customer.updated_at,

@@ -12,7 +12,7 @@ but the request's nonce, which only the brand colour's one-line `<style>` uses).
 
 import re
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -26,9 +26,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from sqlalchemy.orm import Session
 
 from tally.core import urls
+from tally.core.clock import local_today, utcnow
 from tally.core.formatting import format_money
 from tally.documents import render
-from tally.invoices.lifecycle import local_today
 from tally.models import PortalTab
 from tally.portal import charts, data
 from tally.portal.access import (
@@ -199,7 +199,7 @@ def _tab_link(viewer: Viewer, tab: PortalTab) -> tuple[str, str]:
 
 
 def _today(viewer: Viewer) -> date:
-    return local_today(viewer.account)
+    return local_today(viewer.account.timezone)
 
 
 def _query(**params: Any) -> str:
@@ -232,9 +232,7 @@ def overview(
     subscriptions = data.subscriptions(session, account.id, customer.id, today)
     if range_ is data.UsageRange.PERIOD:
         range_ = data.UsageRange.MONTH
-    series = data.usage_series(
-        session, account.id, customer.id, range_, today=today, now=datetime.now(UTC)
-    )
+    series = data.usage_series(session, account.id, customer.id, range_, today=today, now=utcnow())
     invoices = data.sent_invoices(session, account.id, customer.id, today, per_page=5)
     return _page(
         request,
@@ -393,7 +391,7 @@ def usage(
     periods = data.billing_periods(session, account.id, customer.id, today)
     period = data.pick_period(periods, period_key)
     breakdown, series = data.period_usage(
-        session, account.id, customer.id, period, range_, today=today, now=datetime.now(UTC)
+        session, account.id, customer.id, period, range_, today=today, now=utcnow()
     )
     base = viewer.url("/usage")
     chosen = period.key if period and period_key else None

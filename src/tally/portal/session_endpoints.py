@@ -28,10 +28,11 @@ from tally.api.deps import DbSession, get_database
 from tally.api.errors import ERROR_RESPONSES
 from tally.api.guards import reject_nul_characters, reject_unknown_query_parameters
 from tally.api.routing import api_router
+from tally.core.clock import utcnow
 from tally.customers import presenters
 from tally.customers import service as customers
 from tally.customers.schemas import CustomerOut
-from tally.db import Database, utcnow
+from tally.db import Database
 from tally.portal import sessions
 from tally.portal.access import COOKIE_NAME, SESSION_BASE_PATH, session_from_token
 from tally.settings import Settings

@@ -18,7 +18,6 @@ link's, and lasts at most the session's lifetime (rotating the link ends it at o
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,18 +26,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
+from tally.core.clock import utcnow
+from tally.core.hashing import hash_token
 from tally.customers.aliases import customer_id_for_alias
-from tally.db import utcnow
 from tally.documents.links import portal_secret
 from tally.exceptions import BadRequest, Conflict, NotFound
 from tally.models import Customer, CustomerAlias, PortalSession
 
 SESSION_PATH = "/portal/session"
-
-
-def digest(value: str) -> str:
-    """SHA-256 hex of a token or portal secret: what the database keeps instead."""
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -85,8 +80,8 @@ def issue_session(
         PortalSession(
             account_id=account_id,
             customer_id=customer.id,
-            token_hash=digest(token),
-            portal_secret_digest=digest(secret),
+            token_hash=hash_token(token),
+            portal_secret_digest=hash_token(secret),
             expires_at=expires_at,
         )
     )
@@ -145,7 +140,7 @@ def is_live(record: PortalSession, customer: Customer, now: datetime) -> bool:
         record.revoked_at is None
         and record.expires_at > now
         and customer.portal_secret is not None
-        and secrets.compare_digest(record.portal_secret_digest, digest(customer.portal_secret))
+        and secrets.compare_digest(record.portal_secret_digest, hash_token(customer.portal_secret))
     )
 
 

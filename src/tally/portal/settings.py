@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
 from tally.core import urls
-from tally.db import utcnow
+from tally.core.clock import utcnow
 from tally.models import Account, PortalSettings, PortalTab
 
 EVERY_TAB: tuple[PortalTab, ...] = tuple(PortalTab)

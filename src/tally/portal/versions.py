@@ -42,6 +42,12 @@ _VERSION_PARTS = (
       SELECT s.id FROM billing_schedules s
        WHERE s.account_id = customers.account_id AND s.customer_id = customers.id))""",
     """(SELECT ps.updated_at FROM portal_settings ps WHERE ps.account_id = customers.account_id)""",
+    # The account's whole catalog: subscriptions name their prices' products, usage costs
+    # come from the prices' structures (tests/portal/test_cache_coverage.py found them read).
+    """(SELECT max(p.updated_at) || '/' || count(*) FROM prices p
+    WHERE p.account_id = customers.account_id)""",
+    """(SELECT max(p.updated_at) || '/' || count(*) FROM products p
+    WHERE p.account_id = customers.account_id)""",
 )
 
 

@@ -6,55 +6,24 @@ schema, and must keep every digit they were sent with. Answers go out through ms
 same reason, with those amounts as exact JSON numbers.
 """
 
-import json
-from collections.abc import Callable
 from datetime import date
-from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Response
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession
 from tally.api.pagination import Paging, paginate_sorted, sort_column
-from tally.api.raw import RawBody, documented_body, json_response
+from tally.api.raw import documented_body, exact_body, json_response
 from tally.api.routing import api_router
 from tally.api.schemas import Page
-from tally.exceptions import BadRequest, InvalidRequest
+from tally.exceptions import InvalidRequest
 from tally.models import BillingSchedule, ScheduleStatus
 from tally.schedules import presenters, service
 from tally.schedules.schemas import BillingScheduleOut, ScheduleCreate, ScheduleUpdate
 
 router = api_router(tags=["Billing schedules"])
-
-BodyT = TypeVar("BodyT", bound=BaseModel)
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def exact_body(model: type[BodyT]) -> Callable[[bytes], BodyT]:
-    """A dependency reading the JSON body into `model`, numbers with fractions as Decimals."""
-
-    def parse(body: RawBody) -> BodyT:
-        try:
-            data = json.loads(body, parse_float=Decimal, parse_constant=_no_constants)
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-            raise BadRequest("The request body is not valid JSON.") from exc
-        try:
-            return model.model_validate(data)
-        except ValidationError as exc:
-            errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
-            refused = RequestValidationError(errors)
-            refused.body_model = model  # type: ignore[attr-defined]  # to name unknown fields
-            raise refused from exc
-
-    return parse
-
 
 CreateBody = Annotated[ScheduleCreate, Depends(exact_body(ScheduleCreate))]
 UpdateBody = Annotated[ScheduleUpdate, Depends(exact_body(ScheduleUpdate))]

@@ -1,7 +1,7 @@
 """Billing schedule bodies in Sequence's shapes.
 
 Discount and minimum `amount`s are JSON numbers in Sequence's schema. The endpoints parse the
-body with `Decimal` for every number with a fraction (see `endpoints.exact_body`), so an
+body with `Decimal` for every number with a fraction (see `tally.api.raw.exact_body`), so an
 amount keeps every digit it was sent with, and answer it as a number again.
 """
 

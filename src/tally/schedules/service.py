@@ -9,17 +9,17 @@ whole, before anything is written.
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from tally.activity import service as activity
 from tally.api import references
+from tally.core.clock import local_today, utcnow
 from tally.credits import phase_grants
-from tally.db import new_id, utcnow
+from tally.db import new_id
 from tally.engine.periods import ONE_DAY, periods
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.invoices import lifecycle
@@ -132,7 +132,7 @@ def first_billing_date(schedule: BillingSchedule, prices: dict[str, Price]) -> d
 def _today(session: Session, account_id: str) -> date:
     """Today in the account's time zone."""
     zone = session.scalar(select(Account.timezone).where(Account.id == account_id))
-    return datetime.now(ZoneInfo(zone or "UTC")).date()
+    return local_today(zone or "UTC")
 
 
 def _started_status(session: Session, account_id: str, start_date: date) -> ScheduleStatus:

@@ -11,7 +11,7 @@ from tally.api.routing import api_router
 from tally.api.schemas import Page
 from tally.exceptions import InvalidRequest
 from tally.models import Customer, SeatEvent, SeatMetric
-from tally.seats import service
+from tally.seats import queries, service
 from tally.seats.schemas import (
     CustomerSeatBalancesOut,
     SeatBalanceOut,
@@ -48,7 +48,7 @@ def _filter_values(field: str, raw: list[str] | None, limit: int) -> list[str] |
 def list_seat_metrics(
     account: CurrentAccount, session: DbSession, paging: Paging
 ) -> Page[SeatMetricOut]:
-    query = service.seat_metric_query(account.account_id)
+    query = queries.seat_metric_query(account.account_id)
     page = paginate(session, query, SeatMetric.id, paging)
     return Page(
         items=[SeatMetricOut.model_validate(m) for m in page.rows], pagination=page.pagination

@@ -13,6 +13,18 @@ from sqlalchemy import ColumnElement, CompoundSelect, Select, and_, func, or_, s
 from sqlalchemy.orm import Session
 
 from tally.models import Customer, CustomerAlias, SeatEvent, SeatMetric
+from tally.models.scoped import scoped
+
+
+def seat_metric_query(account_id: str) -> Select[SeatMetric]:
+    """The account's seat metrics (not deleted ones)."""
+    return scoped(SeatMetric, account_id).where(SeatMetric.deleted_at.is_(None))
+
+
+def seat_metrics(session: Session, account_id: str, limit: int | None = None) -> list[SeatMetric]:
+    """The account's seat metrics by seat type."""
+    query = seat_metric_query(account_id).order_by(SeatMetric.seat_type, SeatMetric.id)
+    return list(session.scalars(query.limit(limit)))
 
 
 def alias_map(

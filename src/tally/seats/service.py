@@ -11,25 +11,20 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, exists, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from tally.activity import service as activity
-from tally.db import is_unique_violation, new_id, utcnow
+from tally.core.clock import utcnow
+from tally.core.sql import upsert_insert
+from tally.db import is_unique_violation, new_id
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.models import Account, Customer, SeatEvent, SeatMetric
 from tally.seats import queries
-from tally.seats.queries import LatestSeatTotal
+from tally.seats.queries import LatestSeatTotal, seat_metric_query
 from tally.seats.schemas import SeatEventIn, SeatMetricIn, SeatMetricUpdate
 
 # --- seat metrics ----------------------------------------------------------------------------
-
-
-def seat_metric_query(account_id: str) -> Select[SeatMetric]:
-    return select(SeatMetric).where(
-        SeatMetric.account_id == account_id, SeatMetric.deleted_at.is_(None)
-    )
 
 
 def get_seat_metric(session: Session, account_id: str, metric_id: str) -> SeatMetric:
@@ -134,7 +129,7 @@ def record_seat_event(session: Session, account_id: str, data: SeatEventIn) -> S
         "created_at": now,
         "updated_at": now,
     }
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = upsert_insert(session)
     statement = insert(SeatEvent).values(values)
     replacement = statement.excluded
     upsert = statement.on_conflict_do_update(

@@ -7,6 +7,7 @@ from tally.api.routing import api_router
 from tally.api.schemas import ItemList, Page
 from tally.models import TaxRate
 from tally.tax import service
+from tally.tax.queries import tax_rate_query
 from tally.tax.schemas import ArchivedTaxRateOut, TaxRateIn, TaxRateOut, TaxRateUpdate
 
 router = api_router(tags=["Tax rates"])
@@ -14,7 +15,7 @@ router = api_router(tags=["Tax rates"])
 
 @router.get("/tax-rates", summary="List tax rates")
 def list_tax_rates(account: CurrentAccount, session: DbSession, paging: Paging) -> Page[TaxRateOut]:
-    page = paginate(session, service.tax_rate_query(account.account_id), TaxRate.id, paging)
+    page = paginate(session, tax_rate_query(account.account_id), TaxRate.id, paging)
     return Page(items=[TaxRateOut.build(t) for t in page.rows], pagination=page.pagination)
 
 

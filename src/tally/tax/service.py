@@ -2,24 +2,17 @@
 
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
-from tally.db import utcnow
+from tally.core.clock import utcnow
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.models import TaxRate, TaxRateVersion
+from tally.tax.queries import tax_rate_query
 from tally.tax.schemas import TaxRateIn, TaxRateUpdate
 
 MAX_VERSION = 2**31 - 1  # versions are a 32-bit INTEGER column
-
-
-def tax_rate_query(account_id: str) -> Select[TaxRate]:
-    return (
-        select(TaxRate)
-        .where(TaxRate.account_id == account_id, TaxRate.deleted_at.is_(None))
-        .options(selectinload(TaxRate.current))
-    )
 
 
 def get_tax_rate(

@@ -1,17 +1,11 @@
-"""What every read model shares: the customer's event names, the dialect's metering SQL."""
+"""What every read model shares: zero, the open statuses, the palette, the metering SQL."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import (
-    Select,
-    select,
-)
 from sqlalchemy.orm import Session
 
-from tally.metering.queries import customer_names
 from tally.metering.sql import MeteringSQL, metering_sql
 from tally.models import (
     InvoiceStatus,
@@ -25,10 +19,4 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#8
 
 
 def metering_dialect(session: Session) -> MeteringSQL:
-    return metering_sql(session.get_bind().dialect.name)
-
-
-def customer_aliases(account_id: str, customer_id: str) -> Select[Any]:
-    """Every name the customer's events may carry (its id and live aliases), as a subquery."""
-    names = customer_names(account_id)
-    return select(names.c.alias).where(names.c.subject == customer_id)
+    return metering_sql(session)

@@ -12,6 +12,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from tally.metering.queries import names_of_customer
 from tally.models import (
     AggregationType,
     Invoice,
@@ -23,7 +24,7 @@ from tally.models import (
     UsageMetric,
 )
 from tally.models.metering import USAGE_ROLLUP_VALUES, USAGE_ROLLUPS
-from tally.portal.data._common import ZERO, customer_aliases
+from tally.portal.data._common import ZERO
 from tally.portal.data.metrics import MetricInfo, load_metrics
 from tally.portal.data.periods import BillingPeriod
 from tally.portal.data.rollups import Days, day_usage, total_of
@@ -69,7 +70,7 @@ def _metric_totals(
     if days is None:
         days = day_usage(session, account_id, customer_id, metrics.keys(), start, end)
     rollups = USAGE_ROLLUPS
-    aliases = customer_aliases(account_id, customer_id)
+    aliases = names_of_customer(account_id, customer_id)
     where = [
         rollups.c.account_id == account_id,
         rollups.c.customer_alias.in_(aliases),

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import (
-    Float,
     case,
-    cast,
     func,
     or_,
     select,
@@ -19,6 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from tally.core.sql import exact_compare
 from tally.invoices.queries import OWING, is_overdue, overdue_condition
 from tally.models import (
     Invoice,
@@ -100,14 +99,6 @@ def parse_amount(text: str | None) -> Decimal | None:
         return Decimal(cleaned)
     except InvalidOperation:
         return None
-
-
-def _amount(session: Session, column: Any) -> ColumnElement[Any]:
-    """An exact-decimal column compared as a number: NUMERIC on PostgreSQL; on SQLite the
-    text it is stored as, read as a number (money has few enough digits to compare exactly)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column  # type: ignore[no-any-return]
-    return cast(column, Float)
 
 
 def _unpaid() -> ColumnElement[bool]:
@@ -219,6 +210,7 @@ def _filters(
 ) -> list[ColumnElement[bool]]:
     """The conditions `search` adds to the customer's SENT invoices."""
     where: list[ColumnElement[bool]] = []
+    total = Invoice.gross_total
     if search.status is InvoiceFilter.OUTSTANDING:
         where.append(_unpaid())
     elif search.status is InvoiceFilter.OVERDUE:
@@ -231,19 +223,18 @@ def _filters(
         either = [_number_like(search.text)]
         typed = parse_amount(search.text) if _amount_like(search.text) else None
         if typed is not None:
-            either.append(_amount(session, Invoice.gross_total) == _bound(session, typed))
+            either.append(exact_compare(session, total, operator.eq, typed))
         where.append(or_(*either))
     if search.issued_from is not None:
         where.append(Invoice.issue_date >= search.issued_from)
     if search.issued_to is not None:
         where.append(Invoice.issue_date <= search.issued_to)
-    total_amount = _amount(session, Invoice.gross_total)
     if search.amount_min is not None:
-        where.append(total_amount >= _bound(session, search.amount_min))
+        where.append(exact_compare(session, total, operator.ge, search.amount_min))
     if search.amount_max is not None:
-        where.append(total_amount <= _bound(session, search.amount_max))
+        where.append(exact_compare(session, total, operator.le, search.amount_max))
     if search.amount is not None:
-        where.append(total_amount == _bound(session, search.amount))
+        where.append(exact_compare(session, total, operator.eq, search.amount))
     return where
 
 
@@ -257,12 +248,6 @@ def _amount_like(text: str) -> bool:
     """ "120", "£1,250.00": what may be an amount as well as a part of a number."""
     digits = text.strip().lstrip("£$€¥").replace(",", "").replace(".", "", 1)
     return digits.isdigit()
-
-
-def _bound(session: Session, amount: Decimal) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return amount
-    return float(amount)
 
 
 def sent_invoice_id(session: Session, account_id: str, customer_id: str, invoice_id: str) -> bool:

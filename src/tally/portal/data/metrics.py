@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from sqlalchemy import (
-    or_,
-    select,
-)
 from sqlalchemy.orm import Session
 
+from tally.metering import queries
 from tally.models import (
     AggregationType,
     UsageMetric,
@@ -32,12 +29,11 @@ def load_metrics(
 ) -> dict[str, tuple[UsageMetric, MetricInfo]]:
     """The account's metrics (live, or any of `ids`), each with its graph colour: colours
     follow the metrics' names, so a metric keeps its colour on every page."""
-    query = select(UsageMetric).where(UsageMetric.account_id == account_id)
-    if ids is not None:
-        query = query.where(or_(UsageMetric.deleted_at.is_(None), UsageMetric.id.in_(list(ids))))
-    else:
-        query = query.where(UsageMetric.deleted_at.is_(None))
-    metrics = list(session.scalars(query.order_by(UsageMetric.name, UsageMetric.id)))
+    metrics = (
+        queries.metrics(session, account_id)
+        if ids is None
+        else queries.metrics_and(session, account_id, list(ids))
+    )
     return {
         metric.id: (
             metric,

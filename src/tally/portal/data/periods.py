@@ -6,15 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import (
-    select,
-)
 from sqlalchemy.orm import Session
 
-from tally.models import (
-    Invoice,
-    InvoiceStatus,
-)
+from tally.invoices.queries import billed_periods
+from tally.models import InvoiceStatus
 
 
 @dataclass(frozen=True)
@@ -34,22 +29,9 @@ def billing_periods(
 ) -> list[BillingPeriod]:
     """The periods the customer's schedules have billed or are billing, newest first (one
     query): the current one is the period containing today, else the newest open one."""
-    rows = session.execute(
-        select(Invoice.billing_period_start, Invoice.billing_period_end, Invoice.status)
-        .where(
-            Invoice.account_id == account_id,
-            Invoice.customer_id == customer_id,
-            Invoice.billing_schedule_id.is_not(None),
-            Invoice.billing_period_start.is_not(None),
-            Invoice.billing_period_end.is_not(None),
-            Invoice.status != InvoiceStatus.VOIDED,
-        )
-        .order_by(Invoice.billing_period_start.desc(), Invoice.billing_period_end.desc())
-    ).all()
     seen: dict[tuple[date, date], str] = {}
-    for start, end, status in rows:
-        if start is not None and end is not None:
-            seen.setdefault((start, end), status.value)
+    for start, end, status in billed_periods(session, account_id, customer_id):
+        seen.setdefault((start, end), status.value)
     ordered = sorted(seen.items(), key=lambda item: item[0], reverse=True)
     containing = next((key for key, _ in ordered if key[0] <= today <= key[1]), None)
     if containing is None:

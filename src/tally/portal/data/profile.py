@@ -5,16 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    select,
-)
 from sqlalchemy.orm import Session
 
-from tally.models import (
-    BillingPreference,
-    Contact,
-    Customer,
-)
+from tally.customers.queries import billing_email
+from tally.models import Customer
 
 
 @dataclass(frozen=True)
@@ -29,21 +23,11 @@ class Profile:
 
 def profile(session: Session, customer: Customer) -> Profile:
     """The customer as the portal shows it (one query: its billing contact)."""
-    email = session.scalar(
-        select(Contact.email)
-        .where(
-            Contact.account_id == customer.account_id,
-            Contact.customer_id == customer.id,
-            Contact.archived_at.is_(None),
-        )
-        .order_by(Contact.billing_preference != BillingPreference.PRIMARY, Contact.id)
-        .limit(1)
-    )
     return Profile(
         id=customer.id,
         name=customer.legal_name,
         address=dict(customer.address or {}),
-        email=email,
+        email=billing_email(session, customer.account_id, customer.id),
         telephone=customer.telephone,
         url=customer.url,
     )

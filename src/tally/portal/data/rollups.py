@@ -16,9 +16,10 @@ from decimal import Decimal, localcontext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tally.metering.queries import names_of_customer
 from tally.models import AggregationType
 from tally.models.metering import USAGE_ROLLUPS
-from tally.portal.data._common import ZERO, customer_aliases, metering_dialect
+from tally.portal.data._common import ZERO, metering_dialect
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def day_usage(
         .where(
             rollups.c.account_id == account_id,
             rollups.c.metric_id.in_(list(metric_ids)),
-            rollups.c.customer_alias.in_(customer_aliases(account_id, customer_id)),
+            rollups.c.customer_alias.in_(names_of_customer(account_id, customer_id)),
             rollups.c.day >= start,
             rollups.c.day <= end,
         )

@@ -21,13 +21,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from tally.core.sql import utc_hour_text
+from tally.metering.queries import names_of_customer
 from tally.metering.rollups import MetricDefinition, matches_filters, unique_value
 from tally.models import (
     AggregationType,
     UsageMetric,
 )
 from tally.models.metering import USAGE_EVENTS, USAGE_ROLLUP_VALUES, USAGE_ROLLUPS
-from tally.portal.data._common import ZERO, customer_aliases, metering_dialect
+from tally.portal.data._common import ZERO, metering_dialect
 from tally.portal.data.metrics import MetricInfo, load_metrics
 from tally.portal.data.periods import BillingPeriod
 from tally.portal.data.rollups import Days, day_usage
@@ -120,7 +122,7 @@ def _daily_values(
 ) -> dict[str, dict[date, Decimal]]:
     """Per metric and local day, the metric's value for the customer (from the rollups)."""
     rollups = USAGE_ROLLUPS
-    aliases = customer_aliases(account_id, customer_id)
+    aliases = names_of_customer(account_id, customer_id)
     where = [
         rollups.c.account_id == account_id,
         rollups.c.customer_alias.in_(aliases),
@@ -173,13 +175,6 @@ def _daily_values(
     return result
 
 
-def _hour_of(session: Session, timestamp: Any) -> ColumnElement[Any]:
-    """The UTC hour an event falls in, as text ("2026-11-21 14"): comparable on both backends."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", timestamp), "YYYY-MM-DD HH24")
-    return func.strftime("%Y-%m-%d %H", timestamp)
-
-
 def _hourly_series(
     session: Session, account_id: str, customer_id: str, now: datetime
 ) -> UsageSeries:
@@ -193,8 +188,8 @@ def _hourly_series(
         return UsageSeries(UsageRange.DAY, True, buckets)
     sql = metering_dialect(session)
     events = USAGE_EVENTS
-    hour = _hour_of(session, events.c.event_timestamp)
-    aliases = customer_aliases(account_id, customer_id)
+    hour = utc_hour_text(session, events.c.event_timestamp)
+    aliases = names_of_customer(account_id, customer_id)
     selects = []
     for metric, _ in metrics.values():
         if metric.aggregation_type is AggregationType.CUSTOM:

@@ -1,7 +1,7 @@
 """POST /api/invoices/{id}/draft: an upcoming IN_PROGRESS invoice, which billing recalculates
 until its period ends, becomes a DRAFT now, recalculated first from the usage so far.
 
-Its own module because it runs billing, and billing imports `lifecycle`.
+A workflow because it runs billing, which sits above invoices (billing writes and issues them).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tally.billing.runs import bill_schedules
-from tally.db import utcnow
+from tally.core.clock import local_today, utcnow
 from tally.exceptions import NotFound
 from tally.invoices import audit
-from tally.invoices.lifecycle import announce, local_today, lock, require
+from tally.invoices.lifecycle import announce, lock, require
 from tally.models import Account, BillingSchedule, Invoice, InvoiceStatus
 from tally.notifications.events import NotificationType
 
@@ -61,5 +61,5 @@ def _recalculate(session: Session, account: Account, schedule_id: str, invoice_d
     )
     if locked is None:
         return
-    day = min(local_today(account), invoice_date - timedelta(days=1))
+    day = min(local_today(account.timezone), invoice_date - timedelta(days=1))
     bill_schedules(session, account, [schedule_id], day, utcnow())

@@ -1,0 +1,77 @@
+"""Reads of products and prices: the statements the services build on, and one function per
+question the dashboard's pages ask, each one query on the tenant-scoped base."""
+
+from collections.abc import Collection
+
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
+from tally.models import BillingFrequency, Price, Product
+from tally.models.scoped import scoped
+
+
+def product_query(account_id: str, name: str | None = None) -> Select[Product]:
+    query = scoped(Product, account_id)
+    return query.where(Product.name == name) if name is not None else query
+
+
+def price_query(
+    account_id: str,
+    *,
+    currency: str | None = None,
+    name: str | None = None,
+    billing_frequency: BillingFrequency | None = None,
+    product_id: str | None = None,
+) -> Select[Price]:
+    """The account's live (not deleted) prices, optionally filtered."""
+    query = scoped(Price, account_id).where(Price.deleted_at.is_(None))
+    if currency is not None:
+        query = query.where(Price.currency == currency)
+    if name is not None:
+        query = query.where(Price.name == name)
+    if billing_frequency is not None:
+        query = query.where(Price.billing_frequency == billing_frequency)
+    if product_id is not None:
+        query = query.where(Price.product_id == product_id)
+    return query
+
+
+def products(session: Session, account_id: str, limit: int) -> list[Product]:
+    """The account's first `limit` products by name."""
+    query = product_query(account_id).order_by(Product.name, Product.id).limit(limit)
+    return list(session.scalars(query))
+
+
+def prices_by_product(
+    session: Session, account_id: str, product_ids: Collection[str]
+) -> dict[str, list[Price]]:
+    """Each product's live prices by name (an empty list for one without)."""
+    grouped: dict[str, list[Price]] = {product_id: [] for product_id in product_ids}
+    query = price_query(account_id).where(Price.product_id.in_(list(product_ids)))
+    for price in session.scalars(query.order_by(Price.name, Price.id)):
+        grouped[price.product_id].append(price)
+    return grouped
+
+
+def prices_by_id(session: Session, account_id: str, ids: Collection[str]) -> dict[str, Price]:
+    """The account's prices of `ids`, deleted ones too (a schedule still bills them)."""
+    query = scoped(Price, account_id).where(Price.id.in_(list(ids)))
+    return {price.id: price for price in session.scalars(query)}
+
+
+def price_choices(
+    session: Session, account_id: str, limit: int, also: Collection[str] = ()
+) -> list[tuple[Price, str]]:
+    """(price, product name) of the account's live prices to choose from, by product, with
+    `also` (those a schedule bills already) even past `limit`."""
+    query = (
+        price_query(account_id)
+        .join(Product, Product.id == Price.product_id)
+        .add_columns(Product.name)
+        .order_by(Product.name, Price.name, Price.id)
+    )
+    choices = [(price, name) for price, name in session.execute(query.limit(limit))]
+    missing = set(also) - {price.id for price, _ in choices}
+    if missing:
+        choices += [(p, name) for p, name in session.execute(query.where(Price.id.in_(missing)))]
+    return choices

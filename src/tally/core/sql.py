@@ -1,0 +1,64 @@
+"""SQL that differs between PostgreSQL and SQLite, behind names that say what it does.
+
+Domains ask these helpers instead of reading `dialect.name` themselves (`scripts/
+check_dialect.py` holds them to it); the dialect layer proper is `tally.db` (column types,
+engines, bulk paths, locks) and `tally.sqlite_functions` (the SQL functions SQLite lacks).
+
+SQLite keeps exact decimals as text (`tally.db.ExactDecimal`): its built-in SUM and
+comparisons would treat them as floats (or as text), so amounts are added and compared there
+by the registered exact functions (`tally_decimal_sum`, `tally_decimal_cmp`). Standard
+library and SQLAlchemy only: the bottom layer."""
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, String, func, literal, type_coerce
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+Bind = Session | Connection
+Comparison = Callable[[Any, Any], ColumnElement[bool]]
+
+
+def is_postgres(bind: Bind) -> bool:
+    """Whether the session or connection talks to PostgreSQL (else SQLite)."""
+    dialect = bind.dialect if isinstance(bind, Connection) else bind.get_bind().dialect
+    return dialect.name == "postgresql"
+
+
+def upsert_insert(bind: Bind) -> Callable[..., postgresql.Insert | sqlite.Insert]:
+    """The dialect's `insert`, whose statements take `on_conflict_do_update/_nothing`."""
+    return postgresql.insert if is_postgres(bind) else sqlite.insert
+
+
+def exact_sum(bind: Bind, value: Any) -> ColumnElement[Decimal | None]:
+    """SUM of an exact-decimal expression, exact on both databases and of the same type."""
+    if is_postgres(bind):
+        return func.sum(value)
+    return type_coerce(func.tally_decimal_sum(value), value.type)
+
+
+def _sqlite_operand(value: Any) -> Any:
+    # A Decimal bound as a number would reach SQLite as a float: bind its exact text.
+    return literal(str(value), String()) if isinstance(value, Decimal | int) else value
+
+
+def exact_compare(bind: Bind, left: Any, compare: Comparison, right: Any) -> ColumnElement[bool]:
+    """`compare(left, right)` (an `operator` function: `operator.gt`, `operator.eq`...) on
+    exact decimals (columns, sums, or Decimal values): numerically on PostgreSQL; on SQLite by
+    the registered exact comparison (-1, 0, 1, or NULL when either side is NULL), never as
+    floats (which tell apart no amounts past 15 significant digits) nor as text."""
+    if is_postgres(bind):
+        return compare(left, right)
+    order = func.tally_decimal_cmp(_sqlite_operand(left), _sqlite_operand(right))
+    return compare(order, 0)
+
+
+def utc_hour_text(bind: Bind, timestamp: Any) -> ColumnElement[str]:
+    """The UTC hour a stored timestamp falls in, as text ("2026-11-21 14"): comparable and
+    equal on both databases."""
+    if is_postgres(bind):
+        return func.to_char(func.timezone("UTC", timestamp), "YYYY-MM-DD HH24")
+    return func.strftime("%Y-%m-%d %H", timestamp)

@@ -1,0 +1,60 @@
+"""Reads of customers the dashboard's and the portal's pages ask for, one function per
+question, each one query on the tenant-scoped base (`models/scoped.py`)."""
+
+from collections.abc import Collection
+from typing import NamedTuple
+
+from sqlalchemy.orm import Session
+
+from tally.models import BillingPreference, Contact, Customer
+from tally.models.scoped import scoped
+
+
+class CustomerChoice(NamedTuple):
+    """A customer as a form's choice or a list's link: no contacts or aliases loaded."""
+
+    id: str
+    legal_name: str
+    archived: bool
+
+
+def customer_choices(
+    session: Session, account_id: str, *, archived: bool = False, limit: int | None = None
+) -> list[CustomerChoice]:
+    """The account's customers by name (live ones only unless `archived`)."""
+    query = scoped(Customer, account_id).with_only_columns(
+        Customer.id, Customer.legal_name, Customer.archived_at.is_not(None)
+    )
+    if not archived:
+        query = query.where(Customer.archived_at.is_(None))
+    query = query.order_by(Customer.legal_name, Customer.id).limit(limit)
+    return [CustomerChoice(*row) for row in session.execute(query)]
+
+
+def customer_names(session: Session, account_id: str, ids: Collection[str]) -> dict[str, str]:
+    """id -> legal name of those of `ids` that are the account's customers (archived too)."""
+    if not ids:
+        return {}
+    query = (
+        scoped(Customer, account_id)
+        .with_only_columns(Customer.id, Customer.legal_name)
+        .where(Customer.id.in_(list(ids)))
+    )
+    return dict(session.execute(query).all())
+
+
+def is_customer(session: Session, account_id: str, customer_id: str) -> bool:
+    """Whether `customer_id` is one of the account's customers (archived too)."""
+    query = scoped(Customer, account_id).with_only_columns(Customer.id)
+    return session.scalar(query.where(Customer.id == customer_id)) is not None
+
+
+def billing_email(session: Session, account_id: str, customer_id: str) -> str | None:
+    """The email of the customer's primary billing contact, else of its first live contact."""
+    query = (
+        scoped(Contact, account_id)
+        .with_only_columns(Contact.email)
+        .where(Contact.customer_id == customer_id, Contact.archived_at.is_(None))
+        .order_by(Contact.billing_preference != BillingPreference.PRIMARY, Contact.id)
+    )
+    return session.scalar(query.limit(1))
