@@ -15,10 +15,10 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from tally.billed.locks import lock_document
 from tally.core.clock import utcnow
 from tally.credit_notes import audit
 from tally.credit_notes.schemas import ISSUED_STATUSES, ApplicationCreate
-from tally.credit_notes.service import lock_credit_note, lock_invoice
 from tally.engine.money import minor_unit
 from tally.exceptions import Conflict, InvalidRequest
 from tally.models import CreditNote, CreditNoteApplication, Invoice, PaymentStatus
@@ -72,8 +72,8 @@ def apply(session: Session, account_id: str, body: ApplicationCreate) -> Applied
             f"must be a positive amount of {body.currency.value} in its minor unit "
             f"({minor_unit(body.currency.value)})",
         )
-    invoice = lock_invoice(session, account_id, body.invoice_id)
-    note = lock_credit_note(session, account_id, body.credit_note_id)
+    invoice = lock_document(session, Invoice, account_id, body.invoice_id, field="invoiceId")
+    note = lock_document(session, CreditNote, account_id, body.credit_note_id, field="creditNoteId")
     if not body.currency.value == note.currency == invoice.currency:
         raise Conflict(
             f"currency {body.currency.value}: credit note {_label(note)} is in {note.currency} "

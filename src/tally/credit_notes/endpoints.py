@@ -14,6 +14,7 @@ from tally.api.pagination import OrderedPaging, Paging, paginate, paginate_order
 from tally.api.raw import documented_body, exact_body, json_response
 from tally.api.routing import api_router
 from tally.api.schemas import Page
+from tally.billed import lines as billed
 from tally.credit_notes import applications, lines, service
 from tally.credit_notes.presenters import credit_note_view, credit_note_views
 from tally.credit_notes.schemas import (
@@ -228,6 +229,10 @@ def void(id: str, account: CurrentAccount, session: DbSession) -> CreditNoteDeta
 # --- line items and groups -------------------------------------------------------------------
 
 
+def _currency(session: Session, account_id: str, note_id: str) -> str:
+    return billed.currency_of(session, CreditNote, account_id, note_id)
+
+
 @router.get(
     "/credit-notes/{creditnote}/line-items",
     summary="List a credit note's line items",
@@ -236,12 +241,9 @@ def void(id: str, account: CurrentAccount, session: DbSession) -> CreditNoteDeta
 def list_line_items(
     creditnote: str, account: CurrentAccount, session: DbSession, paging: OrderedPaging
 ) -> Page[LineItemOut]:
-    currency = service.currency_of(session, account.account_id, creditnote)
-    query = service.line_items_query(account.account_id, creditnote)
-    page = paginate_ordered(session, query, CreditNoteLineItem.index, CreditNoteLineItem.id, paging)
-    return Page(
-        items=[LineItemOut.build(line, currency) for line in page.rows],
-        pagination=page.pagination,
+    parent = CreditNoteLineItem.credit_note_id
+    return billed.page_of(
+        session, CreditNote, parent, account.account_id, creditnote, paging, LineItemOut.build
     )
 
 
@@ -256,7 +258,7 @@ def create_line_item(
     creditnote: str, body: LineItemCreate, account: CurrentAccount, session: DbSession
 ) -> LineItemOut:
     line = lines.add_line(session, account.account_id, creditnote, body)
-    return LineItemOut.build(line, service.currency_of(session, account.account_id, creditnote))
+    return LineItemOut.build(line, _currency(session, account.account_id, creditnote))
 
 
 @router.put("/credit-notes/{creditnote}/line-items/{id}", summary="Update a draft's line item")
@@ -264,7 +266,7 @@ def update_line_item(
     creditnote: str, id: str, body: LineItemUpdate, account: CurrentAccount, session: DbSession
 ) -> LineItemOut:
     line = lines.update_line(session, account.account_id, creditnote, id, body)
-    return LineItemOut.build(line, service.currency_of(session, account.account_id, creditnote))
+    return LineItemOut.build(line, _currency(session, account.account_id, creditnote))
 
 
 @router.delete("/credit-notes/{creditnote}/line-items/{id}", summary="Delete a draft's line item")
@@ -272,7 +274,7 @@ def delete_line_item(
     creditnote: str, id: str, account: CurrentAccount, session: DbSession
 ) -> LineItemOut:
     line = lines.delete_line(session, account.account_id, creditnote, id)
-    return LineItemOut.build(line, service.currency_of(session, account.account_id, creditnote))
+    return LineItemOut.build(line, _currency(session, account.account_id, creditnote))
 
 
 @router.get(
@@ -283,14 +285,9 @@ def delete_line_item(
 def list_line_item_groups(
     creditnote: str, account: CurrentAccount, session: DbSession, paging: OrderedPaging
 ) -> Page[GroupOut]:
-    currency = service.currency_of(session, account.account_id, creditnote)
-    query = service.groups_query(account.account_id, creditnote)
-    page = paginate_ordered(
-        session, query, CreditNoteLineItemGroup.index, CreditNoteLineItemGroup.id, paging
-    )
-    return Page(
-        items=[GroupOut.build(group, currency) for group in page.rows],
-        pagination=page.pagination,
+    parent = CreditNoteLineItemGroup.credit_note_id
+    return billed.page_of(
+        session, CreditNote, parent, account.account_id, creditnote, paging, GroupOut.build
     )
 
 
@@ -303,7 +300,7 @@ def create_line_item_group(
     creditnote: str, body: GroupCreate, account: CurrentAccount, session: DbSession
 ) -> GroupOut:
     group = lines.add_group(session, account.account_id, creditnote, body)
-    return GroupOut.build(group, service.currency_of(session, account.account_id, creditnote))
+    return GroupOut.build(group, _currency(session, account.account_id, creditnote))
 
 
 @router.put(
@@ -313,7 +310,7 @@ def update_line_item_group(
     creditnote: str, id: str, body: GroupUpdate, account: CurrentAccount, session: DbSession
 ) -> GroupOut:
     group = lines.update_group(session, account.account_id, creditnote, id, body)
-    return GroupOut.build(group, service.currency_of(session, account.account_id, creditnote))
+    return GroupOut.build(group, _currency(session, account.account_id, creditnote))
 
 
 @router.delete(
@@ -325,7 +322,7 @@ def delete_line_item_group(
     creditnote: str, id: str, account: CurrentAccount, session: DbSession
 ) -> GroupOut:
     group = lines.delete_group(session, account.account_id, creditnote, id)
-    return GroupOut.build(group, service.currency_of(session, account.account_id, creditnote))
+    return GroupOut.build(group, _currency(session, account.account_id, creditnote))
 
 
 # --- applications ----------------------------------------------------------------------------

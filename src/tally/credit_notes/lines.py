@@ -11,14 +11,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from tally.api import references
+from tally.billed.lines import line_totals
 from tally.credit_notes import audit
 from tally.credit_notes.schemas import GroupCreate, GroupUpdate, LineItemCreate, LineItemUpdate
-from tally.credit_notes.service import (
-    check_caps,
-    line_totals,
-    lock_draft,
-    recompute_totals,
-)
+from tally.credit_notes.service import check_caps, lock_draft, recompute_totals
 from tally.exceptions import InvalidRequest, NotFound
 from tally.models import (
     CreditNote,

@@ -17,9 +17,10 @@ from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from tally.api.schemas import Schema
 from tally.api.types import Address, Currency, Name, PlainText
+from tally.billed.schemas import GroupHeading, group_fields, line_fields
 from tally.catalog.price_schemas import IntegrationService
 from tally.core.clock import midnight_utc
-from tally.core.wire import money, plain, rate_text
+from tally.core.wire import money
 from tally.invoices.schemas import (
     AddressOut,
     KeyValue,
@@ -177,9 +178,8 @@ class LineItemCreate(LineItemUpdate):
     invoice_line_item_ids: list[Id] | None = Field(default=None, max_length=100)
 
 
-class GroupUpdate(Schema):
-    title: PlainText = Field(min_length=1, max_length=500)
-    description: str | None = Field(default=None, max_length=2000)
+class GroupUpdate(GroupHeading):
+    pass
 
 
 class GroupCreate(GroupUpdate):
@@ -247,20 +247,9 @@ class LineItemOut(Schema):
         start, end = line.service_period_start, line.service_period_end
         method, classification = line.revenue_recognition_method, line.revenue_classification
         return cls(
-            id=line.id,
+            **line_fields(line, currency),
             credit_note_id=line.credit_note_id,
-            group_id=line.group_id,
             line_item_id=line.invoice_line_item_id,
-            title=line.title,
-            description=line.description,
-            quantity=plain(line.quantity),
-            rate=rate_text(line.rate, currency, line.rate_display),
-            tax_rate=plain(line.tax_rate),
-            index=line.index,
-            price_id=line.price_id,
-            net_total=money(line.net_total, currency),
-            total_tax=money(line.total_tax, currency),
-            gross_total=money(line.gross_total, currency),
             rate_display=RateDisplay(line.rate_display),
             external_ids=[ExternalId.model_validate(item) for item in line.external_ids],
             service_period=(
@@ -270,7 +259,6 @@ class LineItemOut(Schema):
             revenue_classification=(
                 RevenueClassification(classification) if classification else None
             ),
-            product_id=line.product_id,
         )
 
 
@@ -290,15 +278,9 @@ class GroupOut(Schema):
     @classmethod
     def build(cls, group: CreditNoteLineItemGroup, currency: str) -> "GroupOut":
         return cls(
-            id=group.id,
+            **group_fields(group, currency),
             credit_note_id=group.credit_note_id,
             line_item_group_id=group.invoice_line_item_group_id,
-            title=group.title,
-            description=group.description,
-            index=group.index,
-            net_total=money(group.net_total, currency),
-            total_tax=money(group.total_tax, currency),
-            gross_total=money(group.gross_total, currency),
         )
 
 

@@ -23,11 +23,13 @@ from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from tally.api import references
+from tally.billed.lines import NO_TOTALS, sums_by_group
+from tally.billed.locks import lock_document
 from tally.core.clock import local_today, start_of_local_day, utcnow
 from tally.core.wire import money
 from tally.credit_notes import audit
 from tally.credit_notes.schemas import CreditNoteCreate, CreditNoteUpdate, SettingPreference
-from tally.engine.money import ZERO, round_money
+from tally.engine.money import ZERO
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.invoices.lifecycle import take_numbers
 from tally.models import (
@@ -162,12 +164,6 @@ def filtered_credit_notes(
     return note_query(account_id).where(*conditions)
 
 
-def line_items_query(account_id: str, note_id: str) -> Select[CreditNoteLineItem]:
-    return select(CreditNoteLineItem).where(
-        CreditNoteLineItem.account_id == account_id, CreditNoteLineItem.credit_note_id == note_id
-    )
-
-
 def groups_query(account_id: str, note_id: str) -> Select[CreditNoteLineItemGroup]:
     return select(CreditNoteLineItemGroup).where(
         CreditNoteLineItemGroup.account_id == account_id,
@@ -175,33 +171,7 @@ def groups_query(account_id: str, note_id: str) -> Select[CreditNoteLineItemGrou
     )
 
 
-def currency_of(session: Session, account_id: str, note_id: str) -> str:
-    """The credit note's currency; 404 if it is not in the account."""
-    currency = session.scalar(
-        note_query(account_id)
-        .with_only_columns(CreditNote.currency)
-        .where(CreditNote.id == note_id)
-    )
-    if currency is None:
-        raise NotFound.resource("Credit note", note_id)
-    return currency
-
-
 # --- locks and the caps ------------------------------------------------------------------------
-
-
-def lock_invoice(
-    session: Session, account_id: str, invoice_id: str, field: str = "invoiceId"
-) -> Invoice:
-    """The invoice, locked until commit (`field`: where the request names it)."""
-    return references.resolve_one(session, account_id, Invoice, field, invoice_id, lock="update")
-
-
-def lock_credit_note(
-    session: Session, account_id: str, note_id: str, field: str = "creditNoteId"
-) -> CreditNote:
-    """The credit note, locked until commit (`field`: where the request names it)."""
-    return references.resolve_one(session, account_id, CreditNote, field, note_id, lock="update")
 
 
 def lock_note(session: Session, account_id: str, note_id: str) -> tuple[CreditNote, Invoice]:
@@ -214,8 +184,8 @@ def lock_note(session: Session, account_id: str, note_id: str) -> tuple[CreditNo
     )
     if invoice_id is None:
         raise NotFound.resource("Credit note", note_id)
-    invoice = lock_invoice(session, account_id, invoice_id)
-    return lock_credit_note(session, account_id, note_id), invoice
+    invoice = lock_document(session, Invoice, account_id, invoice_id, field="invoiceId")
+    return lock_document(session, CreditNote, account_id, note_id, field="creditNoteId"), invoice
 
 
 def lock_draft(session: Session, account_id: str, note_id: str) -> tuple[CreditNote, Invoice]:
@@ -296,16 +266,6 @@ def _money(amount: Decimal, currency: str) -> str:
     return f"{money(amount, currency)} {currency}"
 
 
-def line_totals(
-    quantity: Decimal, rate: Decimal, tax_rate: Decimal, currency: str
-) -> tuple[Decimal, Decimal, Decimal]:
-    """A line's net, tax and gross, as on invoices: net = quantity x rate and tax = net x
-    tax rate, each rounded half up to the currency's minor unit; gross = net + tax."""
-    net = round_money(quantity * rate, currency)
-    tax = round_money(net * tax_rate, currency)
-    return net, tax, net + tax
-
-
 def recompute_totals(session: Session, note: CreditNote) -> None:
     """Groups' and the credit note's totals: sums of their lines' (one read, one write)."""
     session.flush()
@@ -320,14 +280,9 @@ def recompute_totals(session: Session, note: CreditNote) -> None:
             CreditNoteLineItem.credit_note_id == note.id,
         )
     )
-    by_group: dict[str | None, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO])
-    overall = [ZERO, ZERO, ZERO]
-    for group_id, *amounts in lines:
-        for i, amount in enumerate(amounts):
-            by_group[group_id][i] += amount
-            overall[i] += amount
+    by_group, overall = sums_by_group(lines)
     for group in session.scalars(groups_query(note.account_id, note.id)):
-        group.net_total, group.total_tax, group.gross_total = by_group[group.id]
+        group.net_total, group.total_tax, group.gross_total = by_group.get(group.id, NO_TOTALS)
     note.net_total, note.total_tax, note.gross_total = overall
     session.flush()
 
@@ -338,7 +293,7 @@ def recompute_totals(session: Session, note: CreditNote) -> None:
 def create_credit_note(session: Session, account_id: str, body: CreditNoteCreate) -> CreditNote:
     """A DRAFT credit note against a SENT invoice of the same customer and currency, with the
     invoice's customer details, billing period and schedule unless the body gives them."""
-    invoice = lock_invoice(session, account_id, body.invoice_id)
+    invoice = lock_document(session, Invoice, account_id, body.invoice_id, field="invoiceId")
     references.resolve_one(session, account_id, Customer, "customerId", body.customer_id)
     if invoice.status is not SENT:
         raise Conflict(

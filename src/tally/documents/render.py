@@ -22,7 +22,7 @@ from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from babel import Locale
 from babel.dates import format_date
@@ -38,16 +38,14 @@ from tally.exceptions import NotFound
 from tally.models import (
     Account,
     CreditNote,
-    CreditNoteLineItem,
-    CreditNoteLineItemGroup,
     Customer,
     Invoice,
-    InvoiceLineItem,
-    InvoiceLineItemGroup,
     InvoiceStatus,
     TaxRateVersion,
     TaxStatus,
 )
+from tally.models.billed import BilledLine as Line
+from tally.models.billed import BilledLineGroup as Group
 from tally.models.scoped import get_account
 from tally.settings import Settings, get_settings
 
@@ -56,8 +54,7 @@ PAGE_TEMPLATE = "page.html"
 STYLESHEET = "document.css"
 
 DocumentKind = Literal["invoice", "credit_note"]
-Line = InvoiceLineItem | CreditNoteLineItem
-Group = InvoiceLineItemGroup | CreditNoteLineItemGroup
+_TITLES: dict[DocumentKind, str] = {"invoice": "Invoice", "credit_note": "Credit note"}
 
 
 # --- what a template sees ---------------------------------------------------------------
@@ -401,6 +398,72 @@ def _status_badge(status: InvoiceStatus, has_number: bool) -> str | None:
     return None
 
 
+BilledDocument = TypeVar("BilledDocument", Invoice, CreditNote)
+
+
+def _with_lines(
+    session: Session, model: type[BilledDocument], account_id: str, document_id: str, kind: str
+) -> BilledDocument:
+    """The document with its lines and groups (three queries); NotFound outside the account."""
+    document = session.scalar(
+        select(model)
+        .where(model.account_id == account_id, model.id == document_id)
+        .options(selectinload(model.line_items), selectinload(model.groups))
+    )
+    if document is None:
+        raise NotFound.resource(kind, document_id)
+    return document
+
+
+def _document(
+    session: Session,
+    account: Account,
+    billed: Invoice | CreditNote,
+    fmt: Formatter,
+    *,
+    kind: DocumentKind,
+    number: str | None,
+    facts: list[Fact],
+    customer_details: list[str],
+    payment_terms: str | None,
+    notes: list[str],
+    portal_url: str | None,
+) -> Document:
+    """What an invoice and a credit note print alike: parties, lines by group, tax, totals.
+    The caller gives what differs (the facts at the top, the terms and notes at the end)."""
+    lines: Sequence[Line] = billed.line_items
+    names = _customer_names(session, account.id, lines)
+    tax_names = _tax_names(session, account.id, lines)
+    return Document(
+        kind=kind,
+        title=_TITLES[kind],
+        number=number or "Draft",
+        status=_status_badge(billed.status, number is not None),
+        currency=billed.currency,
+        locale=fmt.locale,
+        merchant=_merchant(account, fmt),
+        logo_url=account.logo_url,
+        customer=Party(
+            name=billed.customer_legal_company_name,
+            address=fmt.address(billed.customer_billing_address),
+            details=customer_details,
+        ),
+        facts=facts,
+        sections=_sections(billed.groups, lines, fmt, names),
+        line_count=len(lines),
+        net_total=fmt.money(billed.net_total),
+        total_tax=fmt.money(billed.total_tax),
+        gross_total=fmt.money(billed.gross_total),
+        tax_rows=_tax_rows(lines, fmt, tax_names),
+        credits=[],
+        amount_due=None,
+        payment_terms=payment_terms,
+        notes=notes,
+        portal_url=portal_url,
+        filename=_filename(number, billed.id),
+    )
+
+
 def invoice_document(
     session: Session,
     account_id: str,
@@ -414,18 +477,9 @@ def invoice_document(
     Makes the customer's portal secret when it has none (the document links to the portal),
     so call it in a writing transaction."""
     settings = settings or get_settings()
-    invoice = session.scalar(
-        select(Invoice)
-        .where(Invoice.account_id == account_id, Invoice.id == invoice_id)
-        .options(selectinload(Invoice.line_items), selectinload(Invoice.groups))
-    )
-    if invoice is None:
-        raise NotFound.resource("Invoice", invoice_id)
+    invoice = _with_lines(session, Invoice, account_id, invoice_id, "Invoice")
     account = get_account(session, account_id)
     fmt = Formatter(invoice.currency, locale)
-    lines = invoice.line_items
-    names = _customer_names(session, account_id, lines)
-    tax_names = _tax_names(session, account_id, lines)
 
     facts = []
     if invoice.issue_date is not None:
@@ -452,32 +506,18 @@ def invoice_document(
         terms += f", due by {fmt.day(invoice.due_date)}"
 
     link = portal_url(session, invoice.customer_id, settings.public_url, invoice_path(invoice.id))
-    return Document(
+    return _document(
+        session,
+        account,
+        invoice,
+        fmt,
         kind="invoice",
-        title="Invoice",
-        number=invoice.invoice_number or "Draft",
-        status=_status_badge(invoice.status, invoice.invoice_number is not None),
-        currency=invoice.currency,
-        locale=locale,
-        merchant=_merchant(account, fmt),
-        logo_url=account.logo_url,
-        customer=Party(
-            name=invoice.customer_legal_company_name,
-            address=fmt.address(invoice.customer_billing_address),
-        ),
+        number=invoice.invoice_number,
         facts=facts,
-        sections=_sections(invoice.groups, lines, fmt, names),
-        line_count=len(lines),
-        net_total=fmt.money(invoice.net_total),
-        total_tax=fmt.money(invoice.total_tax),
-        gross_total=fmt.money(invoice.gross_total),
-        tax_rows=_tax_rows(lines, fmt, tax_names),
-        credits=[],
-        amount_due=None,
+        customer_details=[],
         payment_terms=f"{terms}.",
         notes=[*_tax_notes(invoice.customer_tax_status), *([invoice.memo] if invoice.memo else [])],
         portal_url=link,
-        filename=_filename(invoice.invoice_number, invoice.id),
     )
 
 
@@ -492,16 +532,9 @@ def credit_note_document(
     """The credit note, formatted like an invoice; it links to the portal page of the invoice
     it credits. Another account's credit note: NotFound."""
     settings = settings or get_settings()
-    note = session.scalar(
-        select(CreditNote)
-        .where(CreditNote.account_id == account_id, CreditNote.id == credit_note_id)
-        .options(selectinload(CreditNote.line_items), selectinload(CreditNote.groups))
-    )
-    if note is None:
-        raise NotFound.resource("CreditNote", credit_note_id)
+    note = _with_lines(session, CreditNote, account_id, credit_note_id, "CreditNote")
     account = get_account(session, account_id)
     fmt = Formatter(note.currency, locale)
-    lines = note.line_items
 
     facts = []
     if note.issue_date is not None:
@@ -521,34 +554,18 @@ def credit_note_document(
         facts.append(Fact("Purchase order", note.purchase_order_number))
 
     path = invoice_path(note.invoice_id) if note.invoice_id else ""
-    customer_details = [f"Tax ID {note.customer_tax_id}"] if note.customer_tax_id else []
-    return Document(
+    return _document(
+        session,
+        account,
+        note,
+        fmt,
         kind="credit_note",
-        title="Credit note",
-        number=note.credit_note_number or "Draft",
-        status=_status_badge(note.status, note.credit_note_number is not None),
-        currency=note.currency,
-        locale=locale,
-        merchant=_merchant(account, fmt),
-        logo_url=account.logo_url,
-        customer=Party(
-            name=note.customer_legal_company_name,
-            address=fmt.address(note.customer_billing_address),
-            details=customer_details,
-        ),
+        number=note.credit_note_number,
         facts=facts,
-        sections=_sections(note.groups, lines, fmt, {}),
-        line_count=len(lines),
-        net_total=fmt.money(note.net_total),
-        total_tax=fmt.money(note.total_tax),
-        gross_total=fmt.money(note.gross_total),
-        tax_rows=_tax_rows(lines, fmt, {}),
-        credits=[],
-        amount_due=None,
+        customer_details=[f"Tax ID {note.customer_tax_id}"] if note.customer_tax_id else [],
         payment_terms=None,
         notes=[note.memo] if note.memo else [],
         portal_url=portal_url(session, note.customer_id, settings.public_url, path),
-        filename=_filename(note.credit_note_number, note.id),
     )
 
 

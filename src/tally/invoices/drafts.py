@@ -11,16 +11,17 @@ would throw the change away.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from tally.api import references
+from tally.billed.lines import NO_TOTALS, line_totals, sums_by_group
+from tally.billed.locks import lock_document
 from tally.core.clock import local_today, utcnow
 from tally.db import new_id
-from tally.engine.money import ZERO, round_money
+from tally.engine.money import ZERO
 from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.invoices import audit
 from tally.invoices.lifecycle import require
@@ -137,15 +138,7 @@ def create_invoice(session: Session, account: Account, data: InvoiceCreate) -> I
 
 def _draft(session: Session, account_id: str, invoice_id: str) -> Invoice:
     """The invoice with its lines and groups, row-locked; 409 unless it is a DRAFT."""
-    invoice = session.scalar(
-        select(Invoice)
-        .where(Invoice.account_id == account_id, Invoice.id == invoice_id)
-        .options(selectinload(Invoice.line_items), selectinload(Invoice.groups))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if invoice is None:
-        raise NotFound.resource("Invoice", invoice_id)
+    invoice = lock_document(session, Invoice, account_id, invoice_id, with_lines=True)
     require(invoice, "edit lines", [InvoiceStatus.DRAFT])
     return invoice
 
@@ -173,14 +166,13 @@ def _renumber(rows: Sequence[InvoiceLineItem | InvoiceLineItemGroup]) -> None:
 
 def _recalculate(invoice: Invoice) -> None:
     """Group and invoice totals as the sums of their (rounded) lines; the invoice is edited."""
-    sums: dict[str | None, list[Decimal]] = {}
-    for line in invoice.line_items:
-        for key in (line.group_id, "invoice"):
-            net, tax, gross = sums.setdefault(key, [ZERO, ZERO, ZERO])
-            sums[key] = [net + line.net_total, tax + line.total_tax, gross + line.gross_total]
+    by_group, overall = sums_by_group(
+        (line.group_id, line.net_total, line.total_tax, line.gross_total)
+        for line in invoice.line_items
+    )
     for group in invoice.groups:
-        group.net_total, group.total_tax, group.gross_total = sums.get(group.id, [ZERO] * 3)
-    invoice.net_total, invoice.total_tax, invoice.gross_total = sums.get("invoice", [ZERO] * 3)
+        group.net_total, group.total_tax, group.gross_total = by_group.get(group.id, NO_TOTALS)
+    invoice.net_total, invoice.total_tax, invoice.gross_total = overall
     invoice.edited_at = utcnow()
 
 
@@ -197,8 +189,7 @@ def _line_values(session: Session, invoice: Invoice, data: LineItemIn) -> dict[s
     # As billing does: tax-exempt and reverse-charged customers are charged no tax.
     taxed = invoice.customer_tax_status == TaxStatus.TAXED.value
     tax_rate = data.tax_rate if taxed else ZERO
-    net = round_money(data.quantity * data.rate, invoice.currency)
-    tax = round_money(net * tax_rate, invoice.currency)
+    net, tax, gross = line_totals(data.quantity, data.rate, tax_rate, invoice.currency)
     period = data.service_period
     return {
         "title": data.title,
@@ -209,7 +200,7 @@ def _line_values(session: Session, invoice: Invoice, data: LineItemIn) -> dict[s
         "tax_rate": tax_rate,
         "net_total": net,
         "total_tax": tax,
-        "gross_total": net + tax,
+        "gross_total": gross,
         "group_id": data.group_id,
         "price_id": data.price_id,
         "product_id": product_id,

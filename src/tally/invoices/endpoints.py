@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession
-from tally.api.pagination import OrderedPaging, Paging, paginate, paginate_ordered
+from tally.api.pagination import OrderedPaging, Paging, paginate
 from tally.api.raw import json_response
 from tally.api.routing import api_router
 from tally.api.schemas import Page
 from tally.api.types import Currency
+from tally.billed import lines
 from tally.core.clock import local_today
 from tally.exceptions import InvalidRequest
 from tally.invoices import drafts, lifecycle, service
@@ -371,12 +372,9 @@ def patch_sent_invoice(
 def list_line_items(
     invoice: str, account: CurrentAccount, session: DbSession, paging: OrderedPaging
 ) -> Page[LineItemOut]:
-    currency = service.currency_of(session, account.account_id, invoice)
-    query = service.line_items_query(account.account_id, invoice)
-    page = paginate_ordered(session, query, InvoiceLineItem.index, InvoiceLineItem.id, paging)
-    return Page(
-        items=[LineItemOut.build(line, currency) for line in page.rows],
-        pagination=page.pagination,
+    parent = InvoiceLineItem.invoice_id
+    return lines.page_of(
+        session, Invoice, parent, account.account_id, invoice, paging, LineItemOut.build
     )
 
 
@@ -388,14 +386,9 @@ def list_line_items(
 def list_line_item_groups(
     invoice: str, account: CurrentAccount, session: DbSession, paging: OrderedPaging
 ) -> Page[LineItemGroupOut]:
-    currency = service.currency_of(session, account.account_id, invoice)
-    query = service.groups_query(account.account_id, invoice)
-    page = paginate_ordered(
-        session, query, InvoiceLineItemGroup.index, InvoiceLineItemGroup.id, paging
-    )
-    return Page(
-        items=[LineItemGroupOut.build(group, currency) for group in page.rows],
-        pagination=page.pagination,
+    parent = InvoiceLineItemGroup.invoice_id
+    return lines.page_of(
+        session, Invoice, parent, account.account_id, invoice, paging, LineItemGroupOut.build
     )
 
 

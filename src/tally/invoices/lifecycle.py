@@ -24,11 +24,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
+from tally.billed.locks import lock_document
 from tally.core.clock import local_today, utcnow
 from tally.core.sql import upsert_insert
 from tally.credits import spending
 from tally.engine.money import ZERO, round_money
-from tally.exceptions import Conflict, InvalidRequest, NotFound
+from tally.exceptions import Conflict, InvalidRequest
 from tally.invoices import audit
 from tally.models import (
     EDITABLE_STATUSES,
@@ -303,15 +304,7 @@ def drop_upcoming(session: Session, account_id: str, schedule_ids: Sequence[str]
 
 def lock(session: Session, account_id: str, invoice_id: str) -> Invoice:
     """The invoice, row-locked until commit and read afresh; 404 outside the account."""
-    invoice = session.scalar(
-        select(Invoice)
-        .where(Invoice.account_id == account_id, Invoice.id == invoice_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if invoice is None:
-        raise NotFound.resource("Invoice", invoice_id)
-    return invoice
+    return lock_document(session, Invoice, account_id, invoice_id)
 
 
 def _describe(invoice: Invoice) -> str:

@@ -26,8 +26,9 @@ from pydantic import (
 
 from tally.api.schemas import Schema
 from tally.api.types import Address, Currency, Name, PlainText
+from tally.billed.schemas import GroupHeading, group_fields, line_fields
 from tally.core.clock import midnight_utc
-from tally.core.wire import money, plain, rate_text
+from tally.core.wire import money
 from tally.invoices.queries import invoice_is_overdue
 from tally.models import (
     EDITABLE_STATUSES,
@@ -135,23 +136,11 @@ class LineItemOut(Schema):
     def build(cls, line: InvoiceLineItem, currency: str) -> "LineItemOut":
         start, end = line.service_period_start, line.service_period_end
         return cls(
-            id=line.id,
+            **line_fields(line, currency),
             invoice_id=line.invoice_id,
-            title=line.title,
-            description=line.description,
-            quantity=plain(line.quantity),
-            rate=rate_text(line.rate, currency, line.rate_display),
-            tax_rate=plain(line.tax_rate),
             service_period_start=midnight_utc(start) if start else None,
             service_period_end=midnight_utc(end) if end else None,
             service_period=DateRange(start_date=start, end_date=end) if start and end else None,
-            index=line.index,
-            group_id=line.group_id,
-            net_total=money(line.net_total, currency),
-            total_tax=money(line.total_tax, currency),
-            gross_total=money(line.gross_total, currency),
-            price_id=line.price_id,
-            product_id=line.product_id,
             rate_display=RateDisplay(line.rate_display),
             credit_grant_id=line.credit_grant_id,
             kind=line.kind,
@@ -175,14 +164,8 @@ class LineItemGroupOut(Schema):
     @classmethod
     def build(cls, group: InvoiceLineItemGroup, currency: str) -> "LineItemGroupOut":
         return cls(
-            id=group.id,
+            **group_fields(group, currency),
             invoice_id=group.invoice_id,
-            title=group.title,
-            description=group.description,
-            index=group.index,
-            net_total=money(group.net_total, currency),
-            total_tax=money(group.total_tax, currency),
-            gross_total=money(group.gross_total, currency),
             product_id=group.product_id,
         )
 
@@ -574,11 +557,9 @@ class LineItemIn(Schema):
         return value
 
 
-class LineItemGroupIn(Schema):
+class LineItemGroupIn(GroupHeading):
     """Sequence's CreateLineItemGroupRequestModel."""
 
-    title: PlainText = Field(min_length=1, max_length=500)
-    description: str | None = Field(default=None, max_length=2000)
     tax_category_id: str | None = Field(default=None, description=f"{_UNSUPPORTED}.")
     revenue_recognition_method: str | None = Field(default=None, description=f"{_UNSUPPORTED}.")
     revenue_classification: str | None = Field(default=None, description=f"{_UNSUPPORTED}.")

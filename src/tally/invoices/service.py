@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, Select, func, not_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
+from tally.billed import lines
 from tally.core.sql import exact_sum
 from tally.engine.money import ZERO, round_money
 from tally.exceptions import NotFound
@@ -18,7 +19,6 @@ from tally.models import (
     Customer,
     Invoice,
     InvoiceLineItem,
-    InvoiceLineItemGroup,
     InvoiceStatus,
     LineKind,
     PaymentStatus,
@@ -179,29 +179,7 @@ def archived_customers(session: Session, account_id: str, invoices: Iterable[Inv
 
 def currency_of(session: Session, account_id: str, invoice_id: str) -> str:
     """The invoice's currency (its amounts are shown in it); 404 if not in the account."""
-    currency = session.scalar(
-        invoice_query(account_id)
-        .with_only_columns(Invoice.currency)
-        .where(Invoice.id == invoice_id)
-    )
-    if currency is None:
-        raise NotFound.resource("Invoice", invoice_id)
-    return currency
-
-
-def line_items_query(account_id: str, invoice_id: str) -> Select[InvoiceLineItem]:
-    """An invoice's line items, to page by index."""
-    return select(InvoiceLineItem).where(
-        InvoiceLineItem.account_id == account_id, InvoiceLineItem.invoice_id == invoice_id
-    )
-
-
-def groups_query(account_id: str, invoice_id: str) -> Select[InvoiceLineItemGroup]:
-    """An invoice's line item groups, to page by index."""
-    return select(InvoiceLineItemGroup).where(
-        InvoiceLineItemGroup.account_id == account_id,
-        InvoiceLineItemGroup.invoice_id == invoice_id,
-    )
+    return lines.currency_of(session, Invoice, account_id, invoice_id)
 
 
 def credit_lines(

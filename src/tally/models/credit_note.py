@@ -11,6 +11,7 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tally.models.base import Base, TenantMixin
+from tally.models.billed import BilledLine, BilledLineGroup
 from tally.models.invoice import InvoiceStatus
 
 
@@ -64,7 +65,7 @@ class CreditNote(TenantMixin, Base):
     )
 
 
-class CreditNoteLineItemGroup(TenantMixin, Base):
+class CreditNoteLineItemGroup(BilledLineGroup, Base):
     __tablename__ = "credit_note_line_item_groups"
 
     credit_note_id: Mapped[str] = mapped_column(
@@ -74,15 +75,9 @@ class CreditNoteLineItemGroup(TenantMixin, Base):
     invoice_line_item_group_id: Mapped[str | None] = mapped_column(
         String(36), ForeignKey("invoice_line_item_groups.id"), default=None
     )
-    index: Mapped[int]
-    title: Mapped[str] = mapped_column(String(500))
-    description: Mapped[str | None] = mapped_column(String(2000), default=None)
-    net_total: Mapped[Decimal] = mapped_column(default=Decimal(0))
-    total_tax: Mapped[Decimal] = mapped_column(default=Decimal(0))
-    gross_total: Mapped[Decimal] = mapped_column(default=Decimal(0))
 
 
-class CreditNoteLineItem(TenantMixin, Base):
+class CreditNoteLineItem(BilledLine, Base):
     __tablename__ = "credit_note_line_items"
 
     credit_note_id: Mapped[str] = mapped_column(
@@ -98,20 +93,6 @@ class CreditNoteLineItem(TenantMixin, Base):
     invoice_line_item_id: Mapped[str | None] = mapped_column(
         String(36), ForeignKey("invoice_line_items.id"), index=True, default=None
     )
-    index: Mapped[int]
-    title: Mapped[str] = mapped_column(String(500))
-    description: Mapped[str | None] = mapped_column(String(5000), default=None)
-    quantity: Mapped[Decimal]
-    rate: Mapped[Decimal]
-    rate_display: Mapped[str] = mapped_column(String(20), default="ABSOLUTE")
-    tax_rate: Mapped[Decimal] = mapped_column(default=Decimal(0))
-    net_total: Mapped[Decimal]
-    total_tax: Mapped[Decimal]
-    gross_total: Mapped[Decimal]
-    price_id: Mapped[str | None] = mapped_column(String(36), default=None)
-    product_id: Mapped[str | None] = mapped_column(String(36), default=None)
-    service_period_start: Mapped[date | None] = mapped_column(default=None)
-    service_period_end: Mapped[date | None] = mapped_column(default=None)
     # As the client sent them: Sequence's `externalIds`, revenue recognition and class.
     external_ids: Mapped[list[Any]] = mapped_column(default=list)
     revenue_recognition_method: Mapped[str | None] = mapped_column(String(32), default=None)

@@ -11,6 +11,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tally.models.base import Base, TenantMixin
+from tally.models.billed import BilledLine, BilledLineGroup
 
 
 class InvoiceStatus(StrEnum):
@@ -132,7 +133,7 @@ class Invoice(TenantMixin, Base):
     )
 
 
-class InvoiceLineItemGroup(TenantMixin, Base):
+class InvoiceLineItemGroup(BilledLineGroup, Base):
     """Lines of one product (or the adjustments) under one heading."""
 
     __tablename__ = "invoice_line_item_groups"
@@ -140,16 +141,10 @@ class InvoiceLineItemGroup(TenantMixin, Base):
     invoice_id: Mapped[str] = mapped_column(
         String(36), ForeignKey("invoices.id", ondelete="CASCADE"), index=True
     )
-    index: Mapped[int]
-    title: Mapped[str] = mapped_column(String(500))
-    description: Mapped[str | None] = mapped_column(String(2000), default=None)
     product_id: Mapped[str | None] = mapped_column(String(36), default=None)
-    net_total: Mapped[Decimal] = mapped_column(default=Decimal(0))
-    total_tax: Mapped[Decimal] = mapped_column(default=Decimal(0))
-    gross_total: Mapped[Decimal] = mapped_column(default=Decimal(0))
 
 
-class InvoiceLineItem(TenantMixin, Base):
+class InvoiceLineItem(BilledLine, Base):
     __tablename__ = "invoice_line_items"
 
     invoice_id: Mapped[str] = mapped_column(
@@ -161,23 +156,9 @@ class InvoiceLineItem(TenantMixin, Base):
         index=True,  # deleting a group looks up its lines
         default=None,
     )
-    index: Mapped[int]
     kind: Mapped[LineKind] = mapped_column(default=LineKind.PRICE)
-    title: Mapped[str] = mapped_column(String(500))
-    description: Mapped[str | None] = mapped_column(String(5000), default=None)
-    quantity: Mapped[Decimal]
-    rate: Mapped[Decimal]
-    rate_display: Mapped[str] = mapped_column(String(20), default="ABSOLUTE")
-    tax_rate: Mapped[Decimal] = mapped_column(default=Decimal(0))
     # The tax-rate version used, so a finalized invoice stays reproducible.
     tax_rate_version_id: Mapped[str | None] = mapped_column(String(36), default=None)
-    net_total: Mapped[Decimal]
-    total_tax: Mapped[Decimal]
-    gross_total: Mapped[Decimal]
-    price_id: Mapped[str | None] = mapped_column(String(36), default=None)
-    product_id: Mapped[str | None] = mapped_column(String(36), default=None)
-    service_period_start: Mapped[date | None] = mapped_column(default=None)
-    service_period_end: Mapped[date | None] = mapped_column(default=None)
     # Roll-up billing: each customer's share of the quantity.
     breakdown: Mapped[list[Any]] = mapped_column(default=list)
     # CREDIT lines: the grant they draw on (projected until the invoice is finalized).
