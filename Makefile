@@ -8,6 +8,11 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
 .PHONY: install run test test-sqlite test-postgres lint audit bench clean
 
+# Each pass spreads its tests over TEST_WORKERS processes (pytest-xdist): every worker migrates
+# a database of its own (tests/support/databases.py), so workers share nothing but the machine.
+TEST_WORKERS ?= 2
+PYTEST_OPTIONS := -n $(TEST_WORKERS) --dist worksteal
+
 install: $(STAMP)
 
 # Re-syncs only when the dependency declaration or the lock file changed.
@@ -34,13 +39,13 @@ audit: install
 	$(BIN)/python scripts/audit.py
 
 test-sqlite: install
-	env -u TALLY_TEST_DATABASE_URL $(BIN)/pytest
+	env -u TALLY_TEST_DATABASE_URL $(BIN)/pytest $(PYTEST_OPTIONS)
 
 # Runs only when TALLY_TEST_DATABASE_URL names a PostgreSQL server (CI sets it).
 test-postgres: install
 	@if [ -n "$$TALLY_TEST_DATABASE_URL" ]; then \
 		echo "== the same suite against $$TALLY_TEST_DATABASE_URL"; \
-		$(BIN)/pytest; \
+		$(BIN)/pytest $(PYTEST_OPTIONS); \
 	else \
 		echo "== TALLY_TEST_DATABASE_URL is not set: PostgreSQL pass skipped"; \
 	fi

@@ -1,5 +1,6 @@
-"""Fixtures: one migrated database per run (SQLite, or PostgreSQL in the second pass), one
-app, and a fresh account per test, so tests never see each other's data."""
+"""Fixtures: one migrated database per test process (SQLite, or PostgreSQL in the second pass;
+each pytest-xdist worker its own), one app, and a fresh account per test, so tests never see
+each other's data."""
 
 from collections.abc import Iterator
 from pathlib import Path
