@@ -18,10 +18,10 @@ from tally.billing.runs import RunReport
 from tally.billing.scheduler import bill_account, bill_due
 from tally.db import Database
 from tally.models import BillingRun, Invoice
-from tests.accounts.test_cli import run_tally
 from tests.billing.helpers import Merchant
 from tests.factories import customer_body
 from tests.support.api_client import ApiClient
+from tests.support.cli import run_tally
 from tests.support.serving import clean_environment, tally_serve
 
 MID_APRIL = datetime(2024, 4, 15, 12, tzinfo=UTC)

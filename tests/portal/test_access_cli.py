@@ -4,10 +4,10 @@ from pathlib import Path
 
 from tally.accounts.service import Credentials
 from tally.db import Database
-from tests.accounts.test_cli import run_tally
 from tests.factories import new_customer
 from tests.portal.helpers import rotate_link
 from tests.support.api_client import ApiClient
+from tests.support.cli import run_tally
 
 
 def test_the_command_prints_the_customer_link(
