@@ -129,6 +129,7 @@ def test_tally_bill_runs_billing_from_the_shell(
         "2024-03-01",
         database_url=database.url,
         data_dir=tmp_path,
+        in_process=False,  # the installed command, once
     )
     # A past date backfills: the invoices dated up to it, not the next one.
     assert result.returncode == 0, result.stderr

@@ -27,7 +27,8 @@ def test_the_command_prints_the_customer_link(
     assert link(customer["id"]) == rotated["portalUrl"]
 
     unknown = run_tally(
-        "portal", "link", "no-such-customer", database_url=database.url, data_dir=tmp_path
-    )
+        "portal", "link", "no-such-customer",
+        database_url=database.url, data_dir=tmp_path, in_process=False,  # the installed command
+    )  # fmt: skip
     assert unknown.returncode == 1
     assert "no-such-customer" in unknown.stdout
