@@ -8,6 +8,13 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
 .PHONY: install run test test-sqlite test-postgres lint audit bench clean
 
+# Each pass spreads its tests over TEST_WORKERS processes (pytest-xdist, a database each), and
+# `make test` runs the two passes at once. Failed tests run first and the first failure stops
+# the run: `make test PYTEST_ARGS=` runs every test whatever fails.
+TEST_WORKERS ?= 2
+PYTEST_ARGS ?= --ff -x
+PYTEST_OPTIONS := -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+
 install: $(STAMP)
 
 # Re-syncs only when the dependency declaration or the lock file changed.
@@ -33,7 +40,10 @@ lint: install
 	$(BIN)/python scripts/check_tenant_scope.py
 	$(BIN)/python scripts/check_presentation.py
 
-test: lint audit test-sqlite test-postgres
+# Lint and audit, then the SQLite and PostgreSQL passes side by side (PostgreSQL only when
+# TALLY_TEST_DATABASE_URL is set), each logging to var/test-logs; a failing pass is shown whole.
+test: lint audit
+	@PYTEST=$(BIN)/pytest bash scripts/test-passes.sh $(PYTEST_OPTIONS)
 
 # Known vulnerabilities in the locked dependencies fail it. Without network access to PyPI it
 # warns that nothing was audited and passes; TALLY_AUDIT_REQUIRED=1 makes that fail too.
@@ -41,13 +51,13 @@ audit: install
 	$(BIN)/python scripts/audit.py
 
 test-sqlite: install
-	env -u TALLY_TEST_DATABASE_URL $(BIN)/pytest
+	env -u TALLY_TEST_DATABASE_URL $(BIN)/pytest $(PYTEST_OPTIONS) -o cache_dir=.pytest_cache/sqlite
 
 # Runs only when TALLY_TEST_DATABASE_URL names a PostgreSQL server (CI sets it).
 test-postgres: install
 	@if [ -n "$$TALLY_TEST_DATABASE_URL" ]; then \
 		echo "== the same suite against $$TALLY_TEST_DATABASE_URL"; \
-		$(BIN)/pytest; \
+		$(BIN)/pytest $(PYTEST_OPTIONS) -o cache_dir=.pytest_cache/postgres; \
 	else \
 		echo "== TALLY_TEST_DATABASE_URL is not set: PostgreSQL pass skipped"; \
 	fi

@@ -1,15 +1,18 @@
-"""Fixtures: one migrated database per run (SQLite, or PostgreSQL in the second pass), one
-app, and a fresh account per test, so tests never see each other's data."""
+"""Fixtures: one migrated database per test process (SQLite, or PostgreSQL in the second pass;
+each pytest-xdist worker its own), one app, and a fresh account per test, so tests never see
+each other's data."""
 
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tally.accounts.service import Credentials, create_account
 from tally.app import create_app
+from tally.dashboard import users
 from tally.db import Database
 from tally.settings import Settings
 from tests.support.api_client import ApiClient
@@ -18,6 +21,19 @@ from tests.support.databases import postgres_server_url, provision_database
 
 def pytest_report_header() -> str:
     return f"tally database: {postgres_server_url() or 'SQLite (embedded)'}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Dashboard passwords hashed at argon2's cheapest cost in this process (a production hash
+    takes about half a second of CPU, and hundreds of tests sign in). Stored hashes carry their
+    parameters, so verifying works either way; tests/dashboard/test_users.py puts the production
+    hasher back to check it. `tally` subprocesses keep the production cost."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users, "HASHER", PasswordHasher.from_parameters(profiles.CHEAPEST))
+        users._decoy_hash.cache_clear()
+        yield
+    users._decoy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -5,33 +5,19 @@ import logging
 import signal
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import prometheus_client
 import typer
 import typer.core
-import uvicorn
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-from sqlalchemy import select
 
-from tally import migrations
-from tally.accounts.service import create_account
-from tally.billing.runs import RunReport
-from tally.billing.scheduler import bill_account
-from tally.core.wire import money
-from tally.dashboard import users as dashboard_users
-from tally.db import Database
-from tally.demo import load_demo, load_demo_user
-from tally.documents.links import portal_url
 from tally.exceptions import TallyError
-from tally.jobs import Background, background_jobs, run_once, webhooks_once
-from tally.metering.imports import import_events
-from tally.models import Account
-from tally.ops import logging as ops_logging
-from tally.ops import metrics
-from tally.portal.sessions import customer_by_reference
-from tally.settings import get_settings
+
+# Each command imports what it uses inside its function: importing the whole of Tally takes
+# seconds, and `tally --help` or a mistyped option should answer at once.
+if TYPE_CHECKING:
+    from tally.billing.runs import RunReport
+    from tally.db import Database
 
 
 class _Commands(typer.core.TyperGroup):
@@ -60,7 +46,15 @@ app.add_typer(users_app, name="users")
 console = Console(soft_wrap=True)
 
 
-def _migrated_database() -> Database:
+def _migrated_database() -> "Database":
+    from tally import migrations
+    from tally.db import Database
+    from tally.settings import get_settings
+    from tally.workflows import presenters
+
+    # Every command that opens the database may emit events: their presenters must be known.
+    assert presenters.REGISTERING
+
     database = Database(get_settings().resolved_database_url)
     migrations.upgrade(database.engine)
     return database
@@ -76,6 +70,12 @@ def serve(
 ) -> None:
     """Migrate the database, then serve the API. On SIGTERM, in-flight requests (up to
     TALLY_SHUTDOWN_TIMEOUT_SECONDS) and the background job in progress finish, then it exits 0."""
+    import uvicorn
+
+    from tally.ops import logging as ops_logging
+    from tally.ops import metrics
+    from tally.settings import get_settings
+
     settings = get_settings()
     log_format = settings.log_format or "json"
     ops_logging.configure(log_format, settings.log_level)
@@ -109,6 +109,12 @@ def worker(
     """Run the background work in this process: billing, email and webhook outboxes, payment
     reminders (start several, on PostgreSQL, to share it). Set TALLY_BILLING_SCHEDULER=false
     on `tally serve` when workers run it."""
+    import prometheus_client
+
+    from tally.jobs import Background, background_jobs, run_once, webhooks_once
+    from tally.ops import logging as ops_logging
+    from tally.settings import get_settings
+
     settings = get_settings()
     ops_logging.configure(settings.log_format or "json", settings.log_level)
     database = _migrated_database()
@@ -161,6 +167,12 @@ def bill(
 ) -> None:
     """Run billing now and wait for it: every schedule brought up to date (or, with --date,
     backfilled up to a past date, or previewed for a future one)."""
+    from sqlalchemy import select
+
+    from tally.billing.runs import RunReport
+    from tally.billing.scheduler import bill_account
+    from tally.models import Account
+
     database = _migrated_database()
     with database.session(write=False) as session:
         account_ids = [account] if account else list(session.scalars(select(Account.id)))
@@ -173,7 +185,9 @@ def bill(
         raise typer.Exit(1)
 
 
-def _print_report(report: RunReport) -> None:
+def _print_report(report: "RunReport") -> None:
+    from tally.core.wire import money
+
     if report.preview:
         console.print("Preview, nothing stored: a run for that date would do this.")
         for invoice in report.previewed:
@@ -205,6 +219,8 @@ def accounts_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
 ) -> None:
     """Create an account and its first API key. The secret is shown only now."""
+    from tally.accounts.service import create_account
+
     database = _migrated_database()
     try:
         with database.transaction() as session:
@@ -237,6 +253,8 @@ def users_create(
     ] = False,
 ) -> None:
     """Create a user who signs in to the merchant dashboard of ACCOUNT."""
+    from tally.dashboard import users as dashboard_users
+
     if password is not None and generate:
         console.print("[red]Give --password or --generate, not both.[/]")
         raise typer.Exit(2)
@@ -258,6 +276,9 @@ def users_create(
 @app.command()
 def demo() -> None:
     """Load the demo account once and print its credentials."""
+    from tally.demo import load_demo, load_demo_user
+    from tally.settings import get_settings
+
     settings = get_settings()
     database = _migrated_database()
     credentials, created = load_demo(database, settings.data_dir)
@@ -284,6 +305,10 @@ def portal_link(
     ] = None,
 ) -> None:
     """Print a customer's permanent portal link (TALLY_PUBLIC_URL + /portal/c/...)."""
+    from tally.documents.links import portal_url
+    from tally.portal.sessions import customer_by_reference
+    from tally.settings import get_settings
+
     settings = get_settings()
     database = _migrated_database()
     try:
@@ -306,6 +331,10 @@ def import_events_command(
     eventProperties); in CSV, other columns become properties. Invalid rows are listed and
     skipped; the exit code is 1 when there were any.
     """
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from tally.metering.imports import import_events
+
     database = _migrated_database()
     with Progress(
         TextColumn("[progress.description]{task.description}"),

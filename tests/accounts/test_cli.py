@@ -1,10 +1,9 @@
-"""The real `tally` command, run as a subprocess against the test run's database."""
+"""The `tally` command against the test run's database: each command once as the installed
+program in a subprocess, the other cases in this process."""
 
 import json
 import os
 import re
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -14,8 +13,7 @@ from sqlalchemy import inspect, select
 
 from tally.db import Database
 from tally.models import Account, ApiKey
-
-TALLY = Path(sys.executable).parent / "tally"
+from tests.support.cli import TALLY, run_tally
 
 
 @pytest.fixture
@@ -23,26 +21,6 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir()
     return path
-
-
-def run_tally(
-    *args: str, database_url: str | None, data_dir: Path
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TALLY_")}
-    env["TALLY_DATA_DIR"] = str(data_dir)
-    env["NO_COLOR"] = "1"
-    if database_url is not None:
-        env["TALLY_DATABASE_URL"] = database_url
-    # check=False: each test asserts the exit code first, showing stderr when it fails.
-    return subprocess.run(
-        [str(TALLY), *args],
-        env=env,
-        cwd=data_dir,  # away from any .env file in the repository
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_the_tally_command_is_installed_beside_the_interpreter() -> None:
@@ -58,7 +36,7 @@ def test_db_upgrade_exits_0_on_the_test_database(database: Database, data_dir: P
 
 
 def test_db_upgrade_creates_the_embedded_database_by_default(data_dir: Path) -> None:
-    result = run_tally("db", "upgrade", database_url=None, data_dir=data_dir)
+    result = run_tally("db", "upgrade", database_url=None, data_dir=data_dir, in_process=False)
     assert result.returncode == 0, result.stderr
     embedded = data_dir / "tally.db"
     assert embedded.is_file()
@@ -80,6 +58,7 @@ def test_accounts_create_json_prints_working_credentials_and_stores_a_hash(
         "--json",
         database_url=database.url,
         data_dir=data_dir,
+        in_process=False,
     )
     assert result.returncode == 0, result.stderr
 
@@ -157,7 +136,7 @@ def test_a_refused_name_is_one_line_and_exit_status_1(
 def test_demo_loads_once_and_prints_the_same_key_again(
     database: Database, data_dir: Path, http: TestClient
 ) -> None:
-    first = run_tally("demo", database_url=database.url, data_dir=data_dir)
+    first = run_tally("demo", database_url=database.url, data_dir=data_dir, in_process=False)
     assert first.returncode == 0, first.stderr
     assert "Demo data loaded." in first.stdout
     assert "already loaded" not in first.stdout

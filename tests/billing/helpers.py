@@ -11,9 +11,9 @@ from tally.billing.scheduler import bill_account
 from tally.db import Database
 from tally.models import Account
 from tests.catalog.price_bodies import price_body
-from tests.factories import tax_rate_body
+from tests.factories import new_customer_id, tax_rate_body
 from tests.metering.helpers import create_metric
-from tests.schedules.helpers import created, new_customer, new_product, ok, phase
+from tests.schedules.helpers import created, new_product, ok, phase
 from tests.support.api_client import ApiClient
 
 
@@ -29,7 +29,7 @@ class Merchant:
         )
 
     def customer(self, name: str = "Example Ltd", **fields: Any) -> str:
-        return new_customer(self.api, name, **fields)
+        return new_customer_id(self.api, name, **fields)
 
     def usage_metric(self, name: str, event_type: str, **fields: Any) -> str:
         return str(create_metric(self.api, name=name, eventType=event_type, **fields)["id"])

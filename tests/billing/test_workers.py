@@ -18,10 +18,10 @@ from tally.billing.runs import RunReport
 from tally.billing.scheduler import bill_account, bill_due
 from tally.db import Database
 from tally.models import BillingRun, Invoice
-from tests.accounts.test_cli import run_tally
 from tests.billing.helpers import Merchant
 from tests.factories import customer_body
 from tests.support.api_client import ApiClient
+from tests.support.cli import run_tally
 from tests.support.serving import clean_environment, tally_serve
 
 MID_APRIL = datetime(2024, 4, 15, 12, tzinfo=UTC)
@@ -129,6 +129,7 @@ def test_tally_bill_runs_billing_from_the_shell(
         "2024-03-01",
         database_url=database.url,
         data_dir=tmp_path,
+        in_process=False,  # the installed command, once
     )
     # A past date backfills: the invoices dated up to it, not the next one.
     assert result.returncode == 0, result.stderr

@@ -7,7 +7,7 @@ import pytest
 from tally.accounts.service import Credentials
 from tally.db import Database
 from tests.credit_notes.helpers import sent_invoice
-from tests.invoices.helpers import new_customer
+from tests.factories import new_customer
 from tests.support.api_client import ApiClient
 
 

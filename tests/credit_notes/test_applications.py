@@ -30,7 +30,8 @@ from tests.credit_notes.helpers import (
     refused,
     sent_invoice,
 )
-from tests.invoices.helpers import D, insert_invoice, new_customer
+from tests.factories import new_customer
+from tests.invoices.helpers import D, insert_invoice
 from tests.support.api_client import ApiClient
 
 

@@ -17,8 +17,8 @@ from tests.credit_notes.helpers import (
     refused,
     sent_invoice,
 )
-from tests.factories import address
-from tests.invoices.helpers import insert_invoice, new_customer
+from tests.factories import address, new_customer
+from tests.invoices.helpers import insert_invoice
 from tests.support.api_client import ApiClient
 
 

@@ -35,7 +35,7 @@ from tests.credit_notes.helpers import (
     refused,
     sent_invoice,
 )
-from tests.invoices.helpers import new_customer
+from tests.factories import new_customer
 from tests.support.api_client import ApiClient
 
 STATES = ["DRAFT", "FINAL", "SENT", "VOIDED", "FINAL+APPLIED", "SENT+APPLIED"]

@@ -19,7 +19,8 @@ from tests.credit_notes.helpers import (
     refused,
     sent_invoice,
 )
-from tests.invoices.helpers import D, GroupSpec, LineSpec, new_customer
+from tests.factories import new_customer
+from tests.invoices.helpers import D, GroupSpec, LineSpec
 from tests.support.api_client import ApiClient
 
 

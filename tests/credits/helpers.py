@@ -13,7 +13,6 @@ from tally.credits import ledger
 from tally.credits.usable import usable_grants
 from tally.db import Database
 from tally.models import LedgerEntryType
-from tests.factories import customer_body
 from tests.support.api_client import ApiClient
 
 D = Decimal
@@ -22,12 +21,6 @@ D = Decimal
 def exact(response: httpx.Response) -> Any:
     """The JSON answer with numbers as Decimals, to compare amounts exactly."""
     return json.loads(response.content, parse_float=Decimal, parse_int=Decimal)
-
-
-def new_customer(api: ApiClient, **fields: Any) -> str:
-    response = api.post("/api/customers", json=customer_body(**fields))
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
 
 
 def account_id(api: ApiClient) -> str:

@@ -7,7 +7,8 @@ from typing import Any
 from tally.accounts.service import Credentials
 from tally.db import Database
 from tally.models import LedgerEntryType
-from tests.credits.helpers import D, exact, grant, move, new_customer, usage_metric
+from tests.credits.helpers import D, exact, grant, move, usage_metric
+from tests.factories import new_customer_id
 from tests.support.api_client import ApiClient
 
 
@@ -22,7 +23,7 @@ def test_seed_000_verification_credits(
     api: ApiClient, database: Database, account: Credentials
 ) -> None:
     """250 verification credits granted on 20 July, 6 used in August: 244 left."""
-    customer = new_customer(api, legalName="Globex")
+    customer = new_customer_id(api, legalName="Globex")
     metric = usage_metric(api, "Account verifications")
     credits = grant(
         api,
@@ -77,7 +78,7 @@ def test_seed_000_verification_credits(
 def test_items_per_currency_and_per_metric(
     api: ApiClient, database: Database, account: Credentials
 ) -> None:
-    customer = new_customer(api)
+    customer = new_customer_id(api)
     calls, seats = usage_metric(api, "Calls"), usage_metric(api, "Seats")
     gbp = grant(api, customer, amount=100, costOfCredit=80, expiryDate="2024-06-30")
     gbp_more = grant(api, customer, amount=20.5, costOfCredit=0, effectiveDate="2024-02-01")
@@ -169,13 +170,13 @@ def test_items_per_currency_and_per_metric(
 
 
 def test_a_customer_without_grants_has_no_balances(api: ApiClient) -> None:
-    customer = new_customer(api)
+    customer = new_customer_id(api)
     assert _balances(api, customer) == []
     assert api.get(f"/api/credits/{customer}/grants").json() == {"items": []}
 
 
 def test_unknown_and_foreign_customers_are_not_found(api: ApiClient, other_api: ApiClient) -> None:
-    foreign = new_customer(other_api)
+    foreign = new_customer_id(other_api)
     grant(other_api, foreign)
     for customer in ("nobody", foreign):
         for suffix in ("balances", "grants"):

@@ -18,7 +18,8 @@ from tally.jobs import background_jobs
 from tally.models import CreditGrant, LedgerEntryType
 from tally.settings import Settings
 from tests.conftest import make_account
-from tests.credits.helpers import D, grant, move, new_customer, usable
+from tests.credits.helpers import D, grant, move, usable
+from tests.factories import new_customer_id
 from tests.invoices.helpers import counting_statements
 from tests.support.api_client import ApiClient
 
@@ -40,7 +41,7 @@ def _expired(report: Any, *grants: dict[str, Any]) -> dict[str, Any]:
 def test_the_balance_left_expires_once_the_day_after_expiry(
     api: ApiClient, database: Database, account: Credentials
 ) -> None:
-    customer = new_customer(api)
+    customer = new_customer_id(api)
     expiring = grant(api, customer, amount=100, expiryDate="2024-01-31")
     lasting = grant(api, customer, amount=5)
     move(
@@ -88,7 +89,7 @@ def test_the_balance_left_expires_once_the_day_after_expiry(
 def test_expired_but_unprocessed_credits_serve_only_the_periods_they_cover(
     api: ApiClient, database: Database, account: Credentials
 ) -> None:
-    customer = new_customer(api)
+    customer = new_customer_id(api)
     expiring = grant(api, customer, amount=10, expiryDate="2024-01-31")
     assert usable(database, account.account_id, [customer], date(2024, 1, 31)) == {
         expiring["id"]: D(10)
@@ -110,7 +111,7 @@ def test_expired_but_unprocessed_credits_serve_only_the_periods_they_cover(
 def test_spent_and_deleted_grants_do_not_expire(
     api: ApiClient, database: Database, account: Credentials
 ) -> None:
-    customer = new_customer(api)
+    customer = new_customer_id(api)
     spent = grant(api, customer, amount=10, expiryDate="2024-01-31")
     move(database, account.account_id, spent, LedgerEntryType.DEBIT, D(-10), date(2024, 1, 9), "d")
     deleted = grant(api, customer, amount=10, expiryDate="2024-01-31")
@@ -127,7 +128,7 @@ def test_credits_restored_after_expiry_expire_again_once(
 ) -> None:
     """A RESTORE (a voided invoice giving back what it spent) on an expired grant: the next
     pass expires it again, dated the restore's day; repeated passes add nothing."""
-    customer = new_customer(api)
+    customer = new_customer_id(api)
     expiring = grant(api, customer, amount=100, expiryDate="2024-01-31")
     day = date(2024, 1, 15)
     move(database, account.account_id, expiring, LedgerEntryType.DEBIT, D(-30), day, "d")
@@ -156,7 +157,7 @@ def test_concurrent_passes_expire_each_grant_once(
 ) -> None:
     """Two passes at once (workers racing): the second waits on the grants' row locks, then
     finds nothing left; on SQLite the write lock runs them one after the other."""
-    customer = new_customer(api)
+    customer = new_customer_id(api)
     grants = [grant(api, customer, amount=10 + n, expiryDate="2024-01-31") for n in range(3)]
     start = threading.Barrier(2)
 
@@ -185,8 +186,8 @@ def test_each_account_expires_on_its_own_local_day(
         ).status_code
         == 200
     )
-    here = grant(api, new_customer(api), amount=10, expiryDate="2024-01-31")
-    there = grant(east_api, new_customer(east_api), amount=10, expiryDate="2024-01-31")
+    here = grant(api, new_customer_id(api), amount=10, expiryDate="2024-01-31")
+    there = grant(east_api, new_customer_id(east_api), amount=10, expiryDate="2024-01-31")
     # Noon UTC on the 31st is 02:00 on 1 February in Kiritimati (UTC+14).
     noon = datetime(2024, 1, 31, 12, tzinfo=UTC)
     assert _expired(expire_due(database, now=noon), here, there) == {there["id"]: D(10)}
@@ -199,7 +200,7 @@ def test_a_fixed_number_of_statements_however_many_grants(
     api: ApiClient, http: TestClient, database: Database
 ) -> None:
     def statements(count: int) -> int:
-        customers = [new_customer(api) for _ in range(2)]
+        customers = [new_customer_id(api) for _ in range(2)]
         for index in range(count):
             grant(api, customers[index % 2], amount=1, expiryDate="2024-01-31")
         with counting_statements(database) as seen:

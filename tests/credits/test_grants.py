@@ -20,16 +20,15 @@ from tests.credits.helpers import (
     grant,
     grant_body,
     move,
-    new_customer,
     usable,
     usage_metric,
 )
-from tests.factories import tax_rate_body
+from tests.factories import new_customer_id, tax_rate_body
 from tests.support.api_client import ApiClient
 
 
 def test_a_grant_is_created_with_its_grant_entry(api: ApiClient, database: Database) -> None:
-    customer = new_customer(api)
+    customer = new_customer_id(api)
     created = grant(
         api, customer, amount=250.75, costOfCredit=200.5, expiryDate="2024-12-31", name="Promo"
     )
@@ -50,7 +49,7 @@ def test_a_grant_is_created_with_its_grant_entry(api: ApiClient, database: Datab
 
 
 def test_amounts_keep_every_digit(api: ApiClient) -> None:
-    customer = new_customer(api)
+    customer = new_customer_id(api)
     body = grant_body(customer, currency="USD", creditsPerCurrencyUnit=3)
     raw = json.dumps(body).replace('"amount": 100', '"amount": 0.123456789012')
     response = api.post("/api/credits", content=raw, headers={"content-type": "application/json"})
@@ -63,16 +62,16 @@ def test_the_effective_date_defaults_to_the_accounts_local_today(api: ApiClient)
     account = account_id(api)
     zone = "Pacific/Kiritimati"  # UTC+14: its today is often not UTC's
     assert api.put(f"/api/sequence-accounts/{account}", json={"timezone": zone}).status_code == 200
-    created = grant(api, new_customer(api), effectiveDate=None)
+    created = grant(api, new_customer_id(api), effectiveDate=None)
     assert (
         created["effectiveDate"] == datetime.now(UTC).astimezone(ZoneInfo(zone)).date().isoformat()
     )
 
 
 def test_list_filters_by_customer_and_pages_by_keyset(api: ApiClient, other_api: ApiClient) -> None:
-    first, second = new_customer(api), new_customer(api)
+    first, second = new_customer_id(api), new_customer_id(api)
     ids = [grant(api, first)["id"] for _ in range(3)] + [grant(api, second)["id"]]
-    grant(other_api, new_customer(other_api))  # another account's: never listed
+    grant(other_api, new_customer_id(other_api))  # another account's: never listed
 
     everything = api.get("/api/credits").json()
     assert [item["id"] for item in everything["items"]] == ids[::-1]  # newest first
@@ -103,11 +102,11 @@ def _state(api: ApiClient) -> tuple[Any, ...]:
 def test_bad_input_is_refused_and_changes_nothing(
     api: ApiClient, other_api: ApiClient, database: Database, account: Credentials
 ) -> None:
-    customer = new_customer(api)
-    archived = new_customer(api)
+    customer = new_customer_id(api)
+    archived = new_customer_id(api)
     assert api.post(f"/api/customers/{archived}/archive").status_code == 200
     metric = usage_metric(api)
-    foreign_customer = new_customer(other_api)
+    foreign_customer = new_customer_id(other_api)
     foreign_metric = usage_metric(other_api)
     archived_rate = api.post("/api/tax-rates", json=tax_rate_body()).json()["id"]
     api.post(f"/api/tax-rates/{archived_rate}/archive")
@@ -151,7 +150,7 @@ def test_bad_input_is_refused_and_changes_nothing(
 
 
 def test_create_invoice_drafts_an_invoice_for_the_cost_with_its_tax(api: ApiClient) -> None:
-    customer = new_customer(api)
+    customer = new_customer_id(api)
     rate = api.post("/api/tax-rates", json=tax_rate_body(amount="0.2")).json()["id"]
     created = grant(
         api, customer, name="Prepaid pack", costOfCredit=80.5, createInvoice=True, taxRateId=rate
@@ -178,7 +177,7 @@ def test_create_invoice_drafts_an_invoice_for_the_cost_with_its_tax(api: ApiClie
     # Without a tax rate the line is untaxed; a tax-exempt customer pays none either way.
     untaxed = grant(api, customer, costOfCredit=10, createInvoice=True)
     assert api.get(f"/api/invoices/{untaxed['invoiceId']}").json()["grossTotal"] == "10.00"
-    exempt = new_customer(api, taxStatus="TAX_EXEMPT")
+    exempt = new_customer_id(api, taxStatus="TAX_EXEMPT")
     free = grant(api, exempt, costOfCredit=10, createInvoice=True, taxRateId=rate)
     assert api.get(f"/api/invoices/{free['invoiceId']}").json()["totalTax"] == "0.00"
     # No invoice unless asked.
@@ -188,7 +187,7 @@ def test_create_invoice_drafts_an_invoice_for_the_cost_with_its_tax(api: ApiClie
 def test_metric_grants_offset_a_usage_metric(
     api: ApiClient, account: Credentials, database: Database
 ) -> None:
-    customer = new_customer(api)
+    customer = new_customer_id(api)
     metric = usage_metric(api, "Verifications")
     created = grant(
         api,
@@ -222,7 +221,7 @@ def test_wallet_value_converts_credits_to_money(
     api: ApiClient, database: Database, account: Credentials
 ) -> None:
     """Seed 004: "434.2 credits ($43.42 value)" at 10 credits per dollar."""
-    customer = new_customer(api)
+    customer = new_customer_id(api)
     wallet = grant(
         api, customer, currency="USD", amount=1000, creditsPerCurrencyUnit=10, name="Free credits"
     )
@@ -254,7 +253,7 @@ def test_wallet_value_converts_credits_to_money(
 
 
 def test_a_grant_without_conversion_has_no_wallet_value(api: ApiClient) -> None:
-    customer = new_customer(api)
+    customer = new_customer_id(api)
     grant(api, customer)
     [item] = api.get(f"/api/credits/{customer}/balances").json()["items"]
     assert "walletValue" not in item
@@ -264,7 +263,7 @@ def test_a_grant_without_conversion_has_no_wallet_value(api: ApiClient) -> None:
 def test_delete_revokes_the_remaining_balance(
     api: ApiClient, database: Database, account: Credentials
 ) -> None:
-    customer = new_customer(api)
+    customer = new_customer_id(api)
     kept = grant(api, customer, amount=5)
     doomed = grant(api, customer, amount=100, expiryDate="2030-12-31")
     move(database, account.account_id, doomed, LedgerEntryType.DEBIT, D(-30), date(2024, 2, 1), "d")
@@ -299,7 +298,7 @@ def test_delete_revokes_the_remaining_balance(
 
 
 def test_another_accounts_grant_is_not_found(api: ApiClient, other_api: ApiClient) -> None:
-    created = grant(api, new_customer(api))
+    created = grant(api, new_customer_id(api))
     assert other_api.get(f"/api/credits/{created['id']}").status_code == 404
     assert other_api.delete(f"/api/credits/{created['id']}").status_code == 404
     assert api.get(f"/api/credits/{created['id']}").status_code == 200
@@ -309,17 +308,17 @@ def test_another_accounts_grant_is_not_found(api: ApiClient, other_api: ApiClien
 def test_cash_amounts_in_the_currencys_minor_unit(
     api: ApiClient, currency: str, amount: float
 ) -> None:
-    created = grant(api, new_customer(api), currency=currency, amount=amount, costOfCredit=0)
+    created = grant(api, new_customer_id(api), currency=currency, amount=amount, costOfCredit=0)
     assert created["amount"] == D(str(amount))
     refused = api.post(
         "/api/credits",
-        json=grant_body(new_customer(api), currency=currency, amount=amount + 0.001),
+        json=grant_body(new_customer_id(api), currency=currency, amount=amount + 0.001),
     )
     assert refused.status_code == 400
 
 
 def test_a_retried_create_with_its_idempotency_key_grants_once(api: ApiClient) -> None:
-    customer = new_customer(api)
+    customer = new_customer_id(api)
     headers = {"Idempotency-Key": "grant-once"}
     first = api.post("/api/credits", json=grant_body(customer), headers=headers)
     again = api.post("/api/credits", json=grant_body(customer), headers=headers)

@@ -21,7 +21,8 @@ from tally.credits import ledger
 from tally.credits.expiry import expire_due
 from tally.db import Database
 from tally.models import LedgerEntryType
-from tests.credits.helpers import D, exact, grant, move, new_customer, usable, usage_metric
+from tests.credits.helpers import D, exact, grant, move, usable, usage_metric
+from tests.factories import new_customer_id
 from tests.support.api_client import ApiClient
 
 START = date(2024, 1, 1)
@@ -88,7 +89,7 @@ def test_balances_are_always_the_sums_of_entries(
     first: tuple[Any, ...],
     ops: list[tuple[Any, ...]],
 ) -> None:
-    customer = new_customer(api)
+    customer = new_customer_id(api)
     metric: list[str] = []
     grants: list[GrantModel] = []
     recorded: list[tuple[dict[str, Any], LedgerEntryType, Decimal, date, str]] = []

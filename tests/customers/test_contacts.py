@@ -22,7 +22,7 @@ def contact(email: str, preference: str, name: str | None = None) -> dict[str, s
     return {"name": name, "email": email, "billingPreference": preference}
 
 
-def new_customer(api: ApiClient, *contacts: dict[str, str]) -> dict[str, Any]:
+def customer_with_contacts(api: ApiClient, *contacts: dict[str, str]) -> dict[str, Any]:
     body = customer_body(contacts=list(contacts) or [contact("jane@example.com", "PRIMARY")])
     response = api.post("/api/customers", json=body)
     assert response.status_code == 201, response.text
@@ -81,7 +81,7 @@ def assert_billing_invariant(contacts: list[dict[str, Any]]) -> None:
 
 
 def test_list_returns_the_customers_contacts_in_creation_order(api: ApiClient) -> None:
-    customer = new_customer(
+    customer = customer_with_contacts(
         api,
         contact("jane@example.com", "PRIMARY", "Jane Payer"),
         contact("ops@example.com", "STANDARD", "Ops"),
@@ -101,7 +101,7 @@ def test_list_returns_the_customers_contacts_in_creation_order(api: ApiClient) -
 
 
 def test_create_returns_the_contact_and_the_customer_shows_it(api: ApiClient) -> None:
-    customer = new_customer(api)
+    customer = customer_with_contacts(api)
     response = add(api, customer, contact("ap@example.com", "STANDARD", "Accounts Payable"))
     assert response.status_code == 201
     created = response.json()
@@ -120,7 +120,7 @@ def test_create_returns_the_contact_and_the_customer_shows_it(api: ApiClient) ->
 
 
 def test_the_first_contact_receiving_invoices_becomes_primary(api: ApiClient) -> None:
-    customer = new_customer(api, contact("ceo@example.com", "NONE"))
+    customer = customer_with_contacts(api, contact("ceo@example.com", "NONE"))
     assert preferences(api, customer) == {"ceo@example.com": "NONE"}
 
     quiet = added(api, customer, contact("legal@example.com", "NONE"))
@@ -144,7 +144,7 @@ def test_the_first_contact_receiving_invoices_becomes_primary(api: ApiClient) ->
 def test_a_contact_updated_to_standard_while_none_receives_invoices_becomes_primary(
     api: ApiClient,
 ) -> None:
-    customer = new_customer(
+    customer = customer_with_contacts(
         api, contact("ceo@example.com", "NONE"), contact("ap@example.com", "NONE")
     )
     ap_id = list_contacts(api, customer)[1]["id"]
@@ -155,7 +155,7 @@ def test_a_contact_updated_to_standard_while_none_receives_invoices_becomes_prim
 
 
 def test_adding_a_primary_demotes_the_old_primary_to_standard(api: ApiClient) -> None:
-    customer = new_customer(api)
+    customer = customer_with_contacts(api)
     old_id = customer["contacts"][0]["id"]
     new = added(api, customer, contact("new@example.com", "PRIMARY"))
     assert new["billingPreference"] == "PRIMARY"
@@ -168,7 +168,7 @@ def test_adding_a_primary_demotes_the_old_primary_to_standard(api: ApiClient) ->
 
 
 def test_marking_another_contact_primary_demotes_the_old_one(api: ApiClient) -> None:
-    customer = new_customer(
+    customer = customer_with_contacts(
         api,
         contact("jane@example.com", "PRIMARY"),
         contact("ops@example.com", "STANDARD"),
@@ -197,7 +197,7 @@ def test_marking_another_contact_primary_demotes_the_old_one(api: ApiClient) -> 
 
 
 def test_updating_the_primary_as_primary_keeps_it(api: ApiClient) -> None:
-    customer = new_customer(
+    customer = customer_with_contacts(
         api, contact("jane@example.com", "PRIMARY"), contact("ops@example.com", "STANDARD")
     )
     jane_id = customer["contacts"][0]["id"]
@@ -214,7 +214,7 @@ def test_updating_the_primary_as_primary_keeps_it(api: ApiClient) -> None:
 def test_demoting_the_primary_while_others_receive_invoices_is_a_conflict(
     api: ApiClient,
 ) -> None:
-    customer = new_customer(
+    customer = customer_with_contacts(
         api,
         contact("jane@example.com", "PRIMARY"),
         contact("ops@example.com", "STANDARD"),
@@ -234,7 +234,7 @@ def test_demoting_the_primary_while_others_receive_invoices_is_a_conflict(
 def test_the_only_receiving_contact_cannot_become_standard_but_can_stop_receiving(
     api: ApiClient,
 ) -> None:
-    customer = new_customer(
+    customer = customer_with_contacts(
         api, contact("jane@example.com", "PRIMARY"), contact("ceo@example.com", "NONE")
     )
     jane_id = customer["contacts"][0]["id"]
@@ -250,7 +250,7 @@ def test_the_only_receiving_contact_cannot_become_standard_but_can_stop_receivin
 
 
 def test_archiving_the_primary_promotes_the_oldest_standard_contact(api: ApiClient) -> None:
-    customer = new_customer(
+    customer = customer_with_contacts(
         api,
         contact("jane@example.com", "PRIMARY"),
         contact("ceo@example.com", "NONE"),
@@ -283,7 +283,7 @@ def test_archiving_the_primary_promotes_the_oldest_standard_contact(api: ApiClie
 
 
 def test_archiving_a_standard_contact_leaves_the_primary_alone(api: ApiClient) -> None:
-    customer = new_customer(
+    customer = customer_with_contacts(
         api, contact("jane@example.com", "PRIMARY"), contact("ops@example.com", "STANDARD")
     )
     ops_id = customer["contacts"][1]["id"]
@@ -292,7 +292,7 @@ def test_archiving_a_standard_contact_leaves_the_primary_alone(api: ApiClient) -
 
 
 def test_archiving_is_idempotent_and_archived_contacts_are_read_only(api: ApiClient) -> None:
-    customer = new_customer(
+    customer = customer_with_contacts(
         api, contact("jane@example.com", "PRIMARY"), contact("ops@example.com", "STANDARD")
     )
     ops_id = customer["contacts"][1]["id"]
@@ -311,7 +311,7 @@ def test_archiving_is_idempotent_and_archived_contacts_are_read_only(api: ApiCli
 
 
 def test_a_duplicate_email_is_a_conflict_and_writes_nothing(api: ApiClient) -> None:
-    customer = new_customer(
+    customer = customer_with_contacts(
         api, contact("jane@example.com", "PRIMARY"), contact("ops@example.com", "STANDARD")
     )
     before = list_contacts(api, customer, include_archived=True)
@@ -327,7 +327,7 @@ def test_a_duplicate_email_is_a_conflict_and_writes_nothing(api: ApiClient) -> N
 
 
 def test_a_contact_may_keep_its_own_email_and_archived_emails_are_free(api: ApiClient) -> None:
-    customer = new_customer(
+    customer = customer_with_contacts(
         api, contact("jane@example.com", "PRIMARY"), contact("ops@example.com", "STANDARD")
     )
     jane_id, ops_id = (c["id"] for c in customer["contacts"])
@@ -343,14 +343,14 @@ def test_a_contact_may_keep_its_own_email_and_archived_emails_are_free(api: ApiC
 
 
 def test_the_same_email_may_belong_to_two_customers(api: ApiClient) -> None:
-    first = new_customer(api)
-    second = new_customer(api, contact("ops@example.com", "PRIMARY"))
+    first = customer_with_contacts(api)
+    second = customer_with_contacts(api, contact("ops@example.com", "PRIMARY"))
     assert add(api, second, contact("jane@example.com", "STANDARD")).status_code == 201
     assert [c["email"] for c in list_contacts(api, first)] == ["jane@example.com"]
 
 
 def test_include_archived_lists_archived_contacts_too(api: ApiClient) -> None:
-    customer = new_customer(
+    customer = customer_with_contacts(
         api,
         contact("jane@example.com", "PRIMARY"),
         contact("ops@example.com", "STANDARD"),
@@ -382,7 +382,7 @@ def test_include_archived_lists_archived_contacts_too(api: ApiClient) -> None:
 def test_invalid_contacts_are_rejected_with_the_error_shape_and_write_nothing(
     api: ApiClient,
 ) -> None:
-    customer = new_customer(api)
+    customer = customer_with_contacts(api)
     jane_id = customer["contacts"][0]["id"]
     before = list_contacts(api, customer, include_archived=True)
     valid = contact("ap@example.com", "STANDARD")
@@ -410,9 +410,9 @@ def test_invalid_contacts_are_rejected_with_the_error_shape_and_write_nothing(
 
 
 def test_unknown_and_foreign_ids_are_404(api: ApiClient, other_api: ApiClient) -> None:
-    customer = new_customer(api)
-    neighbour = new_customer(api, contact("neighbour@example.com", "PRIMARY"))
-    theirs = new_customer(other_api, contact("them@example.com", "PRIMARY"))
+    customer = customer_with_contacts(api)
+    neighbour = customer_with_contacts(api, contact("neighbour@example.com", "PRIMARY"))
+    theirs = customer_with_contacts(other_api, contact("them@example.com", "PRIMARY"))
     neighbour_contact = neighbour["contacts"][0]["id"]
     their_contact = theirs["contacts"][0]["id"]
     body = contact("x@example.com", "PRIMARY")
@@ -438,7 +438,7 @@ def test_unknown_and_foreign_ids_are_404(api: ApiClient, other_api: ApiClient) -
 
 
 def test_contacts_of_an_archived_customer_are_read_only(api: ApiClient) -> None:
-    customer = new_customer(
+    customer = customer_with_contacts(
         api, contact("jane@example.com", "PRIMARY"), contact("ops@example.com", "STANDARD")
     )
     assert api.post(f"/api/customers/{customer['id']}/archive").status_code == 200
@@ -481,7 +481,7 @@ operation = st.one_of(
 def test_any_sequence_of_operations_keeps_one_primary(
     api: ApiClient, first: str, operations: list[tuple[Any, ...]]
 ) -> None:
-    customer = new_customer(api, contact(EMAILS[0], first))
+    customer = customer_with_contacts(api, contact(EMAILS[0], first))
     state = list_contacts(api, customer, include_archived=True)
     assert_billing_invariant(state)
 

@@ -16,14 +16,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.factories import customer_body
+from tests.factories import customer_body, new_customer
 from tests.support.api_client import ApiClient
-
-
-def new_customer(api: ApiClient, name: str, **overrides: Any) -> dict[str, Any]:
-    response = api.post("/api/customers", json=customer_body(legalName=name, **overrides))
-    assert response.status_code == 201, response.text
-    return dict(response.json())
 
 
 def get(api: ApiClient, customer: dict[str, Any]) -> dict[str, Any]:

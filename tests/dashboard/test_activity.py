@@ -14,8 +14,8 @@ from tally.dashboard.activity import recent
 from tally.db import Database
 from tally.models import ApiKey
 from tests.dashboard.helpers import Merchant, page_token
-from tests.factories import customer_body
-from tests.invoices.helpers import counting_statements, insert_invoice, new_customer
+from tests.factories import customer_body, new_customer
+from tests.invoices.helpers import counting_statements, insert_invoice
 from tests.support.api_client import ApiClient
 
 CUSTOMERS = "/dashboard/customers"

@@ -12,7 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.dashboard.helpers import page_token
-from tests.schedules.helpers import created, new_customer, schedule_body
+from tests.factories import new_customer_id
+from tests.schedules.helpers import created, schedule_body
 from tests.support.api_client import ApiClient
 
 CATALOG = "/dashboard/catalog"
@@ -291,7 +292,7 @@ def test_a_price_a_schedule_bills_keeps_its_pricing(dashboard: TestClient, api: 
     product_id = new_product(api)
     metric_id = usage_metric(api)
     price_id = graduated_price(api, product_id, metric_id)
-    customer_id = new_customer(api)
+    customer_id = new_customer_id(api)
     created(api.post("/api/billing-schedules", json=schedule_body(customer_id, [price_id])))
     before = api.get(f"/api/prices/{price_id}").json()
 

@@ -1,10 +1,9 @@
-"""`tally users create` and the demo user `tally demo` prints, run as the real command against
-the test run's database; the users they make sign in to the dashboard."""
+"""`tally users create` and the demo user `tally demo` prints, against the test run's database
+(once as the installed program in a subprocess, the rest in this process); the users they make
+sign in to the dashboard."""
 
 import json
-import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,24 +12,18 @@ from fastapi import FastAPI
 from tally.accounts.service import Credentials
 from tally.db import Database, new_id
 from tests.dashboard.helpers import browser, sign_in
-from tests.support.serving import TALLY
+from tests.support.cli import Ran, run_tally
 
 
 def tally(
-    *args: str, database: Database, data_dir: Path, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TALLY_")}
-    env.update(TALLY_DATABASE_URL=database.url, TALLY_DATA_DIR=str(data_dir), NO_COLOR="1")
-    return subprocess.run(
-        [str(TALLY), *args],
-        env=env,
-        cwd=data_dir,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        start_new_session=True,  # no terminal: a password prompt reads stdin
+    *args: str,
+    database: Database,
+    data_dir: Path,
+    stdin: str | None = None,
+    in_process: bool = True,
+) -> Ran:
+    return run_tally(
+        *args, database_url=database.url, data_dir=data_dir, stdin=stdin, in_process=in_process
     )
 
 
@@ -87,6 +80,7 @@ def test_create_a_user_with_a_prompted_password(
     result = tally(
         "users", "create", account.account_id, email,
         database=database, data_dir=data_dir, stdin="typed passphrase\ntyped passphrase\n",
+        in_process=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert signs_in(app, email, "typed passphrase")

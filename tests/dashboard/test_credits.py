@@ -10,8 +10,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.credits.helpers import exact, grant, new_customer, usage_metric
+from tests.credits.helpers import exact, grant, usage_metric
 from tests.dashboard.helpers import page_token
+from tests.factories import new_customer_id
 from tests.support.api_client import ApiClient
 
 
@@ -46,9 +47,9 @@ def post_grant(dashboard: TestClient, **data: str) -> Any:
 def test_the_list_shows_the_accounts_grants_with_balances(
     dashboard: TestClient, api: ApiClient, other_api: ApiClient
 ) -> None:
-    customer = new_customer(api, legalName="Acme Rockets Ltd")
+    customer = new_customer_id(api, legalName="Acme Rockets Ltd")
     mine = grant(api, customer, name="Launch credits")
-    theirs = grant(other_api, new_customer(other_api), name="Their credits")
+    theirs = grant(other_api, new_customer_id(other_api), name="Their credits")
     page = dashboard.get("/dashboard/credits")
     assert page.status_code == 200
     assert 'aria-current="page">Credits<' in page.text
@@ -56,14 +57,14 @@ def test_the_list_shows_the_accounts_grants_with_balances(
     assert "Acme Rockets Ltd" in page.text and "£100.00" in page.text
     assert theirs["id"] not in page.text and "Their credits" not in page.text
 
-    other = new_customer(api, legalName="Other Ltd")
+    other = new_customer_id(api, legalName="Other Ltd")
     grant(api, other, name="Other credits")
     only = dashboard.get("/dashboard/credits", params={"customerId": customer})
     assert "Launch credits" in only.text and "Other credits" not in only.text
 
 
 def test_a_customers_balances_and_ledger(dashboard: TestClient, api: ApiClient) -> None:
-    customer = new_customer(api, legalName="Acme Rockets Ltd")
+    customer = new_customer_id(api, legalName="Acme Rockets Ltd")
     metric = usage_metric(api, "Verifications")
     cash = grant(api, customer, name="Cash credits")
     usage = grant(
@@ -86,7 +87,7 @@ def test_a_customers_balances_and_ledger(dashboard: TestClient, api: ApiClient) 
 def test_another_accounts_customer_is_not_found(
     dashboard: TestClient, other_api: ApiClient
 ) -> None:
-    theirs = new_customer(other_api)
+    theirs = new_customer_id(other_api)
     grant(other_api, theirs)
     assert dashboard.get(f"/dashboard/credits/customers/{theirs}").status_code == 404
     answer = post_grant(dashboard, **grant_form(theirs))
@@ -97,7 +98,7 @@ def test_another_accounts_customer_is_not_found(
 def test_granting_credits_writes_the_grant_and_its_ledger_entry(
     dashboard: TestClient, api: ApiClient
 ) -> None:
-    customer = new_customer(api, legalName="Acme Rockets Ltd")
+    customer = new_customer_id(api, legalName="Acme Rockets Ltd")
     answer = post_grant(dashboard, **grant_form(customer, createInvoice="true"))
     assert answer.status_code == 303
     assert answer.headers["location"] == f"/dashboard/credits/customers/{customer}?done=granted"
@@ -117,7 +118,7 @@ def test_granting_credits_writes_the_grant_and_its_ledger_entry(
 def test_the_apis_validation_shows_next_to_the_form_and_nothing_changes(
     dashboard: TestClient, api: ApiClient
 ) -> None:
-    customer = new_customer(api)
+    customer = new_customer_id(api)
     for fields, field, message in (
         ({"amount": "-5"}, "amount", "greater than 0"),
         ({"amount": "lots"}, "amount", "must be a number"),
@@ -135,7 +136,7 @@ def test_the_apis_validation_shows_next_to_the_form_and_nothing_changes(
 
 
 def test_a_post_without_the_csrf_token_is_refused(dashboard: TestClient, api: ApiClient) -> None:
-    customer = new_customer(api)
+    customer = new_customer_id(api)
     answer = dashboard.post("/dashboard/credits", data=grant_form(customer))
     assert answer.status_code == 403
     assert balances(api, customer) == []

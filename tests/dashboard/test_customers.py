@@ -11,16 +11,12 @@ from fastapi.testclient import TestClient
 from tally.accounts.service import Credentials
 from tally.db import Database
 from tests.dashboard.helpers import page_token
-from tests.factories import customer_body
+from tests.factories import new_customer
 from tests.invoices.helpers import insert_invoice
 from tests.schedules.helpers import created, new_price, schedule_body
 from tests.support.api_client import ApiClient
 
 CUSTOMERS = "/dashboard/customers"
-
-
-def new_customer(api: ApiClient, name: str = "Example Ltd", **overrides: Any) -> dict[str, Any]:
-    return created(api.post("/api/customers", json=customer_body(legalName=name, **overrides)))
 
 
 def customer(api: ApiClient, customer_id: str) -> dict[str, Any]:

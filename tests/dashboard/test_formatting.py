@@ -13,8 +13,8 @@ from tally.db import Database
 from tally.models import InvoiceStatus
 from tests.catalog.price_bodies import linear
 from tests.dashboard.helpers import Merchant
-from tests.factories import tax_rate_body
-from tests.invoices.helpers import GroupSpec, LineSpec, insert_invoice, new_customer
+from tests.factories import new_customer, tax_rate_body
+from tests.invoices.helpers import GroupSpec, LineSpec, insert_invoice
 from tests.metering.helpers import create_metric
 from tests.schedules.helpers import created, new_product
 from tests.support.api_client import ApiClient

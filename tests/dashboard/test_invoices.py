@@ -16,9 +16,9 @@ from tally.dashboard.invoices import PAGE_SIZE
 from tally.db import Database
 from tally.models import EmailMessage, InvoiceStatus
 from tests.dashboard.helpers import Merchant, page_token
-from tests.invoices.helpers import insert_invoice, new_customer
+from tests.factories import new_customer, new_customer_id
+from tests.invoices.helpers import insert_invoice
 from tests.schedules.helpers import created, new_price, schedule_body
-from tests.schedules.helpers import new_customer as new_schedule_customer
 from tests.support.api_client import ApiClient
 
 ACTIONS = ("finalize", "finalize-and-send", "send", "mark-as-sent", "void", "payment-status")
@@ -285,7 +285,7 @@ def test_finalize_and_send_in_one_step(
 
 def _schedule_from_last_month(api: ApiClient) -> str:
     start = (datetime.now(UTC).date().replace(day=1) - timedelta(days=1)).replace(day=1)
-    customer = new_schedule_customer(api, "Acme Rockets Ltd")
+    customer = new_customer_id(api, "Acme Rockets Ltd")
     price = new_price(api, billing_type="IN_ADVANCE")
     body = schedule_body(customer, [price], start=start.isoformat(), end=None)
     created(api.post("/api/billing-schedules", json=body))

@@ -12,7 +12,8 @@ from playwright.sync_api import Page, expect
 from tally.db import Database
 from tests.dashboard.browsing import page, screenshot, sign_in  # noqa: F401
 from tests.dashboard.helpers import Merchant
-from tests.invoices.helpers import insert_invoice, new_customer
+from tests.factories import new_customer
+from tests.invoices.helpers import insert_invoice
 from tests.portal.browser import LiveServer, browser, live_server  # noqa: F401
 from tests.support.api_client import ApiClient
 

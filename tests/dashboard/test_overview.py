@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from tally.db import Database
 from tally.models import InvoiceStatus, PaymentStatus
 from tests.dashboard.helpers import Merchant
-from tests.invoices.helpers import insert_invoice, new_customer
+from tests.factories import new_customer
+from tests.invoices.helpers import insert_invoice
 from tests.support.api_client import ApiClient
 
 

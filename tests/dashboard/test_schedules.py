@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from tally.db import Database
 from tests.conftest import make_account
 from tests.dashboard.helpers import page_token
-from tests.schedules.helpers import new_customer, new_price, new_tax_rate, schedule_body
+from tests.factories import new_customer_id
+from tests.schedules.helpers import new_price, new_tax_rate, schedule_body
 from tests.support.api_client import ApiClient
 
 SCHEDULES = "/dashboard/billing-schedules"
@@ -58,11 +59,11 @@ def create(dashboard: TestClient, fields: dict[str, str]) -> str:
 def test_the_list_shows_the_accounts_schedules_only(
     dashboard: TestClient, api: ApiClient, database: Database
 ) -> None:
-    customer_id = new_customer(api, "Listed Ltd")
+    customer_id = new_customer_id(api, "Listed Ltd")
     api.post("/api/billing-schedules", json=schedule_body(customer_id, [new_price(api)]))
     other = make_account(database, "Another merchant")
     other_api = ApiClient(api.client, (other.api_key, other.api_secret))
-    other_customer = new_customer(other_api, "Hidden Ltd")
+    other_customer = new_customer_id(other_api, "Hidden Ltd")
     other_api.post(
         "/api/billing-schedules", json=schedule_body(other_customer, [new_price(other_api)])
     )
@@ -76,7 +77,7 @@ def test_the_list_shows_the_accounts_schedules_only(
 def test_the_form_lists_customers_prices_and_tax_rates(
     dashboard: TestClient, api: ApiClient
 ) -> None:
-    customer_id = new_customer(api, "Form Ltd")
+    customer_id = new_customer_id(api, "Form Ltd")
     price_id = new_price(api, name="Form fee")
     tax_rate_id = new_tax_rate(api)
     form = dashboard.get(f"{SCHEDULES}/new")
@@ -89,7 +90,7 @@ def test_the_form_lists_customers_prices_and_tax_rates(
 def test_creating_a_schedule_with_a_discount_a_minimum_and_a_tax_rate(
     dashboard: TestClient, api: ApiClient
 ) -> None:
-    customer_id = new_customer(api, "Created Ltd")
+    customer_id = new_customer_id(api, "Created Ltd")
     price_id = new_price(api, name="Support")
     tax_rate_id = new_tax_rate(api)
     fields = form_fields(
@@ -127,7 +128,7 @@ def test_creating_a_schedule_with_a_discount_a_minimum_and_a_tax_rate(
 
 
 def test_two_phases(dashboard: TestClient, api: ApiClient) -> None:
-    customer_id = new_customer(api, "Phased Ltd")
+    customer_id = new_customer_id(api, "Phased Ltd")
     first, second = new_price(api, name="Intro"), new_price(api, name="Full")
     more = post(dashboard, SCHEDULES, {"phase_count": "1", "add_phase": "1"})
     assert more.status_code == 200
@@ -156,7 +157,7 @@ def test_two_phases(dashboard: TestClient, api: ApiClient) -> None:
 def test_an_invalid_schedule_is_refused_and_nothing_is_saved(
     dashboard: TestClient, api: ApiClient
 ) -> None:
-    customer_id = new_customer(api, "Invalid Ltd")
+    customer_id = new_customer_id(api, "Invalid Ltd")
     price_id = new_price(api)
     # The API model refuses a 150 % discount.
     fields = form_fields(
@@ -182,7 +183,7 @@ def test_an_invalid_schedule_is_refused_and_nothing_is_saved(
 
 
 def test_activate_then_archive(dashboard: TestClient, api: ApiClient) -> None:
-    customer_id = new_customer(api, "Lifecycle Ltd")
+    customer_id = new_customer_id(api, "Lifecycle Ltd")
     schedule_id = create(dashboard, form_fields(customer_id, new_price(api)))
     page = dashboard.get(f"{SCHEDULES}/{schedule_id}")
     assert f'action="{SCHEDULES}/{schedule_id}/activate"' in page.text
@@ -211,7 +212,7 @@ def test_another_accounts_ids_are_not_found(
 ) -> None:
     other = make_account(database, "Another merchant")
     other_api = ApiClient(api.client, (other.api_key, other.api_secret))
-    other_customer = new_customer(other_api, "Theirs Ltd")
+    other_customer = new_customer_id(other_api, "Theirs Ltd")
     other_price = new_price(other_api)
     body = schedule_body(other_customer, [other_price], isDraft=True)
     other_schedule = other_api.post("/api/billing-schedules", json=body).json()["id"]
@@ -222,7 +223,7 @@ def test_another_accounts_ids_are_not_found(
     assert other_api.get(f"/api/billing-schedules/{other_schedule}").json()["status"] == "DRAFT"
 
     # Their customer, or our customer with their price: not found, nothing saved.
-    mine = new_customer(api, "Mine Ltd")
+    mine = new_customer_id(api, "Mine Ltd")
     assert post(dashboard, SCHEDULES, form_fields(other_customer, other_price)).status_code == 404
     assert post(dashboard, SCHEDULES, form_fields(mine, other_price)).status_code == 404
     assert len(schedules_of(other_api, other_customer)) == 1
@@ -230,7 +231,7 @@ def test_another_accounts_ids_are_not_found(
 
 
 def test_forms_without_the_csrf_token_change_nothing(dashboard: TestClient, api: ApiClient) -> None:
-    customer_id = new_customer(api, "Forged Ltd")
+    customer_id = new_customer_id(api, "Forged Ltd")
     price_id = new_price(api)
     forged = dashboard.post(SCHEDULES, data=form_fields(customer_id, price_id))
     assert forged.status_code == 403

@@ -14,7 +14,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.dashboard.helpers import page_token
-from tests.portal.helpers import create_customer, link_path, portal_client, put_settings
+from tests.factories import new_customer
+from tests.portal.helpers import link_path, portal_client, put_settings
 from tests.support.api_client import ApiClient
 
 ACCOUNT = "/dashboard/settings"
@@ -238,7 +239,7 @@ def test_the_colour_picker_counts_when_the_text_was_left_alone(
 def test_the_portal_shows_each_new_brand_colour_at_once(
     app: FastAPI, dashboard: TestClient, api: ApiClient
 ) -> None:
-    customer = create_customer(api)
+    customer = new_customer(api)
     visitor = portal_client(app)
     for colour in ("#0a7d5a", "#aa3300"):  # the portal's page cache must see both saves
         assert post(dashboard, BRANDING, **branding_form(brandColor=colour)).status_code == 303
@@ -286,7 +287,7 @@ def test_saving_the_portal_settings_keeps_the_branding(
     app: FastAPI, dashboard: TestClient, api: ApiClient
 ) -> None:
     put_settings(api, **BRANDING_CHOICES)
-    customer = create_customer(api)
+    customer = new_customer(api)
     visitor = portal_client(app)
     assert visitor.get(link_path(customer)).status_code == 200
 

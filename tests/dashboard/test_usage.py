@@ -12,7 +12,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.credits.helpers import account_id, new_customer
+from tests.credits.helpers import account_id
+from tests.factories import new_customer_id
 from tests.metering.helpers import calculate, create_metric, event, send
 from tests.support.api_client import ApiClient
 
@@ -58,7 +59,7 @@ def set_timezone(api: ApiClient, zone: str) -> None:
 def test_the_explorer_shows_the_accounts_events_with_their_customers(
     dashboard: TestClient, api: ApiClient, other_api: ApiClient
 ) -> None:
-    acme = new_customer(api, legalName="Acme Rockets Ltd")
+    acme = new_customer_id(api, legalName="Acme Rockets Ltd")
     add_alias(api, acme, "acme-prod")
     mapped, by_id, ghost = ids(
         send(
@@ -88,10 +89,10 @@ def test_the_explorer_shows_the_accounts_events_with_their_customers(
 def test_a_customer_means_its_every_alias_and_an_alias_just_that_one(
     dashboard: TestClient, api: ApiClient
 ) -> None:
-    acme = new_customer(api, legalName="Acme Rockets Ltd")
+    acme = new_customer_id(api, legalName="Acme Rockets Ltd")
     add_alias(api, acme, "acme-prod")
     add_alias(api, acme, "acme-staging")
-    hooli = new_customer(api, legalName="Hooli")
+    hooli = new_customer_id(api, legalName="Hooli")
     prod, staging, own_id, other = ids(
         send(
             api,
@@ -148,7 +149,7 @@ def test_event_type_times_and_event_id_each_narrow_the_list(
 def test_unmapped_only_shows_the_aliases_that_name_no_customer(
     dashboard: TestClient, api: ApiClient
 ) -> None:
-    acme = new_customer(api, legalName="Acme Rockets Ltd")
+    acme = new_customer_id(api, legalName="Acme Rockets Ltd")
     add_alias(api, acme, "acme-prod")
     _, _, ghost, phantom = ids(
         send(
@@ -217,7 +218,7 @@ def test_wrong_filters_are_a_message_on_the_page(dashboard: TestClient, api: Api
 def test_another_accounts_customer_is_not_found(
     dashboard: TestClient, api: ApiClient, other_api: ApiClient
 ) -> None:
-    theirs = new_customer(other_api, legalName="Their Customer")
+    theirs = new_customer_id(other_api, legalName="Their Customer")
     send(other_api, event(theirs, "2024-05-01T10:00:00Z"))
     send(api, event(theirs, "2024-05-01T10:00:00Z"))  # our event, naming their id as an alias
     answer = dashboard.get(EVENTS, params={"customerId": theirs})
@@ -257,9 +258,9 @@ MONTHS = {
 
 def usage_history(api: ApiClient) -> tuple[str, str]:
     """Acme (two aliases) and Hooli with usage over spring 2024, plus an unmapped alias."""
-    acme = new_customer(api, legalName="Acme Rockets Ltd")
+    acme = new_customer_id(api, legalName="Acme Rockets Ltd")
     add_alias(api, acme, "acme-prod")
-    hooli = new_customer(api, legalName="Hooli")
+    hooli = new_customer_id(api, legalName="Hooli")
     send(
         api,
         event("acme-prod", "2024-03-10T10:00:00Z", tokens="1.5"),
@@ -317,7 +318,7 @@ def test_every_customers_value_for_one_month(
     acme, hooli = usage_history(api)
     tokens = create_metric(api, name="Tokens", aggregationType="SUM", aggregationProperty="tokens")
     their_metric = create_metric(other_api, name="Tokens", aggregationType="COUNT")
-    theirs = new_customer(other_api, legalName="Their Customer")
+    theirs = new_customer_id(other_api, legalName="Their Customer")
     send(other_api, event(theirs, "2024-05-20T10:00:00Z", tokens="5"))
 
     text = page(dashboard, METRICS, metricId=tokens["id"], month="2024-05")
@@ -337,7 +338,7 @@ def test_every_customers_value_for_one_month(
 
 
 def test_this_month_is_the_default(dashboard: TestClient, api: ApiClient) -> None:
-    acme = new_customer(api, legalName="Acme Rockets Ltd")
+    acme = new_customer_id(api, legalName="Acme Rockets Ltd")
     metric = create_metric(api, name="Calls", aggregationType="COUNT")
     now = datetime.now(UTC)
     send(api, event(acme, now.isoformat()), event(acme, now.isoformat()))
@@ -351,7 +352,7 @@ def test_this_month_is_the_default(dashboard: TestClient, api: ApiClient) -> Non
 
 
 def test_wrong_months_are_a_message(dashboard: TestClient, api: ApiClient) -> None:
-    acme = new_customer(api)
+    acme = new_customer_id(api)
     metric = create_metric(api, name="Calls", aggregationType="COUNT")
     cases = [
         ({"month": "May"}, "&#39;May&#39; is not a month"),

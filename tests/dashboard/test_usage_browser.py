@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Page, expect
 
-from tests.credits.helpers import new_customer
 from tests.dashboard.browsing import page, screenshot, sign_in  # noqa: F401
 from tests.dashboard.helpers import Merchant
+from tests.factories import new_customer_id
 from tests.metering.helpers import create_metric, event, send
 from tests.portal.browser import LiveServer, browser, live_server  # noqa: F401
 from tests.support.api_client import ApiClient
@@ -26,10 +26,10 @@ def test_explore_events_and_see_a_metrics_values(
     api: ApiClient,
 ) -> None:
     base = live_server.url
-    acme = new_customer(api, legalName="Acme Rockets Ltd")
+    acme = new_customer_id(api, legalName="Acme Rockets Ltd")
     answer = api.post("/api/customer-aliases", json={"customerId": acme, "value": "acme-prod"})
     assert answer.status_code == 201, answer.text
-    new_customer(api, legalName="Hooli")
+    new_customer_id(api, legalName="Hooli")
     create_metric(
         api, name="Tokens", aggregationType="SUM", aggregationProperty="tokens", unit="tokens"
     )

@@ -1,6 +1,8 @@
 """Merchant users: argon2id hashes, emails unique across accounts, password checks, upgrading
 old hashes at sign-in, password changes."""
 
+from collections.abc import Iterator
+
 import argon2
 import pytest
 from argon2 import PasswordHasher
@@ -13,6 +15,16 @@ from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.models import MerchantUser
 from tests.conftest import make_account
 from tests.dashboard.helpers import PASSWORD, Merchant, add_user
+
+
+@pytest.fixture(scope="module", autouse=True)
+def production_password_hashing() -> Iterator[None]:
+    """These tests check the hasher production uses, not the cheap one the rest of the run has."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users, "HASHER", PasswordHasher())
+        users._decoy_hash.cache_clear()
+        yield
+    users._decoy_hash.cache_clear()
 
 
 def stored_hash(database: Database, user_id: str) -> str:

@@ -12,13 +12,8 @@ from fastapi.testclient import TestClient
 from tally.db import Database
 from tally.notifications.webhooks import deliver_due
 from tally.settings import Settings
-from tests.dashboard.webhooks_helpers import (
-    WEBHOOKS,
-    create,
-    new_customer,
-    policy,
-    post,
-)
+from tests.dashboard.webhooks_helpers import WEBHOOKS, create, policy, post
+from tests.factories import new_customer_id
 from tests.notifications.webhook_support import (
     Receiver,
     deliveries,
@@ -48,7 +43,7 @@ def test_the_delivery_log_shows_what_was_sent_and_filters_by_status(
     policy_id = create(
         dashboard, recipients=receiver.url, **{"notification_type.CUSTOMER_CREATED": "on"}
     )
-    customers = {new_customer(api, "Acme Rockets Ltd"), new_customer(api, "Hooli")}
+    customers = {new_customer_id(api, "Acme Rockets Ltd"), new_customer_id(api, "Hooli")}
     deliver_due(database, hooks)
 
     logged = deliveries(api, policy_id)
@@ -88,7 +83,7 @@ def test_the_delivery_log_pages_like_the_api(
         dashboard, recipients=receiver.url, **{"notification_type.CUSTOMER_CREATED": "on"}
     )
     for number in range(21):
-        new_customer(api, f"Customer {number}")
+        new_customer_id(api, f"Customer {number}")
     first_api = api.get(f"/api/notifications/policies/{policy_id}/deliveries").json()
 
     first = dashboard.get(f"{WEBHOOKS}/{policy_id}")
@@ -120,7 +115,7 @@ def test_delete_after_a_confirmation_stops_pending_deliveries(
 ) -> None:
     receiver = start(receivers)
     policy_id = create(dashboard, recipients=receiver.url)
-    new_customer(api)  # queued for the policy, not sent yet
+    new_customer_id(api)  # queued for the policy, not sent yet
 
     confirm = dashboard.get(f"{WEBHOOKS}/{policy_id}/delete")
     assert confirm.status_code == 200

@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from tests.dashboard.helpers import page_token
-from tests.factories import customer_body
 from tests.support.api_client import ApiClient
 
 WEBHOOKS = "/dashboard/settings/webhooks"
@@ -58,10 +57,3 @@ def error_of(html: str, field: str) -> str:
     marker = f'id="{field}-error">'
     assert marker in html, html
     return html.split(marker, 1)[1].split("</span>", 1)[0]
-
-
-def new_customer(api: ApiClient, name: str = "Example Ltd") -> str:
-    answer = api.post("/api/customers", json=customer_body(legalName=name))
-    assert answer.status_code == 201, answer.text
-    customer_id: str = answer.json()["id"]
-    return customer_id

@@ -11,7 +11,8 @@ from tally.accounts.service import Credentials
 from tally.documents import render
 from tally.models import Customer, InvoiceStatus
 from tests.documents.helpers import insert_credit_note, pdf_text
-from tests.invoices.helpers import insert_invoice, new_customer
+from tests.factories import new_customer
+from tests.invoices.helpers import insert_invoice
 from tests.support.api_client import ApiClient
 
 

@@ -14,7 +14,8 @@ from tally.documents import render
 from tally.models import Account, Invoice, InvoiceStatus
 from tally.notifications.email import invoice_content
 from tests.documents.helpers import pdf_text
-from tests.invoices.helpers import GroupSpec, LineSpec, insert_invoice, new_customer
+from tests.factories import new_customer
+from tests.invoices.helpers import GroupSpec, LineSpec, insert_invoice
 from tests.support.api_client import ApiClient
 
 D = Decimal

@@ -24,14 +24,13 @@ from tests.documents.helpers import (
     pdf_pages,
     pdf_text,
 )
-from tests.factories import address
+from tests.factories import address, new_customer
 from tests.invoices.helpers import (
     GroupSpec,
     LineSpec,
     counting_statements,
     gbp_lines,
     insert_invoice,
-    new_customer,
 )
 from tests.metering.helpers import event, send
 from tests.support.api_client import ApiClient

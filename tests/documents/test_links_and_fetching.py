@@ -11,7 +11,7 @@ from tally.documents.links import portal_url
 from tally.documents.urls import MAX_FILE_BYTES, LocalUrlFetcher, RefusedUrl
 from tally.models import Customer
 from tests.documents.helpers import DATA_LOGO, PNG_PIXEL
-from tests.invoices.helpers import new_customer
+from tests.factories import new_customer
 from tests.support.api_client import ApiClient
 
 

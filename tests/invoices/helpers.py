@@ -24,8 +24,6 @@ from tally.models import (
     InvoiceStatus,
     LineKind,
 )
-from tests.factories import customer_body
-from tests.support.api_client import ApiClient
 
 D = Decimal
 
@@ -90,12 +88,6 @@ def gbp_lines() -> list[LineSpec]:
             ],
         ),
     ]  # fmt: skip
-
-
-def new_customer(api: ApiClient, name: str = "Example Ltd", **overrides: Any) -> dict[str, Any]:
-    response = api.post("/api/customers", json=customer_body(legalName=name, **overrides))
-    assert response.status_code == 201, response.text
-    return dict(response.json())
 
 
 def insert_invoice(

@@ -13,7 +13,8 @@ from tally.invoices.presenters import present_invoices
 from tally.models import NotificationChannel, NotificationEvent, NotificationPolicy
 from tests.billing.helpers import Merchant
 from tests.catalog.price_bodies import fixed
-from tests.invoices.helpers import counting_statements, insert_invoice, new_customer
+from tests.factories import new_customer
+from tests.invoices.helpers import counting_statements, insert_invoice
 from tests.invoices.states import get, line_body, ok, patch
 from tests.support.api_client import ApiClient
 

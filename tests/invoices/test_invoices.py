@@ -9,14 +9,8 @@ import pytest
 from tally.accounts.service import Credentials
 from tally.db import Database
 from tally.models import InvoiceStatus, LineKind, PaymentStatus
-from tests.invoices.helpers import (
-    D,
-    GroupSpec,
-    LineSpec,
-    counting_statements,
-    insert_invoice,
-    new_customer,
-)
+from tests.factories import new_customer
+from tests.invoices.helpers import D, GroupSpec, LineSpec, counting_statements, insert_invoice
 from tests.schedules.helpers import Setup
 from tests.support.api_client import ApiClient
 

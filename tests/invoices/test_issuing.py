@@ -11,7 +11,7 @@ from sqlalchemy import select
 from tally.accounts.service import Credentials
 from tally.db import Database
 from tally.models import EmailMessage, InvoiceStatus
-from tests.invoices.helpers import new_customer
+from tests.factories import new_customer
 from tests.invoices.states import (
     account_settings,
     conflict,

@@ -9,7 +9,8 @@ import pytest
 from tally.accounts.service import Credentials
 from tally.db import Database
 from tally.models import InvoiceStatus, PaymentStatus
-from tests.invoices.helpers import insert_invoice, new_customer
+from tests.factories import new_customer
+from tests.invoices.helpers import insert_invoice
 from tests.schedules.helpers import Setup
 from tests.support.api_client import ApiClient
 from tests.support.paging import walk

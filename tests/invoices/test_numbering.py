@@ -14,7 +14,7 @@ from tally.accounts.service import Credentials
 from tally.db import Database
 from tally.invoices import lifecycle
 from tally.models import Account
-from tests.invoices.helpers import new_customer
+from tests.factories import new_customer
 from tests.invoices.states import get, invoice_in
 from tests.support.api_client import ApiClient
 

@@ -14,8 +14,7 @@ from tally.accounts.service import Credentials
 from tally.db import Database
 from tests.billing.helpers import Merchant
 from tests.catalog.price_bodies import fixed
-from tests.factories import address, customer_body
-from tests.invoices.helpers import new_customer
+from tests.factories import address, customer_body, new_customer
 from tests.invoices.states import conflict, get, invoice_in, line_body, ok
 from tests.schedules.helpers import Setup
 from tests.support.api_client import ApiClient

@@ -19,7 +19,7 @@ from tally.db import Database
 from tally.invoices.queries import is_overdue, overdue_condition
 from tally.models import Invoice, InvoiceStatus, PaymentStatus
 from tests.dashboard.helpers import add_user, signed_in
-from tests.invoices.helpers import new_customer
+from tests.factories import new_customer
 from tests.invoices.states import invoice_in, ok
 from tests.portal.helpers import issue_session, link_path, portal_client
 from tests.support.api_client import ApiClient

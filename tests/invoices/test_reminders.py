@@ -28,7 +28,8 @@ from tally.models import (
 )
 from tally.notifications.outbox import send_due
 from tally.settings import Settings
-from tests.invoices.helpers import counting_statements, insert_invoice, new_customer
+from tests.factories import new_customer
+from tests.invoices.helpers import counting_statements, insert_invoice
 from tests.support.api_client import ApiClient
 
 PUBLIC_URL = "https://billing.example.com"

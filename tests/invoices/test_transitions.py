@@ -8,7 +8,7 @@ import pytest
 
 from tally.accounts.service import Credentials
 from tally.db import Database
-from tests.invoices.helpers import new_customer
+from tests.factories import new_customer
 from tests.invoices.states import STATES, get, invoice_in, line_body, patch
 from tests.support.api_client import ApiClient
 

@@ -1,15 +1,13 @@
-"""`tally import events FILE --account ID`: the real command, run as a subprocess against the
-test run's database, with the events then read back through the API.
+"""`tally import events FILE --account ID` against the test run's database (once as the
+installed program in a subprocess, the rest in this process), with the events then read back
+through the API.
 
 Each NDJSON line or CSV row goes through the same validation and ingestion as the batch
 endpoint, a thousand at a time; bad lines are listed by number and skipped (exit code 1).
 """
 
 import json
-import os
 import re
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,8 +17,7 @@ import pytest
 from tally.accounts.service import Credentials
 from tally.db import Database
 from tests.support.api_client import ApiClient
-
-TALLY = Path(sys.executable).parent / "tally"
+from tests.support.cli import Ran, run_tally
 
 
 @pytest.fixture
@@ -31,22 +28,12 @@ def workdir(tmp_path: Path) -> Path:
 
 
 def import_events(
-    path: Path, account_id: str, database: Database, workdir: Path
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TALLY_")}
-    env["TALLY_DATABASE_URL"] = database.url
-    env["TALLY_DATA_DIR"] = str(workdir)
-    env["NO_COLOR"] = "1"
-    # check=False: each test asserts the exit code first, showing the output when it fails.
-    return subprocess.run(
-        [str(TALLY), "import", "events", str(path), "--account", account_id],
-        env=env,
-        cwd=workdir,  # away from any .env file in the repository
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    path: Path, account_id: str, database: Database, workdir: Path, in_process: bool = True
+) -> Ran:
+    return run_tally(
+        "import", "events", str(path), "--account", account_id,
+        database_url=database.url, data_dir=workdir, in_process=in_process, timeout=300,
+    )  # fmt: skip
 
 
 def counts(output: str) -> tuple[int, int, int]:
@@ -111,9 +98,8 @@ def test_an_ndjson_file_is_imported(
         ' "eventProperties": {"x": 0.10000000000000000001}}'
     )
     lines.append({"customerAlias": "no-id", "eventType": "sms"})
-    result = import_events(
-        write_ndjson(workdir / "events.ndjson", lines), account.account_id, database, workdir
-    )
+    path = write_ndjson(workdir / "events.ndjson", lines)
+    result = import_events(path, account.account_id, database, workdir, in_process=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert counts(result.stdout) == (14, 0, 0)
 

@@ -20,7 +20,8 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from tally.db import Database
 from tally.models import Account, EmailMessage, Invoice, InvoiceStatus
 from tally.notifications.email import queue_document
-from tests.invoices.helpers import insert_invoice, new_customer
+from tests.factories import new_customer
+from tests.invoices.helpers import insert_invoice
 from tests.support.api_client import ApiClient
 
 

@@ -20,7 +20,8 @@ from tally.invoices.reminders import queue_reminders
 from tally.models import Customer, DeliveryStatus, EmailMessage
 from tally.notifications.outbox import SendReport, send_due
 from tally.settings import Settings
-from tests.invoices.helpers import insert_invoice, new_customer
+from tests.factories import new_customer
+from tests.invoices.helpers import insert_invoice
 from tests.notifications.email_support import (
     Inbox,
     accept_login,

@@ -20,7 +20,7 @@ from tally.db import Database
 from tally.models import NotificationEvent, WebhookDelivery
 from tally.notifications.webhooks import DeliveryReport, deliver_due
 from tally.settings import Settings
-from tests.factories import customer_body
+from tests.factories import customer_body, new_customer
 from tests.notifications.webhook_support import (
     Receiver,
     deliveries,
@@ -39,13 +39,6 @@ def hooks(settings: Settings) -> Settings:
     return settings.model_copy(update={"webhook_timeout_seconds": 2.0})
 
 
-def create_customer(api: ApiClient, name: str = "Example Ltd") -> dict[str, Any]:
-    response = api.post("/api/customers", json=customer_body(legalName=name))
-    assert response.status_code == 201, response.text
-    customer: dict[str, Any] = response.json()
-    return customer
-
-
 def test_a_webhook_arrives_signed_with_the_customer_as_the_api_shows_it(
     api: ApiClient,
     account: Credentials,
@@ -56,7 +49,7 @@ def test_a_webhook_arrives_signed_with_the_customer_as_the_api_shows_it(
     receiver = start(receivers)
     policy = webhook_policy(api, receiver.url, "CUSTOMER_CREATED")
     assert policy["webhookSecret"].startswith("whsec_")
-    customer = create_customer(api)
+    customer = new_customer(api)
 
     report = deliver_due(database, hooks)
 
@@ -97,7 +90,7 @@ def test_a_failing_receiver_is_retried_with_exponential_backoff_until_it_answers
 ) -> None:
     receiver = start(receivers, statuses=[500, 500, 200])
     policy = webhook_policy(api, receiver.url)
-    create_customer(api)
+    new_customer(api)
     now = utcnow()
 
     def attempt(after_seconds: float) -> list[dict[str, Any]]:
@@ -140,7 +133,7 @@ def test_a_delivery_fails_after_its_last_attempt(
     receiver = start(receivers, statuses=[503] * 10)
     hooks = settings.model_copy(update={"delivery_max_attempts": 3, "delivery_backoff_seconds": 10})
     policy = webhook_policy(api, receiver.url, "CUSTOMER_CREATED")
-    create_customer(api)
+    new_customer(api)
     now = utcnow()
     reports = [deliver_due(database, hooks, now + timedelta(seconds=s)) for s in (0, 11, 32, 1000)]
 
@@ -166,7 +159,7 @@ def test_no_answer_in_time_and_no_server_are_failed_attempts(
     hooks = settings.model_copy(update={"webhook_timeout_seconds": 0.5})
     slow = webhook_policy(api, silent.url, "CUSTOMER_CREATED")
     gone = webhook_policy(api, closed.url, "CUSTOMER_CREATED")
-    create_customer(api)
+    new_customer(api)
 
     deliver_due(database, hooks)
 
@@ -189,7 +182,7 @@ def test_policies_receive_only_the_types_they_list(
     webhook_policy(api, everything.url)
     webhook_policy(api, updates.url, "CUSTOMER_UPDATED")
     webhook_policy(api, schedules.url, "BILLING_SCHEDULE_CREATED", "BILLING_SCHEDULE_ARCHIVED")
-    customer = create_customer(api)
+    customer = new_customer(api)
     api.put(f"/api/customers/{customer['id']}", json=customer_body(legalName="Renamed Ltd"))
     api.post(f"/api/customers/{customer['id']}/archive")
 
@@ -267,11 +260,11 @@ def test_another_accounts_policy_hears_nothing(
 ) -> None:
     theirs = start(receivers)
     webhook_policy(other_api, theirs.url)
-    create_customer(api)
+    new_customer(api)
     deliver_due(database, hooks)
     assert theirs.arrivals == []
 
-    create_customer(other_api, "Their customer")
+    new_customer(other_api, "Their customer")
     deliver_due(database, hooks)
     assert [a.envelope["resource"]["legalName"] for a in theirs.arrivals] == ["Their customer"]
 
@@ -322,7 +315,7 @@ def test_removed_recipients_and_deleted_policies_stop_pending_deliveries(
         f"/api/notifications/policies/{shared['id']}/recipients", json={"recipients": [removed.url]}
     )
     doomed = webhook_policy(api, deleted.url, "CUSTOMER_CREATED")
-    create_customer(api)
+    new_customer(api)
     assert (
         api.delete(
             f"/api/notifications/policies/{shared['id']}/recipients/{quote(removed.url, safe='')}"
@@ -352,7 +345,7 @@ def test_two_workers_never_send_one_delivery_twice(
     receiver = start(receivers, delay=0.02)
     policy = webhook_policy(api, receiver.url, "CUSTOMER_CREATED")
     for n in range(24):
-        create_customer(api, f"Customer {n}")
+        new_customer(api, f"Customer {n}")
     now = utcnow()
     barrier = threading.Barrier(2)
     reports: list[DeliveryReport] = []

@@ -10,15 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tally.ops.logging import JsonFormatter, redact
+from tests.factories import new_customer
 from tests.ops.conftest import ClientFactory
-from tests.portal.helpers import (
-    create_customer,
-    issue_session,
-    link_path,
-    portal_client,
-    portal_key,
-    session_path,
-)
+from tests.portal.helpers import issue_session, link_path, portal_client, portal_key, session_path
 from tests.support.api_client import ApiClient
 
 
@@ -55,7 +49,7 @@ def test_a_request_id_is_echoed_or_made(http: TestClient) -> None:
 def test_one_json_line_per_request_with_its_id(
     http: TestClient, api: ApiClient, log_lines: io.StringIO
 ) -> None:
-    customer = create_customer(api)
+    customer = new_customer(api)
     answer = http.get(
         f"/api/customers/{customer['id']}",
         auth=api.auth,  # type: ignore[arg-type]
@@ -75,7 +69,7 @@ def test_no_secret_reaches_the_logs(
     http: TestClient, app: Any, api: ApiClient, log_lines: io.StringIO
 ) -> None:
     key, secret = api.auth  # type: ignore[misc]
-    customer = create_customer(api)
+    customer = new_customer(api)
     session = issue_session(api, customer["id"])
     browser = portal_client(app)
 

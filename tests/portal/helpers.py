@@ -15,7 +15,6 @@ from sqlalchemy import update
 from tally.core.hashing import hash_token
 from tally.db import Database
 from tally.models import PortalSession
-from tests.factories import customer_body
 from tests.support.api_client import ApiClient
 
 COOKIE = "tally_portal"
@@ -25,12 +24,6 @@ def portal_client(app: FastAPI, *, base_url: str = "http://testserver") -> TestC
     """An anonymous client, as a customer's browser: no API key, its own cookies, redirects
     not followed (tests look at them)."""
     return TestClient(app, base_url=base_url, raise_server_exceptions=False, follow_redirects=False)
-
-
-def create_customer(api: ApiClient, **overrides: Any) -> dict[str, Any]:
-    response = api.post("/api/customers", json=customer_body(**overrides))
-    assert response.status_code == 201, response.text
-    return dict(response.json())
 
 
 def link_path(customer: dict[str, Any]) -> str:

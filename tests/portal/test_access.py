@@ -17,9 +17,9 @@ from tally.app import create_app
 from tally.core.clock import utcnow
 from tally.db import Database
 from tally.settings import Settings
+from tests.factories import new_customer
 from tests.portal.helpers import (
     COOKIE,
-    create_customer,
     issue_session,
     link_path,
     open_session,
@@ -55,7 +55,7 @@ def _assert_refused_page(response: Any, status: int, *secrets: str) -> None:
 
 
 def test_the_customer_answer_carries_its_portal_link(api: ApiClient) -> None:
-    customer = create_customer(api, legalName="Globex")
+    customer = new_customer(api, legalName="Globex")
     assert customer["portalUrl"].startswith("http://127.0.0.1:8000/portal/c/")
     key = customer["portalUrl"].rsplit("/", 1)[-1]
     assert len(key) >= 40 and customer["id"] not in customer["portalUrl"]
@@ -68,8 +68,8 @@ def test_the_customer_answer_carries_its_portal_link(api: ApiClient) -> None:
 
 
 def test_a_link_opens_its_customer_only(api: ApiClient, visitor: TestClient) -> None:
-    globex = create_customer(api, legalName="Globex")
-    initech = create_customer(api, legalName="Initech")
+    globex = new_customer(api, legalName="Globex")
+    initech = new_customer(api, legalName="Initech")
     seen = visitor.get(link_path(globex) + "/_probe")
     assert seen.status_code == 200
     assert seen.json()["customerId"] == globex["id"]
@@ -79,7 +79,7 @@ def test_a_link_opens_its_customer_only(api: ApiClient, visitor: TestClient) -> 
 
 
 def test_an_unknown_link_is_a_404_page(api: ApiClient, visitor: TestClient) -> None:
-    customer = create_customer(api, legalName="Globex")
+    customer = new_customer(api, legalName="Globex")
     unknown = visitor.get("/portal/c/not-a-real-key/_probe")
     _assert_refused_page(unknown, 404)
     assert "no billing portal at this address" in unknown.text
@@ -89,7 +89,7 @@ def test_an_unknown_link_is_a_404_page(api: ApiClient, visitor: TestClient) -> N
 
 
 def test_the_session_token_becomes_an_http_only_cookie(api: ApiClient, visitor: TestClient) -> None:
-    customer = create_customer(api, legalName="Globex")
+    customer = new_customer(api, legalName="Globex")
     session = issue_session(api, customer["id"])
     assert session["url"] == f"http://127.0.0.1:8000/portal/session?token={session['token']}"
     expires = session["expires_at"]
@@ -122,7 +122,7 @@ def test_the_session_token_becomes_an_http_only_cookie(api: ApiClient, visitor: 
 
 
 def test_an_embeddable_portal_sets_a_cross_site_cookie(api: ApiClient, probe_app: FastAPI) -> None:
-    customer = create_customer(api)
+    customer = new_customer(api)
     assert put_settings(api, frameAncestors=["https://app.example.com"]).status_code == 200
     visitor = portal_client(probe_app, base_url="https://testserver")
     exchanged = open_session(visitor, issue_session(api, customer["id"]))
@@ -135,7 +135,7 @@ def test_an_embeddable_portal_sets_a_cross_site_cookie(api: ApiClient, probe_app
 def test_a_dead_session_gets_a_clear_page_and_no_data(
     api: ApiClient, probe_app: FastAPI, database: Database, failure: str
 ) -> None:
-    customer = create_customer(api, legalName="Globex Secret Corp")
+    customer = new_customer(api, legalName="Globex Secret Corp")
     session = issue_session(api, customer["id"])
     visitor = _signed_in(probe_app, session)
     assert visitor.get("/portal/s/_probe").status_code == 200
@@ -177,7 +177,7 @@ def test_no_credential_at_all_is_refused(visitor: TestClient) -> None:
 def test_rotating_the_link_kills_the_old_link_and_its_sessions(
     api: ApiClient, probe_app: FastAPI, visitor: TestClient
 ) -> None:
-    customer = create_customer(api, legalName="Globex")
+    customer = new_customer(api, legalName="Globex")
     old_session = issue_session(api, customer["id"])
     cookie_holder = _signed_in(probe_app, old_session)
 
@@ -197,9 +197,9 @@ def test_rotating_the_link_kills_the_old_link_and_its_sessions(
 def test_tokens_never_show_another_customer(
     api: ApiClient, other_api: ApiClient, probe_app: FastAPI
 ) -> None:
-    mine = create_customer(api, legalName="Mine")
-    neighbour = create_customer(api, legalName="Neighbour")
-    foreign = create_customer(other_api, legalName="Foreign")
+    mine = new_customer(api, legalName="Mine")
+    neighbour = new_customer(api, legalName="Neighbour")
+    foreign = new_customer(other_api, legalName="Foreign")
     for owner, customer in ((api, mine), (api, neighbour), (other_api, foreign)):
         session = issue_session(owner, customer["id"])
         visitor = _signed_in(probe_app, session)
@@ -214,7 +214,7 @@ def test_tokens_never_show_another_customer(
 
 
 def test_flexprice_sessions_by_external_id(api: ApiClient, probe_app: FastAPI) -> None:
-    customer = create_customer(api, legalName="Globex", customerAliases=["globex-42"])
+    customer = new_customer(api, legalName="Globex", customerAliases=["globex-42"])
     response = api.get("/v1/customers/portal/globex-42")
     assert response.status_code == 200
     body = response.json()
@@ -237,7 +237,7 @@ def test_sessions_last_as_configured(
     client = ApiClient(
         TestClient(create_app(short, database), raise_server_exceptions=False), api.auth
     )
-    customer = create_customer(client)
+    customer = new_customer(client)
     session = issue_session(client, customer["id"])
     expires = datetime.fromisoformat(session["expires_at"])
     assert timedelta(seconds=50) < expires - utcnow() <= timedelta(seconds=60)

@@ -4,15 +4,16 @@ from pathlib import Path
 
 from tally.accounts.service import Credentials
 from tally.db import Database
-from tests.accounts.test_cli import run_tally
-from tests.portal.helpers import create_customer, rotate_link
+from tests.factories import new_customer
+from tests.portal.helpers import rotate_link
 from tests.support.api_client import ApiClient
+from tests.support.cli import run_tally
 
 
 def test_the_command_prints_the_customer_link(
     api: ApiClient, account: Credentials, database: Database, tmp_path: Path
 ) -> None:
-    customer = create_customer(api, customerAliases=["cli-globex-7"])
+    customer = new_customer(api, customerAliases=["cli-globex-7"])
 
     def link(*args: str) -> str:
         result = run_tally("portal", "link", *args, database_url=database.url, data_dir=tmp_path)
@@ -26,7 +27,8 @@ def test_the_command_prints_the_customer_link(
     assert link(customer["id"]) == rotated["portalUrl"]
 
     unknown = run_tally(
-        "portal", "link", "no-such-customer", database_url=database.url, data_dir=tmp_path
-    )
+        "portal", "link", "no-such-customer",
+        database_url=database.url, data_dir=tmp_path, in_process=False,  # the installed command
+    )  # fmt: skip
     assert unknown.returncode == 1
     assert "no-such-customer" in unknown.stdout

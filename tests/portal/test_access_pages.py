@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 
 from tally.core.clock import utcnow
 from tally.db import Database
+from tests.factories import new_customer
 from tests.portal.helpers import (
-    create_customer,
     issue_session,
     link_path,
     portal_client,
@@ -25,7 +25,7 @@ PAGES = ("", "/invoices", "/usage")
 
 
 def test_a_link_opens_the_pages_with_the_customer_name(api: ApiClient, portal: TestClient) -> None:
-    customer = create_customer(api, legalName="Globex Corporation")
+    customer = new_customer(api, legalName="Globex Corporation")
     for page in PAGES:
         response = portal.get(link_path(customer) + page)
         assert response.status_code == 200, (page, response.text[:500])
@@ -36,7 +36,7 @@ def test_a_link_opens_the_pages_with_the_customer_name(api: ApiClient, portal: T
 
 
 def test_names_with_html_are_escaped(api: ApiClient, portal: TestClient) -> None:
-    customer = create_customer(
+    customer = new_customer(
         api,
         legalName=HOSTILE,
         address={
@@ -58,9 +58,9 @@ def test_names_with_html_are_escaped(api: ApiClient, portal: TestClient) -> None
 def test_a_cookie_opens_its_own_customer_only(
     api: ApiClient, other_api: ApiClient, app: FastAPI
 ) -> None:
-    mine = create_customer(api, legalName="Mine Ltd")
-    neighbour = create_customer(api, legalName="Neighbour Ltd")
-    foreign = create_customer(other_api, legalName="Foreign Ltd")
+    mine = new_customer(api, legalName="Mine Ltd")
+    neighbour = new_customer(api, legalName="Neighbour Ltd")
+    foreign = new_customer(other_api, legalName="Foreign Ltd")
     for owner, customer, others in (
         (api, mine, ("Neighbour Ltd", "Foreign Ltd")),
         (api, neighbour, ("Mine Ltd", "Foreign Ltd")),
@@ -80,7 +80,7 @@ def test_a_cookie_opens_its_own_customer_only(
 def test_dead_credentials_show_no_data_on_the_pages(
     api: ApiClient, app: FastAPI, database: Database
 ) -> None:
-    customer = create_customer(api, legalName="Globex Hidden")
+    customer = new_customer(api, legalName="Globex Hidden")
     session = issue_session(api, customer["id"])
     browser = portal_client(app)
     assert browser.get(session["url"].split("8000", 1)[1]).status_code == 303
@@ -100,7 +100,7 @@ def test_dead_credentials_show_no_data_on_the_pages(
 
 
 def test_a_portal_turned_off_hides_every_page(api: ApiClient, app: FastAPI) -> None:
-    customer = create_customer(api, legalName="Switched Off Ltd")
+    customer = new_customer(api, legalName="Switched Off Ltd")
     browser = signed_in_client(app, api, customer["id"])
     put_settings(api, enabled=False)
     visitor = portal_client(app)

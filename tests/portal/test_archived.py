@@ -17,9 +17,9 @@ from tally.accounts.service import Credentials
 from tally.db import Database
 from tally.models import EmailMessage
 from tests.credit_notes.helpers import sent_invoice
+from tests.factories import new_customer
 from tests.invoices.helpers import insert_invoice
 from tests.portal.helpers import (
-    create_customer,
     issue_session,
     link_path,
     portal_client,
@@ -57,7 +57,7 @@ def _sent_and_emailed(
 def test_the_emailed_link_of_an_unpaid_invoice_works_after_archiving(
     api: ApiClient, app: FastAPI, database: Database, account: Credentials
 ) -> None:
-    customer = create_customer(api, legalName="Closing Ltd")
+    customer = new_customer(api, legalName="Closing Ltd")
     unpaid, unpaid_number = _sent_and_emailed(api, database, account.account_id, customer)
     paid = sent_invoice(database, account.account_id, customer, invoice_number="INV-PAID")
     status = api.put(f"/api/invoices/{paid}/payment-status", json={"paymentStatus": "PAID"})
@@ -103,7 +103,7 @@ def test_the_emailed_link_of_an_unpaid_invoice_works_after_archiving(
 def test_a_session_issued_before_archiving_shows_the_invoices_only(
     api: ApiClient, app: FastAPI, database: Database, account: Credentials
 ) -> None:
-    customer = create_customer(api, legalName="Closing Ltd")
+    customer = new_customer(api, legalName="Closing Ltd")
     _, number = _sent_and_emailed(api, database, account.account_id, customer)
     token = issue_session(api, customer["id"])["token"]
     browser = signed_in_client(app, api, customer["id"])
@@ -129,7 +129,7 @@ def test_a_session_issued_before_archiving_shows_the_invoices_only(
 
 
 def test_an_archived_customers_link_can_still_be_rotated(api: ApiClient, app: FastAPI) -> None:
-    customer = create_customer(api, legalName="Closing Ltd")
+    customer = new_customer(api, legalName="Closing Ltd")
     assert api.post(f"/api/customers/{customer['id']}/archive").status_code == 200
     rotated = rotate_link(api, customer["id"])
     assert rotated["portalUrl"] != customer["portalUrl"]

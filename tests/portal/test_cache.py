@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from tally.accounts.service import Credentials
 from tally.db import Database
 from tally.portal import cache
+from tests.factories import new_customer
 from tests.metering.helpers import event, send
 from tests.portal.helpers import (
-    create_customer,
     issue_session,
     link_path,
     portal_client,
@@ -134,9 +134,9 @@ def test_a_rotated_link_stops_at_once(portal: TestClient, api: ApiClient, seed: 
 def test_pages_are_never_shared_between_customers_or_accounts(
     portal: TestClient, api: ApiClient, other_api: ApiClient
 ) -> None:
-    mine = create_customer(api, legalName="Mine Ltd")
-    theirs = create_customer(api, legalName="Theirs Ltd")
-    elsewhere = create_customer(other_api, legalName="Elsewhere Ltd")
+    mine = new_customer(api, legalName="Mine Ltd")
+    theirs = new_customer(api, legalName="Theirs Ltd")
+    elsewhere = new_customer(other_api, legalName="Elsewhere Ltd")
     for _ in range(2):  # the second round is served from the cache
         for customer, name in ((mine, "Mine Ltd"), (theirs, "Theirs Ltd"),
                                (elsewhere, "Elsewhere Ltd")):  # fmt: skip

@@ -17,9 +17,10 @@ from tally.accounts.service import Credentials
 from tally.db import Database
 from tally.models import InvoiceStatus, PaymentStatus
 from tests.conftest import make_account
+from tests.factories import new_customer
 from tests.invoices.helpers import counting_statements, insert_invoice
 from tests.metering.helpers import event, send
-from tests.portal.helpers import create_customer, issue_session, portal_client
+from tests.portal.helpers import issue_session, portal_client
 from tests.portal.portal_scenario import Seed000, build_seed_000, utc_today
 from tests.schedules.helpers import ok
 from tests.support.api_client import ApiClient
@@ -183,7 +184,7 @@ def test_usage_of_a_past_period_and_hourly_range(
 def test_a_token_sees_only_its_own_customer(
     client: TestClient, api: ApiClient, seed: Seed000, database: Database, http: TestClient
 ) -> None:
-    other = create_customer(api, legalName="Initech")
+    other = new_customer(api, legalName="Initech")
     other_token = str(issue_session(api, other["id"])["token"])
     assert body(get(client, other_token, "/profile"))["name"] == "Initech"
     assert body(get(client, other_token, "/invoices"))["items"] == []
@@ -192,7 +193,7 @@ def test_a_token_sees_only_its_own_customer(
     # Another account's customer, with the same kind of data.
     stranger = make_account(database, "Stranger")
     stranger_api = ApiClient(http, (stranger.api_key, stranger.api_secret))
-    theirs = create_customer(stranger_api, legalName="Umbrella")
+    theirs = new_customer(stranger_api, legalName="Umbrella")
     their_token = str(issue_session(stranger_api, theirs["id"])["token"])
     assert body(get(client, their_token, "/profile"))["name"] == "Umbrella"
     assert body(get(client, their_token, "/subscriptions"))["items"] == []
@@ -240,7 +241,7 @@ def test_amount_search_is_exact_past_fifteen_significant_digits(
 ) -> None:
     """As floats (SQLite's REAL) 1234567890123456.01 and .02 are the same number; as money
     they are a penny apart, and the search tells them apart on both databases."""
-    customer = create_customer(api)
+    customer = new_customer(api)
     for number, total in (("BIG-1", "1234567890123456.01"), ("BIG-2", "1234567890123456.02")):
         insert_invoice(database, account.account_id, customer, status=InvoiceStatus.SENT,
                        invoice_number=number, gross_total=D(total))  # fmt: skip

@@ -19,15 +19,10 @@ from tally.credits import ledger
 from tally.db import Database, new_id
 from tally.models import CreditGrant, CreditUnitType, InvoiceStatus, PaymentStatus
 from tests.documents.helpers import pdf_text
+from tests.factories import new_customer
 from tests.invoices.helpers import counting_statements, insert_invoice
 from tests.metering.helpers import event, send
-from tests.portal.helpers import (
-    create_customer,
-    link_path,
-    portal_client,
-    put_settings,
-    signed_in_client,
-)
+from tests.portal.helpers import link_path, portal_client, put_settings, signed_in_client
 from tests.portal.portal_scenario import Seed000, build_seed_000, utc_today
 from tests.schedules.helpers import created, ok
 from tests.support.api_client import ApiClient
@@ -116,7 +111,7 @@ def test_the_credits_tab_shows_seed_000s_grant_and_pending_debit(
 def test_the_credits_tab_shows_only_for_customers_with_grants(
     portal: TestClient, api: ApiClient, seed: Seed000, app: FastAPI
 ) -> None:
-    other = create_customer(api, legalName="No Credits Ltd")
+    other = new_customer(api, legalName="No Credits Ltd")
     page = get_page(portal, link_path(other))
     assert ">Credits</a>" not in page
     assert portal.get(link_path(other) + "/credits").status_code == 404
@@ -192,7 +187,7 @@ def test_the_graph_has_a_colour_per_metric_and_hover_values(
 def test_only_sent_invoices_show(
     portal: TestClient, api: ApiClient, database: Database, account: Credentials
 ) -> None:
-    customer = create_customer(api, legalName="Statuses Ltd")
+    customer = new_customer(api, legalName="Statuses Ltd")
     full = api_customer(api, customer["id"])
     shown = sent_invoice(database, account.account_id, full, "INV-SENT")
     hidden = {
@@ -224,8 +219,8 @@ def test_only_sent_invoices_show(
 def test_another_customers_invoice_is_not_found(
     portal: TestClient, api: ApiClient, database: Database, account: Credentials
 ) -> None:
-    mine = create_customer(api, legalName="Mine Ltd")
-    theirs = create_customer(api, legalName="Theirs Ltd")
+    mine = new_customer(api, legalName="Mine Ltd")
+    theirs = new_customer(api, legalName="Theirs Ltd")
     invoice_id = sent_invoice(
         database, account.account_id, api_customer(api, theirs["id"]), "INV-THEIRS"
     )
@@ -240,7 +235,7 @@ def many_invoices(
 ) -> tuple[dict[str, Any], date]:
     """45 SENT invoices, 30 days apart up to today: INV-0001 (the oldest) to INV-0045;
     totals 100, 110 ... ; every third paid; the rest due 30 days after issue."""
-    customer = create_customer(api, legalName="Archive Ltd")
+    customer = new_customer(api, legalName="Archive Ltd")
     full = api_customer(api, customer["id"])
     today = utc_today()
     for n in range(1, 46):
@@ -373,7 +368,7 @@ def test_names_with_html_are_escaped(
 ) -> None:
     evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
     ok(api.put(f"/api/sequence-accounts/{account.account_id}", json={"companyName": evil}))
-    customer = create_customer(api, legalName=evil, address={
+    customer = new_customer(api, legalName=evil, address={
         "line1": evil, "town": "London", "postcode": "AB1 2EF", "country": "GB"})  # fmt: skip
     full = api_customer(api, customer["id"])
     invoice_id = sent_invoice(database, account.account_id, full, "INV-1")

@@ -10,7 +10,8 @@ from starlette.requests import Request
 from tally.portal.access import PortalPageError, error_page
 from tally.portal.security import content_security_policy, security_headers
 from tally.portal.settings import PortalSettingsView
-from tests.portal.helpers import create_customer, link_path, portal_client, put_settings
+from tests.factories import new_customer
+from tests.portal.helpers import link_path, portal_client, put_settings
 from tests.support.api_client import ApiClient
 
 
@@ -20,7 +21,7 @@ def _directives(response: Any) -> dict[str, str]:
 
 
 def test_a_portal_page_is_locked_down_by_default(api: ApiClient, probe_app: FastAPI) -> None:
-    customer = create_customer(api)
+    customer = new_customer(api)
     response = portal_client(probe_app).get(link_path(customer) + "/_probe")
     assert response.status_code == 200
     csp = _directives(response)
@@ -36,7 +37,7 @@ def test_a_portal_page_is_locked_down_by_default(api: ApiClient, probe_app: Fast
 
 
 def test_allowed_origins_may_embed_the_portal(api: ApiClient, probe_app: FastAPI) -> None:
-    customer = create_customer(api)
+    customer = new_customer(api)
     origins = ["https://app.example.com", "https://*.example.org"]
     put_settings(api, frameAncestors=origins, logoUrl="https://cdn.example.net/l.png")
     response = portal_client(probe_app).get(link_path(customer) + "/_probe")

@@ -14,8 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.sync_api import Page
 
+from tests.factories import new_customer
 from tests.portal.browser import LiveServer, browser, live_server, page  # noqa: F401
-from tests.portal.helpers import create_customer, link_path, put_settings
+from tests.portal.helpers import link_path, put_settings
 from tests.support.api_client import ApiClient
 from tests.support.serving import free_port
 
@@ -85,7 +86,7 @@ def test_a_non_allowed_origin_cannot_frame_the_portal(
     page: Page,  # noqa: F811
     embedder: Embedder,
 ) -> None:
-    customer = create_customer(api, legalName="Framed Globex")
+    customer = new_customer(api, legalName="Framed Globex")
     portal_url = live_server.url + link_path(customer)
 
     # Default: embeddable by nobody.
@@ -104,7 +105,7 @@ def test_an_allowed_origin_frames_the_portal(
     page: Page,  # noqa: F811
     embedder: Embedder,
 ) -> None:
-    customer = create_customer(api, legalName="Framed Initech")
+    customer = new_customer(api, legalName="Framed Initech")
     put_settings(api, frameAncestors=[embedder.origin])
     text, messages = _embed(page, embedder, live_server.url + link_path(customer))
     assert text is not None and "Framed Initech" in text, (text, messages)

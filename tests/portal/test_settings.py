@@ -6,14 +6,8 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from tests.portal.helpers import (
-    create_customer,
-    issue_session,
-    link_path,
-    open_session,
-    portal_client,
-    put_settings,
-)
+from tests.factories import new_customer
+from tests.portal.helpers import issue_session, link_path, open_session, portal_client, put_settings
 from tests.support.api_client import ApiClient
 
 VALID: dict[str, Any] = {
@@ -125,8 +119,8 @@ def test_settings_need_the_api_key(portal: Any) -> None:
 def test_a_portal_turned_off_answers_404_everywhere(
     api: ApiClient, other_api: ApiClient, probe_app: FastAPI
 ) -> None:
-    customer = create_customer(api, legalName="Globex")
-    neighbour = create_customer(other_api, legalName="Elsewhere")
+    customer = new_customer(api, legalName="Globex")
+    neighbour = new_customer(other_api, legalName="Elsewhere")
     session = issue_session(api, customer["id"])
     signed_in = portal_client(probe_app)
     assert open_session(signed_in, session).status_code == 303
@@ -153,7 +147,7 @@ def test_a_portal_turned_off_answers_404_everywhere(
 
 
 def test_the_viewer_sees_the_chosen_tabs(api: ApiClient, probe_app: FastAPI) -> None:
-    customer = create_customer(api)
+    customer = new_customer(api)
     put_settings(api, tabs=["INVOICES", "OVERVIEW"])
     seen = portal_client(probe_app).get(link_path(customer) + "/_probe").json()
     assert seen["tabs"] == ["OVERVIEW", "INVOICES"]

@@ -18,13 +18,8 @@ from tally.app import create_app
 from tally.db import Database
 from tally.ops.limits import Limits
 from tally.settings import Settings
-from tests.portal.helpers import (
-    COOKIE,
-    create_customer,
-    issue_session,
-    link_path,
-    open_session,
-)
+from tests.factories import new_customer
+from tests.portal.helpers import COOKIE, issue_session, link_path, open_session
 from tests.support.api_client import ApiClient
 
 LIMIT = 3
@@ -99,7 +94,7 @@ def assert_throttled(response: httpx.Response, *hidden: str, page: bool) -> None
 def test_repeated_bad_credentials_of_each_kind_get_429(
     throttled_app: FastAPI, api: ApiClient, kind: str
 ) -> None:
-    customer = create_customer(api, legalName="Throttle Target Ltd")
+    customer = new_customer(api, legalName="Throttle Target Ltd")
     token = str(issue_session(api, customer["id"])["token"])
     noisy = browser(throttled_app, NOISY)
     for _ in range(LIMIT):
@@ -110,7 +105,7 @@ def test_repeated_bad_credentials_of_each_kind_get_429(
 def test_once_throttled_an_address_waits_and_others_are_unaffected(
     throttled_app: FastAPI, api: ApiClient
 ) -> None:
-    customer = create_customer(api, legalName="Shared Office Ltd")
+    customer = new_customer(api, legalName="Shared Office Ltd")
     token = str(issue_session(api, customer["id"])["token"])
     noisy = browser(throttled_app, NOISY)
     # Failures of every kind fill the one count of the address.
@@ -140,7 +135,7 @@ def test_once_throttled_an_address_waits_and_others_are_unaffected(
 def test_good_and_missing_credentials_are_not_counted(
     throttled_app: FastAPI, api: ApiClient
 ) -> None:
-    customer = create_customer(api, legalName="Regular Visitor Ltd")
+    customer = new_customer(api, legalName="Regular Visitor Ltd")
     token = str(issue_session(api, customer["id"])["token"])
     visitor = browser(throttled_app, NOISY)
     for _ in range(2 * LIMIT):
@@ -160,7 +155,7 @@ def test_good_and_missing_credentials_are_not_counted(
 def test_bad_api_keys_and_bad_portal_links_count_apart(
     throttled_app: FastAPI, api: ApiClient, account: Credentials
 ) -> None:
-    customer = create_customer(api, legalName="Two Doors Ltd")
+    customer = new_customer(api, legalName="Two Doors Ltd")
     noisy = browser(throttled_app, NOISY)
     wrong_key = (account.api_key, "not-the-secret")
     right_key = (account.api_key, account.api_secret)

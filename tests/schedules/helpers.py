@@ -5,7 +5,7 @@ from typing import Any
 
 import httpx
 
-from tests.factories import customer_body, product_body, tax_rate_body
+from tests.factories import new_customer_id, product_body, tax_rate_body
 from tests.support.api_client import ApiClient
 
 
@@ -17,12 +17,6 @@ def created(response: httpx.Response) -> dict[str, Any]:
 def ok(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     return dict(response.json())
-
-
-def new_customer(api: ApiClient, name: str = "Example Ltd", **overrides: Any) -> str:
-    return str(
-        created(api.post("/api/customers", json=customer_body(legalName=name, **overrides)))["id"]
-    )
 
 
 def new_product(api: ApiClient) -> str:
@@ -113,7 +107,7 @@ class Setup:
 
     def __init__(self, api: ApiClient) -> None:
         self.api = api
-        self.customer_id = new_customer(api)
+        self.customer_id = new_customer_id(api)
         self.product_id = new_product(api)
         self.price_id = new_price(api, self.product_id)
 

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import event
 
 from tally.db import Database
-from tests.schedules.helpers import Setup, new_customer, new_tax_rate, ok, phase
+from tests.factories import new_customer_id
+from tests.schedules.helpers import Setup, new_tax_rate, ok, phase
 from tests.support.api_client import ApiClient
 from tests.support.paging import walk
 
@@ -19,7 +20,7 @@ class Schedules:
     def __init__(self, api: ApiClient) -> None:
         setup = Setup(api)
         self.first_customer = setup.customer_id
-        self.second_customer = new_customer(api, "Second Ltd")
+        self.second_customer = new_customer_id(api, "Second Ltd")
         self.a = setup.create(
             end="2024-06-30",
             recurrenceDayOfMonth=1,

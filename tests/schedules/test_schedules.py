@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from tests.factories import new_customer_id
 from tests.schedules.helpers import (
     Setup,
     created,
-    new_customer,
     new_price,
     new_tax_rate,
     ok,
@@ -119,8 +119,8 @@ def test_seed_002_billing_schedule(api: ApiClient) -> None:
 
 
 def test_seed_003_roll_up_billing_on_a_parents_schedule(api: ApiClient) -> None:
-    parent = new_customer(api, "Parent Group")
-    child = new_customer(api, "Child Ltd", parentId=parent)
+    parent = new_customer_id(api, "Parent Group")
+    child = new_customer_id(api, "Child Ltd", parentId=parent)
     price_id = new_price(api)
     schedule = created(
         api.post(

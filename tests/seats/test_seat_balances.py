@@ -7,7 +7,8 @@ soon as it does, and stop counting when it is deleted.
 import uuid
 from typing import Any
 
-from tests.seats.test_seat_events import new_customer, record
+from tests.factories import new_customer
+from tests.seats.test_seat_events import record
 from tests.seats.test_seat_metrics import create_metric
 from tests.support.api_client import ApiClient
 from tests.support.paging import walk

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from tally.db import Database
 from tally.models import SeatEvent
-from tests.factories import customer_body
+from tests.factories import new_customer
 from tests.seats.test_seat_metrics import create_metric
 from tests.support.api_client import ApiClient
 from tests.support.paging import walk
@@ -33,12 +33,6 @@ EVENT_FIELDS = {
     "eventTimestamp",
     "total",
 }
-
-
-def new_customer(api: ApiClient, **overrides: Any) -> dict[str, Any]:
-    response = api.post("/api/customers", json=customer_body(**overrides))
-    assert response.status_code == 201, response.text
-    return dict(response.json())
 
 
 def post_event(

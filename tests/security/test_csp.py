@@ -15,7 +15,8 @@ from sqlalchemy import update
 
 from tally.core import urls
 from tally.models import Account, PortalSettings
-from tests.portal.helpers import create_customer, link_path, portal_client, put_settings
+from tests.factories import new_customer
+from tests.portal.helpers import link_path, portal_client, put_settings
 from tests.support.api_client import ApiClient
 
 INJECTED = "https://img.example;frame-ancestors *;script-src * 'unsafe-inline'"
@@ -103,7 +104,7 @@ def test_loopback_http_and_ordinary_https_are_accepted(api: ApiClient) -> None:
 
 
 def test_the_csp_takes_the_logos_origin_only(app: FastAPI, api: ApiClient) -> None:
-    customer = create_customer(api)
+    customer = new_customer(api)
     url = f"/api/sequence-accounts/{_account_id(api)}"
     logo = {"logoUrl": "https://CDN.Example.com:443/a/logo.png"}
     assert api.put(url, json=logo).status_code == 200
@@ -117,7 +118,7 @@ def test_the_csp_takes_the_logos_origin_only(app: FastAPI, api: ApiClient) -> No
 def test_values_stored_before_the_rule_add_nothing_to_the_csp(app: FastAPI, api: ApiClient) -> None:
     """As a database written before this rule holds them: the header is built from parsed
     origins, so an injected directive never reaches it."""
-    customer = create_customer(api)
+    customer = new_customer(api)
     account_id = _account_id(api)
     assert put_settings(api, frameAncestors=["https://app.example.com"]).status_code == 200
     with app.state.db.transaction() as session:

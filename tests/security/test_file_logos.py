@@ -17,7 +17,8 @@ from pypdf import PdfReader
 
 from tally.models import InvoiceStatus
 from tests.documents.helpers import PNG_PIXEL
-from tests.invoices.helpers import insert_invoice, new_customer
+from tests.factories import new_customer
+from tests.invoices.helpers import insert_invoice
 from tests.portal.helpers import portal_client
 from tests.support.api_client import ApiClient
 

@@ -29,9 +29,9 @@ from tally.notifications.outbox import send_due
 from tally.settings import Settings
 from tests.catalog.price_bodies import fixed, price_body
 from tests.credit_notes.helpers import line_body as note_line
-from tests.factories import customer_body, product_body, tax_rate_body
+from tests.factories import customer_body, new_customer, product_body, tax_rate_body
 from tests.fuzz.billing_objects import make_billing_objects
-from tests.invoices.helpers import insert_invoice, new_customer
+from tests.invoices.helpers import insert_invoice
 from tests.notifications.email_support import Inbox, smtp_server
 from tests.support.api_client import ApiClient
 

@@ -39,7 +39,7 @@ from tally.notifications.webhooks import deliver_due
 from tally.settings import Settings
 from tests.dashboard.helpers import add_user, signed_in
 from tests.dashboard.webhooks_helpers import WEBHOOKS, error_of, policy_form, post
-from tests.factories import customer_body
+from tests.factories import new_customer
 from tests.notifications.webhook_support import (
     Receiver,
     deliveries,
@@ -228,10 +228,6 @@ def dns(
 
 def quick(settings: Settings, **overrides: Any) -> Settings:
     return settings.model_copy(update={"webhook_timeout_seconds": 2.0, **overrides})
-
-
-def new_customer(api: ApiClient) -> None:
-    assert api.post("/api/customers", json=customer_body()).status_code == 201
 
 
 def test_a_name_that_resolves_inside_is_refused_when_connecting(

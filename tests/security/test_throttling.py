@@ -18,7 +18,8 @@ from tally.app import create_app
 from tally.db import Database
 from tally.settings import Settings
 from tests.dashboard.helpers import PASSWORD, Merchant, add_user, browser, sign_in
-from tests.portal.helpers import create_customer, link_path
+from tests.factories import new_customer
+from tests.portal.helpers import link_path
 from tests.support.api_client import ApiClient
 
 LIMIT = 20  # TALLY_AUTH_FAILURE_LIMIT's default
@@ -86,7 +87,7 @@ def test_a_guesser_at_one_address_is_slowed(at: Browsers, merchant: Merchant) ->
 def test_bad_portal_links_do_not_close_the_api_to_their_address(
     at: Browsers, api: ApiClient, account: Credentials
 ) -> None:
-    customer = create_customer(api, legalName="Behind A Proxy Ltd")
+    customer = new_customer(api, legalName="Behind A Proxy Ltd")
     shared = at("10.0.0.1")  # a proxy every client comes through
     bogus = link_path(customer)[:-1] + "x"
     for _ in range(LIMIT):
@@ -99,7 +100,7 @@ def test_bad_portal_links_do_not_close_the_api_to_their_address(
 def test_bad_api_keys_do_not_close_the_portal_or_the_dashboard(
     at: Browsers, api: ApiClient, merchant: Merchant
 ) -> None:
-    customer = create_customer(api, legalName="Other Door Ltd")
+    customer = new_customer(api, legalName="Other Door Ltd")
     shared = at("10.0.0.2")
     for _ in range(LIMIT):
         assert shared.get("/api/customers", auth=("tak_nope", "tsk_nope")).status_code == 401
