@@ -73,12 +73,14 @@ def _answers(url: str) -> bool:
         return False
 
 
-def until(ready: Callable[[], bool], server: Running, timeout: float = 90) -> None:
+def until(
+    ready: Callable[[], bool], server: Running, timeout: float = 90, every: float = 0.1
+) -> None:
     deadline = time.monotonic() + timeout
     while not ready():
         assert server.process.poll() is None, f"exited:\n{server.log}"
         assert time.monotonic() < deadline, f"not ready:\n{server.log}"
-        time.sleep(0.1)
+        time.sleep(every)
 
 
 def until_gone(gone: Callable[[], bool], what: str, timeout: float = 60) -> None:

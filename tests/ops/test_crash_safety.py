@@ -189,7 +189,8 @@ def _kill_at(
         assert _issued(database) < book.invoices_due, f"the pass ended before {moment[0]}"
         return moment[1](database, name, worker.log)
 
-    until(come, worker, timeout=90)
+    # A moment inside one batch's transaction lasts milliseconds: look for it without a pause.
+    until(come, worker, timeout=90, every=0.002)
     worker.process.kill()
     assert worker.process.wait(timeout=30) == -9
     # The server notices the killed client's socket a moment later; the process is gone already.
