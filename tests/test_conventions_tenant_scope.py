@@ -1,21 +1,13 @@
 """`scripts/check_tenant_scope.py` (in `make lint`): a query over a tenant table names an
 account, or is listed with the reason it need not."""
 
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-CHECK = ROOT / "scripts" / "check_tenant_scope.py"
-
-
-def _check(*args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, str(CHECK), *args]
-    return subprocess.run(command, capture_output=True, text=True, check=False)
+from tests.support.conventions import run_check
 
 
 def test_every_query_of_the_tree_names_an_account() -> None:
-    checked = _check()
+    checked = run_check("tenant_scope")
     assert checked.returncode == 0, checked.stdout
     assert checked.stdout == ""
 
@@ -43,7 +35,7 @@ def test_a_query_that_forgets_the_account_fails_naming_its_line(tmp_path: Path) 
     bad = tmp_path / "invoices" / "service.py"
     bad.parent.mkdir()
     bad.write_text(forgetful)
-    checked = _check(str(tmp_path))
+    checked = run_check("tenant_scope", str(tmp_path))
     assert checked.returncode == 1
     assert checked.stdout.splitlines() == [
         f"{bad}:2: by_id queries Invoice without naming an account",
