@@ -9,8 +9,8 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 .PHONY: install run test test-sqlite test-postgres lint audit bench clean
 
 # Each pass spreads its tests over TEST_WORKERS processes (pytest-xdist, a database each), and
-# `make test` runs the two passes at once. Failed tests run first and the first failure stops
-# the run: `make test PYTEST_ARGS=` runs every test whatever fails.
+# `make test` runs the two passes at once. Last run's failures run first, alone, and the first
+# failure stops the run: `make test PYTEST_ARGS=` runs every test whatever fails.
 TEST_WORKERS ?= 2
 PYTEST_ARGS ?= --ff -x
 PYTEST_OPTIONS := -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)

@@ -11,11 +11,21 @@ LOGS=var/test-logs
 mkdir -p "$LOGS"
 declare -A passes=()  # pid -> pass name
 
+# What failed last time runs first, alone and in this process (-n 0): with -x, a test still
+# broken shows within seconds instead of after xdist's workers drain the queues they hold.
+# Then the whole pass. pytest exits 5 when there was nothing to run (no earlier failure).
+# shellcheck disable=SC2016
+PASS='cache=$1; shift
+"$@" -n 0 --lf --last-failed-no-failures none -o cache_dir="$cache"
+status=$?
+if [ $status -ne 0 ] && [ $status -ne 5 ] && [[ " $* " == *" -x "* ]]; then exit $status; fi
+exec "$@" -o cache_dir="$cache"'
+
 start_pass() {  # name, then the command
   local name=$1
   shift
-  # Each pass its own process group (to stop it whole) and its own cache (for --ff).
-  setsid "$@" -o cache_dir=".pytest_cache/$name" >"$LOGS/$name.log" 2>&1 &
+  # Each pass its own process group (to stop it whole) and its own cache (for --lf).
+  setsid bash -c "$PASS" _ ".pytest_cache/$name" "$@" >"$LOGS/$name.log" 2>&1 &
   passes[$!]=$name
   echo "== $name pass started: $LOGS/$name.log"
 }
