@@ -25,7 +25,7 @@ from tally.core.clock import utcnow
 from tally.db import Database
 from tally.exceptions import InvalidRequest
 from tally.models import Account, DeliveryStatus, EmailMessage
-from tally.notifications.outbox import send_due
+from tally.notifications.outbox import SendReport, send_due
 from tally.settings import Settings
 from tests.catalog.price_bodies import fixed, price_body
 from tests.credit_notes.helpers import line_body as note_line
@@ -209,6 +209,16 @@ def _smtp_settings(database: Database, data_dir: Path, port: int) -> Settings:
     )
 
 
+def _send_due_over_smtp(
+    database: Database, data_dir: Path, account_id: str
+) -> tuple[SendReport, Inbox]:
+    """The account's due emails sent once to a real SMTP server: what was sent, what arrived."""
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        report = send_due(database, _smtp_settings(database, data_dir, port), account_id=account_id)
+    return report, inbox
+
+
 def _store_name(database: Database, account_id: str, name: str) -> None:
     """As a name stored before names refused control characters: past the API."""
     with database.transaction() as session:
@@ -282,11 +292,7 @@ def test_a_name_corrected_after_queueing_is_what_the_email_carries(
 
     fixed = api.put(f"/api/sequence-accounts/{account.account_id}", json={"companyName": "Acme"})
     assert fixed.status_code == 200, fixed.text
-    inbox = Inbox()
-    with smtp_server(inbox) as port:
-        report = send_due(
-            database, _smtp_settings(database, tmp_path, port), account_id=account.account_id
-        )
+    report, inbox = _send_due_over_smtp(database, tmp_path, account.account_id)
 
     assert report.delivered == [queued.id]
     [arrival] = inbox.arrivals
@@ -318,11 +324,7 @@ def test_a_message_without_a_valid_address_left_fails_at_once(
     _send_invoice(api, database, account.account_id)
     [queued] = _messages(database, account.account_id)
     _set_recipients(database, queued.id, "jane@example.com\r\nBcc: everyone@example.com")
-    inbox = Inbox()
-    with smtp_server(inbox) as port:
-        report = send_due(
-            database, _smtp_settings(database, tmp_path, port), account_id=account.account_id
-        )
+    report, inbox = _send_due_over_smtp(database, tmp_path, account.account_id)
 
     assert report.failed == [queued.id]
     [row] = _messages(database, account.account_id)
@@ -340,11 +342,7 @@ def test_an_invalid_address_is_left_out_and_said(
     _send_invoice(api, database, account.account_id)
     [queued] = _messages(database, account.account_id)
     _set_recipients(database, queued.id, "jane@example.com", "ap@example.com\nBcc: x@example.com")
-    inbox = Inbox()
-    with smtp_server(inbox) as port:
-        report = send_due(
-            database, _smtp_settings(database, tmp_path, port), account_id=account.account_id
-        )
+    report, inbox = _send_due_over_smtp(database, tmp_path, account.account_id)
 
     assert report.delivered == [queued.id]
     [arrival] = inbox.arrivals
