@@ -40,10 +40,99 @@ class NotFound(TallyError):
 
 
 class Conflict(TallyError):
-    """The request is valid but the current state forbids it (duplicate, illegal transition)."""
+    """The request is valid but the current state forbids it (duplicate, illegal transition).
+
+    400, as Sequence documents for every refused request; `error_type` names the conflict (one
+    subclass each), so a client tells them apart without reading the message. Only
+    `StaleVersion` answers 409: the one conflict Sequence documents a 409 for.
+    """
+
+    status_code = 400
+    error_type = "Conflict"
+
+
+class DuplicateValue(Conflict):
+    """An alias, name, seat type or email already taken where it must be unique; a second
+    organization for one owner."""
+
+    error_type = "DuplicateValue"
+
+
+class InvalidStateTransition(Conflict):
+    """The object's status forbids the action (finalize a sent invoice, edit a finished
+    schedule, finalize a credit note that credits nothing)."""
+
+    error_type = "InvalidStateTransition"
+
+
+class ArchivedReference(Conflict):
+    """The object, or one the request names, is archived: it takes no new use."""
+
+    error_type = "ArchivedReference"
+
+
+class ReferenceInUse(Conflict):
+    """Something else still refers to the object (a price a schedule bills, a credit note
+    applied to invoices), or it already belongs elsewhere."""
+
+    error_type = "ReferenceInUse"
+
+
+class ReferenceMismatch(Conflict):
+    """Objects named together do not belong together: another customer, another currency."""
+
+    error_type = "ReferenceMismatch"
+
+
+class HierarchyCycle(Conflict):
+    """A customer would become its own parent or ancestor."""
+
+    error_type = "HierarchyCycle"
+
+
+class BalanceExceeded(Conflict):
+    """More than a balance or a total leaves (credit beyond an invoice, apply beyond a
+    balance, apply to a paid invoice)."""
+
+    error_type = "BalanceExceeded"
+
+
+class MissingRecipient(Conflict):
+    """A document to send by email has nobody to send it to."""
+
+    error_type = "MissingRecipient"
+
+
+class PrimaryContactRequired(Conflict):
+    """The change would leave a customer's invoices without a PRIMARY billing contact."""
+
+    error_type = "PrimaryContactRequired"
+
+
+class LastNotificationType(Conflict):
+    """Removing a policy's last type would widen it to every type."""
+
+    error_type = "LastNotificationType"
+
+
+class IdempotencyKeyReused(Conflict):
+    """An `Idempotency-Key` sent again with a different request."""
+
+    error_type = "IdempotencyKeyReused"
+
+
+class RequestInProgress(Conflict):
+    """A request with the same `Idempotency-Key` is still running: retry shortly."""
+
+    error_type = "RequestInProgress"
+
+
+class StaleVersion(Conflict):
+    """A balance version the client sent is not the current one. 409: Sequence documents it
+    on POST /credit-note-applications (its `VersionConflictResponse`)."""
 
     status_code = 409
-    error_type = "Conflict"
+    error_type = "StaleVersion"
 
 
 class InvalidRequest(TallyError):

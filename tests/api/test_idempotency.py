@@ -15,6 +15,7 @@ from tally.core.clock import utcnow
 from tally.db import Database
 from tally.models import IdempotencyRecord
 from tests.support.api_client import ApiClient
+from tests.support.errors import conflict_error
 
 
 def count_products(api: ApiClient) -> int:
@@ -38,8 +39,7 @@ def test_a_retry_replays_the_first_response(api: ApiClient) -> None:
 def test_the_same_key_with_another_body_is_a_conflict(api: ApiClient) -> None:
     post_product(api, "key-2", name="Widget")
     response = post_product(api, "key-2", name="Gadget")
-    assert response.status_code == 409
-    assert "different request" in response.json()["error"]["message"]
+    assert "different request" in conflict_error(response, "IdempotencyKeyReused")["message"]
     assert count_products(api) == 1
 
 
@@ -87,8 +87,8 @@ def test_an_abandoned_claim_is_taken_over_by_the_next_retry(
             IdempotencyRecord(account_id=account.account_id, key="stuck", request_hash=body_hash)
         )
     in_flight = post_product(api, "stuck")
-    assert in_flight.status_code == 409  # a claim this young may still be running
-    assert "still in progress" in in_flight.json()["error"]["message"]
+    # A claim this young may still be running.
+    assert "still in progress" in conflict_error(in_flight, "RequestInProgress")["message"]
     with database.transaction() as session:
         session.execute(
             update(IdempotencyRecord)
@@ -160,5 +160,6 @@ def test_concurrent_retries_create_one_object(
         thread.join()
     created = {r.json()["id"] for r in responses if r.status_code == 201}
     assert len(created) == 1
-    assert all(r.status_code in (201, 409) for r in responses)
+    refused = [r for r in responses if r.status_code != 201]
+    assert all(conflict_error(r, "RequestInProgress") for r in refused)
     assert count_products(api) == 1

@@ -1,5 +1,6 @@
-"""POST /api/prices refuses what breaks a rule: 400 (404 for an unknown product or metric,
-409 for an archived product) in the error shape, naming the field, and nothing is written."""
+"""POST /api/prices refuses what breaks a rule: 400 (404 for an unknown product or metric;
+an archived product is a 400 `ArchivedReference`) in the error shape, naming the field, and
+nothing is written."""
 
 import uuid
 from collections.abc import Callable
@@ -40,15 +41,18 @@ def price_count(api: ApiClient) -> int:
     return int(api.get("/api/prices").json()["pagination"]["totalResultSize"])
 
 
-def refused(api: ApiClient, body: dict[str, Any], status: int = 400) -> dict[str, Any]:
-    """POST the body, expect `status`, check nothing was written; the error body."""
+def refused(
+    api: ApiClient, body: dict[str, Any], status: int = 400, error_type: str = "ValidationError"
+) -> dict[str, Any]:
+    """POST the body, expect `status` (a 400 of `error_type`), check nothing was written; the
+    error body."""
     before = price_count(api)
     response = api.post("/api/prices", json=body)  # the client checks the error shape
     assert response.status_code == status, response.text
     assert price_count(api) == before
     error: dict[str, Any] = response.json()["error"]
     if status == 400:
-        assert error["type"] == "ValidationError"
+        assert error["type"] == error_type
     return error
 
 
@@ -407,10 +411,9 @@ def test_unknown_product_is_404(api: ApiClient, ids: Ids) -> None:
     assert error["type"] == "NotFound"
 
 
-def test_archived_product_is_409(api: ApiClient, ids: Ids) -> None:
+def test_archived_product_is_refused_as_an_archived_reference(api: ApiClient, ids: Ids) -> None:
     assert api.post(f"/api/products/{ids.product}/archive").status_code == 200
-    error = refused(api, price_body(ids.product, fixed()), status=409)
-    assert error["type"] == "Conflict"
+    error = refused(api, price_body(ids.product, fixed()), error_type="ArchivedReference")
     assert "archived" in error["message"]
 
 

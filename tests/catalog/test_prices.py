@@ -504,8 +504,8 @@ def test_delete_is_refused_while_a_schedule_phase_bills_the_price(
 
     response = api.delete(f"/api/prices/{price['id']}")
 
-    assert response.status_code == 409, response.text
-    assert response.json()["error"]["type"] == "Conflict"
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["type"] == "ReferenceInUse"
     assert "billing schedule" in response.json()["error"]["message"]
     assert api.get(f"/api/prices/{price['id']}").json() == price
 

@@ -43,10 +43,15 @@ def ok(response: httpx.Response) -> dict[str, Any]:
     return dict(response.json())
 
 
-def refused(response: httpx.Response, status: int = 409) -> str:
-    """The error message of a refusal with `status`."""
+def refused(response: httpx.Response, expected: int | str) -> str:
+    """The error message of a refusal: `expected` is its status, or the `type` of a 400 that
+    names a conflict (`InvalidStateTransition`, ...)."""
+    status, error_type = (expected, None) if isinstance(expected, int) else (400, expected)
     assert response.status_code == status, response.text
-    message: str = response.json()["error"]["message"]
+    error = response.json()["error"]
+    if error_type is not None:
+        assert error["type"] == error_type, response.text
+    message: str = error["message"]
     return message
 
 

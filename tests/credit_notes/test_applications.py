@@ -1,8 +1,9 @@
 """POST /api/credit-note-applications: one ledger transaction lowers the credit note's balance
-and the invoice's together, advancing both versions; a stale version, an amount beyond either
-balance, another currency or customer, or a document not FINAL or SENT is refused (409) and
-changes nothing. A property test: after any sequence of applications, each balance is its
-gross total less the sum of its applications, and never negative."""
+and the invoice's together, advancing both versions; a stale version is refused with 409 and
+both current balances (Sequence's `VersionConflictResponse`); an amount beyond either balance,
+another currency or customer, or a document not FINAL or SENT is refused with a 400 naming the
+conflict. Neither changes anything. A property test: after any sequence of applications,
+each balance is its gross total less the sum of its applications, and never negative."""
 
 import threading
 from datetime import UTC, datetime
@@ -136,7 +137,7 @@ def test_a_stale_version_changes_nothing(
         response = apply(api, note, invoice, 10, **stale)
         assert response.status_code == 409, response.text
         body = response.json()
-        assert body["error"]["type"] == "VersionConflict"
+        assert body["error"]["type"] == "StaleVersion"
         assert body["message"].startswith("Balance version mismatch")
         assert body["currentInvoiceBalance"] == {"value": 260.0, "currency": "GBP", "version": 2}
         assert body["currentCreditNoteBalance"] == {"value": 50.0, "currency": "GBP", "version": 2}
@@ -171,17 +172,30 @@ def test_refusals_change_nothing(
         return {**ok(api.get(f"/api/invoices/{invoice_id}")), "balanceVersion": 1}
 
     before = read(api, note, invoice_id)
-    for what, response in {
-        "more than the credit note's balance": apply(api, note, invoice, "60.01"),
-        "more than the invoice's balance": apply(api, note, small_invoice, "12.01"),
-        "another currency": apply(api, note, invoice, 1, currency="EUR"),
-        "a draft credit note": apply(api, {**draft, "balanceVersion": 0}, invoice, 1),
-        "a voided credit note": apply(api, {**voided, "balanceVersion": 2}, invoice, 1),
-        "a draft invoice": apply(api, note, invoice_of(draft_invoice), 1),
-        "a paid invoice": apply(api, note, invoice_of(paid), 1),
-        "another customer's invoice": apply(api, note, invoice_of(strangers), 1),
+    for (what, error_type), response in {
+        ("more than the credit note's balance", "BalanceExceeded"): apply(
+            api, note, invoice, "60.01"
+        ),
+        ("more than the invoice's balance", "BalanceExceeded"): apply(
+            api, note, small_invoice, "12.01"
+        ),
+        ("another currency", "ReferenceMismatch"): apply(api, note, invoice, 1, currency="EUR"),
+        ("a draft credit note", "InvalidStateTransition"): apply(
+            api, {**draft, "balanceVersion": 0}, invoice, 1
+        ),
+        ("a voided credit note", "InvalidStateTransition"): apply(
+            api, {**voided, "balanceVersion": 2}, invoice, 1
+        ),
+        ("a draft invoice", "InvalidStateTransition"): apply(
+            api, note, invoice_of(draft_invoice), 1
+        ),
+        ("a paid invoice", "BalanceExceeded"): apply(api, note, invoice_of(paid), 1),
+        ("another customer's invoice", "ReferenceMismatch"): apply(
+            api, note, invoice_of(strangers), 1
+        ),
     }.items():
-        assert response.status_code == 409, f"{what}: {response.text}"
+        assert response.status_code == 400, f"{what}: {response.text}"
+        assert response.json()["error"]["type"] == error_type, f"{what}: {response.text}"
     for amount in (0, -1, "1.001", "1e-3"):
         assert apply(api, note, invoice, amount).status_code == 400, amount
     refused(apply(api, {**note, "id": "nope"}, invoice, 1), 404)
@@ -286,7 +300,8 @@ def test_balances_are_the_ledger(
         response = apply(api, note, invoice, str(amount), **versions)
         fits = amount <= D(note["balance"]) and amount <= D(invoice["balance"])
         if stale or not fits:
-            assert response.status_code == 409, response.text
+            # A stale version is checked first: Sequence's 409; else the amount does not fit.
+            assert response.status_code == (409 if stale else 400), response.text
             assert read(api, note, invoice["id"]) == (note, invoice)
             continue
         assert response.status_code == 201, response.text

@@ -99,14 +99,20 @@ def test_only_a_sent_invoice_of_the_customer_in_its_currency_takes_credit_notes(
     for status in (InvoiceStatus.DRAFT, InvoiceStatus.FINAL, InvoiceStatus.VOIDED):
         other = insert_invoice(database, account.account_id, customer, status=status)
         body = {"invoiceId": other, "customerId": customer["id"], "currency": "GBP"}
-        assert f"is {status.value}" in refused(api.post("/api/credit-notes", json=body))
+        assert f"is {status.value}" in refused(
+            api.post("/api/credit-notes", json=body), "InvalidStateTransition"
+        )
 
     invoice_id = sent_invoice(database, account.account_id, customer)
     stranger = new_customer(api, "Stranger Ltd")
     body = {"invoiceId": invoice_id, "customerId": stranger["id"], "currency": "GBP"}
-    assert "is not the customer" in refused(api.post("/api/credit-notes", json=body))
+    assert "is not the customer" in refused(
+        api.post("/api/credit-notes", json=body), "ReferenceMismatch"
+    )
     body = {"invoiceId": invoice_id, "customerId": customer["id"], "currency": "EUR"}
-    assert "is not the currency" in refused(api.post("/api/credit-notes", json=body))
+    assert "is not the currency" in refused(
+        api.post("/api/credit-notes", json=body), "ReferenceMismatch"
+    )
     body = {"invoiceId": "nope", "customerId": customer["id"], "currency": "GBP"}
     refused(api.post("/api/credit-notes", json=body), 404)
     refused(api.post("/api/credit-notes", json={"customerId": customer["id"]}), 400)
@@ -151,7 +157,9 @@ def test_only_drafts_are_deleted(api: ApiClient, customer: dict[str, Any], invoi
     refused(api.get(f"/api/credit-notes/{draft['id']}/line-items"), 404)
 
     final = issued_note(api, invoice_id, customer["id"])
-    assert "only a DRAFT" in refused(api.delete(f"/api/credit-notes/{final['id']}"))
+    assert "only a DRAFT" in refused(
+        api.delete(f"/api/credit-notes/{final['id']}"), "InvalidStateTransition"
+    )
     assert ok(api.get(f"/api/credit-notes/{final['id']}")) == final
 
 

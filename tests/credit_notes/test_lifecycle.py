@@ -1,6 +1,6 @@
 """A credit note's lifecycle: every transition from every status, legal or refused with a
-409 that says why and changes nothing; gapless numbers of their own, assigned at finalize;
-the email a send queues; the webhook events each change emits."""
+400 that names the conflict, says why and changes nothing; gapless numbers of their own,
+assigned at finalize; the email a send queues; the webhook events each change emits."""
 
 import json
 from datetime import datetime
@@ -42,7 +42,8 @@ STATES = ["DRAFT", "FINAL", "SENT", "VOIDED", "FINAL+APPLIED", "SENT+APPLIED"]
 ACTIONS = [
     "finalize", "send", "finalize-and-send", "mark-as-sent", "void", "put", "delete", "add-line",
 ]  # fmt: skip
-# The status each action leads to from each state; absent: refused with a 409.
+# The status each action leads to from each state; absent: refused with a 400 naming the
+# conflict (`InvalidStateTransition`; voiding an applied one: `ReferenceInUse`).
 LEGAL = {
     ("DRAFT", "finalize"): "FINAL",
     ("DRAFT", "finalize-and-send"): "SENT",
@@ -98,7 +99,8 @@ def test_every_transition_from_every_status(
     response = perform(api, note, action)
 
     if (state, action) not in LEGAL:
-        message = refused(response)
+        applied_void = action == "void" and state.endswith("+APPLIED")
+        message = refused(response, "ReferenceInUse" if applied_void else "InvalidStateTransition")
         assert note["status"] in message or "only a DRAFT" in message or "applied" in message
         assert ok(api.get(url)) == note  # nothing changed
         return
@@ -144,10 +146,10 @@ def test_nothing_to_credit_is_not_finalized(
 ) -> None:
     empty = new_note(api, invoice_id, customer["id"])
     for action in ("finalize", "finalize-and-send", "mark-as-sent"):
-        assert "positive amount" in refused(act(api, empty["id"], action))
+        assert "positive amount" in refused(act(api, empty["id"], action), "InvalidStateTransition")
     negative = new_note(api, invoice_id, customer["id"])
     add_line(api, negative["id"], rate="-5")
-    refused(act(api, negative["id"], "finalize"))
+    refused(act(api, negative["id"], "finalize"), "InvalidStateTransition")
     # The refusals took no number.
     assert issued_note(api, invoice_id, customer["id"])["creditNoteNumber"] == "CN00001"
 
@@ -161,7 +163,7 @@ def test_an_invoice_voided_since_takes_no_credit_note(
         session.execute(
             update(Invoice).where(Invoice.id == invoice_id).values(status=InvoiceStatus.VOIDED)
         )
-    assert "VOIDED" in refused(act(api, note["id"], "finalize"))
+    assert "VOIDED" in refused(act(api, note["id"], "finalize"), "InvalidStateTransition")
     ok(act(api, note["id"], "void"))
 
 
@@ -181,7 +183,10 @@ def test_numbers_are_gapless_per_account_and_apart_from_invoices(
     first = issued_note(api, invoice_id, customer["id"], rate="1")
     draft = new_note(api, invoice_id, customer["id"])
     add_line(api, draft["id"], rate="1")
-    refused(act(api, new_note(api, invoice_id, customer["id"])["id"], "finalize"))  # empty
+    refused(
+        act(api, new_note(api, invoice_id, customer["id"])["id"], "finalize"),
+        "InvalidStateTransition",
+    )  # empty
     second = issued_note(api, invoice_id, customer["id"], rate="1", action="mark-as-sent")
     assert invoice_numbers(1) == [3]
     with database.transaction() as session:
@@ -248,9 +253,11 @@ def test_no_email_address_no_send(
 ) -> None:
     note = new_note(api, invoice_id, customer["id"], customerEmails=[])
     add_line(api, note["id"])
-    assert "no customer email" in refused(act(api, note["id"], "finalize-and-send"))
+    assert "no customer email" in refused(
+        act(api, note["id"], "finalize-and-send"), "MissingRecipient"
+    )
     final = ok(act(api, note["id"], "finalize"))
-    refused(act(api, note["id"], "send"))
+    refused(act(api, note["id"], "send"), "MissingRecipient")
     assert ok(api.get(f"/api/credit-notes/{note['id']}")) == final
     assert emails(database, account.account_id) == []
     assert ok(act(api, note["id"], "mark-as-sent"))["status"] == "SENT"
@@ -280,7 +287,7 @@ def test_changes_announce_themselves(
     issued = ok(act(api, note["id"], "send"))
     invoice = ok(api.get(f"/api/invoices/{invoice_id}"))
     assert apply(api, issued, invoice, "1.00").status_code == 201
-    refused(act(api, note["id"], "void"))  # refused: announces nothing
+    refused(act(api, note["id"], "void"), "ReferenceInUse")  # refused: announces nothing
 
     with database.transaction() as session:
         events = session.scalars(

@@ -19,6 +19,7 @@ from tests.credits.billing_helpers import (
 )
 from tests.schedules.helpers import created, ok
 from tests.support.api_client import ApiClient
+from tests.support.errors import conflict_error
 
 
 def test_seed_000_verification_credits_pending_in_august_then_debited(
@@ -256,7 +257,7 @@ def test_billing_twice_and_retried_finalize_never_double_count(
     assert [line["quantity"] for line in credit_lines(may)] == ["2"]
 
     finalize(api, april["id"])
-    assert api.post(f"/api/invoices/{april['id']}/finalize").status_code == 409
+    conflict_error(api.post(f"/api/invoices/{april['id']}/finalize"), "InvalidStateTransition")
     merchant.bill("2024-05-12")
     assert ledger(database, account.account_id, units) == [
         ("GRANT", Decimal(5)),

@@ -134,7 +134,7 @@ def test_bad_input_is_refused_and_changes_nothing(
         ({"createInvoice": True, "taxRateId": archived_rate}, 400, "taxRateId"),
         ({"customerId": "nobody"}, 404, ""),
         ({"customerId": foreign_customer}, 404, ""),
-        ({"customerId": archived}, 409, ""),
+        ({"customerId": archived}, 400, "ArchivedReference"),
         ({"sequenceAccountId": "another-account"}, 404, ""),
     ]
     for fields, status, field in refusals:

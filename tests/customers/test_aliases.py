@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from tests.factories import customer_body, new_customer
 from tests.support.api_client import ApiClient
+from tests.support.errors import conflict_error
 
 
 def post_alias(
@@ -249,10 +250,7 @@ def test_a_duplicate_value_is_a_conflict_and_writes_nothing(api: ApiClient) -> N
     original = created_alias(api, acme["id"], "taken", label="first")
     for customer in (acme, globex):
         response = post_alias(api, customer["id"], "taken", label="second")
-        assert response.status_code == 409
-        error = response.json()["error"]
-        assert error["type"] == "Conflict"
-        assert "taken" in error["message"]
+        assert "taken" in conflict_error(response, "DuplicateValue")["message"]
     assert alias_page(api)["items"] == [original]
     assert customer_aliases(api, globex["id"]) == []
 
@@ -267,7 +265,7 @@ def test_values_are_case_sensitive(api: ApiClient) -> None:
     assert by_alias(api, "ACME").status_code == 404
     assert alias_values(api, "?value=acme") == ["acme"]
     assert alias_values(api, "?value=Acme") == ["Acme"]
-    assert post_alias(api, lower["id"], "Acme").status_code == 409
+    conflict_error(post_alias(api, lower["id"], "Acme"), "DuplicateValue")
     assert total_aliases(api) == 2
 
 
@@ -275,15 +273,14 @@ def test_an_alias_equal_to_a_customer_id_is_a_conflict(api: ApiClient) -> None:
     acme = new_customer(api)
     globex = new_customer(api)
     response = post_alias(api, acme["id"], globex["id"])
-    assert response.status_code == 409
-    assert response.json()["error"]["type"] == "Conflict"
+    conflict_error(response, "DuplicateValue")
     assert total_aliases(api) == 0
     # The id still names its own customer.
     assert by_alias(api, globex["id"]).json()["id"] == globex["id"]
 
     before = total_customers(api)
     conflict = api.post("/api/customers", json=customer_body(customerAliases=[acme["id"]]))
-    assert conflict.status_code == 409
+    conflict_error(conflict, "DuplicateValue")
     assert total_customers(api) == before
 
 
@@ -345,8 +342,7 @@ def test_an_archived_customer_gets_no_new_aliases(api: ApiClient) -> None:
     customer = new_customer(api)
     api.post(f"/api/customers/{customer['id']}/archive")
     response = post_alias(api, customer["id"], "late")
-    assert response.status_code == 409
-    assert "archived" in response.json()["error"]["message"]
+    assert "archived" in conflict_error(response, "ArchivedReference")["message"]
     assert total_aliases(api) == 0
 
 
@@ -368,8 +364,7 @@ def test_a_taken_alias_in_the_create_body_creates_nothing(api: ApiClient) -> Non
     response = api.post(
         "/api/customers", json=customer_body(legalName="Late", customerAliases=["fresh", "taken"])
     )
-    assert response.status_code == 409
-    assert "taken" in response.json()["error"]["message"]
+    assert "taken" in conflict_error(response, "DuplicateValue")["message"]
     assert total_customers(api) == 1
     assert alias_values(api) == ["taken"]
     assert by_alias(api, "fresh").status_code == 404
@@ -397,7 +392,7 @@ def test_aliases_given_on_update_are_added(api: ApiClient) -> None:
     # Another customer's alias is still refused.
     other = new_customer(api, customerAliases=["theirs"])
     conflict = api.put(url, json=customer_body(customerAliases=["theirs", "fourth"]))
-    assert conflict.status_code == 409
+    conflict_error(conflict, "DuplicateValue")
     assert api.get(url).json()["customerAliases"] == ["first", "second", "third"]
     assert customer_aliases(api, other["id"])[0]["value"] == "theirs"
 
@@ -420,13 +415,16 @@ def test_concurrent_creates_of_one_value_make_exactly_one_alias(
             value = f"race-{round_}"
             barrier = threading.Barrier(len(clients), timeout=30)
 
-            def send(client: ApiClient, value: str = value, barrier: Any = barrier) -> int:
+            def send(
+                client: ApiClient, value: str = value, barrier: Any = barrier
+            ) -> tuple[int, str]:
                 barrier.wait()
-                return post_alias(client, customer["id"], value).status_code
+                response = post_alias(client, customer["id"], value)
+                return response.status_code, response.json().get("error", {}).get("type", "")
 
             futures = [pool.submit(send, client) for client in clients]
             statuses = sorted(future.result(timeout=60) for future in futures)
-            assert statuses == [201, 409], (value, statuses)
+            assert statuses == [(201, ""), (400, "DuplicateValue")], (value, statuses)
 
     for round_ in range(rounds):
         page = alias_page(api, f"?value=race-{round_}")
@@ -451,6 +449,6 @@ def test_a_retry_with_the_same_idempotency_key_replays_the_alias(api: ApiClient)
 
     # The key is tied to its request; without a key the duplicate is refused as usual.
     other_body = post_alias(api, customer["id"], "crm-8", headers=headers)
-    assert other_body.status_code == 409
-    assert post_alias(api, customer["id"], "crm-7", label="CRM").status_code == 409
+    conflict_error(other_body, "IdempotencyKeyReused")
+    conflict_error(post_alias(api, customer["id"], "crm-7", label="CRM"), "DuplicateValue")
     assert total_aliases(api) == 1

@@ -4,6 +4,7 @@ import uuid
 
 from tests.factories import address, customer_body
 from tests.support.api_client import ApiClient
+from tests.support.errors import conflict_error
 
 
 def create(api: ApiClient, **overrides: object) -> dict[str, object]:
@@ -188,7 +189,7 @@ def test_archive_hides_the_customer_and_makes_it_read_only(api: ApiClient) -> No
     assert total(api) == 0
     assert api.get(f"/api/customers/{customer['id']}").status_code == 200
     conflict = api.put(f"/api/customers/{customer['id']}", json=customer_body())
-    assert conflict.status_code == 409
-    assert "archived" in conflict.json()["error"]["message"]
+    assert "archived" in conflict_error(conflict, "ArchivedReference")["message"]
     contact = {"name": "X", "email": "x@example.com", "billingPreference": "STANDARD"}
-    assert api.post(f"/api/customers/{customer['id']}/contacts", json=contact).status_code == 409
+    added = api.post(f"/api/customers/{customer['id']}/contacts", json=contact)
+    conflict_error(added, "ArchivedReference")

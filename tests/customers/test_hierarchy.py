@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from tests.factories import customer_body, new_customer
 from tests.support.api_client import ApiClient
+from tests.support.errors import conflict_error
 
 
 def get(api: ApiClient, customer: dict[str, Any]) -> dict[str, Any]:
@@ -186,10 +187,7 @@ def test_cycles_are_refused(api: ApiClient) -> None:
 
     for customer, parent in ((a, a), (a, c), (a, b), (b, c), (c, c)):
         response = put(api, customer, parentId=parent["id"], label="changed")
-        assert response.status_code == 409, (customer["legalName"], parent["legalName"])
-        error = response.json()["error"]
-        assert error["type"] == "Conflict"
-        assert "cycle" in error["message"]
+        assert "cycle" in conflict_error(response, "HierarchyCycle")["message"]
 
     assert parent_of(api, a) is None
     assert parent_of(api, b) == a["id"]
@@ -205,12 +203,11 @@ def test_an_archived_parent_is_refused(api: ApiClient) -> None:
     response = api.post(
         "/api/customers", json=customer_body(legalName="Orphan", parentId=parent["id"])
     )
-    assert response.status_code == 409
-    assert "archived" in response.json()["error"]["message"]
+    assert "archived" in conflict_error(response, "ArchivedReference")["message"]
     assert total_customers(api) == 2
 
     response = put(api, child, parentId=parent["id"])
-    assert response.status_code == 409
+    conflict_error(response, "ArchivedReference")
     assert parent_of(api, child) is None
     assert get(api, parent)["children"] == []
 
@@ -272,15 +269,14 @@ def test_a_second_organization_for_one_owner_is_refused(api: ApiClient) -> None:
     group = organization(api, owner, first)
 
     response = create_organization(api, owner, second)
-    assert response.status_code == 409
-    assert group["id"] in response.json()["error"]["message"]
+    assert group["id"] in conflict_error(response, "DuplicateValue")["message"]
     assert parent_of(api, second) is None
     assert get(api, owner)["organizations"] == [group]
 
     # A parent given through parentId owns an organization already, too.
     parent = new_customer(api, "Parent")
     new_customer(api, "Child", parentId=parent["id"])
-    assert create_organization(api, parent, second).status_code == 409
+    conflict_error(create_organization(api, parent, second), "DuplicateValue")
     assert parent_of(api, second) is None
 
 
@@ -347,10 +343,9 @@ def test_a_member_of_another_organization_is_refused(api: ApiClient) -> None:
         set_members(api, "POST", group, free, member),
         set_members(api, "PUT", group, free, member),
     ):
-        assert response.status_code == 409
-        assert member["id"] in response.json()["error"]["message"]
+        assert member["id"] in conflict_error(response, "ReferenceInUse")["message"]
     third_owner = new_customer(api, "Third Owner")
-    assert create_organization(api, third_owner, member).status_code == 409
+    conflict_error(create_organization(api, third_owner, member), "ReferenceInUse")
 
     assert parent_of(api, member) == first_owner["id"]
     assert parent_of(api, free) is None
@@ -364,10 +359,10 @@ def test_organizations_refuse_cycles(api: ApiClient) -> None:
     group = organization(api, owner)
 
     # The owner's own parent cannot become its member, nor can the owner itself.
-    assert set_members(api, "POST", group, top).status_code == 409
+    conflict_error(set_members(api, "POST", group, top), "HierarchyCycle")
     assert parent_of(api, top) is None
     loner = new_customer(api, "Loner")
-    assert create_organization(api, loner, loner).status_code == 409
+    conflict_error(create_organization(api, loner, loner), "HierarchyCycle")
     assert get(api, loner)["organizations"] == []
 
 
@@ -472,7 +467,9 @@ def test_concurrent_organizations_for_one_owner_make_exactly_one(
             return lambda client: create_organization(client, owner, member)
 
         responses = side_by_side(create(left), create(right))
-        assert sorted(r.status_code for r in responses) == [201, 409], [r.text for r in responses]
+        assert sorted(r.status_code for r in responses) == [201, 400], [r.text for r in responses]
+        [loser] = [r for r in responses if r.status_code == 400]
+        conflict_error(loser, "DuplicateValue")
         [winner] = [r.json() for r in responses if r.status_code == 201]
         assert get(api, owner)["organizations"] == [winner]
         assert [parent_of(api, left), parent_of(api, right)].count(owner["id"]) == 1
@@ -489,7 +486,9 @@ def test_concurrent_moves_never_make_a_cycle(
             return lambda client: put(client, child, parentId=parent["id"])
 
         responses = side_by_side(move(a, b), move(b, a))
-        assert sorted(r.status_code for r in responses) == [200, 409], [r.text for r in responses]
+        assert sorted(r.status_code for r in responses) == [200, 400], [r.text for r in responses]
+        [loser] = [r for r in responses if r.status_code == 400]
+        conflict_error(loser, "HierarchyCycle")
         parents = {parent_of(api, a), parent_of(api, b)}
         assert parents in ({b["id"], None}, {a["id"], None})
 

@@ -20,6 +20,7 @@ from tests.factories import new_customer, new_customer_id
 from tests.invoices.helpers import insert_invoice
 from tests.schedules.helpers import created, new_price, schedule_body
 from tests.support.api_client import ApiClient
+from tests.support.errors import conflict_error
 
 ACTIONS = ("finalize", "finalize-and-send", "send", "mark-as-sent", "void", "payment-status")
 
@@ -197,8 +198,7 @@ def test_an_illegal_transition_shows_the_services_409_and_changes_nothing(
     refused = post(dashboard, f"/dashboard/invoices/{invoice_id}/finalize")
     assert refused.status_code == 409
     api_refusal = api.post(f"/api/invoices/{invoice_id}/finalize")
-    assert api_refusal.status_code == 409
-    message = api_refusal.json()["error"]["message"]
+    message = conflict_error(api_refusal, "InvalidStateTransition")["message"]
     assert message.replace("'", "&#39;") in refused.text
     assert 'role="alert"' in refused.text and 'class="tally-document' in refused.text
     assert invoice_of(api, invoice_id) == before

@@ -206,7 +206,7 @@ class BillingObjects:
 
     @property
     def ids(self) -> dict[str, str]:
-        # A second attempt would only fail on what the first one left behind (409s): keep
+        # A second attempt would only fail on what the first one left behind (duplicates): keep
         # reporting the first failure instead.
         if self._failure is not None:
             raise self._failure

@@ -32,7 +32,7 @@ def test_balance_versions_beyond_64_bits_are_a_version_conflict(
     )
 
     assert response.status_code == 409
-    assert response.json()["error"]["type"] == "VersionConflict"
+    assert response.json()["error"]["type"] == "StaleVersion"
     after = api.get(f"/api/invoices/{invoice_id}").json()
     assert (after["balance"], after["balanceVersion"]) == (
         before["balance"],

@@ -65,9 +65,13 @@ def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
     return dict(response.json())
 
 
-def conflict(response: httpx.Response, *words: str) -> str:
-    """A 409 whose message says why (contains every one of `words`)."""
-    assert response.status_code == 409, response.text
+def conflict(
+    response: httpx.Response, *words: str, error_type: str = "InvalidStateTransition"
+) -> str:
+    """A refused request (400 whose `type` names the conflict) whose message says why
+    (contains every one of `words`)."""
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["type"] == error_type, response.text
     message = str(response.json()["error"]["message"])
     for word in words:
         assert word in message, message

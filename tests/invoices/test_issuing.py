@@ -138,10 +138,20 @@ def test_sending_without_a_billing_contact_is_refused(
     before = get(api, invoice_id)
 
     for action in ("finalize-and-send",):
-        conflict(api.post(f"/api/invoices/{invoice_id}/{action}"), "no recipient", "contact")
+        conflict(
+            api.post(f"/api/invoices/{invoice_id}/{action}"),
+            "no recipient",
+            "contact",
+            error_type="MissingRecipient",
+        )
     assert get(api, invoice_id) == before  # not even finalized
     ok(api.post(f"/api/invoices/{invoice_id}/finalize"))
-    conflict(api.post(f"/api/invoices/{invoice_id}/send"), "billing contact", "mark-as-sent")
+    conflict(
+        api.post(f"/api/invoices/{invoice_id}/send"),
+        "billing contact",
+        "mark-as-sent",
+        error_type="MissingRecipient",
+    )
     assert ok(api.post(f"/api/invoices/{invoice_id}/mark-as-sent"))["status"] == "SENT"
     assert emails_for(database, account.account_id) == []
 

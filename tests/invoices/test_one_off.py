@@ -135,7 +135,7 @@ def test_refused_one_off_invoices(
 
     refused(404, customerId=other_customer["id"])
     refused(404, customerId="0190d6c1-0000-7000-8000-000000000000")
-    assert "archived" in refused(409, customerId=archived["id"])
+    assert "archived" in refused(400, customerId=archived["id"])
     assert "another customer" in refused(400, billingScheduleId=other_schedule["id"])
     refused(404, billingScheduleId="0190d6c1-0000-7000-8000-000000000000")
     refused(400, currency="XXX")

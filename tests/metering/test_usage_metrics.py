@@ -4,6 +4,7 @@ from typing import Any
 
 from tests.metering.helpers import create_metric, event, send, value
 from tests.support.api_client import ApiClient
+from tests.support.errors import conflict_error
 
 JAN = ("2024-01-01", "2024-01-31")
 
@@ -61,7 +62,7 @@ def test_names_are_unique_per_account(api: ApiClient, other_api: ApiClient) -> N
             "aggregationType": "COUNT",
         },
     )
-    assert again.status_code == 409
+    assert "Calls" in conflict_error(again, "DuplicateValue")["message"]
     create_metric(other_api, name="Calls", aggregationType="COUNT")
 
 

@@ -107,7 +107,8 @@ def test_cancelled_and_completed_schedules_no_longer_change(
             api.put(url, json=update_body(schedule, memo="Changed")),
             api.put(f"{url}/activate"),
         ):
-            assert response.status_code == 409, response.text
+            assert response.status_code == 400, response.text
+            assert response.json()["error"]["type"] == "InvalidStateTransition"
             assert status in response.json()["error"]["message"]
         assert ok(api.get(url)) == before
 

@@ -382,7 +382,8 @@ def test_an_archived_customer_takes_no_schedule(api: ApiClient) -> None:
     setup = Setup(api)
     ok(api.post(f"/api/customers/{setup.customer_id}/archive"))
     response = api.post("/api/billing-schedules", json=setup.body())
-    assert response.status_code == 409
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "ArchivedReference"
     assert "archived" in response.json()["error"]["message"]
     assert total(api) == 0
 

@@ -136,9 +136,9 @@ def test_the_longest_and_shortest_seat_types_are_accepted(api: ApiClient) -> Non
 def test_a_duplicate_seat_type_is_a_conflict_and_writes_nothing(api: ApiClient) -> None:
     original = create_metric(api, "editor", label="Editor Seat")
     response = post_metric(api, "editor", label="Another editor")
-    assert response.status_code == 409
+    assert response.status_code == 400
     error = response.json()["error"]
-    assert error["type"] == "Conflict"
+    assert error["type"] == "DuplicateValue"
     assert "editor" in error["message"]
     assert metric_page(api)["items"] == [original]
 
@@ -164,12 +164,16 @@ def test_concurrent_creates_of_one_seat_type_make_exactly_one_metric(
             seat_type = f"race_{round_}"
             barrier = threading.Barrier(len(clients), timeout=30)
 
-            def send(client: ApiClient, seat_type: str = seat_type, barrier: Any = barrier) -> int:
+            def send(
+                client: ApiClient, seat_type: str = seat_type, barrier: Any = barrier
+            ) -> tuple[int, str]:
                 barrier.wait()
-                return post_metric(client, seat_type).status_code
+                response = post_metric(client, seat_type)
+                return response.status_code, response.json().get("error", {}).get("type", "")
 
             statuses = sorted(f.result(timeout=60) for f in [pool.submit(send, c) for c in clients])
-            assert statuses == [201, 409, 409], (seat_type, statuses)
+            duplicate = (400, "DuplicateValue")
+            assert statuses == [(201, ""), duplicate, duplicate], (seat_type, statuses)
     assert sorted(seat_types(api)) == [f"race_{round_}" for round_ in range(rounds)]
 
 

@@ -11,6 +11,7 @@ import pytest
 from tally.accounts.service import Credentials
 from tests.factories import tax_rate_body
 from tests.support.api_client import ApiClient
+from tests.support.errors import conflict_error
 from tests.support.paging import walk
 
 
@@ -344,16 +345,13 @@ def test_archive_sets_is_archived_and_answers_sub_rates(api: ApiClient) -> None:
     assert again.json()["isArchived"] is True
 
 
-def test_put_on_an_archived_rate_is_409_and_adds_no_version(api: ApiClient) -> None:
+def test_put_on_an_archived_rate_is_refused_and_adds_no_version(api: ApiClient) -> None:
     tax_rate = create(api)
     api.post(f"/api/tax-rates/{tax_rate['id']}/archive")
     response = api.put(
         f"/api/tax-rates/{tax_rate['id']}", json=tax_rate_body(id=tax_rate["id"], amount="0.1")
     )
-    assert response.status_code == 409
-    error = response.json()["error"]
-    assert error["type"] == "Conflict"
-    assert "archived" in error["message"]
+    assert "archived" in conflict_error(response, "ArchivedReference")["message"]
     assert [v["version"] for v in versions(api, tax_rate["id"])] == [0]
     assert api.get(f"/api/tax-rates/{tax_rate['id']}").json()["amount"] == "0.2"
 

@@ -269,7 +269,7 @@ def note_application(w: World) -> Call:
         "creditNoteBalanceVersion": 1,
         "invoiceBalanceVersion": 1,
     }
-    # The same request again carries versions that are stale by then: 409.
+    # The same request again carries versions that are stale by then: 409, as Sequence says.
     return Call("POST", "/api/credit-note-applications", body, invoice_id, note["customerId"])
 
 

@@ -131,14 +131,41 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
+    _document_no_422(app)
 
 
-# Documented on every API operation, so the OpenAPI document says what errors look like.
+def _document_no_422(app: FastAPI) -> None:
+    """FastAPI documents a 422 on every operation that reads parameters or a body; Tally
+    answers validation errors with 400 (`_validation_error`), the only status Sequence
+    documents for them, so the 422s and their schemas leave the OpenAPI document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()  # FastAPI's, cached on the app: stripping twice is harmless
+        for path_item in document.get("paths", {}).values():
+            for operation in path_item.values():
+                if isinstance(operation, dict):
+                    operation.get("responses", {}).pop("422", None)
+        schemas = document.get("components", {}).get("schemas", {})
+        for fastapi_own in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(fastapi_own, None)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+# Documented on every API operation, so the OpenAPI document says what errors look like. No
+# 409: a state conflict is a 400 whose `type` names it, as Sequence documents only 400 for a
+# refused request; the one operation where Sequence documents 409 declares it itself.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorResponse, "description": "Invalid request: `details` names each field"},
+    400: {
+        "model": ErrorResponse,
+        "description": "Invalid request (`details` names each field), or refused by the "
+        "current state (`type` names the conflict: `DuplicateValue`, "
+        "`InvalidStateTransition`, ...)",
+    },
     401: {"model": ErrorResponse, "description": "Missing or wrong API credentials"},
     404: {"model": ErrorResponse, "description": "No such object in this account"},
-    409: {"model": ErrorResponse, "description": "Conflicts with the current state"},
     413: {"model": ErrorResponse, "description": "Request body over the size limit"},
     429: {"model": ErrorResponse, "description": "Rate limit reached; retry after `Retry-After`"},
     503: {

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tally.api.auth import CurrentAccount
 from tally.core.clock import utcnow
 from tally.db import Database
-from tally.exceptions import BadRequest, Conflict
+from tally.exceptions import BadRequest, IdempotencyKeyReused, RequestInProgress
 from tally.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -91,18 +91,18 @@ def _claim(
                     continue  # claimed by a concurrent request a moment ago: read it again
                 return record.id
             if record.request_hash != request_hash:
-                raise Conflict(
+                raise IdempotencyKeyReused(
                     f"{HEADER} {key!r} was already used with a different request; "
                     "use a new key for a new request."
                 )
             if record.status_code is None or record.response_body is None:
                 if record.created_at < utcnow() - ABANDONED_AFTER and _take_over(session, record):
                     return record.id
-                raise Conflict(
+                raise RequestInProgress(
                     f"A request with {HEADER} {key!r} is still in progress; retry shortly."
                 )
             return StoredResponse(record.status_code, record.response_body)
-    raise Conflict(f"A request with {HEADER} {key!r} is still in progress; retry shortly.")
+    raise RequestInProgress(f"A request with {HEADER} {key!r} is still in progress; retry shortly.")
 
 
 def _take_over(session: Session, record: IdempotencyRecord) -> bool:

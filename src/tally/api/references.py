@@ -3,9 +3,9 @@
 Every service resolves the ids in a body here (a path's id has its service's `get_...`), so an
 id of another account answers exactly as an unknown one: 404, naming the field
 (`phases.0.creditGrants.1.metricId`). Deleted rows (those with a `deleted_at`) are not found;
-whether an archived one may be named is the caller's rule, checked after resolving (a 409 or a
-400). Resolve every reference of a request before checking how they fit together, so a foreign
-id is a 404 whatever else the body says.
+whether an archived one may be named is the caller's rule, checked after resolving (an
+`ArchivedReference` or an `InvalidRequest`, both 400). Resolve every reference of a request
+before checking how they fit together, so a foreign id is a 404 whatever else the body says.
 
 Rows of something the caller already holds (the lines of the invoice a credit note credits,
 the groups of the invoice being edited) are found with `among`, with the same answer.

@@ -10,7 +10,7 @@ from tally.api import references
 from tally.catalog.price_schemas import PriceIn, PriceUpdate, structure_document
 from tally.catalog.queries import price_query
 from tally.core.clock import utcnow
-from tally.exceptions import Conflict, NotFound
+from tally.exceptions import ArchivedReference, NotFound, ReferenceInUse
 from tally.models import PhasePrice, Price, Product, SeatMetric, UsageMetric
 
 
@@ -33,7 +33,7 @@ def create_price(session: Session, account_id: str, data: PriceIn) -> Price:
         field = "structure.seatMetricId"
         references.resolve_one(session, account_id, SeatMetric, field, seat_metric_id)
     if product.archived_at is not None:
-        raise Conflict(f"Product {product.id!r} is archived and takes no new prices")
+        raise ArchivedReference(f"Product {product.id!r} is archived and takes no new prices")
     price = Price(
         account_id=account_id,
         product_id=product.id,
@@ -111,7 +111,7 @@ def delete_price(session: Session, account_id: str, price_id: str) -> Price:
         raise NotFound.resource("Price", price_id)
     in_use = select(exists().where(PhasePrice.price_id == price.id))
     if session.scalar(in_use):
-        raise Conflict(f"Price {price.id!r} is billed by a billing schedule phase")
+        raise ReferenceInUse(f"Price {price.id!r} is billed by a billing schedule phase")
     price.deleted_at = utcnow()
     session.flush()
     changes = activity.changed({"deletedAt": None}, {"deletedAt": price.deleted_at})

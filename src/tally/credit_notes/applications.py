@@ -20,7 +20,13 @@ from tally.core.clock import utcnow
 from tally.credit_notes import audit
 from tally.credit_notes.schemas import ISSUED_STATUSES, ApplicationCreate
 from tally.engine.money import minor_unit
-from tally.exceptions import Conflict, InvalidRequest
+from tally.exceptions import (
+    BalanceExceeded,
+    InvalidRequest,
+    InvalidStateTransition,
+    ReferenceMismatch,
+    StaleVersion,
+)
 from tally.models import CreditNote, CreditNoteApplication, Invoice, PaymentStatus
 from tally.notifications.events import CREDIT_NOTE, INVOICE, NotificationType, emit
 
@@ -36,10 +42,8 @@ def balance_of(document: Invoice | CreditNote) -> Balance:
     return Balance(document.balance, document.currency, document.balance_version)
 
 
-class VersionConflict(Conflict):
+class VersionConflict(StaleVersion):
     """A balance version the client sent is not the current one; carries both balances."""
-
-    error_type = "VersionConflict"
 
     def __init__(self, message: str, invoice: Balance, credit_note: Balance) -> None:
         super().__init__(message)
@@ -63,8 +67,9 @@ def _label(document: Invoice | CreditNote) -> str:
 
 def apply(session: Session, account_id: str, body: ApplicationCreate) -> Applied:
     """Apply `body.amount` of the credit note to the invoice, or refuse and change nothing:
-    409 when the currencies differ, either is not FINAL or SENT, the customers differ, a
-    version is stale, the invoice is paid already, or the amount exceeds either balance."""
+    400 (a named `Conflict`) when the currencies differ, either is not FINAL or SENT, the
+    customers differ, the invoice is paid already, or the amount exceeds either balance; 409
+    (`VersionConflict`, as Sequence documents) when a balance version is stale."""
     amount = body.amount
     if amount <= 0 or amount != amount.quantize(minor_unit(body.currency.value)):
         raise InvalidRequest.field(
@@ -75,22 +80,22 @@ def apply(session: Session, account_id: str, body: ApplicationCreate) -> Applied
     invoice = lock_document(session, Invoice, account_id, body.invoice_id, field="invoiceId")
     note = lock_document(session, CreditNote, account_id, body.credit_note_id, field="creditNoteId")
     if not body.currency.value == note.currency == invoice.currency:
-        raise Conflict(
+        raise ReferenceMismatch(
             f"currency {body.currency.value}: credit note {_label(note)} is in {note.currency} "
             f"and invoice {_label(invoice)} in {invoice.currency}; all three must match."
         )
     if note.status not in ISSUED_STATUSES:
-        raise Conflict(
+        raise InvalidStateTransition(
             f"Credit note {_label(note)} is {note.status.value}: only a FINAL or SENT credit "
             "note is applied to invoices."
         )
     if invoice.status not in ISSUED_STATUSES:
-        raise Conflict(
+        raise InvalidStateTransition(
             f"Invoice {_label(invoice)} is {invoice.status.value}: credit notes are applied to "
             "FINAL or SENT invoices."
         )
     if note.customer_id != invoice.customer_id:
-        raise Conflict(
+        raise ReferenceMismatch(
             f"Credit note {_label(note)} is the credit of customer {note.customer_id}, and "
             f"invoice {_label(invoice)} bills customer {invoice.customer_id}."
         )
@@ -107,10 +112,12 @@ def apply(session: Session, account_id: str, body: ApplicationCreate) -> Applied
             credit_note=balance_of(note),
         )
     if invoice.payment_status is PaymentStatus.PAID:
-        raise Conflict(f"Invoice {_label(invoice)} is PAID: nothing is owed to apply credit to.")
+        raise BalanceExceeded(
+            f"Invoice {_label(invoice)} is PAID: nothing is owed to apply credit to."
+        )
     for document, what in ((note, "credit note"), (invoice, "invoice")):
         if amount > document.balance:
-            raise Conflict(
+            raise BalanceExceeded(
                 f"amount {amount} is more than the balance of {what} {_label(document)} "
                 f"({document.balance} {document.currency})."
             )

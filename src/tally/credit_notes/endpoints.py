@@ -342,7 +342,7 @@ def _balance(balance: applications.Balance) -> BalanceOut:
     openapi_extra=documented_body(ApplicationCreate),
     responses={
         201: {"model": ApplicationOut},
-        409: {"model": VersionConflictOut, "description": "Stale version, or refused"},
+        409: {"model": VersionConflictOut, "description": "A balance version is stale"},
     },
 )
 def apply_credit_note(

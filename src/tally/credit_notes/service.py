@@ -30,7 +30,15 @@ from tally.core.wire import money
 from tally.credit_notes import audit
 from tally.credit_notes.schemas import CreditNoteCreate, CreditNoteUpdate, SettingPreference
 from tally.engine.money import ZERO
-from tally.exceptions import Conflict, InvalidRequest, NotFound
+from tally.exceptions import (
+    BalanceExceeded,
+    InvalidRequest,
+    InvalidStateTransition,
+    MissingRecipient,
+    NotFound,
+    ReferenceInUse,
+    ReferenceMismatch,
+)
 from tally.invoices.lifecycle import take_numbers
 from tally.models import (
     Account,
@@ -192,7 +200,7 @@ def lock_draft(session: Session, account_id: str, note_id: str) -> tuple[CreditN
     """`lock_note`, refusing a credit note that is no longer a draft: only drafts change."""
     note, invoice = lock_note(session, account_id, note_id)
     if note.status is not DRAFT:
-        raise Conflict(
+        raise InvalidStateTransition(
             f"Credit note {note.id} is {note.status.value}: only a DRAFT credit note can be "
             "changed; void it and issue another instead."
         )
@@ -241,7 +249,7 @@ def check_caps(session: Session, invoice: Invoice) -> None:
         ):
             net, gross = credited[line.id]
             if net > line.net_total or gross > line.gross_total:
-                raise Conflict(
+                raise BalanceExceeded(
                     f"Invoice line {line.title!r} ({line.id}) is {_money(line.net_total, currency)}"
                     f" net, {_money(line.gross_total, currency)} gross; its credit notes would "
                     f"credit {_money(net, currency)} net, {_money(gross, currency)} gross."
@@ -254,7 +262,7 @@ def check_caps(session: Session, invoice: Invoice) -> None:
     )
     net, gross = totals.get(None, (ZERO, ZERO))
     if net > invoice.net_total or gross > invoice.gross_total:
-        raise Conflict(
+        raise BalanceExceeded(
             f"Invoice {invoice.invoice_number or invoice.id} is "
             f"{_money(invoice.gross_total, currency)} gross ({_money(invoice.net_total, currency)}"
             f" net); its credit notes would credit {_money(gross, currency)} gross "
@@ -296,17 +304,17 @@ def create_credit_note(session: Session, account_id: str, body: CreditNoteCreate
     invoice = lock_document(session, Invoice, account_id, body.invoice_id, field="invoiceId")
     references.resolve_one(session, account_id, Customer, "customerId", body.customer_id)
     if invoice.status is not SENT:
-        raise Conflict(
+        raise InvalidStateTransition(
             f"Invoice {invoice.invoice_number or invoice.id} is {invoice.status.value}: a "
             "credit note corrects a SENT invoice (void a FINAL or DRAFT one instead)."
         )
     if body.customer_id != invoice.customer_id:
-        raise Conflict(
+        raise ReferenceMismatch(
             f"customerId {body.customer_id} is not the customer of invoice "
             f"{invoice.invoice_number or invoice.id} ({invoice.customer_id})."
         )
     if body.currency.value != invoice.currency:
-        raise Conflict(
+        raise ReferenceMismatch(
             f"currency {body.currency.value} is not the currency of invoice "
             f"{invoice.invoice_number or invoice.id} ({invoice.currency})."
         )
@@ -476,10 +484,10 @@ _WHY = {
 }
 
 
-def _refuse(note: CreditNote, transition: Transition) -> Conflict:
+def _refuse(note: CreditNote, transition: Transition) -> InvalidStateTransition:
     allowed = " or ".join(status.value for status in ALLOWED[transition])
     why = _WHY.get((transition, note.status), "a voided credit note stays as it is")
-    return Conflict(
+    return InvalidStateTransition(
         f"Cannot {transition.value} credit note {note.credit_note_number or note.id}: it is "
         f"{note.status.value}, and {transition.value} needs a {allowed} credit note ({why})."
     )
@@ -493,12 +501,12 @@ def _finalize(session: Session, account: Account, note: CreditNote, invoice: Inv
     """Issue it: the next number of the account's credit notes, today's date in the account's
     time zone, and a balance of its gross total to apply to invoices."""
     if invoice.status is not SENT:
-        raise Conflict(
+        raise InvalidStateTransition(
             f"Invoice {invoice.invoice_number or invoice.id} is {invoice.status.value} now: a "
             "credit note is issued against a SENT invoice."
         )
     if not note.line_items or note.gross_total <= 0:
-        raise Conflict(
+        raise InvalidStateTransition(
             f"Credit note {note.id} credits {_money(note.gross_total, note.currency)}: add lines "
             "that credit a positive amount before finalizing it."
         )
@@ -518,7 +526,7 @@ def _send(session: Session, account: Account, note: CreditNote, *, email: bool) 
     if email:
         recipients = list(note.customer_emails)
         if not recipients:
-            raise Conflict(
+            raise MissingRecipient(
                 f"Credit note {note.credit_note_number or note.id} has no customer email to send "
                 "it to: set customerEmails on the draft, or use mark-as-sent."
             )
@@ -542,7 +550,7 @@ def _has_applications(session: Session, note: CreditNote) -> bool:
 def transition(
     session: Session, account_id: str, note_id: str, transition: Transition
 ) -> CreditNote:
-    """Move the credit note along its lifecycle, or refuse (409) and change nothing.
+    """Move the credit note along its lifecycle, or refuse (a `Conflict`) and change nothing.
 
     DRAFT -> FINAL (finalize), FINAL -> SENT (send: emails it), DRAFT -> SENT
     (finalize-and-send), DRAFT or FINAL -> SENT without an email (mark-as-sent), and
@@ -564,7 +572,7 @@ def transition(
         _send(session, account, note, email=False)
     elif transition is Transition.VOID:
         if _has_applications(session, note):
-            raise Conflict(
+            raise ReferenceInUse(
                 f"Cannot void credit note {note.credit_note_number or note.id}: it has been "
                 "applied to invoices, whose balances it lowered; an application cannot be undone."
             )

@@ -38,7 +38,7 @@ from tally.credits.ledger import Movement, balances, grant_movement, record
 from tally.db import insert_new, new_id, table_of
 from tally.engine.money import ZERO
 from tally.engine.periods import periods
-from tally.exceptions import Conflict, InvalidRequest
+from tally.exceptions import InvalidRequest, ReferenceInUse
 from tally.models import (
     EDITABLE_STATUSES,
     BillingSchedule,
@@ -147,7 +147,7 @@ def write_specs(
     """The phases' credit grants. When no phase sends `creditGrants`, the schedule's grants
     stay as they were (on the phase of the same position); once one does, the phases' lists
     are the full spec: without an id a grant is new, with one it is kept as it was, and a
-    grant left out is removed unless credits were handed out from it (409)."""
+    grant left out is removed unless credits were handed out from it (`ReferenceInUse`)."""
     account_id = schedule.account_id
     currency = next(iter(prices.values())).currency if prices else "USD"
     last = len(phase_ids) - 1
@@ -206,7 +206,7 @@ def write_specs(
             .limit(1)
         )
         if handed is not None:
-            raise Conflict(
+            raise ReferenceInUse(
                 f"Phase credit grant {handed!r} has handed out credits: it cannot be removed "
                 "through the schedule; send it again with its id, or delete its grants "
                 "through /api/credits."

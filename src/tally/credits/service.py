@@ -21,7 +21,7 @@ from tally.credits import ledger
 from tally.credits.schemas import CreditGrantCreate
 from tally.db import new_id
 from tally.engine.money import round_money
-from tally.exceptions import Conflict, InvalidRequest, NotFound
+from tally.exceptions import ArchivedReference, InvalidRequest, NotFound
 from tally.models import (
     Account,
     CreditGrant,
@@ -46,7 +46,7 @@ def _live_customer(session: Session, account_id: str, customer_id: str) -> Custo
         session, account_id, Customer, "customerId", customer_id, lock="share"
     )
     if customer.archived_at is not None:
-        raise Conflict(f"Customer {customer_id!r} is archived")
+        raise ArchivedReference(f"Customer {customer_id!r} is archived")
     return customer
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tally.activity import service as activity
 from tally.core.clock import utcnow
 from tally.db import is_unique_violation
-from tally.exceptions import Conflict, NotFound
+from tally.exceptions import DuplicateValue, NotFound
 from tally.models import Customer, CustomerAlias
 
 
@@ -38,7 +38,7 @@ def add_aliases(
         )
     )
     if taken:
-        raise Conflict(f"Alias already in use in this account: {', '.join(sorted(taken))}")
+        raise DuplicateValue(f"Alias already in use in this account: {', '.join(sorted(taken))}")
     aliases = [
         CustomerAlias(account_id=customer.account_id, customer_id=customer.id, value=v, label=label)
         for v in wanted
@@ -48,7 +48,9 @@ def add_aliases(
         session.flush()
     except IntegrityError as exc:
         if is_unique_violation(exc):  # a concurrent request took the value first
-            raise Conflict(f"Alias already in use in this account: {', '.join(wanted)}") from exc
+            raise DuplicateValue(
+                f"Alias already in use in this account: {', '.join(wanted)}"
+            ) from exc
         raise
     return aliases
 

@@ -12,7 +12,13 @@ from sqlalchemy.orm import Session
 from tally.activity import service as activity
 from tally.core.clock import utcnow
 from tally.customers.schemas import ContactIn
-from tally.exceptions import Conflict, InvalidRequest, NotFound
+from tally.exceptions import (
+    ArchivedReference,
+    DuplicateValue,
+    InvalidRequest,
+    NotFound,
+    PrimaryContactRequired,
+)
 from tally.models import BillingPreference, Contact, Customer
 
 PRIMARY = BillingPreference.PRIMARY
@@ -28,7 +34,7 @@ def _check_unique_email(
     contacts: list[Contact], email: str, *, besides: Contact | None = None
 ) -> None:
     if any(c.email.lower() == email.lower() and c is not besides for c in contacts):
-        raise Conflict(f"The customer already has a contact with email {email!r}")
+        raise DuplicateValue(f"The customer already has a contact with email {email!r}")
 
 
 def replace_contacts(session: Session, customer: Customer, requested: list[ContactIn]) -> None:
@@ -107,7 +113,7 @@ def update_contact(
 ) -> Contact:
     contact = _find(session, customer, contact_id)
     if contact.archived_at is not None:
-        raise Conflict(f"Contact {contact_id!r} is archived")
+        raise ArchivedReference(f"Contact {contact_id!r} is archived")
     live = customer.active_contacts
     _check_unique_email(live, data.email, besides=contact)
     preference = data.billing_preference
@@ -120,11 +126,11 @@ def update_contact(
     elif contact.billing_preference is PRIMARY:
         others = [c for c in live if c is not contact and c.billing_preference in RECEIVES_INVOICES]
         if others:
-            raise Conflict(
+            raise PrimaryContactRequired(
                 "This is the primary billing contact; mark another contact PRIMARY first"
             )
         if preference is STANDARD:
-            raise Conflict(
+            raise PrimaryContactRequired(
                 "The only contact receiving invoices must be PRIMARY; "
                 "use NONE to stop sending it invoices"
             )

@@ -13,7 +13,13 @@ from tally.activity import service as activity
 from tally.api import references
 from tally.customers.schemas import CustomerIdWithName, OrganizationOut
 from tally.db import advisory_lock
-from tally.exceptions import Conflict, NotFound
+from tally.exceptions import (
+    ArchivedReference,
+    DuplicateValue,
+    HierarchyCycle,
+    NotFound,
+    ReferenceInUse,
+)
 from tally.models import Customer, CustomerOrganization
 
 
@@ -69,11 +75,11 @@ def assign_parent(
         session, account_id, Customer, "parentId", parent_id, kind="Parent customer"
     )
     if parent.archived_at is not None:
-        raise Conflict(f"Parent customer {parent_id!r} is archived")
+        raise ArchivedReference(f"Parent customer {parent_id!r} is archived")
     above_parent = lineage(session, account_id, parent.id)
     for child in children:
         if child.id in above_parent:
-            raise Conflict(
+            raise HierarchyCycle(
                 f"Customer {child.id!r} cannot be a child of {parent.id!r}: "
                 "it is that customer or one of its parents, which would make a cycle"
             )
@@ -97,7 +103,7 @@ def _organization(session: Session, account_id: str, organization_id: str) -> Cu
 def _check_free(members: list[Customer], owner_id: str) -> None:
     taken = [member.id for member in members if member.parent_id not in (None, owner_id)]
     if taken:
-        raise Conflict(
+        raise ReferenceInUse(
             f"Customer(s) already belong to another organization: {', '.join(taken)}; "
             "remove them from it first"
         )
@@ -113,7 +119,7 @@ def create_organization(
         select(CustomerOrganization).where(CustomerOrganization.owner_id == owner.id)
     )
     if existing is not None:
-        raise Conflict(
+        raise DuplicateValue(
             f"Customer {owner_id!r} already owns organization {existing.id!r}; "
             "add members to it instead"
         )

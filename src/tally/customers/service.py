@@ -16,7 +16,7 @@ from tally.api import references
 from tally.core.clock import utcnow
 from tally.customers import aliases, contacts, hierarchy
 from tally.customers.schemas import CustomerIn
-from tally.exceptions import Conflict, InvalidRequest, NotFound
+from tally.exceptions import ArchivedReference, InvalidRequest, NotFound
 from tally.models import (
     BillingSchedule,
     Contact,
@@ -61,7 +61,7 @@ def get_active_customer(session: Session, account_id: str, customer_id: str) -> 
     """A customer that may still change: archived customers are read-only."""
     customer = get_customer(session, account_id, customer_id)
     if customer.archived_at is not None:
-        raise Conflict(f"Customer {customer_id!r} is archived")
+        raise ArchivedReference(f"Customer {customer_id!r} is archived")
     return customer
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
-from tally.exceptions import Conflict, InvalidRequest, NotFound
+from tally.exceptions import DuplicateValue, InvalidRequest, NotFound
 from tally.models import Account, MerchantUser
 
 HASHER = PasswordHasher()
@@ -68,7 +68,7 @@ def create_user(session: Session, account_id: str, email: str, password: str) ->
     if session.get(Account, account_id) is None:
         raise NotFound.resource("Account", account_id)
     if find_user(session, address) is not None:
-        raise Conflict(f"A user with the email {address!r} already exists.")
+        raise DuplicateValue(f"A user with the email {address!r} already exists.")
     user = MerchantUser(account_id=account_id, email=address, password_hash=password_hash)
     session.add(user)
     session.flush()  # a concurrent create of the same email fails here, on the unique index

@@ -22,7 +22,7 @@ from tally.billed.locks import lock_document
 from tally.core.clock import local_today, utcnow
 from tally.db import new_id
 from tally.engine.money import ZERO
-from tally.exceptions import Conflict, InvalidRequest, NotFound
+from tally.exceptions import ArchivedReference, InvalidRequest, NotFound
 from tally.invoices import audit
 from tally.invoices.lifecycle import require
 from tally.invoices.schemas import (
@@ -58,7 +58,7 @@ def _locked_live_customer(session: Session, account_id: str, customer_id: str) -
         session, account_id, Customer, "customerId", customer_id, lock="share"
     )
     if customer.archived_at is not None:
-        raise Conflict(f"Customer {customer_id!r} is archived: it is invoiced no more")
+        raise ArchivedReference(f"Customer {customer_id!r} is archived: it is invoiced no more")
     return customer
 
 
@@ -137,7 +137,7 @@ def create_invoice(session: Session, account: Account, data: InvoiceCreate) -> I
 
 
 def _draft(session: Session, account_id: str, invoice_id: str) -> Invoice:
-    """The invoice with its lines and groups, row-locked; 409 unless it is a DRAFT."""
+    """The invoice with its lines and groups, row-locked; refused unless it is a DRAFT."""
     invoice = lock_document(session, Invoice, account_id, invoice_id, with_lines=True)
     require(invoice, "edit lines", [InvoiceStatus.DRAFT])
     return invoice

@@ -5,8 +5,8 @@ invoices: auto-issue finalization, voiding a customer's open invoices, dropping 
 schedule's upcoming one.
 
 Every transition locks the invoice row first (`SELECT ... FOR UPDATE`; SQLite's writers run
-one at a time anyway), then checks the status it requires: an illegal transition is a 409
-that says why, raised before anything changed. The states:
+one at a time anyway), then checks the status it requires: an illegal transition is refused
+(400, `InvalidStateTransition`) saying why, raised before anything changed. The states:
 
     IN_PROGRESS --draft--> DRAFT --finalize--> FINAL --send--> SENT
     DRAFT --finalize-and-send / mark-as-sent--> SENT
@@ -29,7 +29,7 @@ from tally.core.clock import local_today, utcnow
 from tally.core.sql import upsert_insert
 from tally.credits import spending
 from tally.engine.money import ZERO, round_money
-from tally.exceptions import Conflict, InvalidRequest
+from tally.exceptions import InvalidRequest, InvalidStateTransition, MissingRecipient
 from tally.invoices import audit
 from tally.models import (
     EDITABLE_STATUSES,
@@ -358,11 +358,14 @@ _WHY: dict[tuple[str, InvoiceStatus], str] = {
 
 
 def require(invoice: Invoice, action: str, allowed: Sequence[InvoiceStatus]) -> None:
-    """409, saying why, unless the invoice is in one of the `allowed` statuses."""
+    """Refused (`InvalidStateTransition`), saying why, unless the invoice is in one of the
+    `allowed` statuses."""
     if invoice.status in allowed:
         return
     why = _WHY.get((action, invoice.status), f"{action} needs {' or '.join(allowed)}")
-    raise Conflict(f"{_describe(invoice)}: cannot {action}: {why.replace('{id}', invoice.id)}.")
+    raise InvalidStateTransition(
+        f"{_describe(invoice)}: cannot {action}: {why.replace('{id}', invoice.id)}."
+    )
 
 
 def announce(session: Session, invoice: Invoice, kind: NotificationType) -> None:
@@ -394,7 +397,7 @@ def send(
     allowed = [InvoiceStatus.DRAFT, InvoiceStatus.FINAL] if finalizing else [InvoiceStatus.FINAL]
     require(invoice, "send", allowed)
     if email and not invoice.customer_emails:
-        raise Conflict(
+        raise MissingRecipient(
             f"{_describe(invoice)}: cannot send: it has no recipient. The customer had no "
             "billing contact when it was written; add one to the customer (or give "
             "customerEmails to a one-off invoice) and create the invoice again, or use "
@@ -430,7 +433,7 @@ def void(session: Session, account: Account, invoice_id: str) -> Invoice:
     invoice = lock(session, account.id, invoice_id)
     require(invoice, "void", [InvoiceStatus.DRAFT, *ISSUED_STATUSES])
     if invoice.status in ISSUED_STATUSES and invoice.payment_status in _PAID:
-        raise Conflict(
+        raise InvalidStateTransition(
             f"{_describe(invoice)} and {invoice.payment_status.value}: cannot void: money was "
             "received against it. Only UNPAID or UNCOLLECTIBLE invoices are voided; issue a "
             "credit note instead, or correct its payment status first."

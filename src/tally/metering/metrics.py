@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from tally.activity import service as activity
 from tally.core.clock import utcnow
 from tally.db import is_unique_violation
-from tally.exceptions import Conflict, NotFound
+from tally.exceptions import DuplicateValue, NotFound
 from tally.metering import admission, rollups
 from tally.metering.queries import metric_query
 from tally.metering.schemas import UsageMetricIn
@@ -39,7 +39,7 @@ def _check_name_free(
     if besides is not None:
         query = query.where(UsageMetric.id != besides)
     if session.scalar(query) is not None:
-        raise Conflict(f"A usage metric named {name!r} already exists")
+        raise DuplicateValue(f"A usage metric named {name!r} already exists")
 
 
 def _apply(metric: UsageMetric, data: UsageMetricIn) -> None:
@@ -63,7 +63,7 @@ def _flush(session: Session, name: str) -> None:
         session.flush()
     except IntegrityError as exc:
         if is_unique_violation(exc):
-            raise Conflict(f"A usage metric named {name!r} already exists") from exc
+            raise DuplicateValue(f"A usage metric named {name!r} already exists") from exc
         raise
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, defer
 from tally.activity import service as activity
 from tally.core.clock import utcnow
 from tally.core.hosts import AllowList
-from tally.exceptions import Conflict, InvalidRequest, NotFound
+from tally.exceptions import InvalidRequest, LastNotificationType, NotFound
 from tally.models import (
     DeliveryStatus,
     NotificationChannel,
@@ -235,7 +235,7 @@ def remove_notification_type(
         )
     remaining = [t for t in listed if t != notification_type.value]
     if not remaining:
-        raise Conflict(
+        raise LastNotificationType(
             f"{notification_type.value} is the only type notification policy {policy_id!r} "
             "receives, and a policy listing no types receives every type: delete the policy "
             "instead"

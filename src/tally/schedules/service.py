@@ -21,7 +21,7 @@ from tally.core.clock import local_today, utcnow
 from tally.credits import phase_grants
 from tally.db import new_id
 from tally.engine.periods import ONE_DAY, periods
-from tally.exceptions import Conflict, InvalidRequest, NotFound
+from tally.exceptions import ArchivedReference, InvalidRequest, InvalidStateTransition, NotFound
 from tally.invoices import lifecycle
 from tally.models import (
     Account,
@@ -149,7 +149,7 @@ def _lock_live_customer(session: Session, account_id: str, customer_id: str) -> 
         session, account_id, Customer, "customerId", customer_id, lock="share"
     )
     if customer.archived_at is not None:
-        raise Conflict(f"Customer {customer_id!r} is archived")
+        raise ArchivedReference(f"Customer {customer_id!r} is archived")
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -463,7 +463,7 @@ def create_schedule(session: Session, account_id: str, data: ScheduleCreate) -> 
 def check_editable(schedule: BillingSchedule) -> None:
     """Refuse to change a schedule that is over (cancelled, archived or completed)."""
     if schedule.status in _FINISHED:
-        raise Conflict(
+        raise InvalidStateTransition(
             f"Billing schedule {schedule.id!r} is {schedule.status}: it can no longer change"
         )
 
@@ -529,7 +529,7 @@ def activate_schedule(session: Session, account_id: str, schedule_id: str) -> Bi
         _log(session, schedule, "ACTIVATED", "Billing schedule activated", summary, before, after)
         _announce(session, account_id, NotificationType.BILLING_SCHEDULE_UPDATED, [schedule.id])
     elif schedule.status not in (ScheduleStatus.PENDING, ScheduleStatus.ACTIVE):
-        raise Conflict(
+        raise InvalidStateTransition(
             f"Billing schedule {schedule_id!r} is {schedule.status}: only a draft activates"
         )
     return schedule

@@ -18,7 +18,7 @@ from tally.activity import service as activity
 from tally.core.clock import utcnow
 from tally.core.sql import upsert_insert
 from tally.db import is_unique_violation, new_id
-from tally.exceptions import Conflict, InvalidRequest, NotFound
+from tally.exceptions import DuplicateValue, InvalidRequest, NotFound
 from tally.models import Account, Customer, SeatEvent, SeatMetric
 from tally.seats import queries
 from tally.seats.queries import LatestSeatTotal, seat_metric_query
@@ -34,8 +34,8 @@ def get_seat_metric(session: Session, account_id: str, metric_id: str) -> SeatMe
     return metric
 
 
-def _seat_type_taken(seat_type: str) -> Conflict:
-    return Conflict(f"A seat metric with seat type {seat_type!r} already exists")
+def _seat_type_taken(seat_type: str) -> DuplicateValue:
+    return DuplicateValue(f"A seat metric with seat type {seat_type!r} already exists")
 
 
 def create_seat_metric(session: Session, account_id: str, data: SeatMetricIn) -> SeatMetric:

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
 from tally.core.clock import utcnow
-from tally.exceptions import Conflict, InvalidRequest, NotFound
+from tally.exceptions import ArchivedReference, InvalidRequest, NotFound
 from tally.models import TaxRate, TaxRateVersion
 from tally.tax.queries import tax_rate_query
 from tally.tax.schemas import TaxRateIn, TaxRateUpdate
@@ -55,7 +55,7 @@ def update_tax_rate(
         raise InvalidRequest.field("id", f"must match the tax rate in the path ({tax_rate_id})")
     tax_rate = get_tax_rate(session, account_id, tax_rate_id, for_update=True)
     if tax_rate.archived_at is not None:
-        raise Conflict(f"Tax rate {tax_rate_id!r} is archived")
+        raise ArchivedReference(f"Tax rate {tax_rate_id!r} is archived")
     before = _audited(tax_rate)
     _add_version(session, tax_rate, data, version=tax_rate.current_version + 1)
     updated = get_tax_rate(session, account_id, tax_rate_id)
