@@ -46,17 +46,37 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+class ListedErrorsResponse(ErrorResponse):
+    """Sequence's `DatabaseErrors` (`{"errors": [...]}`) beside Tally's `error`: a client of
+    either shape reads its own. `field` is empty for an error of the request as a whole."""
+
+    errors: list[ErrorDetail]
+
+
 def error_response(
     status_code: int,
     error_type: str,
     message: str,
     details: Sequence[dict[str, Any]] | None = None,
     headers: Mapping[str, str] | None = None,
+    *,
+    request: Request | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {"type": error_type, "message": message}
     if details:
         body["details"] = list(details)
-    return JSONResponse({"error": body}, status_code=status_code, headers=headers)
+    content: dict[str, Any] = {"error": body}
+    if status_code == 400 and request is not None and _lists_errors(request):
+        content["errors"] = list(details) if details else [{"field": "", "message": message}]
+    return JSONResponse(content, status_code=status_code, headers=headers)
+
+
+def _lists_errors(request: Request) -> bool:
+    """Whether the matched operation documents its 400 as `ListedErrorsResponse`
+    (`LISTED_ERRORS`): declaring it is what makes its 400s carry `errors`."""
+    responses = getattr(request.scope.get("route"), "responses", None) or {}
+    documented = responses.get(400) or responses.get("400") or {}
+    return documented.get("model") is ListedErrorsResponse
 
 
 def _field_path(location: Sequence[Any]) -> str:
@@ -66,10 +86,15 @@ def _field_path(location: Sequence[Any]) -> str:
     return ".".join(parts)
 
 
-async def _tally_error(_: Request, exc: Exception) -> JSONResponse:
+async def _tally_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TallyError)
     return error_response(
-        exc.status_code, exc.error_type, exc.message, exc.details, headers=exc.headers
+        exc.status_code,
+        exc.error_type,
+        exc.message,
+        exc.details,
+        headers=exc.headers,
+        request=request,
     )
 
 
@@ -96,7 +121,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     if any(error.get("type") == "json_invalid" for error in errors):
-        return error_response(400, "BadRequest", "The request body is not valid JSON.")
+        message = "The request body is not valid JSON."
+        return error_response(400, "BadRequest", message, request=request)
     details = [
         {"field": _field_path(error.get("loc", ())), "message": _message(request, exc, error)}
         for error in errors
@@ -105,16 +131,18 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
     if len(details) > 1:
         message += f" (and {len(details) - 1} more)"
-    return error_response(400, "ValidationError", message, details)
+    return error_response(400, "ValidationError", message, details, request=request)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     error_type = _HTTP_ERROR_TYPES.get(exc.status_code, "Error")
     message = exc.detail if isinstance(exc.detail, str) else error_type
     if exc.status_code == 404 and message == "Not Found":
         message = "No such route."
-    return error_response(exc.status_code, error_type, message, headers=exc.headers)
+    return error_response(
+        exc.status_code, error_type, message, headers=exc.headers, request=request
+    )
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
@@ -171,5 +199,15 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {
         "model": ErrorResponse,
         "description": "Database unreachable for now; retry after `Retry-After`",
+    },
+}
+
+# For the operations whose 400 Sequence documents as `DatabaseErrors` (`{"errors": [...]}`):
+# their 400s carry that list beside the usual `error` (see `error_response`).
+LISTED_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ListedErrorsResponse,
+        "description": "Invalid or refused request: `errors` lists each field and message "
+        "(Sequence's `DatabaseErrors`), beside the usual `error`",
     },
 }

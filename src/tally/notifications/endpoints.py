@@ -6,6 +6,7 @@ from fastapi import Depends, Path, Query, Request
 
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession
+from tally.api.errors import LISTED_ERRORS
 from tally.api.pagination import Paging, paginate
 from tally.api.routing import api_router
 from tally.api.schemas import Page
@@ -23,6 +24,8 @@ from tally.notifications.schemas import (
 from tally.settings import Settings
 
 router = api_router(tags=["Notifications"])
+# The operations whose 400 Sequence documents as `DatabaseErrors` declare `LISTED_ERRORS`:
+# their 400s carry its `errors` list beside the usual `error`.
 
 PolicyId = Annotated[str, Path(description="Notification policy ID")]
 
@@ -58,6 +61,7 @@ def list_policies(
     status_code=201,
     summary="Create a notification policy",
     description="A WEBHOOK policy without `webhookSecret` gets a generated one (`whsec_...`).",
+    responses=LISTED_ERRORS,
 )
 def create_policy(
     body: PolicyIn, account: CurrentAccount, session: DbSession, allowed: Allowed
@@ -84,6 +88,7 @@ def delete_policy(id: PolicyId, account: CurrentAccount, session: DbSession) -> 
 @router.post(
     "/notifications/policies/{id}/notification-types",
     summary="Add notification types to a policy",
+    responses=LISTED_ERRORS,
 )
 def add_notification_types(
     id: PolicyId, body: NotificationTypesIn, account: CurrentAccount, session: DbSession
@@ -97,6 +102,7 @@ def add_notification_types(
 @router.delete(
     "/notifications/policies/{id}/notification-types/{type}",
     summary="Remove a notification type from a policy",
+    responses=LISTED_ERRORS,
 )
 def remove_notification_type(
     id: PolicyId, type: NotificationType, account: CurrentAccount, session: DbSession
@@ -105,7 +111,11 @@ def remove_notification_type(
     return PolicyOut.build(policy)
 
 
-@router.post("/notifications/policies/{id}/recipients", summary="Add recipients to a policy")
+@router.post(
+    "/notifications/policies/{id}/recipients",
+    summary="Add recipients to a policy",
+    responses=LISTED_ERRORS,
+)
 def add_recipients(
     id: PolicyId, body: RecipientsIn, account: CurrentAccount, session: DbSession, allowed: Allowed
 ) -> PolicyOut:
@@ -120,6 +130,7 @@ def add_recipients(
     "/notifications/policies/{id}/recipients/{recipient:path}",
     summary="Remove a recipient from a policy",
     description="The recipient percent-encoded: a URL's `/` as `%2F`, `?` as `%3F`.",
+    responses=LISTED_ERRORS,
 )
 def remove_recipient(
     id: PolicyId, recipient: str, account: CurrentAccount, session: DbSession
