@@ -47,8 +47,10 @@ API_DESCRIPTION = """\
 Tally's billing API, wire-compatible with Sequence's public API (version 2024-07-30).
 
 Authenticate with HTTP Basic: your API key as the user name, your API secret as the password.
-Errors are `{"error": {"type", "message", "details"?}}`; lists are
-`{"items", "pagination": {"after", "before", "totalResultSize"}}`.
+Errors are `{"error": {"type", "message", "details"?}}`, with status 400 for every invalid or
+refused request (a state conflict's `type` names it); lists are
+`{"items", "pagination": {"after"?, "before"?, "totalResultSize"}}`, a cursor left out when
+there is no such page.
 """
 
 

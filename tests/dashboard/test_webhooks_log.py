@@ -97,7 +97,7 @@ def test_the_delivery_log_pages_like_the_api(
     rest = re.findall(r'data-delivery="([^"]+)"', second.text)
     assert len(rest) == 1 and rest[0] not in ids
     assert 'rel="prev"' in second.text
-    cursor = first_api["pagination"]["after"]
+    cursor = first_api["pagination"].get("after")
     assert api.get(
         f"/api/notifications/policies/{policy_id}/deliveries", params={"after": cursor}
     ).json()["items"][0]["id"] == rest[0]  # fmt: skip

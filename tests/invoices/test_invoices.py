@@ -220,7 +220,7 @@ def test_an_invoice_without_period_lines_or_groups(
         "0.00",
     )
     assert (invoice["lineItems"], invoice["lineItemGroups"]) == ([], [])
-    empty = {"items": [], "pagination": {"after": None, "before": None, "totalResultSize": 0}}
+    empty = {"items": [], "pagination": {"totalResultSize": 0}}
     assert ok(api, f"/api/invoices/{invoice_id}/line-items") == empty
     assert ok(api, f"/api/invoices/{invoice_id}/line-item-groups") == empty
 
@@ -258,18 +258,18 @@ def walk(api: ApiClient, url: str, limit: int, sort_order: str | None = None) ->
     if sort_order:
         params["sortOrder"] = sort_order
     pages = [ok(api, url, **params)]
-    while pages[-1]["pagination"]["after"]:
-        pages.append(ok(api, url, **params, after=pages[-1]["pagination"]["after"]))
+    while pages[-1]["pagination"].get("after"):
+        pages.append(ok(api, url, **params, after=pages[-1]["pagination"].get("after")))
     assert {p["pagination"]["totalResultSize"] for p in pages} == {
         sum(len(p["items"]) for p in pages)
     }
     forward = [item["index"] for p in pages for item in p["items"]]
     back = [item["index"] for item in pages[-1]["items"]]
-    cursor = pages[-1]["pagination"]["before"]
+    cursor = pages[-1]["pagination"].get("before")
     while cursor:
         previous = ok(api, url, **params, before=cursor)
         back = [item["index"] for item in previous["items"]] + back
-        cursor = previous["pagination"]["before"]
+        cursor = previous["pagination"].get("before")
     assert back == forward
     return forward
 
@@ -295,7 +295,7 @@ def test_a_cursor_of_another_list_is_refused(
 ) -> None:
     first = insert_invoice(database, account.account_id, customer)
     second = insert_invoice(database, account.account_id, customer)
-    cursor = ok(api, f"/api/invoices/{first}/line-items", limit=1)["pagination"]["after"]
+    cursor = ok(api, f"/api/invoices/{first}/line-items", limit=1)["pagination"].get("after")
     response = api.get(f"/api/invoices/{second}/line-items", params={"after": cursor})
     assert response.status_code == 400, response.text
     assert api.get(f"/api/invoices/{first}/line-items", params={"after": "%%"}).status_code == 400

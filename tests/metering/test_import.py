@@ -63,9 +63,9 @@ def all_events(api: ApiClient, **params: Any) -> list[dict[str, Any]]:
         assert response.status_code == 200, response.text
         page = response.json()
         items += page["items"]
-        if page["pagination"]["after"] is None:
+        if page["pagination"].get("after") is None:
             return items
-        query["after"] = page["pagination"]["after"]
+        query["after"] = page["pagination"].get("after")
 
 
 def total(api: ApiClient, **params: Any) -> int:

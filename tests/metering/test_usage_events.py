@@ -602,9 +602,9 @@ def test_list_paginates_with_cursors(api: ApiClient) -> None:
         assert page["pagination"]["totalResultSize"] == 5
         assert len(page["items"]) <= 2
         seen += [e["id"] for e in page["items"]]
-        if page["pagination"]["after"] is None:
+        if page["pagination"].get("after") is None:
             break
-        params = {**params, "after": page["pagination"]["after"]}
+        params = {**params, "after": page["pagination"].get("after")}
     assert pages == 3
     assert seen == newest_first
 
@@ -616,7 +616,7 @@ def test_list_paginates_with_cursors(api: ApiClient) -> None:
             "limit": 3,
             "sortOrder": "ASC",
             "customerAlias": "pager",
-            "after": ascending["pagination"]["after"],
+            "after": ascending["pagination"].get("after"),
         },
     )
     assert [e["id"] for e in rest["items"]] == [e["id"] for e in made[3:]]

@@ -24,6 +24,6 @@ def walk(
         assert len(page["items"]) <= limit
         pages.append(page)
         ids += [item["id"] for item in page["items"]]
-        cursor = page["pagination"]["after"]
+        cursor = page["pagination"].get("after")
         if cursor is None:
             return ids, pages

@@ -1,8 +1,15 @@
 """Base models for the wire format: camelCase names, decimal strings, Sequence's list shape."""
 
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    WithJsonSchema,
+    model_serializer,
+)
 from pydantic.alias_generators import to_camel
 
 _CAMEL_CASE = ConfigDict(
@@ -34,14 +41,22 @@ class Schema(BaseModel):
         return data
 
 
+# A cursor, left out when there is no such page: Sequence's schema types it as a string.
+_Cursor = Annotated[
+    str | None, Field(exclude_if=lambda value: value is None), WithJsonSchema({"type": "string"})
+]
+
+
 class Pagination(BaseModel):
-    """Always written out, nulls included: clients read `pagination.after` to know when to
-    stop (seed 002 shows `"after": null`)."""
+    """`after` and `before` are left out when there is no such page, never null: 8 of the
+    11 pagination shapes in Sequence's schema type them as non-null strings, and omission
+    satisfies all 11. Clients stop when `after` is missing. (Seed 002's example shows
+    `"after": null`; issue 18 decided omission.)"""
 
     model_config = _CAMEL_CASE
 
-    after: str | None = None
-    before: str | None = None
+    after: _Cursor = None
+    before: _Cursor = None
     total_result_size: int = 0
 
 
