@@ -41,6 +41,7 @@ from tally.schedules.endpoints import router as schedules_router
 from tally.seats.endpoints import router as seats_router
 from tally.settings import Settings, get_settings
 from tally.tax.endpoints import router as tax_router
+from tally.tax.registration_endpoints import router as tax_registrations_router
 from tally.workflows import presenters  # noqa: F401  (registers every event's presenter)
 
 API_DESCRIPTION = """\
@@ -60,6 +61,7 @@ def api_routes() -> APIRouter:
         catalog_router,
         prices_router,
         tax_router,
+        tax_registrations_router,
         metering_router,
         seats_router,
         schedules_router,
