@@ -42,6 +42,7 @@ from tally.seats.endpoints import router as seats_router
 from tally.settings import Settings, get_settings
 from tally.tax.endpoints import router as tax_router
 from tally.tax.registration_endpoints import router as tax_registrations_router
+from tally.users.endpoints import router as users_router
 from tally.workflows import presenters  # noqa: F401  (registers every event's presenter)
 
 API_DESCRIPTION = """\
@@ -74,6 +75,7 @@ def api_routes() -> APIRouter:
         portal_sessions_router,
         portal_settings_router,
         activity_router,
+        users_router,
     ):
         api.include_router(router)
     return api
