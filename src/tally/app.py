@@ -38,6 +38,7 @@ from tally.portal.session_endpoints import flexprice_router as portal_flexprice_
 from tally.portal.session_endpoints import router as portal_sessions_router
 from tally.portal.settings_endpoints import router as portal_settings_router
 from tally.schedules.endpoints import router as schedules_router
+from tally.schedules.extra_endpoints import router as schedule_extras_router
 from tally.seats.endpoints import router as seats_router
 from tally.settings import Settings, get_settings
 from tally.tax.endpoints import router as tax_router
@@ -66,6 +67,7 @@ def api_routes() -> APIRouter:
         metering_router,
         seats_router,
         schedules_router,
+        schedule_extras_router,
         billing_router,
         invoices_router,
         credit_notes_router,
