@@ -25,6 +25,11 @@ from tally.tax import queries as tax_queries
 def validate_taxes(session: Session, account_id: str, data: ScheduleCreate) -> None:
     customer = references.resolve_one(session, account_id, Customer, "customerId", data.customer_id)
     billed = service.check_terms(session, account_id, data)
+    for index, phase in enumerate(data.phases):
+        for number, grant in enumerate(phase.credit_grants or []):
+            if grant.id is not None:  # as on create: a new schedule has no grant to keep
+                field = f"phases.{index}.creditGrants.{number}.id"
+                raise references.not_found(field, "Phase credit grant", grant.id)
     if customer.tax_status is TaxStatus.TAXED:
         taxed = {item.price_id for item in data.tax_rates or []}
         untaxed = [price_id for price_id in billed if price_id not in taxed]
