@@ -161,6 +161,7 @@ def test_create_update_and_delete_are_logged_with_their_changes(api: ApiClient) 
     created = register(api, taxIdentifier="IE1", customerId=customer["id"], country="IE")
     body = {"taxIdentifier": "IE6388047V", "customerId": customer["id"], "country": "IE"}
     assert api.put(f"{URL}/{created['id']}", json=body).status_code == 200
+    assert api.put(f"{URL}/{created['id']}", json=body).status_code == 200  # no change
     assert api.delete(f"{URL}/{created['id']}").status_code == 200
 
     entries = logs(api, created["id"])

@@ -127,8 +127,9 @@ def update_registration(
     before = _audited(registration)
     _apply(registration, data)
     session.flush()
-    summary = f"Tax registration {data.tax_identifier} ({data.country}) updated"
-    _log(session, registration, "UPDATED", summary, before)
+    if _audited(registration) != before:  # the same registration restated logs nothing
+        summary = f"Tax registration {data.tax_identifier} ({data.country}) updated"
+        _log(session, registration, "UPDATED", summary, before)
     return registration
 
 
