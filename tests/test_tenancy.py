@@ -5,6 +5,8 @@ import re
 
 from fastapi import FastAPI
 
+from tally.dashboard.users import create_user
+from tally.db import new_id
 from tests.catalog.price_bodies import fixed, price_body
 from tests.credit_notes.helpers import add_line, line_body, new_note, sent_invoice
 from tests.documents.helpers import insert_credit_note
@@ -13,6 +15,40 @@ from tests.invoices.helpers import insert_invoice
 from tests.schedules.helpers import Setup, update_body
 from tests.support.api_client import ApiClient
 from tests.test_contract import api_operations
+
+
+def _party_attempts(
+    app: FastAPI, api: ApiClient, account_id: str, customer_id: str, schedule_url: str
+) -> dict[tuple[str, str], tuple[str, object]]:
+    """Tax registrations, users and schedule duplicates (tests/contract_walks/p_parties.py)."""
+    registration = {"customerId": customer_id, "taxIdentifier": "GB1", "country": "GB"}
+    registration_url = f"/api/tax-registrations/{api.post(TAX_IDS, json=registration).json()['id']}"
+    with app.state.db.transaction() as session:
+        user_url = (
+            f"/api/users/{create_user(session, account_id, f'{new_id()}@example.com', 'x' * 12).id}"
+        )
+    return {
+        ("get", "/api/tax-registrations/{id}"): (registration_url, None),
+        ("put", "/api/tax-registrations/{id}"): (registration_url, registration),
+        ("delete", "/api/tax-registrations/{id}"): (registration_url, None),
+        ("get", "/api/tax-registrations/for-customer/{id}"): (
+            f"{TAX_IDS}/for-customer/{customer_id}",
+            None,
+        ),
+        ("get", "/api/tax-registrations/for-merchant/{id}"): (
+            f"{TAX_IDS}/for-merchant/{account_id}",
+            None,
+        ),
+        ("get", "/api/users/{id}"): (user_url, None),
+        ("delete", "/api/users/{id}"): (user_url, None),
+        ("post", "/api/billing-schedules/{id}/duplicate"): (
+            f"{schedule_url}/duplicate",
+            {"customerId": customer_id},
+        ),
+    }
+
+
+TAX_IDS = "/api/tax-registrations"
 
 
 def test_every_id_in_a_path_is_scoped_to_the_caller(
@@ -279,6 +315,7 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
             f"/api/sequence-accounts/{account_id}",
             {"companyName": "Hijacked"},
         ),
+        **_party_attempts(app, api, account_id, customer["id"], schedule_url),
     }
     # A date in the path, not an id: billing "self" only ever bills the caller (checked below).
     bill_for_date = ("post", "/api/billing/execution/accounts/self/for-date/{day}")

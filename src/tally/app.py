@@ -38,9 +38,12 @@ from tally.portal.session_endpoints import flexprice_router as portal_flexprice_
 from tally.portal.session_endpoints import router as portal_sessions_router
 from tally.portal.settings_endpoints import router as portal_settings_router
 from tally.schedules.endpoints import router as schedules_router
+from tally.schedules.extra_endpoints import router as schedule_extras_router
 from tally.seats.endpoints import router as seats_router
 from tally.settings import Settings, get_settings
 from tally.tax.endpoints import router as tax_router
+from tally.tax.registration_endpoints import router as tax_registrations_router
+from tally.users.endpoints import router as users_router
 from tally.workflows import presenters  # noqa: F401  (registers every event's presenter)
 
 API_DESCRIPTION = """\
@@ -62,9 +65,11 @@ def api_routes() -> APIRouter:
         catalog_router,
         prices_router,
         tax_router,
+        tax_registrations_router,
         metering_router,
         seats_router,
         schedules_router,
+        schedule_extras_router,
         billing_router,
         invoices_router,
         credit_notes_router,
@@ -74,6 +79,7 @@ def api_routes() -> APIRouter:
         portal_sessions_router,
         portal_settings_router,
         activity_router,
+        users_router,
     ):
         api.include_router(router)
     return api

@@ -54,6 +54,7 @@ KINDS = {
     "invoiceLineItemIds": "sent_invoice_line",
     "lineItemGroupId": "sent_invoice_group",
     "sequenceAccountId": "account",
+    "merchantId": "account",  # in Tally the merchant is the account
     "phases[].creditGrants[].id": "phase_credit_grant",
     # Refused whatever they say (the schema documents them as not supported): any real id.
     "attachmentAssetIds": "customer",
@@ -87,6 +88,9 @@ NOT_REFERENCES = {
 NO_OWN = {
     ("post", "/api/billing-schedules", "phases[].creditGrants[].id"): (
         "a new schedule has no phase grant to keep: every id is unknown"
+    ),
+    ("post", "/api/billing-schedules/validate-taxes", "phases[].creditGrants[].id"): (
+        "checked as a new schedule: every id is unknown"
     ),
 }
 
@@ -244,6 +248,34 @@ def _schedule(ids: dict[str, str]) -> dict[str, Any]:
     return {"customerId": ids["customer"], "isDraft": True, **_terms(ids, _grant(ids))}
 
 
+def _party_bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[str, Any]]]:
+    """Tax registrations (a customer's and the merchant's), schedule duplicate and
+    validate-taxes (tests/contract_walks/p_parties.py)."""
+    customer = {"customerId": ids["customer"], "taxIdentifier": "DE1", "country": "DE"}
+    merchant = {"merchantId": ids["account"], "taxIdentifier": "GB1", "country": "GB"}
+    made = _created(api.post("/api/tax-registrations", json={**customer, "taxIdentifier": "X"}))
+    registration = f"/api/tax-registrations/{made['id']}"
+    return {
+        ("post", "/api/tax-registrations"): [
+            ("/api/tax-registrations", customer),
+            ("/api/tax-registrations", merchant),
+        ],
+        ("put", "/api/tax-registrations/{id}"): [
+            (registration, {**customer, "taxIdentifier": "DE2"}),
+            (registration, {**merchant, "taxIdentifier": "GB2"}),
+        ],
+        ("post", "/api/billing-schedules/{id}/duplicate"): [
+            (
+                f"/api/billing-schedules/{ids['granting_schedule']}/duplicate",
+                {"customerId": ids["customer"]},
+            ),
+        ],
+        ("post", "/api/billing-schedules/validate-taxes"): [
+            ("/api/billing-schedules/validate-taxes", _schedule(ids)),
+        ],
+    }
+
+
 def bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[str, Any]]]:
     """Per operation, (url, body) pairs naming the caller's own objects, each valid."""
     sent = _created(api.get(f"/api/invoices/{ids['sent_invoice']}"))
@@ -292,6 +324,7 @@ def bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[st
             (f"/api/tax-rates/{ids['tax_rate']}", tax_rate_body(id=ids["tax_rate"])),
         ],
         ("post", "/api/billing-schedules"): [("/api/billing-schedules", _schedule(ids))],
+        **_party_bodies(api, ids),
         ("put", "/api/billing-schedules/{id}"): [
             (f"/api/billing-schedules/{ids['granting_schedule']}", _terms(ids, kept_grant)),
         ],

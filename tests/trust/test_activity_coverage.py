@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from tally.accounts.service import Credentials
 from tally.credits.expiry import expire_due
-from tally.db import Database
+from tally.dashboard.users import create_user
+from tally.db import Database, new_id
 from tally.models import ApiKey, InvoiceStatus
 from tests.credit_notes.helpers import add_line, line_body, new_note, sent_invoice
 from tests.factories import customer_body, product_body, tax_rate_body
@@ -487,6 +488,46 @@ def account_update(w: World) -> Call:
     )  # fmt: skip
 
 
+def tax_registration(action: str) -> Callable[[World], Call]:
+    def call(w: World) -> Call:
+        customer = w.customer()
+        body = {"customerId": customer["id"], "taxIdentifier": "DE123456789", "country": "DE"}
+        if action == "create":
+            refused = ("POST", "/api/tax-registrations", {**body, "country": "XX"})
+            return Call("POST", "/api/tax-registrations", body, target_id=customer["id"],
+                        refused=refused)  # fmt: skip
+        made = w.created(w.api.post("/api/tax-registrations", json=body))
+        url = f"/api/tax-registrations/{made['id']}"
+        if action == "update":
+            changed = {**body, "taxIdentifier": "DE999999999"}
+            refused = ("PUT", url, {**body, "state": "CA"})
+            return Call("PUT", url, changed, made["id"], customer["id"], refused=refused)
+        return Call("DELETE", url, None, made["id"], customer["id"])
+
+    return call
+
+
+def user_delete(w: World) -> Call:
+    with w.database.transaction() as session:
+        users = [
+            create_user(session, w.account_id, f"{new_id()}@example.com", "x" * 12)
+            for _ in range(2)
+        ]
+        user_id = users[0].id
+    # Deleting a deactivated user again changes nothing: 200, and nothing logged.
+    return Call("DELETE", f"/api/users/{user_id}", None, user_id, refused_status=200)
+
+
+def schedule_duplicate(w: World) -> Call:
+    setup = Setup(w.api)
+    schedule = setup.create()
+    url = f"/api/billing-schedules/{schedule['id']}/duplicate"
+    return Call(
+        "POST", url, {"customerId": setup.customer_id}, target_id=setup.customer_id,
+        refused=("POST", url, {"customerId": "nobody"}),
+    )  # fmt: skip
+
+
 C, IV, N = "CUSTOMER", "INVOICE", "CREDIT_NOTE"
 INV, NOTE = "/api/invoices/{id}", "/api/credit-notes/{id}"
 LINES, GROUPS = "/api/invoices/{invoice}/line-items", "/api/invoices/{invoice}/line-item-groups"
@@ -581,6 +622,15 @@ LOGGED = [
            portal_rotate),
     Logged(("put", "/api/sequence-accounts/{id}"), "UPDATED", "SEQUENCE_ACCOUNT", None,
            account_update),
+    Logged(("post", "/api/tax-registrations"), "CREATED", "TAX_REGISTRATION", C,
+           tax_registration("create")),
+    Logged(("put", "/api/tax-registrations/{id}"), "UPDATED", "TAX_REGISTRATION", C,
+           tax_registration("update")),
+    Logged(("delete", "/api/tax-registrations/{id}"), "DELETED", "TAX_REGISTRATION", C,
+           tax_registration("delete")),
+    Logged(("delete", "/api/users/{id}"), "DEACTIVATED", "USER", None, user_delete),
+    Logged(("post", "/api/billing-schedules/{id}/duplicate"), "CREATED", "BILLING_SCHEDULE", C,
+           schedule_duplicate),
 ]  # fmt: skip
 
 # Writing operations that log nothing, and why.
@@ -602,6 +652,7 @@ NOT_LOGGED = {
     ("post", "/api/usage-events"): "usage data: the invoices it bills are logged",
     ("post", "/api/usage-events/batch"): "usage data: the invoices it bills are logged",
     ("post", "/api/seat-events"): "usage data: the invoices it bills are logged",
+    ("post", "/api/billing-schedules/validate-taxes"): "a check: writes nothing",
     ("post", "/api/billing/execution/accounts/self"): "billing runs log as the system "
     "(src/tally/billing/)",
     ("post", "/api/billing/execution/accounts/self/for-date/{day}"): "billing runs log as the "

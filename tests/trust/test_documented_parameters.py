@@ -97,9 +97,9 @@ def test_a_sort_column_not_offered_is_refused_naming_what_is(api: ApiClient) -> 
     assert response.status_code == 400
     assert response.json()["error"]["details"][0]["field"] == "sortBy"
     assert "legalName" in response.json()["error"]["message"]
-    custom = api.get("/api/customers", params={"sortBy": "customProperties.tier"})
+    custom = api.get("/api/customers", params={"sortBy": 'customProperties.a"b'})
     assert custom.status_code == 400
-    assert "not supported" in custom.json()["error"]["message"]
+    assert "no double quote" in custom.json()["error"]["message"]
 
 
 def test_customers_billing_status_follows_active_schedules(api: ApiClient) -> None:
@@ -120,7 +120,7 @@ def test_billing_schedules_sort_by_start_date(api: ApiClient) -> None:
     page = api.get("/api/billing-schedules", params={"sortBy": "startDate", "sortOrder": "ASC"})
     assert page.status_code == 200, page.text
     assert _ids(page.json()) == [early["id"], late["id"]]
-    refused = api.get("/api/billing-schedules", params={"sortBy": "customFields.region"})
+    refused = api.get("/api/billing-schedules", params={"sortBy": "customFieldz.region"})
     assert refused.status_code == 400
 
 

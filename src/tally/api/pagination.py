@@ -7,6 +7,7 @@ an order of their own (an invoice's lines, by `index`) page on that order, ties 
 
 import base64
 import binascii
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -118,24 +119,28 @@ def paginate_ordered(
     params: PageParams,
     skip: int = 0,
 ) -> PageResult[RowT]:
-    """One page ordered by a non-null `order_column`, ties by id: for rows with an order of
-    their own, such as an invoice's lines (by `index`). Cursors are still row ids; a cursor
-    naming a row that is no longer in the list is refused."""
+    """One page ordered by a non-null `order_column` (a column or a `SortKey`), ties by id:
+    for rows with an order of their own, such as an invoice's lines (by `index`). Cursors are
+    still row ids; a cursor naming a row that is no longer in the list is refused."""
+    sort_expression = order_column
+    value_of: Callable[[Any], Any] = lambda row: getattr(row, order_column.key)  # noqa: E731
+    if isinstance(order_column, SortKey):
+        sort_expression, value_of = order_column.expression, order_column.value_of
 
     def anchor(cursor: str) -> tuple[Any, ...]:
-        probe = statement.with_only_columns(order_column).where(id_column == cursor)
+        probe = statement.with_only_columns(sort_expression).where(id_column == cursor)
         value = session.scalar(probe.order_by(None))
         if value is None:
             raise BadRequest(f"Pagination cursor for {cursor!r} names no row of this list.")
         return (value, cursor)
 
     def key_of(row: RowT) -> tuple[Any, ...]:
-        return (getattr(row, order_column.key), row.id)
+        return (value_of(row), row.id)
 
     return _keyset_page(
         session,
         statement,
-        (order_column, id_column),
+        (sort_expression, id_column),
         params,
         key_of=key_of,
         anchor=anchor,
@@ -214,17 +219,56 @@ def _keyset_page(
     )
 
 
+@dataclass(frozen=True)
+class SortKey:
+    """A sort on an expression rather than a mapped column (a custom property's value):
+    `expression` orders the rows in SQL (never NULL), `value_of` reads a loaded row's value
+    of it, which the cursors compare against."""
+
+    expression: Any
+    value_of: Callable[[Any], Any]
+
+
+# A key of `customProperties` / `customFields` to sort by: one line, no double quote (SQLite
+# reads the key inside a quoted JSON path).
+_CUSTOM_KEY = re.compile(r'^[^"\x00-\x1f\x7f]{1,200}$')
+
+
+def custom_key_sort(document: Any, attribute: str, key: str) -> SortKey:
+    """Sort by the string value of `key` in a JSON object column (`document`), rows without
+    it first (as the empty string); `attribute` is the column's Python name."""
+    if not _CUSTOM_KEY.match(key):
+        message = f"{key!r} is not a key Tally can sort by (1 to 200 characters, no double quote)"
+        raise InvalidRequest(
+            f"sortBy: {message}", details=[{"field": "sortBy", "message": message}]
+        )
+    expression = func.coalesce(document[key].as_string(), "")
+
+    def value_of(row: Any) -> str:
+        value = (getattr(row, attribute) or {}).get(key)
+        return "" if value is None else str(value)
+
+    return SortKey(expression, value_of)
+
+
 def sort_column(
-    raw: str | None, columns: Mapping[str, Any], *, custom_prefix: str | None = None
+    raw: str | None,
+    columns: Mapping[str, Any],
+    *,
+    custom_prefix: str | None = None,
+    custom: Callable[[str], SortKey] | None = None,
 ) -> Any | None:
     """The column a `sortBy` names: one of `columns` (the API's camelCase field names, in
-    any case), or None for the default (creation order). Anything else is refused, naming
-    what is accepted: an ignored sort would answer in an order the client did not ask for."""
+    any case), `<custom_prefix>.<key>` when `custom` makes the sort of a key, or None for the
+    default (creation order). Anything else is refused, naming what is accepted: an ignored
+    sort would answer in an order the client did not ask for."""
     if raw is None or raw.casefold() == "createdat":
         return None
     by_name = {name.casefold(): column for name, column in columns.items()}
     if raw.casefold() in by_name:
         return by_name[raw.casefold()]
+    if custom_prefix and custom and raw.startswith(f"{custom_prefix}."):
+        return custom(raw.removeprefix(f"{custom_prefix}."))
     accepted = ", ".join(["createdAt", *columns])
     if custom_prefix and raw.startswith(f"{custom_prefix}."):
         message = (

@@ -62,3 +62,10 @@ def utc_hour_text(bind: Bind, timestamp: Any) -> ColumnElement[str]:
     if is_postgres(bind):
         return func.to_char(func.timezone("UTC", timestamp), "YYYY-MM-DD HH24")
     return func.strftime("%Y-%m-%d %H", timestamp)
+
+
+def json_object_keys(bind: Bind, document: Any) -> Any:
+    """A table-valued function giving one row (column `key`) per key of a JSON object column,
+    to join with the column's table: distinct custom property keys in one query."""
+    function = func.jsonb_each if is_postgres(bind) else func.json_each
+    return function(document).table_valued("key")

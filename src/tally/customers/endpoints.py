@@ -7,10 +7,17 @@ from sqlalchemy.orm import Session
 
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession
-from tally.api.pagination import Paging, paginate, paginate_sorted, sort_column
+from tally.api.pagination import (
+    Paging,
+    custom_key_sort,
+    paginate,
+    paginate_sorted,
+    sort_column,
+)
 from tally.api.routing import api_router
 from tally.api.schemas import ItemList, Page
 from tally.customers import aliases, contacts, hierarchy, presenters, service
+from tally.customers import queries as customer_queries
 from tally.customers.schemas import (
     AliasIn,
     AliasOut,
@@ -65,8 +72,9 @@ def list_customers(
         str | None,
         Query(
             alias="sortBy",
-            description="createdAt (default), updatedAt or legalName; `sortOrder` gives the "
-            "direction. `customProperties.<key>` is not supported yet (refused).",
+            description="createdAt (default), updatedAt, legalName or "
+            "`customProperties.<key>` (by that property's value; customers without it first "
+            "in ascending order); `sortOrder` gives the direction.",
         ),
     ] = None,
 ) -> Page[CustomerOut]:
@@ -74,6 +82,7 @@ def list_customers(
         sort_by,
         {"updatedAt": Customer.updated_at, "legalName": Customer.legal_name},
         custom_prefix="customProperties",
+        custom=lambda key: custom_key_sort(Customer.custom_properties, "custom_properties", key),
     )
     filters = service.CustomerFilters(
         legal_name, email, alias, label, include_archived, billing_status
@@ -81,6 +90,16 @@ def list_customers(
     query = service.filtered_customers(account.account_id, filters)
     page = paginate_sorted(session, query, sort, Customer.id, paging)
     return Page(items=_present(session, account.account_id, page.rows), pagination=page.pagination)
+
+
+@router.get(
+    "/customer-custom-property-keys",
+    summary="List the keys the account's customers' custom properties use",
+)
+def list_customer_custom_property_keys(
+    account: CurrentAccount, session: DbSession
+) -> ItemList[str]:
+    return ItemList(items=customer_queries.custom_property_keys(session, account.account_id))
 
 
 @router.post("/customers", status_code=201, summary="Create customer")

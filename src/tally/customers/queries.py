@@ -4,8 +4,10 @@ question, each one query on the tenant-scoped base (`models/scoped.py`)."""
 from collections.abc import Collection
 from typing import NamedTuple
 
+from sqlalchemy import true
 from sqlalchemy.orm import Session
 
+from tally.core.sql import json_object_keys
 from tally.models import BillingPreference, Contact, Customer
 from tally.models.scoped import scoped
 
@@ -58,3 +60,18 @@ def billing_email(session: Session, account_id: str, customer_id: str) -> str | 
         .order_by(Contact.billing_preference != BillingPreference.PRIMARY, Contact.id)
     )
     return session.scalar(query.limit(1))
+
+
+def custom_property_keys(session: Session, account_id: str) -> list[str]:
+    """Every key of the account's customers' `customProperties` (archived customers' too),
+    once each, sorted."""
+    keys = json_object_keys(session, Customer.custom_properties)
+    query = (
+        scoped(Customer, account_id)
+        .with_only_columns(keys.c.key)
+        .distinct()
+        .select_from(Customer)
+        .join(keys, true())
+        .order_by(keys.c.key)
+    )
+    return list(session.scalars(query))

@@ -92,6 +92,7 @@ def viewer(session: Session, token: str, now: datetime | None = None) -> Viewer 
             DashboardSession.token_hash == hash_token(token),
             DashboardSession.revoked_at.is_(None),
             DashboardSession.expires_at > (now or utcnow()),
+            MerchantUser.deactivated_at.is_(None),
         )
     ).one_or_none()
     if row is None:

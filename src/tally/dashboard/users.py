@@ -104,6 +104,8 @@ def check_password(session: Session, email: str, password: str) -> PasswordCheck
     except InvalidRequest:
         address = ""
     user = find_user(session, address) if address else None
+    if user is not None and user.deactivated_at is not None:
+        user = None  # deactivated (DELETE /api/users/{id}): signs in no more
     if user is None or len(password) > MAX_PASSWORD_LENGTH:
         _verifies(_decoy_hash(), password[:MAX_PASSWORD_LENGTH])
         return None

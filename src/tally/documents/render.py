@@ -42,12 +42,15 @@ from tally.models import (
     Invoice,
     InvoiceStatus,
     TaxRateVersion,
+    TaxRegistration,
     TaxStatus,
 )
 from tally.models.billed import BilledLine as Line
 from tally.models.billed import BilledLineGroup as Group
 from tally.models.scoped import get_account
 from tally.settings import Settings, get_settings
+from tally.tax.queries import printed_registrations
+from tally.tax.registration_schemes import printed
 
 BODY_TEMPLATE = "document.html"
 PAGE_TEMPLATE = "page.html"
@@ -263,9 +266,18 @@ def html_to_pdf(html: str, *, files_dir: Path | None = None) -> bytes:
 # --- reading the rows ----------------------------------------------------------------------
 
 
-def _merchant(account: Account, fmt: Formatter) -> Party:
+def _merchant(account: Account, fmt: Formatter, tax_ids: list[str]) -> Party:
     details = [f"Company number {account.company_number}"] if account.company_number else []
-    return Party(name=account.name, address=fmt.address(account.address), details=details)
+    return Party(
+        name=account.name, address=fmt.address(account.address), details=[*details, *tax_ids]
+    )
+
+
+def _tax_ids(registrations: Iterable[TaxRegistration]) -> list[str]:
+    """The registrations as printed under a party's address ("VAT number GB123456789")."""
+    return [
+        printed(row.scheme, row.tax_identifier, row.country, row.state) for row in registrations
+    ]
 
 
 def _customer_names(session: Session, account_id: str, lines: Iterable[Line]) -> dict[str, str]:
@@ -433,6 +445,9 @@ def _document(
     The caller gives what differs (the facts at the top, the terms and notes at the end)."""
     lines: Sequence[Line] = billed.line_items
     names = _customer_names(session, account.id, lines)
+    # The seller's and the buyer's tax identifiers, as registered now; a credit note's own
+    # `customerTaxId`, when it has one, is the buyer's.
+    merchant_ids, customer_ids = printed_registrations(session, account.id, billed.customer_id)
     tax_names = _tax_names(session, account.id, lines)
     return Document(
         kind=kind,
@@ -441,12 +456,12 @@ def _document(
         status=_status_badge(billed.status, number is not None),
         currency=billed.currency,
         locale=fmt.locale,
-        merchant=_merchant(account, fmt),
+        merchant=_merchant(account, fmt, _tax_ids(merchant_ids)),
         logo_url=account.logo_url,
         customer=Party(
             name=billed.customer_legal_company_name,
             address=fmt.address(billed.customer_billing_address),
-            details=customer_details,
+            details=customer_details or _tax_ids(customer_ids),
         ),
         facts=facts,
         sections=_sections(billed.groups, lines, fmt, names),

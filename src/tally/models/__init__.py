@@ -81,6 +81,7 @@ from tally.models.price import (
 from tally.models.product import Product
 from tally.models.seat import SeatEvent, SeatMetric
 from tally.models.tax_rate import TaxRate, TaxRateVersion
+from tally.models.tax_registration import TaxRegistration
 
 __all__ = [
     "EDITABLE_STATUSES",
@@ -152,6 +153,7 @@ __all__ = [
     "SeatMetric",
     "TaxRate",
     "TaxRateVersion",
+    "TaxRegistration",
     "TaxStatus",
     "UsageEvent",
     "UsageMetric",

@@ -21,6 +21,9 @@ class MerchantUser(TenantMixin, Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, parameters included
     last_sign_in_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Deactivated (Sequence's DELETE /users/{id}): can no longer sign in; the row stays, as
+    # the activity log names it.
+    deactivated_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class DashboardSession(TenantMixin, Base):

@@ -42,6 +42,11 @@ _VERSION_PARTS = (
       SELECT s.id FROM billing_schedules s
        WHERE s.account_id = customers.account_id AND s.customer_id = customers.id))""",
     """(SELECT ps.updated_at FROM portal_settings ps WHERE ps.account_id = customers.account_id)""",
+    # Documents print the merchant's and the customer's tax registrations (a deletion stamps
+    # the row too).
+    """(SELECT max(t.updated_at) || '/' || count(*) FROM tax_registrations t
+    WHERE t.account_id = customers.account_id
+      AND (t.customer_id = customers.id OR t.merchant_id = customers.account_id))""",
     # The account's whole catalog: subscriptions name their prices' products, usage costs
     # come from the prices' structures (tests/portal/test_cache_coverage.py found them read).
     """(SELECT max(p.updated_at) || '/' || count(*) FROM prices p

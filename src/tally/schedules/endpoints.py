@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession
-from tally.api.pagination import Paging, paginate_sorted, sort_column
+from tally.api.pagination import Paging, custom_key_sort, paginate_sorted, sort_column
 from tally.api.raw import documented_body, exact_body, json_response
 from tally.api.routing import api_router
 from tally.api.schemas import Page
@@ -106,8 +106,9 @@ def list_billing_schedules(
         str | None,
         Query(
             alias="sortBy",
-            description="createdAt (default), updatedAt, startDate or status; `sortOrder` gives "
-            "the direction. `customFields.<key>` is not supported yet (refused).",
+            description="createdAt (default), updatedAt, startDate, status or "
+            "`customFields.<key>` (by that field's value; schedules without it first in "
+            "ascending order); `sortOrder` gives the direction.",
         ),
     ] = None,
 ) -> Response:
@@ -119,6 +120,7 @@ def list_billing_schedules(
             "status": BillingSchedule.status,
         },
         custom_prefix="customFields",
+        custom=lambda key: custom_key_sort(BillingSchedule.custom_fields, "custom_fields", key),
     )
     filters = service.ScheduleFilters(
         customer_id=customer_id,

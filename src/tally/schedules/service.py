@@ -723,3 +723,9 @@ def filtered_schedules(account_id: str, filters: ScheduleFilters) -> Select[Bill
         open_ended = BillingSchedule.end_date.is_(None)
         query = query.where(or_(bounded, open_ended) if include_open_ended else bounded)
     return query
+
+
+def check_terms(session: Session, account_id: str, data: ScheduleCreate) -> dict[str, Price]:
+    """What creating `data` would check of its terms, writing nothing; the prices it bills."""
+    tax_rates = data.tax_rates or []
+    return _validate(session, account_id, data.start_date, data.end_date, data.phases, tax_rates)
