@@ -58,9 +58,11 @@ class SequenceObjects:
             "invoice_group": (("invoice",), self._invoice_group),
             "invoice_line": (("invoice",), self._invoice_line),
             "sent_invoice": (("account", "customer"), self._sent_invoice),
-            "sent_invoice_group": (("sent_invoice",), lambda: self._of_sent("line-item-groups")),
-            "sent_invoice_line": (("sent_invoice",), lambda: self._of_sent("line-items")),
-            "credit_note": (("sent_invoice",), self._credit_note),
+            # Each credit note credits an invoice of its own: credits add up to its total.
+            "credited_invoice": (("account", "customer"), self._sent_invoice),
+            "credited_group": (("credited_invoice",), lambda: self._credited("line-item-groups")),
+            "credited_line": (("credited_invoice",), lambda: self._credited("line-items")),
+            "credit_note": (("credited_invoice",), self._credit_note),
             "credit_note_group": (("credit_note",), self._credit_note_group),
             "credit_note_line": (("credit_note",), self._credit_note_line),
             "grant": (("customer",), self._grant),
@@ -79,6 +81,8 @@ class SequenceObjects:
     def forget(self, kind: str) -> None:
         """`kind` changed: it and every object made from it are made afresh when next named."""
         self._ids.pop(kind, None)
+        if kind == "credit_note":  # what it credited stays credited
+            self.forget("credited_invoice")
         for other, (requires, _) in self._makers.items():
             if kind in requires and other in self._ids:
                 self.forget(other)
@@ -168,12 +172,12 @@ class SequenceObjects:
         number = f"INV-F{next(self._serial)}"
         return sent_invoice(self.database, self["account"], customer, invoice_number=number)
 
-    def _of_sent(self, collection: str) -> str:
-        url = f"/api/invoices/{self['sent_invoice']}/{collection}"
+    def _credited(self, collection: str) -> str:
+        url = f"/api/invoices/{self['credited_invoice']}/{collection}"
         return str(_made(self.api.get(url))["items"][0]["id"])
 
     def _credit_note(self) -> str:
-        invoice = self["sent_invoice"]
+        invoice = self["credited_invoice"]
         body = {"invoiceId": invoice, "customerId": self["customer"], "currency": "GBP"}
         note = self._post("/api/credit-notes", body)
         # It credits something, so finalizing it is allowed.

@@ -115,11 +115,12 @@ BODY_REFERENCES = {
     "creditGrantId": "grant",
     "sequenceAccountId": "account",
 }
-# In credit note bodies, the lines of the invoice it credits.
+# In credit note bodies, the invoice it credits and that invoice's lines.
 CREDIT_NOTE_REFERENCES = {
-    "lineItemGroupId": "sent_invoice_group",
-    "lineItemId": "sent_invoice_line",
-    "invoiceLineItemIds": "sent_invoice_line",
+    "invoiceId": "credited_invoice",
+    "lineItemGroupId": "credited_group",
+    "lineItemId": "credited_line",
+    "invoiceLineItemIds": "credited_line",
 }
 # A metric's own key is not a reference to an existing one.
 OWN_KEYS = {"/seat-metrics": "seatType", "/usage-metrics": "eventType"}
