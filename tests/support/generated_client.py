@@ -11,6 +11,7 @@ What the generator cannot take as published, and how the schema handed to it dif
   means: aliases).
 """
 
+import fcntl
 import gzip
 import hashlib
 import importlib
@@ -69,16 +70,17 @@ def generate(into: Path) -> None:
         into.parent.mkdir(parents=True, exist_ok=True)
         staged = Path(tempfile.mkdtemp(dir=into.parent))
         shutil.move(output, staged / PACKAGE)
-        try:
-            staged.rename(into)
-        except OSError:  # another test process got there first: same key, same package
-            shutil.rmtree(staged)
+        staged.rename(into)
 
 
 def load(root: Path) -> ModuleType:
-    """The generated package under `root/<key>`, generated first if missing."""
+    """The generated package under `root/<key>`, generated first if missing (by one test
+    process: the others wait for it)."""
     home = root / cache_key()
-    if not (home / PACKAGE / "client.py").exists():
-        generate(home)
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / "generating.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (home / PACKAGE / "client.py").exists():
+            generate(home)
     sys.path.insert(0, str(home))
     return importlib.import_module(PACKAGE)
