@@ -62,3 +62,12 @@ def utc_hour_text(bind: Bind, timestamp: Any) -> ColumnElement[str]:
     if is_postgres(bind):
         return func.to_char(func.timezone("UTC", timestamp), "YYYY-MM-DD HH24")
     return func.strftime("%Y-%m-%d %H", timestamp)
+
+
+def sortable_decimal(bind: Bind, value: Any) -> ColumnElement[Any]:
+    """An exact-decimal expression as a sort key that orders numerically: the value itself on
+    PostgreSQL; on SQLite (which keeps decimals as text) the registered order-preserving text
+    key `tally_decimal_sort_key`, so "9.50" sorts before "10.00" and "-2" before "-1.5"."""
+    if is_postgres(bind):
+        return value  # type: ignore[no-any-return]
+    return func.tally_decimal_sort_key(value)

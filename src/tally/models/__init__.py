@@ -79,6 +79,11 @@ from tally.models.price import (
     PricingType,
 )
 from tally.models.product import Product
+from tally.models.render_settings import (
+    CurrencyConversionDisplay,
+    InvoiceRenderSettings,
+    PaymentLinkDisplay,
+)
 from tally.models.seat import SeatEvent, SeatMetric
 from tally.models.tax_rate import TaxRate, TaxRateVersion
 
@@ -107,6 +112,7 @@ __all__ = [
     "CreditNoteLineItem",
     "CreditNoteLineItemGroup",
     "CreditUnitType",
+    "CurrencyConversionDisplay",
     "Customer",
     "CustomerAlias",
     "CustomerOrganization",
@@ -122,6 +128,7 @@ __all__ = [
     "Invoice",
     "InvoiceLineItem",
     "InvoiceLineItemGroup",
+    "InvoiceRenderSettings",
     "InvoiceStatus",
     "LedgerEntryType",
     "LineKind",
@@ -131,6 +138,7 @@ __all__ = [
     "NotificationEvent",
     "NotificationPolicy",
     "NumberSequence",
+    "PaymentLinkDisplay",
     "PaymentStatus",
     "PhaseCreditGrant",
     "PhaseDiscount",
