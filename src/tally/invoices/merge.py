@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, selectinload
 
+from tally.activity import service as activity
 from tally.api import references
 from tally.billed.lines import NO_TOTALS, sums_by_group
 from tally.core.clock import utcnow
@@ -124,45 +125,35 @@ def merge(session: Session, account: Account, invoice_ids: Sequence[str]) -> Inv
     session.add(merged)
     session.flush()
     group_ids: dict[str, str] = {}
+    groups: list[InvoiceLineItemGroup] = []
     for draft in drafts:
         for group in draft.groups:
             copy = InvoiceLineItemGroup(
-                **_columns(group),
-                id=new_id(),
-                invoice_id=merged.id,
-                index=len(merged.groups),
+                **_columns(group), id=new_id(), invoice_id=merged.id, index=len(groups)
             )
             group_ids[group.id] = copy.id
-            merged.groups.append(copy)
+            groups.append(copy)
+    session.add_all(groups)
     session.flush()  # groups before the lines that refer to them
-    for draft in drafts:
-        for line in draft.line_items:
-            merged.line_items.append(
-                InvoiceLineItem(
-                    **_columns(line),
-                    id=new_id(),
-                    invoice_id=merged.id,
-                    group_id=group_ids.get(line.group_id) if line.group_id else None,
-                    index=len(merged.line_items),
-                )
-            )
+    lines = [
+        InvoiceLineItem(
+            **_columns(line),
+            id=new_id(),
+            invoice_id=merged.id,
+            group_id=group_ids[line.group_id] if line.group_id else None,
+            index=index,
+        )
+        for index, line in enumerate(line for draft in drafts for line in draft.line_items)
+    ]
+    session.add_all(lines)
     by_group, overall = sums_by_group(
-        (line.group_id, line.net_total, line.total_tax, line.gross_total)
-        for line in merged.line_items
+        (line.group_id, line.net_total, line.total_tax, line.gross_total) for line in lines
     )
-    for group in merged.groups:
+    for group in groups:
         group.net_total, group.total_tax, group.gross_total = by_group.get(group.id, NO_TOTALS)
     merged.net_total, merged.total_tax, merged.gross_total = overall
     session.flush()
     _void_merged(session, drafts, merged)
-    audit.record(
-        session,
-        merged,
-        "CREATED",
-        "Invoices merged",
-        f"Draft invoice {merged.id} ({audit.amount(merged)}) merges "
-        + ", ".join(d.id for d in drafts),
-    )
     emit(session, account.id, NotificationType.INVOICE_CREATED, INVOICE, [merged.id])
     emit(session, account.id, NotificationType.INVOICE_UPDATED, INVOICE, [d.id for d in drafts])
     return merged
@@ -179,18 +170,22 @@ def _merged_metadata(drafts: list[Invoice]) -> list[Any]:
 
 
 def _void_merged(session: Session, drafts: list[Invoice], merged: Invoice) -> None:
+    """The drafts VOIDED, and one activity log entry about the merged invoice that names
+    each of them and its change (one action, one entry)."""
     now = utcnow()
+    changes: list[dict[str, Any]] = []
     for draft in drafts:
-        before = audit.snapshot(draft)
+        changes.append({"field": f"{draft.id}.status", "before": draft.status, "after": "VOIDED"})
+        changes.append(
+            {"field": f"{draft.id}.mergedInto", "before": None, "after": merged.id}
+        )
         draft.status = InvoiceStatus.VOIDED
         draft.voided_at = now
-        audit.record(
-            session,
-            draft,
-            "VOIDED",
-            "Invoice merged",
-            f"{audit.label(draft)} ({audit.amount(draft)}) voided: merged into draft invoice "
-            f"{merged.id}",
-            before,
-        )
     session.flush()
+    summary = (
+        f"Draft invoice {merged.id} ({audit.amount(merged)}) merges "
+        + ", ".join(f"{d.id} ({audit.amount(d)})" for d in drafts)
+        + "; those are voided"
+    )
+    entry = audit.entry(merged, "MERGED", "Invoices merged", summary, activity.plain(changes))
+    activity.record_all(session, merged.account_id, [entry])

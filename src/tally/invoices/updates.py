@@ -82,8 +82,8 @@ def update_draft(
             invoice.payment_term_days = None  # a fixed date, not terms
     if "billing_period" in changes:
         period = changes["billing_period"]
-        invoice.billing_period_start = period["start"] if period else None
-        invoice.billing_period_end = period["end_inclusive"] if period else None
+        invoice.billing_period_start = period.start if period else None
+        invoice.billing_period_end = period.end_inclusive if period else None
     if "metadata" in changes:
         invoice.metadata_items = changes["metadata"]
     for name in _PLAIN:
