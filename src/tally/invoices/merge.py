@@ -94,7 +94,12 @@ def _columns(row: Any) -> dict[str, Any]:
 
 
 def merge(session: Session, account: Account, invoice_ids: Sequence[str]) -> Invoice:
-    drafts = _locked_drafts(session, account.id, invoice_ids)
+    # Ids first (another account's is a 404 whatever else the request says), then the rest.
+    drafts = _locked_drafts(session, account.id, list(dict.fromkeys(invoice_ids)))
+    if len(drafts) != len(invoice_ids):
+        raise InvalidRequest.field("invoiceIds", "names an invoice twice")
+    if len(drafts) < 2:
+        raise InvalidRequest.field("invoiceIds", "give at least two invoices to merge")
     schedule = _check(drafts)
     first = drafts[0]
     starts = [d.billing_period_start for d in drafts if d.billing_period_start]
@@ -176,9 +181,7 @@ def _void_merged(session: Session, drafts: list[Invoice], merged: Invoice) -> No
     changes: list[dict[str, Any]] = []
     for draft in drafts:
         changes.append({"field": f"{draft.id}.status", "before": draft.status, "after": "VOIDED"})
-        changes.append(
-            {"field": f"{draft.id}.mergedInto", "before": None, "after": merged.id}
-        )
+        changes.append({"field": f"{draft.id}.mergedInto", "before": None, "after": merged.id})
         draft.status = InvoiceStatus.VOIDED
         draft.voided_at = now
     session.flush()
