@@ -81,6 +81,7 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
     account_id = api.get("/api/sequence-accounts").json()["items"][0]["id"]
     invoice_url = f"/api/invoices/{insert_invoice(app.state.db, account_id, customer)}"
     invoice_detail = api.get(invoice_url).json()
+    render_settings_id = api.get("/api/invoices/render-settings").json()["id"]
     invoice_line_url = f"{invoice_url}/line-items/{invoice_detail['lineItems'][0]['id']}"
     invoice_group_url = (
         f"{invoice_url}/line-item-groups/{invoice_detail['lineItemGroups'][0]['id']}"
@@ -223,6 +224,20 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
             {"paymentStatus": "PAID"},
         ),
         ("patch", "/api/invoices/{id}/sent"): (f"{invoice_url}/sent", {"memo": "Hijacked"}),
+        ("put", "/api/invoices/{id}"): (invoice_url, {"memo": "Hijacked"}),
+        ("patch", "/api/invoices/{id}"): (invoice_url, {"memo": "Hijacked"}),
+        ("post", "/api/invoices/{id}/send-payment-reminder"): (
+            f"{invoice_url}/send-payment-reminder",
+            None,
+        ),
+        ("get", "/api/invoices/{id}/currency-conversions"): (
+            f"{invoice_url}/currency-conversions",
+            None,
+        ),
+        ("put", "/api/invoices/render-settings/{id}"): (
+            f"/api/invoices/render-settings/{render_settings_id}",
+            {"paymentLinkDisplay": "HIDE_PAYMENT_LINK"},
+        ),
         ("post", "/api/invoices/{invoice}/line-items"): (f"{invoice_url}/line-items", invoice_line),
         ("put", "/api/invoices/{invoice}/line-items/{id}"): (invoice_line_url, invoice_line),
         ("delete", "/api/invoices/{invoice}/line-items/{id}"): (invoice_line_url, None),
@@ -342,6 +357,7 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
             note_url,
             credit_url,
             f"/api/credits/{customer['id']}/balances",
+            "/api/invoices/render-settings",
         )
     }
     for (method, template), (url, body) in attempts.items():

@@ -23,6 +23,7 @@ from tally.dashboard.pages import install_dashboard
 from tally.db import Database
 from tally.documents.endpoints import router as documents_router
 from tally.invoices.endpoints import router as invoices_router
+from tally.invoices.operation_endpoints import router as invoice_operations_router
 from tally.jobs import Background
 from tally.metering.endpoints import router as metering_router
 from tally.notifications.endpoints import router as notifications_router
@@ -71,6 +72,7 @@ def api_routes() -> APIRouter:
         schedules_router,
         schedule_extras_router,
         billing_router,
+        invoice_operations_router,  # before invoices_router: its /invoices/{id} takes all
         invoices_router,
         credit_notes_router,
         credits_router,

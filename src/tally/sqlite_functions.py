@@ -75,6 +75,25 @@ def decimal_cmp(left: object, right: object) -> int | None:
     return (a > b) - (a < b)
 
 
+def decimal_sort_key(value: object) -> str | None:
+    """Text that sorts as the number does (NULL when not a number): "1" for zero; "2", the
+    exponent and the digits for a positive number; "0", the exponent and the digits
+    complemented (then ":", above every digit) for a negative one, so larger magnitudes sort
+    first."""
+    number = _decimal(value)
+    if number is None:
+        return None
+    if number.is_zero():
+        return "1"
+    sign, digits, _ = number.normalize().as_tuple()
+    exponent = number.adjusted() + 50_000
+    text = "".join(str(digit) for digit in digits)
+    if not sign:
+        return f"2{exponent:06d}{text}"
+    complement = "".join(str(9 - digit) for digit in digits)
+    return f"0{100_000 - exponent:06d}{complement}:"
+
+
 class DecimalSum:
     def __init__(self) -> None:
         self.total: Decimal | None = None
@@ -142,6 +161,7 @@ def register(connection: sqlite3.Connection) -> None:
     connection.create_function("tally_decimal_mul", 2, decimal_mul, deterministic=True)
     connection.create_function("tally_decimal_clamp", 3, decimal_clamp, deterministic=True)
     connection.create_function("tally_decimal_cmp", 2, decimal_cmp, deterministic=True)
+    connection.create_function("tally_decimal_sort_key", 1, decimal_sort_key, deterministic=True)
     connection.create_function("tally_local_day", 2, local_day, deterministic=True)
     connection.create_function("tally_json_distinct", 2, json_distinct, deterministic=True)
     connection.create_function("tally_number_text", 1, number_text, deterministic=True)

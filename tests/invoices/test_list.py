@@ -229,24 +229,6 @@ def test_invalid_filters(api: ApiClient, params: dict[str, str], field: str) -> 
     assert error["details"][0]["field"] == field
 
 
-@pytest.mark.parametrize(
-    "params",
-    [
-        {"sortBy": "GROSS_TOTAL"},
-        {"netTotal": "225.00"},
-        {"excludeNetTotal": "0"},
-        {"excludeZeroQuantity": "true"},
-    ],
-)
-def test_filters_not_supported_yet_are_refused_not_ignored(
-    api: ApiClient, params: dict[str, str]
-) -> None:
-    response = api.get("/api/invoices", params=params)
-    assert response.status_code == 400, response.text
-    assert response.json()["error"]["details"][0]["field"] == next(iter(params))
-    assert found(api, excludeZeroQuantity="false") == []
-
-
 def test_a_bad_cursor_is_a_400(api: ApiClient) -> None:
     response = api.get("/api/invoices", params={"after": "not a cursor"})
     assert response.status_code == 400

@@ -148,6 +148,34 @@ def paginate_ordered(
     )
 
 
+def paginate_by_key(
+    session: Session,
+    statement: Select[RowT],
+    sort_key: Any,
+    id_column: Any,
+    params: PageParams,
+) -> PageResult[RowT]:
+    """One page ordered by a non-null SQL expression computed from the rows (a sort key:
+    a coalesced date, an exact decimal's order), ties by id. The cursors are row ids; the key
+    of a page's first and last rows is read back with one probe each."""
+
+    def anchor(cursor: str) -> tuple[Any, ...]:
+        probe = statement.with_only_columns(sort_key).where(id_column == cursor)
+        value = session.scalar(probe.order_by(None))
+        if value is None:
+            raise BadRequest(f"Pagination cursor for {cursor!r} names no row of this list.")
+        return (value, cursor)
+
+    return _keyset_page(
+        session,
+        statement,
+        (sort_key, id_column),
+        params,
+        key_of=lambda row: anchor(row.id),
+        anchor=anchor,
+    )
+
+
 def _own_id(cursor: str) -> tuple[Any, ...]:
     return (cursor,)
 

@@ -69,3 +69,12 @@ def json_object_keys(bind: Bind, document: Any) -> Any:
     to join with the column's table: distinct custom property keys in one query."""
     function = func.jsonb_each if is_postgres(bind) else func.json_each
     return function(document).table_valued("key")
+
+
+def sortable_decimal(bind: Bind, value: Any) -> ColumnElement[Any]:
+    """An exact-decimal expression as a sort key that orders numerically: the value itself on
+    PostgreSQL; on SQLite (which keeps decimals as text) the registered order-preserving text
+    key `tally_decimal_sort_key`, so "9.50" sorts before "10.00" and "-2" before "-1.5"."""
+    if is_postgres(bind):
+        return value  # type: ignore[no-any-return]
+    return func.tally_decimal_sort_key(value)

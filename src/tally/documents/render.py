@@ -40,7 +40,9 @@ from tally.models import (
     CreditNote,
     Customer,
     Invoice,
+    InvoiceRenderSettings,
     InvoiceStatus,
+    PaymentLinkDisplay,
     TaxRateVersion,
     TaxRegistration,
     TaxStatus,
@@ -479,6 +481,19 @@ def _document(
     )
 
 
+def _shows_payment_link(session: Session, account_id: str) -> bool:
+    """The account's invoice render settings (`invoices.render_settings`): the link to the
+    invoice's portal page, where it is viewed and paid, is its payment link. No settings yet:
+    the default, shown. Tally converts no currency, so `currencyConversionDisplay` has
+    nothing to show or hide."""
+    display = session.scalar(
+        select(InvoiceRenderSettings.payment_link_display).where(
+            InvoiceRenderSettings.account_id == account_id
+        )
+    )
+    return display is not PaymentLinkDisplay.HIDE_PAYMENT_LINK
+
+
 def invoice_document(
     session: Session,
     account_id: str,
@@ -520,7 +535,11 @@ def invoice_document(
     if invoice.due_date is not None:
         terms += f", due by {fmt.day(invoice.due_date)}"
 
-    link = portal_url(session, invoice.customer_id, settings.public_url, invoice_path(invoice.id))
+    link: str | None = None
+    if _shows_payment_link(session, account_id):
+        link = portal_url(
+            session, invoice.customer_id, settings.public_url, invoice_path(invoice.id)
+        )
     return _document(
         session,
         account,

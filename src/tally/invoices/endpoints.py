@@ -2,6 +2,7 @@
 edits of drafts; the lifecycle (finalize, send, void, payment status ...); the summary."""
 
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession
-from tally.api.pagination import OrderedPaging, Paging, paginate
+from tally.api.pagination import OrderedPaging, Paging
 from tally.api.raw import json_response
 from tally.api.routing import api_router
 from tally.api.schemas import Page
@@ -33,6 +34,7 @@ from tally.invoices.schemas import (
     PaymentStatusIn,
     SentInvoicePatch,
 )
+from tally.invoices.sorting import page_of_invoices, parse_sort
 from tally.models import (
     Account,
     Invoice,
@@ -49,7 +51,6 @@ router = api_router(tags=["Invoices"])
 EnumT = TypeVar("EnumT", bound=StrEnum)
 
 _SEVERAL = "One value, or several separated by commas."
-_NOT_YET = "Not supported yet: refused when given."
 
 
 def _csv(raw: str | None) -> list[str] | None:
@@ -126,13 +127,29 @@ def invoice_filters(
             "without a number yet stay.",
         ),
     ] = None,
-    sort_by: Annotated[str | None, Query(alias="sortBy", description=_NOT_YET)] = None,
-    net_total: Annotated[str | None, Query(alias="netTotal", description=_NOT_YET)] = None,
+    sort_by: Annotated[
+        str | None,
+        Query(
+            alias="sortBy",
+            description="Lists: CUSTOMER_LEGAL_COMPANY_NAME, GROSS_TOTAL, ACCOUNTING_DATE, "
+            "DUE_DATE or ISSUE_DATE (in sortOrder, ties by creation); by creation when absent.",
+        ),
+    ] = None,
+    net_total: Annotated[
+        Decimal | None,
+        Query(alias="netTotal", description="Exactly this net total.", allow_inf_nan=False),
+    ] = None,
     exclude_net_total: Annotated[
-        str | None, Query(alias="excludeNetTotal", description=_NOT_YET)
+        Decimal | None,
+        Query(alias="excludeNetTotal", description="Not this net total.", allow_inf_nan=False),
     ] = None,
     exclude_zero_quantity: Annotated[
-        bool, Query(alias="excludeZeroQuantity", description=f"{_NOT_YET} (true)")
+        bool,
+        Query(
+            alias="excludeZeroQuantity",
+            description="true: leave out invoices none of whose lines has a quantity (every "
+            "line at zero, or no line).",
+        ),
     ] = False,
     overdue: Annotated[
         bool | None,
@@ -142,18 +159,7 @@ def invoice_filters(
         ),
     ] = None,
 ) -> service.InvoiceFilters:
-    """Sequence's list filters; dates compare strictly (before 2024-05-01: up to April 30).
-
-    Those Tally does not support yet are refused rather than ignored, so a client never takes
-    an unfiltered or unsorted list for the one it asked for."""
-    for field, given in (
-        ("sortBy", sort_by is not None),
-        ("netTotal", net_total is not None),
-        ("excludeNetTotal", exclude_net_total is not None),
-        ("excludeZeroQuantity", exclude_zero_quantity),
-    ):
-        if given:
-            raise InvalidRequest.field(field, "is not supported by Tally yet; leave it out")
+    """Sequence's list filters; dates compare strictly (before 2024-05-01: up to April 30)."""
     return service.InvoiceFilters(
         statuses=_enums(invoice_status, InvoiceStatus, "invoiceStatus"),
         excluded_statuses=_enums(exclude_invoice_status, InvoiceStatus, "excludeInvoiceStatus"),
@@ -178,6 +184,10 @@ def invoice_filters(
         search=search,
         exclude_search=exclude_search,
         overdue=overdue,
+        net_total=net_total,
+        excluded_net_total=exclude_net_total,
+        exclude_zero_quantity=exclude_zero_quantity,
+        sort=parse_sort(sort_by),
     )
 
 
@@ -199,8 +209,8 @@ def list_invoices(
     account: CurrentAccount, session: DbSession, paging: Paging, filters: Filters
 ) -> Page[InvoiceOut]:
     today = local_today(_merchant(session, account).timezone)
-    query = service.filtered_invoices(account.account_id, filters, today)
-    page = paginate(session, query, Invoice.id, paging)
+    query = service.filtered_invoices(account.account_id, filters, today, session)
+    page = page_of_invoices(session, query, filters.sort, paging)
     archived = service.archived_customers(session, account.account_id, page.rows)
     credits = service.credit_lines(session, account.account_id, [i.id for i in page.rows])
     return Page(

@@ -2,19 +2,21 @@
 Sequence's filters (and Tally's `overdue`), the per-currency summary, one invoice. Billing
 and people write them (`lifecycle`, `drafts`)."""
 
+import operator
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, func, not_, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, not_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from tally.billed import lines
-from tally.core.sql import exact_sum
+from tally.core.sql import exact_compare, exact_sum
 from tally.engine.money import ZERO, round_money
 from tally.exceptions import NotFound
 from tally.invoices.queries import overdue_condition
+from tally.invoices.sorting import InvoiceSort
 from tally.models import (
     Customer,
     Invoice,
@@ -51,6 +53,18 @@ class InvoiceFilters:
     search: str | None = None  # part of the invoice number, any case
     exclude_search: str | None = None  # not with this in the number (any case); unnumbered stay
     overdue: bool | None = None  # Tally: `queries.overdue_condition` (or its complement)
+    net_total: Decimal | None = None  # exactly this net total ("150" matches 150.00)
+    excluded_net_total: Decimal | None = None
+    exclude_zero_quantity: bool = False  # leave out invoices no line of which has a quantity
+    sort: InvoiceSort | None = None  # lists only: `sorting`
+
+    @property
+    def compares_amounts(self) -> bool:
+        return (
+            self.net_total is not None
+            or self.excluded_net_total is not None
+            or self.exclude_zero_quantity
+        )
 
 
 def invoice_query(account_id: str) -> Select[Invoice]:
@@ -77,7 +91,26 @@ def _before_after(
     return conditions
 
 
-def _conditions(filters: InvoiceFilters, today: date) -> list[ColumnElement[bool]]:
+def _amount_conditions(bind: Session, f: InvoiceFilters) -> list[ColumnElement[bool]]:
+    """netTotal, excludeNetTotal, excludeZeroQuantity: amounts compared exactly."""
+    conditions: list[ColumnElement[bool]] = []
+    if f.net_total is not None:
+        conditions.append(exact_compare(bind, Invoice.net_total, operator.eq, f.net_total))
+    if f.excluded_net_total is not None:
+        conditions.append(exact_compare(bind, Invoice.net_total, operator.ne, f.excluded_net_total))
+    if f.exclude_zero_quantity:
+        counted = select(InvoiceLineItem.id).where(
+            InvoiceLineItem.account_id == Invoice.account_id,
+            InvoiceLineItem.invoice_id == Invoice.id,
+            exact_compare(bind, InvoiceLineItem.quantity, operator.ne, ZERO),
+        )
+        conditions.append(exists(counted))
+    return conditions
+
+
+def _conditions(
+    filters: InvoiceFilters, today: date, bind: Session | None = None
+) -> list[ColumnElement[bool]]:
     f = filters
     conditions: list[ColumnElement[bool]] = []
     for column, wanted, unwanted in (
@@ -115,12 +148,19 @@ def _conditions(filters: InvoiceFilters, today: date) -> list[ColumnElement[bool
     if f.overdue is not None:
         overdue = overdue_condition(today)  # never NULL: NOT of it is exactly the rest
         conditions.append(overdue if f.overdue else not_(overdue))
+    if f.compares_amounts:
+        if bind is None:
+            raise ValueError("amount filters compare exactly through the session: give `bind`")
+        conditions += _amount_conditions(bind, f)
     return conditions
 
 
-def filtered_invoices(account_id: str, filters: InvoiceFilters, today: date) -> Select[Invoice]:
-    """`today`: the account's local date, which `overdue` compares due dates with."""
-    return invoice_query(account_id).where(*_conditions(filters, today))
+def filtered_invoices(
+    account_id: str, filters: InvoiceFilters, today: date, bind: Session | None = None
+) -> Select[Invoice]:
+    """`today`: the account's local date, which `overdue` compares due dates with; `bind`:
+    the session, which the amount filters need (they compare exact decimals)."""
+    return invoice_query(account_id).where(*_conditions(filters, today, bind))
 
 
 @dataclass(frozen=True)
@@ -138,7 +178,7 @@ def summary(
     gross = exact_sum(session, Invoice.gross_total)
     rows = session.execute(
         select(Invoice.currency, func.count(), gross)
-        .where(Invoice.account_id == account_id, *_conditions(filters, today))
+        .where(Invoice.account_id == account_id, *_conditions(filters, today, session))
         .group_by(Invoice.currency)
         .order_by(Invoice.currency)
     )

@@ -79,6 +79,11 @@ from tally.models.price import (
     PricingType,
 )
 from tally.models.product import Product
+from tally.models.render_settings import (
+    CurrencyConversionDisplay,
+    InvoiceRenderSettings,
+    PaymentLinkDisplay,
+)
 from tally.models.seat import SeatEvent, SeatMetric
 from tally.models.tax_rate import TaxRate, TaxRateVersion
 from tally.models.tax_registration import TaxRegistration
@@ -108,6 +113,7 @@ __all__ = [
     "CreditNoteLineItem",
     "CreditNoteLineItemGroup",
     "CreditUnitType",
+    "CurrencyConversionDisplay",
     "Customer",
     "CustomerAlias",
     "CustomerOrganization",
@@ -123,6 +129,7 @@ __all__ = [
     "Invoice",
     "InvoiceLineItem",
     "InvoiceLineItemGroup",
+    "InvoiceRenderSettings",
     "InvoiceStatus",
     "LedgerEntryType",
     "LineKind",
@@ -132,6 +139,7 @@ __all__ = [
     "NotificationEvent",
     "NotificationPolicy",
     "NumberSequence",
+    "PaymentLinkDisplay",
     "PaymentStatus",
     "PhaseCreditGrant",
     "PhaseDiscount",

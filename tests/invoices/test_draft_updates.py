@@ -1,0 +1,160 @@
+"""PUT and PATCH /api/invoices/{id}: a DRAFT's own fields change as given, other statuses
+refuse and nothing changes, every change is one activity log entry."""
+
+from typing import Any
+
+import pytest
+
+from tally.accounts.service import Credentials
+from tally.db import Database
+from tally.exceptions import Conflict
+from tests.factories import address, new_customer
+from tests.invoices.states import STATES, get, invoice_in, line_body, ok
+from tests.support.api_client import ApiClient
+
+CHANGES: dict[str, Any] = {
+    "dueDate": "2024-08-15",
+    "purchaseOrderNumber": "PO-77",
+    "reference": "Q3 order",
+    "customerEmails": ["billing@acme.example", "cfo@acme.example"],
+    "customerLegalCompanyName": "Acme Widgets plc",
+    "customerBillingAddress": address(line1="1 New Street", town="Leeds", postcode="LS1 1AA"),
+    "customerShippingAddress": address(line1="2 Dock Road", town="Hull", postcode="HU1 1AA"),
+    "memo": "Thanks for your business",
+    "paymentOptions": ["BANK_TRANSFER", "LINK"],
+    "billingPeriod": {"start": "2024-05-02", "endInclusive": "2024-06-01"},
+    "metadata": [{"key": "deal", "value": "D-1"}],
+    "accountingDate": "2024-06-02",
+}
+
+
+def draft(database: Database, account: Credentials, api: ApiClient, **columns: Any) -> str:
+    return invoice_in(database, account.account_id, new_customer(api), "DRAFT", **columns)
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+def test_a_draft_takes_every_documented_field(
+    method: str, api: ApiClient, database: Database, account: Credentials
+) -> None:
+    invoice_id = draft(database, account, api)
+    answer = ok(api.request(method, f"/api/invoices/{invoice_id}", json=CHANGES))
+    stored = get(api, invoice_id)
+    for body in (answer, stored):
+        for field, value in CHANGES.items():
+            assert body[field] == value, field
+        assert body["dueDateSource"] == "MANUAL"
+        assert "paymentTermDays" not in body
+        assert body["status"] == "DRAFT"
+        assert (body["netTotal"], body["grossTotal"]) == ("225.00", "270.00")
+
+
+def test_fields_left_out_stay_and_null_clears_an_optional_one(
+    api: ApiClient, database: Database, account: Credentials
+) -> None:
+    invoice_id = draft(database, account, api, memo="Keep me", reference="R-1")
+    url = f"/api/invoices/{invoice_id}"
+    body = ok(api.request("PATCH", url, json={"reference": None, "dueDate": None}))
+    assert body["memo"] == "Keep me"
+    assert "reference" not in body
+    assert "dueDate" not in body
+    assert body["dueDateSource"] == "CALCULATED"
+    # Finalized now, the due date comes from the payment terms again.
+    final = ok(api.post(f"{url}/finalize"))
+    assert final["dueDate"] > final["issueDate"]
+
+
+def test_put_changes_the_currency_and_recalculates_the_lines(
+    api: ApiClient, database: Database, account: Credentials
+) -> None:
+    customer = new_customer(api)
+    created = ok(
+        api.post("/api/invoices", json={"currency": "GBP", "customerId": customer["id"]}), 201
+    )
+    url = f"/api/invoices/{created['id']}"
+    ok(api.post(f"{url}/line-items", json=line_body(quantity="3", rate="0.125")), 201)
+    assert get(api, created["id"])["netTotal"] == "0.38"  # 0.375 half up
+    body = ok(api.put(url, json={"currency": "JPY"}))
+    assert (body["currency"], body["netTotal"], body["totalTax"], body["grossTotal"]) == (
+        "JPY",
+        "0",
+        "0",
+        "0",
+    )
+    detail = get(api, created["id"])
+    assert detail["lineItems"][0]["netTotal"] == "0"
+    # PATCH does not document currency: refused, naming it.
+    refused = api.request("PATCH", url, json={"currency": "EUR"})
+    assert refused.status_code == 400
+    assert "currency" in refused.text
+
+
+@pytest.mark.parametrize(
+    "state", ["IN_PROGRESS", "FINAL", "SENT", "VOIDED"], ids=lambda state: state.lower()
+)
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+def test_other_statuses_refuse_and_nothing_changes(
+    state: str, method: str, api: ApiClient, database: Database, account: Credentials
+) -> None:
+    invoice_id = invoice_in(database, account.account_id, new_customer(api), state)
+    before = get(api, invoice_id)
+    response = api.request(method, f"/api/invoices/{invoice_id}", json={"memo": "Changed"})
+    assert response.status_code == Conflict.status_code, response.text
+    assert f"is {STATES[state]['status'].value}" in response.json()["error"]["message"]
+    assert get(api, invoice_id) == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"customerLegalCompanyName": None},
+        {"customerBillingAddress": None},
+        {"accountingDate": None},
+        {"dueDate": "next week"},
+        {"customerEmails": ["not an address"]},
+        {"paymentOptions": ["CHEQUE"]},
+        {"creditBalances": "7/7 credits"},
+        {"attachmentAssetIds": ["a"]},
+        {"notAField": 1},
+        {"billingPeriod": {"start": "2024-06-01", "endInclusive": "2024-05-01"}},
+    ],
+    ids=lambda body: next(iter(body)),
+)
+def test_bad_input_is_400_and_changes_nothing(
+    body: dict[str, Any], api: ApiClient, database: Database, account: Credentials
+) -> None:
+    invoice_id = draft(database, account, api)
+    before = get(api, invoice_id)
+    response = api.put(f"/api/invoices/{invoice_id}", json=body)
+    assert response.status_code == 400, response.text
+    assert get(api, invoice_id) == before
+
+
+def test_another_accounts_invoice_is_not_found(
+    api: ApiClient, other_api: ApiClient, database: Database, account: Credentials
+) -> None:
+    invoice_id = draft(database, account, api)
+    for method in ("PUT", "PATCH"):
+        response = other_api.request(method, f"/api/invoices/{invoice_id}", json={"memo": "x"})
+        assert response.status_code == 404
+    assert "memo" not in get(api, invoice_id)
+
+
+def test_billing_run_must_be_the_invoice_schedules(
+    api: ApiClient, database: Database, account: Credentials
+) -> None:
+    invoice_id = draft(database, account, api)  # a one-off: no schedule, no run
+    response = api.request("PATCH", f"/api/invoices/{invoice_id}", json={"billingRunId": "0" * 36})
+    assert response.status_code == 404
+    assert "billingRunId" in response.text
+
+
+def test_a_change_is_one_activity_entry_with_before_and_after(
+    api: ApiClient, database: Database, account: Credentials
+) -> None:
+    invoice_id = draft(database, account, api)
+    ok(api.request("PATCH", f"/api/invoices/{invoice_id}", json={"memo": "New memo"}))
+    ok(api.request("PATCH", f"/api/invoices/{invoice_id}", json={"memo": "New memo"}))  # idle
+    logs = api.get("/api/activity-logs", params={"activityLogObjectId": invoice_id}).json()
+    [entry] = [log["activityLogItems"][0] for log in logs["items"]]
+    assert entry["verb"] == "UPDATED"
+    assert {"field": "memo", "before": None, "after": "New memo"} in entry["metadata"]
