@@ -61,6 +61,7 @@ from tally.models.metering import (
     UsageRollup,
     UsageRollupValue,
 )
+from tally.models.list_price import ListPrice
 from tally.models.notification import (
     DeliveryStatus,
     EmailMessage,
@@ -125,6 +126,7 @@ __all__ = [
     "InvoiceStatus",
     "LedgerEntryType",
     "LineKind",
+    "ListPrice",
     "MerchantUser",
     "MetricType",
     "NotificationChannel",
