@@ -15,6 +15,7 @@ from tally.api.unavailable import install_unavailable_handler
 from tally.api.versioning import SequenceVersionMiddleware
 from tally.billing.endpoints import router as billing_router
 from tally.catalog.endpoints import router as catalog_router
+from tally.catalog.list_price_endpoints import router as list_prices_router
 from tally.catalog.price_endpoints import router as prices_router
 from tally.credit_notes.endpoints import router as credit_notes_router
 from tally.credits.endpoints import router as credits_router
@@ -59,6 +60,7 @@ def api_routes() -> APIRouter:
         customers_router,
         catalog_router,
         prices_router,
+        list_prices_router,
         tax_router,
         metering_router,
         seats_router,

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from tally.models import BillingFrequency, Price, Product
+from tally.models import BillingFrequency, ListPrice, Price, Product
 from tally.models.scoped import scoped
 
 
@@ -33,6 +33,27 @@ def price_query(
         query = query.where(Price.billing_frequency == billing_frequency)
     if product_id is not None:
         query = query.where(Price.product_id == product_id)
+    return query
+
+
+def list_price_query(
+    account_id: str,
+    *,
+    currency: str | None = None,
+    product_id: str | None = None,
+    billing_frequency: BillingFrequency | None = None,
+    include_archived: bool = True,
+) -> Select[ListPrice]:
+    """The account's list prices, optionally filtered (archived ones unless left out)."""
+    query = scoped(ListPrice, account_id)
+    if not include_archived:
+        query = query.where(ListPrice.archived_at.is_(None))
+    if currency is not None:
+        query = query.where(ListPrice.currency == currency)
+    if product_id is not None:
+        query = query.where(ListPrice.product_id == product_id)
+    if billing_frequency is not None:
+        query = query.where(ListPrice.billing_frequency == billing_frequency)
     return query
 
 
