@@ -38,6 +38,7 @@ from tally.portal.session_endpoints import exchange_router as portal_exchange_ro
 from tally.portal.session_endpoints import flexprice_router as portal_flexprice_router
 from tally.portal.session_endpoints import router as portal_sessions_router
 from tally.portal.settings_endpoints import router as portal_settings_router
+from tally.schedules.discount_endpoints import router as discounts_router
 from tally.schedules.endpoints import router as schedules_router
 from tally.seats.endpoints import router as seats_router
 from tally.settings import Settings, get_settings
@@ -65,6 +66,7 @@ def api_routes() -> APIRouter:
         metering_router,
         seats_router,
         schedules_router,
+        discounts_router,
         billing_router,
         invoices_router,
         credit_notes_router,
