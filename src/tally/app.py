@@ -14,6 +14,7 @@ from tally.api.middleware import BodyLimit, RequestContext
 from tally.api.unavailable import install_unavailable_handler
 from tally.api.versioning import SequenceVersionMiddleware
 from tally.billing.endpoints import router as billing_router
+from tally.catalog.billing_product_endpoints import router as billing_products_router
 from tally.catalog.endpoints import router as catalog_router
 from tally.catalog.list_price_endpoints import router as list_prices_router
 from tally.catalog.price_endpoints import router as prices_router
@@ -62,6 +63,7 @@ def api_routes() -> APIRouter:
         catalog_router,
         prices_router,
         list_prices_router,
+        billing_products_router,
         tax_router,
         metering_router,
         seats_router,
