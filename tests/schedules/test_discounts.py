@@ -8,7 +8,7 @@ import pytest
 from tally.exceptions import Conflict
 from tests.billing.helpers import Merchant, amounts
 from tests.catalog.price_bodies import fixed
-from tests.schedules.helpers import created, ok, phase
+from tests.schedules.helpers import ok, phase
 from tests.support.api_client import ApiClient
 
 
@@ -50,7 +50,7 @@ def _update(schedule: dict[str, Any], **fields: Any) -> dict[str, Any]:
 
 
 def test_a_phases_discount_reads_in_sequences_shape(api: ApiClient) -> None:
-    schedule, price = _scheduled(Merchant(api), _discount(12.5, restrictToPrices=[]))
+    schedule, _ = _scheduled(Merchant(api), _discount(12.5, restrictToPrices=[]))
     [given] = schedule["phases"][0]["discounts"]
     discount = ok(api.get(f"/api/discounts/{given['id']}"))
     assert discount["billingScheduleId"] == schedule["id"]

@@ -53,6 +53,7 @@ from tally.models.invoice import (
     LineKind,
     PaymentStatus,
 )
+from tally.models.list_price import ListPrice
 from tally.models.metering import (
     AggregationType,
     MetricType,
@@ -61,7 +62,6 @@ from tally.models.metering import (
     UsageRollup,
     UsageRollupValue,
 )
-from tally.models.list_price import ListPrice
 from tally.models.notification import (
     DeliveryStatus,
     EmailMessage,

@@ -34,8 +34,8 @@ def _locked(
 ) -> tuple[PhaseDiscount, BillingSchedule]:
     """The discount and its schedule, the schedule's row locked until commit (a schedule
     update replacing the phases meanwhile waits, or went first and took the discount)."""
-    discount = get_discount(session, account_id, discount_id)
-    schedule = get_schedule(session, account_id, discount.billing_schedule_id, for_update=True)
+    found = get_discount(session, account_id, discount_id)
+    schedule = get_schedule(session, account_id, found.billing_schedule_id, for_update=True)
     discount = session.scalar(
         discount_query(account_id)
         .where(PhaseDiscount.id == discount_id)
