@@ -5,26 +5,11 @@ from typing import Any
 import pytest
 
 from tally.exceptions import Conflict
-from tests.catalog.price_bodies import fixed, graduated, linear
+from tests.catalog.price_bodies import fixed, graduated, linear, list_price_body
 from tests.factories import new_customer_id
 from tests.metering.helpers import create_metric
 from tests.schedules.helpers import created, new_product, ok, schedule_body, update_body
 from tests.support.api_client import ApiClient
-
-
-def list_price_body(product_id: str, structure: dict[str, Any], **overrides: Any) -> dict[str, Any]:
-    """Sequence's FixedListPriceRequest shape (integrationIds and parameters are required)."""
-    return {
-        "productId": product_id,
-        "name": "Platform fee",
-        "currency": "GBP",
-        "structure": structure,
-        "billingFrequency": "MONTHLY",
-        "billingType": "IN_ARREARS",
-        "integrationIds": [],
-        "customMetricParameters": [],
-        **overrides,
-    }
 
 
 def new_list_price(
