@@ -7,6 +7,7 @@ walk through all of them validates each real response against Sequence's schema.
 from fastapi import FastAPI
 
 from tests.catalog.price_bodies import fixed, price_body
+from tests.contract_walks import p_catalog
 from tests.credit_notes.helpers import line_body, sent_invoice
 from tests.documents.helpers import insert_credit_note
 from tests.factories import customer_body, product_body, tax_rate_body
@@ -340,5 +341,6 @@ def test_every_sequence_operation_answers_in_sequence_shape(app: FastAPI, api: A
     logs = ok("GET", "/api/activity-logs", params={"limit": 5})
     ok("GET", f"/api/activity-logs/{logs['items'][0]['id']}")  # type: ignore[index]
 
+    p_catalog.walk(ok, api)
     validated = {Operation(method, path) for method, path in api_client.VALIDATED}
     assert sequence_operations(app) <= validated
