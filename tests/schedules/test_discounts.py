@@ -8,7 +8,7 @@ import pytest
 from tally.exceptions import Conflict
 from tests.billing.helpers import Merchant, amounts
 from tests.catalog.price_bodies import fixed
-from tests.schedules.helpers import ok, phase
+from tests.schedules.helpers import ok, phase, update_body
 from tests.support.api_client import ApiClient
 
 
@@ -195,3 +195,23 @@ def test_unknown_query_parameters_are_refused(api: ApiClient) -> None:
     response = api.get("/api/discounts", params={"billingScheduleId": "x"})
     assert response.status_code == 400
     assert "billingScheduleId" in response.text
+
+
+def test_restating_the_schedule_keeps_its_discounts_ids_and_days(api: ApiClient) -> None:
+    schedule, _ = _scheduled(Merchant(api), _discount(10), _discount(5, message="Second"))
+    first, second = (d["id"] for d in schedule["phases"][0]["discounts"])
+    body = _update(schedule, validFrom="2024-03-01", validTo="2024-03-31")
+    ok(api.put(f"/api/discounts/{first}", json=body))
+    current = ok(api.get(f"/api/billing-schedules/{schedule['id']}"))
+
+    restated = ok(api.put(f"/api/billing-schedules/{schedule['id']}", json=update_body(current)))
+    assert [d["id"] for d in restated["phases"][0]["discounts"]] == [first, second]
+    kept = ok(api.get(f"/api/discounts/{first}"))
+    assert (kept["validFrom"], kept["validTo"]) == ("2024-03-01", "2024-03-31")
+    # A discount that changed is a new one.
+    changed = update_body(current)
+    changed["phases"][0]["discounts"][1]["amount"] = 6
+    after = ok(api.put(f"/api/billing-schedules/{schedule['id']}", json=changed))
+    ids = [d["id"] for d in after["phases"][0]["discounts"]]
+    assert first in ids and second not in ids
+    assert api.get(f"/api/discounts/{second}").status_code == 404
