@@ -215,3 +215,15 @@ def test_restating_the_schedule_keeps_its_discounts_ids_and_days(api: ApiClient)
     ids = [d["id"] for d in after["phases"][0]["discounts"]]
     assert first in ids and second not in ids
     assert api.get(f"/api/discounts/{second}").status_code == 404
+
+
+def test_restating_a_discount_changes_nothing(api: ApiClient) -> None:
+    schedule, _ = _scheduled(Merchant(api), _discount(10))
+    discount_id = schedule["phases"][0]["discounts"][0]["id"]
+    ok(api.put(f"/api/discounts/{discount_id}", json=_update(schedule)))
+    assert (
+        ok(api.get(f"/api/billing-schedules/{schedule['id']}"))["updatedAt"]
+        == (schedule["updatedAt"])
+    )
+    logs = ok(api.get("/api/activity-logs", params={"activityLogObjectId": discount_id}))
+    assert logs["items"] == []

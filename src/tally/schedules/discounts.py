@@ -66,14 +66,14 @@ def _changed(
     verb: str,
     before: dict[str, Any],
 ) -> None:
-    """Record the change, and have the schedule billed afresh and announced."""
+    """Record a change, and have the schedule billed afresh and announced (none of it when
+    the request restated the discount as it was)."""
+    changes = activity.changed(before, _audited(discount))
+    if not changes:
+        return
     schedule.billed_at = None  # new terms: the scheduler recalculates its invoices first
     schedule.updated_at = utcnow()
     session.flush()
-    after = _audited(discount)
-    changes = activity.changed(before, after)
-    if not changes:
-        return
     activity.record(
         session,
         discount.account_id,
