@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from tests.catalog.price_bodies import fixed, price_body
 from tests.contract_walks import p_parties
 from tests.contract_walks import p_invoices
+from tests.contract_walks import p_catalog
 from tests.credit_notes.helpers import line_body, sent_invoice
 from tests.documents.helpers import insert_credit_note
 from tests.factories import customer_body, product_body, tax_rate_body
@@ -344,5 +345,6 @@ def test_every_sequence_operation_answers_in_sequence_shape(app: FastAPI, api: A
 
     p_parties.walk(ok, api, app)
     p_invoices.walk(ok, api, app, account_id, parent)
+    p_catalog.walk(ok, api)
     validated = {Operation(method, path) for method, path in api_client.VALIDATED}
     assert sequence_operations(app) <= validated

@@ -7,12 +7,12 @@ from fastapi import FastAPI
 
 from tally.dashboard.users import create_user
 from tally.db import new_id
-from tests.catalog.price_bodies import fixed, price_body
+from tests.catalog.price_bodies import fixed, list_price_body, price_body
 from tests.credit_notes.helpers import add_line, line_body, new_note, sent_invoice
 from tests.documents.helpers import insert_credit_note
 from tests.factories import customer_body, product_body, tax_rate_body
 from tests.invoices.helpers import insert_invoice
-from tests.schedules.helpers import Setup, update_body
+from tests.schedules.helpers import Setup, phase, update_body
 from tests.support.api_client import ApiClient
 from tests.test_contract import api_operations
 
@@ -77,6 +77,20 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
     metric_body = {"name": "Calls", "eventType": "call", "aggregationType": "COUNT"}
     usage_metric = api.post("/api/usage-metrics", json=metric_body).json()
     schedule = Setup(api).create()
+    setup = Setup(api)
+    discount = {"type": "NOMINAL", "amount": 5, "message": "Off", "separateLineItem": False}
+    discounted = setup.create(phases=[phase([setup.price_id], discounts=[discount])])
+    discount_url = f"/api/discounts/{discounted['phases'][0]['discounts'][0]['id']}"
+    discount_update = {
+        "billingScheduleId": discounted["id"],
+        "priceIds": [],
+        "separateLineItem": True,
+        "amount": 50,
+        "discountCalculationType": "NOMINAL",
+        "message": "Hijacked",
+    }
+    list_price = api.post("/api/list-prices", json=list_price_body(product["id"], fixed())).json()
+    list_price_url = f"/api/list-prices/{list_price['id']}"
     schedule_url = f"/api/billing-schedules/{schedule['id']}"
     account_id = api.get("/api/sequence-accounts").json()["items"][0]["id"]
     invoice_url = f"/api/invoices/{insert_invoice(app.state.db, account_id, customer)}"
@@ -166,6 +180,15 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
         ("get", "/api/prices/{id}"): (f"/api/prices/{price['id']}", None),
         ("put", "/api/prices/{id}"): (f"/api/prices/{price['id']}", {"name": "Hijacked"}),
         ("delete", "/api/prices/{id}"): (f"/api/prices/{price['id']}", None),
+        ("get", "/api/list-prices/{id}"): (list_price_url, None),
+        ("put", "/api/list-prices/{id}"): (
+            list_price_url,
+            list_price_body(product["id"], fixed(), name="Hijacked"),
+        ),
+        ("post", "/api/list-prices/{id}/archive"): (f"{list_price_url}/archive", None),
+        ("get", "/api/discounts/{id}"): (discount_url, None),
+        ("put", "/api/discounts/{id}"): (discount_url, discount_update),
+        ("delete", "/api/discounts/{id}"): (discount_url, None),
         ("get", "/api/tax-rates/{id}"): (f"/api/tax-rates/{tax_rate['id']}", None),
         ("put", "/api/tax-rates/{id}"): (
             f"/api/tax-rates/{tax_rate['id']}",
@@ -346,6 +369,8 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
             f"/api/customers/{owner['id']}",
             f"/api/products/{product['id']}",
             f"/api/prices/{price['id']}",
+            list_price_url,
+            discount_url,
             f"/api/tax-rates/{tax_rate['id']}",
             f"/api/seat-metrics/{seat_metric['id']}",
             f"/api/seat-events/{seat_event['id']}",

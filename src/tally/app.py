@@ -14,7 +14,9 @@ from tally.api.middleware import BodyLimit, RequestContext
 from tally.api.unavailable import install_unavailable_handler
 from tally.api.versioning import SequenceVersionMiddleware
 from tally.billing.endpoints import router as billing_router
+from tally.catalog.billing_product_endpoints import router as billing_products_router
 from tally.catalog.endpoints import router as catalog_router
+from tally.catalog.list_price_endpoints import router as list_prices_router
 from tally.catalog.price_endpoints import router as prices_router
 from tally.credit_notes.endpoints import router as credit_notes_router
 from tally.credits.endpoints import router as credits_router
@@ -38,6 +40,7 @@ from tally.portal.session_endpoints import exchange_router as portal_exchange_ro
 from tally.portal.session_endpoints import flexprice_router as portal_flexprice_router
 from tally.portal.session_endpoints import router as portal_sessions_router
 from tally.portal.settings_endpoints import router as portal_settings_router
+from tally.schedules.discount_endpoints import router as discounts_router
 from tally.schedules.endpoints import router as schedules_router
 from tally.schedules.extra_endpoints import router as schedule_extras_router
 from tally.seats.endpoints import router as seats_router
@@ -65,12 +68,15 @@ def api_routes() -> APIRouter:
         customers_router,
         catalog_router,
         prices_router,
+        list_prices_router,
+        billing_products_router,
         tax_router,
         tax_registrations_router,
         metering_router,
         seats_router,
         schedules_router,
         schedule_extras_router,
+        discounts_router,
         billing_router,
         invoice_operations_router,  # before invoices_router: its /invoices/{id} takes all
         invoices_router,

@@ -20,6 +20,16 @@ def price_body(product_id: str, structure: dict[str, Any], **overrides: Any) -> 
     }
 
 
+def list_price_body(product_id: str, structure: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """Sequence's list price request (integrationIds and parameters are required there)."""
+    return {
+        **price_body(product_id, structure),
+        "integrationIds": [],
+        "customMetricParameters": [],
+        **overrides,
+    }
+
+
 def one_time(price: str = "150.00") -> dict[str, Any]:
     return {"pricingType": "ONE_TIME", "price": price}
 

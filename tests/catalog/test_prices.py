@@ -279,7 +279,17 @@ def test_decimals_keep_the_digits_they_were_given(
 
 
 def test_every_optional_field_round_trips(api: ApiClient, product: str, usage_metric: str) -> None:
-    list_price_id = str(uuid.uuid4())
+    list_price = {
+        "productId": product,
+        "name": "Platform fee",
+        "currency": "GBP",
+        "structure": graduated(usage_metric),
+        "billingFrequency": "MONTHLY",
+        "billingType": "IN_ARREARS",
+    }
+    response = api.post("/api/list-prices", json=list_price)
+    assert response.status_code == 201, response.text
+    list_price_id = response.json()["id"]
     parameter_id = str(uuid.uuid4())
     price = create_price(
         api,

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from tally.db import Database
-from tests.catalog.price_bodies import fixed, price_body
+from tests.catalog.price_bodies import fixed, list_price_body, price_body
 from tests.credit_notes.helpers import line_body, sent_invoice
 from tests.factories import customer_body, product_body, tax_rate_body
 from tests.schedules.helpers import phase, schedule_body
@@ -19,6 +19,8 @@ from tests.support.api_client import ApiClient
 # Names no schema example uses: the examples phase may create its own before these are made.
 SEAT_TYPE = "fuzz_editor"
 EVENT_TYPE = "fuzz_call"
+
+DISCOUNT = {"type": "PERCENTAGE", "amount": 10, "message": "Launch", "separateLineItem": False}
 
 # Path segment before a parameter -> the object that parameter names.
 _BY_SEGMENT = {
@@ -29,6 +31,8 @@ _BY_SEGMENT = {
     "customer-organizations": "organization",
     "products": "product",
     "prices": "price",
+    "list-prices": "list_price",
+    "discounts": "discount",
     "tax-rates": "tax_rate",
     "versions": "tax_rate_version",
     "usage-metrics": "usage_metric",
@@ -116,9 +120,15 @@ def make_billing_objects(api: ApiClient, database: Database) -> dict[str, str]:
         api.post(
             "/api/billing-schedules",
             json=schedule_body(
-                customer["id"], [price["id"]], isDraft=True, phases=[phase([price["id"]])]
+                customer["id"],
+                [price["id"]],
+                isDraft=True,
+                phases=[phase([price["id"]], discounts=[DISCOUNT])],
             ),
         )
+    )
+    list_price = _created(
+        api.post("/api/list-prices", json=list_price_body(product["id"], fixed()))
     )
     account_id = api.get("/api/sequence-accounts").json()["items"][0]["id"]
 
@@ -178,6 +188,8 @@ def make_billing_objects(api: ApiClient, database: Database) -> dict[str, str]:
         "seat_metric": seat_metric["id"],
         "seat_event": seat_event["id"],
         "schedule": schedule["id"],
+        "discount": schedule["phases"][0]["discounts"][0]["id"],
+        "list_price": list_price["id"],
         "account": account_id,
         "invoice": invoice["id"],
         "invoice_group": invoice_group["id"],

@@ -272,10 +272,10 @@ CASES: list[tuple[str, Callable[[Ids], Body], int, str | None]] = [
         "phases.0.creditGrants.0.creditUnitType",
     ),
     (
-        "list prices",
+        "unknown list price",
         lambda ids: with_phase(ids, listPriceIds=["list-price"]),
-        400,
-        "phases.0.listPriceIds",
+        404,
+        None,
     ),
     (
         "attachments",

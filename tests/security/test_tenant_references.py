@@ -24,7 +24,7 @@ from sqlalchemy import update
 
 from tally.db import Database
 from tally.models import CreditGrant
-from tests.catalog.price_bodies import linear, price_body, seat_based
+from tests.catalog.price_bodies import linear, list_price_body, price_body, seat_based
 from tests.credit_notes.helpers import issued_note, line_body
 from tests.factories import customer_body, tax_rate_body
 from tests.fuzz.billing_objects import make_billing_objects
@@ -61,8 +61,8 @@ KINDS = {
     "attachmentAssetIds": "customer",
     "billingRunId": "customer",
     "creditGrantId": "grant",
-    "listPriceIds": "price",
-    "phases[].phaseListPriceMetadata[].listPriceId": "price",
+    "listPriceId": "list_price",
+    "listPriceIds": "list_price",
 }
 # Where an operation gives a name another meaning.
 BY_OPERATION: dict[tuple[str, str, str], str] = {
@@ -83,7 +83,6 @@ NOT_REFERENCES = {
     "integrationIds": "ids in other systems (integrations), kept as given",
     "integrationIds[].id": "an id in another system, kept as given",
     "taxCategoryId": "Tally has no tax categories: kept as the merchant's label",
-    "listPriceId": "Tally has no list prices: kept as given, never looked up",
     "customMetricParameters[].parameterId": "Tally has no metric parameters: kept as given",
     "customerEventId": "the caller's own id for an event (last received wins)",
     "events[].customerEventId": "the caller's own id for an event (last received wins)",
@@ -245,15 +244,18 @@ def _grant(ids: dict[str, str]) -> dict[str, Any]:
 
 def _terms(ids: dict[str, str], grant: dict[str, Any]) -> dict[str, Any]:
     usage = ids["usage_price"]
+    listed = ids["list_price"]
     return {
         "startDate": "2024-01-01",
         "endDate": "2024-12-31",
         "phases": [
             {
                 "priceIds": [usage],
+                "listPriceIds": [listed],
                 "startDate": "2024-01-01",
                 "endDate": "2024-12-31",
                 "phasePriceMetadata": [{"priceId": usage, "arrCalculation": "INCLUDE"}],
+                "phaseListPriceMetadata": [{"listPriceId": listed, "arrCalculation": "EXCLUDE"}],
                 "creditGrants": [grant],
             }
         ],
@@ -334,8 +336,40 @@ def bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[st
             ),
         ],
         ("post", "/api/prices"): [
-            ("/api/prices", price_body(ids["product"], linear(ids["usage_metric"]))),
+            (
+                "/api/prices",
+                price_body(
+                    ids["product"], linear(ids["usage_metric"]), listPriceId=ids["list_price"]
+                ),
+            ),
             ("/api/prices", price_body(ids["product"], seat_based(ids["seat_metric"]))),
+        ],
+        ("post", "/api/list-prices"): [
+            ("/api/list-prices", list_price_body(ids["product"], linear(ids["usage_metric"]))),
+            ("/api/list-prices", list_price_body(ids["product"], seat_based(ids["seat_metric"]))),
+        ],
+        ("put", "/api/list-prices/{id}"): [
+            (
+                f"/api/list-prices/{ids['list_price']}",
+                list_price_body(ids["product"], linear(ids["usage_metric"])),
+            ),
+            (
+                f"/api/list-prices/{ids['list_price']}",
+                list_price_body(ids["product"], seat_based(ids["seat_metric"])),
+            ),
+        ],
+        ("put", "/api/discounts/{id}"): [
+            (
+                f"/api/discounts/{ids['discount']}",
+                {
+                    "billingScheduleId": ids["schedule"],
+                    "priceIds": [ids["price"]],
+                    "separateLineItem": False,
+                    "amount": 15,
+                    "discountCalculationType": "PERCENTAGE",
+                    "message": "Launch",
+                },
+            ),
         ],
         ("put", "/api/tax-rates/{id}"): [
             (f"/api/tax-rates/{ids['tax_rate']}", tax_rate_body(id=ids["tax_rate"])),

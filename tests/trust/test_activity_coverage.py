@@ -20,10 +20,11 @@ from tally.credits.expiry import expire_due
 from tally.dashboard.users import create_user
 from tally.db import Database, new_id
 from tally.models import ApiKey, Invoice, InvoiceStatus
+from tests.catalog.price_bodies import fixed, list_price_body
 from tests.credit_notes.helpers import add_line, line_body, new_note, sent_invoice
 from tests.factories import customer_body, product_body, tax_rate_body
 from tests.invoices.helpers import counting_statements, insert_invoice
-from tests.schedules.helpers import Setup, update_body
+from tests.schedules.helpers import Setup, phase, update_body
 from tests.support.api_client import ApiClient
 from tests.test_contract import api_operations
 
@@ -394,6 +395,46 @@ def price_delete(w: World) -> Call:
     return Call("DELETE", url, None, setup.price_id, setup.product_id)
 
 
+def list_price(action: str) -> Callable[[World], Call]:
+    def call(w: World) -> Call:
+        product_id = w.created(w.api.post("/api/products", json=product_body()))["id"]
+        body = list_price_body(product_id, fixed())
+        if action == "create":
+            refused = ("POST", "/api/list-prices", {**body, "status": "ACTIVE"})
+            return Call("POST", "/api/list-prices", body, None, product_id, refused=refused)
+        made = w.created(w.api.post("/api/list-prices", json=body))
+        url = f"/api/list-prices/{made['id']}"
+        if action == "update":  # the same again changes nothing: no entry
+            changed = {**body, "name": "Platform"}
+            return Call("PUT", url, changed, made["id"], product_id, refused_status=200)
+        return Call("POST", f"{url}/archive", None, made["id"], product_id, refused_status=200)
+
+    return call
+
+
+def discount(action: str) -> Callable[[World], Call]:
+    def call(w: World) -> Call:
+        setup = Setup(w.api)
+        given = {"type": "PERCENTAGE", "amount": 10, "message": "Off", "separateLineItem": False}
+        schedule = setup.create(phases=[phase([setup.price_id], discounts=[given])])
+        discount_id = schedule["phases"][0]["discounts"][0]["id"]
+        url = f"/api/discounts/{discount_id}"
+        if action == "delete":
+            return Call("DELETE", url, None, discount_id, setup.customer_id)
+        body = {
+            "billingScheduleId": schedule["id"],
+            "priceIds": [],
+            "separateLineItem": True,
+            "amount": 20,
+            "discountCalculationType": "PERCENTAGE",
+            "message": "Loyalty",
+        }
+        refused = ("PUT", url, {**body, "amount": 0})
+        return Call("PUT", url, body, discount_id, setup.customer_id, refused=refused)
+
+    return call
+
+
 def product_archive(w: World) -> Call:
     product = w.created(w.api.post("/api/products", json=product_body()))
     url = f"/api/products/{product['id']}/archive"
@@ -638,6 +679,14 @@ LOGGED = [
            schedule_activate),
     Logged(("post", "/api/billing-schedules/{id}/archive"), "ARCHIVED", "BILLING_SCHEDULE", C,
            schedule_archive),
+    Logged(("post", "/api/list-prices"), "CREATED", "LIST_PRICE", "PRODUCT",
+           list_price("create")),
+    Logged(("put", "/api/list-prices/{id}"), "UPDATED", "LIST_PRICE", "PRODUCT",
+           list_price("update")),
+    Logged(("post", "/api/list-prices/{id}/archive"), "ARCHIVED", "LIST_PRICE", "PRODUCT",
+           list_price("archive")),
+    Logged(("put", "/api/discounts/{id}"), "UPDATED", "DISCOUNT", C, discount("update")),
+    Logged(("delete", "/api/discounts/{id}"), "DELETED", "DISCOUNT", C, discount("delete")),
     Logged(("put", "/api/prices/{id}"), "UPDATED", "PRICE", "PRODUCT", price_update),
     Logged(("delete", "/api/prices/{id}"), "DELETED", "PRICE", "PRODUCT", price_delete),
     Logged(("post", "/api/products/{id}/archive"), "ARCHIVED", "PRODUCT", None, product_archive),

@@ -201,7 +201,7 @@ def test_fields_tally_cannot_act_on_are_refused_not_dropped(api: ApiClient) -> N
     listed = phase([setup.price_id], "2024-01-01")
     listed["phaseListPriceMetadata"] = [{"listPriceId": "x", "arrCalculation": "INCLUDE"}]
     refused = api.post("/api/billing-schedules", json=setup.body(phases=[listed]))
-    assert refused.status_code == 400
+    assert refused.status_code == 404  # list prices are acted on: an unknown one is not found
     listed["phaseListPriceMetadata"] = []
     assert api.post("/api/billing-schedules", json=setup.body(phases=[listed])).status_code == 201
 

@@ -290,10 +290,15 @@ def _adjustments(charges: Sequence[Charge]) -> list[PhaseAdjustments]:
     adjustments = []
     for phase_charges in by_phase.values():
         phase = phase_charges[0].phase
-        if not phase.discounts and not phase.minimums:
+        # A discount narrowed to some days of its phase applies to charges serving them.
+        served = Period(
+            min(c.served.start for c in phase_charges), max(c.served.end for c in phase_charges)
+        )
+        discounts = tuple(d for d in phase.discounts if d.applies_within(served))
+        if not discounts and not phase.minimums:
             continue
         if all(c.changes for c in phase_charges):
-            percentages = tuple(d for d in phase.discounts if d.kind is DiscountKind.PERCENTAGE)
+            percentages = tuple(d for d in discounts if d.kind is DiscountKind.PERCENTAGE)
             if percentages:
                 adjustments.append(PhaseAdjustments(phase_id=phase.id, discounts=percentages))
             continue
@@ -302,7 +307,7 @@ def _adjustments(charges: Sequence[Charge]) -> list[PhaseAdjustments]:
         adjustments.append(
             PhaseAdjustments(
                 phase_id=phase.id,
-                discounts=phase.discounts,
+                discounts=discounts,
                 minimums=phase.minimums,
                 fraction=max(c.fraction for c in recurring),
                 service=Period(

@@ -172,8 +172,13 @@ def _phases(session: Session, schedule_ids: Sequence[str]) -> dict[str, list[_Ph
             PhaseDiscount.message,
             PhaseDiscount.separate_line_item,
             PhaseDiscount.restrict_to_prices,
+            PhaseDiscount.valid_from,
+            PhaseDiscount.valid_to,
         )
-        .where(PhaseDiscount.billing_schedule_id.in_(schedule_ids))
+        .where(
+            PhaseDiscount.billing_schedule_id.in_(schedule_ids),
+            PhaseDiscount.deleted_at.is_(None),
+        )
         .order_by(PhaseDiscount.id)
     ):
         phases[row.phase_id].discounts.append(
@@ -184,6 +189,8 @@ def _phases(session: Session, schedule_ids: Sequence[str]) -> dict[str, list[_Ph
                 message=row.message,
                 separate_line=row.separate_line_item,
                 price_ids=frozenset(row.restrict_to_prices),
+                valid_from=row.valid_from,
+                valid_to=row.valid_to,
             )
         )
     for phase_id, minimum_id, amount, restricted in session.execute(

@@ -11,7 +11,7 @@ from tally.catalog.price_schemas import PriceIn, PriceUpdate, structure_document
 from tally.catalog.queries import price_query
 from tally.core.clock import utcnow
 from tally.exceptions import ArchivedReference, NotFound, ReferenceInUse
-from tally.models import PhasePrice, Price, Product, SeatMetric, UsageMetric
+from tally.models import ListPrice, PhasePrice, Price, Product, SeatMetric, UsageMetric
 
 
 def get_price(session: Session, account_id: str, price_id: str) -> Price:
@@ -32,6 +32,8 @@ def create_price(session: Session, account_id: str, data: PriceIn) -> Price:
     if seat_metric_id is not None:
         field = "structure.seatMetricId"
         references.resolve_one(session, account_id, SeatMetric, field, seat_metric_id)
+    if data.list_price_id is not None:  # the list price it is a variant of
+        references.resolve_one(session, account_id, ListPrice, "listPriceId", data.list_price_id)
     if product.archived_at is not None:
         raise ArchivedReference(f"Product {product.id!r} is archived and takes no new prices")
     price = Price(

@@ -1,4 +1,4 @@
-"""Product bodies in Sequence's shapes."""
+"""Product bodies in Sequence's shapes, and billing products (products with their prices)."""
 
 from datetime import datetime
 
@@ -6,6 +6,9 @@ from pydantic import Field
 
 from tally.api.schemas import Schema
 from tally.api.types import PlainText
+from tally.catalog.price_schemas import PriceOut
+from tally.catalog.queries import RecognitionMethod
+from tally.models import Price, Product
 
 
 class ProductIn(Schema):
@@ -22,3 +25,32 @@ class ProductOut(Schema):
     created_at: datetime
     updated_at: datetime
     archived_at: datetime | None = None
+
+
+class BillingProductOut(Schema):
+    """Sequence's BillingProduct: a product with its live prices. Tally has no tax
+    categories of its own, so `taxCategoryName` is left out."""
+
+    id: str
+    name: str
+    label: str
+    sequence_account_id: str
+    created_at: datetime
+    updated_at: datetime
+    prices: list[PriceOut]
+    recognition_method: RecognitionMethod
+
+    @classmethod
+    def build(
+        cls, product: Product, prices: list[Price], method: RecognitionMethod
+    ) -> "BillingProductOut":
+        return cls(
+            id=product.id,
+            name=product.name,
+            label=product.label or product.name,  # Sequence requires one; the name is its label
+            sequence_account_id=product.account_id,
+            created_at=product.created_at,
+            updated_at=product.updated_at,
+            prices=[PriceOut.build(price) for price in prices],
+            recognition_method=method,
+        )

@@ -49,6 +49,15 @@ class DiscountTerms:
     message: str
     separate_line: bool
     price_ids: frozenset[str] = frozenset()  # empty: every price of the phase
+    # The days it applies (inclusive) within its phase; None: from the phase's start / to its end.
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+    def applies_within(self, served: Period) -> bool:
+        """Whether it applies to charges serving `served`: the two overlap."""
+        return (self.valid_from is None or self.valid_from <= served.end) and (
+            self.valid_to is None or self.valid_to >= served.start
+        )
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ from tally.models.invoice import (
     LineKind,
     PaymentStatus,
 )
+from tally.models.list_price import ListPrice
 from tally.models.metering import (
     AggregationType,
     MetricType,
@@ -133,6 +134,7 @@ __all__ = [
     "InvoiceStatus",
     "LedgerEntryType",
     "LineKind",
+    "ListPrice",
     "MerchantUser",
     "MetricType",
     "NotificationChannel",

@@ -87,8 +87,14 @@ class BillingSchedulePhase(TenantMixin, Base):
     prices: Mapped[list[PhasePrice]] = relationship(
         order_by="PhasePrice.position", lazy="raise", cascade="all, delete-orphan"
     )
+    # Live discounts only; deleted ones go with the phase through the foreign key's cascade.
     discounts: Mapped[list[PhaseDiscount]] = relationship(
-        order_by="PhaseDiscount.id", lazy="raise", cascade="all, delete-orphan"
+        primaryjoin="and_(BillingSchedulePhase.id == PhaseDiscount.phase_id, "
+        "PhaseDiscount.deleted_at.is_(None))",
+        order_by="PhaseDiscount.id",
+        lazy="raise",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
     )
     minimums: Mapped[list[PhaseMinimum]] = relationship(
         order_by="PhaseMinimum.id", lazy="raise", cascade="all, delete-orphan"
@@ -123,6 +129,11 @@ class PhaseDiscount(TenantMixin, Base):
     separate_line_item: Mapped[bool]
     restrict_to_prices: Mapped[list[Any]] = mapped_column(default=list)  # empty: every price
     seat_discount_type: Mapped[SeatDiscountType | None] = mapped_column(default=None)
+    # Days it applies within its phase (inclusive); None: from the phase's start, to its end.
+    valid_from: Mapped[date | None] = mapped_column(default=None)
+    valid_to: Mapped[date | None] = mapped_column(default=None)
+    # DELETE /discounts/{id}: billing ignores it from then on; the row stays for the record.
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class PhaseMinimum(TenantMixin, Base):

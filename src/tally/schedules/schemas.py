@@ -179,7 +179,8 @@ class PhaseCreditGrantIn(Schema):
 
 
 class PhaseIn(Schema):
-    """Sequence's PhaseRequest. List prices are not supported yet."""
+    """Sequence's PhaseRequest. Each of `listPriceIds` becomes a price of the schedule (a
+    variant of the list price, made once per schedule), billed as if named in `priceIds`."""
 
     name: str | None = Field(default=None, max_length=500)
     external_contract_ref: str | None = Field(default=None, max_length=500)
@@ -191,12 +192,15 @@ class PhaseIn(Schema):
     discounts: list[DiscountIn] | None = Field(default=None, max_length=MAX_LIST)
     minimums: list[MinimumIn] | None = Field(default=None, max_length=MAX_LIST)
     credit_grants: list[PhaseCreditGrantIn] | None = Field(default=None, max_length=MAX_LIST)
-    list_price_ids: Unsupported = None
-    phase_list_price_metadata: Annotated[
-        list[PhaseListPriceMetadata] | None,
-        AfterValidator(_none_supported),
-        Field(description="List prices are not supported yet: leave it out or send []."),
-    ] = None
+    list_price_ids: PriceIds | None = Field(
+        default=None,
+        description="List prices the phase bills: each becomes a price of this schedule, "
+        "answered in priceIds with its listPriceId. Other fields of the request may name a "
+        "list price given here where they name a price (taxRates, restrictToPrices).",
+    )
+    phase_list_price_metadata: list[PhaseListPriceMetadata] | None = Field(
+        default=None, max_length=MAX_PRICES_PER_PHASE
+    )
     recurrence_preference: RecurrencePreference | None = None
     phase_price_metadata: list[PhasePriceMetadata] | None = Field(
         default=None, max_length=MAX_PRICES_PER_PHASE

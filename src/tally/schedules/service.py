@@ -42,6 +42,7 @@ from tally.models import (
 )
 from tally.notifications import events
 from tally.notifications.events import NotificationType
+from tally.schedules import kept_discounts, list_prices
 from tally.schedules.schemas import PhaseIn, ScheduleCreate, ScheduleUpdate, TaxRateRef
 
 # Statuses a schedule can no longer leave through the API.
@@ -343,11 +344,12 @@ def _add_terms(
     schedule: BillingSchedule,
     phases: Sequence[PhaseIn],
     tax_rates: Sequence[TaxRateRef],
+    kept: kept_discounts.Kept | None = None,
 ) -> list[str]:
     """Write the (validated) phases and tax rates of a schedule that has none; the phases'
-    ids, in order."""
+    ids, in order. `kept`: the discounts the schedule had, whose ids restated ones keep."""
     phase_ids = []
-    for spec in phases:
+    for position, spec in enumerate(phases):
         phase = BillingSchedulePhase(
             id=new_id(),  # now, so its discounts and minimums can name it before a flush
             account_id=schedule.account_id,
@@ -372,7 +374,7 @@ def _add_terms(
         )
         phase_ids.append(phase.id)
         session.add(phase)
-        session.add_all(
+        discounts = [
             PhaseDiscount(
                 account_id=schedule.account_id,
                 billing_schedule_id=schedule.id,
@@ -385,7 +387,9 @@ def _add_terms(
                 seat_discount_type=discount.seat_discount_type,
             )
             for discount in spec.discounts or []
-        )
+        ]
+        kept_discounts.restore(kept or [], position, spec.start_date, spec.end_date, discounts)
+        session.add_all(discounts)
         session.add_all(
             PhaseMinimum(
                 account_id=schedule.account_id,
@@ -418,8 +422,10 @@ def _remove_terms(session: Session, schedule: BillingSchedule) -> None:
 
 def create_schedule(session: Session, account_id: str, data: ScheduleCreate) -> BillingSchedule:
     _lock_live_customer(session, account_id, data.customer_id)
-    tax_rates = data.tax_rates or []
-    prices = _validate(session, account_id, data.start_date, data.end_date, data.phases, tax_rates)
+    phases, tax_rates = list_prices.expand(
+        session, account_id, data.phases, data.tax_rates or [], {}
+    )
+    prices = _validate(session, account_id, data.start_date, data.end_date, phases, tax_rates)
     status = (
         ScheduleStatus.DRAFT
         if data.is_draft
@@ -446,8 +452,8 @@ def create_schedule(session: Session, account_id: str, data: ScheduleCreate) -> 
     )
     session.add(schedule)
     session.flush()
-    phase_ids = _add_terms(session, schedule, data.phases, tax_rates)
-    phase_grants.write_specs(session, schedule, data.phases, phase_ids, prices, [])
+    phase_ids = _add_terms(session, schedule, phases, tax_rates)
+    phase_grants.write_specs(session, schedule, phases, phase_ids, prices, [])
     _announce(session, account_id, NotificationType.BILLING_SCHEDULE_CREATED, [schedule.id])
     created = get_schedule(session, account_id, schedule.id)
     names = {price.id: price.name for price in prices.values()}
@@ -480,13 +486,21 @@ def update_schedule(
         tax_rates = data.tax_rates or []
     else:
         tax_rates = [TaxRateRef.model_validate(item) for item in schedule.tax_rates]
-    prices = _validate(session, account_id, data.start_date, end, data.phases, tax_rates)
-    names = {price.id: price.name for price in prices_of(session, account_id, [schedule]).values()}
+    billing = prices_of(session, account_id, [schedule])
+    variants = {
+        price.list_price_id: price.id
+        for price in billing.values()
+        if price.list_price_id is not None and price.deleted_at is None
+    }
+    phases, tax_rates = list_prices.expand(session, account_id, data.phases, tax_rates, variants)
+    prices = _validate(session, account_id, data.start_date, end, phases, tax_rates)
+    names = {price.id: price.name for price in billing.values()}
     names.update((price.id, price.name) for price in prices.values())
     before = _audited(schedule, names)
 
     # Phase credit grants outlive the phases they are replaced with (same ids).
     kept_grants = phase_grants.take_specs(session, account_id, schedule.id)
+    kept = kept_discounts.take(schedule)
     _remove_terms(session, schedule)
     schedule.start_date = data.start_date
     schedule.end_date = end
@@ -506,8 +520,8 @@ def update_schedule(
     schedule.updated_at = utcnow()  # its phases and tax rates are part of it too
     schedule.billed_at = None  # new terms: the scheduler recalculates its invoices first
     session.flush()
-    phase_ids = _add_terms(session, schedule, data.phases, tax_rates)
-    phase_grants.write_specs(session, schedule, data.phases, phase_ids, prices, kept_grants)
+    phase_ids = _add_terms(session, schedule, phases, tax_rates, kept)
+    phase_grants.write_specs(session, schedule, phases, phase_ids, prices, kept_grants)
     _announce(session, account_id, NotificationType.BILLING_SCHEDULE_UPDATED, [schedule.id])
     updated = get_schedule(session, account_id, schedule.id)
     after = _audited(updated, names)

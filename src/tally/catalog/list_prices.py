@@ -1,0 +1,201 @@
+"""List prices: price templates in the catalog. A billing schedule phase that names one bills
+a variant of it, a `Price` made from the template as it is then (`variants_of`), so invoices,
+credits and everything downstream see an ordinary price, and changing or archiving the
+template later changes no variant: an id, once given, stays."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tally.activity import service as activity
+from tally.api import references
+from tally.catalog.list_price_schemas import ListPriceIn
+from tally.catalog.price_schemas import structure_document
+from tally.catalog.queries import list_price_query, product_query
+from tally.core.clock import utcnow
+from tally.exceptions import Conflict, NotFound
+from tally.models import (
+    ListPrice,
+    Price,
+    PriceStatus,
+    PricingType,
+    Product,
+    SeatMetric,
+    UsageMetric,
+)
+
+
+def get_list_price(session: Session, account_id: str, list_price_id: str) -> ListPrice:
+    list_price = session.scalar(list_price_query(account_id).where(ListPrice.id == list_price_id))
+    if list_price is None:
+        raise NotFound.resource("List price", list_price_id)
+    return list_price
+
+
+def _terms(session: Session, account_id: str, data: ListPriceIn) -> dict[str, Any]:
+    """The template's columns, once what it names is the account's (404 naming the field)."""
+    product = references.resolve_one(session, account_id, Product, "productId", data.product_id)
+    structure = data.structure
+    usage_metric_id = getattr(structure, "usage_metric_id", None)
+    seat_metric_id = getattr(structure, "seat_metric_id", None)
+    if usage_metric_id is not None:
+        field = "structure.usageMetricId"
+        references.resolve_one(session, account_id, UsageMetric, field, usage_metric_id)
+    if seat_metric_id is not None:
+        field = "structure.seatMetricId"
+        references.resolve_one(session, account_id, SeatMetric, field, seat_metric_id)
+    if product.archived_at is not None:
+        raise Conflict(f"Product {product.id!r} is archived and takes no new prices")
+    return {
+        "product_id": product.id,
+        "name": data.name,
+        "currency": data.currency.value,
+        "billing_frequency": data.billing_frequency,
+        "billing_type": data.billing_type,
+        "pricing_type": PricingType(structure.pricing_type),
+        "structure": structure_document(structure),
+        "usage_metric_id": usage_metric_id,
+        "seat_metric_id": seat_metric_id,
+        "usage_calculation_period": (
+            data.usage_calculation_period.model_dump(mode="json", by_alias=True)
+            if data.usage_calculation_period is not None
+            else None
+        ),
+        "integration_ids": [item.model_dump(mode="json") for item in data.integration_ids],
+        "custom_metric_parameters": [
+            item.model_dump(mode="json", by_alias=True) for item in data.custom_metric_parameters
+        ],
+    }
+
+
+def _audited(list_price: ListPrice) -> dict[str, Any]:
+    return {
+        "productId": list_price.product_id,
+        "name": list_price.name,
+        "currency": list_price.currency,
+        "billingFrequency": list_price.billing_frequency,
+        "billingType": list_price.billing_type,
+        "structure": list_price.structure,
+        "usageCalculationPeriod": list_price.usage_calculation_period,
+        "integrationIds": list_price.integration_ids,
+        "customMetricParameters": list_price.custom_metric_parameters,
+        "archivedAt": list_price.archived_at,
+    }
+
+
+def _log(
+    session: Session,
+    list_price: ListPrice,
+    verb: str,
+    summary: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    activity.record(
+        session,
+        list_price.account_id,
+        verb=verb,
+        object_type="LIST_PRICE",
+        object_id=list_price.id,
+        name=f"List price {verb.lower()}",
+        summary=summary,
+        changes=activity.changed(before, after),
+        target_type="PRODUCT",
+        target_id=list_price.product_id,
+    )
+
+
+def create_list_price(session: Session, account_id: str, data: ListPriceIn) -> ListPrice:
+    list_price = ListPrice(account_id=account_id, **_terms(session, account_id, data))
+    session.add(list_price)
+    session.flush()
+    summary = (
+        f"List price {list_price.name!r} ({list_price.currency}, {list_price.pricing_type}) created"
+    )
+    _log(session, list_price, "CREATED", summary, {}, _audited(list_price))
+    return list_price
+
+
+def update_list_price(
+    session: Session, account_id: str, list_price_id: str, data: ListPriceIn
+) -> ListPrice:
+    """Replace the template. Variants made from it earlier keep their terms."""
+    list_price = get_list_price(session, account_id, list_price_id)
+    terms = _terms(session, account_id, data)
+    before = _audited(list_price)
+    for column, value in terms.items():
+        setattr(list_price, column, value)
+    session.flush()
+    after = _audited(list_price)
+    if changes := activity.changed(before, after):
+        fields = ", ".join(change["field"] for change in changes)
+        _log(
+            session,
+            list_price,
+            "UPDATED",
+            f"List price {list_price.name!r}: {fields}",
+            before,
+            after,
+        )
+    return list_price
+
+
+def archive_list_price(session: Session, account_id: str, list_price_id: str) -> ListPrice:
+    """New phases can no longer name it; schedules billing its variants go on. Idempotent."""
+    list_price = get_list_price(session, account_id, list_price_id)
+    if list_price.archived_at is None:
+        list_price.archived_at = utcnow()
+        session.flush()
+        summary = f"List price {list_price.name!r} archived: new phases can no longer name it"
+        before, after = {"archivedAt": None}, {"archivedAt": list_price.archived_at}
+        _log(session, list_price, "ARCHIVED", summary, before, after)
+    return list_price
+
+
+def variants_of(
+    session: Session, account_id: str, list_prices: Sequence[tuple[str, ListPrice]]
+) -> dict[str, Price]:
+    """A new price made from each (field, list price) as the template is now, by list price
+    id. Refused (Conflict, naming the field) for an archived list price or one whose product
+    was archived since: neither takes new prices."""
+    products = {
+        product.id: product
+        for product in session.scalars(
+            product_query(account_id).where(
+                Product.id.in_({list_price.product_id for _, list_price in list_prices})
+            )
+        )
+    }
+    variants: dict[str, Price] = {}
+    for field, list_price in list_prices:
+        if list_price.archived_at is not None:
+            raise Conflict(f"{field}: list price {list_price.id!r} is archived")
+        if products[list_price.product_id].archived_at is not None:
+            raise Conflict(
+                f"{field}: list price {list_price.id!r} is of product "
+                f"{list_price.product_id!r}, which is archived and takes no new prices"
+            )
+        variants.setdefault(
+            list_price.id,
+            Price(
+                account_id=account_id,
+                product_id=list_price.product_id,
+                name=list_price.name,
+                currency=list_price.currency,
+                billing_frequency=list_price.billing_frequency,
+                billing_type=list_price.billing_type,
+                pricing_type=list_price.pricing_type,
+                structure=dict(list_price.structure),
+                usage_metric_id=list_price.usage_metric_id,
+                seat_metric_id=list_price.seat_metric_id,
+                usage_calculation_period=list_price.usage_calculation_period,
+                integration_ids=list(list_price.integration_ids),
+                custom_metric_parameters=list(list_price.custom_metric_parameters),
+                list_price_id=list_price.id,
+                status=PriceStatus.ACTIVE,
+            ),
+        )
+    session.add_all(variants.values())
+    session.flush()
+    return variants
