@@ -200,10 +200,10 @@ STRUCTURE_ERRORS: dict[str, tuple[Callable[[Ids], dict[str, Any]], str, str]] = 
         "structure.tiers.0.price",
         "fraction",
     ),
-    "graduated PERIODIC": (
+    "graduated PERIODIC without its period": (
         lambda i: graduated(i.usage_metric, usageCalculationMode="PERIODIC"),
-        "structure.usageCalculationMode",
-        "not supported",
+        "usageCalculationPeriod",
+        "PERIODIC",
     ),
     "graduated unknown mode": (
         lambda i: graduated(i.usage_metric, usageCalculationMode="DAILY"),

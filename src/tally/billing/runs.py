@@ -41,7 +41,7 @@ from tally.engine import pricing
 from tally.engine.credits import Metered
 from tally.engine.invoice import PhaseAdjustments, PricedLine, assemble
 from tally.engine.periods import Period
-from tally.engine.schedule import Charge, DiscountKind
+from tally.engine.schedule import Charge, DiscountKind, ScheduleTerms
 from tally.invoices.lifecycle import announce_removal, auto_issue
 from tally.models import (
     Account,
@@ -105,8 +105,8 @@ class _Requests:
     seats: dict[SeatKey, dict[str, Subject]] = field(default_factory=lambda: defaultdict(dict))
     capped: dict[CappedKey, tuple[pricing.Volume, dict[str, Subject]]] = field(default_factory=dict)
 
-    def ask(self, charge: Charge, subject: Subject, schedule_start: date) -> None:
-        for usage_key in charging.usage_keys(charge, schedule_start):
+    def ask(self, charge: Charge, subject: Subject, anchor: charging.Anchor) -> None:
+        for usage_key in charging.usage_keys(charge, anchor):
             self.usage[usage_key][subject.key] = subject
         if (seat_key := charging.seat_key(charge)) is not None:
             self.seats[seat_key][subject.key] = subject
@@ -240,6 +240,10 @@ def _billed_at_start(
     return found
 
 
+def _anchor(schedule: ScheduleTerms) -> charging.Anchor:
+    return charging.Anchor(schedule.start, schedule.recurrence_day)
+
+
 def _priced(
     planned: PlannedInvoice,
     subject: Subject,
@@ -254,7 +258,7 @@ def _priced(
         seats=answers.seats,
         member_seats=answers.member_seats,
         capped=answers.capped,
-        schedule_start=planned.loaded.terms.start,
+        anchor=_anchor(planned.loaded.terms),
         members=tuple(subject.members),
         currency=planned.loaded.currency,
         billed_at_start=billed_at_start,
@@ -378,7 +382,7 @@ def bill_schedules(
     for invoice in planned.invoices:
         subject = who.subjects[invoice.loaded.schedule.id]
         for charge in invoice.charges:
-            requests.ask(charge, subject, invoice.loaded.terms.start)
+            requests.ask(charge, subject, _anchor(invoice.loaded.terms))
     answers = _measure(session, account, requests)
     at_start = _billed_at_start(session, account.id, planned.invoices, existing)
     open_invoices = []

@@ -203,23 +203,15 @@ class VolumePricingStructure(Schema):
         return self
 
 
-def _supported_mode(value: object) -> object:
-    if value == "PERIODIC":
-        raise PydanticCustomError(
-            "not_supported",
-            "PERIODIC usage calculation is not supported; use BILLING_PERIOD or CUMULATIVE",
-        )
-    return value
-
-
 class GraduatedPricingStructure(Schema):
     pricing_type: Literal["GRADUATED"]
     usage_metric_id: str = Field(min_length=1, max_length=36)
-    usage_calculation_mode: Annotated[
-        Literal["BILLING_PERIOD", "CUMULATIVE"], BeforeValidator(_supported_mode)
-    ] = Field(
+    usage_calculation_mode: Literal["BILLING_PERIOD", "CUMULATIVE", "PERIODIC"] = Field(
         default="BILLING_PERIOD",
-        description="BILLING_PERIOD: the period's usage; CUMULATIVE: the running total.",
+        description="BILLING_PERIOD: the tiers count the period's usage; CUMULATIVE: the "
+        "usage since the schedule started; PERIODIC: the usage since the start of the "
+        "price's `usageCalculationPeriod` (anchored like the billing periods, starting at 0 "
+        "again at each new one), each invoice billing the increment of its days.",
     )
     tiers: list[GraduatedUsageTier]
 
@@ -393,7 +385,10 @@ class PriceIn(Schema):
     custom_metric_parameters: list[PriceParameter] = Field(default_factory=list, max_length=50)
     list_price_id: str | None = Field(default=None, max_length=36)
     usage_calculation_period: UsageCalculationPeriod | None = Field(
-        default=None, description="Kept on GRADUATED prices only, as Sequence does."
+        default=None,
+        description="Kept on GRADUATED prices only, as Sequence does; required with, and "
+        "read by, usageCalculationMode PERIODIC: the tiers count usage over `interval` x "
+        "`frequency` from the schedule's start, then start at 0 again.",
     )
     status: PriceStatus = PriceStatus.ACTIVE
 
@@ -424,6 +419,16 @@ class PriceIn(Schema):
             )
         if pricing != "GRADUATED":
             self.usage_calculation_period = None
+        elif (
+            getattr(self.structure, "usage_calculation_mode", None) == "PERIODIC"
+            and self.usage_calculation_period is None
+        ):
+            raise _invalid(
+                ("usageCalculationPeriod",),
+                "a PERIODIC usageCalculationMode needs the period usage is counted over, "
+                'e.g. {"frequency": "YEARLY", "interval": 1}',
+                None,
+            )
         if self.external_ids is not None:
             given = "integration_ids" in self.model_fields_set
             if given and self.integration_ids != self.external_ids:

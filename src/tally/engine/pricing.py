@@ -25,6 +25,9 @@ class Proration(StrEnum):
 class CalculationMode(StrEnum):
     BILLING_PERIOD = "BILLING_PERIOD"
     CUMULATIVE = "CUMULATIVE"  # tiers apply to usage since the schedule started
+    # tiers apply to usage since the start of the usage calculation period (a number of
+    # months, anchored like the billing periods), starting at 0 again at each new one
+    PERIODIC = "PERIODIC"
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class Graduated:
     metric_id: str
     tiers: tuple[Tier, ...]
     mode: CalculationMode = CalculationMode.BILLING_PERIOD
+    calculation_months: int | None = None  # PERIODIC: the usage calculation period
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,13 @@ def graduated_increment(before: Decimal, after: Decimal, tiers: Sequence[Tier]) 
     """What usage from `before` to `after` costs on tiers that count from the start
     (CUMULATIVE mode): the graduated amount of the total less that of what came before."""
     return graduated(after, tiers) - graduated(before, tiers)
+
+
+def periodic(parts: Sequence[tuple[Decimal, Decimal]], tiers: Sequence[Tier]) -> Decimal:
+    """PERIODIC mode: for each usage calculation period the billed days fall in, the usage
+    counted in it before those days and through them; each part pays its increment on tiers
+    that count from the calculation period's start."""
+    return sum((graduated_increment(before, after, tiers) for before, after in parts), ZERO)
 
 
 def usage_amount(quantity: Decimal, structure: UsageStructure) -> Decimal:
