@@ -7,19 +7,30 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
-from tally.billing.measures import SeatAnswers, SeatLevels, UsageAnswers, UsageKey
+from tally.billing.measures import SeatAnswers, SeatLevels, UsageAnswers, UsageKey, UsageValues
 from tally.engine import pricing
 from tally.engine.credits import Metered
 from tally.engine.invoice import PricedLine, Share
 from tally.engine.money import ZERO
 from tally.engine.periods import Period, calculation_parts
-from tally.engine.schedule import Charge
+from tally.engine.schedule import Cadence, Charge
 from tally.engine.seats import billed, level_at_start, levels, opening_charge
 from tally.metering.queries import ZERO as NO_USAGE
 
 ONE_DAY = timedelta(days=1)
 # Effective rates (amount / quantity) are shown to this many places; amounts stay exact.
 RATE_PLACES = Decimal("0.000001")
+
+
+USAGE_STRUCTURES = (pricing.Linear, pricing.Package, pricing.Volume, pricing.Graduated)
+
+
+def event_key(charge: Charge) -> UsageKey | None:
+    """A PER_EVENT charge's metric and day: the events it charges one by one."""
+    structure = charge.price.structure
+    if charge.price.cadence is not Cadence.PER_EVENT or not isinstance(structure, pricing.Linear):
+        return None
+    return (structure.metric_id, charge.served.start, charge.served.end)
 
 
 @dataclass(frozen=True)
@@ -34,14 +45,19 @@ CountedPart = tuple[UsageKey | None, UsageKey]  # usage before the billed days, 
 
 
 def counted_parts(charge: Charge, anchor: Anchor) -> list[CountedPart] | None:
-    """For GRADUATED prices whose tiers count usage from before the billed days (CUMULATIVE:
-    from the schedule's start; PERIODIC: from the start of each usage calculation period the
-    days fall in), the usage before and through the days of each part; None for the others."""
+    """For prices whose tiers count usage from before the billed days (ON_DEMAND: from the
+    phase's start; GRADUATED CUMULATIVE: from the schedule's start; GRADUATED PERIODIC: from
+    the start of each usage calculation period the days fall in), the usage before and
+    through the days of each part; None for the others."""
     structure = charge.price.structure
-    if not isinstance(structure, pricing.Graduated):
+    if not isinstance(structure, USAGE_STRUCTURES):
         return None
     metric, served = structure.metric_id, charge.served
-    if structure.mode is pricing.CalculationMode.CUMULATIVE:
+    if charge.price.cadence is Cadence.ON_DEMAND:
+        parts = [(max(charge.phase.start, anchor.start), served)]
+    elif not isinstance(structure, pricing.Graduated):
+        return None
+    elif structure.mode is pricing.CalculationMode.CUMULATIVE:
         parts = [(anchor.start, served)]
     elif structure.mode is pricing.CalculationMode.PERIODIC and structure.calculation_months:
         parts = calculation_parts(
@@ -61,9 +77,7 @@ def counted_parts(charge: Charge, anchor: Anchor) -> list[CountedPart] | None:
 def usage_keys(charge: Charge, anchor: Anchor) -> list[UsageKey]:
     """The usage measurements a charge needs."""
     structure = charge.price.structure
-    if not isinstance(
-        structure, pricing.Linear | pricing.Package | pricing.Volume | pricing.Graduated
-    ):
+    if not isinstance(structure, USAGE_STRUCTURES):
         return []
     parts = counted_parts(charge, anchor)
     if parts is not None:
@@ -94,6 +108,7 @@ class Measured:
     # Seats the start of an in-advance seat price's period billed, by price id and served
     # days, when that invoice is settled (billing no longer recalculates it).
     billed_at_start: dict[tuple[str, Period], int] = field(default_factory=dict)
+    events: UsageValues = field(default_factory=dict)  # PER_EVENT charges' event values
 
     def quantity(self, key: UsageKey) -> Decimal:
         return self.usage.get(key, {}).get(self.subject, NO_USAGE).value
@@ -247,9 +262,20 @@ def _usage(charge: Charge, structure: pricing.UsageStructure, measured: Measured
     parts = counted_parts(charge, measured.anchor)
     quantity = measured.quantity(keys[0])
     percentage = False
-    if isinstance(structure, pricing.Graduated) and parts is not None:
+    description = None
+    if (key := event_key(charge)) is not None and isinstance(structure, pricing.Linear):
+        values = measured.events.get(key, {}).get(measured.subject, [])
+        amount = pricing.per_event(values, structure, measured.currency)
+        quantity = sum(values, ZERO)
+        description = f"{len(values)} events, each charged on its own"
+    elif parts is not None:
         counted = measured.counted(parts)
-        amount = pricing.periodic(counted, structure.tiers)
+        if charge.price.cadence is Cadence.ON_DEMAND:
+            [(before, after)] = counted
+            amount = pricing.running_increment(before, after, structure)
+        else:
+            assert isinstance(structure, pricing.Graduated)
+            amount = pricing.periodic(counted, structure.tiers)
         quantity = sum((after - before for before, after in counted), ZERO)
     elif isinstance(structure, pricing.Volume) and structure.per_event_limits:
         sums = measured.capped.get((charge.price.id, charge.served), {}).get(measured.subject)
@@ -266,7 +292,6 @@ def _usage(charge: Charge, structure: pricing.UsageStructure, measured: Measured
         rate = _effective_rate(amount, quantity)
         percentage = any(tier.is_percentage for tier in structure.tiers)
     line_quantity = quantity
-    description = None
     if isinstance(structure, pricing.Package):
         line_quantity = (
             Decimal(int(amount / structure.price_per_package))
@@ -290,9 +315,7 @@ def _usage(charge: Charge, structure: pricing.UsageStructure, measured: Measured
 def metered(charge: Charge, measured: Measured) -> Metered | None:
     """A usage charge's metric and the units it bills (what metric credits offset)."""
     structure = charge.price.structure
-    if not isinstance(
-        structure, pricing.Linear | pricing.Package | pricing.Volume | pricing.Graduated
-    ):
+    if not isinstance(structure, USAGE_STRUCTURES):
         return None
     parts = counted_parts(charge, measured.anchor)
     if parts is not None:  # tiers counting from before: this charge's own units

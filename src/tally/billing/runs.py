@@ -11,7 +11,7 @@ per batch, whatever its size: one grouped query per distinct usage request (metr
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -29,9 +29,12 @@ from tally.billing.measures import (
     Subject,
     UsageAnswers,
     UsageKey,
+    UsageValues,
     measure_capped,
+    measure_events,
     measure_seats,
     measure_usage,
+    usage_days,
 )
 from tally.billing.planning import Existing, PlannedInvoice, finalized_through, plan
 from tally.billing.writing import InvoiceWrite, mark_schedules, write_invoices
@@ -104,10 +107,13 @@ class _Requests:
     usage: dict[UsageKey, dict[str, Subject]] = field(default_factory=lambda: defaultdict(dict))
     seats: dict[SeatKey, dict[str, Subject]] = field(default_factory=lambda: defaultdict(dict))
     capped: dict[CappedKey, tuple[pricing.Volume, dict[str, Subject]]] = field(default_factory=dict)
+    events: dict[UsageKey, dict[str, Subject]] = field(default_factory=lambda: defaultdict(dict))
 
     def ask(self, charge: Charge, subject: Subject, anchor: charging.Anchor) -> None:
         for usage_key in charging.usage_keys(charge, anchor):
             self.usage[usage_key][subject.key] = subject
+        if (event_key := charging.event_key(charge)) is not None:
+            self.events[event_key][subject.key] = subject
         if (seat_key := charging.seat_key(charge)) is not None:
             self.seats[seat_key][subject.key] = subject
         structure = charge.price.structure
@@ -123,6 +129,7 @@ class _Answers:
     seats: SeatAnswers
     member_seats: SeatAnswers
     capped: dict[CappedKey, dict[str, list[Decimal]]]
+    events: UsageValues
 
 
 def _existing(
@@ -191,7 +198,13 @@ def _measure(session: Session, account: Account, requests: _Requests) -> _Answer
         )
         for key, (structure, subjects) in requests.capped.items()
     }
-    return _Answers(usage, member_usage, seats, member_seats, capped)
+    events = measure_events(
+        session,
+        metrics,
+        account.timezone,
+        {key: list(s.values()) for key, s in requests.events.items()},
+    )
+    return _Answers(usage, member_usage, seats, member_seats, capped, events)
 
 
 BilledAtStart = dict[tuple[str, Period], int]  # seats, by price id and served days
@@ -240,6 +253,38 @@ def _billed_at_start(
     return found
 
 
+def _usage_days(
+    session: Session,
+    account_id: str,
+    loaded: Sequence[terms.LoadedSchedule],
+    subjects: Mapping[str, Subject],
+    last: date,
+) -> dict[str, dict[str, set[date]]]:
+    """By schedule, the days its subject used the metrics of its usage-driven prices, up to
+    `last`: one query for the batch."""
+    wanted: dict[str, tuple[Subject, set[str], date]] = {}
+    for item in loaded:
+        for phase in item.terms.phases:
+            for price in phase.prices:
+                if price.usage_driven and isinstance(price.structure, charging.USAGE_STRUCTURES):
+                    subject, metrics, first = wanted.get(
+                        item.schedule.id, (subjects[item.schedule.id], set(), phase.start)
+                    )
+                    metrics.add(price.structure.metric_id)
+                    wanted[item.schedule.id] = (subject, metrics, min(first, phase.start))
+    if not wanted:
+        return {}
+    found = usage_days(
+        session,
+        account_id,
+        {m for _, metrics, _ in wanted.values() for m in metrics},
+        list({s.key: s for s, _, _ in wanted.values()}.values()),
+        min(first for _, _, first in wanted.values()),
+        last,
+    )
+    return {schedule_id: found.get(s.key, {}) for schedule_id, (s, _, _) in wanted.items()}
+
+
 def _anchor(schedule: ScheduleTerms) -> charging.Anchor:
     return charging.Anchor(schedule.start, schedule.recurrence_day)
 
@@ -262,6 +307,7 @@ def _priced(
         members=tuple(subject.members),
         currency=planned.loaded.currency,
         billed_at_start=billed_at_start,
+        events=answers.events,
     )
     lines: list[PricedLine] = []
     unchanged: list[PricedLine] = []
@@ -281,13 +327,21 @@ def _priced(
     return lines or unchanged, metered
 
 
+def _settles_later(charge: Charge) -> bool:
+    """Charges outside the phase's billing periods: an in-advance seat price's changes, and
+    the daily charges of usage-driven prices. They take percentage discounts only; minimums
+    and nominal discounts are once a period, on the period's own invoice."""
+    return charge.changes or charge.price.usage_driven
+
+
 def _adjustments(charges: Sequence[Charge]) -> list[PhaseAdjustments]:
     """Each phase's discounts and minimums on this invoice; a minimum is prorated by the
     largest share of its period any of the phase's recurring charges serves.
 
-    The changes of an in-advance seat price belong to a period an earlier invoice billed:
-    they take their phase's percentage discounts, but bring no minimum or nominal discount
-    (once a period, on the invoice that opened it) to an invoice of their own."""
+    The changes of an in-advance seat price belong to a period an earlier invoice billed,
+    and usage-driven prices have no period: they take their phase's percentage discounts,
+    but bring no minimum or nominal discount (once a period, on the invoice that opened it)
+    to an invoice of their own."""
     by_phase: dict[str, list[Charge]] = defaultdict(list)
     for charge in charges:
         by_phase[charge.phase.id].append(charge)
@@ -296,12 +350,12 @@ def _adjustments(charges: Sequence[Charge]) -> list[PhaseAdjustments]:
         phase = phase_charges[0].phase
         if not phase.discounts and not phase.minimums:
             continue
-        if all(c.changes for c in phase_charges):
+        if all(_settles_later(c) for c in phase_charges):
             percentages = tuple(d for d in phase.discounts if d.kind is DiscountKind.PERCENTAGE)
             if percentages:
                 adjustments.append(PhaseAdjustments(phase_id=phase.id, discounts=percentages))
             continue
-        own = [c for c in phase_charges if not c.changes]
+        own = [c for c in phase_charges if not _settles_later(c)]
         recurring = [c for c in own if c.price.months is not None] or own
         adjustments.append(
             PhaseAdjustments(
@@ -376,8 +430,9 @@ def bill_schedules(
     phase_grants.roll_over(session, account.id, schedule_ids, fresh)
     loaded = terms.load(session, account.id, schedule_ids)
     existing = _existing(session, account.id, schedule_ids)
-    planned = plan(loaded, existing, today, through=through)
     who = billed(session, account.id, [item.schedule for item in loaded])
+    used = _usage_days(session, account.id, loaded, who.subjects, through or today)
+    planned = plan(loaded, existing, today, through=through, usage_days=used)
     requests = _Requests()
     for invoice in planned.invoices:
         subject = who.subjects[invoice.loaded.schedule.id]

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from tally.engine import pricing
 from tally.engine.schedule import (
+    Cadence,
     DiscountKind,
     DiscountTerms,
     MinimumTerms,
@@ -119,7 +120,14 @@ def _price_terms(price: Price, structure: pricing.Structure) -> PriceTerms:
         months=price.billing_frequency.months,
         in_advance=price.billing_type is BillingType.IN_ADVANCE,
         structure=structure,
+        cadence=_CADENCES.get(price.billing_frequency, Cadence.PERIODS),
     )
+
+
+_CADENCES = {
+    BillingFrequency.ON_DEMAND: Cadence.ON_DEMAND,
+    BillingFrequency.PER_EVENT: Cadence.PER_EVENT,
+}
 
 
 @dataclass

@@ -363,7 +363,7 @@ class UsageCalculationPeriod(Schema):
     interval: int = Field(ge=1, le=1200)
 
 
-_UNSUPPORTED_FREQUENCIES = (BillingFrequency.ON_DEMAND, BillingFrequency.PER_EVENT)
+_USAGE_DRIVEN = (BillingFrequency.ON_DEMAND, BillingFrequency.PER_EVENT)
 _ONE_TIME_PRICING = ("ONE_TIME", "FIXED")
 
 
@@ -375,7 +375,11 @@ class PriceIn(Schema):
     currency: Currency
     structure: PricingStructure
     billing_frequency: BillingFrequency = Field(
-        description="ON_DEMAND and PER_EVENT are not supported yet."
+        description="MONTHLY ... YEARLY: billed every period; ONE_TIME: once, when its phase "
+        "starts (ONE_TIME and FIXED prices). ON_DEMAND (usage prices): each day with usage is "
+        "invoiced the next day, its usage priced on the tiers the phase's running total "
+        "reaches. PER_EVENT (LINEAR prices on a COUNT or SUM metric): each day with usage is "
+        "invoiced the next day, every event charged and rounded on its own."
     )
     billing_type: BillingType = Field(description="Usage prices are IN_ARREARS only.")
     integration_ids: list[PriceIntegrationIdIn] = Field(default_factory=list, max_length=50)
@@ -392,17 +396,47 @@ class PriceIn(Schema):
     )
     status: PriceStatus = PriceStatus.ACTIVE
 
+    def _usage_driven(self) -> None:
+        """ON_DEMAND and PER_EVENT bill usage the day after it happens: usage prices only."""
+        structure, frequency = self.structure, self.billing_frequency
+        if frequency is BillingFrequency.PER_EVENT and structure.pricing_type != "LINEAR":
+            raise _invalid(
+                ("billingFrequency",),
+                "PER_EVENT charges every event on its own: it takes a LINEAR price (as "
+                f"Sequence's instant charges do), not {structure.pricing_type}",
+                str(frequency),
+            )
+        if structure.pricing_type not in USAGE_PRICING:
+            raise _invalid(
+                ("billingFrequency",),
+                "ON_DEMAND bills usage the day after it happens: it takes a LINEAR, PACKAGE, "
+                f"VOLUME or GRADUATED price, not {structure.pricing_type}",
+                str(frequency),
+            )
+        if isinstance(structure, VolumePricingStructure) and any(
+            t.min_price is not None or t.max_price is not None for t in structure.tiers
+        ):
+            raise _invalid(
+                ("billingFrequency",),
+                "ON_DEMAND VOLUME prices with a per-event minPrice or maxPrice are not "
+                "supported; leave the limits out or bill MONTHLY",
+                str(frequency),
+            )
+        mode = getattr(structure, "usage_calculation_mode", "BILLING_PERIOD")
+        if mode != "BILLING_PERIOD":
+            raise _invalid(
+                ("structure", "usageCalculationMode"),
+                "ON_DEMAND prices count the phase's usage so far (each day's usage is priced "
+                "on the tiers the phase's running total reaches): use BILLING_PERIOD",
+                mode,
+            )
+
     @model_validator(mode="after")
     def _consistent(self) -> "PriceIn":
         pricing = self.structure.pricing_type
         frequency = self.billing_frequency
-        if frequency in _UNSUPPORTED_FREQUENCIES:
-            raise _invalid(
-                ("billingFrequency",),
-                f"{frequency} is not supported yet; use ONE_TIME, MONTHLY, QUARTERLY, "
-                "HALF_YEARLY or YEARLY",
-                str(frequency),
-            )
+        if frequency in _USAGE_DRIVEN:
+            self._usage_driven()
         if frequency is BillingFrequency.ONE_TIME and pricing not in _ONE_TIME_PRICING:
             raise _invalid(
                 ("billingFrequency",),

@@ -10,8 +10,16 @@ from tally.api import references
 from tally.catalog.price_schemas import PriceIn, PriceUpdate, structure_document
 from tally.catalog.queries import price_query
 from tally.core.clock import utcnow
-from tally.exceptions import Conflict, NotFound
-from tally.models import PhasePrice, Price, Product, SeatMetric, UsageMetric
+from tally.exceptions import Conflict, InvalidRequest, NotFound
+from tally.models import (
+    AggregationType,
+    BillingFrequency,
+    PhasePrice,
+    Price,
+    Product,
+    SeatMetric,
+    UsageMetric,
+)
 
 
 def get_price(session: Session, account_id: str, price_id: str) -> Price:
@@ -28,7 +36,8 @@ def create_price(session: Session, account_id: str, data: PriceIn) -> Price:
     seat_metric_id = getattr(structure, "seat_metric_id", None)
     if usage_metric_id is not None:
         field = "structure.usageMetricId"
-        references.resolve_one(session, account_id, UsageMetric, field, usage_metric_id)
+        metric = references.resolve_one(session, account_id, UsageMetric, field, usage_metric_id)
+        _check_per_event(data, metric)
     if seat_metric_id is not None:
         field = "structure.seatMetricId"
         references.resolve_one(session, account_id, SeatMetric, field, seat_metric_id)
@@ -60,6 +69,20 @@ def create_price(session: Session, account_id: str, data: PriceIn) -> Price:
     session.add(price)
     session.flush()
     return price
+
+
+def _check_per_event(data: PriceIn, metric: UsageMetric) -> None:
+    """A PER_EVENT price charges each event's own value: its metric must have one (a count,
+    1 per event, or a sum of a property)."""
+    per_event = (AggregationType.COUNT, AggregationType.SUM)
+    if data.billing_frequency is BillingFrequency.PER_EVENT and (
+        metric.aggregation_type not in per_event
+    ):
+        raise InvalidRequest.field(
+            "structure.usageMetricId",
+            f"a PER_EVENT price charges each event on its own: its metric must COUNT events "
+            f"or SUM a property, not {metric.aggregation_type.value}",
+        )
 
 
 def update_price(session: Session, account_id: str, price_id: str, data: PriceUpdate) -> Price:
