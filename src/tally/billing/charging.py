@@ -7,7 +7,14 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
-from tally.billing.measures import SeatAnswers, SeatLevels, UsageAnswers, UsageKey, UsageValues
+from tally.billing.measures import (
+    SeatAnswers,
+    SeatLevels,
+    UsageAnswers,
+    UsageKey,
+    UsageValues,
+    measure_of,
+)
 from tally.engine import pricing
 from tally.engine.credits import Metered
 from tally.engine.invoice import PricedLine, Share
@@ -52,7 +59,7 @@ def counted_parts(charge: Charge, anchor: Anchor) -> list[CountedPart] | None:
     structure = charge.price.structure
     if not isinstance(structure, USAGE_STRUCTURES):
         return None
-    metric, served = structure.metric_id, charge.served
+    metric, served = measure_of(structure.metric_id, charge.price.metric_parameters), charge.served
     if charge.price.cadence is Cadence.ON_DEMAND:
         parts = [(max(charge.phase.start, anchor.start), served)]
     elif not isinstance(structure, pricing.Graduated):
@@ -82,7 +89,8 @@ def usage_keys(charge: Charge, anchor: Anchor) -> list[UsageKey]:
     parts = counted_parts(charge, anchor)
     if parts is not None:
         return [key for before, through in parts for key in (through, before) if key]
-    return [(structure.metric_id, charge.served.start, charge.served.end)]
+    metric = measure_of(structure.metric_id, charge.price.metric_parameters)
+    return [(metric, charge.served.start, charge.served.end)]
 
 
 def seat_key(charge: Charge) -> tuple[str, Period] | None:

@@ -8,6 +8,7 @@ range (or per seat type and period) for all the subjects of a batch of schedules
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,12 +16,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import FromClause, func, literal, select
 from sqlalchemy.orm import Session
 
 from tally.engine.periods import Period
 from tally.engine.pricing import Tier
 from tally.engine.seats import SeatChange
+from tally.metering.custom import custom_totals
 from tally.metering.queries import UsageTotal, alias_groups, grouped_totals
 from tally.metering.rollups import MetricDefinition, matches_filters
 from tally.metering.sql import metering_sql
@@ -67,24 +69,43 @@ def _member_pairs(subjects: Sequence[Subject]) -> list[tuple[str, str]]:
     ]
 
 
+def measure_of(metric_id: str, parameters: Sequence[tuple[str, str]] = ()) -> str:
+    """What a usage request measures: a metric, with the parameter values a price binds
+    (CUSTOM metrics: prices with different values measure different things)."""
+    return metric_id if not parameters else f"{metric_id}#{json.dumps(sorted(parameters))}"
+
+
+def split_measure(measure: str) -> tuple[str, dict[str, str]]:
+    """The metric id and the bound parameter values (by parameter id) of a measure."""
+    metric_id, _, bound = measure.partition("#")
+    return metric_id, (dict(json.loads(bound)) if bound else {})
+
+
 def measure_usage(
-    session: Session, metrics: Mapping[str, UsageMetric], requests: UsageRequests
+    session: Session,
+    metrics: Mapping[str, UsageMetric],
+    requests: UsageRequests,
+    zone_name: str,
 ) -> tuple[UsageAnswers, UsageAnswers]:
     """Usage per subject and per member customer: one grouped query per distinct request
-    (metric and days), over the subjects that asked for it."""
+    (metric and days), over the subjects that asked for it. CUSTOM metrics read their events
+    and evaluate their expression with the request's parameter values."""
     by_subject: UsageAnswers = {}
     by_member: UsageAnswers = {}
     for request, subjects in sorted(requests.items()):
-        metric_id, start, end = request
+        measure, start, end = request
+        metric_id, bound = split_measure(measure)
         metric = metrics[metric_id]
+
+        def totals(grouping: FromClause) -> dict[str, UsageTotal]:
+            if metric.aggregation_type is AggregationType.CUSTOM:
+                return custom_totals(session, metric, start, end, grouping, zone_name, bound)
+            return grouped_totals(session, metric, start, end, grouping)
+
         pairs = [(alias, s.key) for s in subjects for alias in s.aliases]
-        by_subject[request] = grouped_totals(
-            session, metric, start, end, alias_groups(session, pairs)
-        )
+        by_subject[request] = totals(alias_groups(session, pairs))
         if members := _member_pairs(subjects):
-            by_member[request] = grouped_totals(
-                session, metric, start, end, alias_groups(session, members)
-            )
+            by_member[request] = totals(alias_groups(session, members))
     return by_subject, by_member
 
 

@@ -34,6 +34,7 @@ from tally.billing.measures import (
     measure_events,
     measure_seats,
     measure_usage,
+    split_measure,
     usage_days,
 )
 from tally.billing.planning import Existing, PlannedInvoice, finalized_through, plan
@@ -168,7 +169,7 @@ def _existing(
 
 
 def _measure(session: Session, account: Account, requests: _Requests) -> _Answers:
-    metric_ids = {metric_id for metric_id, _, _ in requests.usage}
+    metric_ids = {split_measure(measure)[0] for measure, _, _ in requests.usage}
     metric_ids |= {structure.metric_id for structure, _ in requests.capped.values()}
     metrics = {
         metric.id: metric
@@ -179,7 +180,10 @@ def _measure(session: Session, account: Account, requests: _Requests) -> _Answer
         )
     }
     usage, member_usage = measure_usage(
-        session, metrics, {key: list(s.values()) for key, s in requests.usage.items()}
+        session,
+        metrics,
+        {key: list(s.values()) for key, s in requests.usage.items()},
+        account.timezone,
     )
     seats, member_seats = measure_seats(
         session,

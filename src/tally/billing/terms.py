@@ -121,6 +121,10 @@ def _price_terms(price: Price, structure: pricing.Structure) -> PriceTerms:
         in_advance=price.billing_type is BillingType.IN_ADVANCE,
         structure=structure,
         cadence=_CADENCES.get(price.billing_frequency, Cadence.PERIODS),
+        metric_parameters=tuple(
+            (str(bound["parameterId"]), str(bound["value"]))
+            for bound in price.custom_metric_parameters
+        ),
     )
 
 

@@ -54,6 +54,8 @@ class PriceTerms:
     in_advance: bool
     structure: Structure
     cadence: Cadence = Cadence.PERIODS
+    # (parameter id, value): what the price binds a CUSTOM metric's parameters to
+    metric_parameters: tuple[tuple[str, str], ...] = ()
 
     @property
     def usage_driven(self) -> bool:

@@ -12,7 +12,7 @@ from tally.exceptions import Conflict, NotFound
 from tally.metering import admission, rollups
 from tally.metering.queries import metric_query
 from tally.metering.schemas import UsageMetricIn
-from tally.models import Account, UsageMetric
+from tally.models import AggregationType, Account, UsageMetric, UsageMetricParameter
 
 # Fields that change which events count or how: changing one rebuilds the metric's rollups.
 _DEFINITION = (
@@ -56,6 +56,28 @@ def _apply(metric: UsageMetric, data: UsageMetricIn) -> None:
     metric.case_sensitive = True if data.case_sensitive is None else data.case_sensitive
     if data.allow_negative_values is not None:  # left out: unchanged (false when created)
         metric.allow_negative_values = data.allow_negative_values
+    custom = data.aggregation_type is AggregationType.CUSTOM
+    metric.expression = data.expression if custom else None
+    if not custom:
+        metric.parameters = []
+    elif data.parameters is not None:
+        _apply_parameters(metric, data)
+
+
+def _apply_parameters(metric: UsageMetric, data: UsageMetricIn) -> None:
+    """The sent list replaces the metric's; a name sent again keeps its parameter (and id),
+    so prices that bind it keep their value."""
+    kept = {parameter.name: parameter for parameter in metric.parameters}
+    wanted = []
+    for given in data.parameters or []:
+        parameter = kept.get(given.name) or UsageMetricParameter(
+            account_id=metric.account_id, name=given.name
+        )
+        parameter.type = given.type
+        parameter.description = given.description
+        parameter.default_value = given.default_value
+        wanted.append(parameter)
+    metric.parameters = wanted
 
 
 def _flush(session: Session, name: str) -> None:
@@ -115,6 +137,11 @@ def _audited(metric: UsageMetric) -> dict[str, object]:
         "propertiesToNegate": metric.properties_to_negate,
         "caseSensitive": metric.case_sensitive,
         "allowNegativeValues": metric.allow_negative_values,
+        "expression": metric.expression,
+        "parameters": [
+            {"name": p.name, "type": p.type, "defaultValue": p.default_value}
+            for p in metric.parameters
+        ],
     }
 
 

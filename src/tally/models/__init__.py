@@ -56,8 +56,10 @@ from tally.models.invoice import (
 from tally.models.metering import (
     AggregationType,
     MetricType,
+    ParameterType,
     UsageEvent,
     UsageMetric,
+    UsageMetricParameter,
     UsageRollup,
     UsageRollupValue,
 )
@@ -131,6 +133,7 @@ __all__ = [
     "NotificationEvent",
     "NotificationPolicy",
     "NumberSequence",
+    "ParameterType",
     "PaymentStatus",
     "PhaseCreditGrant",
     "PhaseDiscount",
@@ -155,6 +158,7 @@ __all__ = [
     "TaxStatus",
     "UsageEvent",
     "UsageMetric",
+    "UsageMetricParameter",
     "UsageRollup",
     "UsageRollupValue",
     "WebhookDelivery",
