@@ -81,6 +81,20 @@ def split_measure(measure: str) -> tuple[str, dict[str, str]]:
     return metric_id, (dict(json.loads(bound)) if bound else {})
 
 
+def _totals(
+    session: Session,
+    metric: UsageMetric,
+    start: date,
+    end: date,
+    grouping: FromClause,
+    zone_name: str,
+    bound: Mapping[str, str],
+) -> dict[str, UsageTotal]:
+    if metric.aggregation_type is AggregationType.CUSTOM:
+        return custom_totals(session, metric, start, end, grouping, zone_name, bound)
+    return grouped_totals(session, metric, start, end, grouping)
+
+
 def measure_usage(
     session: Session,
     metrics: Mapping[str, UsageMetric],
@@ -97,15 +111,12 @@ def measure_usage(
         metric_id, bound = split_measure(measure)
         metric = metrics[metric_id]
 
-        def totals(grouping: FromClause) -> dict[str, UsageTotal]:
-            if metric.aggregation_type is AggregationType.CUSTOM:
-                return custom_totals(session, metric, start, end, grouping, zone_name, bound)
-            return grouped_totals(session, metric, start, end, grouping)
-
         pairs = [(alias, s.key) for s in subjects for alias in s.aliases]
-        by_subject[request] = totals(alias_groups(session, pairs))
+        grouping = alias_groups(session, pairs)
+        by_subject[request] = _totals(session, metric, start, end, grouping, zone_name, bound)
         if members := _member_pairs(subjects):
-            by_member[request] = totals(alias_groups(session, members))
+            grouping = alias_groups(session, members)
+            by_member[request] = _totals(session, metric, start, end, grouping, zone_name, bound)
     return by_subject, by_member
 
 

@@ -160,124 +160,141 @@ _COMPARE = {
 }
 
 
+@dataclass(frozen=True)
+class _Context:
+    in_aggregate: bool = False
+    in_day: bool = False
+
+
 class _Parser:
     def __init__(self, source: str) -> None:
         self.source = source
         self.parameters: set[str] = set()
+        self.handlers: dict[type[ast.expr], Callable[[Any, _Context], Node]] = {
+            ast.Constant: self.constant,
+            ast.Name: self.name,
+            ast.Attribute: self.property,
+            ast.Subscript: self.property,
+            ast.BinOp: self.binary,
+            ast.UnaryOp: self.unary,
+            ast.BoolOp: self.boolean,
+            ast.Compare: self.compare,
+            ast.Call: self.call,
+        }
 
-    def fail(self, message: str) -> ExpressionError:
-        return ExpressionError(message)
+    def node(self, tree: ast.expr, context: _Context) -> Node:
+        handler = self.handlers.get(type(tree))
+        if handler is None:
+            raise ExpressionError(f"{_spelled(self.source, tree)!r} is not part of the language")
+        return handler(tree, context)
 
-    def node(self, tree: ast.expr, *, in_aggregate: bool, in_day: bool) -> Node:
-        def again(child: ast.expr) -> Node:
-            return self.node(child, in_aggregate=in_aggregate, in_day=in_day)
+    def constant(self, tree: ast.Constant, _: _Context) -> Node:
+        value = tree.value
+        if isinstance(value, str):
+            return Text(value)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ExpressionError(f"{value!r} is not a value of the language")
+        text = (ast.get_source_segment(self.source, tree) or str(value)).replace("_", "")
+        try:
+            return Number(Decimal(text))
+        except InvalidOperation:
+            raise ExpressionError(f"{text} is not a decimal number") from None
 
-        if isinstance(tree, ast.Constant):
-            if isinstance(tree.value, bool) or tree.value is None:
-                raise self.fail(f"{tree.value!r} is not a value of the language")
-            if isinstance(tree.value, int | float):
-                text = ast.get_source_segment(self.source, tree) or str(tree.value)
-                try:
-                    return Number(Decimal(text.replace("_", "")))
-                except InvalidOperation:
-                    raise self.fail(f"{text} is not a decimal number") from None
-            if isinstance(tree.value, str):
-                return Text(tree.value)
-            raise self.fail(f"{tree.value!r} is not a value of the language")
-        if isinstance(tree, ast.Name):
-            if tree.id == "event":
-                raise self.fail("name an event property: event.<property>")
-            self.parameters.add(tree.id)
-            return Parameter(tree.id)
-        if isinstance(tree, ast.Attribute | ast.Subscript):
-            return self.property(tree, in_aggregate)
-        if isinstance(tree, ast.BinOp) and type(tree.op) in _BINARY:
-            return Binary(_BINARY[type(tree.op)], again(tree.left), again(tree.right))
-        if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, ast.USub | ast.UAdd):
-            operand = again(tree.operand)
-            return Negative(operand) if isinstance(tree.op, ast.USub) else operand
-        if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, ast.Not):
-            return Not(again(tree.operand))
-        if isinstance(tree, ast.BoolOp):
-            operator = "and" if isinstance(tree.op, ast.And) else "or"
-            return Logical(operator, tuple(again(value) for value in tree.values))
-        if isinstance(tree, ast.Compare):
-            return self.compare(tree, again)
-        if isinstance(tree, ast.Call):
-            return self.call(tree, in_aggregate=in_aggregate, in_day=in_day)
-        raise self.fail(f"{_spelled(self.source, tree)!r} is not part of the language")
+    def name(self, tree: ast.Name, _: _Context) -> Node:
+        if tree.id == "event":
+            raise ExpressionError("name an event property: event.<property>")
+        self.parameters.add(tree.id)
+        return Parameter(tree.id)
 
-    def property(self, tree: ast.Attribute | ast.Subscript, in_aggregate: bool) -> Property:
+    def property(self, tree: ast.Attribute | ast.Subscript, context: _Context) -> Node:
         if not (isinstance(tree.value, ast.Name) and tree.value.id == "event"):
-            raise self.fail(f"{_spelled(self.source, tree)!r}: only event.<property> is read")
+            raise ExpressionError(f"{_spelled(self.source, tree)!r}: only event.<property> is read")
         if isinstance(tree, ast.Attribute):
             name = tree.attr
         elif isinstance(tree.slice, ast.Constant) and isinstance(tree.slice.value, str):
             name = tree.slice.value
         else:
-            raise self.fail('event["..."] takes the property name as text')
-        if not in_aggregate:
-            raise self.fail(f"event.{name} is read inside an aggregate, e.g. SUM(event.{name})")
+            raise ExpressionError('event["..."] takes the property name as text')
+        if not context.in_aggregate:
+            raise ExpressionError(
+                f"event.{name} is read inside an aggregate, e.g. SUM(event.{name})"
+            )
         return Property(name)
 
-    def compare(self, tree: ast.Compare, again: Callable[[ast.expr], Node]) -> Node:
+    def binary(self, tree: ast.BinOp, context: _Context) -> Node:
+        operator = _BINARY.get(type(tree.op))
+        if operator is None:
+            raise ExpressionError(f"{_spelled(self.source, tree)!r}: use + - * /")
+        return Binary(operator, self.node(tree.left, context), self.node(tree.right, context))
+
+    def unary(self, tree: ast.UnaryOp, context: _Context) -> Node:
+        operand = self.node(tree.operand, context)
+        if isinstance(tree.op, ast.Not):
+            return Not(operand)
+        if isinstance(tree.op, ast.Invert):
+            raise ExpressionError("~ is not part of the language")
+        return Negative(operand) if isinstance(tree.op, ast.USub) else operand
+
+    def boolean(self, tree: ast.BoolOp, context: _Context) -> Node:
+        operator = "and" if isinstance(tree.op, ast.And) else "or"
+        return Logical(operator, tuple(self.node(value, context) for value in tree.values))
+
+    def compare(self, tree: ast.Compare, context: _Context) -> Node:
         parts: list[Node] = []
-        left = again(tree.left)
+        left = self.node(tree.left, context)
         for op, comparator in zip(tree.ops, tree.comparators, strict=True):
             operator = _COMPARE.get(type(op))
             if operator is None:
-                raise self.fail(f"{type(op).__name__} is not a comparison of the language")
+                raise ExpressionError(f"{type(op).__name__} is not a comparison of the language")
             right: Node | tuple[Node, ...]
             if operator in ("in", "notin"):
                 if not isinstance(comparator, ast.Tuple | ast.List):
-                    raise self.fail("in takes a list of values: x in ('a', 'b')")
-                right = tuple(again(element) for element in comparator.elts)
+                    raise ExpressionError("in takes a list of values: x in ('a', 'b')")
+                right = tuple(self.node(element, context) for element in comparator.elts)
             else:
-                right = again(comparator)
+                right = self.node(comparator, context)
             parts.append(Compare(operator, left, right))
             if not isinstance(right, tuple):
                 left = right
         return parts[0] if len(parts) == 1 else Logical("and", tuple(parts))
 
-    def call(self, tree: ast.Call, *, in_aggregate: bool, in_day: bool) -> Node:
+    def call(self, tree: ast.Call, context: _Context) -> Node:
         if not isinstance(tree.func, ast.Name):
-            raise self.fail(f"{_spelled(self.source, tree.func)!r} is not a function")
+            raise ExpressionError(f"{_spelled(self.source, tree.func)!r} is not a function")
         name = tree.func.id.upper()
         if name in AGGREGATES:
-            if in_aggregate:
-                raise self.fail(f"{name}(...) cannot sit inside another aggregate")
-            return self.aggregate(name, tree, in_day)
+            return self.aggregate(name, tree, context)
         if tree.keywords:
-            raise self.fail(f"{name} takes no where=")
-        arguments = tree.args
+            raise ExpressionError(f"{name} takes no where=")
         if name in BY_DAY:
-            if in_aggregate or in_day or len(arguments) != 1:
-                raise self.fail(f"{name} takes one expression, outside aggregates and days")
-            inner = self.node(arguments[0], in_aggregate=False, in_day=True)
-            return ByDay(name, inner)
-        if name in SCALARS:
-            counts = {"ABS": (1, 1), "FLOOR": (1, 1), "CEIL": (1, 1), "ROUND": (1, 2)}
-            low, high = counts.get(name, (2, 20))
-            if not low <= len(arguments) <= high:
-                raise self.fail(f"{name} takes {low} to {high} arguments")
-            return Scalar(
-                name,
-                tuple(self.node(a, in_aggregate=in_aggregate, in_day=in_day) for a in arguments),
-            )
-        known = ", ".join((*AGGREGATES, *BY_DAY, *SCALARS))
-        raise self.fail(f"{tree.func.id} is not a function of the language ({known})")
+            if context.in_aggregate or context.in_day or len(tree.args) != 1:
+                raise ExpressionError(f"{name} takes one expression, outside aggregates and days")
+            return ByDay(name, self.node(tree.args[0], _Context(in_day=True)))
+        if name not in SCALARS:
+            known = ", ".join((*AGGREGATES, *BY_DAY, *SCALARS))
+            raise ExpressionError(f"{tree.func.id} is not a function of the language ({known})")
+        low, high = _ARITY.get(name, (2, 20))
+        if not low <= len(tree.args) <= high:
+            raise ExpressionError(f"{name} takes {low} to {high} arguments")
+        return Scalar(name, tuple(self.node(argument, context) for argument in tree.args))
 
-    def aggregate(self, name: str, tree: ast.Call, in_day: bool) -> Aggregate:
+    def aggregate(self, name: str, tree: ast.Call, context: _Context) -> Aggregate:
+        if context.in_aggregate:
+            raise ExpressionError(f"{name}(...) cannot sit inside another aggregate")
+        inside = _Context(in_aggregate=True, in_day=context.in_day)
         where: Node | None = None
         for keyword in tree.keywords:
             if keyword.arg != "where":
-                raise self.fail(f"{name} takes where=<condition>, not {keyword.arg}=")
-            where = self.node(keyword.value, in_aggregate=True, in_day=in_day)
+                raise ExpressionError(f"{name} takes where=<condition>, not {keyword.arg}=")
+            where = self.node(keyword.value, inside)
         wanted = 0 if name == "COUNT" else 1
         if len(tree.args) != wanted:
-            raise self.fail(f"{name} takes {wanted} argument{'s' if wanted != 1 else ''}")
-        argument = self.node(tree.args[0], in_aggregate=True, in_day=in_day) if tree.args else None
+            raise ExpressionError(f"{name} takes {wanted} argument{'s' if wanted != 1 else ''}")
+        argument = self.node(tree.args[0], inside) if tree.args else None
         return Aggregate(name, argument, where)
+
+
+_ARITY = {"ABS": (1, 1), "FLOOR": (1, 1), "CEIL": (1, 1), "ROUND": (1, 2)}
 
 
 def _spelled(source: str, tree: ast.AST) -> str:
@@ -298,7 +315,7 @@ def parse(source: str) -> Expression:
     if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
         raise ExpressionError(f"too long: at most {MAX_NODES} parts")
     parser = _Parser(source.strip())
-    root = parser.node(tree.body, in_aggregate=False, in_day=False)
+    root = parser.node(tree.body, _Context())
     return Expression(root, frozenset(parser.parameters))
 
 
@@ -361,39 +378,45 @@ class _Scope:
 
 def _value(node: Node, scope: _Scope) -> Any:
     """A node's value: a Decimal, text, a bool, or None (a missing property)."""
-    if isinstance(node, Number):
-        return node.value
-    if isinstance(node, Text):
-        return node.value
-    if isinstance(node, Parameter):
-        return scope.parameters[node.name]
-    if isinstance(node, Property):
-        assert scope.event is not None
-        return scope.event.properties.get(node.name)
-    if isinstance(node, Binary):
-        left, right = number(_value(node.left, scope)), number(_value(node.right, scope))
-        if left is None or right is None:
-            return None
-        return _ARITHMETIC[node.operator](left, right)
-    if isinstance(node, Negative):
-        operand = number(_value(node.operand, scope))
-        return None if operand is None else -operand
-    if isinstance(node, Compare):
-        left = _value(node.left, scope)
-        if isinstance(node.right, tuple):
-            found = any(_compare("==", left, _value(v, scope)) for v in node.right)
-            return found if node.operator == "in" else not found
-        return _compare(node.operator, left, _value(node.right, scope))
-    if isinstance(node, Logical):
-        values = (bool(_value(operand, scope)) for operand in node.operands)
-        return all(values) if node.operator == "and" else any(values)
-    if isinstance(node, Not):
-        return not bool(_value(node.operand, scope))
-    if isinstance(node, Aggregate):
-        return _aggregate(node, scope)
-    if isinstance(node, ByDay):
-        return _by_day(node, scope)
-    return _scalar(node, scope)
+    return _EVALUATE[type(node)](node, scope)
+
+
+def _property(node: Property, scope: _Scope) -> Any:
+    assert scope.event is not None
+    return scope.event.properties.get(node.name)
+
+
+def _binary(node: Binary, scope: _Scope) -> Decimal | None:
+    left, right = number(_value(node.left, scope)), number(_value(node.right, scope))
+    if left is None or right is None:
+        return None
+    return _ARITHMETIC[node.operator](left, right)
+
+
+def _negative(node: Negative, scope: _Scope) -> Decimal | None:
+    operand = number(_value(node.operand, scope))
+    return None if operand is None else -operand
+
+
+def _comparison(node: Compare, scope: _Scope) -> bool:
+    left = _value(node.left, scope)
+    if isinstance(node.right, tuple):
+        found = any(_compare("==", left, _value(value, scope)) for value in node.right)
+        return found if node.operator == "in" else not found
+    return _compare(node.operator, left, _value(node.right, scope))
+
+
+def _logical(node: Logical, scope: _Scope) -> bool:
+    values = (bool(_value(operand, scope)) for operand in node.operands)
+    return all(values) if node.operator == "and" else any(values)
+
+
+_REDUCE: dict[str, Callable[[list[Decimal]], Decimal]] = {
+    "SUM": lambda values: sum(values, ZERO),
+    "MIN": min,
+    "MAX": max,
+    "AVG": lambda values: sum(values, ZERO) / len(values),
+}
 
 
 def _aggregate(node: Aggregate, scope: _Scope) -> Decimal:
@@ -409,15 +432,7 @@ def _aggregate(node: Aggregate, scope: _Scope) -> Decimal:
     if node.function == "COUNT_DISTINCT":
         return Decimal(len({_distinct(value) for value in raw if value is not None}))
     values = [n for n in (number(value) for value in raw) if n is not None]
-    if not values:
-        return ZERO
-    if node.function == "SUM":
-        return sum(values, ZERO)
-    if node.function == "MIN":
-        return min(values)
-    if node.function == "MAX":
-        return max(values)
-    return sum(values, ZERO) / len(values)
+    return _REDUCE[node.function](values) if values else ZERO
 
 
 def _distinct(value: Any) -> Any:
@@ -438,24 +453,41 @@ def _by_day(node: ByDay, scope: _Scope) -> Decimal:
     return max(totals, default=ZERO)
 
 
+def _round(values: list[Decimal]) -> Decimal:
+    places = int(values[1]) if len(values) > 1 else 0
+    return values[0].quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+_SCALAR: dict[str, Callable[[list[Decimal]], Decimal]] = {
+    "GREATEST": max,
+    "LEAST": min,
+    "ABS": lambda values: abs(values[0]),
+    "FLOOR": lambda values: values[0].to_integral_value(ROUND_FLOOR),
+    "CEIL": lambda values: values[0].to_integral_value(ROUND_CEILING),
+    "ROUND": _round,
+}
+
+
 def _scalar(node: Scalar, scope: _Scope) -> Decimal | None:
     values = [number(_value(argument, scope)) for argument in node.arguments]
-    if any(value is None for value in values):
-        return None
     given = [value for value in values if value is not None]
-    function = node.function
-    if function == "GREATEST":
-        return max(given)
-    if function == "LEAST":
-        return min(given)
-    if function == "ABS":
-        return abs(given[0])
-    if function == "FLOOR":
-        return given[0].to_integral_value(ROUND_FLOOR)
-    if function == "CEIL":
-        return given[0].to_integral_value(ROUND_CEILING)
-    places = int(given[1]) if len(given) > 1 else 0
-    return given[0].quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return _SCALAR[node.function](given) if len(given) == len(values) else None
+
+
+_EVALUATE: dict[type, Callable[[Any, _Scope], Any]] = {
+    Number: lambda node, _: node.value,
+    Text: lambda node, _: node.value,
+    Parameter: lambda node, scope: scope.parameters[node.name],
+    Property: _property,
+    Binary: _binary,
+    Negative: _negative,
+    Compare: _comparison,
+    Logical: _logical,
+    Not: lambda node, scope: not bool(_value(node.operand, scope)),
+    Aggregate: _aggregate,
+    ByDay: _by_day,
+    Scalar: _scalar,
+}
 
 
 def evaluate(

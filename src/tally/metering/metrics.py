@@ -12,7 +12,7 @@ from tally.exceptions import Conflict, NotFound
 from tally.metering import admission, rollups
 from tally.metering.queries import metric_query
 from tally.metering.schemas import UsageMetricIn
-from tally.models import AggregationType, Account, UsageMetric, UsageMetricParameter
+from tally.models import Account, AggregationType, UsageMetric, UsageMetricParameter
 
 # Fields that change which events count or how: changing one rebuilds the metric's rollups.
 _DEFINITION = (
