@@ -64,9 +64,7 @@ def test_parameters_filters_and_functions() -> None:
     assert evaluate(parse("COUNT_DISTINCT(event.region)"), {}, events) == 3
     assert evaluate(parse("ROUND(AVG(event.amount), 2)"), {}, events) == Decimal("6.83")
     assert evaluate(parse("SUM(event.amount) / 0"), {}, events) == 0
-    assert evaluate(parse('MAX(event["amount"]) - MIN(event.amount)'), {}, events) == Decimal(
-        "7.5"
-    )
+    assert evaluate(parse('MAX(event["amount"]) - MIN(event.amount)'), {}, events) == Decimal("7.5")
     assert evaluate(parse("CEIL(SUM(event.amount) / 4)"), {}, events) == 6
     assert evaluate(parse("SUM(event.amount)"), {}, []) == 0
 

@@ -131,9 +131,7 @@ def test_a_broken_definition_is_refused_naming_the_field(
     assert api.get("/api/usage-metrics").json()["pagination"]["totalResultSize"] == 0
 
 
-def test_another_accounts_custom_metric_is_not_found(
-    api: ApiClient, other_api: ApiClient
-) -> None:
+def test_another_accounts_custom_metric_is_not_found(api: ApiClient, other_api: ApiClient) -> None:
     theirs = _created(other_api, STORAGE)
     assert _calculated(api, theirs["id"]).status_code == 404
     assert api.get(f"/api/usage-metrics/{theirs['id']}").status_code == 404

@@ -28,6 +28,7 @@ from tests.catalog.price_bodies import linear, price_body, seat_based
 from tests.credit_notes.helpers import issued_note, line_body
 from tests.factories import customer_body, tax_rate_body
 from tests.fuzz.billing_objects import make_billing_objects
+from tests.metering.test_custom_metrics import STORAGE
 from tests.support.api_client import ApiClient
 
 Operation = tuple[str, str]  # method, path template
@@ -55,6 +56,7 @@ KINDS = {
     "lineItemGroupId": "sent_invoice_group",
     "sequenceAccountId": "account",
     "phases[].creditGrants[].id": "phase_credit_grant",
+    "customMetricParameters[].parameterId": "metric_parameter",
     # Refused whatever they say (the schema documents them as not supported): any real id.
     "attachmentAssetIds": "customer",
     "billingRunId": "customer",
@@ -78,7 +80,6 @@ NOT_REFERENCES = {
     "integrationIds[].id": "an id in another system, kept as given",
     "taxCategoryId": "Tally has no tax categories: kept as the merchant's label",
     "listPriceId": "Tally has no list prices: kept as given, never looked up",
-    "customMetricParameters[].parameterId": "Tally has no metric parameters: kept as given",
     "customerEventId": "the caller's own id for an event (last received wins)",
     "events[].customerEventId": "the caller's own id for an event (last received wins)",
     "customerTaxId": "the customer's tax number",
@@ -200,6 +201,9 @@ def objects_of(api: ApiClient, database: Database) -> dict[str, str]:
     ids["seat_price"] = _created(
         api.post("/api/prices", json=price_body(ids["product"], seat_based(ids["seat_metric"])))
     )["id"]
+    custom = _created(api.post("/api/usage-metrics", json=STORAGE))
+    ids["custom_metric"] = custom["id"]
+    ids["metric_parameter"] = custom["parameters"][0]["id"]
     granting = _created(api.post("/api/billing-schedules", json=_schedule(ids)))
     ids["granting_schedule"] = granting["id"]
     ids["phase_credit_grant"] = granting["phases"][0]["creditGrants"][0]["id"]
@@ -287,6 +291,14 @@ def bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[st
         ("post", "/api/prices"): [
             ("/api/prices", price_body(ids["product"], linear(ids["usage_metric"]))),
             ("/api/prices", price_body(ids["product"], seat_based(ids["seat_metric"]))),
+            (
+                "/api/prices",
+                price_body(
+                    ids["product"],
+                    linear(ids["custom_metric"]),
+                    customMetricParameters=[{"parameterId": ids["metric_parameter"], "value": "5"}],
+                ),
+            ),
         ],
         ("put", "/api/tax-rates/{id}"): [
             (f"/api/tax-rates/{ids['tax_rate']}", tax_rate_body(id=ids["tax_rate"])),

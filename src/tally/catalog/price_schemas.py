@@ -386,7 +386,13 @@ class PriceIn(Schema):
     external_ids: list[PriceIntegrationIdIn] | None = Field(
         default=None, max_length=50, description="The older name of `integrationIds` (seed 002)."
     )
-    custom_metric_parameters: list[PriceParameter] = Field(default_factory=list, max_length=50)
+    custom_metric_parameters: list[PriceParameter] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Values for the parameters of the price's CUSTOM usage metric (by "
+        "parameter id, each once, each a value of the parameter's type); parameters left "
+        "out take their default. Refused for other prices.",
+    )
     list_price_id: str | None = Field(default=None, max_length=36)
     usage_calculation_period: UsageCalculationPeriod | None = Field(
         default=None,
