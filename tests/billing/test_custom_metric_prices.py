@@ -4,6 +4,7 @@ parameters for one price, and invoices bill the expression's value with them."""
 from decimal import Decimal
 from typing import Any
 
+from tally.exceptions import Conflict
 from tests.billing.helpers import Merchant, amounts
 from tests.catalog.price_bodies import graduated, linear, make_product, price_body
 from tests.metering.helpers import event, send
@@ -106,3 +107,25 @@ def test_another_accounts_parameter_is_not_found(api: ApiClient, other_api: ApiC
         "customMetricParameters.0.parameterId"
     )
     assert api.get("/api/prices").json()["pagination"]["totalResultSize"] == 0
+
+
+def test_a_parameter_a_price_binds_stays(api: ApiClient) -> None:
+    merchant = Merchant(api, currency="USD")
+    metric = _storage_metric(api)
+    parameter = metric["parameters"][0]["id"]
+    price = merchant.price(
+        linear(metric["id"]), customMetricParameters=[{"parameterId": parameter, "value": "3"}]
+    )
+    unchanged = api.get(f"/api/usage-metrics/{metric['id']}").json()
+    plain = {k: v for k, v in STORAGE.items() if k not in ("expression", "parameters")}
+    for body in (
+        {**STORAGE, "parameters": [], "expression": "SUM_BY_DAY(MAX(event.gb))"},
+        {**plain, "aggregationType": "SUM", "aggregationProperty": "gb"},
+    ):
+        refused = api.put(f"/api/usage-metrics/{metric['id']}", json=body)
+        assert refused.status_code == Conflict.status_code, refused.text
+        assert price in refused.json()["error"]["message"]
+    assert api.get(f"/api/usage-metrics/{metric['id']}").json() == unchanged
+    kept = api.put(f"/api/usage-metrics/{metric['id']}", json={**STORAGE, "unit": "GB"})
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["parameters"][0]["id"] == parameter

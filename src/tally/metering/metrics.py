@@ -10,7 +10,7 @@ from tally.core.clock import utcnow
 from tally.db import is_unique_violation
 from tally.exceptions import Conflict, NotFound
 from tally.metering import admission, rollups
-from tally.metering.queries import metric_query
+from tally.metering.queries import metric_query, price_bindings
 from tally.metering.schemas import UsageMetricIn
 from tally.models import Account, AggregationType, UsageMetric, UsageMetricParameter
 
@@ -107,6 +107,7 @@ def update_metric(
     rollups.lock_definitions(session, account.id, exclusive=True)
     metric = get_metric(session, account.id, metric_id)
     _check_name_free(session, account.id, data.name, besides=metric.id)
+    _check_bound_parameters_kept(session, metric, data)
     audited = _audited(metric)
     before = [getattr(metric, field) for field in _DEFINITION]
     allowed_negative = metric.allow_negative_values
@@ -121,6 +122,26 @@ def update_metric(
         summary = f"Usage metric {metric.name!r}: " + ", ".join(c["field"] for c in changes)
         _log(session, metric, "UPDATED", "Usage metric updated", summary, changes)
     return metric
+
+
+def _check_bound_parameters_kept(
+    session: Session, metric: UsageMetric, data: UsageMetricIn
+) -> None:
+    """A parameter a live price binds (`customMetricParameters`) stays: the price's value
+    would otherwise silently stop counting."""
+    if data.aggregation_type is AggregationType.CUSTOM and data.parameters is None:
+        return  # parameters left out: unchanged
+    kept = {p.name for p in data.parameters or []}
+    if data.aggregation_type is not AggregationType.CUSTOM:
+        kept = set()
+    dropped = {p.id: p.name for p in metric.parameters if p.name not in kept}
+    if not dropped:
+        return
+    for price_id, bindings in price_bindings(session, metric.account_id, metric.id):
+        for bound in bindings:
+            if bound.get("parameterId") in dropped:
+                name = dropped[bound["parameterId"]]
+                raise Conflict(f"Parameter {name!r} is bound by price {price_id!r}: keep it")
 
 
 def _audited(metric: UsageMetric) -> dict[str, object]:
