@@ -7,9 +7,7 @@ walk through all of them validates each real response against Sequence's schema.
 from fastapi import FastAPI
 
 from tests.catalog.price_bodies import fixed, price_body
-from tests.contract_walks import p_parties
-from tests.contract_walks import p_invoices
-from tests.contract_walks import p_catalog
+from tests.contract_walks import p_catalog, p_invoices, p_parties
 from tests.credit_notes.helpers import line_body, sent_invoice
 from tests.documents.helpers import insert_credit_note
 from tests.factories import customer_body, product_body, tax_rate_body

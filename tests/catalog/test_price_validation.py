@@ -204,10 +204,10 @@ STRUCTURE_ERRORS: dict[str, tuple[Callable[[Ids], dict[str, Any]], str, str]] = 
         "structure.tiers.0.price",
         "fraction",
     ),
-    "graduated PERIODIC": (
+    "graduated PERIODIC without its period": (
         lambda i: graduated(i.usage_metric, usageCalculationMode="PERIODIC"),
-        "structure.usageCalculationMode",
-        "not supported",
+        "usageCalculationPeriod",
+        "PERIODIC",
     ),
     "graduated unknown mode": (
         lambda i: graduated(i.usage_metric, usageCalculationMode="DAILY"),
@@ -346,11 +346,13 @@ def test_malformed_json_is_400(api: ApiClient) -> None:
 
 
 @pytest.mark.parametrize("frequency", ["ON_DEMAND", "PER_EVENT"])
-def test_frequencies_not_supported_yet(api: ApiClient, ids: Ids, frequency: str) -> None:
-    for structure in (fixed(), linear(ids.usage_metric)):
+def test_usage_driven_frequencies_take_usage_prices_only(
+    api: ApiClient, ids: Ids, frequency: str
+) -> None:
+    for structure in (fixed(), one_time(), seat_based(ids.seat_metric)):
         error = refused(api, price_body(ids.product, structure, billingFrequency=frequency))
         assert fields(error) == ["billingFrequency"]
-        assert "not supported" in error["message"]
+        assert "LINEAR" in error["message"]
 
 
 @pytest.mark.parametrize("kind", ["LINEAR", "PACKAGE", "VOLUME", "GRADUATED", "SEAT_BASED"])

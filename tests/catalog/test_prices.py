@@ -43,6 +43,7 @@ from tests.catalog.price_bodies import (
     volume,
 )
 from tests.factories import customer_body
+from tests.metering.test_custom_metrics import STORAGE
 from tests.support.api_client import ApiClient
 from tests.support.paging import walk
 
@@ -290,12 +291,13 @@ def test_every_optional_field_round_trips(api: ApiClient, product: str, usage_me
     response = api.post("/api/list-prices", json=list_price)
     assert response.status_code == 201, response.text
     list_price_id = response.json()["id"]
-    parameter_id = str(uuid.uuid4())
+    custom = api.post("/api/usage-metrics", json=STORAGE).json()  # a metric with parameters
+    parameter_id = custom["parameters"][0]["id"]
     price = create_price(
         api,
         price_body(
             product,
-            graduated(usage_metric),
+            graduated(custom["id"]),
             integrationIds=[{"service": "Xero", "id": "123"}],
             customMetricParameters=[{"parameterId": parameter_id, "value": "10"}],
             listPriceId=list_price_id,

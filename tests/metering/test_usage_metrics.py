@@ -37,7 +37,7 @@ def test_invalid_definitions_are_refused_and_nothing_is_created(api: ApiClient) 
     cases = [
         {**base, "aggregationType": "SUM"},  # needs an aggregationProperty
         {**base, "aggregationType": "UNIQUE"},
-        {**base, "aggregationType": "CUSTOM"},  # not supported
+        {**base, "aggregationType": "CUSTOM"},  # needs its expression
         {**base, "aggregationType": "MEDIAN"},  # not an aggregation
         {**base, "aggregationType": "COUNT", "propertiesToNegate": ["region"]},  # no such filter
         {**base, "aggregationType": "COUNT", "propertyFilters": {"region": []}},  # no values

@@ -29,6 +29,7 @@ from tests.credit_notes.helpers import issued_note, line_body
 from tests.factories import customer_body, tax_rate_body
 from tests.fuzz.billing_objects import make_billing_objects
 from tests.invoices.helpers import insert_invoice
+from tests.metering.test_custom_metrics import STORAGE
 from tests.support.api_client import ApiClient
 
 Operation = tuple[str, str]  # method, path template
@@ -57,6 +58,7 @@ KINDS = {
     "sequenceAccountId": "account",
     "merchantId": "account",  # in Tally the merchant is the account
     "phases[].creditGrants[].id": "phase_credit_grant",
+    "customMetricParameters[].parameterId": "metric_parameter",
     # Refused whatever they say (the schema documents them as not supported): any real id.
     "attachmentAssetIds": "customer",
     "billingRunId": "customer",
@@ -83,7 +85,6 @@ NOT_REFERENCES = {
     "integrationIds": "ids in other systems (integrations), kept as given",
     "integrationIds[].id": "an id in another system, kept as given",
     "taxCategoryId": "Tally has no tax categories: kept as the merchant's label",
-    "customMetricParameters[].parameterId": "Tally has no metric parameters: kept as given",
     "customerEventId": "the caller's own id for an event (last received wins)",
     "events[].customerEventId": "the caller's own id for an event (last received wins)",
     "customerTaxId": "the customer's tax number",
@@ -208,6 +209,9 @@ def objects_of(api: ApiClient, database: Database) -> dict[str, str]:
     ids["seat_price"] = _created(
         api.post("/api/prices", json=price_body(ids["product"], seat_based(ids["seat_metric"])))
     )["id"]
+    custom = _created(api.post("/api/usage-metrics", json=STORAGE))
+    ids["custom_metric"] = custom["id"]
+    ids["metric_parameter"] = custom["parameters"][0]["id"]
     granting = _created(api.post("/api/billing-schedules", json=_schedule(ids)))
     ids["granting_schedule"] = granting["id"]
     ids["phase_credit_grant"] = granting["phases"][0]["creditGrants"][0]["id"]
@@ -343,6 +347,14 @@ def bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[st
                 ),
             ),
             ("/api/prices", price_body(ids["product"], seat_based(ids["seat_metric"]))),
+            (
+                "/api/prices",
+                price_body(
+                    ids["product"],
+                    linear(ids["custom_metric"]),
+                    customMetricParameters=[{"parameterId": ids["metric_parameter"], "value": "5"}],
+                ),
+            ),
         ],
         ("post", "/api/list-prices"): [
             ("/api/list-prices", list_price_body(ids["product"], linear(ids["usage_metric"]))),

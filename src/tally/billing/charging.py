@@ -7,13 +7,20 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
-from tally.billing.measures import SeatAnswers, SeatLevels, UsageAnswers, UsageKey
+from tally.billing.measures import (
+    SeatAnswers,
+    SeatLevels,
+    UsageAnswers,
+    UsageKey,
+    UsageValues,
+    measure_of,
+)
 from tally.engine import pricing
 from tally.engine.credits import Metered
 from tally.engine.invoice import PricedLine, Share
 from tally.engine.money import ZERO
-from tally.engine.periods import Period
-from tally.engine.schedule import Charge
+from tally.engine.periods import Period, calculation_parts
+from tally.engine.schedule import Cadence, Charge
 from tally.engine.seats import billed, level_at_start, levels, opening_charge
 from tally.metering.queries import ZERO as NO_USAGE
 
@@ -22,22 +29,67 @@ ONE_DAY = timedelta(days=1)
 RATE_PLACES = Decimal("0.000001")
 
 
-def usage_keys(charge: Charge, schedule_start: date) -> list[UsageKey]:
+USAGE_STRUCTURES = (pricing.Linear, pricing.Package, pricing.Volume, pricing.Graduated)
+
+
+def event_key(charge: Charge) -> UsageKey | None:
+    """A PER_EVENT charge's metric and day: the events it charges one by one."""
+    structure = charge.price.structure
+    if charge.price.cadence is not Cadence.PER_EVENT or not isinstance(structure, pricing.Linear):
+        return None
+    return (structure.metric_id, charge.served.start, charge.served.end)
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """Where a schedule's periods start from: running usage totals count from here."""
+
+    start: date
+    recurrence_day: int = 1
+
+
+CountedPart = tuple[UsageKey | None, UsageKey]  # usage before the billed days, and through them
+
+
+def counted_parts(charge: Charge, anchor: Anchor) -> list[CountedPart] | None:
+    """For prices whose tiers count usage from before the billed days (ON_DEMAND: from the
+    phase's start; GRADUATED CUMULATIVE: from the schedule's start; GRADUATED PERIODIC: from
+    the start of each usage calculation period the days fall in), the usage before and
+    through the days of each part; None for the others."""
+    structure = charge.price.structure
+    if not isinstance(structure, USAGE_STRUCTURES):
+        return None
+    metric, served = measure_of(structure.metric_id, charge.price.metric_parameters), charge.served
+    if charge.price.cadence is Cadence.ON_DEMAND:
+        parts = [(max(charge.phase.start, anchor.start), served)]
+    elif not isinstance(structure, pricing.Graduated):
+        return None
+    elif structure.mode is pricing.CalculationMode.CUMULATIVE:
+        parts = [(anchor.start, served)]
+    elif structure.mode is pricing.CalculationMode.PERIODIC and structure.calculation_months:
+        parts = calculation_parts(
+            served, anchor.start, anchor.recurrence_day, structure.calculation_months
+        )
+    else:
+        return None
+    return [
+        (
+            (metric, since, days.start - ONE_DAY) if days.start > since else None,
+            (metric, since, days.end),
+        )
+        for since, days in parts
+    ]
+
+
+def usage_keys(charge: Charge, anchor: Anchor) -> list[UsageKey]:
     """The usage measurements a charge needs."""
     structure = charge.price.structure
-    if not isinstance(
-        structure, pricing.Linear | pricing.Package | pricing.Volume | pricing.Graduated
-    ):
+    if not isinstance(structure, USAGE_STRUCTURES):
         return []
-    metric = structure.metric_id
-    if (
-        isinstance(structure, pricing.Graduated)
-        and structure.mode is pricing.CalculationMode.CUMULATIVE
-    ):
-        keys = [(metric, schedule_start, charge.served.end)]
-        if charge.served.start > schedule_start:
-            keys.append((metric, schedule_start, charge.served.start - ONE_DAY))
-        return keys
+    parts = counted_parts(charge, anchor)
+    if parts is not None:
+        return [key for before, through in parts for key in (through, before) if key]
+    metric = measure_of(structure.metric_id, charge.price.metric_parameters)
     return [(metric, charge.served.start, charge.served.end)]
 
 
@@ -58,15 +110,23 @@ class Measured:
     seats: SeatAnswers
     member_seats: SeatAnswers
     capped: dict[tuple[str, Period], dict[str, list[Decimal]]]  # by price id and days
-    schedule_start: date
+    anchor: Anchor
     members: tuple[str, ...]  # customer ids, for roll-up breakdowns
     currency: str
     # Seats the start of an in-advance seat price's period billed, by price id and served
     # days, when that invoice is settled (billing no longer recalculates it).
     billed_at_start: dict[tuple[str, Period], int] = field(default_factory=dict)
+    events: UsageValues = field(default_factory=dict)  # PER_EVENT charges' event values
 
     def quantity(self, key: UsageKey) -> Decimal:
         return self.usage.get(key, {}).get(self.subject, NO_USAGE).value
+
+    def counted(self, parts: list[CountedPart]) -> list[tuple[Decimal, Decimal]]:
+        """Each part's usage before and through its billed days."""
+        return [
+            (ZERO if before is None else self.quantity(before), self.quantity(through))
+            for before, through in parts
+        ]
 
     def breakdown(self, key: UsageKey) -> tuple[Share, ...]:
         if len(self.members) < 2:
@@ -206,13 +266,25 @@ def _seats(charge: Charge, structure: pricing.SeatBased, measured: Measured) -> 
 
 
 def _usage(charge: Charge, structure: pricing.UsageStructure, measured: Measured) -> PricedLine:
-    keys = usage_keys(charge, measured.schedule_start)
+    keys = usage_keys(charge, measured.anchor)
+    parts = counted_parts(charge, measured.anchor)
     quantity = measured.quantity(keys[0])
     percentage = False
-    if isinstance(structure, pricing.Graduated) and len(keys) == 2:  # CUMULATIVE, not the first
-        before = measured.quantity(keys[1])
-        amount = pricing.graduated_increment(before, quantity, structure.tiers)
-        quantity -= before
+    description = None
+    if (key := event_key(charge)) is not None and isinstance(structure, pricing.Linear):
+        values = measured.events.get(key, {}).get(measured.subject, [])
+        amount = pricing.per_event(values, structure, measured.currency)
+        quantity = sum(values, ZERO)
+        description = f"{len(values)} events, each charged on its own"
+    elif parts is not None:
+        counted = measured.counted(parts)
+        if charge.price.cadence is Cadence.ON_DEMAND:
+            [(before, after)] = counted
+            amount = pricing.running_increment(before, after, structure)
+        else:
+            assert isinstance(structure, pricing.Graduated)
+            amount = pricing.periodic(counted, structure.tiers)
+        quantity = sum((after - before for before, after in counted), ZERO)
     elif isinstance(structure, pricing.Volume) and structure.per_event_limits:
         sums = measured.capped.get((charge.price.id, charge.served), {}).get(measured.subject)
         amount = pricing.volume_per_event(
@@ -228,7 +300,6 @@ def _usage(charge: Charge, structure: pricing.UsageStructure, measured: Measured
         rate = _effective_rate(amount, quantity)
         percentage = any(tier.is_percentage for tier in structure.tiers)
     line_quantity = quantity
-    description = None
     if isinstance(structure, pricing.Package):
         line_quantity = (
             Decimal(int(amount / structure.price_per_package))
@@ -252,12 +323,11 @@ def _usage(charge: Charge, structure: pricing.UsageStructure, measured: Measured
 def metered(charge: Charge, measured: Measured) -> Metered | None:
     """A usage charge's metric and the units it bills (what metric credits offset)."""
     structure = charge.price.structure
-    if not isinstance(
-        structure, pricing.Linear | pricing.Package | pricing.Volume | pricing.Graduated
-    ):
+    if not isinstance(structure, USAGE_STRUCTURES):
         return None
-    keys = usage_keys(charge, measured.schedule_start)
-    units = measured.quantity(keys[0])
-    if len(keys) == 2:  # CUMULATIVE graduated after the first period: this period's units
-        units -= measured.quantity(keys[1])
+    parts = counted_parts(charge, measured.anchor)
+    if parts is not None:  # tiers counting from before: this charge's own units
+        units = sum((after - before for before, after in measured.counted(parts)), ZERO)
+    else:
+        units = measured.quantity(usage_keys(charge, measured.anchor)[0])
     return Metered(structure.metric_id, units)

@@ -8,24 +8,26 @@ range (or per seat type and period) for all the subjects of a batch of schedules
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import FromClause, func, literal, select
 from sqlalchemy.orm import Session
 
 from tally.engine.periods import Period
 from tally.engine.pricing import Tier
 from tally.engine.seats import SeatChange
+from tally.metering.custom import custom_totals
 from tally.metering.queries import UsageTotal, alias_groups, grouped_totals
 from tally.metering.rollups import MetricDefinition, matches_filters
 from tally.metering.sql import metering_sql
-from tally.models import SeatEvent, UsageMetric
-from tally.models.metering import USAGE_EVENTS
+from tally.models import AggregationType, SeatEvent, UsageMetric
+from tally.models.metering import USAGE_EVENTS, USAGE_ROLLUPS
 
 
 @dataclass(frozen=True)
@@ -67,24 +69,54 @@ def _member_pairs(subjects: Sequence[Subject]) -> list[tuple[str, str]]:
     ]
 
 
+def measure_of(metric_id: str, parameters: Sequence[tuple[str, str]] = ()) -> str:
+    """What a usage request measures: a metric, with the parameter values a price binds
+    (CUSTOM metrics: prices with different values measure different things)."""
+    return metric_id if not parameters else f"{metric_id}#{json.dumps(sorted(parameters))}"
+
+
+def split_measure(measure: str) -> tuple[str, dict[str, str]]:
+    """The metric id and the bound parameter values (by parameter id) of a measure."""
+    metric_id, _, bound = measure.partition("#")
+    return metric_id, (dict(json.loads(bound)) if bound else {})
+
+
+def _totals(
+    session: Session,
+    metric: UsageMetric,
+    start: date,
+    end: date,
+    grouping: FromClause,
+    zone_name: str,
+    bound: Mapping[str, str],
+) -> dict[str, UsageTotal]:
+    if metric.aggregation_type is AggregationType.CUSTOM:
+        return custom_totals(session, metric, start, end, grouping, zone_name, bound)
+    return grouped_totals(session, metric, start, end, grouping)
+
+
 def measure_usage(
-    session: Session, metrics: Mapping[str, UsageMetric], requests: UsageRequests
+    session: Session,
+    metrics: Mapping[str, UsageMetric],
+    requests: UsageRequests,
+    zone_name: str,
 ) -> tuple[UsageAnswers, UsageAnswers]:
     """Usage per subject and per member customer: one grouped query per distinct request
-    (metric and days), over the subjects that asked for it."""
+    (metric and days), over the subjects that asked for it. CUSTOM metrics read their events
+    and evaluate their expression with the request's parameter values."""
     by_subject: UsageAnswers = {}
     by_member: UsageAnswers = {}
     for request, subjects in sorted(requests.items()):
-        metric_id, start, end = request
+        measure, start, end = request
+        metric_id, bound = split_measure(measure)
         metric = metrics[metric_id]
+
         pairs = [(alias, s.key) for s in subjects for alias in s.aliases]
-        by_subject[request] = grouped_totals(
-            session, metric, start, end, alias_groups(session, pairs)
-        )
+        grouping = alias_groups(session, pairs)
+        by_subject[request] = _totals(session, metric, start, end, grouping, zone_name, bound)
         if members := _member_pairs(subjects):
-            by_member[request] = grouped_totals(
-                session, metric, start, end, alias_groups(session, members)
-            )
+            grouping = alias_groups(session, members)
+            by_member[request] = _totals(session, metric, start, end, grouping, zone_name, bound)
     return by_subject, by_member
 
 
@@ -237,3 +269,82 @@ def measure_capped(
         .group_by(grouping.c.subject)
     ).all()
     return {row[0]: [Decimal(total or 0) for total in row[1:]] for row in rows}
+
+
+UsageDays = dict[str, dict[str, set[date]]]  # by subject key, by metric id: days with usage
+UsageValues = dict[UsageKey, dict[str, list[Decimal]]]  # by subject key: each event's value
+
+
+def usage_days(
+    session: Session,
+    account_id: str,
+    metric_ids: Collection[str],
+    subjects: Sequence[Subject],
+    first: date,
+    last: date,
+) -> UsageDays:
+    """The local days from `first` to `last` on which each subject used each metric: what
+    usage-driven (ON_DEMAND, PER_EVENT) prices are charged on. One query, over the daily
+    rollups."""
+    if not metric_ids or not subjects or last < first:
+        return {}
+    rollups = USAGE_ROLLUPS
+    grouping = alias_groups(session, [(alias, s.key) for s in subjects for alias in s.aliases])
+    rows = session.execute(
+        select(grouping.c.subject, rollups.c.metric_id, rollups.c.day)
+        .select_from(rollups.join(grouping, grouping.c.alias == rollups.c.customer_alias))
+        .where(
+            rollups.c.account_id == account_id,
+            rollups.c.metric_id.in_(list(metric_ids)),
+            rollups.c.day >= first,
+            rollups.c.day <= last,
+        )
+        .group_by(grouping.c.subject, rollups.c.metric_id, rollups.c.day)
+        .having(func.sum(rollups.c.event_count) > 0)
+    ).all()
+    days: UsageDays = defaultdict(lambda: defaultdict(set))
+    for subject, metric_id, day in rows:
+        days[subject][metric_id].add(day)
+    return days
+
+
+def measure_events(
+    session: Session,
+    metrics: Mapping[str, UsageMetric],
+    zone_name: str,
+    requests: UsageRequests,
+) -> UsageValues:
+    """Each matching event's value (1 for a COUNT metric), per subject, in time order: what
+    PER_EVENT prices charge one by one. One query per request (a metric and its days)."""
+    sql = metering_sql(session)
+    events = USAGE_EVENTS
+    zone = ZoneInfo(zone_name)
+    answers: UsageValues = {}
+    for request, subjects in sorted(requests.items()):
+        metric_id, first, last = request
+        metric = metrics[metric_id]
+        value = (
+            sql.property_number(events.c.properties, metric.aggregation_property)
+            if metric.aggregation_property and metric.aggregation_type is AggregationType.SUM
+            else literal(1)
+        )
+        grouping = alias_groups(session, [(alias, s.key) for s in subjects for alias in s.aliases])
+        start, end = _bounds(Period(first, last), zone)
+        rows = session.execute(
+            select(grouping.c.subject, value)
+            .select_from(events.join(grouping, grouping.c.alias == events.c.customer_alias))
+            .where(
+                events.c.account_id == metric.account_id,
+                events.c.event_type == metric.event_type,
+                events.c.event_timestamp >= start,
+                events.c.event_timestamp < end,
+                *matches_filters(sql, events.c.properties, MetricDefinition.of(metric)),
+                value.is_not(None),
+            )
+            .order_by(events.c.event_timestamp, events.c.id)
+        ).all()
+        found: dict[str, list[Decimal]] = defaultdict(list)
+        for subject, number in rows:
+            found[subject].append(Decimal(str(number)))
+        answers[request] = dict(found)
+    return answers

@@ -15,6 +15,7 @@ zone moved west).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -96,16 +97,19 @@ def plan(
     today: date,
     *,
     through: date | None = None,
+    usage_days: Mapping[str, Mapping[str, Collection[date]]] | None = None,
 ) -> Plan:
     """The invoices the schedules should have as of `today`; with `through` (a backfill, a day
-    before today), only those dated up to it, and no stale ones."""
+    before today), only those dated up to it, and no stale ones. `usage_days`: by schedule,
+    the days its customers used each metric (what usage-driven prices charge)."""
     invoices: list[PlannedInvoice] = []
     wanted: set[tuple[str, date]] = set()
     finished = set()
     for item in loaded:
         schedule_id = item.schedule.id
         due: dict[date, list[Charge]] = defaultdict(list)
-        for charge in charges(item.terms, _horizon(item, today)):
+        used = (usage_days or {}).get(schedule_id)
+        for charge in charges(item.terms, _horizon(item, today), used):
             due[charge.invoice_date].append(charge)
         upcoming = min((d for d in due if d > today), default=None)
         if upcoming is None and item.terms.end is not None and item.terms.end < today:

@@ -11,7 +11,7 @@ per batch, whatever its size: one grouped query per distinct usage request (metr
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -29,9 +29,13 @@ from tally.billing.measures import (
     Subject,
     UsageAnswers,
     UsageKey,
+    UsageValues,
     measure_capped,
+    measure_events,
     measure_seats,
     measure_usage,
+    split_measure,
+    usage_days,
 )
 from tally.billing.planning import Existing, PlannedInvoice, finalized_through, plan
 from tally.billing.writing import InvoiceWrite, mark_schedules, write_invoices
@@ -41,7 +45,7 @@ from tally.engine import pricing
 from tally.engine.credits import Metered
 from tally.engine.invoice import PhaseAdjustments, PricedLine, assemble
 from tally.engine.periods import Period
-from tally.engine.schedule import Charge, DiscountKind
+from tally.engine.schedule import Charge, DiscountKind, ScheduleTerms
 from tally.invoices.lifecycle import announce_removal, auto_issue
 from tally.models import (
     Account,
@@ -104,10 +108,13 @@ class _Requests:
     usage: dict[UsageKey, dict[str, Subject]] = field(default_factory=lambda: defaultdict(dict))
     seats: dict[SeatKey, dict[str, Subject]] = field(default_factory=lambda: defaultdict(dict))
     capped: dict[CappedKey, tuple[pricing.Volume, dict[str, Subject]]] = field(default_factory=dict)
+    events: dict[UsageKey, dict[str, Subject]] = field(default_factory=lambda: defaultdict(dict))
 
-    def ask(self, charge: Charge, subject: Subject, schedule_start: date) -> None:
-        for usage_key in charging.usage_keys(charge, schedule_start):
+    def ask(self, charge: Charge, subject: Subject, anchor: charging.Anchor) -> None:
+        for usage_key in charging.usage_keys(charge, anchor):
             self.usage[usage_key][subject.key] = subject
+        if (event_key := charging.event_key(charge)) is not None:
+            self.events[event_key][subject.key] = subject
         if (seat_key := charging.seat_key(charge)) is not None:
             self.seats[seat_key][subject.key] = subject
         structure = charge.price.structure
@@ -123,6 +130,7 @@ class _Answers:
     seats: SeatAnswers
     member_seats: SeatAnswers
     capped: dict[CappedKey, dict[str, list[Decimal]]]
+    events: UsageValues
 
 
 def _existing(
@@ -161,7 +169,7 @@ def _existing(
 
 
 def _measure(session: Session, account: Account, requests: _Requests) -> _Answers:
-    metric_ids = {metric_id for metric_id, _, _ in requests.usage}
+    metric_ids = {split_measure(measure)[0] for measure, _, _ in requests.usage}
     metric_ids |= {structure.metric_id for structure, _ in requests.capped.values()}
     metrics = {
         metric.id: metric
@@ -172,7 +180,10 @@ def _measure(session: Session, account: Account, requests: _Requests) -> _Answer
         )
     }
     usage, member_usage = measure_usage(
-        session, metrics, {key: list(s.values()) for key, s in requests.usage.items()}
+        session,
+        metrics,
+        {key: list(s.values()) for key, s in requests.usage.items()},
+        account.timezone,
     )
     seats, member_seats = measure_seats(
         session,
@@ -191,7 +202,13 @@ def _measure(session: Session, account: Account, requests: _Requests) -> _Answer
         )
         for key, (structure, subjects) in requests.capped.items()
     }
-    return _Answers(usage, member_usage, seats, member_seats, capped)
+    events = measure_events(
+        session,
+        metrics,
+        account.timezone,
+        {key: list(s.values()) for key, s in requests.events.items()},
+    )
+    return _Answers(usage, member_usage, seats, member_seats, capped, events)
 
 
 BilledAtStart = dict[tuple[str, Period], int]  # seats, by price id and served days
@@ -240,6 +257,42 @@ def _billed_at_start(
     return found
 
 
+def _usage_days(
+    session: Session,
+    account_id: str,
+    loaded: Sequence[terms.LoadedSchedule],
+    subjects: Mapping[str, Subject],
+    last: date,
+) -> dict[str, dict[str, set[date]]]:
+    """By schedule, the days its subject used the metrics of its usage-driven prices, up to
+    `last`: one query for the batch."""
+    wanted: dict[str, tuple[Subject, set[str], date]] = {}
+    for item in loaded:
+        for phase in item.terms.phases:
+            for price in phase.prices:
+                if price.usage_driven and isinstance(price.structure, charging.USAGE_STRUCTURES):
+                    subject, metrics, first = wanted.get(
+                        item.schedule.id, (subjects[item.schedule.id], set(), phase.start)
+                    )
+                    metrics.add(price.structure.metric_id)
+                    wanted[item.schedule.id] = (subject, metrics, min(first, phase.start))
+    if not wanted:
+        return {}
+    found = usage_days(
+        session,
+        account_id,
+        {m for _, metrics, _ in wanted.values() for m in metrics},
+        list({s.key: s for s, _, _ in wanted.values()}.values()),
+        min(first for _, _, first in wanted.values()),
+        last,
+    )
+    return {schedule_id: found.get(s.key, {}) for schedule_id, (s, _, _) in wanted.items()}
+
+
+def _anchor(schedule: ScheduleTerms) -> charging.Anchor:
+    return charging.Anchor(schedule.start, schedule.recurrence_day)
+
+
 def _priced(
     planned: PlannedInvoice,
     subject: Subject,
@@ -254,10 +307,11 @@ def _priced(
         seats=answers.seats,
         member_seats=answers.member_seats,
         capped=answers.capped,
-        schedule_start=planned.loaded.terms.start,
+        anchor=_anchor(planned.loaded.terms),
         members=tuple(subject.members),
         currency=planned.loaded.currency,
         billed_at_start=billed_at_start,
+        events=answers.events,
     )
     lines: list[PricedLine] = []
     unchanged: list[PricedLine] = []
@@ -277,13 +331,21 @@ def _priced(
     return lines or unchanged, metered
 
 
+def _settles_later(charge: Charge) -> bool:
+    """Charges outside the phase's billing periods: an in-advance seat price's changes, and
+    the daily charges of usage-driven prices. They take percentage discounts only; minimums
+    and nominal discounts are once a period, on the period's own invoice."""
+    return charge.changes or charge.price.usage_driven
+
+
 def _adjustments(charges: Sequence[Charge]) -> list[PhaseAdjustments]:
     """Each phase's discounts and minimums on this invoice; a minimum is prorated by the
     largest share of its period any of the phase's recurring charges serves.
 
-    The changes of an in-advance seat price belong to a period an earlier invoice billed:
-    they take their phase's percentage discounts, but bring no minimum or nominal discount
-    (once a period, on the invoice that opened it) to an invoice of their own."""
+    The changes of an in-advance seat price belong to a period an earlier invoice billed,
+    and usage-driven prices have no period: they take their phase's percentage discounts,
+    but bring no minimum or nominal discount (once a period, on the invoice that opened it)
+    to an invoice of their own."""
     by_phase: dict[str, list[Charge]] = defaultdict(list)
     for charge in charges:
         by_phase[charge.phase.id].append(charge)
@@ -297,12 +359,12 @@ def _adjustments(charges: Sequence[Charge]) -> list[PhaseAdjustments]:
         discounts = tuple(d for d in phase.discounts if d.applies_within(served))
         if not discounts and not phase.minimums:
             continue
-        if all(c.changes for c in phase_charges):
+        if all(_settles_later(c) for c in phase_charges):
             percentages = tuple(d for d in discounts if d.kind is DiscountKind.PERCENTAGE)
             if percentages:
                 adjustments.append(PhaseAdjustments(phase_id=phase.id, discounts=percentages))
             continue
-        own = [c for c in phase_charges if not c.changes]
+        own = [c for c in phase_charges if not _settles_later(c)]
         recurring = [c for c in own if c.price.months is not None] or own
         adjustments.append(
             PhaseAdjustments(
@@ -377,13 +439,14 @@ def bill_schedules(
     phase_grants.roll_over(session, account.id, schedule_ids, fresh)
     loaded = terms.load(session, account.id, schedule_ids)
     existing = _existing(session, account.id, schedule_ids)
-    planned = plan(loaded, existing, today, through=through)
     who = billed(session, account.id, [item.schedule for item in loaded])
+    used = _usage_days(session, account.id, loaded, who.subjects, through or today)
+    planned = plan(loaded, existing, today, through=through, usage_days=used)
     requests = _Requests()
     for invoice in planned.invoices:
         subject = who.subjects[invoice.loaded.schedule.id]
         for charge in invoice.charges:
-            requests.ask(charge, subject, invoice.loaded.terms.start)
+            requests.ask(charge, subject, _anchor(invoice.loaded.terms))
     answers = _measure(session, account, requests)
     at_start = _billed_at_start(session, account.id, planned.invoices, existing)
     open_invoices = []

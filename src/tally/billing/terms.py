@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from tally.engine import pricing
 from tally.engine.schedule import (
+    Cadence,
     DiscountKind,
     DiscountTerms,
     MinimumTerms,
@@ -102,7 +103,13 @@ _STRUCTURES: dict[PricingType, Callable[[dict[str, Any], dict[str, str]], pricin
 
 def structure_of(price: Price, seat_types: dict[str, str]) -> pricing.Structure:
     """The engine's view of a price's stored (Sequence-shaped) structure."""
-    return _STRUCTURES[price.pricing_type](price.structure, seat_types)
+    structure = _STRUCTURES[price.pricing_type](price.structure, seat_types)
+    if isinstance(structure, pricing.Graduated) and price.usage_calculation_period:
+        # kept beside the structure, as Sequence's price has it; read by PERIODIC mode only
+        period = price.usage_calculation_period
+        months = BillingFrequency(period["frequency"]).months or 1
+        structure = replace(structure, calculation_months=months * int(period["interval"]))
+    return structure
 
 
 def _price_terms(price: Price, structure: pricing.Structure) -> PriceTerms:
@@ -113,7 +120,18 @@ def _price_terms(price: Price, structure: pricing.Structure) -> PriceTerms:
         months=price.billing_frequency.months,
         in_advance=price.billing_type is BillingType.IN_ADVANCE,
         structure=structure,
+        cadence=_CADENCES.get(price.billing_frequency, Cadence.PERIODS),
+        metric_parameters=tuple(
+            (str(bound["parameterId"]), str(bound["value"]))
+            for bound in price.custom_metric_parameters
+        ),
     )
+
+
+_CADENCES = {
+    BillingFrequency.ON_DEMAND: Cadence.ON_DEMAND,
+    BillingFrequency.PER_EVENT: Cadence.PER_EVENT,
+}
 
 
 @dataclass

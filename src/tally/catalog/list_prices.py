@@ -14,7 +14,7 @@ from tally.catalog.list_price_schemas import ListPriceIn
 from tally.catalog.price_schemas import structure_document
 from tally.catalog.queries import list_price_query, product_query
 from tally.core.clock import utcnow
-from tally.exceptions import Conflict, NotFound
+from tally.exceptions import ArchivedReference, NotFound
 from tally.models import (
     ListPrice,
     Price,
@@ -46,7 +46,7 @@ def _terms(session: Session, account_id: str, data: ListPriceIn) -> dict[str, An
         field = "structure.seatMetricId"
         references.resolve_one(session, account_id, SeatMetric, field, seat_metric_id)
     if product.archived_at is not None:
-        raise Conflict(f"Product {product.id!r} is archived and takes no new prices")
+        raise ArchivedReference(f"Product {product.id!r} is archived and takes no new prices")
     return {
         "product_id": product.id,
         "name": data.name,
@@ -170,9 +170,9 @@ def variants_of(
     variants: dict[str, Price] = {}
     for field, list_price in list_prices:
         if list_price.archived_at is not None:
-            raise Conflict(f"{field}: list price {list_price.id!r} is archived")
+            raise ArchivedReference(f"{field}: list price {list_price.id!r} is archived")
         if products[list_price.product_id].archived_at is not None:
-            raise Conflict(
+            raise ArchivedReference(
                 f"{field}: list price {list_price.id!r} is of product "
                 f"{list_price.product_id!r}, which is archived and takes no new prices"
             )

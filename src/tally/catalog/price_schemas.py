@@ -203,23 +203,15 @@ class VolumePricingStructure(Schema):
         return self
 
 
-def _supported_mode(value: object) -> object:
-    if value == "PERIODIC":
-        raise PydanticCustomError(
-            "not_supported",
-            "PERIODIC usage calculation is not supported; use BILLING_PERIOD or CUMULATIVE",
-        )
-    return value
-
-
 class GraduatedPricingStructure(Schema):
     pricing_type: Literal["GRADUATED"]
     usage_metric_id: str = Field(min_length=1, max_length=36)
-    usage_calculation_mode: Annotated[
-        Literal["BILLING_PERIOD", "CUMULATIVE"], BeforeValidator(_supported_mode)
-    ] = Field(
+    usage_calculation_mode: Literal["BILLING_PERIOD", "CUMULATIVE", "PERIODIC"] = Field(
         default="BILLING_PERIOD",
-        description="BILLING_PERIOD: the period's usage; CUMULATIVE: the running total.",
+        description="BILLING_PERIOD: the tiers count the period's usage; CUMULATIVE: the "
+        "usage since the schedule started; PERIODIC: the usage since the start of the "
+        "price's `usageCalculationPeriod` (anchored like the billing periods, starting at 0 "
+        "again at each new one), each invoice billing the increment of its days.",
     )
     tiers: list[GraduatedUsageTier]
 
@@ -371,7 +363,7 @@ class UsageCalculationPeriod(Schema):
     interval: int = Field(ge=1, le=1200)
 
 
-_UNSUPPORTED_FREQUENCIES = (BillingFrequency.ON_DEMAND, BillingFrequency.PER_EVENT)
+_USAGE_DRIVEN = (BillingFrequency.ON_DEMAND, BillingFrequency.PER_EVENT)
 _ONE_TIME_PRICING = ("ONE_TIME", "FIXED")
 
 
@@ -383,31 +375,74 @@ class PriceIn(Schema):
     currency: Currency
     structure: PricingStructure
     billing_frequency: BillingFrequency = Field(
-        description="ON_DEMAND and PER_EVENT are not supported yet."
+        description="MONTHLY ... YEARLY: billed every period; ONE_TIME: once, when its phase "
+        "starts (ONE_TIME and FIXED prices). ON_DEMAND (usage prices): each day with usage is "
+        "invoiced the next day, its usage priced on the tiers the phase's running total "
+        "reaches. PER_EVENT (LINEAR prices on a COUNT or SUM metric): each day with usage is "
+        "invoiced the next day, every event charged and rounded on its own."
     )
     billing_type: BillingType = Field(description="Usage prices are IN_ARREARS only.")
     integration_ids: list[PriceIntegrationIdIn] = Field(default_factory=list, max_length=50)
     external_ids: list[PriceIntegrationIdIn] | None = Field(
         default=None, max_length=50, description="The older name of `integrationIds` (seed 002)."
     )
-    custom_metric_parameters: list[PriceParameter] = Field(default_factory=list, max_length=50)
+    custom_metric_parameters: list[PriceParameter] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Values for the parameters of the price's CUSTOM usage metric (by "
+        "parameter id, each once, each a value of the parameter's type); parameters left "
+        "out take their default. Refused for other prices.",
+    )
     list_price_id: str | None = Field(default=None, max_length=36)
     usage_calculation_period: UsageCalculationPeriod | None = Field(
-        default=None, description="Kept on GRADUATED prices only, as Sequence does."
+        default=None,
+        description="Kept on GRADUATED prices only, as Sequence does; required with, and "
+        "read by, usageCalculationMode PERIODIC: the tiers count usage over `interval` x "
+        "`frequency` from the schedule's start, then start at 0 again.",
     )
     status: PriceStatus = PriceStatus.ACTIVE
+
+    def _usage_driven(self) -> None:
+        """ON_DEMAND and PER_EVENT bill usage the day after it happens: usage prices only."""
+        structure, frequency = self.structure, self.billing_frequency
+        if frequency is BillingFrequency.PER_EVENT and structure.pricing_type != "LINEAR":
+            raise _invalid(
+                ("billingFrequency",),
+                "PER_EVENT charges every event on its own: it takes a LINEAR price (as "
+                f"Sequence's instant charges do), not {structure.pricing_type}",
+                str(frequency),
+            )
+        if structure.pricing_type not in USAGE_PRICING:
+            raise _invalid(
+                ("billingFrequency",),
+                "ON_DEMAND bills usage the day after it happens: it takes a LINEAR, PACKAGE, "
+                f"VOLUME or GRADUATED price, not {structure.pricing_type}",
+                str(frequency),
+            )
+        if isinstance(structure, VolumePricingStructure) and any(
+            t.min_price is not None or t.max_price is not None for t in structure.tiers
+        ):
+            raise _invalid(
+                ("billingFrequency",),
+                "ON_DEMAND VOLUME prices with a per-event minPrice or maxPrice are not "
+                "supported; leave the limits out or bill MONTHLY",
+                str(frequency),
+            )
+        mode = getattr(structure, "usage_calculation_mode", "BILLING_PERIOD")
+        if mode != "BILLING_PERIOD":
+            raise _invalid(
+                ("structure", "usageCalculationMode"),
+                "ON_DEMAND prices count the phase's usage so far (each day's usage is priced "
+                "on the tiers the phase's running total reaches): use BILLING_PERIOD",
+                mode,
+            )
 
     @model_validator(mode="after")
     def _consistent(self) -> "PriceIn":
         pricing = self.structure.pricing_type
         frequency = self.billing_frequency
-        if frequency in _UNSUPPORTED_FREQUENCIES:
-            raise _invalid(
-                ("billingFrequency",),
-                f"{frequency} is not supported yet; use ONE_TIME, MONTHLY, QUARTERLY, "
-                "HALF_YEARLY or YEARLY",
-                str(frequency),
-            )
+        if frequency in _USAGE_DRIVEN:
+            self._usage_driven()
         if frequency is BillingFrequency.ONE_TIME and pricing not in _ONE_TIME_PRICING:
             raise _invalid(
                 ("billingFrequency",),
@@ -424,6 +459,16 @@ class PriceIn(Schema):
             )
         if pricing != "GRADUATED":
             self.usage_calculation_period = None
+        elif (
+            getattr(self.structure, "usage_calculation_mode", None) == "PERIODIC"
+            and self.usage_calculation_period is None
+        ):
+            raise _invalid(
+                ("usageCalculationPeriod",),
+                "a PERIODIC usageCalculationMode needs the period usage is counted over, "
+                'e.g. {"frequency": "YEARLY", "interval": 1}',
+                None,
+            )
         if self.external_ids is not None:
             given = "integration_ids" in self.model_fields_set
             if given and self.integration_ids != self.external_ids:

@@ -7,11 +7,27 @@ from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
 from tally.api import references
-from tally.catalog.price_schemas import PriceIn, PriceUpdate, structure_document
+from tally.catalog.price_schemas import (
+    PriceIn,
+    PriceUpdate,
+    VolumePricingStructure,
+    structure_document,
+)
 from tally.catalog.queries import price_query
 from tally.core.clock import utcnow
-from tally.exceptions import ArchivedReference, NotFound, ReferenceInUse
-from tally.models import ListPrice, PhasePrice, Price, Product, SeatMetric, UsageMetric
+from tally.exceptions import ArchivedReference, InvalidRequest, NotFound, ReferenceInUse
+from tally.metering.schemas import parameter_value
+from tally.models import (
+    AggregationType,
+    BillingFrequency,
+    ListPrice,
+    PhasePrice,
+    Price,
+    Product,
+    SeatMetric,
+    UsageMetric,
+    UsageMetricParameter,
+)
 
 
 def get_price(session: Session, account_id: str, price_id: str) -> Price:
@@ -26,9 +42,18 @@ def create_price(session: Session, account_id: str, data: PriceIn) -> Price:
     structure = data.structure
     usage_metric_id = getattr(structure, "usage_metric_id", None)
     seat_metric_id = getattr(structure, "seat_metric_id", None)
+    metric = None
     if usage_metric_id is not None:
         field = "structure.usageMetricId"
-        references.resolve_one(session, account_id, UsageMetric, field, usage_metric_id)
+        metric = references.resolve_one(session, account_id, UsageMetric, field, usage_metric_id)
+    named = [
+        (f"customMetricParameters.{index}.parameterId", bound.parameter_id)
+        for index, bound in enumerate(data.custom_metric_parameters)
+    ]
+    parameters = references.resolve(session, account_id, UsageMetricParameter, named)
+    if metric is not None:
+        _check_per_event(data, metric)
+    _check_parameters(data, metric, parameters)
     if seat_metric_id is not None:
         field = "structure.seatMetricId"
         references.resolve_one(session, account_id, SeatMetric, field, seat_metric_id)
@@ -62,6 +87,60 @@ def create_price(session: Session, account_id: str, data: PriceIn) -> Price:
     session.add(price)
     session.flush()
     return price
+
+
+def _check_per_event(data: PriceIn, metric: UsageMetric) -> None:
+    """A PER_EVENT price charges each event's own value: its metric must have one (a count,
+    1 per event, or a sum of a property)."""
+    per_event = (AggregationType.COUNT, AggregationType.SUM)
+    if data.billing_frequency is BillingFrequency.PER_EVENT and (
+        metric.aggregation_type not in per_event
+    ):
+        raise InvalidRequest.field(
+            "structure.usageMetricId",
+            f"a PER_EVENT price charges each event on its own: its metric must COUNT events "
+            f"or SUM a property, not {metric.aggregation_type.value}",
+        )
+
+
+def _check_parameters(
+    data: PriceIn, metric: UsageMetric | None, parameters: dict[str, UsageMetricParameter]
+) -> None:
+    """`customMetricParameters` bind the parameters of the price's CUSTOM metric, each once,
+    each to a value of its type; nothing else takes them."""
+    custom = metric is not None and metric.aggregation_type is AggregationType.CUSTOM
+    structure = data.structure
+    if (
+        custom
+        and isinstance(structure, VolumePricingStructure)
+        and any(t.min_price is not None or t.max_price is not None for t in structure.tiers)
+    ):
+        raise InvalidRequest.field(
+            "structure.usageMetricId",
+            "per-event minPrice and maxPrice price each event's value: a CUSTOM metric "
+            "has none (use a SUM metric)",
+        )
+    if not data.custom_metric_parameters:
+        return
+    if not custom:
+        raise InvalidRequest.field(
+            "customMetricParameters", "only prices on a CUSTOM usage metric take parameters"
+        )
+    seen: set[str] = set()
+    for index, bound in enumerate(data.custom_metric_parameters):
+        parameter = parameters[bound.parameter_id]
+        field = f"customMetricParameters.{index}"
+        assert metric is not None
+        if parameter.usage_metric_id != metric.id or bound.parameter_id in seen:
+            raise InvalidRequest.field(
+                f"{field}.parameterId",
+                f"name each parameter of the price's metric {metric.name!r} at most once",
+            )
+        seen.add(bound.parameter_id)
+        if parameter_value(parameter.type, bound.value) is None:
+            raise InvalidRequest.field(
+                f"{field}.value", f"{parameter.name} takes a {parameter.type.value} value"
+            )
 
 
 def update_price(session: Session, account_id: str, price_id: str, data: PriceUpdate) -> Price:

@@ -75,3 +75,17 @@ def periods_until(start: date, recurrence_day: int, months: int, until: date) ->
     """`periods` that start on or before `until`, remembered: a batch of schedules asks for
     the same few sequences over and over."""
     return tuple(takewhile(lambda p: p.start <= until, periods(start, recurrence_day, months)))
+
+
+def calculation_parts(
+    served: Period, start: date, recurrence_day: int, months: int
+) -> list[tuple[date, Period]]:
+    """The usage calculation periods of `months` months (anchored like the billing periods of
+    a schedule starting on `start`) that `served` falls in: for each, the day its usage counts
+    from (its start, not before the schedule's) and the days of `served` inside it."""
+    parts = []
+    for calculation in periods_until(start, recurrence_day, months, served.end):
+        inside = calculation.overlap(served)
+        if inside is not None:
+            parts.append((max(calculation.start, start), inside))
+    return parts

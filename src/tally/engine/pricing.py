@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+from tally.engine.money import round_money
+
 ZERO = Decimal(0)
 
 
@@ -25,6 +27,9 @@ class Proration(StrEnum):
 class CalculationMode(StrEnum):
     BILLING_PERIOD = "BILLING_PERIOD"
     CUMULATIVE = "CUMULATIVE"  # tiers apply to usage since the schedule started
+    # tiers apply to usage since the start of the usage calculation period (a number of
+    # months, anchored like the billing periods), starting at 0 again at each new one
+    PERIODIC = "PERIODIC"
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,7 @@ class Graduated:
     metric_id: str
     tiers: tuple[Tier, ...]
     mode: CalculationMode = CalculationMode.BILLING_PERIOD
+    calculation_months: int | None = None  # PERIODIC: the usage calculation period
 
 
 @dataclass(frozen=True)
@@ -172,6 +178,34 @@ def graduated_increment(before: Decimal, after: Decimal, tiers: Sequence[Tier]) 
     """What usage from `before` to `after` costs on tiers that count from the start
     (CUMULATIVE mode): the graduated amount of the total less that of what came before."""
     return graduated(after, tiers) - graduated(before, tiers)
+
+
+def periodic(parts: Sequence[tuple[Decimal, Decimal]], tiers: Sequence[Tier]) -> Decimal:
+    """PERIODIC mode: for each usage calculation period the billed days fall in, the usage
+    counted in it before those days and through them; each part pays its increment on tiers
+    that count from the calculation period's start."""
+    return sum((graduated_increment(before, after, tiers) for before, after in parts), ZERO)
+
+
+def running_increment(before: Decimal, after: Decimal, structure: UsageStructure) -> Decimal:
+    """ON_DEMAND: what the usage that took a running total from `before` to `after` costs,
+    each new unit priced on the tiers the running total has reached. GRADUATED and PACKAGE:
+    the formula on the total less the formula on what came before; a VOLUME price's new
+    units at the price of the tier the total reaches, plus its fee when the total enters it
+    (units billed before are not priced again)."""
+    if not isinstance(structure, Volume):
+        return usage_amount(after, structure) - usage_amount(before, structure)
+    if after <= 0:
+        return ZERO
+    tier = volume_tier(after, structure.tiers)
+    entered = before <= 0 or volume_tier(before, structure.tiers) is not tier
+    return (after - before) * tier.price + (tier.fee if entered else ZERO)
+
+
+def per_event(values: Sequence[Decimal], structure: Linear, currency: str) -> Decimal:
+    """PER_EVENT: every event is a charge of its own, rounded to the currency's minor unit
+    (half up) as such; a day's line is the sum of its events' charges."""
+    return sum((round_money(v * structure.price_per_unit, currency) for v in values), ZERO)
 
 
 def usage_amount(quantity: Decimal, structure: UsageStructure) -> Decimal:

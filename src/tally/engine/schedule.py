@@ -10,11 +10,15 @@ in arrears on their own periods, whatever the price's timing. Phases
 change what is charged, never when: a phase that starts mid-period splits that period's
 charges between the two phases, on the same invoice date. Charges due on the same date go on
 one invoice.
+
+Usage-driven prices (ON_DEMAND, PER_EVENT) have no periods: each day with usage of their
+metric is a charge of its own, due the next day (Sequence's on-demand billing: "an invoice
+the next day, with all the events of the previous day"); a day without usage charges nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -31,14 +35,31 @@ class DiscountKind(StrEnum):
     NOMINAL = "NOMINAL"
 
 
+class Cadence(StrEnum):
+    """When a price is charged."""
+
+    PERIODS = "PERIODS"  # every billing period (or once, for a one-time price)
+    # the day after each day with usage; tiers count the phase's usage so far
+    ON_DEMAND = "ON_DEMAND"
+    # the day after each day with usage, every event charged (and rounded) on its own
+    PER_EVENT = "PER_EVENT"
+
+
 @dataclass(frozen=True)
 class PriceTerms:
     id: str
     product_id: str
     name: str
-    months: int | None  # None: a one-time price
+    months: int | None  # None: a one-time or a usage-driven price
     in_advance: bool
     structure: Structure
+    cadence: Cadence = Cadence.PERIODS
+    # (parameter id, value): what the price binds a CUSTOM metric's parameters to
+    metric_parameters: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def usage_driven(self) -> bool:
+        return self.cadence is not Cadence.PERIODS
 
 
 @dataclass(frozen=True)
@@ -146,11 +167,28 @@ def _recurring(
         )
 
 
+def _usage_day_charges(
+    phase: PhaseTerms, price: PriceTerms, span: Period, horizon: date, days: Collection[date]
+) -> Iterator[Charge]:
+    for day in sorted(days):
+        if span.contains(day) and day + ONE_DAY <= horizon:
+            served = Period(day, day)
+            yield Charge(price, phase, served, served, day + ONE_DAY, billing_period=served)
+
+
 def _price_charges(
-    schedule: ScheduleTerms, phase: PhaseTerms, price: PriceTerms, horizon: date
+    schedule: ScheduleTerms,
+    phase: PhaseTerms,
+    price: PriceTerms,
+    horizon: date,
+    usage_days: Mapping[str, Collection[date]],
 ) -> Iterator[Charge]:
     span = phase.span.overlap(schedule.span)
     if span is None:
+        return
+    if price.usage_driven:
+        metric_id = getattr(price.structure, "metric_id", "")
+        yield from _usage_day_charges(phase, price, span, horizon, usage_days.get(metric_id, ()))
         return
     if price.months is None:
         if span.start > horizon:
@@ -171,12 +209,18 @@ def _price_charges(
         )
 
 
-def charges(schedule: ScheduleTerms, horizon: date) -> list[Charge]:
-    """Every charge of the schedule due on or before `horizon`, by invoice date."""
+def charges(
+    schedule: ScheduleTerms,
+    horizon: date,
+    usage_days: Mapping[str, Collection[date]] | None = None,
+) -> list[Charge]:
+    """Every charge of the schedule due on or before `horizon`, by invoice date.
+    `usage_days`: by metric id, the days the schedule's customers used it (for the prices
+    charged on days with usage)."""
     found = [
         charge
         for phase in schedule.phases
         for price in phase.prices
-        for charge in _price_charges(schedule, phase, price, horizon)
+        for charge in _price_charges(schedule, phase, price, horizon, usage_days or {})
     ]
     return sorted(found, key=lambda c: (c.invoice_date, c.served.start, c.price.id))

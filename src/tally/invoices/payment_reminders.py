@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from tally.core.clock import local_today
-from tally.exceptions import Conflict
+from tally.exceptions import InvalidStateTransition
 from tally.invoices import audit
 from tally.invoices.lifecycle import announce, lock
 from tally.invoices.reminders import REMINDABLE
@@ -33,17 +33,17 @@ def requested_reminder_key(invoice_id: str, day: str) -> str:
 def send_payment_reminder(session: Session, account: Account, invoice_id: str) -> Invoice:
     invoice = lock(session, account.id, invoice_id)
     if invoice.status is not InvoiceStatus.SENT:
-        raise Conflict(
+        raise InvalidStateTransition(
             f"Invoice {invoice.id!r} is {invoice.status.value}: cannot send a payment "
             "reminder: only a sent invoice that is not paid is reminded."
         )
     if invoice.payment_status not in REMINDABLE:
-        raise Conflict(
+        raise InvalidStateTransition(
             f"Invoice {invoice.id!r} is {invoice.payment_status.value}: cannot send a payment "
             "reminder: nothing is owed on it."
         )
     if not invoice.customer_emails:
-        raise Conflict(
+        raise InvalidStateTransition(
             f"Invoice {invoice.id!r} has no customer emails: cannot send a payment reminder: "
             "there is no one to send it to."
         )

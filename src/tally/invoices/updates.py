@@ -18,7 +18,7 @@ from tally.api import references
 from tally.billed.lines import NO_TOTALS, line_totals, sums_by_group
 from tally.billed.locks import lock_document
 from tally.core.clock import utcnow
-from tally.exceptions import Conflict, InvalidRequest
+from tally.exceptions import InvalidRequest, InvalidStateTransition
 from tally.invoices import audit
 from tally.invoices.lifecycle import announce
 from tally.models import (
@@ -154,7 +154,9 @@ WHY_NOT_EDITABLE = {
 
 
 def require_draft(invoice: Invoice, action: str) -> None:
-    """409, saying why, unless the invoice is a DRAFT."""
+    """400 (InvalidStateTransition), saying why, unless the invoice is a DRAFT."""
     if invoice.status is not InvoiceStatus.DRAFT:
         why = WHY_NOT_EDITABLE[invoice.status].replace("{id}", invoice.id)
-        raise Conflict(f"Invoice {invoice.id!r} is {invoice.status.value}: cannot {action}: {why}.")
+        raise InvalidStateTransition(
+            f"Invoice {invoice.id!r} is {invoice.status.value}: cannot {action}: {why}."
+        )

@@ -13,7 +13,7 @@ from tally.api.raw import RawBody, documented_body, json_response
 from tally.api.routing import api_router
 from tally.api.schemas import Page
 from tally.exceptions import BadRequest, InvalidRequest
-from tally.metering import events, metrics, queries, wire
+from tally.metering import custom, events, metrics, queries, wire
 from tally.metering.admission import Refusal
 from tally.metering.ingest import Outcome, ingest
 from tally.metering.schemas import (
@@ -115,15 +115,12 @@ def calculate(
         str | None,
         Query(
             alias="customParameters",
-            description="Parameter values of a CUSTOM metric. Tally has no CUSTOM metrics yet, "
-            "so any value is refused.",
+            description="Parameter values of a CUSTOM metric: `name=value` pairs, comma "
+            "separated (a parameter's id works as its name), e.g. `included=100,rate=2`; "
+            "parameters left out take their default. Refused for other metrics.",
         ),
     ] = None,
 ) -> Response:
-    if custom_parameters:
-        raise InvalidRequest.field(
-            "customParameters", "only CUSTOM metrics take parameters, and Tally has none yet"
-        )
     if period_end < period_start:
         raise InvalidRequest.field("periodEnd", "must not be before periodStart")
     given = [alias for value in customer_aliases for alias in value.split(",") if alias]
@@ -131,7 +128,14 @@ def calculate(
         raise InvalidRequest.field("customerAliases", "name at least one alias")
     metric = metrics.get_metric(session, account.account_id, usage_metric_id)
     aliases = queries.expand_aliases(session, account.account_id, given)
-    total = queries.totals(session, metric, aliases, period_start, period_end)
+    if metric.aggregation_type is AggregationType.CUSTOM:
+        bound = custom.parse_given(metric, custom_parameters)
+        zone = get_account(session, account.account_id).timezone
+        total = custom.totals(session, metric, aliases, period_start, period_end, zone, bound)
+    elif custom_parameters:
+        raise InvalidRequest.field("customParameters", "only CUSTOM metrics take parameters")
+    else:
+        total = queries.totals(session, metric, aliases, period_start, period_end)
     return json_response(
         {
             "name": metric.name,

@@ -8,11 +8,11 @@ from sqlalchemy.orm import Session
 from tally.activity import service as activity
 from tally.core.clock import utcnow
 from tally.db import is_unique_violation
-from tally.exceptions import DuplicateValue, NotFound
+from tally.exceptions import DuplicateValue, NotFound, ReferenceInUse
 from tally.metering import admission, rollups
-from tally.metering.queries import metric_query
+from tally.metering.queries import metric_query, price_bindings
 from tally.metering.schemas import UsageMetricIn
-from tally.models import Account, UsageMetric
+from tally.models import Account, AggregationType, UsageMetric, UsageMetricParameter
 
 # Fields that change which events count or how: changing one rebuilds the metric's rollups.
 _DEFINITION = (
@@ -56,6 +56,28 @@ def _apply(metric: UsageMetric, data: UsageMetricIn) -> None:
     metric.case_sensitive = True if data.case_sensitive is None else data.case_sensitive
     if data.allow_negative_values is not None:  # left out: unchanged (false when created)
         metric.allow_negative_values = data.allow_negative_values
+    custom = data.aggregation_type is AggregationType.CUSTOM
+    metric.expression = data.expression if custom else None
+    if not custom:
+        metric.parameters = []
+    elif data.parameters is not None:
+        _apply_parameters(metric, data)
+
+
+def _apply_parameters(metric: UsageMetric, data: UsageMetricIn) -> None:
+    """The sent list replaces the metric's; a name sent again keeps its parameter (and id),
+    so prices that bind it keep their value."""
+    kept = {parameter.name: parameter for parameter in metric.parameters}
+    wanted = []
+    for given in data.parameters or []:
+        parameter = kept.get(given.name) or UsageMetricParameter(
+            account_id=metric.account_id, name=given.name
+        )
+        parameter.type = given.type
+        parameter.description = given.description
+        parameter.default_value = given.default_value
+        wanted.append(parameter)
+    metric.parameters = wanted
 
 
 def _flush(session: Session, name: str) -> None:
@@ -85,6 +107,7 @@ def update_metric(
     rollups.lock_definitions(session, account.id, exclusive=True)
     metric = get_metric(session, account.id, metric_id)
     _check_name_free(session, account.id, data.name, besides=metric.id)
+    _check_bound_parameters_kept(session, metric, data)
     audited = _audited(metric)
     before = [getattr(metric, field) for field in _DEFINITION]
     allowed_negative = metric.allow_negative_values
@@ -101,6 +124,26 @@ def update_metric(
     return metric
 
 
+def _check_bound_parameters_kept(
+    session: Session, metric: UsageMetric, data: UsageMetricIn
+) -> None:
+    """A parameter a live price binds (`customMetricParameters`) stays: the price's value
+    would otherwise silently stop counting."""
+    if data.aggregation_type is AggregationType.CUSTOM and data.parameters is None:
+        return  # parameters left out: unchanged
+    kept = {p.name for p in data.parameters or []}
+    if data.aggregation_type is not AggregationType.CUSTOM:
+        kept = set()
+    dropped = {p.id: p.name for p in metric.parameters if p.name not in kept}
+    if not dropped:
+        return
+    for price_id, bindings in price_bindings(session, metric.account_id, metric.id):
+        for bound in bindings:
+            if bound.get("parameterId") in dropped:
+                name = dropped[bound["parameterId"]]
+                raise ReferenceInUse(f"Parameter {name!r} is bound by price {price_id!r}: keep it")
+
+
 def _audited(metric: UsageMetric) -> dict[str, object]:
     return {
         "name": metric.name,
@@ -115,6 +158,11 @@ def _audited(metric: UsageMetric) -> dict[str, object]:
         "propertiesToNegate": metric.properties_to_negate,
         "caseSensitive": metric.case_sensitive,
         "allowNegativeValues": metric.allow_negative_values,
+        "expression": metric.expression,
+        "parameters": [
+            {"name": p.name, "type": p.type, "defaultValue": p.default_value}
+            for p in metric.parameters
+        ],
     }
 
 

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from tally.core.sql import is_postgres
 from tally.metering.sql import metering_sql
-from tally.models import AggregationType, Customer, CustomerAlias, UsageMetric
+from tally.models import AggregationType, Customer, CustomerAlias, Price, UsageMetric
 from tally.models.metering import USAGE_ROLLUP_VALUES, USAGE_ROLLUPS
 from tally.models.scoped import scoped
 
@@ -78,6 +78,18 @@ def alias_owners(
         .where(names.c.alias.in_(list(aliases)))
     )
     return {alias: (customer_id, name) for alias, customer_id, name in rows}
+
+
+def price_bindings(
+    session: Session, account_id: str, metric_id: str
+) -> list[tuple[str, list[Any]]]:
+    """The live prices on a metric with the parameter values they bind (id, bindings)."""
+    query = (
+        scoped(Price, account_id)
+        .with_only_columns(Price.id, Price.custom_metric_parameters)
+        .where(Price.usage_metric_id == metric_id, Price.deleted_at.is_(None))
+    )
+    return [(price_id, list(bound or [])) for price_id, bound in session.execute(query).all()]
 
 
 def metric_query(account_id: str) -> Select[UsageMetric]:

@@ -8,11 +8,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from tally import usage_limits
 from tally.api.schemas import Schema
-from tally.models import AggregationType, MetricType, UsageMetric
+from tally.engine import custom_metrics
+from tally.models import AggregationType, MetricType, ParameterType, UsageMetric
 
 FilterValue = str | int | float | bool
 NEEDS_PROPERTY = (
@@ -29,6 +31,32 @@ ALLOW_NEGATIVE_VALUES = (
     "again with its customerEventId. Turning it off, or defining the metric over stored "
     "events with negative values, is refused while such events remain."
 )
+
+
+CUSTOM_EXPRESSION = (
+    "Tally extension (Sequence's custom metrics' `expression`), for CUSTOM metrics only. "
+    "Never run as SQL: a small SQL-like language Tally evaluates over the metric's events "
+    "(its eventType and propertyFilters) in the period. Aggregates: COUNT(), SUM(x), MIN(x), "
+    "MAX(x), AVG(x), COUNT_DISTINCT(x), each with an optional filter `where=<condition>`; "
+    "SUM_BY_DAY(e) / MAX_BY_DAY(e) evaluate `e` per local day and add up (or take the "
+    "highest), e.g. SUM_BY_DAY(MAX(event.gigabytes)). Inside an aggregate, event.<name> or "
+    'event["any key"] is an event property (numbers read exactly). Bare names are the '
+    "metric's `parameters`. Numbers, 'text', + - * / (x / 0 is 0), GREATEST, LEAST, ABS, "
+    "FLOOR, CEIL, ROUND(x, places) (half up), == != < <= > >=, in (...), not in (...), and, "
+    "or, not. Example: GREATEST(SUM(event.amount, where=event.region in ('EU', 'UK')) - "
+    "included, 0). A value that is missing or not a number is left out of its aggregate; "
+    "an aggregate over no events is 0. At most 2,000 characters."
+)
+
+
+class CustomMetricParameterIn(Schema):
+    """A CUSTOM metric's parameter (Tally extension: Sequence's custom metrics'
+    `parameters`). Kept by name: re-sending a name keeps the parameter's id."""
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    type: ParameterType
+    description: str = Field(default="", max_length=2000)
+    default_value: str = Field(max_length=100)
 
 
 class UsageMetricIn(Schema):
@@ -56,6 +84,14 @@ class UsageMetricIn(Schema):
         default=None,
         description=ALLOW_NEGATIVE_VALUES + " Left out: false on create, unchanged on update.",
     )
+    expression: str | None = Field(default=None, max_length=2000, description=CUSTOM_EXPRESSION)
+    parameters: list[CustomMetricParameterIn] | None = Field(
+        default=None,
+        max_length=20,
+        description="Tally extension, CUSTOM metrics only: the names the expression uses, "
+        "typed, with a default; prices give their own values (`customMetricParameters`). "
+        "On update, the list replaces the metric's (a name sent again keeps its id).",
+    )
 
     @field_validator("property_filters")
     @classmethod
@@ -74,9 +110,10 @@ class UsageMetricIn(Schema):
                 "deletedAt: a metric is made live; delete it with DELETE /usage-metrics/{id}"
             )
         if self.aggregation_type is AggregationType.CUSTOM:
-            raise ValueError(
-                "CUSTOM metrics are not supported; use COUNT, SUM, UNIQUE, MAX or LATEST"
-            )
+            self._custom()
+        elif self.expression is not None or self.parameters:
+            field = "expression" if self.expression is not None else "parameters"
+            raise _invalid((field,), "only CUSTOM metrics take an expression and parameters")
         if self.aggregation_type in NEEDS_PROPERTY and not self.aggregation_property:
             raise ValueError(f"{self.aggregation_type} metrics need an aggregationProperty")
         unknown = set(self.properties_to_negate) - set(self.property_filters)
@@ -86,12 +123,63 @@ class UsageMetricIn(Schema):
             )
         return self
 
+    def _custom(self) -> None:
+        if self.expression is None:
+            raise _invalid(("expression",), "a CUSTOM metric needs its expression", None)
+        try:
+            parsed = custom_metrics.parse(self.expression)
+        except custom_metrics.ExpressionError as error:
+            raise _invalid(("expression",), str(error), self.expression) from None
+        declared = self.parameters or []
+        names = [parameter.name for parameter in declared]
+        for index, parameter in enumerate(declared):
+            if names.index(parameter.name) != index:
+                raise _invalid(("parameters", index, "name"), "names must differ", parameter.name)
+            if parameter_value(parameter.type, parameter.default_value) is None:
+                raise _invalid(
+                    ("parameters", index, "defaultValue"),
+                    f"not a {parameter.type.value} value",
+                    parameter.default_value,
+                )
+        if unknown := sorted(parsed.parameters - set(names)):
+            raise _invalid(
+                ("expression",),
+                f"names no declared parameter: {', '.join(unknown)} (declare it in "
+                "`parameters`, or read an event property as event.<name>)",
+                self.expression,
+            )
+
     def normalized_filters(self) -> dict[str, list[str]]:
         """Filter values as the text a property compares as (JSON spelling for non-strings)."""
         return {
             key: [_filter_text(value) for value in values]
             for key, values in self.property_filters.items()
         }
+
+
+def parameter_value(kind: ParameterType, text: str) -> Decimal | None:
+    """A parameter's value read as its type, or None when it is not one."""
+    value = custom_metrics.number(text)
+    if value is None:
+        return None
+    whole = value == value.to_integral_value()
+    positive = value > 0
+    fits = {
+        ParameterType.INTEGER: whole,
+        ParameterType.POSITIVE_INTEGER: whole and positive,
+        ParameterType.NUMBER: True,
+        ParameterType.POSITIVE_NUMBER: positive,
+    }[kind]
+    return value if fits else None
+
+
+def _invalid(loc: tuple[str | int, ...], message: str, value: Any = None) -> ValidationError:
+    detail: InitErrorDetails = {
+        "type": PydanticCustomError("value_error", message),
+        "loc": loc,
+        "input": value,
+    }
+    return ValidationError.from_exception_data("UsageMetric", [detail])
 
 
 def _filter_text(value: FilterValue) -> str:
@@ -106,7 +194,7 @@ class CustomMetricParameter(Schema):
     id: str
     usage_metric_id: str
     name: str
-    type: str
+    type: ParameterType
     description: str
     default_value: str
 
@@ -127,6 +215,7 @@ class UsageMetricOut(Schema):
     properties_to_negate: list[str]
     allow_negative_values: bool = Field(description=ALLOW_NEGATIVE_VALUES)
     parameters: list[CustomMetricParameter] = Field(default_factory=list)
+    expression: str | None = Field(default=None, description=CUSTOM_EXPRESSION)
     created_at: datetime
     deleted_at: datetime | None = None
 
@@ -147,6 +236,18 @@ class UsageMetricOut(Schema):
             case_sensitive=metric.case_sensitive,
             properties_to_negate=list(metric.properties_to_negate),
             allow_negative_values=bool(metric.allow_negative_values),
+            parameters=[
+                CustomMetricParameter(
+                    id=p.id,
+                    usage_metric_id=p.usage_metric_id,
+                    name=p.name,
+                    type=p.type,
+                    description=p.description,
+                    default_value=p.default_value,
+                )
+                for p in metric.parameters
+            ],
+            expression=metric.expression,
             created_at=metric.created_at,
             deleted_at=metric.deleted_at,
         )

@@ -57,8 +57,10 @@ from tally.models.list_price import ListPrice
 from tally.models.metering import (
     AggregationType,
     MetricType,
+    ParameterType,
     UsageEvent,
     UsageMetric,
+    UsageMetricParameter,
     UsageRollup,
     UsageRollupValue,
 )
@@ -141,6 +143,7 @@ __all__ = [
     "NotificationEvent",
     "NotificationPolicy",
     "NumberSequence",
+    "ParameterType",
     "PaymentLinkDisplay",
     "PaymentStatus",
     "PhaseCreditGrant",
@@ -167,6 +170,7 @@ __all__ = [
     "TaxStatus",
     "UsageEvent",
     "UsageMetric",
+    "UsageMetricParameter",
     "UsageRollup",
     "UsageRollupValue",
     "WebhookDelivery",

@@ -23,7 +23,7 @@ from sqlalchemy import (
     Uuid,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, query_expression
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from tally.db import JSONDocument, new_id
 from tally.models.base import Base, TenantMixin
@@ -72,6 +72,34 @@ class UsageMetric(TenantMixin, Base):
     # Off by default, so a sign error in an integration is refused instead of billed.
     allow_negative_values: Mapped[bool] = mapped_column(default=False)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    # CUSTOM metrics: the expression (`engine/custom_metrics.py`) and its typed parameters.
+    expression: Mapped[str | None] = mapped_column(Text, default=None)
+    parameters: Mapped[list["UsageMetricParameter"]] = relationship(
+        order_by="UsageMetricParameter.name", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class ParameterType(StrEnum):
+    INTEGER = "INTEGER"
+    POSITIVE_INTEGER = "POSITIVE_INTEGER"
+    NUMBER = "NUMBER"
+    POSITIVE_NUMBER = "POSITIVE_NUMBER"
+
+
+class UsageMetricParameter(TenantMixin, Base):
+    """A named, typed value a CUSTOM metric's expression uses; prices bind it
+    (`customMetricParameters`), or its default applies. Its id stays while its name does."""
+
+    __tablename__ = "usage_metric_parameters"
+    __table_args__ = (UniqueConstraint("usage_metric_id", "name"),)
+
+    usage_metric_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("usage_metrics.id"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    type: Mapped[ParameterType]
+    description: Mapped[str] = mapped_column(String(2000), default="")
+    default_value: Mapped[str] = mapped_column(String(100))
 
 
 class UsageEvent(Base):

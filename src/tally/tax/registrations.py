@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tally.activity import service as activity
 from tally.api.references import resolve_one
 from tally.core.clock import utcnow
-from tally.exceptions import Conflict, InvalidRequest, NotFound
+from tally.exceptions import DuplicateValue, InvalidRequest, NotFound
 from tally.models import Customer, TaxRegistration
 from tally.tax import queries
 from tally.tax.registration_schemas import TaxRegistrationIn
@@ -58,7 +58,7 @@ def _check_unique(
     )
     if taken:
         owner = f"Customer {data.customer_id!r}" if data.customer_id else "The merchant"
-        raise Conflict(
+        raise DuplicateValue(
             f"{owner} already has the tax registration {data.tax_identifier!r} in {data.country}"
         )
 

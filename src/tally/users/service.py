@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
 from tally.core.clock import utcnow
-from tally.exceptions import Conflict, NotFound
+from tally.exceptions import InvalidStateTransition, NotFound
 from tally.models import DashboardSession, MerchantUser
 from tally.users import queries
 
@@ -28,7 +28,7 @@ def deactivate_user(session: Session, account_id: str, user_id: str) -> Merchant
     if user.deactivated_at is not None:
         return user  # already: nothing changes, nothing to log
     if [other for other in active if other.id != user.id] == []:
-        raise Conflict(
+        raise InvalidStateTransition(
             f"User {user.email!r} is the account's last active user: an account keeps one "
             "who can sign in"
         )
