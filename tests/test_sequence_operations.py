@@ -11,7 +11,6 @@ from tests.support.sequence_schema import spec, template_operation
 HTTP_METHODS = {"get", "put", "post", "patch", "delete"}
 PAYMENTS_ISSUE = "payments issue (19)"
 QUOTES = "quotes: a later issue"
-IN_PROGRESS = "issue 18, in progress"
 
 # Sequence's operations (method, path without /api) Tally does not serve yet, with why.
 NOT_SERVED = {
@@ -38,49 +37,6 @@ NOT_SERVED = {
     ("get", "/quotes"): QUOTES,
     ("get", "/quotes/{id}/analytics"): QUOTES,
     ("get", "/quotes/{id}/download"): QUOTES,
-    # Being built by parallel branches of issue 18; each entry goes when its operation lands.
-    # Billing products and list prices.
-    ("get", "/billing-products"): IN_PROGRESS,
-    ("get", "/list-prices"): IN_PROGRESS,
-    ("post", "/list-prices"): IN_PROGRESS,
-    ("get", "/list-prices/{id}"): IN_PROGRESS,
-    ("put", "/list-prices/{id}"): IN_PROGRESS,
-    ("post", "/list-prices/{id}/archive"): IN_PROGRESS,
-    # Discounts.
-    ("get", "/discounts"): IN_PROGRESS,
-    ("get", "/discounts/{id}"): IN_PROGRESS,
-    ("put", "/discounts/{id}"): IN_PROGRESS,
-    ("delete", "/discounts/{id}"): IN_PROGRESS,
-    # Tax registrations.
-    ("get", "/tax-registrations"): IN_PROGRESS,
-    ("post", "/tax-registrations"): IN_PROGRESS,
-    ("get", "/tax-registrations/for-customer/{id}"): IN_PROGRESS,
-    ("get", "/tax-registrations/for-merchant/{id}"): IN_PROGRESS,
-    ("get", "/tax-registrations/{id}"): IN_PROGRESS,
-    ("put", "/tax-registrations/{id}"): IN_PROGRESS,
-    ("delete", "/tax-registrations/{id}"): IN_PROGRESS,
-    # Invoices.
-    ("put", "/invoices/{id}"): IN_PROGRESS,
-    ("patch", "/invoices/{id}"): IN_PROGRESS,
-    ("post", "/invoices/merge"): IN_PROGRESS,
-    ("post", "/invoices/{id}/send-payment-reminder"): IN_PROGRESS,
-    ("get", "/invoices/list-summary"): IN_PROGRESS,
-    ("get", "/invoices/{id}/currency-conversions"): IN_PROGRESS,
-    ("post", "/invoices/fix-billing-runs"): IN_PROGRESS,
-    ("post", "/invoices/reconcile-with-integration"): IN_PROGRESS,
-    # Invoice render settings.
-    ("get", "/invoices/render-settings"): IN_PROGRESS,
-    ("put", "/invoices/render-settings/{id}"): IN_PROGRESS,
-    # Billing schedules.
-    ("post", "/billing-schedules/{billingScheduleId}/duplicate"): IN_PROGRESS,
-    ("post", "/billing-schedules/validate-taxes"): IN_PROGRESS,
-    ("get", "/billing-schedule-custom-field-keys"): IN_PROGRESS,
-    # Customer custom property keys.
-    ("get", "/customer-custom-property-keys"): IN_PROGRESS,
-    # Users.
-    ("get", "/users"): IN_PROGRESS,
-    ("get", "/users/{id}"): IN_PROGRESS,
-    ("delete", "/users/{id}"): IN_PROGRESS,
 }
 
 

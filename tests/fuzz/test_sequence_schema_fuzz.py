@@ -50,28 +50,8 @@ CONFIG = SchemathesisConfig.from_dict(
 )
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 
-# Answers another branch of issue 18 is changing; each entry goes when that branch lands.
-# (method, Sequence path, status) -> why.
-CONFLICT_IS_400 = "a refused duplicate or state conflict answers 400 (issue 18, errors branch)"
-POLICY_ERRORS = "notification policy errors take the schema's {errors: [...]} shape (errors branch)"
-EXPECTED_FAILURES: dict[tuple[str, str, int], str] = {
-    ("post", "/seat-metrics", 409): CONFLICT_IS_400,
-    ("delete", "/prices/{id}", 409): CONFLICT_IS_400,
-    ("post", "/customer-aliases", 409): CONFLICT_IS_400,
-    ("post", "/customer-organizations", 409): CONFLICT_IS_400,
-    ("post", "/customers/{customer}/contacts", 409): CONFLICT_IS_400,
-    ("post", "/credit-notes/{creditnote}/line-items", 409): CONFLICT_IS_400,
-    ("put", "/credit-notes/{creditnote}/line-items/{id}", 409): CONFLICT_IS_400,
-    ("post", "/credit-notes/{id}/send", 409): CONFLICT_IS_400,
-    ("post", "/invoices/{id}/send", 409): CONFLICT_IS_400,
-    ("post", "/invoices/{id}/draft", 409): CONFLICT_IS_400,
-    # Sequence's 409 here is a balance-version mismatch (VersionConflictResponse); Tally's
-    # refusal of a DRAFT credit note is a state conflict, 400 once the errors branch lands.
-    ("post", "/credit-note-applications", 409): CONFLICT_IS_400,
-    ("post", "/notifications/policies", 400): POLICY_ERRORS,
-    ("post", "/notifications/policies/{id}/notification-types", 400): POLICY_ERRORS,
-    ("post", "/notifications/policies/{id}/recipients", 400): POLICY_ERRORS,
-}
+# Answers known not to conform yet, (method, Sequence path, status) -> why; empty today.
+EXPECTED_FAILURES: dict[tuple[str, str, int], str] = {}
 
 
 def sequence_document() -> dict[str, Any]:
