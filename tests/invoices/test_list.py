@@ -110,7 +110,9 @@ def test_newest_first_and_pages(api: ApiClient, invoices: Invoices) -> None:
     assert ids == [i.e, i.d, i.c, i.b, i.a]
     assert [p["pagination"]["totalResultSize"] for p in pages] == [5, 5, 5]
     assert walk(api, "/api/invoices", limit=3, sort_order="ASC")[0] == [i.a, i.b, i.c, i.d, i.e]
-    second = api.get("/api/invoices", params={"limit": 2, "after": pages[0]["pagination"].get("after")})
+    second = api.get(
+        "/api/invoices", params={"limit": 2, "after": pages[0]["pagination"].get("after")}
+    )
     back = api.get(
         "/api/invoices", params={"limit": 2, "before": second.json()["pagination"].get("before")}
     )
