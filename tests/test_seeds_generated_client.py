@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -27,15 +28,13 @@ from tests.support.generated_client import PACKAGE, load
 from tests.test_seeds import SEED_002_CUSTOMER, SEED_002_PRODUCT, SEED_002_TAX_RATE
 
 BASE_URL = "http://testserver/api"
+GENERATED_CLIENTS = Path(__file__).resolve().parents[1] / "var" / "sequence-client"
 
 
 @pytest.fixture(scope="session")
-def sequence_client(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> ModuleType:
-    cache = getattr(request.config, "cache", None)
-    root = cache.mkdir("sequence-client") if cache is not None else tmp_path_factory.mktemp("gen")
-    return load(root)
+def sequence_client() -> ModuleType:
+    # One directory for every test process, both databases' passes included: generated once.
+    return load(GENERATED_CLIENTS)
 
 
 class Sequence:

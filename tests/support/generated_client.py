@@ -2,8 +2,8 @@
 (openapi-python-client), as a Sequence customer would make one.
 
 Generated from the repository's copy of the schema in the test run, never committed. The
-package is kept under pytest's cache directory, keyed by the schema's and the generator's
-versions, since generating takes seconds; without pytest's cache it goes to a temporary dir.
+package is kept under var/sequence-client (shared by every test process and both databases'
+passes), keyed by the schema's and the generator's versions, since generating takes seconds.
 
 What the generator cannot take as published, and how the schema handed to it differs:
 - GET /usage-events types its `customerAlias` query parameter as an array without `items`;
