@@ -13,6 +13,8 @@ from tally.api.idempotency import IdempotencyMiddleware, IdempotentReplay, repla
 from tally.api.middleware import BodyLimit, RequestContext
 from tally.api.unavailable import install_unavailable_handler
 from tally.api.versioning import SequenceVersionMiddleware
+from tally.attachments.endpoints import router as attachments_router
+from tally.attachments.service import MAX_BYTES as ATTACHMENT_MAX_BYTES
 from tally.billing.endpoints import router as billing_router
 from tally.catalog.endpoints import router as catalog_router
 from tally.catalog.price_endpoints import router as prices_router
@@ -65,6 +67,7 @@ def api_routes() -> APIRouter:
         schedules_router,
         billing_router,
         invoices_router,
+        attachments_router,
         credit_notes_router,
         credits_router,
         notifications_router,
@@ -117,7 +120,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(PortalSecurityMiddleware)
     # Operations wrap everything: oversized bodies refused first; every answer (refusals
     # included) gets a request id, an access log line and a latency observation.
-    app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_body_bytes=settings.max_body_bytes,
+        uploads={"/api/attachments": ATTACHMENT_MAX_BYTES},
+    )
     app.add_middleware(RequestContext)
     app.state.limits = Limits(
         per_minute=settings.rate_limit_per_minute,

@@ -2,6 +2,7 @@
 
 from tally.models.account import Account, ApiKey, DocumentKind, NumberSequence
 from tally.models.activity import ActivityLog, ActivityOrigin, ActorType
+from tally.models.attachment import Attachment
 from tally.models.base import Base
 from tally.models.billing_schedule import (
     BillingSchedule,
@@ -91,6 +92,7 @@ __all__ = [
     "ActorType",
     "AggregationType",
     "ApiKey",
+    "Attachment",
     "Base",
     "BillingFrequency",
     "BillingPreference",
