@@ -53,7 +53,7 @@ def test_another_account_s_attachment_is_not_found(api: ApiClient, other_api: Ap
         ("binary.txt", b"\xff\xfe\x00\x01", "body"),
         ("empty.pdf", b"", "body"),
         ("a/b.pdf", PDF, "fileName"),
-        ("quote\".pdf", PDF, "fileName"),
+        ('quote".pdf', PDF, "fileName"),
     ],
 )
 def test_a_bad_file_is_refused_and_nothing_is_kept(
@@ -61,8 +61,11 @@ def test_a_bad_file_is_refused_and_nothing_is_kept(
 ) -> None:
     error = upload(api, file_name, content, status=400)["error"]
     assert error["details"][0]["field"] == field
-    log = api.get("/api/activity-logs").json()["items"]
-    assert not any(item["activityLogObject"]["entityType"] == "ATTACHMENT" for item in log)
+    assert not [
+        log
+        for log in api.get("/api/activity-logs").json()["items"]
+        if log["activityType"] == "ATTACHMENT"
+    ]
 
 
 def test_the_size_limit_is_the_attachment_s_not_the_json_bodies(api: ApiClient) -> None:
@@ -84,6 +87,13 @@ def test_the_size_limit_is_the_attachment_s_not_the_json_bodies(api: ApiClient) 
 
 def test_an_upload_is_in_the_activity_log(api: ApiClient) -> None:
     asset: dict[str, Any] = upload(api, "contract.pdf")
-    log = api.get("/api/activity-logs").json()["items"]
-    [entry] = [item for item in log if item["activityLogObject"]["entityId"] == asset["id"]]
-    assert "contract.pdf" in entry["summary"]
+    items = [
+        item
+        for log in api.get("/api/activity-logs").json()["items"]
+        for item in log["activityLogItems"]
+    ]
+    [entry] = [item for item in items if item["activityLogObject"]["entityId"] == asset["id"]]
+    assert (entry["verb"], entry["summary"]) == (
+        "ATTACHMENT_UPLOADED",
+        "Attachment 'contract.pdf' uploaded (45 bytes)",
+    )
