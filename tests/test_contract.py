@@ -23,6 +23,10 @@ from tests.support.sequence_schema import (
 
 # Tally's additions, which Sequence's public schema does not have.
 TALLY_EXTENSIONS = {
+    # Uploading the files Sequence's attachmentAssetIds name (Sequence's dashboard does it).
+    ("post", "/api/attachments"),
+    ("get", "/api/attachments/{id}"),
+    ("get", "/api/attachments/{id}/download"),
     ("get", "/api/tax-rates/{id}/versions"),
     ("get", "/api/tax-rates/{id}/versions/{version}"),
     ("post", "/api/usage-events/batch"),

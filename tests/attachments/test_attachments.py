@@ -94,6 +94,6 @@ def test_an_upload_is_in_the_activity_log(api: ApiClient) -> None:
     ]
     [entry] = [item for item in items if item["activityLogObject"]["entityId"] == asset["id"]]
     assert (entry["verb"], entry["summary"]) == (
-        "ATTACHMENT_UPLOADED",
+        "CREATED",
         "Attachment 'contract.pdf' uploaded (45 bytes)",
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
@@ -23,7 +24,8 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from tally.db import Database
-from tally.models import CreditGrant
+from tally.models import BillingRun, BillingRunStatus, CreditGrant
+from tests.attachments.helpers import upload
 from tests.catalog.price_bodies import linear, price_body, seat_based
 from tests.credit_notes.helpers import issued_note, line_body
 from tests.factories import customer_body, tax_rate_body
@@ -55,10 +57,10 @@ KINDS = {
     "lineItemGroupId": "sent_invoice_group",
     "sequenceAccountId": "account",
     "phases[].creditGrants[].id": "phase_credit_grant",
-    # Refused whatever they say (the schema documents them as not supported): any real id.
-    "attachmentAssetIds": "customer",
-    "billingRunId": "customer",
+    "attachmentAssetIds": "attachment",
+    "billingRunId": "billing_run",
     "creditGrantId": "grant",
+    # Refused whatever they say (the schema documents them as not supported): any real id.
     "listPriceIds": "price",
     "phases[].phaseListPriceMetadata[].listPriceId": "price",
 }
@@ -203,7 +205,24 @@ def objects_of(api: ApiClient, database: Database) -> dict[str, str]:
     granting = _created(api.post("/api/billing-schedules", json=_schedule(ids)))
     ids["granting_schedule"] = granting["id"]
     ids["phase_credit_grant"] = granting["phases"][0]["creditGrants"][0]["id"]
+    ids["attachment"] = upload(api)["id"]
+    ids["billing_run"] = _billing_run(database, ids["account"], ids["schedule"])
     return ids
+
+
+def _billing_run(database: Database, account_id: str, schedule_id: str) -> str:
+    """A billing run of the schedule (billing makes them; a draft schedule has none yet)."""
+    run = BillingRun(
+        account_id=account_id,
+        billing_schedule_id=schedule_id,
+        invoice_date=date(2024, 2, 1),
+        billing_period_start=date(2024, 1, 1),
+        billing_period_end=date(2024, 1, 31),
+        status=BillingRunStatus.COMPLETED,
+    )
+    with database.transaction() as session:
+        session.add(run)
+    return run.id
 
 
 def _fresh_customer(api: ApiClient, name: str) -> str:
@@ -241,7 +260,12 @@ def _terms(ids: dict[str, str], grant: dict[str, Any]) -> dict[str, Any]:
 
 
 def _schedule(ids: dict[str, str]) -> dict[str, Any]:
-    return {"customerId": ids["customer"], "isDraft": True, **_terms(ids, _grant(ids))}
+    return {
+        "customerId": ids["customer"],
+        "isDraft": True,
+        "attachmentAssetIds": [ids["attachment"]] if "attachment" in ids else [],
+        **_terms(ids, _grant(ids)),
+    }
 
 
 def bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[str, Any]]]:
@@ -293,7 +317,10 @@ def bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[st
         ],
         ("post", "/api/billing-schedules"): [("/api/billing-schedules", _schedule(ids))],
         ("put", "/api/billing-schedules/{id}"): [
-            (f"/api/billing-schedules/{ids['granting_schedule']}", _terms(ids, kept_grant)),
+            (
+                f"/api/billing-schedules/{ids['granting_schedule']}",
+                {**_terms(ids, kept_grant), "attachmentAssetIds": [ids["attachment"]]},
+            ),
         ],
         ("post", "/api/invoices"): [
             (
@@ -302,6 +329,8 @@ def bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[st
                     "currency": "GBP",
                     "customerId": ids["customer"],
                     "billingScheduleId": ids["schedule"],
+                    "billingRunId": ids["billing_run"],
+                    "attachmentAssetIds": [ids["attachment"]],
                 },
             ),
         ],
@@ -315,6 +344,7 @@ def bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[st
                     "taxRate": "0.2",
                     "groupId": ids["invoice_group"],
                     "priceId": ids["price"],
+                    "creditGrantId": ids["grant"],
                 },
             ),
         ],
@@ -328,6 +358,7 @@ def bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[st
                     "taxRate": "0.2",
                     "groupId": ids["invoice_group"],
                     "priceId": ids["price"],
+                    "creditGrantId": ids["grant"],
                 },
             ),
         ],

@@ -487,6 +487,14 @@ def account_update(w: World) -> Call:
     )  # fmt: skip
 
 
+def attachment_upload(w: World) -> Call:
+    # Any bytes are a file: the JSON text the driver sends is a valid .txt one.
+    return Call(
+        "POST", "/api/attachments?fileName=notes.txt", "Delivery notes", None,
+        refused=("POST", "/api/attachments?fileName=notes.exe", "Delivery notes"),
+    )  # fmt: skip
+
+
 C, IV, N = "CUSTOMER", "INVOICE", "CREDIT_NOTE"
 INV, NOTE = "/api/invoices/{id}", "/api/credit-notes/{id}"
 LINES, GROUPS = "/api/invoices/{invoice}/line-items", "/api/invoices/{invoice}/line-item-groups"
@@ -581,6 +589,7 @@ LOGGED = [
            portal_rotate),
     Logged(("put", "/api/sequence-accounts/{id}"), "UPDATED", "SEQUENCE_ACCOUNT", None,
            account_update),
+    Logged(("post", "/api/attachments"), "CREATED", "ATTACHMENT", None, attachment_upload),
 ]  # fmt: skip
 
 # Writing operations that log nothing, and why.

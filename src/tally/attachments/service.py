@@ -123,7 +123,7 @@ def upload(
     activity.record(
         session,
         account_id,
-        verb="ATTACHMENT_UPLOADED",
+        verb="CREATED",
         object_type="ATTACHMENT",
         object_id=attachment.id,
         name=file_name,

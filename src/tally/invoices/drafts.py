@@ -83,21 +83,6 @@ def billing_emails(session: Session, account_id: str, customer_id: str) -> list[
     return list(dict.fromkeys(contact.email for contact in ordered))
 
 
-def _billing_run(session: Session, account_id: str, data: InvoiceCreate) -> BillingRun | None:
-    """The billing run `billingRunId` names: one of billingScheduleId's runs (its schedule
-    stands in for a billingScheduleId left out)."""
-    if data.billing_run_id is None:
-        return None
-    run = references.resolve_one(
-        session, account_id, BillingRun, "billingRunId", data.billing_run_id
-    )
-    if data.billing_schedule_id is None:
-        data.billing_schedule_id = run.billing_schedule_id
-    elif run.billing_schedule_id != data.billing_schedule_id:
-        raise InvalidRequest.field("billingRunId", "is a billing run of another billing schedule")
-    return run
-
-
 def create_invoice(session: Session, account: Account, data: InvoiceCreate) -> Invoice:
     """A DRAFT one-off invoice, without lines yet; announced as INVOICE_CREATED.
 
@@ -105,19 +90,31 @@ def create_invoice(session: Session, account: Account, data: InvoiceCreate) -> I
     period. Attachments named are sent with it. Without `creditBalances`, it states the
     customer's credit balances as the ledger has them today."""
     customer = _locked_live_customer(session, account.id, data.customer_id)
-    run = _billing_run(session, account.id, data)
-    attachments = resolve_details(
-        session, account.id, "attachmentAssetIds", data.attachment_asset_ids or []
-    )
-    terms = None
+    run = None
+    if data.billing_run_id is not None:
+        run = references.resolve_one(
+            session, account.id, BillingRun, "billingRunId", data.billing_run_id
+        )
+    schedule = None
     if data.billing_schedule_id is not None:
         schedule = references.resolve_one(
             session, account.id, BillingSchedule, "billingScheduleId", data.billing_schedule_id
         )
-        if schedule.customer_id != customer.id:
+    attachments = resolve_details(
+        session, account.id, "attachmentAssetIds", data.attachment_asset_ids or []
+    )
+    if run is not None:
+        if schedule is None:  # the run's schedule stands in for one left out
+            schedule = session.get_one(BillingSchedule, run.billing_schedule_id)
+        elif run.billing_schedule_id != schedule.id:
             raise InvalidRequest.field(
-                "billingScheduleId", "is the schedule of another customer than customerId"
+                "billingRunId", "is a billing run of another billing schedule"
             )
+    terms = None
+    if schedule is not None:
+        if schedule.customer_id != customer.id:
+            field = "billingScheduleId" if data.billing_schedule_id else "billingRunId"
+            raise InvalidRequest.field(field, "is the schedule of another customer than customerId")
         terms = schedule.default_due_date_days
     emails = data.customer_emails
     if emails is None:
@@ -135,7 +132,7 @@ def create_invoice(session: Session, account: Account, data: InvoiceCreate) -> I
         id=new_id(),
         account_id=account.id,
         customer_id=customer.id,
-        billing_schedule_id=data.billing_schedule_id,
+        billing_schedule_id=schedule.id if schedule else None,
         status=InvoiceStatus.DRAFT,
         currency=data.currency.value,
         due_date=data.due_date,
