@@ -27,6 +27,10 @@ TALLY_EXTENSIONS = {
     ("post", "/api/attachments"),
     ("get", "/api/attachments/{id}"),
     ("get", "/api/attachments/{id}/download"),
+    # Tax categories: in Sequence's older API; its public one only names them by id.
+    ("get", "/api/tax-categories"),
+    ("post", "/api/tax-categories"),
+    ("get", "/api/tax-categories/{id}"),
     ("get", "/api/tax-rates/{id}/versions"),
     ("get", "/api/tax-rates/{id}/versions/{version}"),
     ("post", "/api/usage-events/batch"),

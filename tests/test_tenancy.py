@@ -28,6 +28,7 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
     ).json()
     product = api.post("/api/products", json=product_body()).json()
     attachment = upload(api)
+    tax_category = api.post("/api/tax-categories", json={"name": "SaaS"}).json()
     price = api.post("/api/prices", json=price_body(product["id"], fixed())).json()
     tax_rate = api.post("/api/tax-rates", json=tax_rate_body()).json()
     seat_metric = api.post("/api/seat-metrics", json={"seatType": "editor", "label": "E"}).json()
@@ -125,6 +126,7 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
             f"/api/customer-organizations/{organization['id']}/members",
             members,
         ),
+        ("get", "/api/tax-categories/{id}"): (f"/api/tax-categories/{tax_category['id']}", None),
         ("get", "/api/attachments/{id}"): (f"/api/attachments/{attachment['id']}", None),
         ("get", "/api/attachments/{id}/download"): (
             f"/api/attachments/{attachment['id']}/download",

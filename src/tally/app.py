@@ -42,6 +42,7 @@ from tally.portal.settings_endpoints import router as portal_settings_router
 from tally.schedules.endpoints import router as schedules_router
 from tally.seats.endpoints import router as seats_router
 from tally.settings import Settings, get_settings
+from tally.tax.category_endpoints import router as tax_categories_router
 from tally.tax.endpoints import router as tax_router
 from tally.workflows import presenters  # noqa: F401  (registers every event's presenter)
 
@@ -62,6 +63,7 @@ def api_routes() -> APIRouter:
         catalog_router,
         prices_router,
         tax_router,
+        tax_categories_router,
         metering_router,
         seats_router,
         schedules_router,

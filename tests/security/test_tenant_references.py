@@ -71,6 +71,8 @@ BY_OPERATION: dict[tuple[str, str, str], str] = {
     ("post", "/api/credit-notes/{creditnote}/line-items", "groupId"): "credit_note_group",
     ("post", "/api/credit-notes/{creditnote}/line-items", "creditNoteId"): "credit_note",
     ("put", "/api/tax-rates/{id}", "id"): "tax_rate",
+    ("post", "/api/invoices/{invoice}/line-item-groups", "taxCategoryId"): "tax_category",
+    ("put", "/api/invoices/{invoice}/line-item-groups/{id}", "taxCategoryId"): "tax_category",
 }
 # Id fields that name no object of Tally's, and why: nothing is looked up or shown for them.
 NOT_REFERENCES = {
@@ -78,7 +80,8 @@ NOT_REFERENCES = {
     "externalIds[].id": "an id in another system, kept as given",
     "integrationIds": "ids in other systems (integrations), kept as given",
     "integrationIds[].id": "an id in another system, kept as given",
-    "taxCategoryId": "Tally has no tax categories: kept as the merchant's label",
+    "taxCategoryId": "on products and tax rates, the merchant's label (rates are looked up "
+    "by it); invoice groups resolve it (BY_OPERATION)",
     "listPriceId": "Tally has no list prices: kept as given, never looked up",
     "customMetricParameters[].parameterId": "Tally has no metric parameters: kept as given",
     "customerEventId": "the caller's own id for an event (last received wins)",
@@ -175,7 +178,9 @@ def kind_of(operation: Operation, field: IdField) -> str | None:
     return KINDS.get(field.name) or KINDS.get(field.leaf)
 
 
-def not_a_reference(field: IdField) -> bool:
+def not_a_reference(field: IdField, operation: Operation | None = None) -> bool:
+    if operation is not None and (*operation, field.leaf) in BY_OPERATION:
+        return False
     return field.name in NOT_REFERENCES or field.leaf in NOT_REFERENCES
 
 
@@ -206,8 +211,16 @@ def objects_of(api: ApiClient, database: Database) -> dict[str, str]:
     ids["granting_schedule"] = granting["id"]
     ids["phase_credit_grant"] = granting["phases"][0]["creditGrants"][0]["id"]
     ids["attachment"] = upload(api)["id"]
+    ids["tax_category"] = _tax_category(api)
     ids["billing_run"] = _billing_run(database, ids["account"], ids["schedule"])
     return ids
+
+
+def _tax_category(api: ApiClient) -> str:
+    """A tax category with a published GB rate (the customers' country), so groups take it."""
+    category = _created(api.post("/api/tax-categories", json={"name": "SaaS"}))["id"]
+    _created(api.post("/api/tax-rates", json=tax_rate_body(taxCategoryId=category)))
+    return str(category)
 
 
 def _billing_run(database: Database, account_id: str, schedule_id: str) -> str:
@@ -360,6 +373,18 @@ def bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[st
                     "priceId": ids["price"],
                     "creditGrantId": ids["grant"],
                 },
+            ),
+        ],
+        ("post", "/api/invoices/{invoice}/line-item-groups"): [
+            (
+                f"/api/invoices/{ids['invoice']}/line-item-groups",
+                {"title": "Services", "taxCategoryId": ids["tax_category"]},
+            ),
+        ],
+        ("put", "/api/invoices/{invoice}/line-item-groups/{id}"): [
+            (
+                f"/api/invoices/{ids['invoice']}/line-item-groups/{ids['invoice_group']}",
+                {"title": "Services", "taxCategoryId": ids["tax_category"]},
             ),
         ],
         ("post", "/api/credit-notes"): [
@@ -530,7 +555,8 @@ def test_another_accounts_ids_in_a_body_are_unknown(
         references = [
             field
             for field in fields
-            if not (not_a_reference(field) and not field.refused) and kind_of(operation, field)
+            if not (not_a_reference(field, operation) and not field.refused)
+            and kind_of(operation, field)
         ]
         if not references:
             continue

@@ -604,6 +604,7 @@ NOT_LOGGED = {
     ("put", "/api/products/{id}"): "a product's description; its prices are logged",
     ("post", "/api/prices"): "catalog entry",
     ("post", "/api/tax-rates"): "catalog entry",
+    ("post", "/api/tax-categories"): "catalog entry",
     ("post", "/api/usage-metrics"): "catalog entry",
     ("post", "/api/seat-metrics"): "catalog entry",
     ("put", "/api/seat-metrics/{id}"): "a seat metric's label",

@@ -48,9 +48,12 @@ from tally.models import (
     InvoiceStatus,
     LineKind,
     Price,
+    TaxCategory,
+    TaxRateVersion,
     TaxStatus,
 )
 from tally.notifications.events import INVOICE, NotificationType, emit
+from tally.tax.categories import rate_for
 
 # ---- One-off invoices --------------------------------------------------------------------
 
@@ -244,6 +247,10 @@ def _line_values(session: Session, invoice: Invoice, data: LineItemIn) -> dict[s
     # As billing does: tax-exempt and reverse-charged customers are charged no tax.
     taxed = invoice.customer_tax_status == TaxStatus.TAXED.value
     tax_rate = data.tax_rate if taxed else ZERO
+    version_id = None
+    if taxed and group is not None and group.tax_category_id is not None:
+        category_rate = _category_rate(session, invoice, group.tax_category_id, "groupId")
+        tax_rate, version_id = category_rate.amount, category_rate.id
     net, tax, gross = line_totals(data.quantity, data.rate, tax_rate, invoice.currency)
     period = data.service_period
     start, end = (period.start_date, period.end_date) if period else (None, None)
@@ -252,6 +259,7 @@ def _line_values(session: Session, invoice: Invoice, data: LineItemIn) -> dict[s
     classification = data.revenue_classification
     method = data.revenue_recognition_method
     return {
+        "tax_rate_version_id": version_id,
         "external_ids": [item.model_dump(mode="json") for item in data.external_ids],
         "credit_grant_id": _credit_grant(session, invoice, data.credit_grant_id),
         "revenue_classification": (
@@ -322,8 +330,8 @@ def update_line(
         values["credit_grant_id"] = line.credit_grant_id
     if values["quantity"] != line.quantity:
         line.breakdown = []  # the roll-up shares no longer add up to it
-    if values["tax_rate"] != line.tax_rate:
-        line.tax_rate_version_id = None  # a rate given by hand, not a tax rate's version
+    if values["tax_rate_version_id"] is None and values["tax_rate"] == line.tax_rate:
+        del values["tax_rate_version_id"]  # the same rate: whatever version it came from
     for name, value in values.items():
         setattr(line, name, value)
     _recalculate(invoice)
@@ -350,10 +358,44 @@ def delete_line(
     return invoice, line
 
 
-def _group_settings(invoice: Invoice, group: InvoiceLineItemGroup, data: LineItemGroupIn) -> None:
-    """The group's revenue treatment and service period, as given (PUT replaces them). A
-    revenue setting given applies "for all line items in this line item group": its lines
-    take it; a service period is what its lines without one are shown with."""
+def _category_rate(
+    session: Session, invoice: Invoice, category_id: str, field: str
+) -> TaxRateVersion:
+    """The category's rate for the invoice's billing address (country, then state)."""
+    address = invoice.customer_billing_address
+    country, state = str(address.get("country", "")), address.get("state")
+    found = rate_for(session, invoice.account_id, category_id, country, state)
+    if found is None:
+        raise InvalidRequest.field(
+            field,
+            f"its tax category {category_id} has no published tax rate for {country}"
+            + (f" ({state})" if state else "")
+            + ": add one with that taxCategoryId",
+        )
+    return found
+
+
+def _group_settings(
+    session: Session, invoice: Invoice, group: InvoiceLineItemGroup, data: LineItemGroupIn
+) -> None:
+    """The group's tax category, revenue treatment and service period, as given (PUT
+    replaces them). They apply "for all line items in this line item group": its lines are
+    taxed at the category's rate for the customer's country and take a revenue setting
+    given; a service period is what its lines without one are shown with."""
+    group.tax_category_id = group.tax_category_name = None
+    if data.tax_category_id is not None:
+        category = references.resolve_one(
+            session, invoice.account_id, TaxCategory, "taxCategoryId", data.tax_category_id
+        )
+        taxed = invoice.customer_tax_status == TaxStatus.TAXED.value
+        rate = _category_rate(session, invoice, category.id, "taxCategoryId") if taxed else None
+        group.tax_category_id, group.tax_category_name = category.id, category.name
+        for line in invoice.line_items:
+            if line.group_id == group.id and rate is not None:
+                line.tax_rate, line.tax_rate_version_id = rate.amount, rate.id
+                line.net_total, line.total_tax, line.gross_total = line_totals(
+                    line.quantity, line.rate, rate.amount, invoice.currency
+                )
     classification, method = data.revenue_classification, data.revenue_recognition_method
     period = data.service_period
     group.revenue_classification = classification.value if classification else None
@@ -385,7 +427,7 @@ def add_group(
         title=data.title,
         description=data.description,
     )
-    _group_settings(invoice, group, data)
+    _group_settings(session, invoice, group, data)
     invoice.groups.append(group)
     _recalculate(invoice)
     what = f"Group {group.title!r} added"
@@ -404,7 +446,7 @@ def update_group(
     before = audit.draft_state(invoice, group=group)
     group.title = data.title
     group.description = data.description
-    _group_settings(invoice, group, data)
+    _group_settings(session, invoice, group, data)
     if data.index is not None:
         others = [g for g in invoice.groups if g is not group]
         others.insert(min(data.index, len(others)), group)

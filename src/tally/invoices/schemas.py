@@ -6,8 +6,8 @@ a line's `kind` and roll-up `breakdown`, a group's `productId`.
 Amounts of money are strings with the currency's minor-unit places ("150.00", JPY "1500");
 quantities and rates are plain decimal strings ("10", "0.2").
 
-Request fields of Sequence's that Tally cannot keep yet (a group's tax category) are
-refused when given, never silently dropped.
+Request fields of Sequence's that Tally cannot keep are refused when given, never silently
+dropped.
 """
 
 from collections.abc import Collection
@@ -163,6 +163,13 @@ class LineItemOut(Schema):
         )
 
 
+class TaxCategoryRef(Schema):
+    """Sequence's TaxCategoryResponse."""
+
+    id: str
+    name: str
+
+
 class LineItemGroupOut(Schema):
     """Sequence's LineItemGroupResponseModel, plus `productId`."""
 
@@ -175,6 +182,7 @@ class LineItemGroupOut(Schema):
     total_tax: str
     gross_total: str
     product_id: str | None = Field(default=None, description="Tally: the product it groups.")
+    tax_category: TaxCategoryRef | None = None
     revenue_recognition_method: RevenueRecognitionMethod | None = Field(
         default=None, description="Tally: what its lines take unless they say otherwise."
     )
@@ -192,6 +200,11 @@ class LineItemGroupOut(Schema):
             **group_fields(group, currency),
             invoice_id=group.invoice_id,
             product_id=group.product_id,
+            tax_category=(
+                TaxCategoryRef(id=group.tax_category_id, name=group.tax_category_name or "")
+                if group.tax_category_id
+                else None
+            ),
             revenue_recognition_method=group.revenue_recognition_method,
             revenue_classification=group.revenue_classification,
             service_period=(
@@ -621,7 +634,13 @@ class LineItemIn(Schema):
 class LineItemGroupIn(GroupHeading):
     """Sequence's CreateLineItemGroupRequestModel."""
 
-    tax_category_id: str | None = Field(default=None, description=f"{_UNSUPPORTED}.")
+    tax_category_id: str | None = Field(
+        default=None,
+        max_length=36,
+        description="A tax category (POST /api/tax-categories): its lines are taxed at the "
+        "category's published rate for the invoice's billing country (and state), whatever "
+        "taxRate they give.",
+    )
     revenue_recognition_method: RevenueRecognitionMethod | None = Field(
         default=None, description="For all its lines: set on them as well."
     )
@@ -631,11 +650,6 @@ class LineItemGroupIn(GroupHeading):
     service_period: PeriodIn | None = Field(
         default=None, description="The service period of its lines that give none."
     )
-
-    @model_validator(mode="after")
-    def _supported(self) -> "LineItemGroupIn":
-        _refuse("taxCategoryId", self.tax_category_id)
-        return self
 
 
 class LineItemGroupUpdate(LineItemGroupIn):

@@ -81,7 +81,7 @@ from tally.models.price import (
 )
 from tally.models.product import Product
 from tally.models.seat import SeatEvent, SeatMetric
-from tally.models.tax_rate import TaxRate, TaxRateVersion
+from tally.models.tax_rate import TaxCategory, TaxRate, TaxRateVersion
 
 __all__ = [
     "EDITABLE_STATUSES",
@@ -152,6 +152,7 @@ __all__ = [
     "SeatDiscountType",
     "SeatEvent",
     "SeatMetric",
+    "TaxCategory",
     "TaxRate",
     "TaxRateVersion",
     "TaxStatus",

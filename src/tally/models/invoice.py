@@ -149,6 +149,7 @@ class InvoiceLineItemGroup(BilledLineGroup, Base):
     product_id: Mapped[str | None] = mapped_column(String(36), default=None)
     # Sequence's group settings, "for all line items in this line item group".
     tax_category_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    tax_category_name: Mapped[str | None] = mapped_column(String(200), default=None)
     revenue_recognition_method: Mapped[str | None] = mapped_column(String(32), default=None)
     revenue_classification: Mapped[str | None] = mapped_column(String(32), default=None)
     service_period_start: Mapped[date | None] = mapped_column(default=None)

@@ -1,4 +1,4 @@
-"""attachments, invoice lines' and groups' revenue settings, creditBalances
+"""attachments, tax categories, invoice lines' and groups' revenue settings, creditBalances
 
 Revision ID: 0013
 Revises: 0010
@@ -54,11 +54,30 @@ def upgrade() -> None:
     with op.batch_alter_table("attachments", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_attachments_account_id"), ["account_id"], unique=False)
 
+    op.create_table(
+        "tax_categories",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("account_id", sa.String(length=36), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.String(length=2000), nullable=True),
+        sa.Column("created_at", tally.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tally.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_tax_categories_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tax_categories")),
+    )
+    with op.batch_alter_table("tax_categories", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_tax_categories_account_id"), ["account_id"], unique=False
+        )
+
     with op.batch_alter_table("billing_schedules", schema=None) as batch_op:
         batch_op.add_column(_json_list("attachment_assets"))
 
     with op.batch_alter_table("invoice_line_item_groups", schema=None) as batch_op:
         batch_op.add_column(sa.Column("tax_category_id", sa.String(length=36), nullable=True))
+        batch_op.add_column(sa.Column("tax_category_name", sa.String(length=200), nullable=True))
         batch_op.add_column(
             sa.Column("revenue_recognition_method", sa.String(length=32), nullable=True)
         )
@@ -97,10 +116,16 @@ def downgrade() -> None:
         batch_op.drop_column("service_period_start")
         batch_op.drop_column("revenue_classification")
         batch_op.drop_column("revenue_recognition_method")
+        batch_op.drop_column("tax_category_name")
         batch_op.drop_column("tax_category_id")
 
     with op.batch_alter_table("billing_schedules", schema=None) as batch_op:
         batch_op.drop_column("attachment_assets")
+
+    with op.batch_alter_table("tax_categories", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_tax_categories_account_id"))
+
+    op.drop_table("tax_categories")
 
     with op.batch_alter_table("attachments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_attachments_account_id"))
