@@ -6,11 +6,13 @@ from decimal import Decimal
 from email import policy
 from email.message import EmailMessage as MimeMessage
 from email.parser import BytesParser
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pypdf import PdfReader
 
 from tally.accounts.service import Credentials
 from tally.db import Database
@@ -214,6 +216,10 @@ def test_credit_balances_as_given_or_as_the_ledger_has_them(api: ApiClient) -> N
     grant(api, customer_id, name="Verification 2", amount=7, expiryDate="2999-05-04")
     stated = one_off(api, customer_id)
     assert stated["creditBalances"] == "Verification 2 credit balance: 7/7 (expiring on 4 May 2999)"
+    pdf = api.get(f"/api/invoices/{stated['id']}/download")
+    assert pdf.status_code == 200
+    text = " ".join(page.extract_text() for page in PdfReader(BytesIO(pdf.content)).pages)
+    assert "Verification 2 credit balance: 7/7" in " ".join(text.split())
     given_text = "Prepaid: see your portal"
     assert one_off(api, customer_id, creditBalances=given_text)["creditBalances"] == given_text
     assert one_off(api, customer_id, creditBalances=None).get("creditBalances") is None
