@@ -97,3 +97,12 @@ def test_an_upload_is_in_the_activity_log(api: ApiClient) -> None:
         "CREATED",
         "Attachment 'contract.pdf' uploaded (45 bytes)",
     )
+
+
+def test_a_file_may_hold_what_json_would_call_a_nul(api: ApiClient) -> None:
+    content = PDF + b'stream "\\u0000" endstream'
+    assert upload(api, "escaped.pdf", content)["fileSizeBytes"] == len(content)
+    assert (
+        api.get(f"/api/attachments/{upload(api, 'again.pdf', content)['id']}/download").content
+        == content
+    )
