@@ -86,6 +86,8 @@ def test_it_is_issued_in_the_account_s_numbering_and_applied_to_an_invoice(
     assert after["applications"][0]["invoiceId"] == invoice_id
     assert ok(api.get(f"/api/invoices/{invoice_id}"))["balance"] == "245.00"
 
+    pdf = api.get(f"/api/credit-notes/{note['id']}/download")
+    assert (pdf.status_code, pdf.headers["content-type"]) == (200, "application/pdf")
     sent = ok(act(api, note["id"], "mark-as-sent"))
     assert sent["status"] == "SENT"
     voided = act(api, note["id"], "void")

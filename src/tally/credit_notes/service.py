@@ -1,5 +1,6 @@
 """Credit notes: what a merchant gives back against a SENT invoice (Sequence corrects a sent
-invoice by issuing one). Creating, editing drafts, the lifecycle (finalize with a gapless
+invoice by issuing one), or to a customer against no invoice (a standalone credit note, whose
+balance is applied to the customer's invoices later). Creating, editing drafts, the lifecycle (finalize with a gapless
 number of their own, send, mark as sent, void), and the caps that keep them from crediting
 more than was invoiced.
 
@@ -302,7 +303,7 @@ def recompute_totals(session: Session, note: CreditNote) -> None:
 def create_credit_note(session: Session, account_id: str, body: CreditNoteCreate) -> CreditNote:
     """A DRAFT credit note against a SENT invoice of the same customer and currency, with the
     invoice's customer details, billing period and schedule unless the body gives them; or,
-    without `invoiceId`, a standalone one for the customer (`standalone.create`)."""
+    without `invoiceId`, a standalone one for the customer (`_standalone`)."""
     if body.invoice_id is None:
         return _standalone(session, account_id, body)
     invoice = lock_document(session, Invoice, account_id, body.invoice_id, field="invoiceId")
