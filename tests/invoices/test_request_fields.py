@@ -26,6 +26,7 @@ from tests.catalog.price_bodies import fixed, linear
 from tests.credits.helpers import grant
 from tests.factories import new_customer
 from tests.invoices.states import get, line_body, ok
+from tests.schedules.helpers import update_body
 from tests.support.api_client import ApiClient
 
 
@@ -314,9 +315,15 @@ def test_a_schedule_s_attachments_go_on_its_invoices(api: ApiClient, other_api: 
         customer_id, [price], "2024-01-01", "2024-01-31", attachmentAssetIds=[terms["id"]]
     )
     assert schedule["attachmentAssets"] == [terms]
+    url = f"/api/billing-schedules/{schedule['id']}"
+    kept = ok(api.put(url, json=update_body(schedule)))
+    assert kept["attachmentAssets"] == [terms]  # left out: kept
+    rider = upload(api, "rider.pdf")
+    body = update_body(schedule, attachmentAssetIds=[rider["id"], terms["id"]])
+    assert ok(api.put(url, json=body))["attachmentAssets"] == [rider, terms]
     merchant.bill("2024-02-01")
     [invoice] = merchant.invoices(schedule["id"])
-    assert invoice["attachmentAssets"] == [terms]
+    assert invoice["attachmentAssets"] == [rider, terms]
 
     foreign = upload(other_api, "theirs.pdf")
     response = api.post(
