@@ -1,8 +1,8 @@
 """Credit notes: what a merchant gives back against a SENT invoice (Sequence corrects a sent
 invoice by issuing one), or to a customer against no invoice (a standalone credit note, whose
-balance is applied to the customer's invoices later). Creating, editing drafts, the lifecycle (finalize with a gapless
-number of their own, send, mark as sent, void), and the caps that keep them from crediting
-more than was invoiced.
+balance is applied to the customer's invoices later). Creating, editing drafts, the
+lifecycle (finalize with a gapless number of their own, send, mark as sent, void), and the
+caps that keep them from crediting more than was invoiced.
 
 Every change locks the credit note's invoice, then the credit note (`lock_note`); credit note
 applications lock their invoice, then the credit note, too. One order everywhere, so two
