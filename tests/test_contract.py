@@ -24,6 +24,14 @@ from tests.support.sequence_schema import (
 
 # Tally's additions, which Sequence's public schema does not have.
 TALLY_EXTENSIONS = {
+    # Uploading the files Sequence's attachmentAssetIds name (Sequence's dashboard does it).
+    ("post", "/api/attachments"),
+    ("get", "/api/attachments/{id}"),
+    ("get", "/api/attachments/{id}/download"),
+    # Tax categories: in Sequence's older API; its public one only names them by id.
+    ("get", "/api/tax-categories"),
+    ("post", "/api/tax-categories"),
+    ("get", "/api/tax-categories/{id}"),
     ("get", "/api/tax-rates/{id}/versions"),
     ("get", "/api/tax-rates/{id}/versions/{version}"),
     ("post", "/api/usage-events/batch"),

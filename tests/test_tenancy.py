@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from tally.dashboard.users import create_user
 from tally.db import new_id
+from tests.attachments.helpers import upload
 from tests.catalog.price_bodies import fixed, list_price_body, price_body
 from tests.credit_notes.helpers import add_line, line_body, new_note, sent_invoice
 from tests.documents.helpers import insert_credit_note
@@ -62,6 +63,8 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
         "/api/customer-organizations", json={"ownerId": owner["id"], "memberIds": []}
     ).json()
     product = api.post("/api/products", json=product_body()).json()
+    attachment = upload(api)
+    tax_category = api.post("/api/tax-categories", json={"name": "SaaS"}).json()
     price = api.post("/api/prices", json=price_body(product["id"], fixed())).json()
     tax_rate = api.post("/api/tax-rates", json=tax_rate_body()).json()
     seat_metric = api.post("/api/seat-metrics", json={"seatType": "editor", "label": "E"}).json()
@@ -173,6 +176,12 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
         ("put", "/api/customer-organizations/{id}/members"): (
             f"/api/customer-organizations/{organization['id']}/members",
             members,
+        ),
+        ("get", "/api/tax-categories/{id}"): (f"/api/tax-categories/{tax_category['id']}", None),
+        ("get", "/api/attachments/{id}"): (f"/api/attachments/{attachment['id']}", None),
+        ("get", "/api/attachments/{id}/download"): (
+            f"/api/attachments/{attachment['id']}/download",
+            None,
         ),
         ("get", "/api/products/{id}"): (f"/api/products/{product['id']}", None),
         ("put", "/api/products/{id}"): (f"/api/products/{product['id']}", product_body()),

@@ -13,6 +13,8 @@ from tally.api.idempotency import IdempotencyMiddleware, IdempotentReplay, repla
 from tally.api.middleware import BodyLimit, RequestContext
 from tally.api.unavailable import install_unavailable_handler
 from tally.api.versioning import SequenceVersionMiddleware
+from tally.attachments.endpoints import router as attachments_router
+from tally.attachments.service import MAX_BYTES as ATTACHMENT_MAX_BYTES
 from tally.billing.endpoints import router as billing_router
 from tally.catalog.billing_product_endpoints import router as billing_products_router
 from tally.catalog.endpoints import router as catalog_router
@@ -45,6 +47,7 @@ from tally.schedules.endpoints import router as schedules_router
 from tally.schedules.extra_endpoints import router as schedule_extras_router
 from tally.seats.endpoints import router as seats_router
 from tally.settings import Settings, get_settings
+from tally.tax.category_endpoints import router as tax_categories_router
 from tally.tax.endpoints import router as tax_router
 from tally.tax.registration_endpoints import router as tax_registrations_router
 from tally.users.endpoints import router as users_router
@@ -72,6 +75,7 @@ def api_routes() -> APIRouter:
         billing_products_router,
         tax_router,
         tax_registrations_router,
+        tax_categories_router,
         metering_router,
         seats_router,
         schedules_router,
@@ -80,6 +84,7 @@ def api_routes() -> APIRouter:
         billing_router,
         invoice_operations_router,  # before invoices_router: its /invoices/{id} takes all
         invoices_router,
+        attachments_router,
         credit_notes_router,
         credits_router,
         notifications_router,
@@ -133,7 +138,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(PortalSecurityMiddleware)
     # Operations wrap everything: oversized bodies refused first; every answer (refusals
     # included) gets a request id, an access log line and a latency observation.
-    app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_body_bytes=settings.max_body_bytes,
+        uploads={"/api/attachments": ATTACHMENT_MAX_BYTES},
+    )
     app.add_middleware(RequestContext)
     app.state.limits = Limits(
         per_minute=settings.rate_limit_per_minute,

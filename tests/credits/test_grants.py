@@ -174,6 +174,8 @@ def test_create_invoice_drafts_an_invoice_for_the_cost_with_its_tax(api: ApiClie
         "80.50",
         "0.2",
     )
+    # The line sells the grant's credits: prepaid revenue, deferred until drawn down.
+    assert (line["creditGrantId"], line["revenueClassification"]) == (created["id"], "PREPAYMENT")
     # Without a tax rate the line is untaxed; a tax-exempt customer pays none either way.
     untaxed = grant(api, customer, costOfCredit=10, createInvoice=True)
     assert api.get(f"/api/invoices/{untaxed['invoiceId']}").json()["grossTotal"] == "10.00"

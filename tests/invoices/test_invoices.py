@@ -94,6 +94,7 @@ def test_an_invoice_in_sequence_shape(
         "appliedCreditGrants": [],
         "projectedCreditGrants": [],
         "paymentAllocations": [],
+        "attachmentAssets": [],
         "createdAt": invoice["createdAt"],
         "updatedAt": invoice["updatedAt"],
     }

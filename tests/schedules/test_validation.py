@@ -278,8 +278,8 @@ CASES: list[tuple[str, Callable[[Ids], Body], int, str | None]] = [
         None,
     ),
     (
-        "attachments",
-        lambda ids: ids.setup.body(attachmentAssetIds=["asset"]),
+        "too many attachments",
+        lambda ids: ids.setup.body(attachmentAssetIds=["asset"] * 11),
         400,
         "attachmentAssetIds",
     ),

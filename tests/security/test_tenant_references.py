@@ -24,6 +24,7 @@ from sqlalchemy import update
 
 from tally.db import Database
 from tally.models import CreditGrant
+from tests.attachments.helpers import upload
 from tests.catalog.price_bodies import linear, list_price_body, price_body, seat_based
 from tests.credit_notes.helpers import issued_note, line_body
 from tests.factories import customer_body, tax_rate_body
@@ -59,9 +60,8 @@ KINDS = {
     "merchantId": "account",  # in Tally the merchant is the account
     "phases[].creditGrants[].id": "phase_credit_grant",
     "customMetricParameters[].parameterId": "metric_parameter",
-    # Refused whatever they say (the schema documents them as not supported): any real id.
-    "attachmentAssetIds": "customer",
-    "billingRunId": "customer",
+    "attachmentAssetIds": "attachment",
+    "billingRunId": "billing_run",
     "creditGrantId": "grant",
     "listPriceId": "list_price",
     "listPriceIds": "list_price",
@@ -77,6 +77,8 @@ BY_OPERATION: dict[tuple[str, str, str], str] = {
     ("patch", "/api/invoices/{id}", "billingRunId"): "billing_run",
     ("post", "/api/invoices/merge", "invoiceIds"): "invoice",
     ("post", "/api/invoices/reconcile-with-integration", "invoiceIds"): "invoice",
+    ("post", "/api/invoices/{invoice}/line-item-groups", "taxCategoryId"): "tax_category",
+    ("put", "/api/invoices/{invoice}/line-item-groups/{id}", "taxCategoryId"): "tax_category",
 }
 # Id fields that name no object of Tally's, and why: nothing is looked up or shown for them.
 NOT_REFERENCES = {
@@ -84,7 +86,8 @@ NOT_REFERENCES = {
     "externalIds[].id": "an id in another system, kept as given",
     "integrationIds": "ids in other systems (integrations), kept as given",
     "integrationIds[].id": "an id in another system, kept as given",
-    "taxCategoryId": "Tally has no tax categories: kept as the merchant's label",
+    "taxCategoryId": "on products and tax rates, the merchant's label (rates are looked up "
+    "by it); invoice groups resolve it (BY_OPERATION)",
     "customerEventId": "the caller's own id for an event (last received wins)",
     "events[].customerEventId": "the caller's own id for an event (last received wins)",
     "customerTaxId": "the customer's tax number",
@@ -182,7 +185,9 @@ def kind_of(operation: Operation, field: IdField) -> str | None:
     return KINDS.get(field.name) or KINDS.get(field.leaf)
 
 
-def not_a_reference(field: IdField) -> bool:
+def not_a_reference(field: IdField, operation: Operation | None = None) -> bool:
+    if operation is not None and (*operation, field.leaf) in BY_OPERATION:
+        return False
     return field.name in NOT_REFERENCES or field.leaf in NOT_REFERENCES
 
 
@@ -222,12 +227,21 @@ def objects_of(api: ApiClient, database: Database) -> dict[str, str]:
     ids["billing_run"] = _created(api.get(f"/api/invoices/{ids['scheduled_draft']}"))[
         "billingRunId"
     ]
+    ids["attachment"] = upload(api)["id"]
+    ids["tax_category"] = _tax_category(api)
     return ids
 
 
 def _draft(api: ApiClient, ids: dict[str, str]) -> str:
     body = {"currency": "GBP", "customerId": ids["customer"]}
     return str(_created(api.post("/api/invoices", json=body))["id"])
+
+
+def _tax_category(api: ApiClient) -> str:
+    """A tax category with a published GB rate (the customers' country), so groups take it."""
+    category = _created(api.post("/api/tax-categories", json={"name": "SaaS"}))["id"]
+    _created(api.post("/api/tax-rates", json=tax_rate_body(taxCategoryId=category)))
+    return str(category)
 
 
 def _fresh_customer(api: ApiClient, name: str) -> str:
@@ -268,7 +282,12 @@ def _terms(ids: dict[str, str], grant: dict[str, Any]) -> dict[str, Any]:
 
 
 def _schedule(ids: dict[str, str]) -> dict[str, Any]:
-    return {"customerId": ids["customer"], "isDraft": True, **_terms(ids, _grant(ids))}
+    return {
+        "customerId": ids["customer"],
+        "isDraft": True,
+        "attachmentAssetIds": [ids["attachment"]] if "attachment" in ids else [],
+        **_terms(ids, _grant(ids)),
+    }
 
 
 def _party_bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[str, Any]]]:
@@ -389,7 +408,10 @@ def bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[st
         ("post", "/api/billing-schedules"): [("/api/billing-schedules", _schedule(ids))],
         **_party_bodies(api, ids),
         ("put", "/api/billing-schedules/{id}"): [
-            (f"/api/billing-schedules/{ids['granting_schedule']}", _terms(ids, kept_grant)),
+            (
+                f"/api/billing-schedules/{ids['granting_schedule']}",
+                {**_terms(ids, kept_grant), "attachmentAssetIds": [ids["attachment"]]},
+            ),
         ],
         ("post", "/api/invoices"): [
             (
@@ -398,6 +420,8 @@ def bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[st
                     "currency": "GBP",
                     "customerId": ids["customer"],
                     "billingScheduleId": ids["schedule"],
+                    "billingRunId": ids["billing_run"],
+                    "attachmentAssetIds": [ids["attachment"]],
                 },
             ),
         ],
@@ -411,6 +435,7 @@ def bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[st
                     "taxRate": "0.2",
                     "groupId": ids["invoice_group"],
                     "priceId": ids["price"],
+                    "creditGrantId": ids["grant"],
                 },
             ),
         ],
@@ -424,7 +449,20 @@ def bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[st
                     "taxRate": "0.2",
                     "groupId": ids["invoice_group"],
                     "priceId": ids["price"],
+                    "creditGrantId": ids["grant"],
                 },
+            ),
+        ],
+        ("post", "/api/invoices/{invoice}/line-item-groups"): [
+            (
+                f"/api/invoices/{ids['invoice']}/line-item-groups",
+                {"title": "Services", "taxCategoryId": ids["tax_category"]},
+            ),
+        ],
+        ("put", "/api/invoices/{invoice}/line-item-groups/{id}"): [
+            (
+                f"/api/invoices/{ids['invoice']}/line-item-groups/{ids['invoice_group']}",
+                {"title": "Services", "taxCategoryId": ids["tax_category"]},
             ),
         ],
         ("post", "/api/credit-notes"): [
@@ -614,7 +652,8 @@ def test_another_accounts_ids_in_a_body_are_unknown(
         references = [
             field
             for field in fields
-            if not (not_a_reference(field) and not field.refused) and kind_of(operation, field)
+            if not (not_a_reference(field, operation) and not field.refused)
+            and kind_of(operation, field)
         ]
         if not references:
             continue

@@ -615,6 +615,14 @@ def schedule_duplicate(w: World) -> Call:
     )  # fmt: skip
 
 
+def attachment_upload(w: World) -> Call:
+    # Any bytes are a file: the JSON text the driver sends is a valid .txt one.
+    return Call(
+        "POST", "/api/attachments?fileName=notes.txt", "Delivery notes", None,
+        refused=("POST", "/api/attachments?fileName=notes.exe", "Delivery notes"),
+    )  # fmt: skip
+
+
 C, IV, N = "CUSTOMER", "INVOICE", "CREDIT_NOTE"
 INV, NOTE = "/api/invoices/{id}", "/api/credit-notes/{id}"
 LINES, GROUPS = "/api/invoices/{invoice}/line-items", "/api/invoices/{invoice}/line-item-groups"
@@ -734,6 +742,7 @@ LOGGED = [
     Logged(("delete", "/api/users/{id}"), "DEACTIVATED", "USER", None, user_delete),
     Logged(("post", "/api/billing-schedules/{id}/duplicate"), "CREATED", "BILLING_SCHEDULE", C,
            schedule_duplicate),
+    Logged(("post", "/api/attachments"), "CREATED", "ATTACHMENT", None, attachment_upload),
 ]  # fmt: skip
 
 # Writing operations that log nothing, and why.
@@ -748,6 +757,7 @@ NOT_LOGGED = {
     ("put", "/api/products/{id}"): "a product's description; its prices are logged",
     ("post", "/api/prices"): "catalog entry",
     ("post", "/api/tax-rates"): "catalog entry",
+    ("post", "/api/tax-categories"): "catalog entry",
     ("post", "/api/usage-metrics"): "catalog entry",
     ("post", "/api/seat-metrics"): "catalog entry",
     ("put", "/api/seat-metrics/{id}"): "a seat metric's label",

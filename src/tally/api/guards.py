@@ -23,10 +23,17 @@ _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 _MESSAGE = "Text must not contain NUL characters (\\u0000)."
 
 
+def _json_or_unlabelled(request: Request) -> bool:
+    """A body read as JSON: labelled so, or not labelled at all. A file's bytes (an
+    attachment upload) are no text, and may hold those six characters by chance."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return not media_type or media_type == "application/json" or media_type.endswith("+json")
+
+
 async def reject_nul_characters(request: Request) -> None:
     if "\x00" in request.url.path or "%00" in request.url.query:
         raise BadRequest(_MESSAGE)
-    if request.method in ("POST", "PUT", "PATCH"):
+    if request.method in ("POST", "PUT", "PATCH") and _json_or_unlabelled(request):
         body = await request.body()
         if b"\\u0000" in body and _JSON_NUL.search(body):
             raise BadRequest(_MESSAGE)

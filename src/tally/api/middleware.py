@@ -84,17 +84,25 @@ class BodyTooLarge(HTTPException):
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    """`uploads`: paths (POST) that take files, with their own, larger limit."""
+
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, uploads: dict[str, int] | None = None
+    ) -> None:
         self.app = app
-        self.limit = max_body_bytes
+        self.default_limit = max_body_bytes
+        self.uploads = uploads or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.default_limit
+        if scope["method"] == "POST":
+            limit = max(limit, self.uploads.get(scope["path"].rstrip("/"), 0))
         declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            response = error_response(413, "PayloadTooLarge", BodyTooLarge(self.limit).detail)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            response = error_response(413, "PayloadTooLarge", BodyTooLarge(limit).detail)
             await response(scope, receive, send)
             return
         received = 0
@@ -104,9 +112,9 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     # Raised inside whatever reads the body; the error handlers render it.
-                    raise BodyTooLarge(self.limit)
+                    raise BodyTooLarge(limit)
             return message
 
         await self.app(scope, counting_receive, send)

@@ -242,6 +242,7 @@ class ScheduleRecord:
     reference: str | None
     memo: str | None
     billed_at: datetime | None
+    attachment_assets: list[Any]
 
 
 _RECORD_COLUMNS = [getattr(BillingSchedule, f.name) for f in fields(ScheduleRecord)]

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from tally.billed.revenue import billed_revenue
 from tally.billing.customers import CustomerSnapshot
 from tally.billing.planning import Existing, PlannedInvoice
 from tally.billing.terms import ScheduleRecord
@@ -27,6 +28,7 @@ from tally.models import (
     InvoiceLineItem,
     InvoiceLineItemGroup,
     LineKind,
+    Price,
     Product,
     ScheduleStatus,
 )
@@ -84,12 +86,18 @@ def _invoice_values(write: InvoiceWrite, account: Account) -> dict[str, Any]:
         "customer_emails": list(snapshot.emails),
         "customer_billing_address": snapshot.address,
         "customer_tax_status": snapshot.tax_status.value,
+        "attachment_assets": list(schedule.attachment_assets),
     }
 
 
-def _line_values(line: Line) -> dict[str, Any]:
+def _line_values(line: Line, prices: dict[str, Price]) -> dict[str, Any]:
     service = line.service
+    price = prices.get(line.price_id) if line.price_id else None
+    kind = LineKind(line.kind.value)
+    classification, method = billed_revenue(kind, price.pricing_type if price else None)
     return {
+        "revenue_classification": classification.value,
+        "revenue_recognition_method": method.value if method else None,
         "kind": LineKind(line.kind.value),
         "title": line.title,
         "description": line.description,
@@ -196,7 +204,7 @@ class _Rows:
         self.new_invoices.append(self.stamped(id=invoice_id, billing_run_id=run_id, **values))
         return invoice_id
 
-    def add_lines(self, invoice_id: str, draft: InvoiceDraft) -> None:
+    def add_lines(self, invoice_id: str, draft: InvoiceDraft, prices: dict[str, Price]) -> None:
         index = 0
         for group_index, (product_id, title, lines) in enumerate(_grouped(draft, self.products)):
             group_id = new_id()
@@ -219,7 +227,7 @@ class _Rows:
                         invoice_id=invoice_id,
                         group_id=group_id,
                         index=index,
-                        **_line_values(line),
+                        **_line_values(line, prices),
                     )
                 )
                 index += 1
@@ -265,7 +273,7 @@ def write_invoices(
                 continue
         values.update(calculation_digest=digest, calculated_at=now, updated_at=now)
         invoice_id = rows.add_invoice(write.planned, values)
-        rows.add_lines(invoice_id, write.draft)
+        rows.add_lines(invoice_id, write.draft, write.planned.loaded.prices)
         if existing is None or existing.invoice_id is None:
             invoice_ids.append(invoice_id)
     if rows.updated_invoices:

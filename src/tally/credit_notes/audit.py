@@ -104,9 +104,12 @@ def record(
     )
 
 
-def created(session: Session, note: CreditNote, invoice: Invoice) -> None:
-    against = invoice.invoice_number or invoice.id
-    summary = f"Draft credit note {note.id} in {note.currency} against invoice {against}"
+def created(session: Session, note: CreditNote, invoice: Invoice | None) -> None:
+    if invoice is None:
+        summary = f"Draft credit note {note.id} in {note.currency}, against no invoice"
+    else:
+        against = invoice.invoice_number or invoice.id
+        summary = f"Draft credit note {note.id} in {note.currency} against invoice {against}"
     record(session, note, "CREATED", "Credit note created", summary)
 
 

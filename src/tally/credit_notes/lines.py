@@ -31,7 +31,7 @@ from tally.notifications.events import CREDIT_NOTE, NotificationType, emit
 def _changed(
     session: Session,
     note: CreditNote,
-    invoice: Invoice,
+    invoice: Invoice | None,
     edit: tuple[str, str, dict[str, Any]],
     line: CreditNoteLineItem | None = None,
     group: CreditNoteLineItemGroup | None = None,
@@ -61,12 +61,21 @@ def _next_index(
 
 
 def _invoice_line(
-    session: Session, invoice: Invoice, body: LineItemCreate
+    session: Session, note: CreditNote, invoice: Invoice | None, body: LineItemCreate
 ) -> InvoiceLineItem | None:
     """The invoice line the new line credits: `lineItemId`, or the one `invoiceLineItemIds`
-    names (Sequence defaults that list to `[lineItemId]`); each a line of the invoice."""
+    names (Sequence defaults that list to `[lineItemId]`); each a line of the invoice. A
+    standalone credit note credits no invoice line."""
     named = [] if body.line_item_id is None else [("lineItemId", body.line_item_id)]
     named += references.fields("invoiceLineItemIds", body.invoice_line_item_ids or [])
+    if invoice is None:
+        if named:
+            # Another account's line is unknown (404) before it is out of place (400).
+            references.resolve(session, note.account_id, InvoiceLineItem, named)
+            raise InvalidRequest.field(
+                named[0][0], "names an invoice line; this credit note credits no invoice"
+            )
+        return None
     lines = references.resolve(
         session,
         invoice.account_id,
@@ -153,7 +162,7 @@ def add_line(
         raise InvalidRequest.field("creditNoteId", "is not the credit note of the path")
     _check_group(session, note, body.group_id)
     _check_product(session, note, body.product_id)
-    credited = _invoice_line(session, invoice, body)
+    credited = _invoice_line(session, note, invoice, body)
     line = CreditNoteLineItem(
         account_id=account_id,
         credit_note_id=note.id,
@@ -211,7 +220,14 @@ def add_group(
     session: Session, account_id: str, note_id: str, body: GroupCreate
 ) -> CreditNoteLineItemGroup:
     note, invoice = lock_draft(session, account_id, note_id)
-    if body.line_item_group_id is not None:
+    if body.line_item_group_id is not None and invoice is None:
+        references.resolve_one(
+            session, account_id, InvoiceLineItemGroup, "lineItemGroupId", body.line_item_group_id
+        )
+        raise InvalidRequest.field(
+            "lineItemGroupId", "names an invoice's group; this credit note credits no invoice"
+        )
+    if body.line_item_group_id is not None and invoice is not None:
         references.resolve_one(
             session,
             account_id,

@@ -113,11 +113,13 @@ class CreditNoteSettings(Schema):
 
 
 class CreditNoteCreate(Schema):
-    """Sequence's CreateCreditNoteEndpointCreateCreditNoteRequestModel. Tally issues credit
-    notes against a SENT invoice only, so `invoiceId` is required; the customer details are
-    copied from the invoice unless given."""
+    """Sequence's CreateCreditNoteEndpointCreateCreditNoteRequestModel. With `invoiceId`, a
+    credit note against that SENT invoice, the customer details copied from it unless given;
+    without, a standalone credit note for the customer, with the customer's details."""
 
-    invoice_id: Id = Field(description="Tally: required; a SENT invoice of the customer.")
+    invoice_id: Id | None = Field(
+        default=None, description="A SENT invoice of the customer it corrects, if any."
+    )
     currency: Currency
     customer_id: Id
     billing_period_start: Day | None = None

@@ -1,7 +1,8 @@
 """Credit notes: what a merchant gives back against a SENT invoice (Sequence corrects a sent
-invoice by issuing one). Creating, editing drafts, the lifecycle (finalize with a gapless
-number of their own, send, mark as sent, void), and the caps that keep them from crediting
-more than was invoiced.
+invoice by issuing one), or to a customer against no invoice (a standalone credit note, whose
+balance is applied to the customer's invoices later). Creating, editing drafts, the
+lifecycle (finalize with a gapless number of their own, send, mark as sent, void), and the
+caps that keep them from crediting more than was invoiced.
 
 Every change locks the credit note's invoice, then the credit note (`lock_note`); credit note
 applications lock their invoice, then the credit note, too. One order everywhere, so two
@@ -31,6 +32,7 @@ from tally.credit_notes import audit
 from tally.credit_notes.schemas import CreditNoteCreate, CreditNoteUpdate, SettingPreference
 from tally.engine.money import ZERO
 from tally.exceptions import (
+    ArchivedReference,
     BalanceExceeded,
     InvalidRequest,
     InvalidStateTransition,
@@ -39,6 +41,7 @@ from tally.exceptions import (
     ReferenceInUse,
     ReferenceMismatch,
 )
+from tally.invoices.drafts import billing_emails
 from tally.invoices.lifecycle import take_numbers
 from tally.models import (
     Account,
@@ -182,21 +185,26 @@ def groups_query(account_id: str, note_id: str) -> Select[CreditNoteLineItemGrou
 # --- locks and the caps ------------------------------------------------------------------------
 
 
-def lock_note(session: Session, account_id: str, note_id: str) -> tuple[CreditNote, Invoice]:
-    """The credit note and its invoice, locked until commit: the invoice first, then the
-    credit note (the order every credit note change takes)."""
-    invoice_id = session.scalar(
+def lock_note(session: Session, account_id: str, note_id: str) -> tuple[CreditNote, Invoice | None]:
+    """The credit note and its invoice (None for a standalone credit note), locked until
+    commit: the invoice first, then the credit note (the order every credit note change
+    takes)."""
+    found = session.execute(
         note_query(account_id)
-        .with_only_columns(CreditNote.invoice_id)
+        .with_only_columns(CreditNote.id, CreditNote.invoice_id)
         .where(CreditNote.id == note_id)
-    )
-    if invoice_id is None:
+    ).first()
+    if found is None:
         raise NotFound.resource("Credit note", note_id)
-    invoice = lock_document(session, Invoice, account_id, invoice_id, field="invoiceId")
+    invoice = None
+    if found.invoice_id is not None:
+        invoice = lock_document(session, Invoice, account_id, found.invoice_id, field="invoiceId")
     return lock_document(session, CreditNote, account_id, note_id, field="creditNoteId"), invoice
 
 
-def lock_draft(session: Session, account_id: str, note_id: str) -> tuple[CreditNote, Invoice]:
+def lock_draft(
+    session: Session, account_id: str, note_id: str
+) -> tuple[CreditNote, Invoice | None]:
     """`lock_note`, refusing a credit note that is no longer a draft: only drafts change."""
     note, invoice = lock_note(session, account_id, note_id)
     if note.status is not DRAFT:
@@ -215,12 +223,15 @@ def _sums(rows: Iterable[tuple[Any, Decimal, Decimal]]) -> dict[Any, tuple[Decim
     return totals
 
 
-def check_caps(session: Session, invoice: Invoice) -> None:
+def check_caps(session: Session, invoice: Invoice | None) -> None:
     """Credit notes never credit more than was invoiced: over every credit note of the
     invoice that is not voided (drafts included), what they credit of each invoice line is
-    at most that line's net and gross amounts, and their totals at most the invoice's.
+    at most that line's net and gross amounts, and their totals at most the invoice's. A
+    standalone credit note (no invoice) has no such cap.
 
     Run after a change is flushed, with the invoice locked (`lock_note`)."""
+    if invoice is None:
+        return
     live = (
         CreditNote.account_id == invoice.account_id,
         CreditNote.invoice_id == invoice.id,
@@ -300,7 +311,10 @@ def recompute_totals(session: Session, note: CreditNote) -> None:
 
 def create_credit_note(session: Session, account_id: str, body: CreditNoteCreate) -> CreditNote:
     """A DRAFT credit note against a SENT invoice of the same customer and currency, with the
-    invoice's customer details, billing period and schedule unless the body gives them."""
+    invoice's customer details, billing period and schedule unless the body gives them; or,
+    without `invoiceId`, a standalone one for the customer (`_standalone`)."""
+    if body.invoice_id is None:
+        return _standalone(session, account_id, body)
     invoice = lock_document(session, Invoice, account_id, body.invoice_id, field="invoiceId")
     references.resolve_one(session, account_id, Customer, "customerId", body.customer_id)
     if invoice.status is not SENT:
@@ -360,6 +374,46 @@ def create_credit_note(session: Session, account_id: str, body: CreditNoteCreate
     session.add(note)
     session.flush()
     audit.created(session, note, invoice)
+    emit(session, account_id, NotificationType.CREDIT_NOTE_CREATED, CREDIT_NOTE, [note.id])
+    return note
+
+
+def _standalone(session: Session, account_id: str, body: CreditNoteCreate) -> CreditNote:
+    """A DRAFT credit note of the customer's, against no invoice (a goodwill credit, a
+    refund of something never invoiced in Tally): the customer's details unless the body
+    gives them. Once issued, its balance is applied to the customer's invoices."""
+    customer = references.resolve_one(
+        session, account_id, Customer, "customerId", body.customer_id, lock="share"
+    )
+    if customer.archived_at is not None:
+        raise ArchivedReference(f"Customer {customer.id!r} is archived: it is credited no more")
+    given = body.model_fields_set
+    note = CreditNote(
+        account_id=account_id,
+        invoice_id=None,
+        customer_id=customer.id,
+        status=DRAFT,
+        currency=body.currency.value,
+        billing_period_start=body.billing_period_start,
+        billing_period_end=body.billing_period_end,
+        purchase_order_number=body.purchase_order_number,
+        memo=body.memo,
+        customer_legal_company_name=body.customer_legal_company_name or customer.legal_name,
+        customer_emails=(
+            list(body.customer_emails)
+            if body.customer_emails is not None
+            else billing_emails(session, account_id, customer.id)
+        ),
+        customer_billing_address=_address(body.customer_billing_address) or customer.address,
+        customer_shipping_address=_address(body.customer_shipping_address),
+        customer_tax_id=body.customer_tax_id if "customer_tax_id" in given else None,
+        metadata_items=[item.model_dump() for item in body.metadata or []],
+        accounting_date=body.accounting_date,
+    )
+    _check_period(note)
+    session.add(note)
+    session.flush()
+    audit.created(session, note, None)
     emit(session, account_id, NotificationType.CREDIT_NOTE_CREATED, CREDIT_NOTE, [note.id])
     return note
 
@@ -497,10 +551,12 @@ def credit_note_number(account: Account, number: int) -> str:
     return f"{account.credit_note_number_prefix}{number:05d}"
 
 
-def _finalize(session: Session, account: Account, note: CreditNote, invoice: Invoice) -> None:
+def _finalize(
+    session: Session, account: Account, note: CreditNote, invoice: Invoice | None
+) -> None:
     """Issue it: the next number of the account's credit notes, today's date in the account's
     time zone, and a balance of its gross total to apply to invoices."""
-    if invoice.status is not SENT:
+    if invoice is not None and invoice.status is not SENT:
         raise InvalidStateTransition(
             f"Invoice {invoice.invoice_number or invoice.id} is {invoice.status.value} now: a "
             "credit note is issued against a SENT invoice."

@@ -550,7 +550,11 @@ def invoice_document(
         facts=facts,
         customer_details=[],
         payment_terms=f"{terms}.",
-        notes=[*_tax_notes(invoice.customer_tax_status), *([invoice.memo] if invoice.memo else [])],
+        notes=[
+            *_tax_notes(invoice.customer_tax_status),
+            *([invoice.memo] if invoice.memo else []),
+            *([invoice.credit_balances] if invoice.credit_balances else []),
+        ],
         portal_url=link,
     )
 

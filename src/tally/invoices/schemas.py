@@ -6,8 +6,8 @@ a line's `kind` and roll-up `breakdown`, a group's `productId`.
 Amounts of money are strings with the currency's minor-unit places ("150.00", JPY "1500");
 quantities and rates are plain decimal strings ("10", "0.2").
 
-Request fields of Sequence's that Tally cannot keep yet (integration ids, revenue
-recognition, tax categories, attachments) are refused when given, never silently dropped.
+Request fields of Sequence's that Tally cannot keep are refused when given, never silently
+dropped.
 """
 
 from collections.abc import Collection
@@ -26,7 +26,10 @@ from pydantic import (
 
 from tally.api.schemas import Schema
 from tally.api.types import Address, Currency, Name, PlainText
+from tally.attachments.schemas import AssetOut
+from tally.billed.revenue import RevenueClassification, RevenueRecognitionMethod
 from tally.billed.schemas import GroupHeading, group_fields, line_fields
+from tally.catalog.price_schemas import IntegrationService
 from tally.core.clock import midnight_utc
 from tally.core.wire import money
 from tally.invoices.queries import invoice_is_overdue
@@ -41,6 +44,7 @@ from tally.models import (
     PaymentStatus,
     TaxStatus,
 )
+from tally.settings import get_settings
 
 
 class RateDisplay(StrEnum):
@@ -70,6 +74,11 @@ class DateRange(Schema):
 
 class KeyValue(Schema):
     key: str
+    value: str
+
+
+class ExternalIdOut(Schema):
+    key: IntegrationService
     value: str
 
 
@@ -123,10 +132,13 @@ class LineItemOut(Schema):
     price_id: str | None = None
     product_id: str | None = None
     rate_display: RateDisplay
-    external_ids: list[KeyValue] = Field(default_factory=list)
+    external_ids: list[ExternalIdOut] = Field(default_factory=list)
     credit_grant_id: str | None = Field(
-        default=None, description="CREDIT lines: the grant they draw on."
+        default=None,
+        description="The credit grant the line draws on (CREDIT lines) or is about.",
     )
+    revenue_classification: RevenueClassification | None = None
+    revenue_recognition_method: RevenueRecognitionMethod | None = None
     kind: LineKind = Field(description="Tally: PRICE, DISCOUNT, MINIMUM, CREDIT or MANUAL.")
     breakdown: list[CustomerShare] | None = Field(
         default=None, description="Tally: each customer's quantity on a roll-up line."
@@ -143,9 +155,19 @@ class LineItemOut(Schema):
             service_period=DateRange(start_date=start, end_date=end) if start and end else None,
             rate_display=RateDisplay(line.rate_display),
             credit_grant_id=line.credit_grant_id,
+            external_ids=[ExternalIdOut.model_validate(item) for item in line.external_ids],
+            revenue_classification=line.revenue_classification,
+            revenue_recognition_method=line.revenue_recognition_method,
             kind=line.kind,
             breakdown=[CustomerShare.model_validate(s) for s in line.breakdown] or None,
         )
+
+
+class TaxCategoryRef(Schema):
+    """Sequence's TaxCategoryResponse."""
+
+    id: str
+    name: str
 
 
 class LineItemGroupOut(Schema):
@@ -160,13 +182,34 @@ class LineItemGroupOut(Schema):
     total_tax: str
     gross_total: str
     product_id: str | None = Field(default=None, description="Tally: the product it groups.")
+    tax_category: TaxCategoryRef | None = None
+    revenue_recognition_method: RevenueRecognitionMethod | None = Field(
+        default=None, description="Tally: what its lines take unless they say otherwise."
+    )
+    revenue_classification: RevenueClassification | None = Field(
+        default=None, description="Tally: what its lines take unless they say otherwise."
+    )
+    service_period: InclusiveDateRange | None = Field(
+        default=None, description="Tally: the service period of lines that give none."
+    )
 
     @classmethod
     def build(cls, group: InvoiceLineItemGroup, currency: str) -> "LineItemGroupOut":
+        start, end = group.service_period_start, group.service_period_end
         return cls(
             **group_fields(group, currency),
             invoice_id=group.invoice_id,
             product_id=group.product_id,
+            tax_category=(
+                TaxCategoryRef(id=group.tax_category_id, name=group.tax_category_name or "")
+                if group.tax_category_id
+                else None
+            ),
+            revenue_recognition_method=group.revenue_recognition_method,
+            revenue_classification=group.revenue_classification,
+            service_period=(
+                InclusiveDateRange(start=start, end_inclusive=end) if start and end else None
+            ),
         )
 
 
@@ -292,6 +335,14 @@ class InvoiceOut(Schema):
         default_factory=list, description="While open: what each grant is expected to take."
     )
     payment_allocations: list[Any] = Field(default_factory=list)
+    credit_balances: str | None = Field(
+        default=None,
+        description="The statement of the customer's credit balances the invoice prints: "
+        "as given, or written from the credits ledger when the invoice was created.",
+    )
+    attachment_assets: list[AssetOut] = Field(
+        default_factory=list, description="Files sent with the invoice."
+    )
     payment_term_days: int | None = None
     due_date_source: DueDateSource = DueDateSource.CALCULATED
     invoice_date: date | None = Field(
@@ -361,6 +412,11 @@ class InvoiceOut(Schema):
             "balance": money(invoice.balance, currency) if ledger else None,
             "balance_version": invoice.balance_version if ledger else None,
             "payment_term_days": invoice.payment_term_days,
+            "credit_balances": invoice.credit_balances,
+            "attachment_assets": [
+                AssetOut.build(asset, get_settings().public_url)
+                for asset in invoice.attachment_assets
+            ],
             "due_date_source": invoice.due_date_source,
             "invoice_date": invoice.invoice_date,
             "is_overdue": invoice_is_overdue(invoice, today) if today is not None else None,
@@ -413,6 +469,7 @@ class InvoiceDetailOut(InvoiceOut):
 # ---- Requests ----------------------------------------------------------------------------
 
 _UNSUPPORTED = "is not supported by Tally yet; leave it out"
+MAX_ATTACHMENTS = 10  # per invoice and per schedule
 
 # A quantity, rate or tax rate: a decimal string ("2", "20000.10"), at most 12 places.
 Amount = Annotated[
@@ -490,23 +547,30 @@ class InvoiceCreate(Schema):
     accounting_date: Day | None = Field(
         default=None, description="Default: today, in the account's time zone."
     )
-    credit_balances: str | None = Field(default=None, description=f"Refused: {_UNSUPPORTED}.")
-    billing_run_id: str | None = Field(default=None, description=f"Refused: {_UNSUPPORTED}.")
-    attachment_asset_ids: list[str] | None = Field(
-        default=None, description=f"Refused: {_UNSUPPORTED}."
+    credit_balances: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="The credit balances statement to print; left out, Tally writes it from "
+        "the customer's credit grants (name, balance/original amount, expiry).",
     )
-
-    @model_validator(mode="after")
-    def _supported(self) -> "InvoiceCreate":
-        _refuse("creditBalances", self.credit_balances)
-        _refuse("billingRunId", self.billing_run_id)
-        _refuse("attachmentAssetIds", self.attachment_asset_ids)
-        return self
+    billing_run_id: str | None = Field(
+        default=None,
+        max_length=36,
+        description="The billing run this invoice belongs to: a run of billingScheduleId "
+        "(required with it) that has no other live invoice.",
+    )
+    attachment_asset_ids: list[str] | None = Field(
+        default=None,
+        max_length=MAX_ATTACHMENTS,
+        description="Uploaded attachments (POST /api/attachments) to send with the invoice.",
+    )
 
 
 class ExternalIdIn(Schema):
-    key: str
-    value: str
+    """Sequence's IntegrationExternalIdentifier: the line's id in an integration."""
+
+    key: IntegrationService
+    value: str = Field(min_length=1, max_length=500)
 
 
 class LineItemIn(Schema):
@@ -528,18 +592,28 @@ class LineItemIn(Schema):
     price_id: str | None = Field(default=None, max_length=36)
     rate_display: RateDisplay = RateDisplay.ABSOLUTE
     external_ids: list[ExternalIdIn] = Field(
-        default_factory=list, description=f"Only empty: integrations {_UNSUPPORTED}."
+        default_factory=list,
+        max_length=20,
+        description="The line's ids in integrations, kept and answered as given; one per service.",
     )
-    revenue_classification: str | None = Field(default=None, description=f"{_UNSUPPORTED}.")
-    credit_grant_id: str | None = Field(default=None, description=f"{_UNSUPPORTED}.")
-    revenue_recognition_method: str | None = Field(default=None, description=f"{_UNSUPPORTED}.")
+    revenue_classification: RevenueClassification | None = Field(
+        default=None, description="Left out: the group's, if it has one."
+    )
+    credit_grant_id: str | None = Field(
+        default=None,
+        max_length=36,
+        description="A credit grant of the invoice's customer this line is about (the "
+        "grant's purchase, for instance).",
+    )
+    revenue_recognition_method: RevenueRecognitionMethod | None = Field(
+        default=None, description="Left out: the group's, if it has one."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> "LineItemIn":
-        _refuse("externalIds", self.external_ids)
-        _refuse("revenueClassification", self.revenue_classification)
-        _refuse("creditGrantId", self.credit_grant_id)
-        _refuse("revenueRecognitionMethod", self.revenue_recognition_method)
+        services = [item.key for item in self.external_ids]
+        if len(set(services)) != len(services):
+            raise ValueError("externalIds names a service more than once")
         if self.service_period is None and (self.service_period_start or self.service_period_end):
             start, end = self.service_period_start, self.service_period_end
             if start is None or end is None:
@@ -560,18 +634,22 @@ class LineItemIn(Schema):
 class LineItemGroupIn(GroupHeading):
     """Sequence's CreateLineItemGroupRequestModel."""
 
-    tax_category_id: str | None = Field(default=None, description=f"{_UNSUPPORTED}.")
-    revenue_recognition_method: str | None = Field(default=None, description=f"{_UNSUPPORTED}.")
-    revenue_classification: str | None = Field(default=None, description=f"{_UNSUPPORTED}.")
-    service_period: PeriodIn | None = Field(default=None, description=f"{_UNSUPPORTED}.")
-
-    @model_validator(mode="after")
-    def _supported(self) -> "LineItemGroupIn":
-        _refuse("taxCategoryId", self.tax_category_id)
-        _refuse("revenueRecognitionMethod", self.revenue_recognition_method)
-        _refuse("revenueClassification", self.revenue_classification)
-        _refuse("servicePeriod", self.service_period)
-        return self
+    tax_category_id: str | None = Field(
+        default=None,
+        max_length=36,
+        description="A tax category (POST /api/tax-categories): its lines are taxed at the "
+        "category's published rate for the invoice's billing country (and state), whatever "
+        "taxRate they give.",
+    )
+    revenue_recognition_method: RevenueRecognitionMethod | None = Field(
+        default=None, description="For all its lines: set on them as well."
+    )
+    revenue_classification: RevenueClassification | None = Field(
+        default=None, description="For all its lines: set on them as well."
+    )
+    service_period: PeriodIn | None = Field(
+        default=None, description="The service period of its lines that give none."
+    )
 
 
 class LineItemGroupUpdate(LineItemGroupIn):

@@ -2,6 +2,7 @@
 
 from tally.models.account import Account, ApiKey, DocumentKind, NumberSequence
 from tally.models.activity import ActivityLog, ActivityOrigin, ActorType
+from tally.models.attachment import Attachment
 from tally.models.base import Base
 from tally.models.billing_schedule import (
     BillingSchedule,
@@ -88,7 +89,7 @@ from tally.models.render_settings import (
     PaymentLinkDisplay,
 )
 from tally.models.seat import SeatEvent, SeatMetric
-from tally.models.tax_rate import TaxRate, TaxRateVersion
+from tally.models.tax_rate import TaxCategory, TaxRate, TaxRateVersion
 from tally.models.tax_registration import TaxRegistration
 
 __all__ = [
@@ -100,6 +101,7 @@ __all__ = [
     "ActorType",
     "AggregationType",
     "ApiKey",
+    "Attachment",
     "Base",
     "BillingFrequency",
     "BillingPreference",
@@ -164,6 +166,7 @@ __all__ = [
     "SeatDiscountType",
     "SeatEvent",
     "SeatMetric",
+    "TaxCategory",
     "TaxRate",
     "TaxRateVersion",
     "TaxRegistration",

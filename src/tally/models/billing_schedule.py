@@ -58,6 +58,8 @@ class BillingSchedule(TenantMixin, Base):
     auto_charge: Mapped[bool] = mapped_column(default=False)
     custom_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     integration_ids: Mapped[list[Any]] = mapped_column(default=list)
+    # Uploaded attachments its invoices are sent with (id and details, as on invoices).
+    attachment_assets: Mapped[list[Any]] = mapped_column(default=list)
     archived_at: Mapped[datetime | None] = mapped_column(default=None)
     # When the billing scheduler last brought this schedule's invoices up to date.
     billed_at: Mapped[datetime | None] = mapped_column(default=None, index=True)

@@ -124,6 +124,11 @@ class Invoice(TenantMixin, Base):
     # out the same rewrites nothing.
     calculated_at: Mapped[datetime | None] = mapped_column(default=None)
     calculation_digest: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Sequence's creditBalances: the statement of the customer's credit balances it prints.
+    credit_balances: Mapped[str | None] = mapped_column(String(2000), default=None)
+    # Uploaded attachments sent with the invoice, in the order given: each one's id and
+    # details (an attachment never changes, so the copy never goes stale).
+    attachment_assets: Mapped[list[Any]] = mapped_column(default=list)
 
     groups: Mapped[list[InvoiceLineItemGroup]] = relationship(
         order_by="InvoiceLineItemGroup.index", lazy="raise", cascade="all, delete-orphan"
@@ -142,6 +147,13 @@ class InvoiceLineItemGroup(BilledLineGroup, Base):
         String(36), ForeignKey("invoices.id", ondelete="CASCADE"), index=True
     )
     product_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    # Sequence's group settings, "for all line items in this line item group".
+    tax_category_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    tax_category_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    revenue_recognition_method: Mapped[str | None] = mapped_column(String(32), default=None)
+    revenue_classification: Mapped[str | None] = mapped_column(String(32), default=None)
+    service_period_start: Mapped[date | None] = mapped_column(default=None)
+    service_period_end: Mapped[date | None] = mapped_column(default=None)
 
 
 class InvoiceLineItem(BilledLine, Base):
@@ -163,3 +175,8 @@ class InvoiceLineItem(BilledLine, Base):
     breakdown: Mapped[list[Any]] = mapped_column(default=list)
     # CREDIT lines: the grant they draw on (projected until the invoice is finalized).
     credit_grant_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    # As the client sent them (Sequence's `externalIds`), and the revenue treatment: given,
+    # the group's, or what billing derives from the price and the line's kind.
+    external_ids: Mapped[list[Any]] = mapped_column(default=list)
+    revenue_recognition_method: Mapped[str | None] = mapped_column(String(32), default=None)
+    revenue_classification: Mapped[str | None] = mapped_column(String(32), default=None)

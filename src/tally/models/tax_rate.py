@@ -51,3 +51,14 @@ class TaxRateVersion(TenantMixin, Base):
     tax_category_id: Mapped[str | None] = mapped_column(String(36), default=None)
 
     tax_rate: Mapped[TaxRate] = relationship(back_populates="versions", lazy="raise")
+
+
+class TaxCategory(TenantMixin, Base):
+    """What kind of supply a line is for tax (Sequence's tax categories: "SaaS", "Services"):
+    tax rates and products name one (`taxCategoryId`); a rate is chosen by category and the
+    customer's country and region."""
+
+    __tablename__ = "tax_categories"
+
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(String(2000), default=None)

@@ -39,6 +39,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tally.attachments.service import contents as attachment_files
 from tally.core.clock import utcnow
 from tally.core.outbox import Outbox
 from tally.db import Database
@@ -272,7 +273,25 @@ def _render_attachments(
             raise ValueError(f"unknown attachment {reference!r}")
         number = _number(batch, document, document_id)
         files.append(Attachment(_filename(document, number, document_id), pdf))
+        invoice = batch.invoices.get(document_id) if document == "invoice" else None
+        if invoice is not None and invoice.attachment_assets:
+            files.extend(_uploaded(session, invoice))
     return files
+
+
+def _uploaded(session: Session, invoice: Invoice) -> list[Attachment]:
+    """The files uploaded for the invoice (its `attachmentAssets`), after its PDF."""
+    ids = [asset["id"] for asset in invoice.attachment_assets]
+    found = attachment_files(session, invoice.account_id, ids)
+    return [
+        Attachment(
+            row.file_name,
+            row.content,
+            maintype=row.media_type.partition("/")[0],
+            subtype=row.media_type.partition("/")[2],
+        )
+        for row in found
+    ]
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, WithJsonSchema, fiel
 
 from tally.api.schemas import Schema
 from tally.api.types import Currency
+from tally.attachments.schemas import AssetOut
 from tally.catalog.price_schemas import PriceOut
 from tally.models import (
     BillingSchedule,
@@ -31,6 +32,7 @@ from tally.models import (
     ScheduleStatus,
     SeatDiscountType,
 )
+from tally.settings import get_settings
 
 MAX_PHASES = 100
 MAX_PRICES_PER_PHASE = 100
@@ -230,7 +232,12 @@ class _ScheduleTerms(Schema):
         default=None, description="On a parent's schedule: bill its children's usage too."
     )
     phases: list[PhaseIn] = Field(max_length=MAX_PHASES)
-    attachment_asset_ids: Unsupported = None
+    attachment_asset_ids: list[str] | None = Field(
+        default=None,
+        max_length=10,
+        description="Uploaded attachments (POST /api/attachments) its invoices are sent "
+        "with; on update, replaces them when given.",
+    )
     default_due_date_days: int | None = Field(default=None, ge=0, le=3650)
     memo: str | None = Field(default=None, max_length=5000)
     custom_fields: dict[str, str] | None = Field(default=None, max_length=MAX_LIST)
@@ -410,7 +417,7 @@ class BillingScheduleOut(Schema):
     archived_at: datetime | None = None
     roll_up_billing: bool
     integration_ids: list[IntegrationIdOut]
-    attachment_assets: list[Any] = Field(default_factory=list)
+    attachment_assets: list[AssetOut] = Field(default_factory=list)
     default_due_date_days: int | None = None
     memo: str | None = None
     custom_fields: dict[str, str]
@@ -458,6 +465,10 @@ class BillingScheduleOut(Schema):
             archived_at=schedule.archived_at,
             roll_up_billing=schedule.roll_up_billing,
             integration_ids=[IntegrationIdOut.model_validate(i) for i in schedule.integration_ids],
+            attachment_assets=[
+                AssetOut.build(asset, get_settings().public_url)
+                for asset in schedule.attachment_assets
+            ],
             default_due_date_days=schedule.default_due_date_days,
             memo=schedule.memo,
             custom_fields=schedule.custom_fields,

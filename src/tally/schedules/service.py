@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from tally.activity import service as activity
 from tally.api import references
+from tally.attachments.service import resolve_details
 from tally.core.clock import local_today, utcnow
 from tally.credits import phase_grants
 from tally.db import new_id
@@ -422,6 +423,9 @@ def _remove_terms(session: Session, schedule: BillingSchedule) -> None:
 
 def create_schedule(session: Session, account_id: str, data: ScheduleCreate) -> BillingSchedule:
     _lock_live_customer(session, account_id, data.customer_id)
+    attachments = resolve_details(
+        session, account_id, "attachmentAssetIds", data.attachment_asset_ids or []
+    )
     phases, tax_rates = list_prices.expand(
         session, account_id, data.phases, data.tax_rates or [], {}
     )
@@ -449,6 +453,7 @@ def create_schedule(session: Session, account_id: str, data: ScheduleCreate) -> 
         auto_charge=bool(data.auto_charge),
         custom_fields=data.custom_fields or {},
         integration_ids=[],
+        attachment_assets=attachments,
     )
     session.add(schedule)
     session.flush()
@@ -515,6 +520,10 @@ def update_schedule(
             setattr(schedule, field, getattr(data, field))
     if data.custom_fields is not None:
         schedule.custom_fields = data.custom_fields
+    if data.attachment_asset_ids is not None:
+        schedule.attachment_assets = resolve_details(
+            session, account_id, "attachmentAssetIds", data.attachment_asset_ids
+        )
     if schedule.status in (ScheduleStatus.PENDING, ScheduleStatus.ACTIVE):
         schedule.status = _started_status(session, account_id, data.start_date)
     schedule.updated_at = utcnow()  # its phases and tax rates are part of it too
@@ -627,6 +636,7 @@ def _audited(schedule: BillingSchedule, price_names: dict[str, str]) -> dict[str
         "purchaseOrderNumber": schedule.purchase_order_number,
         "memo": schedule.memo,
         "customFields": schedule.custom_fields,
+        "attachments": [asset["id"] for asset in schedule.attachment_assets],
         "phases": [
             {
                 "name": phase.name,

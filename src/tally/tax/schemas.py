@@ -7,7 +7,7 @@ from pydantic import Field
 
 from tally.api.schemas import Schema
 from tally.api.types import CountryCode, DecimalString, PlainText
-from tally.models import TaxRate, TaxRateVersion
+from tally.models import TaxCategory, TaxRate, TaxRateVersion
 
 
 class TaxRateIn(Schema):
@@ -77,3 +77,27 @@ class TaxRateOut(Schema):
 
 class ArchivedTaxRateOut(TaxRateOut):
     sub_rates: list[TaxRateOut] = Field(default_factory=list)
+
+
+class TaxCategoryIn(Schema):
+    name: PlainText = Field(min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class TaxCategoryOut(Schema):
+    """A tax category: name it as a tax rate's, a product's or an invoice group's
+    `taxCategoryId`."""
+
+    id: str
+    name: str
+    description: str | None = None
+    created_at: datetime
+
+    @classmethod
+    def build(cls, category: TaxCategory) -> "TaxCategoryOut":
+        return cls(
+            id=category.id,
+            name=category.name,
+            description=category.description,
+            created_at=category.created_at,
+        )
