@@ -31,7 +31,6 @@ def test_a_list_price_round_trips_and_is_logged(api: ApiClient) -> None:
         product_id,
         fixed("99.50"),
         integrationIds=[{"service": "Xero", "id": "123"}],
-        customMetricParameters=[{"parameterId": "p-1", "value": "10"}],
     )
     made = created(api.post("/api/list-prices", json=body))
     assert made["structure"] == {"pricingType": "FIXED", "price": "99.50"}
@@ -287,3 +286,16 @@ def test_a_price_names_a_list_price_of_the_account(api: ApiClient, other_api: Ap
     response = api.post("/api/prices", json={**body, "listPriceId": theirs["id"]})
     assert response.status_code == 404
     assert "listPriceId" in response.text
+
+
+def test_a_list_price_is_checked_as_the_price_it_makes(api: ApiClient) -> None:
+    # Parameters bind a CUSTOM metric's: a fixed price has none to bind, and nothing is stored.
+    body = list_price_body(
+        new_product(api),
+        fixed("10.00"),
+        customMetricParameters=[{"parameterId": "p-1", "value": "10"}],
+    )
+    response = api.post("/api/list-prices", json=body)
+    assert response.status_code == 404, response.text  # no such parameter in the account
+    assert "customMetricParameters.0.parameterId" in response.text
+    assert ok(api.get("/api/list-prices"))["items"] == []

@@ -4,6 +4,7 @@ checked without writing) and the schedules' `customFields`: their keys
 
 from typing import Any
 
+from tests.catalog.price_bodies import fixed, list_price_body
 from tests.factories import new_customer_id
 from tests.schedules.helpers import Setup, new_tax_rate
 from tests.support.api_client import ApiClient
@@ -100,3 +101,21 @@ def test_schedules_sort_by_a_custom_field(api: ApiClient) -> None:
         params={**params, "limit": "2", "after": first["pagination"]["after"]},
     ).json()
     assert [item["id"] for item in first["items"] + rest["items"]] == [none["id"], a["id"], b["id"]]
+
+
+def test_a_list_price_is_checked_as_the_variant_it_would_make(api: ApiClient) -> None:
+    setup = Setup(api)
+    listed = api.post(
+        "/api/list-prices", json=list_price_body(setup.product_id, fixed("40.00"), name="Seats")
+    ).json()["id"]
+    rate = new_tax_rate(api)
+    body = setup.body(taxRates=[{"priceId": setup.price_id, "taxRateId": rate}])
+    body["phases"][0]["listPriceIds"] = [listed]
+    untaxed = api.post(URL, json=body)
+    assert untaxed.status_code == 400, untaxed.text
+    assert listed in untaxed.json()["error"]["message"]  # named as the request names it
+    body["taxRates"].append({"priceId": listed, "taxRateId": rate})
+    assert api.post(URL, json=body).status_code == 200
+    prices = api.get("/api/prices").json()["pagination"]["totalResultSize"]
+    assert prices == 1  # the variant it checked was not kept
+    assert total(api) == 0

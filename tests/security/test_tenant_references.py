@@ -277,7 +277,10 @@ def _terms(ids: dict[str, str], grant: dict[str, Any]) -> dict[str, Any]:
                 "creditGrants": [grant],
             }
         ],
-        "taxRates": [{"priceId": usage, "taxRateId": ids["tax_rate"]}],
+        "taxRates": [
+            {"priceId": usage, "taxRateId": ids["tax_rate"]},
+            {"priceId": listed, "taxRateId": ids["tax_rate"]},  # its variant's rate
+        ],
     }
 
 
@@ -378,6 +381,14 @@ def bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[st
         ("post", "/api/list-prices"): [
             ("/api/list-prices", list_price_body(ids["product"], linear(ids["usage_metric"]))),
             ("/api/list-prices", list_price_body(ids["product"], seat_based(ids["seat_metric"]))),
+            (
+                "/api/list-prices",
+                list_price_body(
+                    ids["product"],
+                    linear(ids["custom_metric"]),
+                    customMetricParameters=[{"parameterId": ids["metric_parameter"], "value": "5"}],
+                ),
+            ),
         ],
         ("put", "/api/list-prices/{id}"): [
             (
@@ -387,6 +398,14 @@ def bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[st
             (
                 f"/api/list-prices/{ids['list_price']}",
                 list_price_body(ids["product"], seat_based(ids["seat_metric"])),
+            ),
+            (
+                f"/api/list-prices/{ids['list_price']}",
+                list_price_body(
+                    ids["product"],
+                    linear(ids["custom_metric"]),
+                    customMetricParameters=[{"parameterId": ids["metric_parameter"], "value": "5"}],
+                ),
             ),
         ],
         ("put", "/api/discounts/{id}"): [

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
-from tally.api import references
 from tally.catalog.list_price_schemas import ListPriceIn
 from tally.catalog.price_schemas import structure_document
+from tally.catalog.prices import check_terms
 from tally.catalog.queries import list_price_query, product_query
 from tally.core.clock import utcnow
 from tally.exceptions import ArchivedReference, NotFound
@@ -21,8 +21,6 @@ from tally.models import (
     PriceStatus,
     PricingType,
     Product,
-    SeatMetric,
-    UsageMetric,
 )
 
 
@@ -34,19 +32,12 @@ def get_list_price(session: Session, account_id: str, list_price_id: str) -> Lis
 
 
 def _terms(session: Session, account_id: str, data: ListPriceIn) -> dict[str, Any]:
-    """The template's columns, once what it names is the account's (404 naming the field)."""
-    product = references.resolve_one(session, account_id, Product, "productId", data.product_id)
+    """The template's columns, once it is checked as the price it makes (404 naming a field
+    that names another account's object, 400 for terms that do not fit)."""
+    product = check_terms(session, account_id, data.as_price())
     structure = data.structure
     usage_metric_id = getattr(structure, "usage_metric_id", None)
     seat_metric_id = getattr(structure, "seat_metric_id", None)
-    if usage_metric_id is not None:
-        field = "structure.usageMetricId"
-        references.resolve_one(session, account_id, UsageMetric, field, usage_metric_id)
-    if seat_metric_id is not None:
-        field = "structure.seatMetricId"
-        references.resolve_one(session, account_id, SeatMetric, field, seat_metric_id)
-    if product.archived_at is not None:
-        raise ArchivedReference(f"Product {product.id!r} is archived and takes no new prices")
     return {
         "product_id": product.id,
         "name": data.name,

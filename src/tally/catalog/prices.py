@@ -37,7 +37,10 @@ def get_price(session: Session, account_id: str, price_id: str) -> Price:
     return price
 
 
-def create_price(session: Session, account_id: str, data: PriceIn) -> Price:
+def check_terms(session: Session, account_id: str, data: PriceIn) -> Product:
+    """What a price (or a list price, as the price it makes) names is the account's (404
+    naming the field) and fits together (400); its product, which takes no new prices once
+    archived."""
     product = references.resolve_one(session, account_id, Product, "productId", data.product_id)
     structure = data.structure
     usage_metric_id = getattr(structure, "usage_metric_id", None)
@@ -61,6 +64,14 @@ def create_price(session: Session, account_id: str, data: PriceIn) -> Price:
         references.resolve_one(session, account_id, ListPrice, "listPriceId", data.list_price_id)
     if product.archived_at is not None:
         raise ArchivedReference(f"Product {product.id!r} is archived and takes no new prices")
+    return product
+
+
+def create_price(session: Session, account_id: str, data: PriceIn) -> Price:
+    product = check_terms(session, account_id, data)
+    structure = data.structure
+    usage_metric_id = getattr(structure, "usage_metric_id", None)
+    seat_metric_id = getattr(structure, "seat_metric_id", None)
     price = Price(
         account_id=account_id,
         product_id=product.id,

@@ -42,6 +42,12 @@ _VERSION_PARTS = (
       SELECT s.id FROM billing_schedules s
        WHERE s.account_id = customers.account_id AND s.customer_id = customers.id))""",
     """(SELECT ps.updated_at FROM portal_settings ps WHERE ps.account_id = customers.account_id)""",
+    # What an invoice page shows (the payment link) and the custom metrics' parameters, which
+    # usage costs read.
+    """(SELECT rs.updated_at FROM invoice_render_settings rs
+    WHERE rs.account_id = customers.account_id)""",
+    """(SELECT max(mp.updated_at) || '/' || count(*) FROM usage_metric_parameters mp
+    WHERE mp.account_id = customers.account_id)""",
     # Documents print the merchant's and the customer's tax registrations (a deletion stamps
     # the row too).
     """(SELECT max(t.updated_at) || '/' || count(*) FROM tax_registrations t

@@ -749,7 +749,29 @@ def filtered_schedules(account_id: str, filters: ScheduleFilters) -> Select[Bill
     return query
 
 
-def check_terms(session: Session, account_id: str, data: ScheduleCreate) -> dict[str, Price]:
-    """What creating `data` would check of its terms, writing nothing; the prices it bills."""
-    tax_rates = data.tax_rates or []
-    return _validate(session, account_id, data.start_date, data.end_date, data.phases, tax_rates)
+def check_terms(
+    session: Session, account_id: str, data: ScheduleCreate
+) -> tuple[dict[str, Price], set[str]]:
+    """What creating `data` would check of its terms, writing nothing (its list prices'
+    variants are made in a savepoint rolled back): the prices it bills, by the id the request
+    names them by (a list price's id for its variant), and the ids its tax rates tax."""
+    savepoint = session.begin_nested()
+    try:
+        phases, tax_rates = list_prices.expand(
+            session, account_id, data.phases, data.tax_rates or [], {}
+        )
+        billed = _validate(session, account_id, data.start_date, data.end_date, phases, tax_rates)
+        named = {price_id for phase in data.phases for price_id in phase.price_ids or []}
+        by_name = {
+            price_id
+            if price_id in named or price.list_price_id is None
+            else price.list_price_id: price
+            for price_id, price in billed.items()
+        }
+        taxed = {item.price_id for item in tax_rates}
+        taxed_names = {
+            name for name, price in by_name.items() if price.id in taxed or name in taxed
+        }
+        return by_name, taxed_names
+    finally:
+        savepoint.rollback()

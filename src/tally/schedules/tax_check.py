@@ -15,6 +15,7 @@ A TAX_EXEMPT customer's invoices carry no tax, whatever rates the schedule names
 from sqlalchemy.orm import Session
 
 from tally.api import references
+from tally.attachments.service import resolve_details
 from tally.exceptions import InvalidRequest
 from tally.models import Customer, TaxStatus
 from tally.schedules import service
@@ -24,14 +25,14 @@ from tally.tax import queries as tax_queries
 
 def validate_taxes(session: Session, account_id: str, data: ScheduleCreate) -> None:
     customer = references.resolve_one(session, account_id, Customer, "customerId", data.customer_id)
-    billed = service.check_terms(session, account_id, data)
+    billed, taxed = service.check_terms(session, account_id, data)
+    resolve_details(session, account_id, "attachmentAssetIds", data.attachment_asset_ids or [])
     for index, phase in enumerate(data.phases):
         for number, grant in enumerate(phase.credit_grants or []):
             if grant.id is not None:  # as on create: a new schedule has no grant to keep
                 field = f"phases.{index}.creditGrants.{number}.id"
                 raise references.not_found(field, "Phase credit grant", grant.id)
     if customer.tax_status is TaxStatus.TAXED:
-        taxed = {item.price_id for item in data.tax_rates or []}
         untaxed = [price_id for price_id in billed if price_id not in taxed]
         if untaxed:
             raise InvalidRequest.field(
