@@ -12,17 +12,19 @@ from typing import Any
 
 import httpx
 
+from tally.dashboard.users import create_user
 from tally.db import Database
-from tests.catalog.price_bodies import fixed, price_body
+from tests.catalog.price_bodies import fixed, list_price_body, price_body
 from tests.credit_notes.helpers import line_body, sent_invoice
 from tests.factories import customer_body, product_body, tax_rate_body
-from tests.schedules.helpers import phase, schedule_body
+from tests.schedules.helpers import phase, schedule_body, update_body
 from tests.support.api_client import ApiClient
 
 SEAT_TYPE = "fuzz_editor"
 EVENT_TYPE = "fuzz_call"
 # An email policy: a URL recipient cannot be a path segment as Sequence's path writes it.
 RECIPIENT = "operations@example.com"
+PASSWORD = "correct horse battery staple"
 
 
 def _made(response: httpx.Response) -> dict[str, Any]:
@@ -49,12 +51,18 @@ class SequenceObjects:
             "organization": ((), self._organization),
             "product": ((), lambda: self._post("/api/products", product_body())),
             "price": (("product",), self._price),
+            "list_price": (("product",), self._list_price),
             "tax_rate": ((), lambda: self._post("/api/tax-rates", tax_rate_body())),
             "usage_metric": ((), self._usage_metric),
+            "metric_parameter": ((), self._metric_parameter),
             "seat_metric": ((), self._seat_metric),
             "seat_event": (("customer", "seat_metric"), self._seat_event),
             "schedule": (("customer", "price"), self._schedule),
+            "discount": (("schedule",), self._discount),
             "invoice": (("customer",), self._invoice),
+            # A second draft of the same customer and currency, to merge with `invoice`.
+            "merge_draft": (("customer",), self._invoice),
+            "render_settings": ((), self._render_settings),
             "invoice_group": (("invoice",), self._invoice_group),
             "invoice_line": (("invoice",), self._invoice_line),
             "sent_invoice": (("account", "customer"), self._sent_invoice),
@@ -67,6 +75,10 @@ class SequenceObjects:
             "credit_note_line": (("credit_note",), self._credit_note_line),
             "grant": (("customer",), self._grant),
             "policy": ((), self._policy),
+            "tax_registration": (("customer",), self._tax_registration),
+            # A user to read and deactivate; `colleague` stays, so it is never the last one.
+            "colleague": ((), self._user),
+            "user": (("colleague",), self._user),
             "activity_log": (("customer",), self._activity_log),
         }
 
@@ -128,6 +140,9 @@ class SequenceObjects:
     def _price(self) -> str:
         return self._post("/api/prices", price_body(self["product"], fixed()))
 
+    def _list_price(self) -> str:
+        return self._post("/api/list-prices", list_price_body(self["product"], fixed()))
+
     def _usage_metric(self) -> str:
         body = {
             "name": "Calls",
@@ -137,6 +152,18 @@ class SequenceObjects:
             "aggregationProperty": "count",
         }
         return self._post("/api/usage-metrics", body)
+
+    def _metric_parameter(self) -> str:
+        body = {
+            "name": "Storage over the allowance",
+            "metricType": "SIMPLE",
+            "eventType": f"fuzz_storage_{next(self._serial)}",
+            "aggregationType": "CUSTOM",
+            "expression": "GREATEST(SUM(event.gb) - included, 0)",
+            "parameters": [{"name": "included", "type": "POSITIVE_NUMBER", "defaultValue": "10"}],
+        }
+        metric = _made(self.api.post("/api/usage-metrics", json=body))
+        return str(metric["parameters"][0]["id"])
 
     def _seat_metric(self) -> str:
         seat_type = f"{SEAT_TYPE}_{next(self._serial)}"
@@ -157,6 +184,15 @@ class SequenceObjects:
         body = schedule_body(self["customer"], [price], isDraft=True, phases=[phase([price])])
         return self._post("/api/billing-schedules", body)
 
+    def _discount(self) -> str:
+        """A discount added to the schedule's phase (PUT /discounts names the schedule)."""
+        url = f"/api/billing-schedules/{self['schedule']}"
+        body = update_body(_made(self.api.get(url)))
+        discount = {"type": "PERCENTAGE", "amount": 10, "message": "Launch discount"}
+        body["phases"][0]["discounts"].append({**discount, "separateLineItem": False})
+        changed = _made(self.api.put(url, json=body))
+        return str(changed["phases"][0]["discounts"][-1]["id"])
+
     def _invoice(self) -> str:
         return self._post("/api/invoices", {"currency": "GBP", "customerId": self["customer"]})
 
@@ -166,6 +202,9 @@ class SequenceObjects:
     def _invoice_line(self) -> str:
         body = {"title": "Setup", "quantity": "1", "rate": "50.00", "taxRate": "0.2"}
         return self._post(f"/api/invoices/{self['invoice']}/line-items", body)
+
+    def _render_settings(self) -> str:
+        return str(_made(self.api.get("/api/invoices/render-settings"))["id"])
 
     def _sent_invoice(self) -> str:
         customer = _made(self.api.get(f"/api/customers/{self['customer']}"))
@@ -204,6 +243,17 @@ class SequenceObjects:
     def _policy(self) -> str:
         body = {"name": "Billing team", "recipients": [RECIPIENT], "channel": "EMAIL"}
         return self._post("/api/notifications/policies", body)
+
+    def _tax_registration(self) -> str:
+        body = {"taxIdentifier": "GB123456789", "customerId": self["customer"], "country": "GB"}
+        return self._post("/api/tax-registrations", body)
+
+    def _user(self) -> str:
+        account = self["account"]
+        # Emails are unique across accounts, and the run's database is shared.
+        email = f"fuzz-{next(self._serial)}-{account}@example.com"
+        with self.database.transaction() as session:
+            return str(create_user(session, account, email, PASSWORD).id)
 
     def _activity_log(self) -> str:
         return str(self.api.get("/api/activity-logs").json()["items"][0]["id"])
