@@ -378,6 +378,14 @@ def bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[st
         ("post", "/api/list-prices"): [
             ("/api/list-prices", list_price_body(ids["product"], linear(ids["usage_metric"]))),
             ("/api/list-prices", list_price_body(ids["product"], seat_based(ids["seat_metric"]))),
+            (
+                "/api/list-prices",
+                list_price_body(
+                    ids["product"],
+                    linear(ids["custom_metric"]),
+                    customMetricParameters=[{"parameterId": ids["metric_parameter"], "value": "5"}],
+                ),
+            ),
         ],
         ("put", "/api/list-prices/{id}"): [
             (
@@ -387,6 +395,14 @@ def bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[st
             (
                 f"/api/list-prices/{ids['list_price']}",
                 list_price_body(ids["product"], seat_based(ids["seat_metric"])),
+            ),
+            (
+                f"/api/list-prices/{ids['list_price']}",
+                list_price_body(
+                    ids["product"],
+                    linear(ids["custom_metric"]),
+                    customMetricParameters=[{"parameterId": ids["metric_parameter"], "value": "5"}],
+                ),
             ),
         ],
         ("put", "/api/discounts/{id}"): [

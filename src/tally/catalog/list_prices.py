@@ -12,6 +12,7 @@ from tally.activity import service as activity
 from tally.api import references
 from tally.catalog.list_price_schemas import ListPriceIn
 from tally.catalog.price_schemas import structure_document
+from tally.catalog.prices import check_usage_terms
 from tally.catalog.queries import list_price_query, product_query
 from tally.core.clock import utcnow
 from tally.exceptions import ArchivedReference, NotFound
@@ -22,7 +23,6 @@ from tally.models import (
     PricingType,
     Product,
     SeatMetric,
-    UsageMetric,
 )
 
 
@@ -39,9 +39,8 @@ def _terms(session: Session, account_id: str, data: ListPriceIn) -> dict[str, An
     structure = data.structure
     usage_metric_id = getattr(structure, "usage_metric_id", None)
     seat_metric_id = getattr(structure, "seat_metric_id", None)
-    if usage_metric_id is not None:
-        field = "structure.usageMetricId"
-        references.resolve_one(session, account_id, UsageMetric, field, usage_metric_id)
+    # The metric and its parameters as a price's: the account's (404), and fitting.
+    check_usage_terms(session, account_id, data.as_price())
     if seat_metric_id is not None:
         field = "structure.seatMetricId"
         references.resolve_one(session, account_id, SeatMetric, field, seat_metric_id)

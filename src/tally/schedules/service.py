@@ -749,7 +749,24 @@ def filtered_schedules(account_id: str, filters: ScheduleFilters) -> Select[Bill
     return query
 
 
-def check_terms(session: Session, account_id: str, data: ScheduleCreate) -> dict[str, Price]:
-    """What creating `data` would check of its terms, writing nothing; the prices it bills."""
-    tax_rates = data.tax_rates or []
-    return _validate(session, account_id, data.start_date, data.end_date, data.phases, tax_rates)
+def check_terms(session: Session, account_id: str, data: ScheduleCreate) -> list[str]:
+    """What creating `data` would check of its terms, writing nothing (the list prices'
+    variants are made in a savepoint rolled back): the prices it bills, as the request names
+    them (a list price by its own id)."""
+    savepoint = session.begin_nested()
+    try:
+        phases, tax_rates = list_prices.expand(
+            session, account_id, data.phases, data.tax_rates or [], {}
+        )
+        billed = _validate(session, account_id, data.start_date, data.end_date, phases, tax_rates)
+        # expand appends each phase's new variants after its priceIds, in listPriceIds' order.
+        named_as = {
+            variant_id: list_price_id
+            for given, phase in zip(data.phases, phases, strict=True)
+            for list_price_id, variant_id in zip(
+                given.list_price_ids or [], phase.price_ids[len(given.price_ids) :], strict=False
+            )
+        }
+        return [named_as.get(price_id, price_id) for price_id in billed]
+    finally:
+        savepoint.rollback()
