@@ -277,7 +277,11 @@ def _terms(ids: dict[str, str], grant: dict[str, Any]) -> dict[str, Any]:
                 "creditGrants": [grant],
             }
         ],
-        "taxRates": [{"priceId": usage, "taxRateId": ids["tax_rate"]}],
+        # Every price taxed: validate-taxes refuses a taxed customer's untaxed price.
+        "taxRates": [
+            {"priceId": usage, "taxRateId": ids["tax_rate"]},
+            {"priceId": listed, "taxRateId": ids["tax_rate"]},
+        ],
     }
 
 
@@ -530,10 +534,16 @@ def bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[st
             ),
         ],
         ("put", "/api/invoices/{id}"): [
-            (f"/api/invoices/{ids['scheduled_draft']}", {"billingRunId": ids["billing_run"]}),
+            (
+                f"/api/invoices/{ids['scheduled_draft']}",
+                {"billingRunId": ids["billing_run"], "attachmentAssetIds": [ids["attachment"]]},
+            ),
         ],
         ("patch", "/api/invoices/{id}"): [
-            (f"/api/invoices/{ids['scheduled_draft']}", {"billingRunId": ids["billing_run"]}),
+            (
+                f"/api/invoices/{ids['scheduled_draft']}",
+                {"billingRunId": ids["billing_run"], "attachmentAssetIds": [ids["attachment"]]},
+            ),
         ],
         ("post", "/api/invoices/merge"): [
             ("/api/invoices/merge", {"invoiceIds": [_draft(api, ids), _draft(api, ids)]}),

@@ -172,7 +172,8 @@ def _carry_validity(source: BillingSchedule, copy: BillingSchedule, renamed: Ren
         for discount in source_phase.discounts:
             days[_terms(discount, renamed)].append((discount.valid_from, discount.valid_to))
         for discount in copy_phase.discounts:
-            discount.valid_from, discount.valid_to = days[_terms(discount, {})].pop(0)
+            if found := days.get(_terms(discount, {})):
+                discount.valid_from, discount.valid_to = found.pop(0)
 
 
 def duplicate_schedule(

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from tally.api import references
 from tally.exceptions import InvalidRequest
-from tally.models import Customer, TaxStatus
+from tally.models import Attachment, Customer, TaxStatus
 from tally.schedules import service
 from tally.schedules.schemas import ScheduleCreate
 from tally.tax import queries as tax_queries
@@ -24,6 +24,8 @@ from tally.tax import queries as tax_queries
 
 def validate_taxes(session: Session, account_id: str, data: ScheduleCreate) -> None:
     customer = references.resolve_one(session, account_id, Customer, "customerId", data.customer_id)
+    attachments = references.fields("attachmentAssetIds", data.attachment_asset_ids or [])
+    references.resolve(session, account_id, Attachment, attachments)
     billed = service.check_terms(session, account_id, data)
     for index, phase in enumerate(data.phases):
         for number, grant in enumerate(phase.credit_grants or []):
