@@ -68,3 +68,16 @@ def test_another_accounts_products_are_not_listed(api: ApiClient, other_api: Api
     _price(api, _product(api, "Mine"), fixed())
     assert set(_listed(api)) == {"Mine"}
     assert set(_listed(other_api)) == {"Theirs"}
+
+
+def test_a_product_shows_its_tax_categorys_name(api: ApiClient, other_api: ApiClient) -> None:
+    category = created(api.post("/api/tax-categories", json={"name": "SaaS"}))["id"]
+    theirs = created(other_api.post("/api/tax-categories", json={"name": "Theirs"}))["id"]
+    _price(api, _product(api, "Platform", taxCategoryId=category), fixed())
+    _price(api, _product(api, "Borrowed", taxCategoryId=theirs), fixed())
+    _price(api, _product(api, "Untaxed"), fixed())
+    listed = _listed(api)
+    assert listed["Platform"]["taxCategoryName"] == "SaaS"
+    # Another account's category is nobody's name here; no category, no name.
+    assert "taxCategoryName" not in listed["Borrowed"]
+    assert "taxCategoryName" not in listed["Untaxed"]

@@ -32,6 +32,11 @@ def test_a_list_price_round_trips_and_is_logged(api: ApiClient) -> None:
         fixed("99.50"),
         integrationIds=[{"service": "Xero", "id": "123"}],
     )
+    # Parameters are a CUSTOM metric's, as on a price: an unknown one is not found.
+    unknown = {**body, "customMetricParameters": [{"parameterId": "p-1", "value": "10"}]}
+    refused = api.post("/api/list-prices", json=unknown)
+    assert refused.status_code == 404
+    assert "customMetricParameters.0.parameterId" in refused.text
     made = created(api.post("/api/list-prices", json=body))
     assert made["structure"] == {"pricingType": "FIXED", "price": "99.50"}
     assert made["integrationIds"] == [{"service": "Xero", "id": "123", "isPending": False}]

@@ -2,6 +2,7 @@
 edited while a draft, deleted only as a draft, listed with Sequence's filters."""
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import update
@@ -194,8 +195,41 @@ def test_lists_filter_by_status_customer_number_and_sent_day(
     assert ids(sentAfter="2024-03-10") == []
     assert ids(sortBy="STATUS", sortOrder="ASC") == [draft["id"], final["id"], sent["id"]]
     assert ids(sortBy="STATUS", limit="1", sortOrder="ASC") == [draft["id"]]
-    refused(api.get("/api/credit-notes", params={"sortBy": "GROSS_TOTAL"}), 400)
+    refused(api.get("/api/credit-notes", params={"sortBy": "AMOUNT"}), 400)
     refused(api.get("/api/credit-notes", params={"creditNoteStatus": "PAID"}), 400)
+
+
+def test_lists_sort_by_gross_total_and_number(
+    api: ApiClient, database: Database, account: Credentials, customer: dict[str, Any]
+) -> None:
+    invoice_id = sent_invoice(database, account.account_id, customer)
+    draft = new_note(api, invoice_id, customer["id"])
+    first = issued_note(api, invoice_id, customer["id"])  # CN00001
+    second = issued_note(api, invoice_id, customer["id"])  # CN00002
+    # By value, not as text: 9.50 < 10.00 < 100.00.
+    totals = {draft["id"]: "100.00", first["id"]: "9.50", second["id"]: "10.00"}
+    with database.transaction() as session:
+        for note_id, total in totals.items():
+            session.execute(
+                update(CreditNote)
+                .where(CreditNote.id == note_id)
+                .values(gross_total=Decimal(total))
+            )
+
+    def ids(**params: str) -> list[str]:
+        return [item["id"] for item in ok(api.get("/api/credit-notes", params=params))["items"]]
+
+    by_total = [first["id"], second["id"], draft["id"]]
+    assert ids(sortBy="GROSS_TOTAL", sortOrder="ASC") == by_total
+    assert ids(sortBy="gross_total") == by_total[::-1]  # DESC by default, any case
+    page = ok(api.get("/api/credit-notes", params={"sortBy": "GROSS_TOTAL", "limit": "2"}))
+    assert [item["id"] for item in page["items"]] == by_total[:0:-1]
+    after = page["pagination"]["after"]
+    assert ids(sortBy="GROSS_TOTAL", limit="2", after=after) == [first["id"]]
+    # Drafts have no number yet: first ascending.
+    by_number = [draft["id"], first["id"], second["id"]]
+    assert ids(sortBy="CREDIT_NOTE_NUMBER", sortOrder="ASC") == by_number
+    assert ids(sortBy="CREDIT_NOTE_NUMBER") == by_number[::-1]
 
 
 def test_sent_days_are_the_accounts_local_days(

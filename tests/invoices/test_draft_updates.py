@@ -8,6 +8,7 @@ import pytest
 from tally.accounts.service import Credentials
 from tally.db import Database
 from tally.exceptions import Conflict
+from tests.attachments.helpers import upload
 from tests.factories import address, new_customer
 from tests.invoices.states import STATES, get, invoice_in, line_body, ok
 from tests.support.api_client import ApiClient
@@ -112,8 +113,8 @@ def test_other_statuses_refuse_and_nothing_changes(
         {"dueDate": "next week"},
         {"customerEmails": ["not an address"]},
         {"paymentOptions": ["CHEQUE"]},
-        {"creditBalances": "7/7 credits"},
-        {"attachmentAssetIds": ["a"]},
+        {"creditBalances": "x" * 2001},
+        {"attachmentAssetIds": ["a"] * 11},
         {"notAField": 1},
         {"billingPeriod": {"start": "2024-06-01", "endInclusive": "2024-05-01"}},
     ],
@@ -158,3 +159,56 @@ def test_a_change_is_one_activity_entry_with_before_and_after(
     [entry] = [log["activityLogItems"][0] for log in logs["items"]]
     assert entry["verb"] == "UPDATED"
     assert {"field": "memo", "before": None, "after": "New memo"} in entry["metadata"]
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+def test_a_draft_takes_attachments_and_a_credit_balances_statement(
+    method: str, api: ApiClient, other_api: ApiClient, database: Database, account: Credentials
+) -> None:
+    invoice_id = draft(database, account, api)
+    url = f"/api/invoices/{invoice_id}"
+    terms, usage = upload(api, "terms.pdf"), upload(api, "usage.csv", b"metric,qty\napi,3\n")
+    statement = "Verification 2 credit balance: 7/7 (expiring on 4 May 2999)"
+    body = {"attachmentAssetIds": [terms["id"], usage["id"]], "creditBalances": statement}
+    answer = ok(api.request(method, url, json=body))
+    for shown in (answer, get(api, invoice_id)):
+        assert shown["attachmentAssets"] == [terms, usage]
+        assert shown["creditBalances"] == statement
+    # Another account's attachment, or one more than ten: refused, nothing changes.
+    before = get(api, invoice_id)
+    foreign = upload(other_api, "theirs.pdf")
+    refused = api.request(method, url, json={"attachmentAssetIds": [usage["id"], foreign["id"]]})
+    assert refused.status_code == 404
+    assert "attachmentAssetIds.1" in refused.text
+    too_many = api.request(method, url, json={"attachmentAssetIds": [terms["id"]] * 11})
+    assert too_many.status_code == 400
+    assert "attachmentAssetIds" in too_many.text
+    assert get(api, invoice_id) == before
+    # Left out, they stay; given, they replace; null clears.
+    assert ok(api.request(method, url, json={"memo": "m"}))["attachmentAssets"] == [terms, usage]
+    assert ok(api.request(method, url, json={"attachmentAssetIds": [usage["id"]]}))[
+        "attachmentAssets"
+    ] == [usage]
+    cleared = ok(
+        api.request(method, url, json={"attachmentAssetIds": None, "creditBalances": None})
+    )
+    assert cleared["attachmentAssets"] == []
+    assert "creditBalances" not in cleared or cleared["creditBalances"] is None
+
+
+def test_attachment_and_statement_changes_are_logged(
+    api: ApiClient, database: Database, account: Credentials
+) -> None:
+    invoice_id = draft(database, account, api)
+    url = f"/api/invoices/{invoice_id}"
+    terms = upload(api, "terms.pdf")
+    body = {"attachmentAssetIds": [terms["id"]], "creditBalances": "3/5 credits"}
+    ok(api.request("PATCH", url, json=body))
+    ok(api.request("PUT", url, json=body))  # the same again: no change, no entry
+    logs = api.get("/api/activity-logs", params={"activityLogObjectId": invoice_id}).json()
+    [entry] = [log["activityLogItems"][0] for log in logs["items"]]
+    assert entry["verb"] == "UPDATED"
+    assert {"field": "attachmentAssetIds", "before": [], "after": [terms["id"]]} in entry[
+        "metadata"
+    ]
+    assert {"field": "creditBalances", "before": None, "after": "3/5 credits"} in entry["metadata"]

@@ -6,7 +6,7 @@ from typing import Any
 
 from tests.catalog.price_bodies import fixed, list_price_body
 from tests.factories import new_customer_id
-from tests.schedules.helpers import Setup, new_tax_rate
+from tests.schedules.helpers import Setup, created, new_product, new_tax_rate, phase
 from tests.support.api_client import ApiClient
 
 URL = "/api/billing-schedules/validate-taxes"
@@ -65,6 +65,36 @@ def test_what_create_refuses_validate_refuses(api: ApiClient, other_api: ApiClie
     assert unknown.status_code == 400 and "taxStrategy" in unknown.text
     bad_dates = api.post(URL, json=setup.body(endDate="2023-01-01"))
     assert bad_dates.status_code == 400
+    assert total(api) == 0
+
+
+def test_list_prices_are_checked_as_create_checks_them_and_nothing_is_written(
+    api: ApiClient, other_api: ApiClient
+) -> None:
+    setup = Setup(api)
+    body = list_price_body(new_product(api), fixed("40.00"), name="Support")
+    list_price = created(api.post("/api/list-prices", json=body))["id"]
+    prices_before = api.get("/api/prices").json()["pagination"]["totalResultSize"]
+    rate = new_tax_rate(api)
+    phases = [phase([setup.price_id], "2024-01-01", "2024-12-31", listPriceIds=[list_price])]
+    untaxed = api.post(
+        URL,
+        json=setup.body(phases=phases, taxRates=[{"priceId": setup.price_id, "taxRateId": rate}]),
+    )
+    assert untaxed.status_code == 400
+    assert list_price in untaxed.json()["error"]["message"]  # named as the request names it
+    both = [{"priceId": p, "taxRateId": rate} for p in (setup.price_id, list_price)]
+    assert api.post(URL, json=setup.body(phases=phases, taxRates=both)).status_code == 200
+    theirs = created(
+        other_api.post(
+            "/api/list-prices", json=list_price_body(new_product(other_api), fixed("1.00"))
+        )
+    )["id"]
+    foreign_phases = [phase([setup.price_id], "2024-01-01", "2024-12-31", listPriceIds=[theirs])]
+    foreign = api.post(URL, json=setup.body(phases=foreign_phases, taxRates=both[:1]))
+    assert foreign.status_code == 404 and "phases.0.listPriceIds.0" in foreign.text
+    # No variant was kept, no schedule written.
+    assert api.get("/api/prices").json()["pagination"]["totalResultSize"] == prices_before
     assert total(api) == 0
 
 

@@ -277,9 +277,10 @@ def _terms(ids: dict[str, str], grant: dict[str, Any]) -> dict[str, Any]:
                 "creditGrants": [grant],
             }
         ],
+        # Every price taxed: validate-taxes refuses a taxed customer's untaxed price.
         "taxRates": [
             {"priceId": usage, "taxRateId": ids["tax_rate"]},
-            {"priceId": listed, "taxRateId": ids["tax_rate"]},  # its variant's rate
+            {"priceId": listed, "taxRateId": ids["tax_rate"]},
         ],
     }
 
@@ -533,10 +534,16 @@ def bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[st
             ),
         ],
         ("put", "/api/invoices/{id}"): [
-            (f"/api/invoices/{ids['scheduled_draft']}", {"billingRunId": ids["billing_run"]}),
+            (
+                f"/api/invoices/{ids['scheduled_draft']}",
+                {"billingRunId": ids["billing_run"], "attachmentAssetIds": [ids["attachment"]]},
+            ),
         ],
         ("patch", "/api/invoices/{id}"): [
-            (f"/api/invoices/{ids['scheduled_draft']}", {"billingRunId": ids["billing_run"]}),
+            (
+                f"/api/invoices/{ids['scheduled_draft']}",
+                {"billingRunId": ids["billing_run"], "attachmentAssetIds": [ids["attachment"]]},
+            ),
         ],
         ("post", "/api/invoices/merge"): [
             ("/api/invoices/merge", {"invoiceIds": [_draft(api, ids), _draft(api, ids)]}),

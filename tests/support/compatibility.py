@@ -61,7 +61,8 @@ DIFFERENCES = {
     ("delete", "/users/{id}"): "deactivates (sessions end, sign-in refused, the row and its "
     "history stay); the last active user cannot be deleted",
     ("post", "/billing-schedules/{billingScheduleId}/duplicate"): "the copy starts as a DRAFT "
-    "and bills nobody until activated",
+    "and bills nobody until activated; its list price variants are its own, with the source's "
+    "terms",
     ("post", "/billing-schedules/validate-taxes"): "Tally's rules: a taxed customer needs a rate "
     "for every price, a reverse-charged one a tax registration",
     ("get", "/tax-registrations/for-customer/{id}"): "every registration in one page",
@@ -82,7 +83,6 @@ DIFFERENCES = {
     "`includeArchived` shows archived ones",
     ("put", "/discounts/{id}"): "a discount stays on its own schedule (moving it is a 400)",
     ("delete", "/discounts/{id}"): "a soft delete: issued invoices keep what they say",
-    ("get", "/billing-products"): "no `taxCategoryName` (Tally has no tax categories)",
     ("post", "/prices"): "PER_EVENT prices are invoiced daily, each event rounded on its own "
     "(Sequence keeps them on a separate statement)",
     ("post", "/usage-metrics"): "CUSTOM metrics take Tally's safe expression language "

@@ -14,6 +14,7 @@ from tally.catalog.queries import (
     billing_product_query,
     prices_by_product,
     recognition_methods,
+    tax_category_names,
 )
 from tally.catalog.schemas import BillingProductOut
 from tally.exceptions import InvalidRequest
@@ -67,5 +68,11 @@ def list_billing_products(
     ids = [product.id for product in page.rows]
     prices = prices_by_product(session, account.account_id, ids)
     methods = recognition_methods(session, account.account_id, ids)
-    items = [BillingProductOut.build(p, prices[p.id], methods[p.id]) for p in page.rows]
+    categories = tax_category_names(session, account.account_id, page.rows)
+    items = [
+        BillingProductOut.build(
+            p, prices[p.id], methods[p.id], categories.get(p.tax_category_id or "")
+        )
+        for p in page.rows
+    ]
     return Page(items=items, pagination=page.pagination)

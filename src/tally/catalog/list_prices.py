@@ -32,8 +32,8 @@ def get_list_price(session: Session, account_id: str, list_price_id: str) -> Lis
 
 
 def _terms(session: Session, account_id: str, data: ListPriceIn) -> dict[str, Any]:
-    """The template's columns, once it is checked as the price it makes (404 naming a field
-    that names another account's object, 400 for terms that do not fit)."""
+    """The template's columns, once what it names is the account's (404 naming the field)."""
+    # Checked as the price it makes: what it names is the account's (404), and it fits (400).
     product = check_terms(session, account_id, data.as_price())
     structure = data.structure
     usage_metric_id = getattr(structure, "usage_metric_id", None)
@@ -144,49 +144,85 @@ def archive_list_price(session: Session, account_id: str, list_price_id: str) ->
     return list_price
 
 
+def _live_products(
+    session: Session, account_id: str, list_prices: Sequence[ListPrice]
+) -> dict[str, Product]:
+    ids = {list_price.product_id for list_price in list_prices}
+    return {
+        product.id: product
+        for product in session.scalars(product_query(account_id).where(Product.id.in_(ids)))
+    }
+
+
+def _takes_variants(field: str, list_price: ListPrice, products: dict[str, Product]) -> None:
+    """Refused (Conflict, naming the field) for an archived list price or one whose product
+    was archived since: neither takes new prices."""
+    if list_price.archived_at is not None:
+        raise ArchivedReference(f"{field}: list price {list_price.id!r} is archived")
+    if products[list_price.product_id].archived_at is not None:
+        raise ArchivedReference(
+            f"{field}: list price {list_price.id!r} is of product "
+            f"{list_price.product_id!r}, which is archived and takes no new prices"
+        )
+
+
+def _variant(account_id: str, terms: ListPrice | Price, list_price_id: str) -> Price:
+    return Price(
+        account_id=account_id,
+        product_id=terms.product_id,
+        name=terms.name,
+        currency=terms.currency,
+        billing_frequency=terms.billing_frequency,
+        billing_type=terms.billing_type,
+        pricing_type=terms.pricing_type,
+        structure=dict(terms.structure),
+        usage_metric_id=terms.usage_metric_id,
+        seat_metric_id=terms.seat_metric_id,
+        usage_calculation_period=terms.usage_calculation_period,
+        integration_ids=list(terms.integration_ids),
+        custom_metric_parameters=list(terms.custom_metric_parameters),
+        list_price_id=list_price_id,
+        status=PriceStatus.ACTIVE,
+    )
+
+
 def variants_of(
     session: Session, account_id: str, list_prices: Sequence[tuple[str, ListPrice]]
 ) -> dict[str, Price]:
     """A new price made from each (field, list price) as the template is now, by list price
     id. Refused (Conflict, naming the field) for an archived list price or one whose product
     was archived since: neither takes new prices."""
-    products = {
-        product.id: product
-        for product in session.scalars(
-            product_query(account_id).where(
-                Product.id.in_({list_price.product_id for _, list_price in list_prices})
-            )
-        )
-    }
+    products = _live_products(session, account_id, [item for _, item in list_prices])
     variants: dict[str, Price] = {}
     for field, list_price in list_prices:
-        if list_price.archived_at is not None:
-            raise ArchivedReference(f"{field}: list price {list_price.id!r} is archived")
-        if products[list_price.product_id].archived_at is not None:
-            raise ArchivedReference(
-                f"{field}: list price {list_price.id!r} is of product "
-                f"{list_price.product_id!r}, which is archived and takes no new prices"
-            )
-        variants.setdefault(
-            list_price.id,
-            Price(
-                account_id=account_id,
-                product_id=list_price.product_id,
-                name=list_price.name,
-                currency=list_price.currency,
-                billing_frequency=list_price.billing_frequency,
-                billing_type=list_price.billing_type,
-                pricing_type=list_price.pricing_type,
-                structure=dict(list_price.structure),
-                usage_metric_id=list_price.usage_metric_id,
-                seat_metric_id=list_price.seat_metric_id,
-                usage_calculation_period=list_price.usage_calculation_period,
-                integration_ids=list(list_price.integration_ids),
-                custom_metric_parameters=list(list_price.custom_metric_parameters),
-                list_price_id=list_price.id,
-                status=PriceStatus.ACTIVE,
-            ),
-        )
+        _takes_variants(field, list_price, products)
+        variants.setdefault(list_price.id, _variant(account_id, list_price, list_price.id))
     session.add_all(variants.values())
     session.flush()
     return variants
+
+
+def copies_of(session: Session, account_id: str, variants: Sequence[Price]) -> dict[str, Price]:
+    """A new variant of the same list price for each of `variants` (by the variant's id),
+    with that variant's terms rather than the template's today: another schedule that bills
+    exactly what one bills, with a price of its own. Refused as `variants_of` refuses."""
+    if not variants:
+        return {}
+    templates = {
+        list_price.id: list_price
+        for list_price in session.scalars(
+            list_price_query(account_id).where(
+                ListPrice.id.in_({variant.list_price_id for variant in variants})
+            )
+        )
+    }
+    products = _live_products(session, account_id, list(templates.values()))
+    copies: dict[str, Price] = {}
+    for variant in variants:
+        if variant.list_price_id is None:  # a plain price: shared, as any catalog price
+            continue
+        _takes_variants(f"price {variant.id!r}", templates[variant.list_price_id], products)
+        copies[variant.id] = _variant(account_id, variant, variant.list_price_id)
+    session.add_all(copies.values())
+    session.flush()
+    return copies

@@ -43,20 +43,8 @@ def check_terms(session: Session, account_id: str, data: PriceIn) -> Product:
     archived."""
     product = references.resolve_one(session, account_id, Product, "productId", data.product_id)
     structure = data.structure
-    usage_metric_id = getattr(structure, "usage_metric_id", None)
     seat_metric_id = getattr(structure, "seat_metric_id", None)
-    metric = None
-    if usage_metric_id is not None:
-        field = "structure.usageMetricId"
-        metric = references.resolve_one(session, account_id, UsageMetric, field, usage_metric_id)
-    named = [
-        (f"customMetricParameters.{index}.parameterId", bound.parameter_id)
-        for index, bound in enumerate(data.custom_metric_parameters)
-    ]
-    parameters = references.resolve(session, account_id, UsageMetricParameter, named)
-    if metric is not None:
-        _check_per_event(data, metric)
-    _check_parameters(data, metric, parameters)
+    check_usage_terms(session, account_id, data)
     if seat_metric_id is not None:
         field = "structure.seatMetricId"
         references.resolve_one(session, account_id, SeatMetric, field, seat_metric_id)
@@ -98,6 +86,24 @@ def create_price(session: Session, account_id: str, data: PriceIn) -> Price:
     session.add(price)
     session.flush()
     return price
+
+
+def check_usage_terms(session: Session, account_id: str, data: PriceIn) -> None:
+    """The price's usage metric and the metric parameters it binds are the account's (404
+    naming the field), and fit: what a price and a list price (its variants' terms) share."""
+    usage_metric_id = getattr(data.structure, "usage_metric_id", None)
+    metric = None
+    if usage_metric_id is not None:
+        field = "structure.usageMetricId"
+        metric = references.resolve_one(session, account_id, UsageMetric, field, usage_metric_id)
+    named = [
+        (f"customMetricParameters.{index}.parameterId", bound.parameter_id)
+        for index, bound in enumerate(data.custom_metric_parameters)
+    ]
+    parameters = references.resolve(session, account_id, UsageMetricParameter, named)
+    if metric is not None:
+        _check_per_event(data, metric)
+    _check_parameters(data, metric, parameters)
 
 
 def _check_per_event(data: PriceIn, metric: UsageMetric) -> None:

@@ -7,7 +7,14 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, Exists, Select, case, exists, func
 from sqlalchemy.orm import Session
 
-from tally.models import USAGE_PRICING, BillingFrequency, ListPrice, Price, Product
+from tally.models import (
+    USAGE_PRICING,
+    BillingFrequency,
+    ListPrice,
+    Price,
+    Product,
+    TaxCategory,
+)
 from tally.models.scoped import scoped
 
 
@@ -170,3 +177,14 @@ def recognition_methods(
         .where(Product.id.in_(list(product_ids)))
     )
     return {row[0]: RecognitionMethod(row[1]) for row in session.execute(query)}
+
+
+def tax_category_names(
+    session: Session, account_id: str, products: Collection[Product]
+) -> dict[str, str]:
+    """The name of each tax category the products name, by category id, in one query."""
+    ids = {product.tax_category_id for product in products if product.tax_category_id}
+    if not ids:
+        return {}
+    query = scoped(TaxCategory, account_id).where(TaxCategory.id.in_(ids))
+    return {category.id: category.name for category in session.scalars(query)}

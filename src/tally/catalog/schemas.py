@@ -28,8 +28,8 @@ class ProductOut(Schema):
 
 
 class BillingProductOut(Schema):
-    """Sequence's BillingProduct: a product with its live prices. Tally has no tax
-    categories of its own, so `taxCategoryName` is left out."""
+    """Sequence's BillingProduct: a product with its live prices and the name of its tax
+    category (left out when it has none)."""
 
     id: str
     name: str
@@ -39,10 +39,15 @@ class BillingProductOut(Schema):
     updated_at: datetime
     prices: list[PriceOut]
     recognition_method: RecognitionMethod
+    tax_category_name: str | None = None
 
     @classmethod
     def build(
-        cls, product: Product, prices: list[Price], method: RecognitionMethod
+        cls,
+        product: Product,
+        prices: list[Price],
+        method: RecognitionMethod,
+        tax_category_name: str | None = None,
     ) -> "BillingProductOut":
         return cls(
             id=product.id,
@@ -53,4 +58,5 @@ class BillingProductOut(Schema):
             updated_at=product.updated_at,
             prices=[PriceOut.build(price) for price in prices],
             recognition_method=method,
+            tax_category_name=tax_category_name,
         )

@@ -6,15 +6,17 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Response
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession
-from tally.api.pagination import OrderedPaging, Paging, paginate, paginate_ordered
+from tally.api.pagination import OrderedPaging, Paging, paginate, paginate_by_key
 from tally.api.raw import documented_body, exact_body, json_response
 from tally.api.routing import api_router
 from tally.api.schemas import Page
 from tally.billed import lines as billed
+from tally.core.sql import sortable_decimal
 from tally.credit_notes import applications, lines, service
 from tally.credit_notes.presenters import credit_note_view, credit_note_views
 from tally.credit_notes.schemas import (
@@ -44,7 +46,19 @@ _SEVERAL = "One value, or several separated by commas."
 
 
 class SortBy(StrEnum):
+    GROSS_TOTAL = "GROSS_TOTAL"
+    CREDIT_NOTE_NUMBER = "CREDIT_NOTE_NUMBER"
     STATUS = "STATUS"
+
+
+def _sort_key(session: Session, sort: SortBy) -> Any:
+    """The sort's SQL expression, never NULL: amounts by value on both databases; drafts,
+    which have no number yet, first ascending."""
+    if sort is SortBy.GROSS_TOTAL:
+        return sortable_decimal(session, CreditNote.gross_total)
+    if sort is SortBy.CREDIT_NOTE_NUMBER:
+        return func.coalesce(CreditNote.credit_note_number, "")
+    return CreditNote.status
 
 
 def _csv(raw: str | None) -> list[str] | None:
@@ -90,9 +104,9 @@ def sort_by(
         str | None,
         Query(
             alias="sortBy",
-            description="STATUS (DRAFT, FINAL, SENT, VOIDED: the lifecycle's order), ties by "
-            "creation; by creation when absent. GROSS_TOTAL and CREDIT_NOTE_NUMBER are not "
-            "supported yet: refused when given.",
+            description="GROSS_TOTAL, CREDIT_NOTE_NUMBER (drafts, without one, first "
+            "ascending) or STATUS (DRAFT, FINAL, SENT, VOIDED: the lifecycle's order), in "
+            "sortOrder, ties by creation; by creation when absent.",
         ),
     ] = None,
 ) -> SortBy | None:
@@ -101,9 +115,7 @@ def sort_by(
     try:
         return SortBy(raw.upper())
     except ValueError as exc:
-        raise InvalidRequest.field(
-            "sortBy", f"{raw!r} is not supported by Tally yet; use STATUS or leave it out"
-        ) from exc
+        raise InvalidRequest.field("sortBy", f"{raw!r} is not one of {', '.join(SortBy)}") from exc
 
 
 Filters = Annotated[service.CreditNoteFilters, Depends(credit_note_filters)]
@@ -122,8 +134,8 @@ def list_credit_notes(
     account: CurrentAccount, session: DbSession, paging: Paging, filters: Filters, sort: Sort
 ) -> Page[CreditNoteOut]:
     query = service.filtered_credit_notes(session, account.account_id, filters)
-    if sort is SortBy.STATUS:
-        page = paginate_ordered(session, query, CreditNote.status, CreditNote.id, paging)
+    if sort is not None:
+        page = paginate_by_key(session, query, _sort_key(session, sort), CreditNote.id, paging)
     else:
         page = paginate(session, query, CreditNote.id, paging)
     return Page(

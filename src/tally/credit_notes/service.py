@@ -476,7 +476,8 @@ def update_credit_note(
         if body.settings.generate_cash_credit_grant is SettingPreference.ENABLED:
             raise InvalidRequest.field(
                 "settings.generateCashCreditGrant",
-                "ENABLED is not supported by Tally yet (it has no credit grants); send DISABLED",
+                "ENABLED is not supported by Tally yet (a credit note's balance is applied to "
+                "invoices, not turned into a cash credit grant); send DISABLED",
             )
         note.generate_cash_credit_grant = body.settings.generate_cash_credit_grant.value
     _check_period(note)

@@ -14,7 +14,14 @@ from pydantic import EmailStr, Field, model_validator
 from tally.api.schemas import Schema
 from tally.api.types import Address, Currency, Name
 from tally.core.wire import money
-from tally.invoices.schemas import Day, InclusiveDateRange, KeyValueIn, PaymentOption, PeriodIn
+from tally.invoices.schemas import (
+    MAX_ATTACHMENTS,
+    Day,
+    InclusiveDateRange,
+    KeyValueIn,
+    PaymentOption,
+    PeriodIn,
+)
 from tally.models import (
     CurrencyConversionDisplay,
     DueDateSource,
@@ -25,7 +32,6 @@ from tally.models import (
     PaymentStatus,
 )
 
-_NOT_YET = "is not supported by Tally yet; leave it out"
 # What a draft must keep: it is printed on the invoice and sent to.
 _NOT_CLEARABLE = ("customerLegalCompanyName", "customerBillingAddress", "customerEmails")
 
@@ -48,7 +54,11 @@ class DraftInvoicePatch(Schema):
     payment_options: list[PaymentOption] | None = Field(default=None, max_length=2)
     billing_period: PeriodIn | None = None
     metadata: list[KeyValueIn] | None = Field(default=None, max_length=100)
-    credit_balances: str | None = Field(default=None, description=f"Refused: {_NOT_YET}.")
+    credit_balances: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="The credit balances statement the invoice prints; null: none.",
+    )
     billing_run_id: str | None = Field(
         default=None,
         max_length=36,
@@ -56,7 +66,10 @@ class DraftInvoicePatch(Schema):
     )
     accounting_date: Day | None = None
     attachment_asset_ids: list[str] | None = Field(
-        default=None, description=f"Refused: {_NOT_YET}."
+        default=None,
+        max_length=MAX_ATTACHMENTS,
+        description="Uploaded attachments to send with the invoice, in place of those it has; "
+        "null or []: none.",
     )
 
     @model_validator(mode="before")
@@ -66,15 +79,12 @@ class DraftInvoicePatch(Schema):
             for key in (*_NOT_CLEARABLE, "accountingDate", "billingRunId"):
                 if key in data and data[key] is None:
                     raise ValueError(f"{key} cannot be cleared, only changed")
-            for key in ("creditBalances", "attachmentAssetIds"):
-                if data.get(key) not in (None, [], ""):
-                    raise ValueError(f"{key} {_NOT_YET}")
         return data
 
     def changes(self) -> dict[str, Any]:
         """The fields given (snake_case), addresses and lists as the invoice keeps them."""
         changes: dict[str, Any] = {}
-        for name in self.model_fields_set - {"credit_balances", "attachment_asset_ids"}:
+        for name in self.model_fields_set:
             value = getattr(self, name)
             if isinstance(value, Address):
                 value = value.model_dump(mode="json", exclude_none=True)
@@ -82,6 +92,8 @@ class DraftInvoicePatch(Schema):
                 value = [str(email) for email in value]
             elif name == "payment_options":
                 value = [option.value for option in value or []]
+            elif name in ("metadata", "attachment_asset_ids") and value is None:
+                value = []
             elif name == "metadata":
                 value = [item.model_dump() for item in value or []]
             elif isinstance(value, Currency):

@@ -468,7 +468,6 @@ class InvoiceDetailOut(InvoiceOut):
 
 # ---- Requests ----------------------------------------------------------------------------
 
-_UNSUPPORTED = "is not supported by Tally yet; leave it out"
 MAX_ATTACHMENTS = 10  # per invoice and per schedule
 
 # A quantity, rate or tax rate: a decimal string ("2", "20000.10"), at most 12 places.
@@ -484,11 +483,6 @@ TaxRateFraction = Annotated[
 ]
 # Dates within reason (and far enough from date.max for payment-term arithmetic).
 Day = Annotated[date, Field(ge=date(1970, 1, 1), le=date(2999, 12, 31))]
-
-
-def _refuse(field: str, value: Any) -> None:
-    if value not in (None, [], ""):
-        raise ValueError(f"{field} {_UNSUPPORTED}")
 
 
 class KeyValueIn(Schema):

@@ -1,6 +1,7 @@
 """Changing a draft invoice's own fields (Sequence's `PUT` and `PATCH /invoices/{id}`): dates,
 purchase order, reference, memo, the customer as billed, payment options, metadata, its billing
-run, and (PUT) its currency.
+run, the credit balances statement it prints, the attachments sent with it, and (PUT) its
+currency.
 
 Only a DRAFT changes: an IN_PROGRESS invoice is billing's until its period ends, and a
 finalized one never changes (a SENT one allows a few fields through `PATCH /{id}/sent`).
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tally.api import references
+from tally.attachments.service import resolve_details
 from tally.billed.lines import NO_TOTALS, line_totals, sums_by_group
 from tally.billed.locks import lock_document
 from tally.core.clock import utcnow
@@ -42,6 +44,7 @@ _PLAIN = (
     "customer_shipping_address",
     "payment_options",
     "accounting_date",
+    "credit_balances",
 )
 
 
@@ -58,6 +61,8 @@ def _snapshot(invoice: Invoice) -> dict[str, Any]:
         "accountingDate": invoice.accounting_date,
         "billingRunId": invoice.billing_run_id,
         "currency": invoice.currency,
+        "creditBalances": invoice.credit_balances,
+        "attachmentAssetIds": [asset["id"] for asset in invoice.attachment_assets],
     }
 
 
@@ -69,6 +74,11 @@ def update_draft(
     invoice = lock_document(session, Invoice, account.id, invoice_id, with_lines=True)
     require_draft(invoice, "update")
     before = _snapshot(invoice)
+    if "attachment_asset_ids" in changes:
+        # Resolved first: an id of another account's (or none) is 404 before anything changed.
+        invoice.attachment_assets = resolve_details(
+            session, account.id, "attachmentAssetIds", changes["attachment_asset_ids"]
+        )
     if "billing_run_id" in changes:
         _check_billing_run(session, invoice, changes["billing_run_id"])
         invoice.billing_run_id = changes["billing_run_id"]

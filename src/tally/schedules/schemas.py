@@ -9,9 +9,9 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, ValidationInfo, WithJsonSchema, field_validator
+from pydantic import Field, ValidationInfo, WithJsonSchema, field_validator
 
 from tally.api.schemas import Schema
 from tally.api.types import Currency
@@ -60,26 +60,10 @@ PriceIds = Annotated[list[str], Field(max_length=MAX_PRICES_PER_PHASE)]
 # Billing dates within reason (and far enough from date.max for period arithmetic).
 Day = Annotated[date, Field(ge=date(1970, 1, 1), le=date(2999, 12, 31))]
 
-_UNSUPPORTED = "is not supported by Tally yet; leave it out or send an empty list"
-
 
 def _plain(value: Decimal) -> Decimal:
     # 1E+2 -> 100: stored and answered in plain digits.
     return Decimal(format(value, "f"))
-
-
-def _none_supported(value: list[Any] | None) -> list[Any] | None:
-    if value:
-        raise ValueError(_UNSUPPORTED)
-    return value
-
-
-# A feature of Sequence's that Tally refuses rather than silently dropping.
-Unsupported = Annotated[
-    list[Any] | None,
-    AfterValidator(_none_supported),
-    Field(description="Not supported yet: leave it out or send []."),
-]
 
 
 class TaxRateRef(Schema):

@@ -749,29 +749,24 @@ def filtered_schedules(account_id: str, filters: ScheduleFilters) -> Select[Bill
     return query
 
 
-def check_terms(
-    session: Session, account_id: str, data: ScheduleCreate
-) -> tuple[dict[str, Price], set[str]]:
-    """What creating `data` would check of its terms, writing nothing (its list prices'
-    variants are made in a savepoint rolled back): the prices it bills, by the id the request
-    names them by (a list price's id for its variant), and the ids its tax rates tax."""
+def check_terms(session: Session, account_id: str, data: ScheduleCreate) -> list[str]:
+    """What creating `data` would check of its terms, writing nothing (the list prices'
+    variants are made in a savepoint rolled back): the prices it bills, as the request names
+    them (a list price by its own id)."""
     savepoint = session.begin_nested()
     try:
         phases, tax_rates = list_prices.expand(
             session, account_id, data.phases, data.tax_rates or [], {}
         )
         billed = _validate(session, account_id, data.start_date, data.end_date, phases, tax_rates)
-        named = {price_id for phase in data.phases for price_id in phase.price_ids or []}
-        by_name = {
-            price_id
-            if price_id in named or price.list_price_id is None
-            else price.list_price_id: price
-            for price_id, price in billed.items()
+        # expand appends each phase's new variants after its priceIds, in listPriceIds' order.
+        named_as = {
+            variant_id: list_price_id
+            for given, phase in zip(data.phases, phases, strict=True)
+            for list_price_id, variant_id in zip(
+                given.list_price_ids or [], phase.price_ids[len(given.price_ids) :], strict=False
+            )
         }
-        taxed = {item.price_id for item in tax_rates}
-        taxed_names = {
-            name for name, price in by_name.items() if price.id in taxed or name in taxed
-        }
-        return by_name, taxed_names
+        return [named_as.get(price_id, price_id) for price_id in billed]
     finally:
         savepoint.rollback()

@@ -15,9 +15,8 @@ A TAX_EXEMPT customer's invoices carry no tax, whatever rates the schedule names
 from sqlalchemy.orm import Session
 
 from tally.api import references
-from tally.attachments.service import resolve_details
 from tally.exceptions import InvalidRequest
-from tally.models import Customer, TaxStatus
+from tally.models import Attachment, Customer, TaxStatus
 from tally.schedules import service
 from tally.schedules.schemas import ScheduleCreate
 from tally.tax import queries as tax_queries
@@ -25,14 +24,16 @@ from tally.tax import queries as tax_queries
 
 def validate_taxes(session: Session, account_id: str, data: ScheduleCreate) -> None:
     customer = references.resolve_one(session, account_id, Customer, "customerId", data.customer_id)
-    billed, taxed = service.check_terms(session, account_id, data)
-    resolve_details(session, account_id, "attachmentAssetIds", data.attachment_asset_ids or [])
+    attachments = references.fields("attachmentAssetIds", data.attachment_asset_ids or [])
+    references.resolve(session, account_id, Attachment, attachments)
+    billed = service.check_terms(session, account_id, data)
     for index, phase in enumerate(data.phases):
         for number, grant in enumerate(phase.credit_grants or []):
             if grant.id is not None:  # as on create: a new schedule has no grant to keep
                 field = f"phases.{index}.creditGrants.{number}.id"
                 raise references.not_found(field, "Phase credit grant", grant.id)
     if customer.tax_status is TaxStatus.TAXED:
+        taxed = {item.price_id for item in data.tax_rates or []}
         untaxed = [price_id for price_id in billed if price_id not in taxed]
         if untaxed:
             raise InvalidRequest.field(
