@@ -8,12 +8,15 @@ and what depends on it, and the next request that names one gets a fresh one.
 
 import itertools
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import httpx
 
 from tally.dashboard.users import create_user
 from tally.db import Database
+from tally.models import BillingRun, BillingRunStatus
+from tests.attachments.helpers import upload
 from tests.catalog.price_bodies import fixed, list_price_body, price_body
 from tests.credit_notes.helpers import line_body, sent_invoice
 from tests.factories import customer_body, product_body, tax_rate_body
@@ -80,6 +83,9 @@ class SequenceObjects:
             "colleague": ((), self._user),
             "user": (("colleague",), self._user),
             "activity_log": (("customer",), self._activity_log),
+            "attachment": ((), lambda: str(upload(self.api)["id"])),
+            "tax_category": ((), self._tax_category),
+            "billing_run": (("account", "schedule"), self._billing_run),
         }
 
     def __getitem__(self, kind: str) -> str:
@@ -202,6 +208,26 @@ class SequenceObjects:
     def _invoice_line(self) -> str:
         body = {"title": "Setup", "quantity": "1", "rate": "50.00", "taxRate": "0.2"}
         return self._post(f"/api/invoices/{self['invoice']}/line-items", body)
+
+    def _tax_category(self) -> str:
+        """A category with a published rate for the customers' country, so groups take it."""
+        category = self._post("/api/tax-categories", {"name": "SaaS"})
+        self._post("/api/tax-rates", tax_rate_body(taxCategoryId=category))
+        return category
+
+    def _billing_run(self) -> str:
+        """A run of the schedule (billing makes them; the draft schedule has none yet)."""
+        run = BillingRun(
+            account_id=self["account"],
+            billing_schedule_id=self["schedule"],
+            invoice_date=date(2024, 2, 1),
+            billing_period_start=date(2024, 1, 1),
+            billing_period_end=date(2024, 1, 31),
+            status=BillingRunStatus.COMPLETED,
+        )
+        with self.database.transaction() as session:
+            session.add(run)
+        return run.id
 
     def _render_settings(self) -> str:
         return str(_made(self.api.get("/api/invoices/render-settings"))["id"])

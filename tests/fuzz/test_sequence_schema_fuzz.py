@@ -85,6 +85,7 @@ BODY_REFERENCES = {
     "productId": "product",
     "priceId": "price",
     "priceIds": "price",
+    "restrictToPrices": "price",
     "listPriceId": "list_price",
     "listPriceIds": "list_price",
     "parameterId": "metric_parameter",
@@ -101,6 +102,9 @@ BODY_REFERENCES = {
     "creditGrantId": "grant",
     "sequenceAccountId": "account",
     "merchantId": "account",
+    "attachmentAssetIds": "attachment",
+    "billingRunId": "billing_run",
+    "taxCategoryId": "tax_category",
 }
 # In credit note bodies, the invoice it credits and that invoice's lines.
 CREDIT_NOTE_REFERENCES = {
@@ -231,6 +235,12 @@ def name_known_objects(case: schemathesis.Case, objects: SequenceObjects) -> Non
     case.body = name_body_objects(case.body, objects, body_references(path))
     if path == "/invoices/merge" and isinstance(case.body, dict) and case.body.get("invoiceIds"):
         case.body["invoiceIds"] = [objects.value(name) for name in MERGED_DRAFTS]
+    if path.startswith("/billing-schedules") and isinstance(case.body, dict):
+        # A phase grant's `id` keeps a grant the schedule has; a made-up one is a new grant.
+        for phase in case.body.get("phases") or []:
+            for grant in (phase.get("creditGrants") or []) if isinstance(phase, dict) else []:
+                if isinstance(grant, dict):
+                    grant.pop("id", None)
 
 
 @pytest.fixture(scope="module")
