@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from openapi_schema_validator import OAS31Validator
 
 from tests.factories import customer_body
+from tests.schedules.helpers import Setup, phase
 from tests.support.api_client import ApiClient
 
 
@@ -71,6 +72,37 @@ def test_an_answer_with_empty_fields_left_out_matches_the_document(
     assert created.status_code == 201, created.text
     answer = api.get(f"/api/customers/{created.json()['id']}").json()
     assert "parentId" not in answer  # left out, not null
-    schema = _success_schema(document, "get", "/api/customers/{id}")
+    assert _mismatches(document, "get", "/api/customers/{id}", answer) == []
+
+
+def test_a_schedule_answered_with_json_numbers_matches_the_document(
+    api: ApiClient, http: TestClient
+) -> None:
+    # Schedules are answered through msgspec with amounts as JSON numbers, past the model.
+    setup = Setup(api)
+    grant = {
+        "name": "Welcome credit", "creditUnitType": "CURRENCY", "currency": "GBP",
+        "amount": 50, "costOfCredit": 12.5, "grantRefreshFrequency": "NONE",
+        "rolloverMode": "NONE",
+    }  # fmt: skip
+    discount = {
+        "type": "PERCENTAGE",
+        "amount": 12.5,
+        "message": "Launch",
+        "separateLineItem": False,
+    }
+    phases = [
+        phase([setup.price_id], creditGrants=[grant], discounts=[discount],
+              minimums=[{"amount": 150}]),
+    ]  # fmt: skip
+    schedule = setup.create(phases=phases)
+    (answered,) = schedule["phases"][0]["creditGrants"]
+    assert (answered["amount"], answered["costOfCredit"]) == (50, 12.5)
+    document = _document(http)
+    assert _mismatches(document, "post", "/api/billing-schedules", schedule) == []
+
+
+def _mismatches(document: dict[str, Any], method: str, path: str, answer: Any) -> list[str]:
+    schema = _success_schema(document, method, path)
     validator = OAS31Validator({**schema, "components": document["components"]})
-    assert [error.message for error in validator.iter_errors(answer)] == []
+    return [error.message for error in validator.iter_errors(answer)]
