@@ -1,6 +1,6 @@
 """Base models for the wire format: camelCase names, decimal strings, Sequence's list shape."""
 
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -33,8 +33,11 @@ class Schema(BaseModel):
 
     model_config = _STRICT
 
+    # No return annotation on purpose: pydantic derives the serialization-mode JSON schema
+    # (Tally's OpenAPI responses) from it, and `-> Any` would document every response as `{}`.
+    # Unannotated, the schema stays the model's own fields.
     @model_serializer(mode="wrap")
-    def _omit_nulls(self, handler: SerializerFunctionWrapHandler) -> Any:
+    def _omit_nulls(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
         data = handler(self)
         if isinstance(data, dict):
             return {key: value for key, value in data.items() if value is not None}

@@ -56,6 +56,8 @@ ExactNumber = Annotated[
     Field(allow_inf_nan=False, max_digits=30, decimal_places=12),
     WithJsonSchema({"type": "number"}),
 ]
+# An answered amount: schedules are answered with Decimals as JSON numbers (`json_response`).
+AnsweredNumber = Annotated[Decimal, WithJsonSchema({"type": "number"})]
 PriceIds = Annotated[list[str], Field(max_length=MAX_PRICES_PER_PHASE)]
 # Billing dates within reason (and far enough from date.max for period arithmetic).
 Day = Annotated[date, Field(ge=date(1970, 1, 1), le=date(2999, 12, 31))]
@@ -308,8 +310,8 @@ class PhaseCreditGrantOut(Schema):
     name: str
     credit_unit_type: CreditUnitType
     currency: str | None = None
-    amount: Decimal
-    cost_of_credit: Decimal | None = None
+    amount: AnsweredNumber
+    cost_of_credit: AnsweredNumber | None = None
     tax_rate_id: str | None = None
     grant_refresh_frequency: GrantRefreshFrequency
     rollover_mode: RolloverMode
