@@ -9,6 +9,7 @@ import pytest
 from argon2 import PasswordHasher, profiles
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from tally.accounts.service import Credentials, create_account
 from tally.app import create_app
@@ -17,6 +18,7 @@ from tally.db import Database
 from tally.settings import Settings
 from tests.support.api_client import ApiClient
 from tests.support.databases import postgres_server_url, provision_database
+from tests.support.localstripe import LocalStripe
 
 
 def pytest_report_header() -> str:
@@ -43,7 +45,22 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory, database: Database) -> Settings:
+def stripe_server() -> Iterator[LocalStripe]:
+    """localstripe's port, reserved; started by the `localstripe` fixture when a test needs it."""
+    server = LocalStripe()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def localstripe(stripe_server: LocalStripe) -> LocalStripe:
+    return stripe_server.start()
+
+
+@pytest.fixture(scope="session")
+def settings(
+    tmp_path_factory: pytest.TempPathFactory, database: Database, stripe_server: LocalStripe
+) -> Settings:
     # Tests bill on demand (the execution endpoint), never from a background thread. The
     # whole run shares one app and one client address: no rate limits or failed-auth
     # throttling (tests/ops turns them on in apps of their own). Webhook tests deliver to
@@ -57,6 +74,10 @@ def settings(tmp_path_factory: pytest.TempPathFactory, database: Database) -> Se
         ingestion_rate_limit_per_minute=0,
         auth_failure_limit=0,
         webhook_allowed_hosts="127.0.0.1",
+        # Payments: credentials encrypted with a test key; Stripe is the test's localstripe.
+        secret_key=SecretStr("tally-tests-secret-key-0123456789abcdef"),
+        stripe_api_base=stripe_server.url,
+        stripe_js_url=stripe_server.js_url,
     )
 
 

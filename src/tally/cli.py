@@ -60,6 +60,22 @@ def _migrated_database() -> "Database":
     return database
 
 
+def _startable(database: "Database") -> "Database":
+    """Refuse to run with payment credentials stored and no TALLY_SECRET_KEY to read them."""
+    from tally.payments.connections import check_secret_key
+    from tally.payments.secrets import SecretKeyMissing
+    from tally.settings import get_settings
+
+    with database.session() as session:
+        try:
+            check_secret_key(session, get_settings())
+        except SecretKeyMissing as error:
+            database.dispose()
+            console.print(f"[red]{error.message}[/red]")
+            raise typer.Exit(1) from error
+    return database
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (TALLY_HOST).")] = None,
@@ -79,7 +95,7 @@ def serve(
     settings = get_settings()
     log_format = settings.log_format or "json"
     ops_logging.configure(log_format, settings.log_level)
-    _migrated_database().dispose()
+    _startable(_migrated_database()).dispose()
     processes = workers or settings.workers
     if processes > 1:
         metrics.prepare_multiprocess(settings.data_dir)
@@ -117,7 +133,7 @@ def worker(
 
     settings = get_settings()
     ops_logging.configure(settings.log_format or "json", settings.log_level)
-    database = _migrated_database()
+    database = _startable(_migrated_database())
     if once:
         run_once(database, [*background_jobs(settings), webhooks_once(settings)])
         database.dispose()

@@ -127,6 +127,20 @@ class RequestInProgress(Conflict):
     error_type = "RequestInProgress"
 
 
+class ProviderNotConnected(Conflict):
+    """A payment needs a provider the account has not connected (or disconnected)."""
+
+    error_type = "ProviderNotConnected"
+
+
+class PaymentProviderUnavailable(TallyError):
+    """The payment provider could not be reached or answered an error that is not the
+    customer's: nothing was recorded, and the call is safe to retry (its idempotency key)."""
+
+    status_code = 502
+    error_type = "PaymentProviderUnavailable"
+
+
 class StaleVersion(Conflict):
     """A balance version the client sent is not the current one. 409: Sequence documents it
     on POST /credit-note-applications (its `VersionConflictResponse`)."""

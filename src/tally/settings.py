@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tally.core.hosts import AllowList
@@ -105,6 +105,22 @@ class Settings(BaseSettings):
     )
     webhook_poll_seconds: float = Field(
         default=1, gt=0, description="How often the webhook sender looks for due deliveries."
+    )
+    # Payments (tally.payments).
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Encrypts payment providers' credentials at rest (any long random string; "
+        "keep it out of the database's backups). Required once a provider is connected: "
+        "`tally serve` and `tally worker` refuse to start without it then.",
+    )
+    stripe_api_base: str | None = Field(
+        default=None,
+        description="Send every Stripe API call to this server instead of api.stripe.com "
+        "(tests point it at localstripe).",
+    )
+    stripe_js_url: str = Field(
+        default="https://js.stripe.com/v3/",
+        description="Where the portal loads Stripe.js from; the portal's CSP admits its origin.",
     )
     # Operations (tally.ops): logs, metrics, limits, shutdown.
     log_format: Literal["json", "text"] | None = Field(

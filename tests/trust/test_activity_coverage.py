@@ -623,6 +623,20 @@ def attachment_upload(w: World) -> Call:
     )  # fmt: skip
 
 
+STRIPE_KEYS = {"secretKey": "sk_test_coverage_1234", "webhookSecret": "whsec_coverage"}
+
+
+def stripe_connect(w: World) -> Call:
+    url = "/api/payment-providers/stripe"
+    return Call("PUT", url, STRIPE_KEYS, refused=("PUT", url, {"secretKey": "nope"}))
+
+
+def stripe_disconnect(w: World) -> Call:
+    url = "/api/payment-providers/stripe"
+    connection = w.created(w.api.put(url, json=STRIPE_KEYS))
+    return Call("DELETE", url, None, connection["id"])
+
+
 C, IV, N = "CUSTOMER", "INVOICE", "CREDIT_NOTE"
 INV, NOTE = "/api/invoices/{id}", "/api/credit-notes/{id}"
 LINES, GROUPS = "/api/invoices/{invoice}/line-items", "/api/invoices/{invoice}/line-item-groups"
@@ -743,6 +757,10 @@ LOGGED = [
     Logged(("post", "/api/billing-schedules/{id}/duplicate"), "CREATED", "BILLING_SCHEDULE", C,
            schedule_duplicate),
     Logged(("post", "/api/attachments"), "CREATED", "ATTACHMENT", None, attachment_upload),
+    Logged(("put", "/api/payment-providers/stripe"), "CONNECTED", "PAYMENT_PROVIDER_CONNECTION",
+           None, stripe_connect),
+    Logged(("delete", "/api/payment-providers/stripe"), "DISCONNECTED",
+           "PAYMENT_PROVIDER_CONNECTION", None, stripe_disconnect),
 ]  # fmt: skip
 
 # Writing operations that log nothing, and why.

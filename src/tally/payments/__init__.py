@@ -1,0 +1,1 @@
+"""Payment collection: provider connections, payments as records, collection and dunning."""
