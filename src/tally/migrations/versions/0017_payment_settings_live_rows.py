@@ -30,7 +30,7 @@ LIVE = {
 def upgrade() -> None:
     for table, column in LIVE.items():
         with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_constraint(f"uq_{table}_account_id_{column}", type_="unique")
+            batch_op.drop_constraint(op.f(f"uq_{table}_account_id_{column}"), type_="unique")
             batch_op.create_index(
                 f"uq_{table}_live",
                 ["account_id", column],
@@ -103,5 +103,5 @@ def downgrade() -> None:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(f"uq_{table}_live")
             batch_op.create_unique_constraint(
-                f"uq_{table}_account_id_{column}", ["account_id", column]
+                op.f(f"uq_{table}_account_id_{column}"), ["account_id", column]
             )
