@@ -7,7 +7,7 @@ walk through all of them validates each real response against Sequence's schema.
 from fastapi import FastAPI
 
 from tests.catalog.price_bodies import fixed, price_body
-from tests.contract_walks import p_catalog, p_invoices, p_parties
+from tests.contract_walks import p_catalog, p_invoices, p_parties, p_payments
 from tests.credit_notes.helpers import line_body, sent_invoice
 from tests.documents.helpers import insert_credit_note
 from tests.factories import customer_body, product_body, tax_rate_body
@@ -45,6 +45,10 @@ TALLY_EXTENSIONS = {
     ("post", "/api/customers/{id}/portal-link/rotate"),
     ("get", "/api/portal-settings"),
     ("put", "/api/portal-settings"),
+    # Connecting the account's Stripe (Sequence does it through its dashboard's OAuth flow).
+    ("get", "/api/payment-providers/stripe"),
+    ("put", "/api/payment-providers/stripe"),
+    ("delete", "/api/payment-providers/stripe"),
 }
 
 
@@ -352,5 +356,6 @@ def test_every_sequence_operation_answers_in_sequence_shape(app: FastAPI, api: A
     p_parties.walk(ok, api, app)
     p_invoices.walk(ok, api, app, account_id, parent)
     p_catalog.walk(ok, api)
+    p_payments.walk(ok, api, app, account_id)
     validated = {Operation(method, path) for method, path in api_client.VALIDATED}
     assert sequence_operations(app) <= validated

@@ -49,7 +49,54 @@ def _party_attempts(
     }
 
 
+def _payment_settings_attempts(
+    api: ApiClient, customer_id: str, schedule_id: str, invoice_id: str
+) -> dict[tuple[str, str], tuple[str, object]]:
+    """The account's payment settings and those of a customer, a schedule and an invoice."""
+    made = {
+        "customers": {"customerId": customer_id},
+        "billing-schedules": {"billingScheduleId": schedule_id},
+        "invoices": {"invoiceId": invoice_id},
+    }
+    attempts: dict[tuple[str, str], tuple[str, object]] = {}
+    for what, body in made.items():
+        url = f"{PAYMENTS}/{what}"
+        settings = api.post(url, json={**body, "paymentProvider": "STRIPE"}).json()
+        one = f"{url}/{settings['id']}"
+        attempts[("get", f"{url}/{{id}}")] = (one, None)
+        attempts[("put", f"{url}/{{id}}")] = (one, {"paymentProvider": "NONE"})
+        attempts[("delete", f"{url}/{{id}}")] = (one, None)
+    account = api.get(PAYMENTS).json()["id"]
+    stripe = api.get("/api/stripe/collections/settings").json()["id"]
+    notifications = {"merchantNotifications": "DO_NOT_SEND_NOTIFICATIONS"}
+    return {
+        **attempts,
+        ("get", f"{PAYMENTS}/billing-schedules/for-billing-schedule/{{id}}"): (
+            f"{PAYMENTS}/billing-schedules/for-billing-schedule/{schedule_id}",
+            None,
+        ),
+        ("get", f"{PAYMENTS}/invoices/for-invoice/{{id}}"): (
+            f"{PAYMENTS}/invoices/for-invoice/{invoice_id}",
+            None,
+        ),
+        ("put", f"{PAYMENTS}/{{id}}"): (
+            f"{PAYMENTS}/{account}",
+            {
+                "failureNotifications": {
+                    **notifications,
+                    "customerNotifications": "SEND_NOTIFICATIONS",
+                }
+            },
+        ),
+        ("put", "/api/stripe/collections/settings/{id}"): (
+            f"/api/stripe/collections/settings/{stripe}",
+            {"enableAutomaticPayments": True},
+        ),
+    }
+
+
 TAX_IDS = "/api/tax-registrations"
+PAYMENTS = "/api/payments/settings"
 
 
 def test_every_id_in_a_path_is_scoped_to_the_caller(
@@ -96,7 +143,8 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
     list_price_url = f"/api/list-prices/{list_price['id']}"
     schedule_url = f"/api/billing-schedules/{schedule['id']}"
     account_id = api.get("/api/sequence-accounts").json()["items"][0]["id"]
-    invoice_url = f"/api/invoices/{insert_invoice(app.state.db, account_id, customer)}"
+    invoice_id = insert_invoice(app.state.db, account_id, customer)
+    invoice_url = f"/api/invoices/{invoice_id}"
     invoice_detail = api.get(invoice_url).json()
     render_settings_id = api.get("/api/invoices/render-settings").json()["id"]
     invoice_line_url = f"{invoice_url}/line-items/{invoice_detail['lineItems'][0]['id']}"
@@ -363,6 +411,7 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
             {"companyName": "Hijacked"},
         ),
         **_party_attempts(app, api, account_id, customer["id"], schedule_url),
+        **_payment_settings_attempts(api, customer["id"], schedule["id"], invoice_id),
     }
     # A date in the path, not an id: billing "self" only ever bills the caller (checked below).
     bill_for_date = ("post", "/api/billing/execution/accounts/self/for-date/{day}")
@@ -392,6 +441,10 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
             credit_url,
             f"/api/credits/{customer['id']}/balances",
             "/api/invoices/render-settings",
+            PAYMENTS,
+            "/api/stripe/collections/settings",
+            f"{PAYMENTS}/billing-schedules/for-billing-schedule/{schedule['id']}",
+            f"{PAYMENTS}/invoices/for-invoice/{invoice_id}",
         )
     }
     for (method, template), (url, body) in attempts.items():

@@ -28,6 +28,13 @@ EVENT_TYPE = "fuzz_call"
 # An email policy: a URL recipient cannot be a path segment as Sequence's path writes it.
 RECIPIENT = "operations@example.com"
 PASSWORD = "correct horse battery staple"
+# Values kept when the object they name is made: the alias's value, the schedule and the
+# invoice the payment settings were made for.
+MADE_WITH = {
+    "alias_value": "alias",
+    "settled_schedule": "schedule_payment_settings",
+    "settled_invoice": "invoice_payment_settings",
+}
 
 
 def _made(response: httpx.Response) -> dict[str, Any]:
@@ -86,6 +93,15 @@ class SequenceObjects:
             "attachment": ((), lambda: str(upload(self.api)["id"])),
             "tax_category": ((), self._tax_category),
             "billing_run": (("account", "schedule"), self._billing_run),
+            "payment_settings": ((), lambda: self._get_id("/api/payments/settings")),
+            "stripe_settings": ((), lambda: self._get_id("/api/stripe/collections/settings")),
+            # Objects of their own, each to be given payment settings once.
+            "payment_customer": ((), lambda: self._post("/api/customers", customer_body())),
+            "payment_schedule": (("customer", "price"), self._new_schedule),
+            "payment_invoice": (("customer",), self._invoice),
+            "customer_payment_settings": ((), self._customer_payment_settings),
+            "schedule_payment_settings": (("customer", "price"), self._schedule_payment_settings),
+            "invoice_payment_settings": (("customer",), self._invoice_payment_settings),
         }
 
     def __getitem__(self, kind: str) -> str:
@@ -112,9 +128,9 @@ class SequenceObjects:
             return self._ids["seat_type"]
         if name == "event_type":
             return EVENT_TYPE
-        if name == "alias_value":
-            self["alias"]
-            return self._ids["alias_value"]
+        if name in MADE_WITH:
+            self[MADE_WITH[name]]
+            return self._ids[name]
         if name == "recipient":
             self["policy"]
             return RECIPIENT
@@ -124,6 +140,31 @@ class SequenceObjects:
 
     def _post(self, url: str, body: dict[str, Any]) -> str:
         return str(_made(self.api.post(url, json=body))["id"])
+
+    def _get_id(self, url: str) -> str:
+        return str(_made(self.api.get(url))["id"])
+
+    def _new_schedule(self) -> str:
+        price = self["price"]
+        body = schedule_body(self["customer"], [price], isDraft=True, phases=[phase([price])])
+        return self._post("/api/billing-schedules", body)
+
+    def _customer_payment_settings(self) -> str:
+        customer = self._post("/api/customers", customer_body())
+        body = {"customerId": customer, "paymentProvider": "STRIPE"}
+        return self._post("/api/payments/settings/customers", body)
+
+    def _schedule_payment_settings(self) -> str:
+        schedule = self._new_schedule()
+        self._ids["settled_schedule"] = schedule
+        body = {"billingScheduleId": schedule, "paymentProvider": "STRIPE", "autoCharge": True}
+        return self._post("/api/payments/settings/billing-schedules", body)
+
+    def _invoice_payment_settings(self) -> str:
+        invoice = self._invoice()
+        self._ids["settled_invoice"] = invoice
+        body = {"invoiceId": invoice, "paymentProvider": "STRIPE"}
+        return self._post("/api/payments/settings/invoices", body)
 
     def _account(self) -> str:
         return str(self.api.get("/api/sequence-accounts").json()["items"][0]["id"])

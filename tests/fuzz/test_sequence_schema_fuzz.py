@@ -153,6 +153,21 @@ PATH_OBJECTS = {
     "users": "user",
     "render-settings": "render_settings",
 }
+# Under /payments/settings (and /stripe/collections/settings) segments name settings.
+PAYMENT_PATH_OBJECTS = {
+    "settings": "payment_settings",
+    "customers": "customer_payment_settings",
+    "billing-schedules": "schedule_payment_settings",
+    "for-billing-schedule": "settled_schedule",
+    "invoices": "invoice_payment_settings",
+    "for-invoice": "settled_invoice",
+}
+# Payment settings are made once per object: each create names a fresh one.
+PAYMENT_SETTINGS_BODIES = {
+    "/payments/settings/customers": {"customerId": "payment_customer"},
+    "/payments/settings/billing-schedules": {"billingScheduleId": "payment_schedule"},
+    "/payments/settings/invoices": {"invoiceId": "payment_invoice"},
+}
 # Actions after which their object is no longer what the next request expects.
 ENDING_ACTIONS = {
     "archive",
@@ -180,6 +195,10 @@ def path_objects(path: str) -> dict[str, str]:
         elif segment == "credits":
             # /credits/{id} is a grant; /credits/{customerId}/... a customer.
             named[parameter] = "grant" if parameter == "id" else "customer"
+        elif path.startswith("/stripe/collections/settings"):
+            named[parameter] = "stripe_settings"
+        elif path.startswith("/payments/settings"):
+            named[parameter] = PAYMENT_PATH_OBJECTS[segment]
         elif segment in PATH_OBJECTS:
             named[parameter] = PATH_OBJECTS[segment]
     return named
@@ -189,6 +208,8 @@ def changed_objects(method: str, path: str) -> tuple[str, ...]:
     """The objects a successful call of this operation removes or moves on."""
     if (method, path) == ("post", "/invoices/merge"):
         return MERGED_DRAFTS
+    if method == "post" and path in PAYMENT_SETTINGS_BODIES:
+        return tuple(PAYMENT_SETTINGS_BODIES[path].values())
     named = list(path_objects(path).values())
     if not named:
         return ()
@@ -203,6 +224,9 @@ def body_references(path: str) -> dict[str, str]:
     references = {**BODY_REFERENCES, "groupId": f"{owner}_group"}
     if owner == "credit_note":
         references.update(CREDIT_NOTE_REFERENCES)
+    references.update(PAYMENT_SETTINGS_BODIES.get(path, {}))
+    if path == "/payments/settings/invoices":
+        references["customerId"] = "customer"  # the payment invoice's customer
     for prefix, own_key in OWN_KEYS.items():
         if path.startswith(prefix):
             del references[own_key]

@@ -558,6 +558,28 @@ def bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[st
                 },
             ),
         ],
+        ("post", "/api/payments/settings/customers"): [
+            (
+                "/api/payments/settings/customers",
+                {"customerId": ids["customer"], "paymentProvider": "STRIPE"},
+            ),
+        ],
+        ("post", "/api/payments/settings/billing-schedules"): [
+            (
+                "/api/payments/settings/billing-schedules",
+                {"billingScheduleId": ids["granting_schedule"], "paymentProvider": "STRIPE"},
+            ),
+        ],
+        ("post", "/api/payments/settings/invoices"): [
+            (
+                "/api/payments/settings/invoices",
+                {
+                    "invoiceId": ids["sent_invoice"],
+                    "customerId": ids["customer"],
+                    "paymentProvider": "STRIPE",
+                },
+            ),
+        ],
         ("post", "/api/credits"): [
             (
                 "/api/credits",

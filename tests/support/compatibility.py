@@ -25,25 +25,6 @@ QUOTES = "quotes: a later issue"
 
 # Sequence's operations (method, path without /api) Tally does not serve yet, with why.
 NOT_SERVED = {
-    # Payment settings and Stripe collection settings come with the payments issue.
-    ("get", "/payments/settings"): PAYMENTS_ISSUE,
-    ("put", "/payments/settings/{id}"): PAYMENTS_ISSUE,
-    ("post", "/payments/settings/billing-schedules"): PAYMENTS_ISSUE,
-    ("get", "/payments/settings/billing-schedules/for-billing-schedule/{id}"): PAYMENTS_ISSUE,
-    ("get", "/payments/settings/billing-schedules/{id}"): PAYMENTS_ISSUE,
-    ("put", "/payments/settings/billing-schedules/{id}"): PAYMENTS_ISSUE,
-    ("delete", "/payments/settings/billing-schedules/{id}"): PAYMENTS_ISSUE,
-    ("post", "/payments/settings/customers"): PAYMENTS_ISSUE,
-    ("get", "/payments/settings/customers/{id}"): PAYMENTS_ISSUE,
-    ("put", "/payments/settings/customers/{id}"): PAYMENTS_ISSUE,
-    ("delete", "/payments/settings/customers/{id}"): PAYMENTS_ISSUE,
-    ("post", "/payments/settings/invoices"): PAYMENTS_ISSUE,
-    ("get", "/payments/settings/invoices/for-invoice/{id}"): PAYMENTS_ISSUE,
-    ("get", "/payments/settings/invoices/{id}"): PAYMENTS_ISSUE,
-    ("put", "/payments/settings/invoices/{id}"): PAYMENTS_ISSUE,
-    ("delete", "/payments/settings/invoices/{id}"): PAYMENTS_ISSUE,
-    ("get", "/stripe/collections/settings"): PAYMENTS_ISSUE,
-    ("put", "/stripe/collections/settings/{id}"): PAYMENTS_ISSUE,
     # Quotes.
     ("get", "/quotes"): QUOTES,
     ("get", "/quotes/{id}/analytics"): QUOTES,

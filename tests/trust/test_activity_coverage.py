@@ -637,6 +637,65 @@ def stripe_disconnect(w: World) -> Call:
     return Call("DELETE", url, None, connection["id"])
 
 
+PAYMENT_SETTINGS = "/api/payments/settings"
+BSPS = "BILLING_SCHEDULE_PAYMENT_SETTINGS"
+
+
+def payment_settings_update(w: World) -> Call:
+    settings = w.created(w.api.get(PAYMENT_SETTINGS))
+    url = f"{PAYMENT_SETTINGS}/{settings['id']}"
+    body = {
+        "failureNotifications": {
+            "merchantNotifications": "DO_NOT_SEND_NOTIFICATIONS",
+            "customerNotifications": "SEND_NOTIFICATIONS",
+        }
+    }
+    return Call(
+        "PUT", url, body, settings["id"], refused=("PUT", url, {"failureNotifications": {}})
+    )
+
+
+def stripe_settings_update(w: World) -> Call:
+    settings = w.created(w.api.get("/api/stripe/collections/settings"))
+    url = f"/api/stripe/collections/settings/{settings['id']}"
+    return Call(
+        "PUT", url, {"enableAutomaticPayments": True, "retryOffsetDays": [1, 5]}, settings["id"],
+        refused=("PUT", url, {"retryOffsetDays": [5, 1]}),
+    )  # fmt: skip
+
+
+def _settings_of(w: World, what: str) -> tuple[str, dict[str, Any], str]:
+    """A fresh object of `what` (customers, billing-schedules, invoices), the body that gives
+    it payment settings, and its customer."""
+    if what == "customers":
+        customer = w.customer()["id"]
+        return customer, {"customerId": customer}, customer
+    if what == "billing-schedules":
+        setup = Setup(w.api)
+        schedule = setup.create()["id"]
+        return schedule, {"billingScheduleId": schedule, "autoCharge": True}, setup.customer_id
+    invoice = w.invoice()
+    return invoice, {"invoiceId": invoice}, _customer_of(w, invoice)
+
+
+def object_payment_settings(what: str, action: str) -> Callable[[World], Call]:
+    def call(w: World) -> Call:
+        url = f"{PAYMENT_SETTINGS}/{what}"
+        _, body, customer = _settings_of(w, what)
+        if action == "POST":
+            return Call("POST", url, {**body, "paymentProvider": "STRIPE"}, target_id=customer)
+        made = w.created(w.api.post(url, json={**body, "paymentProvider": "STRIPE"}))
+        one = f"{url}/{made['id']}"
+        if action == "PUT":
+            return Call(
+                "PUT", one, {"paymentProvider": "NONE"}, made["id"], customer,
+                refused=("PUT", one, {"paymentProvider": "PAYPAL"}),
+            )  # fmt: skip
+        return Call("DELETE", one, None, made["id"], customer)
+
+    return call
+
+
 C, IV, N = "CUSTOMER", "INVOICE", "CREDIT_NOTE"
 INV, NOTE = "/api/invoices/{id}", "/api/credit-notes/{id}"
 LINES, GROUPS = "/api/invoices/{invoice}/line-items", "/api/invoices/{invoice}/line-item-groups"
@@ -761,6 +820,28 @@ LOGGED = [
            None, stripe_connect),
     Logged(("delete", "/api/payment-providers/stripe"), "DISCONNECTED",
            "PAYMENT_PROVIDER_CONNECTION", None, stripe_disconnect),
+    Logged(("put", "/api/payments/settings/{id}"), "UPDATED", "PAYMENT_SETTINGS", None,
+           payment_settings_update),
+    Logged(("put", "/api/stripe/collections/settings/{id}"), "UPDATED",
+           "STRIPE_COLLECTION_SETTINGS", None, stripe_settings_update),
+    Logged(("post", "/api/payments/settings/customers"), "CREATED",
+           "CUSTOMER_PAYMENT_SETTINGS", C, object_payment_settings("customers", "POST")),
+    Logged(("put", "/api/payments/settings/customers/{id}"), "UPDATED",
+           "CUSTOMER_PAYMENT_SETTINGS", C, object_payment_settings("customers", "PUT")),
+    Logged(("delete", "/api/payments/settings/customers/{id}"), "DELETED",
+           "CUSTOMER_PAYMENT_SETTINGS", C, object_payment_settings("customers", "DELETE")),
+    Logged(("post", "/api/payments/settings/billing-schedules"), "CREATED",
+           BSPS, C, object_payment_settings("billing-schedules", "POST")),
+    Logged(("put", "/api/payments/settings/billing-schedules/{id}"), "UPDATED",
+           BSPS, C, object_payment_settings("billing-schedules", "PUT")),
+    Logged(("delete", "/api/payments/settings/billing-schedules/{id}"), "DELETED",
+           BSPS, C, object_payment_settings("billing-schedules", "DELETE")),
+    Logged(("post", "/api/payments/settings/invoices"), "CREATED",
+           "INVOICE_PAYMENT_SETTINGS", C, object_payment_settings("invoices", "POST")),
+    Logged(("put", "/api/payments/settings/invoices/{id}"), "UPDATED",
+           "INVOICE_PAYMENT_SETTINGS", C, object_payment_settings("invoices", "PUT")),
+    Logged(("delete", "/api/payments/settings/invoices/{id}"), "DELETED",
+           "INVOICE_PAYMENT_SETTINGS", C, object_payment_settings("invoices", "DELETE")),
 ]  # fmt: skip
 
 # Writing operations that log nothing, and why.

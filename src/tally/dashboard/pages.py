@@ -305,6 +305,7 @@ def install_dashboard(app: FastAPI) -> None:
         credits,
         customers,
         invoices,
+        payment_settings,
         schedules,
         schedules_edit,
         usage,
@@ -323,6 +324,7 @@ def install_dashboard(app: FastAPI) -> None:
         schedules,
         usage,
         webhooks,  # before account_settings, for the same reason
+        payment_settings,
         account_settings,
     ):
         app.include_router(section.router)

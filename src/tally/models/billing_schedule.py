@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tally.models.base import Base, TenantMixin
+
+if TYPE_CHECKING:
+    from tally.models.payment_settings import BillingSchedulePaymentSettings
 
 
 class ScheduleStatus(StrEnum):
@@ -54,8 +57,6 @@ class BillingSchedule(TenantMixin, Base):
     reference: Mapped[str | None] = mapped_column(String(500), default=None)
     label: Mapped[str | None] = mapped_column(String(500), default=None)
     memo: Mapped[str | None] = mapped_column(String(5000), default=None)
-    payment_provider: Mapped[str | None] = mapped_column(String(20), default=None)
-    auto_charge: Mapped[bool] = mapped_column(default=False)
     custom_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     integration_ids: Mapped[list[Any]] = mapped_column(default=list)
     # Uploaded attachments its invoices are sent with (id and details, as on invoices).
@@ -68,6 +69,16 @@ class BillingSchedule(TenantMixin, Base):
         back_populates="schedule", order_by="BillingSchedulePhase.start_date", lazy="raise"
     )
     tax_rates: Mapped[list[ScheduleTaxRate]] = relationship(lazy="raise")
+    # Which provider collects its invoices, and whether automatically (the schedule's
+    # paymentProvider and autoCharge): its live payment settings row is the one truth.
+    payment_settings: Mapped[BillingSchedulePaymentSettings | None] = relationship(
+        primaryjoin="and_(BillingSchedule.id == "
+        "foreign(BillingSchedulePaymentSettings.billing_schedule_id), "
+        "BillingSchedulePaymentSettings.deleted_at.is_(None))",
+        viewonly=True,
+        uselist=False,
+        lazy="raise",
+    )
 
 
 class BillingSchedulePhase(TenantMixin, Base):

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tally.models.base import Base, TenantMixin
@@ -57,7 +57,17 @@ class StripeCollectionSettings(TenantMixin, Base):
 
 class CustomerPaymentSettings(TenantMixin, Base):
     __tablename__ = "customer_payment_settings"
-    __table_args__ = (UniqueConstraint("account_id", "customer_id"),)
+    # One live row per customer; a deleted one frees the place for a new one.
+    __table_args__ = (
+        Index(
+            "uq_customer_payment_settings_live",
+            "account_id",
+            "customer_id",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
     account_id_leads_a_key = True
 
     customer_id: Mapped[str] = mapped_column(String(36), ForeignKey("customers.id"))
@@ -67,7 +77,17 @@ class CustomerPaymentSettings(TenantMixin, Base):
 
 class BillingSchedulePaymentSettings(TenantMixin, Base):
     __tablename__ = "billing_schedule_payment_settings"
-    __table_args__ = (UniqueConstraint("account_id", "billing_schedule_id"),)
+    # One live row per billing schedule; a deleted one frees the place for a new one.
+    __table_args__ = (
+        Index(
+            "uq_billing_schedule_payment_settings_live",
+            "account_id",
+            "billing_schedule_id",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
     account_id_leads_a_key = True
 
     billing_schedule_id: Mapped[str] = mapped_column(String(36), ForeignKey("billing_schedules.id"))
@@ -78,7 +98,17 @@ class BillingSchedulePaymentSettings(TenantMixin, Base):
 
 class InvoicePaymentSettings(TenantMixin, Base):
     __tablename__ = "invoice_payment_settings"
-    __table_args__ = (UniqueConstraint("account_id", "invoice_id"),)
+    # One live row per invoice; a deleted one frees the place for a new one.
+    __table_args__ = (
+        Index(
+            "uq_invoice_payment_settings_live",
+            "account_id",
+            "invoice_id",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
     account_id_leads_a_key = True
 
     invoice_id: Mapped[str] = mapped_column(String(36), ForeignKey("invoices.id"))

@@ -132,8 +132,10 @@ def copy_request(
         custom_fields=dict(source.custom_fields) or None,
         reference=source.reference,
         label=source.label,
-        payment_provider=source.payment_provider,
-        auto_charge=source.auto_charge,
+        payment_provider=source.payment_settings.payment_provider.value
+        if source.payment_settings
+        else None,
+        auto_charge=source.payment_settings.auto_charge if source.payment_settings else None,
     )
 
 

@@ -425,6 +425,7 @@ class BillingScheduleOut(Schema):
         )
         order = {price_id: index for index, price_id in enumerate(price_ids)}
         tax_rates = sorted(schedule.tax_rates, key=lambda item: order.get(item.price_id, 0))
+        payment = schedule.payment_settings
         return cls(
             id=schedule.id,
             customer_id=schedule.customer_id,
@@ -458,6 +459,7 @@ class BillingScheduleOut(Schema):
             default_due_date_days=schedule.default_due_date_days,
             memo=schedule.memo,
             custom_fields=schedule.custom_fields,
-            payment_provider=schedule.payment_provider,
-            auto_charge=schedule.auto_charge,
+            # Its live payment settings row (`/payments/settings/billing-schedules`).
+            payment_provider=payment.payment_provider.value if payment else None,
+            auto_charge=payment.auto_charge if payment else False,
         )

@@ -28,9 +28,11 @@ from tally.models import (
     Account,
     BillingFrequency,
     BillingSchedule,
+    BillingSchedulePaymentSettings,
     BillingSchedulePhase,
     BillingType,
     Customer,
+    PaymentProviderName,
     PhaseDiscount,
     PhaseMinimum,
     PhasePrice,
@@ -61,6 +63,7 @@ def schedule_query(account_id: str) -> Select[BillingSchedule]:
             phases.selectinload(BillingSchedulePhase.discounts),
             phases.selectinload(BillingSchedulePhase.minimums),
             selectinload(BillingSchedule.tax_rates),
+            selectinload(BillingSchedule.payment_settings),
         )
     )
 
@@ -430,6 +433,9 @@ def create_schedule(session: Session, account_id: str, data: ScheduleCreate) -> 
         session, account_id, data.phases, data.tax_rates or [], {}
     )
     prices = _validate(session, account_id, data.start_date, data.end_date, phases, tax_rates)
+    if data.auto_charge and data.payment_provider is None:
+        # Kept in the schedule's payment settings, which name the provider that charges.
+        raise InvalidRequest.field("autoCharge", "needs a paymentProvider to charge through")
     status = (
         ScheduleStatus.DRAFT
         if data.is_draft
@@ -449,8 +455,6 @@ def create_schedule(session: Session, account_id: str, data: ScheduleCreate) -> 
         reference=data.reference,
         label=data.label,
         memo=data.memo,
-        payment_provider=data.payment_provider,
-        auto_charge=bool(data.auto_charge),
         custom_fields=data.custom_fields or {},
         integration_ids=[],
         attachment_assets=attachments,
@@ -459,6 +463,16 @@ def create_schedule(session: Session, account_id: str, data: ScheduleCreate) -> 
     session.flush()
     phase_ids = _add_terms(session, schedule, phases, tax_rates)
     phase_grants.write_specs(session, schedule, phases, phase_ids, prices, [])
+    if data.payment_provider is not None:
+        session.add(
+            BillingSchedulePaymentSettings(
+                account_id=account_id,
+                billing_schedule_id=schedule.id,
+                payment_provider=PaymentProviderName(data.payment_provider),
+                auto_charge=bool(data.auto_charge),
+            )
+        )
+        session.flush()
     _announce(session, account_id, NotificationType.BILLING_SCHEDULE_CREATED, [schedule.id])
     created = get_schedule(session, account_id, schedule.id)
     names = {price.id: price.name for price in prices.values()}
