@@ -17,7 +17,14 @@ from tally.billed.locks import lock_document
 from tally.core.money import minor_unit
 from tally.exceptions import BalanceExceeded, InvalidRequest, InvalidStateTransition
 from tally.invoices import audit
-from tally.models import Invoice, InvoiceStatus, Payment, PaymentOrigin, PaymentStatus
+from tally.models import (
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentMethod,
+    PaymentOrigin,
+    PaymentStatus,
+)
 from tally.models.scoped import scoped
 from tally.notifications.events import INVOICE, NotificationType, emit
 
@@ -57,6 +64,7 @@ def record_payment(
     amount: Decimal,
     origin: PaymentOrigin,
     paid_on: date,
+    method: PaymentMethod | None = None,
     reference: str | None = None,
     provider_payment_id: str | None = None,
     attempt_id: str | None = None,
@@ -95,6 +103,7 @@ def record_payment(
         invoice_id=invoice.id,
         customer_id=invoice.customer_id,
         origin=origin,
+        method=method,
         amount=amount,
         currency=invoice.currency,
         paid_on=paid_on,
