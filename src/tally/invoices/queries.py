@@ -143,7 +143,10 @@ def payment_facts(
     rows = session.execute(
         scoped(PaymentAttempt, account_id)
         .with_only_columns(
-            PaymentAttempt.invoice_id, PaymentAttempt.status, Payment.amount, Payment.refunded_amount
+            PaymentAttempt.invoice_id,
+            PaymentAttempt.status,
+            Payment.amount,
+            Payment.refunded_amount,
         )
         .join(
             latest,
