@@ -305,6 +305,7 @@ def install_dashboard(app: FastAPI) -> None:
         credits,
         customers,
         invoices,
+        payments,
         schedules,
         schedules_edit,
         usage,
@@ -313,6 +314,7 @@ def install_dashboard(app: FastAPI) -> None:
 
     for section in (
         invoices,
+        payments,
         credits,
         customers,
         catalog_edit,  # before catalog: its fixed paths must win over catalog's {id} paths
