@@ -45,6 +45,18 @@ TALLY_EXTENSIONS = {
     ("post", "/api/customers/{id}/portal-link/rotate"),
     ("get", "/api/portal-settings"),
     ("put", "/api/portal-settings"),
+    # Connecting the account's payment provider (Sequence connects Stripe by OAuth).
+    ("get", "/api/payment-providers/stripe"),
+    ("put", "/api/payment-providers/stripe"),
+    ("delete", "/api/payment-providers/stripe"),
+    # Payments as records: recorded by hand, refunded, the customer's balance, aging.
+    ("post", "/api/invoices/{id}/payments"),
+    ("get", "/api/invoices/{id}/payments"),
+    ("get", "/api/payments"),
+    ("get", "/api/payments/{id}"),
+    ("post", "/api/payments/{id}/refund"),
+    ("get", "/api/customers/{id}/balance"),
+    ("get", "/api/receivables/aging"),
 }
 
 
