@@ -49,6 +49,14 @@ TALLY_EXTENSIONS = {
     ("get", "/api/payment-providers/stripe"),
     ("put", "/api/payment-providers/stripe"),
     ("delete", "/api/payment-providers/stripe"),
+    # Payments as records: recorded by hand, refunded, the customer's balance, aging.
+    ("post", "/api/invoices/{id}/payments"),
+    ("get", "/api/invoices/{id}/payments"),
+    ("get", "/api/payments"),
+    ("get", "/api/payments/{id}"),
+    ("post", "/api/payments/{id}/refund"),
+    ("get", "/api/customers/{id}/balance"),
+    ("get", "/api/receivables/aging"),
 }
 
 

@@ -156,6 +156,14 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
     sent_invoice_id = sent_invoice(app.state.db, account_id, customer)
     draft_note = new_note(api, sent_invoice_id, customer["id"])
     note_url = f"/api/credit-notes/{draft_note['id']}"
+    payment_url = (
+        "/api/payments/"
+        + (
+            api.post(f"/api/invoices/{sent_invoice_id}/payments", json={"amount": "10.00"}).json()[
+                "id"
+            ]
+        )
+    )
     note_line = add_line(api, draft_note["id"])
     note_group = api.post(f"{note_url}/line-item-groups", json={"title": "G"}).json()
     contact = {"name": "X", "email": "x@example.com", "billingPreference": "NONE"}
@@ -410,6 +418,14 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
             f"/api/sequence-accounts/{account_id}",
             {"companyName": "Hijacked"},
         ),
+        ("post", "/api/invoices/{id}/payments"): (
+            f"/api/invoices/{sent_invoice_id}/payments",
+            {"amount": "1.00"},
+        ),
+        ("get", "/api/invoices/{id}/payments"): (f"/api/invoices/{sent_invoice_id}/payments", None),
+        ("get", "/api/payments/{id}"): (payment_url, None),
+        ("post", "/api/payments/{id}/refund"): (f"{payment_url}/refund", {"amount": "1.00"}),
+        ("get", "/api/customers/{id}/balance"): (f"/api/customers/{customer['id']}/balance", None),
         **_party_attempts(app, api, account_id, customer["id"], schedule_url),
         **_payment_settings_attempts(api, customer["id"], schedule["id"], invoice_id),
     }
@@ -439,6 +455,8 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
             invoice_url,
             note_url,
             credit_url,
+            payment_url,
+            f"/api/invoices/{sent_invoice_id}",
             f"/api/credits/{customer['id']}/balances",
             "/api/invoices/render-settings",
             PAYMENTS,

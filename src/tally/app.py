@@ -35,6 +35,7 @@ from tally.ops.health import router as health_router
 from tally.ops.limits import Limits
 from tally.ops.metrics import router as metrics_router
 from tally.payments.connection_endpoints import router as payment_providers_router
+from tally.payments.manual_endpoints import router as payments_router
 from tally.payments.settings_endpoints import router as payment_settings_router
 from tally.portal.access import install_portal_errors
 from tally.portal.api import router as portal_api_router
@@ -97,6 +98,7 @@ def api_routes() -> APIRouter:
         users_router,
         payment_providers_router,
         payment_settings_router,
+        payments_router,
     ):
         api.include_router(router)
     return api

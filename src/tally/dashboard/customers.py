@@ -37,6 +37,7 @@ from tally.dashboard.customers_form import (
     form_from_view,
     payload,
 )
+from tally.dashboard.payments_view import customer_section
 from tally.dashboard.web import (
     HOME,
     DashboardPageError,
@@ -289,6 +290,7 @@ def customer_page(
         schedules=customer_schedules,
         invoices=customer_invoices,
         balances=balances(session, account_id, customer, today),
+        payments=customer_section(session, request.app.state.settings, account_id, customer.id),
         activity=recent(session, account_id, customer.id),
         money=_money,
         message=MESSAGES.get(request.query_params.get("done", "")),

@@ -306,6 +306,7 @@ def install_dashboard(app: FastAPI) -> None:
         customers,
         invoices,
         payment_settings,
+        payments,
         schedules,
         schedules_edit,
         usage,
@@ -314,6 +315,7 @@ def install_dashboard(app: FastAPI) -> None:
 
     for section in (
         invoices,
+        payments,
         credits,
         customers,
         catalog_edit,  # before catalog: its fixed paths must win over catalog's {id} paths

@@ -41,6 +41,7 @@ SECTIONS = (
     ("Catalog", "/dashboard/catalog"),
     ("Billing schedules", "/dashboard/billing-schedules"),
     ("Invoices", "/dashboard/invoices"),
+    ("Receivables", "/dashboard/receivables"),
     ("Credits", "/dashboard/credits"),
     ("Usage", "/dashboard/usage"),
     ("Settings", "/dashboard/settings"),

@@ -19,7 +19,7 @@ from tally.api.types import Currency
 from tally.billed import lines
 from tally.core.clock import local_today
 from tally.exceptions import InvalidRequest
-from tally.invoices import drafts, lifecycle, service
+from tally.invoices import drafts, lifecycle, queries, service
 from tally.invoices.schemas import (
     CurrencyTotal,
     InvoiceCreate,
@@ -201,7 +201,9 @@ def _merchant(session: Session, account: CurrentAccount) -> Account:
 def _out(session: Session, merchant: Account, invoice: Invoice) -> InvoiceOut:
     archived = service.archived_customers(session, merchant.id, [invoice])
     credits = service.credit_lines(session, merchant.id, [invoice.id])
-    return InvoiceOut.build(invoice, archived, local_today(merchant.timezone), credits[invoice.id])
+    facts = queries.payment_facts(session, merchant.id, [invoice.id])
+    today = local_today(merchant.timezone)
+    return InvoiceOut.build(invoice, archived, today, credits[invoice.id], facts[invoice.id])
 
 
 @router.get("/invoices", summary="List invoices")
@@ -212,10 +214,13 @@ def list_invoices(
     query = service.filtered_invoices(account.account_id, filters, today, session)
     page = page_of_invoices(session, query, filters.sort, paging)
     archived = service.archived_customers(session, account.account_id, page.rows)
-    credits = service.credit_lines(session, account.account_id, [i.id for i in page.rows])
+    ids = [invoice.id for invoice in page.rows]
+    credits = service.credit_lines(session, account.account_id, ids)
+    facts = queries.payment_facts(session, account.account_id, ids)
     return Page(
         items=[
-            InvoiceOut.build(invoice, archived, today, credits[invoice.id]) for invoice in page.rows
+            InvoiceOut.build(invoice, archived, today, credits[invoice.id], facts[invoice.id])
+            for invoice in page.rows
         ],
         pagination=page.pagination,
     )
@@ -260,7 +265,9 @@ def get_invoice(id: str, account: CurrentAccount, session: DbSession) -> Invoice
     merchant = _merchant(session, account)
     invoice = service.get_invoice(session, account.account_id, id)
     archived = service.archived_customers(session, account.account_id, [invoice])
-    return InvoiceDetailOut.build_detail(invoice, archived, local_today(merchant.timezone))
+    facts = queries.payment_facts(session, account.account_id, [invoice.id])
+    today = local_today(merchant.timezone)
+    return InvoiceDetailOut.build_detail(invoice, archived, today, facts[invoice.id])
 
 
 @router.delete(

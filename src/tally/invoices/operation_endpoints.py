@@ -15,7 +15,15 @@ from tally.api.pagination import Paging
 from tally.api.routing import api_router
 from tally.api.schemas import Page
 from tally.core.clock import local_today
-from tally.invoices import maintenance, merge, payment_reminders, render_settings, service, updates
+from tally.invoices import (
+    maintenance,
+    merge,
+    payment_reminders,
+    queries,
+    render_settings,
+    service,
+    updates,
+)
 from tally.invoices.endpoints import Filters
 from tally.invoices.operation_schemas import (
     CurrencyConversionsOut,
@@ -40,7 +48,9 @@ _ACCEPTED: dict[int | str, dict[str, Any]] = {202: {"description": "Accepted"}}
 def _out(session: DbSession, merchant: Account, invoice: Invoice) -> InvoiceOut:
     archived = service.archived_customers(session, merchant.id, [invoice])
     credits = service.credit_lines(session, merchant.id, [invoice.id])
-    return InvoiceOut.build(invoice, archived, local_today(merchant.timezone), credits[invoice.id])
+    facts = queries.payment_facts(session, merchant.id, [invoice.id])
+    today = local_today(merchant.timezone)
+    return InvoiceOut.build(invoice, archived, today, credits[invoice.id], facts[invoice.id])
 
 
 @router.get(

@@ -1,5 +1,6 @@
-"""Invoices as webhook events carry them: the API's InvoiceResponse, in three queries for any
-number of invoices (the invoices, their archived customers, the account's time zone)."""
+"""Invoices as webhook events carry them: the API's InvoiceResponse, in a few queries for any
+number of invoices (the invoices, their archived customers, the account's time zone, their
+credit lines, payments and Stripe attempts)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tally.core.clock import local_today
-from tally.invoices import service
+from tally.invoices import queries, service
 from tally.invoices.schemas import InvoiceOut
 from tally.models import Invoice
 from tally.models.scoped import get_account
@@ -31,9 +32,12 @@ def present_invoices(
         return {}
     archived = service.archived_customers(session, account_id, invoices)
     today = local_today(get_account(session, account_id).timezone)
+    ids = [invoice.id for invoice in invoices]
+    credits = service.credit_lines(session, account_id, ids)
+    facts = queries.payment_facts(session, account_id, ids)
     return {
-        invoice.id: InvoiceOut.build(invoice, archived, today).model_dump(
-            mode="json", by_alias=True
-        )
+        invoice.id: InvoiceOut.build(
+            invoice, archived, today, credits[invoice.id], facts[invoice.id]
+        ).model_dump(mode="json", by_alias=True)
         for invoice in invoices
     }

@@ -8,12 +8,21 @@ ones: written off, nobody chases them. Due today is not overdue yet; no due date
 row already loaded; tests hold the two to the same answers."""
 
 from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
-from tally.models import Invoice, InvoiceStatus, PaymentStatus
+from tally.models import (
+    AttemptStatus,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentAttempt,
+    PaymentProviderName,
+    PaymentStatus,
+)
 from tally.models.scoped import scoped
 
 # Payment statuses that still owe money (UNCOLLECTIBLE is written off).
@@ -84,3 +93,77 @@ def billed_periods(
         for start, end, status in session.execute(query)
         if start is not None and end is not None
     ]
+
+
+# Sequence's IntegrationPaymentStatus of a Stripe attempt (a succeeded one is PAID, or
+# REFUNDED once its payment was refunded in full).
+_STRIPE_STATUS = {
+    AttemptStatus.PENDING: "IN_PROGRESS",  # the provider is processing it
+    AttemptStatus.REQUIRES_ACTION: "PENDING",  # waiting for the customer
+    AttemptStatus.SUCCEEDED: "PAID",
+    AttemptStatus.FAILED: "FAILED",
+    AttemptStatus.CANCELLED: "CANCELLED",
+}
+
+
+@dataclass(frozen=True)
+class PaymentFacts:
+    """What an invoice's answer says about its payments: `paymentAllocations` (its payments,
+    oldest first) and `integrationPaymentStatuses.stripe` (its latest Stripe attempt's)."""
+
+    payments: list[Payment] = field(default_factory=list)
+    stripe_status: str | None = None
+
+
+def payment_facts(
+    session: Session, account_id: str, invoice_ids: Collection[str]
+) -> dict[str, PaymentFacts]:
+    """Every invoice's `PaymentFacts`, in two queries for a page of invoices. Read from the
+    payments tables directly: the payments package sits above the invoices domain."""
+    ids = list(invoice_ids)
+    payments: dict[str, list[Payment]] = {invoice_id: [] for invoice_id in ids}
+    if not ids:
+        return {}
+    for payment in session.scalars(
+        scoped(Payment, account_id)
+        .where(Payment.invoice_id.in_(ids))
+        .order_by(Payment.created_at, Payment.id)
+    ):
+        payments[payment.invoice_id].append(payment)
+    latest = (
+        select(PaymentAttempt.invoice_id, func.max(PaymentAttempt.number).label("number"))
+        .where(
+            PaymentAttempt.account_id == account_id,
+            PaymentAttempt.invoice_id.in_(ids),
+            PaymentAttempt.provider == PaymentProviderName.STRIPE,
+        )
+        .group_by(PaymentAttempt.invoice_id)
+        .subquery()
+    )
+    rows = session.execute(
+        scoped(PaymentAttempt, account_id)
+        .with_only_columns(
+            PaymentAttempt.invoice_id,
+            PaymentAttempt.status,
+            Payment.amount,
+            Payment.refunded_amount,
+        )
+        .join(
+            latest,
+            and_(
+                latest.c.invoice_id == PaymentAttempt.invoice_id,
+                latest.c.number == PaymentAttempt.number,
+            ),
+        )
+        .outerjoin(
+            Payment,
+            and_(Payment.account_id == account_id, Payment.attempt_id == PaymentAttempt.id),
+        )
+    )
+    stripe: dict[str, str] = {}
+    for invoice_id, status, amount, refunded in rows:
+        refunded_in_full = amount is not None and refunded >= amount
+        stripe[invoice_id] = "REFUNDED" if refunded_in_full else _STRIPE_STATUS[status]
+    return {
+        invoice_id: PaymentFacts(payments[invoice_id], stripe.get(invoice_id)) for invoice_id in ids
+    }

@@ -32,7 +32,7 @@ from tally.billed.schemas import GroupHeading, group_fields, line_fields
 from tally.catalog.price_schemas import IntegrationService
 from tally.core.clock import midnight_utc
 from tally.core.wire import money
-from tally.invoices.queries import invoice_is_overdue
+from tally.invoices.queries import PaymentFacts, invoice_is_overdue
 from tally.models import (
     EDITABLE_STATUSES,
     DueDateSource,
@@ -41,6 +41,7 @@ from tally.models import (
     InvoiceLineItemGroup,
     InvoiceStatus,
     LineKind,
+    PaymentOrigin,
     PaymentStatus,
     TaxStatus,
 )
@@ -97,11 +98,52 @@ class RenderSettings(Schema):
     payment_link_display: PaymentLinkDisplay = PaymentLinkDisplay.SHOW_PAYMENT_LINK
 
 
-class IntegrationPaymentStatuses(Schema):
-    """Per payment integration; none yet, so always empty."""
+class IntegrationPaymentStatus(StrEnum):
+    PENDING = "PENDING"
+    IN_PROGRESS = "IN_PROGRESS"
+    PAID = "PAID"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    REFUNDED = "REFUNDED"
 
-    stripe: str | None = None
-    go_cardless: str | None = None
+
+class IntegrationPaymentStatuses(Schema):
+    """Per payment integration: Stripe's is its latest attempt's (none before one)."""
+
+    stripe: IntegrationPaymentStatus | None = None
+    go_cardless: IntegrationPaymentStatus | None = None
+
+
+class PaymentAllocationOut(Schema):
+    """Sequence's PaymentAllocationResponse: a payment and what of it the invoice keeps (its
+    amount less what was refunded of it)."""
+
+    payment_id: str
+    amount: str
+    allocated_at: datetime = Field(description="When the payment was recorded.")
+    paid_at: datetime = Field(description="The day it was paid, at midnight UTC.")
+    origin: PaymentOrigin
+
+
+def payment_fields(invoice: Invoice, facts: PaymentFacts | None) -> dict[str, Any]:
+    """`paymentAllocations` and `integrationPaymentStatuses` from the invoice's payments."""
+    if facts is None:
+        return {}
+    return {
+        "payment_allocations": [
+            PaymentAllocationOut(
+                payment_id=payment.id,
+                amount=money(payment.amount - payment.refunded_amount, invoice.currency),
+                allocated_at=payment.created_at,
+                paid_at=midnight_utc(payment.paid_on),
+                origin=payment.origin,
+            )
+            for payment in facts.payments
+        ],
+        "integration_payment_statuses": IntegrationPaymentStatuses(
+            stripe=IntegrationPaymentStatus(facts.stripe_status) if facts.stripe_status else None
+        ),
+    }
 
 
 class CustomerShare(Schema):
@@ -274,9 +316,8 @@ class InvoiceOut(Schema):
     """Sequence's InvoiceResponse (the list's items are this shape too), plus `invoiceDate`,
     `isOverdue` and the moments of the invoice's lifecycle.
 
-    Credit grants come from the invoice's CREDIT lines (`credit_grant_fields`); payments and
-    integrations do not exist in Tally yet: their fields are present, as the schema
-    requires, and empty.
+    Credit grants come from the invoice's CREDIT lines (`credit_grant_fields`), payment
+    allocations and the Stripe status from its payments and attempts (`payment_fields`).
     """
 
     id: str
@@ -334,7 +375,11 @@ class InvoiceOut(Schema):
     projected_credit_grants: list[ProjectedCreditGrantOut] = Field(
         default_factory=list, description="While open: what each grant is expected to take."
     )
-    payment_allocations: list[Any] = Field(default_factory=list)
+    payment_allocations: list[PaymentAllocationOut] = Field(
+        default_factory=list,
+        description="Payments received against it, oldest first; each amount less what was "
+        "refunded of it.",
+    )
     credit_balances: str | None = Field(
         default=None,
         description="The statement of the customer's credit balances the invoice prints: "
@@ -433,13 +478,15 @@ class InvoiceOut(Schema):
         archived_customers: Collection[str],
         today: date | None = None,
         credit_lines: Collection[InvoiceLineItem] = (),
+        payments: PaymentFacts | None = None,
     ) -> "InvoiceOut":
         """`archived_customers`: ids of archived customers, at least those of this invoice;
         `today`: the account's local date, to tell whether it is overdue; `credit_lines`:
-        the invoice's CREDIT lines."""
+        the invoice's CREDIT lines; `payments`: its `queries.payment_facts`."""
         return cls(
             **cls.fields_of(invoice, archived_customers, today),
             **credit_grant_fields(invoice, credit_lines),
+            **payment_fields(invoice, payments),
         )
 
 
@@ -453,12 +500,17 @@ class InvoiceDetailOut(InvoiceOut):
 
     @classmethod
     def build_detail(
-        cls, invoice: Invoice, archived_customers: Collection[str], today: date | None = None
+        cls,
+        invoice: Invoice,
+        archived_customers: Collection[str],
+        today: date | None = None,
+        payments: PaymentFacts | None = None,
     ) -> "InvoiceDetailOut":
         """`invoice` with its `line_items` and `groups` loaded."""
         return cls(
             **cls.fields_of(invoice, archived_customers, today),
             **credit_grant_fields(invoice, invoice.line_items),
+            **payment_fields(invoice, payments),
             line_items=[LineItemOut.build(line, invoice.currency) for line in invoice.line_items],
             line_item_groups=[
                 LineItemGroupOut.build(group, invoice.currency) for group in invoice.groups

@@ -29,6 +29,15 @@ class PaymentOrigin(StrEnum):
     GOCARDLESS = "GOCARDLESS"
 
 
+class PaymentMethod(StrEnum):
+    """How money a person records arrived (Tally); provider payments have none."""
+
+    BANK_TRANSFER = "BANK_TRANSFER"
+    CHEQUE = "CHEQUE"
+    CASH = "CASH"
+    OTHER = "OTHER"
+
+
 class AttemptStatus(StrEnum):
     PENDING = "PENDING"  # claimed; the provider was (or is being) asked
     REQUIRES_ACTION = "REQUIRES_ACTION"  # the customer must act (3-D Secure, a new card)
@@ -122,6 +131,7 @@ class Payment(TenantMixin, Base):
     invoice_id: Mapped[str] = mapped_column(String(36), ForeignKey("invoices.id"))
     customer_id: Mapped[str] = mapped_column(String(36), ForeignKey("customers.id"))
     origin: Mapped[PaymentOrigin]
+    method: Mapped[PaymentMethod | None] = mapped_column(default=None)
     amount: Mapped[Decimal]
     currency: Mapped[str] = mapped_column(String(3))
     paid_on: Mapped[date]

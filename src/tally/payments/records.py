@@ -7,6 +7,7 @@ nothing left is PAID, something paid is PARTIALLY_PAID."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
@@ -15,9 +16,16 @@ from sqlalchemy.orm import Session
 
 from tally.billed.locks import lock_document
 from tally.core.money import minor_unit
-from tally.exceptions import BalanceExceeded, InvalidRequest, InvalidStateTransition
+from tally.exceptions import BalanceExceeded, InvalidRequest, InvalidStateTransition, NotFound
 from tally.invoices import audit
-from tally.models import Invoice, InvoiceStatus, Payment, PaymentOrigin, PaymentStatus
+from tally.models import (
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentMethod,
+    PaymentOrigin,
+    PaymentStatus,
+)
 from tally.models.scoped import scoped
 from tally.notifications.events import INVOICE, NotificationType, emit
 
@@ -57,6 +65,7 @@ def record_payment(
     amount: Decimal,
     origin: PaymentOrigin,
     paid_on: date,
+    method: PaymentMethod | None = None,
     reference: str | None = None,
     provider_payment_id: str | None = None,
     attempt_id: str | None = None,
@@ -95,6 +104,7 @@ def record_payment(
         invoice_id=invoice.id,
         customer_id=invoice.customer_id,
         origin=origin,
+        method=method,
         amount=amount,
         currency=invoice.currency,
         paid_on=paid_on,
@@ -125,13 +135,22 @@ def record_payment(
 
 
 def record_refund(
-    session: Session, account_id: str, payment_id: str, amount: Decimal
+    session: Session,
+    account_id: str,
+    payment_id: str,
+    amount: Decimal,
+    *,
+    document: Callable[[Payment, Invoice], str | None] | None = None,
 ) -> tuple[Payment, Invoice]:
     """Money returned on a payment: the payment's refunded amount and the invoice's amount due
-    rise together. The caller issues the credit note that documents it."""
+    rise together. `document` issues what documents it (`refunds.py`: a credit note) once
+    both have moved, before the payment status is settled and the entry written; it answers
+    a clause for the entry's summary."""
     payment = session.scalars(
         scoped(Payment, account_id).where(Payment.id == payment_id).with_for_update()
-    ).one()
+    ).one_or_none()
+    if payment is None:  # another account's or unknown: not found, never a 500
+        raise NotFound.resource("Payment", payment_id)
     invoice = lock_document(session, Invoice, account_id, payment.invoice_id)
     _check_amount(amount, payment.currency)
     if amount > payment.amount - payment.refunded_amount:
@@ -143,14 +162,16 @@ def record_refund(
     payment.refunded_amount += amount
     invoice.balance += amount
     invoice.balance_version += 1
+    documented = document(payment, invoice) if document is not None else None
     settle(invoice)
     audit.record(
         session,
         invoice,
         "PAYMENT_REFUNDED",
         "Payment refunded",
-        f"{audit.money(amount, payment.currency)} {payment.currency} refunded; "
-        f"{audit.label(invoice)} is {invoice.payment_status.value}",
+        f"{audit.money(amount, payment.currency)} {payment.currency} refunded"
+        f"{'; ' + documented if documented else ''}; {audit.label(invoice)} is "
+        f"{invoice.payment_status.value}",
         before,
     )
     emit(session, account_id, NotificationType.INVOICE_UPDATED, INVOICE, [invoice.id])
