@@ -80,7 +80,23 @@ def confirm_setup(stripe: LocalStripe, client_secret: str, number: str) -> str:
         again = {"key": PUBLISHABLE_KEY, "use_stripe_sdk": True, "client_secret": client_secret}
         answer = httpx.post(url, json=again, timeout=10).json()
     assert answer.get("status") == "succeeded", answer
+    _attach_as_stripe_does(stripe, setup_id)
     return setup_id
+
+
+def _attach_as_stripe_does(stripe: LocalStripe, setup_id: str) -> None:
+    """Stripe attaches a confirmed setup's card to the setup's customer; localstripe does not
+    (a gap of the fake): done here, so that what Tally keeps or detaches can be seen."""
+    auth = {"Authorization": f"Bearer {KEYS['secretKey']}"}
+    setup = httpx.get(f"{stripe.url}/v1/setup_intents/{setup_id}", headers=auth, timeout=10)
+    body = setup.json()
+    attached = httpx.post(
+        f"{stripe.url}/v1/payment_methods/{body['payment_method']}/attach",
+        data={"customer": body["customer"]},
+        headers=auth,
+        timeout=10,
+    )
+    assert attached.status_code == 200, attached.text
 
 
 def authenticate(stripe: LocalStripe, client_secret: str, *, success: bool = True) -> None:
@@ -93,3 +109,26 @@ def authenticate(stripe: LocalStripe, client_secret: str, *, success: bool = Tru
         timeout=10,
     )
     assert answer.status_code == 200, answer.text
+
+
+def intents_of(stripe: LocalStripe, invoice_id: str) -> list[dict[str, Any]]:
+    """Every PaymentIntent localstripe holds for the invoice (by the metadata Tally gives
+    them), paged through: localstripe's list takes no `customer` filter."""
+    found: list[dict[str, Any]] = []
+    after: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": 100, **({"starting_after": after} if after else {})}
+        page = httpx.get(
+            f"{stripe.url}/v1/payment_intents",
+            params=params,
+            headers={"Authorization": f"Bearer {KEYS['secretKey']}"},
+            timeout=10,
+        ).json()
+        found += [
+            intent
+            for intent in page["data"]
+            if (intent.get("metadata") or {}).get("tally_invoice_id") == invoice_id
+        ]
+        if not page.get("has_more") or not page["data"]:
+            return found
+        after = page["data"][-1]["id"]

@@ -44,9 +44,7 @@ class Watched:
 
     def csp_violations(self) -> list[str]:
         found: list[str] = self.page.evaluate("window.__cspViolations || []")
-        csp_messages = [
-            m.text for m in self.console_errors if "Content Security Policy" in m.text
-        ]
+        csp_messages = [m.text for m in self.console_errors if "Content Security Policy" in m.text]
         return found + csp_messages
 
 
@@ -102,9 +100,7 @@ def test_a_card_pays_the_invoice_in_the_browser(
                 Payment.invoice_id == owed.invoice_id,
             )
         ).all()
-    assert [(p.amount, p.currency, p.origin.value) for p in payments] == [
-        (270, "GBP", "STRIPE")
-    ]
+    assert [(p.amount, p.currency, p.origin.value) for p in payments] == [(270, "GBP", "STRIPE")]
     assert watched.csp_violations() == []
     assert [m.text for m in watched.console_errors] == []
 

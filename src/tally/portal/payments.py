@@ -17,7 +17,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -74,7 +74,7 @@ class OutcomeOut(Schema):
     message: str | None = None
 
 
-def _same_origin(request: Request) -> None:
+async def _same_origin(request: Request) -> None:
     """Refuse what a browser says came from another site (see the module docstring)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
@@ -92,12 +92,11 @@ def _same_origin(request: Request) -> None:
 async def _payer(request: Request, resolve: Resolve, invoice_id: str) -> tuple[str, str]:
     """(account id, customer id) of a viewer who may pay this invoice: one of its SENT
     invoices, in a portal that is not closed. JSON errors, never the HTML error page."""
-    _same_origin(request)
 
     def work(session: Session, viewer: Viewer) -> tuple[str, str]:
         account_id, customer_id = viewer.account.id, viewer.customer.id
         if viewer.closed or not data.sent_invoice_id(session, account_id, customer_id, invoice_id):
-            raise NotFound.resource("Invoice", invoice_id)
+            raise NotFound("There is no such invoice in this portal.")
         return account_id, customer_id
 
     try:
@@ -124,7 +123,8 @@ def _outcome(outcome: checkout.Outcome) -> OutcomeOut:
 
 
 def _routes(prefix: str, resolve: Resolve) -> APIRouter:
-    router = APIRouter(prefix=prefix, include_in_schema=False)
+    # Before the body is read: a cross-site post is refused as such, whatever it sends.
+    router = APIRouter(prefix=prefix, include_in_schema=False, dependencies=[Depends(_same_origin)])
 
     @router.post("/invoices/{invoice_id}/pay/start")
     async def start_payment(request: Request, invoice_id: str, body: StartIn) -> StartedOut:
