@@ -272,7 +272,7 @@ def _invoice_page(
             "emails": list(invoice.customer_emails or []),
         }
         logged = recent(session, viewer.account_id, invoice.id)
-    body = documents.document_body(replace(document, portal_url=None))
+    body = documents.document_body(replace(document, portal_url=None, pay_url=None))
     return render(
         request,
         "dashboard/invoices/invoice.html",

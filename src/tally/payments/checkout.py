@@ -82,6 +82,8 @@ class _Context:
     provider_customer_id: str | None
     customer_name: str
     email: str | None
+    amount_due: Decimal
+    currency: str
 
 
 def _invoice(session: Session, account_id: str, customer_id: str, invoice_id: str) -> Invoice:
@@ -123,6 +125,8 @@ def _context(session: Session, account_id: str, customer_id: str, invoice_id: st
         known.provider_customer_id if known else None,
         invoice.customer_legal_company_name,
         emails[0] if emails else None,
+        invoice.balance,
+        invoice.currency,
     )
 
 
@@ -165,8 +169,6 @@ def start(
     """Step 1: a setup for the card the customer is about to enter."""
     with database.transaction() as session:
         context = _context(session, account_id, customer_id, invoice_id)
-        invoice = _invoice(session, account_id, customer_id, invoice_id)
-        amount_due, currency = invoice.balance, invoice.currency
         provider = connections.build(settings, context.connection)
     provider_customer_id = _ensure_customer(database, provider, account_id, customer_id, context)
     _, client_secret = provider.start_method_setup(
@@ -176,7 +178,9 @@ def start(
         metadata={"tally_account_id": account_id, "tally_invoice_id": invoice_id},
     )
     assert context.connection.publishable_key is not None
-    return Started(client_secret, context.connection.publishable_key, amount_due, currency)
+    return Started(
+        client_secret, context.connection.publishable_key, context.amount_due, context.currency
+    )
 
 
 def pay(

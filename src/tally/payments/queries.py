@@ -9,7 +9,7 @@ from sqlalchemy import ScalarSelect, and_, select
 from sqlalchemy.orm import Session
 
 from tally.documents.links import owes
-from tally.models import Invoice, PaymentProviderConnection, PaymentProviderName
+from tally.models import Invoice, InvoiceStatus, PaymentProviderConnection, PaymentProviderName
 from tally.models.scoped import scoped
 
 
@@ -43,12 +43,18 @@ def takes_card_payments(session: Session, account_id: str) -> bool:
 def pay_form(
     session: Session, account_id: str, customer_id: str, invoice_id: str
 ) -> PayForm | None:
-    """The Pay form of one of the customer's invoices, or None when there is nothing to pay
-    or the account takes no card payments. One query."""
+    """The Pay form of one of the customer's SENT invoices (the only ones the portal shows),
+    or None when there is nothing to pay or the account takes no card payments. One query."""
     row = session.execute(
         scoped(Invoice, account_id)
         .add_columns(_stripe_key(account_id).label("publishable_key"))
-        .where(and_(Invoice.id == invoice_id, Invoice.customer_id == customer_id))
+        .where(
+            and_(
+                Invoice.id == invoice_id,
+                Invoice.customer_id == customer_id,
+                Invoice.status == InvoiceStatus.SENT,
+            )
+        )
     ).one_or_none()
     if row is None or row.publishable_key is None or not owes(row.Invoice):
         return None
