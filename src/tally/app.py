@@ -40,6 +40,7 @@ from tally.payments.settings_endpoints import router as payment_settings_router
 from tally.portal.access import install_portal_errors
 from tally.portal.api import router as portal_api_router
 from tally.portal.pages import install_pages as install_portal_pages
+from tally.portal.payments import install_payments as install_portal_payments
 from tally.portal.security import PortalSecurityMiddleware
 from tally.portal.session_endpoints import exchange_router as portal_exchange_router
 from tally.portal.session_endpoints import flexprice_router as portal_flexprice_router
@@ -162,6 +163,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     # The portal first: routes are matched in order, and a portal request would otherwise be
     # tried against every API route (~1 ms per request). No portal path overlaps /api.
     install_portal_pages(app)
+    install_portal_payments(app)
     install_dashboard(app)  # /dashboard: pages, static files, headers, error pages
     app.include_router(portal_api_router)
     app.include_router(portal_exchange_router)

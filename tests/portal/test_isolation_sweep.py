@@ -154,6 +154,8 @@ class Probe:
     foreign: int
     viewer_sees: Of | None
     owner_sees: Of | None
+    body: dict[str, str] | None = None  # a POST's JSON body; None: a GET
+    owner_status: int = 200  # a POST reaching the service for the owner may still refuse it
 
 
 def _none(_: PortalCustomer) -> dict[str, str]:
@@ -193,6 +195,22 @@ JSON_API: dict[str, Probe] = {
     "/portal/api/usage": Probe(_at(""), lambda c: {"period": c.period_start}, 404, None,
                                lambda c: c.period_start),
 }  # fmt: skip
+# The Pay form's posts (`portal/payments.py`): another customer's invoice is 404 before any
+# payment rule is looked at; the owner's reaches the rules, which refuse it here (400: the
+# account takes no card payments, the setup or payment is unknown).
+PAY: dict[str, Probe] = {
+    "/invoices/{invoice_id}/pay/start": Probe(
+        lambda c: f"/invoices/{c.invoice_id}/pay/start", _none, 404, None, None, {}, 400
+    ),
+    "/invoices/{invoice_id}/pay": Probe(
+        lambda c: f"/invoices/{c.invoice_id}/pay", _none, 404, None, None,
+        {"setupId": "seti_unknown"}, 400,
+    ),
+    "/invoices/{invoice_id}/pay/finish": Probe(
+        lambda c: f"/invoices/{c.invoice_id}/pay/finish", _none, 404, None, None,
+        {"paymentId": "pi_unknown"}, 400,
+    ),
+}  # fmt: skip
 # The token's exchange for the cookie names no object: the viewer's own token, a redirect.
 EXCHANGE_PROBE = Probe(_at(""), _none, 303, None, None)
 
@@ -203,6 +221,9 @@ def attempts() -> dict[tuple[str, str], tuple[Kind, str, Probe]]:
     for suffix, probe in PAGES.items():
         found["GET", LINK + suffix] = ("link", LINK + suffix, probe)
         found["GET", SESSION + suffix] = ("cookie", SESSION + suffix, probe)
+    for suffix, probe in PAY.items():
+        found["POST", LINK + suffix] = ("link", LINK + suffix, probe)
+        found["POST", SESSION + suffix] = ("cookie", SESSION + suffix, probe)
     for path, probe in JSON_API.items():
         found["GET", path] = ("token", path, probe)
     found["GET", EXCHANGE] = ("exchange", EXCHANGE, EXCHANGE_PROBE)
@@ -245,6 +266,8 @@ def ask(
         url = EXCHANGE
         params = {"token": credential.token} if credential.token is not None else {}
     with closing(portal_client(app)) as client:
+        if probe.body is not None:
+            return client.post(url, json=probe.body, headers=headers)
         return client.get(url, params=params, headers=headers)
 
 
@@ -284,7 +307,8 @@ def test_a_customers_credentials_never_reach_another_customers_objects(
     for route, (kind, template, probe) in sorted(attempts().items()):
         # The victim's own answer to the same request: its marks are there to be leaked.
         own = ask(app, kind, template, probe, credential_of(victim), victim)
-        assert own.status_code == (303 if kind == "exchange" else 200), (route, own.text[:300])
+        expected = 303 if kind == "exchange" else probe.owner_status
+        assert own.status_code == expected, (route, own.text[:300])
         if probe.owner_sees is not None:
             assert probe.owner_sees(victim) in own.text, route
         if template.endswith("/pdf"):

@@ -276,7 +276,7 @@ def _invoice_page(
         }
         logged = recent(session, viewer.account_id, invoice.id)
         payments = invoice_section(session, viewer.account_id, invoice)
-    body = documents.document_body(replace(document, portal_url=None))
+    body = documents.document_body(replace(document, portal_url=None, pay_url=None))
     return render(
         request,
         "dashboard/invoices/invoice.html",

@@ -17,7 +17,16 @@ from sqlalchemy.orm import Session
 
 from tally.db import table_of
 from tally.exceptions import NotFound
-from tally.models import Customer
+from tally.models import (
+    Customer,
+    Invoice,
+    InvoiceRenderSettings,
+    InvoiceStatus,
+    PaymentLinkDisplay,
+    PaymentProviderConnection,
+    PaymentProviderName,
+    PaymentStatus,
+)
 
 
 def _read_secrets(session: Session, customer_ids: Iterable[str]) -> dict[str, str | None]:
@@ -75,3 +84,51 @@ def portal_url(session: Session, customer_id: str, base_url: str, path: str = ""
 def invoice_path(invoice_id: str) -> str:
     """The portal page of one invoice."""
     return f"/invoices/{invoice_id}"
+
+
+# The id of the Pay form on an invoice's portal page.
+PAY_FRAGMENT = "#pay"
+
+
+def pay_path(invoice_id: str) -> str:
+    """The portal page of one invoice, at its Pay form: the payment link documents and emails
+    carry."""
+    return invoice_path(invoice_id) + PAY_FRAGMENT
+
+
+def owes(invoice: Invoice) -> bool:
+    """Whether the customer can pay the invoice now: issued (FINAL or SENT), something left
+    to pay, not PAID. The rule `payments.attempts.claim` enforces when a payment starts."""
+    return (
+        invoice.status in (InvoiceStatus.FINAL, InvoiceStatus.SENT)
+        and invoice.payment_status is not PaymentStatus.PAID
+        and invoice.balance > 0
+    )
+
+
+def paying_accounts(session: Session, account_ids: Iterable[str]) -> set[str]:
+    """Those of the accounts whose invoices carry a payment link: Stripe connected with the
+    publishable key its script needs in the customer's browser, and the invoice render
+    settings not HIDE_PAYMENT_LINK (no settings: shown). One query for a batch of accounts."""
+    wanted = list(account_ids)
+    if not wanted:
+        return set()
+    connection = PaymentProviderConnection
+    hidden = (
+        select(InvoiceRenderSettings.id)
+        .where(
+            InvoiceRenderSettings.account_id == connection.account_id,
+            InvoiceRenderSettings.payment_link_display == PaymentLinkDisplay.HIDE_PAYMENT_LINK,
+        )
+        .exists()
+    )
+    found = session.scalars(
+        select(connection.account_id).where(
+            connection.account_id.in_(wanted),
+            connection.provider == PaymentProviderName.STRIPE,
+            connection.disconnected_at.is_(None),
+            connection.publishable_key.is_not(None),
+            ~hidden,
+        )
+    )
+    return set(found)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -33,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from tally.core.formatting import DEFAULT_LOCALE, format_money, format_percent
-from tally.documents.links import invoice_path, portal_url
+from tally.documents.links import invoice_path, owes, pay_path, paying_accounts, portal_url
 from tally.exceptions import NotFound
 from tally.models import (
     Account,
@@ -153,6 +153,9 @@ class Document:
     notes: list[str]
     portal_url: str | None
     filename: str  # for downloads: "INV-0001.pdf"
+    # The invoice's payment link (its portal page at the Pay form): only while it is owed and
+    # the account takes card payments (`links.paying_accounts`), as the render settings say.
+    pay_url: str | None = None
 
 
 # --- formatting ----------------------------------------------------------------------------
@@ -536,11 +539,16 @@ def invoice_document(
         terms += f", due by {fmt.day(invoice.due_date)}"
 
     link: str | None = None
+    pay_url: str | None = None
     if _shows_payment_link(session, account_id):
         link = portal_url(
             session, invoice.customer_id, settings.public_url, invoice_path(invoice.id)
         )
-    return _document(
+        if owes(invoice) and paying_accounts(session, [account_id]):
+            pay_url = portal_url(
+                session, invoice.customer_id, settings.public_url, pay_path(invoice.id)
+            )
+    document = _document(
         session,
         account,
         invoice,
@@ -557,6 +565,7 @@ def invoice_document(
         ],
         portal_url=link,
     )
+    return replace(document, pay_url=pay_url) if pay_url else document
 
 
 def credit_note_document(

@@ -31,7 +31,14 @@ from sqlalchemy.orm import Session
 from tally.core.clock import utcnow
 from tally.core.formatting import format_money
 from tally.db import bulk_insert, new_id, table_of
-from tally.documents.links import invoice_path, portal_links, portal_url
+from tally.documents.links import (
+    PAY_FRAGMENT,
+    invoice_path,
+    owes,
+    paying_accounts,
+    portal_links,
+    portal_url,
+)
 from tally.models import Account, CreditNote, DeliveryStatus, EmailMessage, Invoice
 from tally.notifications.mailer import Unsendable
 from tally.settings import get_settings
@@ -58,16 +65,30 @@ class Content:
 
 
 def _compose(
-    account: Account, greeting_name: str, subject: str, paragraphs: list[str], link: str
+    account: Account,
+    greeting_name: str,
+    subject: str,
+    paragraphs: list[str],
+    link: str,
+    pay_link: str | None = None,
 ) -> Content:
-    """Text and HTML bodies of the same few sentences and the portal link."""
+    """Text and HTML bodies of the same few sentences, the portal link and, for an invoice
+    the customer can pay by card, its payment link."""
     text = "\n\n".join(
         [
             f"Hello {greeting_name},",
             *paragraphs,
+            *([f"Pay it online by card:\n{pay_link}"] if pay_link else []),
             f"View it online, and download it as a PDF, in your billing portal:\n{link}",
             f"Thank you,\n{account.name}",
         ]
+    )
+    pay_button = (
+        f'<p><a href="{escape(pay_link)}" style="display: inline-block; padding: 8px 16px; '
+        'background: #1a7f37; color: #fff; text-decoration: none; border-radius: 4px">'
+        "Pay now</a></p>"
+        if pay_link
+        else ""
     )
     html_paragraphs = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
     html = (
@@ -75,6 +96,7 @@ def _compose(
         '<html><body style="font-family: sans-serif; color: #222; line-height: 1.5">'
         f"<p>Hello {escape(greeting_name)},</p>"
         f"{html_paragraphs}"
+        f"{pay_button}"
         f'<p><a href="{escape(link)}" style="display: inline-block; padding: 8px 16px; '
         'background: #222; color: #fff; text-decoration: none; border-radius: 4px">'
         "View in your billing portal</a></p>"
@@ -85,8 +107,15 @@ def _compose(
 
 
 def invoice_content(
-    account: Account, invoice: Invoice, link: str, *, reminder: ReminderKind | None = None
+    account: Account,
+    invoice: Invoice,
+    link: str,
+    *,
+    reminder: ReminderKind | None = None,
+    pays_online: bool = False,
 ) -> Content:
+    """`pays_online`: the account takes card payments and shows the payment link
+    (`documents.links.paying_accounts`); the link is given while the invoice is owed."""
     number = invoice.invoice_number or "(draft)"
     amount = format_money(invoice.gross_total, invoice.currency, LOCALE)
     due = format_day(invoice.due_date) if invoice.due_date else None
@@ -109,7 +138,11 @@ def invoice_content(
         paragraphs.append(f"{owed} remains to be paid.")
     if reminder:
         paragraphs.append("The invoice is attached. If you have paid it already, thank you.")
-    return _compose(account, invoice.customer_legal_company_name, subject, paragraphs, link)
+    # The link is the invoice's page (`links.invoice_path`); its Pay form is the `#pay` part.
+    pay_link = link + PAY_FRAGMENT if pays_online and owes(invoice) else None
+    return _compose(
+        account, invoice.customer_legal_company_name, subject, paragraphs, link, pay_link
+    )
 
 
 def credit_note_content(account: Account, note: CreditNote, link: str) -> Content:
@@ -188,6 +221,7 @@ def compose_message(
     to: Sequence[object],
     cc: Sequence[object],
     dedupe_key: str | None = None,
+    pays_online: bool = False,
 ) -> Composed:
     """The message from current data: a document's email from `document` and `link` (its
     page in the customer's portal), any other (`document` None) from its `stored` text; to
@@ -197,7 +231,9 @@ def compose_message(
         _check_header(document.invoice_number or "", "the invoice number")
         assert link is not None
         reminder = reminder_kind(dedupe_key) if kind == "REMINDER" else None
-        content = invoice_content(account, document, link, reminder=reminder)
+        content = invoice_content(
+            account, document, link, reminder=reminder, pays_online=pays_online
+        )
     elif isinstance(document, CreditNote):
         _check_header(document.credit_note_number or "", "the credit note number")
         assert link is not None
@@ -272,7 +308,11 @@ def queue_document(
         kind = "invoice"
         link = portal_url(session, document.customer_id, base, invoice_path(document.id))
         content = invoice_content(
-            account, document, link, reminder="upcoming" if reminder else None
+            account,
+            document,
+            link,
+            reminder="upcoming" if reminder else None,
+            pays_online=bool(paying_accounts(session, [account.id])),
         )
     else:
         kind = "credit_note"
@@ -302,13 +342,17 @@ def queue_invoices(
     emails: one statement for the portal links, one insert."""
     base = base_url or get_settings().public_url
     links = portal_links(session, {invoice.customer_id for invoice in invoices}, base)
+    pays_online = bool(paying_accounts(session, [account.id]))
     rows = [
         message_values(
             account,
             "INVOICE",
             invoice.customer_emails,
             invoice_content(
-                account, invoice, links[invoice.customer_id] + invoice_path(invoice.id)
+                account,
+                invoice,
+                links[invoice.customer_id] + invoice_path(invoice.id),
+                pays_online=pays_online,
             ),
             ("invoice", invoice.id),
             None,

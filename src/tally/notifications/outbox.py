@@ -44,7 +44,7 @@ from tally.core.clock import utcnow
 from tally.core.outbox import Outbox
 from tally.db import Database
 from tally.documents import render
-from tally.documents.links import invoice_path, portal_links
+from tally.documents.links import invoice_path, paying_accounts, portal_links
 from tally.models import (
     Account,
     CreditNote,
@@ -165,6 +165,7 @@ class _Batch:
     invoices: dict[str, Invoice]
     notes: dict[str, CreditNote]
     links: dict[str, str]  # customer id -> portal link
+    paying: set[str] = field(default_factory=set)  # accounts whose invoices carry a pay link
 
 
 def _load(session: Session, settings: Settings, messages: Sequence[Claimed]) -> _Batch:
@@ -193,7 +194,8 @@ def _load(session: Session, settings: Settings, messages: Sequence[Claimed]) -> 
         notes = {note.id: note for note in found_notes}
     customers = {i.customer_id for i in invoices.values()} | {n.customer_id for n in notes.values()}
     links = portal_links(session, customers, settings.public_url) if customers else {}
-    return _Batch({a.id: a for a in accounts}, invoices, notes, links)
+    paying = paying_accounts(session, {i.account_id for i in invoices.values()})
+    return _Batch({a.id: a for a in accounts}, invoices, notes, links, paying)
 
 
 def _cancelled(batch: _Batch, message: Claimed) -> str | None:
@@ -246,6 +248,7 @@ def _compose(batch: _Batch, message: Claimed) -> Composed:
         to=message.to,
         cc=message.cc,
         dedupe_key=message.dedupe_key,
+        pays_online=message.account_id in batch.paying,
     )
 
 

@@ -3,7 +3,7 @@
 Settings: the live rows (deleted ones are never found), by their id or by the object they
 belong to, and what decides how an invoice is collected, in one statement. Payments: lists, a
 customer's balance per currency and the receivables aging report, each one query (or one per
-figure kind)."""
+figure kind). The portal's Pay form: what is owed and the key Stripe.js needs."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, exists, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, exists, select
 from sqlalchemy.orm import Session
 
 from tally.core.sql import exact_sum
+from tally.documents.links import owes
 from tally.invoices.queries import overdue_condition
 from tally.models import (
     AccountPaymentSettings,
@@ -283,3 +284,52 @@ def receivables(session: Session, account_id: str) -> list[Receivable]:
         .order_by(Invoice.currency, Customer.legal_name, Invoice.customer_id, Invoice.id)
     )
     return [Receivable(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class PayForm:
+    """What the portal's Pay form needs: Stripe.js's publishable key and what is owed."""
+
+    publishable_key: str
+    amount_due: Decimal
+    currency: str
+
+
+def _stripe_key(account_id: str) -> ScalarSelect[str | None]:
+    return (
+        select(PaymentProviderConnection.publishable_key)
+        .where(
+            PaymentProviderConnection.account_id == account_id,
+            PaymentProviderConnection.provider == PaymentProviderName.STRIPE,
+            PaymentProviderConnection.disconnected_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+
+
+def takes_card_payments(session: Session, account_id: str) -> bool:
+    """The account's Stripe is connected with a publishable key: its owed invoices get a Pay
+    button in the portal."""
+    return session.scalar(select(_stripe_key(account_id))) is not None
+
+
+def pay_form(
+    session: Session, account_id: str, customer_id: str, invoice_id: str
+) -> PayForm | None:
+    """The Pay form of one of the customer's SENT invoices (the only ones the portal shows),
+    or None when there is nothing to pay or the account takes no card payments. One query."""
+    row = session.execute(
+        scoped(Invoice, account_id)
+        .add_columns(_stripe_key(account_id).label("publishable_key"))
+        .where(
+            and_(
+                Invoice.id == invoice_id,
+                Invoice.customer_id == customer_id,
+                Invoice.status == InvoiceStatus.SENT,
+            )
+        )
+    ).one_or_none()
+    if row is None or row.publishable_key is None or not owes(row.Invoice):
+        return None
+    invoice: Invoice = row.Invoice
+    return PayForm(row.publishable_key, invoice.balance, invoice.currency)

@@ -4,7 +4,7 @@ Credits, server-rendered with Jinja2 (autoescaped) and usable without JavaScript
 Every page exists twice with the same handler: under the permanent link
 `/portal/c/{portal_key}` (`link_viewer`) and under `/portal/s` for a session cookie
 (`session_viewer`). Handlers are thin: `data` reads, the templates show. Everything is a
-GET: the portal changes nothing.
+GET: the pages change nothing (paying an invoice is `portal/payments.py`'s).
 
 Styles and scripts are static files under `/portal/static/` (the CSP allows nothing inline
 but the request's nonce, which only the brand colour's one-line `<style>` uses).
@@ -30,6 +30,7 @@ from tally.core.clock import local_today, utcnow
 from tally.core.formatting import format_money
 from tally.documents import render
 from tally.models import PortalTab
+from tally.payments import queries as payment_queries
 from tally.portal import charts, data
 from tally.portal.access import (
     PortalPageError,
@@ -40,7 +41,7 @@ from tally.portal.access import (
     session_viewer,
 )
 from tally.portal.cache import NONCE_PLACEHOLDER, cached_page
-from tally.portal.security import csp_nonce
+from tally.portal.security import allow_payments, csp_nonce, payment_sources
 from tally.settings import Settings
 
 LOCALE = charts.LOCALE  # en_GB, as the documents
@@ -329,6 +330,7 @@ def invoices(request: Request, session: Session, viewer: Viewer, query: InvoiceQ
         query=query,
         search=search,
         filters=filters,
+        pays=not viewer.closed and payment_queries.takes_card_payments(session, viewer.account.id),
         previous=query.link(base, page=page.page - 1) if page.page > 1 else None,
         next=query.link(base, page=page.page + 1) if page.page < page.pages else None,
         clear=query.link(base, q=None, **{"from": None, "to": None, "min": None, "max": None}),
@@ -345,12 +347,40 @@ def _document(
     return render.invoice_document(session, viewer.account.id, invoice_id, settings=settings)
 
 
-def invoice(request: Request, session: Session, viewer: Viewer, invoice_id: str) -> Response:
-    # Without its "View online" link: the customer is online, and a session's page must not
-    # hand out the permanent link (the customer's portal secret) that outlives the session.
+def pay_form(
+    request: Request, session: Session, viewer: Viewer, invoice_id: str
+) -> payment_queries.PayForm | None:
+    """The invoice page's Pay form, when the invoice is owed and the account takes card
+    payments; the response's CSP then admits Stripe's script (`security.allow_payments`).
+    Read on every request, cached page or not: the header must say what the page holds."""
+    if viewer.closed:  # an archived customer's portal is read-only
+        return None
+    form = payment_queries.pay_form(session, viewer.account.id, viewer.customer.id, invoice_id)
+    settings: Settings = request.app.state.settings
+    sources = payment_sources(settings.stripe_js_url)
+    if form is None or sources is None:
+        return None
+    allow_payments(request, sources)
+    return form
+
+
+def invoice(
+    request: Request,
+    session: Session,
+    viewer: Viewer,
+    invoice_id: str,
+    form: payment_queries.PayForm | None = None,
+) -> Response:
+    # Without its "View online" and payment links: the customer is online (and pays with the
+    # form below), and a session's page must not hand out the permanent link (the customer's
+    # portal secret) that outlives the session.
     # The logo only if a browser can load it (a file: logo is the PDF's).
     found = _document(request, session, viewer, invoice_id)
-    document = replace(found, portal_url=None, logo_url=urls.page_image(found.logo_url))
+    document = replace(
+        found, portal_url=None, pay_url=None, logo_url=urls.page_image(found.logo_url)
+    )
+    settings: Settings = request.app.state.settings
+    path = viewer.url(f"/invoices/{invoice_id}/pay")
     return _page(
         request,
         session,
@@ -361,6 +391,12 @@ def invoice(request: Request, session: Session, viewer: Viewer, invoice_id: str)
         body=render.document_body(document),
         pdf_url=viewer.url(f"/invoices/{invoice_id}/pdf"),
         back_url=viewer.url("/invoices"),
+        status=data.sent_invoice_status(
+            session, viewer.account.id, viewer.customer.id, invoice_id, _today(viewer)
+        ),
+        pay=form,
+        stripe_js_url=settings.stripe_js_url,
+        pay_urls={"start": path + "/start", "pay": path, "finish": path + "/finish"},
     )
 
 
@@ -369,7 +405,7 @@ def invoice_pdf(request: Request, session: Session, viewer: Viewer, invoice_id: 
         raise PortalPageError.not_found()
     document = _document(request, session, viewer, invoice_id)
     if viewer.via != "link":  # the permanent link only for those who opened it
-        document = replace(document, portal_url=None)
+        document = replace(document, portal_url=None, pay_url=None)
     settings: Settings = request.app.state.settings
     pdf = render.html_to_pdf(render.document_page(document), files_dir=settings.data_dir)
     return Response(
@@ -479,13 +515,16 @@ def _routes(prefix: str, resolve: Resolve) -> APIRouter:
 
     @router.get("/invoices/{invoice_id}", response_class=HTMLResponse)
     async def invoice_page(request: Request, invoice_id: str) -> Response:
-        return await as_viewer(
-            request,
-            resolve,
-            lambda session, viewer: cached_page(
-                request, session, viewer, lambda: invoice(request, session, viewer, invoice_id)
-            ),
-        )
+        def work(session: Session, viewer: Viewer) -> Response:
+            form = pay_form(request, session, viewer, invoice_id)
+            return cached_page(
+                request,
+                session,
+                viewer,
+                lambda: invoice(request, session, viewer, invoice_id, form),
+            )
+
+        return await as_viewer(request, resolve, work)
 
     @router.get("/invoices/{invoice_id}/pdf")
     async def invoice_pdf_download(request: Request, invoice_id: str) -> Response:

@@ -15,6 +15,12 @@ carry secrets, so it is locked down by default.
 - `Cache-Control: no-store` on every portal response except static assets, since pages carry
   a customer's data and must not stay in shared or browser caches.
 
+Pages with a Pay form (an owed invoice of an account that takes card payments) also admit
+Stripe's script, and nothing else does: `script-src`, `frame-src` and `connect-src` for what
+Stripe.js needs (`payment_sources`: Stripe's documented origins when it is loaded from
+js.stripe.com; else the origin of `TALLY_STRIPE_JS_URL`, such as the tests' localstripe).
+The page says so by setting `request.state.portal_payment_sources` (`allow_payments`).
+
 The per-account parts come from `request.state.portal_settings`, which the access
 dependencies (`tally.portal.access`) set once they know the account; before that (an unknown
 link, a bad token) the strictest policy applies.
@@ -23,6 +29,7 @@ link, a bad token) the strictest policy applies.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -33,6 +40,46 @@ from tally.portal.settings import PortalSettingsView
 
 PORTAL_PREFIX = "/portal"
 STATIC_MARKER = "/static/"
+
+
+STRIPE_JS_ORIGIN = "https://js.stripe.com"
+
+
+@dataclass(frozen=True)
+class PaymentSources:
+    """What a payment provider's script loads, frames and calls, by CSP directive."""
+
+    script: tuple[str, ...]
+    frame: tuple[str, ...]
+    connect: tuple[str, ...]
+
+
+# Stripe's documented policy for Stripe.js and Elements (docs.stripe.com/security/guide,
+# "Content Security Policy"): the script and its frames from js.stripe.com (and its
+# subdomains), 3-D Secure pages from hooks.stripe.com, API calls to api.stripe.com. Left out:
+# maps.googleapis.com, which only the Address Element needs.
+STRIPE = PaymentSources(
+    script=(STRIPE_JS_ORIGIN, "https://*.js.stripe.com"),
+    frame=(STRIPE_JS_ORIGIN, "https://*.js.stripe.com", "https://hooks.stripe.com"),
+    connect=("https://api.stripe.com",),
+)
+
+
+def payment_sources(stripe_js_url: str) -> PaymentSources | None:
+    """What the portal admits for Stripe.js loaded from `stripe_js_url`: Stripe's own
+    origins, or that one origin for a stand-in (localstripe serves its script and its API
+    from one origin); None for a URL that is no web URL."""
+    origin = urls.origin(stripe_js_url)
+    if origin is None:
+        return None
+    if origin == STRIPE_JS_ORIGIN:
+        return STRIPE
+    return PaymentSources(script=(origin,), frame=(origin,), connect=(origin,))
+
+
+def allow_payments(request: Request, sources: PaymentSources | None) -> None:
+    """This response's page holds a Pay form: its CSP admits the provider's script."""
+    request.state.portal_payment_sources = sources
 
 
 def csp_nonce(request: Request) -> str:
@@ -59,10 +106,15 @@ def _ancestors(settings: PortalSettingsView | None) -> list[str]:
     return found
 
 
-def content_security_policy(settings: PortalSettingsView | None, nonce: str | None) -> str:
+def content_security_policy(
+    settings: PortalSettingsView | None,
+    nonce: str | None,
+    payments: PaymentSources | None = None,
+) -> str:
     """Built from parsed parts only (`core.urls`): no text a merchant typed reaches the header
     as it was typed, so a value cannot add a directive."""
     inline = f" 'nonce-{nonce}'" if nonce else ""
+    scripts = "".join(f" {origin}" for origin in payments.script) if payments else ""
     images = ["'self'", "data:"]
     logo_origin = urls.origin(settings.logo_url) if settings else None
     if logo_origin:
@@ -70,9 +122,17 @@ def content_security_policy(settings: PortalSettingsView | None, nonce: str | No
     ancestors = " ".join(_ancestors(settings))
     directives = [
         "default-src 'self'",
-        f"script-src 'self'{inline}",
+        f"script-src 'self'{inline}{scripts}",
         f"style-src 'self'{inline}",
         f"img-src {' '.join(images)}",
+        *(
+            [
+                f"frame-src {' '.join(payments.frame)}",
+                f"connect-src 'self' {' '.join(payments.connect)}",
+            ]
+            if payments
+            else []
+        ),
         "object-src 'none'",
         "base-uri 'none'",
         "form-action 'self'",
@@ -82,11 +142,14 @@ def content_security_policy(settings: PortalSettingsView | None, nonce: str | No
 
 
 def security_headers(
-    path: str, settings: PortalSettingsView | None, nonce: str | None
+    path: str,
+    settings: PortalSettingsView | None,
+    nonce: str | None,
+    payments: PaymentSources | None = None,
 ) -> dict[str, str]:
     """The headers a portal response carries (see the module docstring)."""
     headers = {
-        "Content-Security-Policy": content_security_policy(settings, nonce),
+        "Content-Security-Policy": content_security_policy(settings, nonce, payments),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
     }
@@ -117,7 +180,10 @@ class PortalSecurityMiddleware:
                 settings = state.get("portal_settings")
                 view = settings if isinstance(settings, PortalSettingsView) else None
                 headers = MutableHeaders(scope=message)
-                for name, value in security_headers(path, view, state.get("csp_nonce")).items():
+                sources = state.get("portal_payment_sources")
+                payments = sources if isinstance(sources, PaymentSources) else None
+                nonce = state.get("csp_nonce")
+                for name, value in security_headers(path, view, nonce, payments).items():
                     headers[name] = value
                 if view is not None and view.embeddable:
                     del headers["X-Frame-Options"]

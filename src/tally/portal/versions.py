@@ -42,6 +42,9 @@ _VERSION_PARTS = (
       SELECT s.id FROM billing_schedules s
        WHERE s.account_id = customers.account_id AND s.customer_id = customers.id))""",
     """(SELECT ps.updated_at FROM portal_settings ps WHERE ps.account_id = customers.account_id)""",
+    # Whether the account takes card payments: owed invoices show a Pay form then.
+    """(SELECT max(c.updated_at) || '/' || count(*) FROM payment_provider_connections c
+    WHERE c.account_id = customers.account_id)""",
     # What an invoice page shows (the payment link) and the custom metrics' parameters, which
     # usage costs read.
     """(SELECT rs.updated_at FROM invoice_render_settings rs

@@ -38,6 +38,7 @@ from tally.portal.data.invoices import (
     InvoiceSearch,
     parse_amount,
     sent_invoice_id,
+    sent_invoice_status,
     sent_invoices,
 )
 from tally.portal.data.metrics import MetricInfo
@@ -78,6 +79,7 @@ __all__ = [
     "pick_period",
     "profile",
     "sent_invoice_id",
+    "sent_invoice_status",
     "sent_invoices",
     "subscriptions",
     "usage_breakdown",

@@ -261,3 +261,19 @@ def sent_invoice_id(session: Session, account_id: str, customer_id: str, invoice
         )
     )
     return found is not None
+
+
+def sent_invoice_status(
+    session: Session, account_id: str, customer_id: str, invoice_id: str, today: date
+) -> str | None:
+    """The status the invoice list shows (PAID, OVERDUE, OUTSTANDING, UNCOLLECTIBLE) of one of
+    the customer's SENT invoices; None when it is not one of them."""
+    row = session.execute(
+        select(Invoice.payment_status, Invoice.due_date).where(
+            Invoice.account_id == account_id,
+            Invoice.customer_id == customer_id,
+            Invoice.id == invoice_id,
+            Invoice.status == InvoiceStatus.SENT,
+        )
+    ).one_or_none()
+    return None if row is None else _status_of(row.payment_status, row.due_date, today)
