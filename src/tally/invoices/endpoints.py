@@ -20,6 +20,7 @@ from tally.billed import lines
 from tally.core.clock import local_today
 from tally.exceptions import InvalidRequest
 from tally.invoices import drafts, lifecycle, service
+from tally.invoices.queries import dunning_statuses
 from tally.invoices.schemas import (
     CurrencyTotal,
     InvoiceCreate,
@@ -201,7 +202,9 @@ def _merchant(session: Session, account: CurrentAccount) -> Account:
 def _out(session: Session, merchant: Account, invoice: Invoice) -> InvoiceOut:
     archived = service.archived_customers(session, merchant.id, [invoice])
     credits = service.credit_lines(session, merchant.id, [invoice.id])
-    return InvoiceOut.build(invoice, archived, local_today(merchant.timezone), credits[invoice.id])
+    dunning = dunning_statuses(session, merchant.id, [invoice.id])
+    today = local_today(merchant.timezone)
+    return InvoiceOut.build(invoice, archived, today, credits[invoice.id], dunning)
 
 
 @router.get("/invoices", summary="List invoices")
@@ -213,9 +216,11 @@ def list_invoices(
     page = page_of_invoices(session, query, filters.sort, paging)
     archived = service.archived_customers(session, account.account_id, page.rows)
     credits = service.credit_lines(session, account.account_id, [i.id for i in page.rows])
+    dunning = dunning_statuses(session, account.account_id, [i.id for i in page.rows])
     return Page(
         items=[
-            InvoiceOut.build(invoice, archived, today, credits[invoice.id]) for invoice in page.rows
+            InvoiceOut.build(invoice, archived, today, credits[invoice.id], dunning)
+            for invoice in page.rows
         ],
         pagination=page.pagination,
     )
@@ -260,7 +265,8 @@ def get_invoice(id: str, account: CurrentAccount, session: DbSession) -> Invoice
     merchant = _merchant(session, account)
     invoice = service.get_invoice(session, account.account_id, id)
     archived = service.archived_customers(session, account.account_id, [invoice])
-    return InvoiceDetailOut.build_detail(invoice, archived, local_today(merchant.timezone))
+    dunning = dunning_statuses(session, account.account_id, [invoice.id])
+    return InvoiceDetailOut.build_detail(invoice, archived, local_today(merchant.timezone), dunning)
 
 
 @router.delete(

@@ -27,6 +27,7 @@ from tally.invoices.operation_schemas import (
     RenderSettingsIn,
     RenderSettingsOut,
 )
+from tally.invoices.queries import dunning_statuses
 from tally.invoices.schemas import InvoiceOut
 from tally.invoices.sorting import page_of_invoices
 from tally.models import Account, Invoice
@@ -40,7 +41,9 @@ _ACCEPTED: dict[int | str, dict[str, Any]] = {202: {"description": "Accepted"}}
 def _out(session: DbSession, merchant: Account, invoice: Invoice) -> InvoiceOut:
     archived = service.archived_customers(session, merchant.id, [invoice])
     credits = service.credit_lines(session, merchant.id, [invoice.id])
-    return InvoiceOut.build(invoice, archived, local_today(merchant.timezone), credits[invoice.id])
+    dunning = dunning_statuses(session, merchant.id, [invoice.id])
+    today = local_today(merchant.timezone)
+    return InvoiceOut.build(invoice, archived, today, credits[invoice.id], dunning)
 
 
 @router.get(

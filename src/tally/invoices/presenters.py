@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tally.core.clock import local_today
 from tally.invoices import service
+from tally.invoices.queries import dunning_statuses
 from tally.invoices.schemas import InvoiceOut
 from tally.models import Invoice
 from tally.models.scoped import get_account
@@ -31,8 +32,9 @@ def present_invoices(
         return {}
     archived = service.archived_customers(session, account_id, invoices)
     today = local_today(get_account(session, account_id).timezone)
+    dunning = dunning_statuses(session, account_id, [invoice.id for invoice in invoices])
     return {
-        invoice.id: InvoiceOut.build(invoice, archived, today).model_dump(
+        invoice.id: InvoiceOut.build(invoice, archived, today, dunning=dunning).model_dump(
             mode="json", by_alias=True
         )
         for invoice in invoices

@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, and_
 from sqlalchemy.orm import Session
 
-from tally.models import Invoice, InvoiceStatus, PaymentStatus
+from tally.models import CollectionStatus, Invoice, InvoiceCollection, InvoiceStatus, PaymentStatus
 from tally.models.scoped import scoped
 
 # Payment statuses that still owe money (UNCOLLECTIBLE is written off).
@@ -84,3 +84,19 @@ def billed_periods(
         for start, end, status in session.execute(query)
         if start is not None and end is not None
     ]
+
+
+def dunning_statuses(
+    session: Session, account_id: str, invoice_ids: Collection[str]
+) -> dict[str, CollectionStatus]:
+    """Sequence's `dunningStatus` of each invoice automatic collection (tally.payments) took
+    on, read in one query for a page; the others have none (NOT_REQUIRED). Read from the
+    table here so that invoices need not import payments."""
+    if not invoice_ids:
+        return {}
+    rows = session.execute(
+        scoped(InvoiceCollection, account_id)
+        .with_only_columns(InvoiceCollection.invoice_id, InvoiceCollection.status)
+        .where(InvoiceCollection.invoice_id.in_(list(invoice_ids)))
+    )
+    return {invoice_id: status for invoice_id, status in rows.tuples()}

@@ -10,7 +10,7 @@ Request fields of Sequence's that Tally cannot keep are refused when given, neve
 dropped.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -35,6 +35,7 @@ from tally.core.wire import money
 from tally.invoices.queries import invoice_is_overdue
 from tally.models import (
     EDITABLE_STATUSES,
+    CollectionStatus,
     DueDateSource,
     Invoice,
     InvoiceLineItem,
@@ -305,6 +306,12 @@ class InvoiceOut(Schema):
     gross_total: str
     metadata: list[KeyValue]
     payment_status: PaymentStatus
+    dunning_status: CollectionStatus = Field(
+        default=CollectionStatus.NOT_REQUIRED,
+        description="Automatic collection: SCHEDULED while a charge or a retry is to come, "
+        "COMPLETED once collected, FAILED after the last retry (the invoice is then "
+        "UNCOLLECTIBLE); NOT_REQUIRED when it is not collected automatically.",
+    )
     created_at: datetime
     updated_at: datetime
     credit_note_ids: list[str] = Field(default_factory=list)
@@ -366,7 +373,11 @@ class InvoiceOut(Schema):
 
     @classmethod
     def fields_of(
-        cls, invoice: Invoice, archived_customers: Collection[str], today: date | None = None
+        cls,
+        invoice: Invoice,
+        archived_customers: Collection[str],
+        today: date | None = None,
+        dunning: Mapping[str, CollectionStatus] | None = None,
     ) -> dict[str, Any]:
         currency = invoice.currency
         address = AddressOut.model_validate(invoice.customer_billing_address)
@@ -403,6 +414,7 @@ class InvoiceOut(Schema):
             "gross_total": money(invoice.gross_total, currency),
             "metadata": [KeyValue.model_validate(item) for item in invoice.metadata_items],
             "payment_status": invoice.payment_status,
+            "dunning_status": (dunning or {}).get(invoice.id, CollectionStatus.NOT_REQUIRED),
             "created_at": invoice.created_at,
             "updated_at": invoice.updated_at,
             "accounting_date": invoice.accounting_date,
@@ -433,12 +445,14 @@ class InvoiceOut(Schema):
         archived_customers: Collection[str],
         today: date | None = None,
         credit_lines: Collection[InvoiceLineItem] = (),
+        dunning: Mapping[str, CollectionStatus] | None = None,
     ) -> "InvoiceOut":
         """`archived_customers`: ids of archived customers, at least those of this invoice;
         `today`: the account's local date, to tell whether it is overdue; `credit_lines`:
-        the invoice's CREDIT lines."""
+        the invoice's CREDIT lines; `dunning`: invoice id -> dunning status
+        (`queries.dunning_statuses`), NOT_REQUIRED for those it leaves out."""
         return cls(
-            **cls.fields_of(invoice, archived_customers, today),
+            **cls.fields_of(invoice, archived_customers, today, dunning),
             **credit_grant_fields(invoice, credit_lines),
         )
 
@@ -453,11 +467,15 @@ class InvoiceDetailOut(InvoiceOut):
 
     @classmethod
     def build_detail(
-        cls, invoice: Invoice, archived_customers: Collection[str], today: date | None = None
+        cls,
+        invoice: Invoice,
+        archived_customers: Collection[str],
+        today: date | None = None,
+        dunning: Mapping[str, CollectionStatus] | None = None,
     ) -> "InvoiceDetailOut":
         """`invoice` with its `line_items` and `groups` loaded."""
         return cls(
-            **cls.fields_of(invoice, archived_customers, today),
+            **cls.fields_of(invoice, archived_customers, today, dunning),
             **credit_grant_fields(invoice, invoice.line_items),
             line_items=[LineItemOut.build(line, invoice.currency) for line in invoice.line_items],
             line_item_groups=[
