@@ -99,4 +99,4 @@ def dunning_statuses(
         .with_only_columns(InvoiceCollection.invoice_id, InvoiceCollection.status)
         .where(InvoiceCollection.invoice_id.in_(list(invoice_ids)))
     )
-    return {invoice_id: status for invoice_id, status in rows.tuples()}
+    return dict(rows.tuples().all())
