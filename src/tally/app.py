@@ -34,6 +34,7 @@ from tally.notifications.endpoints import router as notifications_router
 from tally.ops.health import router as health_router
 from tally.ops.limits import Limits
 from tally.ops.metrics import router as metrics_router
+from tally.payments.collection_endpoints import router as collection_router
 from tally.payments.connection_endpoints import router as payment_providers_router
 from tally.portal.access import install_portal_errors
 from tally.portal.api import router as portal_api_router
@@ -95,6 +96,7 @@ def api_routes() -> APIRouter:
         activity_router,
         users_router,
         payment_providers_router,
+        collection_router,
     ):
         api.include_router(router)
     return api
