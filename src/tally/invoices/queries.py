@@ -99,4 +99,4 @@ def dunning_statuses(
         .with_only_columns(InvoiceCollection.invoice_id, InvoiceCollection.status)
         .where(InvoiceCollection.invoice_id.in_(list(invoice_ids)))
     )
-    return dict(rows.tuples().all())
+    return {row[0]: row[1] for row in rows}
