@@ -27,6 +27,7 @@ from tally.core.clock import local_today
 from tally.customers.queries import customer_choices
 from tally.dashboard import sessions
 from tally.dashboard.activity import recent
+from tally.dashboard.collection import invoice_section
 from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer, render
 from tally.db import REQUEST_STATE, TRACE_ID, Database
 from tally.documents import render as documents
@@ -70,6 +71,8 @@ DONE = {
     "marked-sent": "Invoice recorded as sent (nobody was emailed).",
     "voided": "Invoice voided.",
     "payment": "Payment status updated.",
+    "collection-paused": "Automatic collection paused: no charge is made until it is resumed.",
+    "collection-resumed": "Automatic collection resumed.",
 }
 
 
@@ -272,6 +275,7 @@ def _invoice_page(
             "emails": list(invoice.customer_emails or []),
         }
         logged = recent(session, viewer.account_id, invoice.id)
+        collection = invoice_section(session, viewer.account_id, invoice)
     body = documents.document_body(replace(document, portal_url=None))
     return render(
         request,
@@ -284,6 +288,7 @@ def _invoice_page(
         body=body,
         portal=portal,
         activity=logged,
+        collection=collection,
         payment_statuses=list(PaymentStatus),
         error=error,
         done=DONE.get(done or ""),
