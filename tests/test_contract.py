@@ -45,6 +45,13 @@ TALLY_EXTENSIONS = {
     ("post", "/api/customers/{id}/portal-link/rotate"),
     ("get", "/api/portal-settings"),
     ("put", "/api/portal-settings"),
+    # Automatic collection (dunning): an invoice's, pausing it per invoice and per customer.
+    ("get", "/api/invoices/{id}/collection"),
+    ("post", "/api/invoices/{id}/collection/pause"),
+    ("post", "/api/invoices/{id}/collection/resume"),
+    ("get", "/api/customers/{id}/collection"),
+    ("post", "/api/customers/{id}/collection/pause"),
+    ("post", "/api/customers/{id}/collection/resume"),
 }
 
 
