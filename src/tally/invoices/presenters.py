@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from tally.core.clock import local_today
 from tally.invoices import service
-from tally.invoices.queries import dunning_statuses
 from tally.invoices.schemas import InvoiceOut
-from tally.models import Invoice
+from tally.models import Invoice, InvoiceCollection
 from tally.models.scoped import get_account
 from tally.notifications.events import INVOICE, presents
 
@@ -22,17 +21,26 @@ from tally.notifications.events import INVOICE, presents
 def present_invoices(
     session: Session, account_id: str, invoice_ids: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
-    invoices = session.scalars(
-        select(Invoice)
+    rows = session.execute(
+        select(Invoice, InvoiceCollection.status)
+        # The dunning status, read with the invoice (collections are payments' table).
+        .outerjoin(
+            InvoiceCollection,
+            and_(
+                InvoiceCollection.account_id == Invoice.account_id,
+                InvoiceCollection.invoice_id == Invoice.id,
+            ),
+        )
         .where(Invoice.account_id == account_id, Invoice.id.in_(invoice_ids))
         # Bulk updates (finalize) bypass the objects a session may hold: read the rows.
         .execution_options(populate_existing=True)
     ).all()
-    if not invoices:
+    if not rows:
         return {}
+    invoices = [invoice for invoice, _ in rows]
+    dunning = {invoice.id: status for invoice, status in rows if status is not None}
     archived = service.archived_customers(session, account_id, invoices)
     today = local_today(get_account(session, account_id).timezone)
-    dunning = dunning_statuses(session, account_id, [invoice.id for invoice in invoices])
     return {
         invoice.id: InvoiceOut.build(invoice, archived, today, dunning=dunning).model_dump(
             mode="json", by_alias=True

@@ -476,11 +476,13 @@ def _apply(
         ).one()
         attempts.apply(session, due.account_id, attempt, payment)
         finished = _finished_automatic_attempts(session, due.account_id, due.invoice_id)
-        if attempt.status in attempts.OPEN or finished <= collection.attempts:
-            # Still processing (read back next time), or counted already (another worker or
-            # a webhook's outcome applied first).
-            report.waiting.append(due.invoice_id)
+        if attempt.status in attempts.OPEN:
+            # Still processing: read back tomorrow (a webhook may settle it before). Off
+            # session, Stripe declines what needs the customer rather than waiting for them.
+            _wait(collection, f"The payment is {attempt.status.value}.", today, report)
             return
+        if finished <= collection.attempts:
+            return  # counted already: another worker applied this outcome first
         collection.attempts = finished
         invoice = session.scalars(
             scoped(Invoice, due.account_id).where(Invoice.id == due.invoice_id)
