@@ -72,6 +72,8 @@ def test_a_finalized_invoice_is_charged_to_the_saved_card_and_paid(merchant: Mer
     assert report.scheduled == [invoice_id] and report.succeeded == [invoice_id]
     invoice = merchant.invoice(invoice_id)
     assert invoice["paymentStatus"] == "PAID" and invoice["dunningStatus"] == "COMPLETED"
+    listed = merchant.api.get("/api/invoices", params={"customerId": customer["id"]}).json()
+    assert [(i["id"], i["dunningStatus"]) for i in listed["items"]] == [(invoice_id, "COMPLETED")]
     [intent] = merchant.intents(invoice_id)
     assert intent["status"] == "succeeded" and intent["amount"] == 27000
     [payment] = _payments(merchant, invoice_id)

@@ -4,10 +4,13 @@ each payment event; pausing stops the attempts, resuming restarts them."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from tally.accounts.service import Credentials
@@ -19,9 +22,11 @@ from tally.models import (
     CustomerDunningPause,
     FailureNotificationOption,
     Invoice,
+    NotificationEvent,
     RetryAnchor,
 )
 from tally.payments.collection import CollectionReport, collect_due
+from tally.payments.dunning import RetryRules, next_retry
 from tally.settings import Settings
 from tests.payments.collecting import DECLINING_CARD, GOOD_CARD, Merchant
 from tests.support.api_client import ApiClient
@@ -134,8 +139,23 @@ def test_a_declined_card_walks_the_retry_schedule_to_uncollectible(merchant: Mer
     assert len({i["metadata"]["tally_attempt_id"] for i in intents}) == 4
     assert all(i["status"] != "succeeded" for i in intents)
 
-    # A webhook event for each: four failures, then uncollectible.
+    # A webhook event for each: four failures, then uncollectible, the invoice as resource.
     assert merchant.events(invoice_id) == ["PAYMENT_FAILED"] * 4 + ["INVOICE_UNCOLLECTIBLE"]
+    with merchant.database.transaction() as session:
+        resource = session.scalars(
+            select(NotificationEvent.resource).where(
+                NotificationEvent.account_id == merchant.account_id,
+                NotificationEvent.resource_id == invoice_id,
+                NotificationEvent.notification_type == "INVOICE_UNCOLLECTIBLE",
+            )
+        ).one()
+    assert resource is not None
+    sent = json.loads(resource)
+    assert (sent["id"], sent["paymentStatus"], sent["dunningStatus"]) == (
+        invoice_id,
+        "UNCOLLECTIBLE",
+        "FAILED",
+    )
     verbs = [verb for verb, _ in _activity(merchant, invoice_id)]
     assert "UNCOLLECTIBLE" in verbs
 
@@ -291,3 +311,23 @@ def test_a_collection_ends_when_the_invoice_is_paid_otherwise(merchant: Merchant
     assert len(merchant.intents(invoice_id)) == 1
     refused = merchant.api.post(f"/api/invoices/{invoice_id}/collection/pause")
     assert refused.status_code == 400
+
+
+@given(
+    offsets=st.lists(st.integers(min_value=0, max_value=90), max_size=6),
+    anchor=st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 1, 1)),
+    lateness=st.integers(min_value=-30, max_value=200),
+    failures=st.integers(min_value=1, max_value=8),
+)
+def test_the_next_retry_follows_the_offsets_and_is_never_in_the_past(
+    offsets: list[int], anchor: date, lateness: int, failures: int
+) -> None:
+    rules = RetryRules(RetryAnchor.SENT_DATE, offsets)
+    today = anchor + timedelta(days=lateness)
+    retry = next_retry(rules, anchor, failures, today)
+    if failures - 1 >= len(offsets):
+        assert retry is None  # every retry was made: the collection fails
+    else:
+        assert retry is not None and retry > today
+        scheduled = anchor + timedelta(days=offsets[failures - 1])
+        assert retry == max(scheduled, today + timedelta(days=1))
