@@ -274,3 +274,10 @@ def test_an_attempt_claimed_by_a_worker_that_died_is_asked_again_with_its_key(
     [attempt_row] = _attempts(merchant, invoice_id)
     assert attempt_row.idempotency_key == key and attempt_row.status.value == "SUCCEEDED"
     assert len(merchant.intents(invoice_id)) == 1
+
+
+def test_the_worker_runs_the_collection_job(settings: Settings) -> None:
+    from tally.jobs import background_jobs
+
+    [job] = [job for job in background_jobs(settings) if job.name == "collection"]
+    assert callable(job.run)
