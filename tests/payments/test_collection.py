@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from tally.accounts.service import Credentials
 from tally.db import Database
+from tally.jobs import background_jobs
 from tally.models import Payment, PaymentAttempt, PaymentProviderName
 from tally.payments import attempts
 from tally.payments.collection import collect_due, schedule_new
@@ -277,7 +278,5 @@ def test_an_attempt_claimed_by_a_worker_that_died_is_asked_again_with_its_key(
 
 
 def test_the_worker_runs_the_collection_job(settings: Settings) -> None:
-    from tally.jobs import background_jobs
-
     [job] = [job for job in background_jobs(settings) if job.name == "collection"]
     assert callable(job.run)
