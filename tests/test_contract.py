@@ -57,6 +57,13 @@ TALLY_EXTENSIONS = {
     ("post", "/api/payments/{id}/refund"),
     ("get", "/api/customers/{id}/balance"),
     ("get", "/api/receivables/aging"),
+    # Automatic collection (dunning): an invoice's, pausing it per invoice and per customer.
+    ("get", "/api/invoices/{id}/collection"),
+    ("post", "/api/invoices/{id}/collection/pause"),
+    ("post", "/api/invoices/{id}/collection/resume"),
+    ("get", "/api/customers/{id}/collection"),
+    ("post", "/api/customers/{id}/collection/pause"),
+    ("post", "/api/customers/{id}/collection/resume"),
 }
 
 

@@ -299,6 +299,24 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
         ),
         ("delete", "/api/invoices/{id}"): (invoice_url, None),
         ("post", "/api/invoices/{id}/finalize"): (f"{invoice_url}/finalize", None),
+        ("get", "/api/invoices/{id}/collection"): (f"{invoice_url}/collection", None),
+        ("post", "/api/invoices/{id}/collection/pause"): (f"{invoice_url}/collection/pause", None),
+        ("post", "/api/invoices/{id}/collection/resume"): (
+            f"{invoice_url}/collection/resume",
+            None,
+        ),
+        ("get", "/api/customers/{id}/collection"): (
+            f"/api/customers/{customer['id']}/collection",
+            None,
+        ),
+        ("post", "/api/customers/{id}/collection/pause"): (
+            f"/api/customers/{customer['id']}/collection/pause",
+            None,
+        ),
+        ("post", "/api/customers/{id}/collection/resume"): (
+            f"/api/customers/{customer['id']}/collection/resume",
+            None,
+        ),
         ("post", "/api/invoices/{id}/send"): (f"{invoice_url}/send", None),
         ("post", "/api/invoices/{id}/finalize-and-send"): (
             f"{invoice_url}/finalize-and-send",

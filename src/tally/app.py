@@ -34,6 +34,7 @@ from tally.notifications.endpoints import router as notifications_router
 from tally.ops.health import router as health_router
 from tally.ops.limits import Limits
 from tally.ops.metrics import router as metrics_router
+from tally.payments.collection_endpoints import router as collection_router
 from tally.payments.connection_endpoints import router as payment_providers_router
 from tally.payments.manual_endpoints import router as payments_router
 from tally.payments.settings_endpoints import router as payment_settings_router
@@ -100,6 +101,7 @@ def api_routes() -> APIRouter:
         payment_providers_router,
         payment_settings_router,
         payments_router,
+        collection_router,
     ):
         api.include_router(router)
     return api

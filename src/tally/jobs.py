@@ -4,8 +4,9 @@ it, the webhook sender (`WebhookSender`), so a slow receiver delays neither bill
 email, nor (through the sender's caps and fair claims) other accounts' webhooks. Both claim
 their rows with SKIP LOCKED, so any number of workers share them.
 
-Jobs: the billing pass (`billing.scheduler.bill_due`), and the email outbox, reminders and
-credit expiry the notification, invoice and credit domains add to `background_jobs`.
+Jobs: the billing pass (`billing.scheduler.bill_due`), the email outbox, reminders and
+credit expiry the notification, invoice and credit domains add to `background_jobs`, and
+automatic collection with its dunning (`payments.collection.collect_due`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tally.db import Database
 from tally.invoices.reminders import queue_reminders
 from tally.notifications.outbox import send_due
 from tally.notifications.webhooks import deliver_due, send_until_stopped
+from tally.payments.collection import collect_due
 from tally.settings import Settings
 from tally.workflows import presenters  # noqa: F401  (registers every event's presenter)
 
@@ -72,6 +74,9 @@ def background_jobs(settings: Settings) -> list[Job]:
             ),
         ),
         Job("credit-expiry", at_most_every(CREDIT_EXPIRY_EVERY_SECONDS, expire_due)),
+        # Automatic collection and dunning (payments.collection): each pass schedules the
+        # invoices issued since and charges what is due; nothing due costs two queries.
+        Job("collection", lambda db: collect_due(db, settings)),
     ]
 
 

@@ -61,6 +61,7 @@ def test_an_invoice_in_sequence_shape(
         "billingRunId": invoice["billingRunId"],
         "status": "SENT",
         "paymentStatus": "PARTIALLY_PAID",
+        "dunningStatus": "NOT_REQUIRED",
         "currency": "GBP",
         "invoiceNumber": "INV00007",
         "issueDate": "2024-06-02",

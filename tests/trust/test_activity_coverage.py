@@ -16,10 +16,11 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from tally.accounts.service import Credentials
+from tally.core.clock import utcnow
 from tally.credits.expiry import expire_due
 from tally.dashboard.users import create_user
 from tally.db import Database, new_id
-from tally.models import ApiKey, Invoice, InvoiceStatus
+from tally.models import ApiKey, CollectionStatus, Invoice, InvoiceCollection, InvoiceStatus
 from tests.catalog.price_bodies import fixed, list_price_body
 from tests.credit_notes.helpers import add_line, line_body, new_note, sent_invoice
 from tests.factories import customer_body, product_body, tax_rate_body
@@ -720,6 +721,39 @@ def object_payment_settings(what: str, action: str) -> Callable[[World], Call]:
     return call
 
 
+def invoice_collection(action: str) -> Callable[[World], Call]:
+    """Pausing or resuming an invoice's automatic collection (a SCHEDULED one, written as the
+    collection job writes it); the same request again changes nothing and logs nothing."""
+
+    def call(w: World) -> Call:
+        invoice_id = w.final_invoice()
+        with w.database.transaction() as session:
+            session.add(
+                InvoiceCollection(
+                    account_id=w.account_id,
+                    invoice_id=invoice_id,
+                    status=CollectionStatus.SCHEDULED,
+                    next_attempt_on=date(2024, 6, 1),
+                    paused_at=utcnow() if action == "resume" else None,
+                )
+            )
+        url = f"/api/invoices/{invoice_id}/collection/{action}"
+        return Call("POST", url, None, invoice_id, _customer_of(w, invoice_id), refused_status=200)
+
+    return call
+
+
+def customer_collection(action: str) -> Callable[[World], Call]:
+    def call(w: World) -> Call:
+        customer = w.customer()
+        if action == "resume":
+            w.created(w.api.post(f"/api/customers/{customer['id']}/collection/pause"))
+        url = f"/api/customers/{customer['id']}/collection/{action}"
+        return Call("POST", url, None, customer["id"], refused_status=200)
+
+    return call
+
+
 C, IV, N = "CUSTOMER", "INVOICE", "CREDIT_NOTE"
 INV, NOTE = "/api/invoices/{id}", "/api/credit-notes/{id}"
 LINES, GROUPS = "/api/invoices/{invoice}/line-items", "/api/invoices/{invoice}/line-item-groups"
@@ -845,6 +879,14 @@ LOGGED = [
     Logged(("post", "/api/invoices/{id}/payments"), "PAYMENT_RECEIVED", IV, C, payment_record),
     Logged(("post", "/api/payments/{id}/refund"), "PAYMENT_REFUNDED", IV, C, payment_refund,
            also=(("ISSUED", N),)),
+    Logged(("post", f"{INV}/collection/pause"), "COLLECTION_PAUSED", IV, C,
+           invoice_collection("pause")),
+    Logged(("post", f"{INV}/collection/resume"), "COLLECTION_RESUMED", IV, C,
+           invoice_collection("resume")),
+    Logged(("post", "/api/customers/{id}/collection/pause"), "COLLECTION_PAUSED", C, None,
+           customer_collection("pause")),
+    Logged(("post", "/api/customers/{id}/collection/resume"), "COLLECTION_RESUMED", C, None,
+           customer_collection("resume")),
     Logged(("delete", "/api/payment-providers/stripe"), "DISCONNECTED",
            "PAYMENT_PROVIDER_CONNECTION", None, stripe_disconnect),
     Logged(("put", "/api/payments/settings/{id}"), "UPDATED", "PAYMENT_SETTINGS", None,

@@ -30,6 +30,7 @@ from tally.customers import service as customers
 from tally.customers.schemas import CustomerIn, CustomerOut
 from tally.dashboard import sessions as dashboard_sessions
 from tally.dashboard.activity import recent
+from tally.dashboard.collection import customer_pause
 from tally.dashboard.customers_balances import balances
 from tally.dashboard.customers_form import (
     CustomerForm,
@@ -71,6 +72,9 @@ MESSAGES = {
     "archived": "Customer archived: its billing schedules were archived and open invoices voided.",
     "alias-removed": "Alias removed.",
     "rotated": "Portal link rotated: the old link and its sessions no longer work.",
+    "collection-paused": "Automatic collection paused: none of the customer's invoices is "
+    "charged until it is resumed.",
+    "collection-resumed": "Automatic collection resumed.",
 }
 
 router = APIRouter(prefix=CUSTOMERS, include_in_schema=False)
@@ -292,6 +296,7 @@ def customer_page(
         balances=balances(session, account_id, customer, today),
         payments=customer_section(session, request.app.state.settings, account_id, customer.id),
         activity=recent(session, account_id, customer.id),
+        collection_pause=customer_pause(session, account_id, customer.id),
         money=_money,
         message=MESSAGES.get(request.query_params.get("done", "")),
     )

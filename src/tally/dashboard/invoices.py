@@ -25,6 +25,7 @@ from tally.api.pagination import PageParams, paginate
 from tally.billing.scheduler import bill_account
 from tally.core.clock import local_today
 from tally.customers.queries import customer_choices
+from tally.dashboard import collection as collection_view
 from tally.dashboard import sessions
 from tally.dashboard.activity import recent
 from tally.dashboard.payments_view import METHODS, invoice_section
@@ -73,6 +74,8 @@ DONE = {
     "payment": "Payment status updated.",
     "payment-recorded": "Payment recorded.",
     "refunded": "Refund recorded, with a credit note that documents it.",
+    "collection-paused": "Automatic collection paused: no charge is made until it is resumed.",
+    "collection-resumed": "Automatic collection resumed.",
 }
 
 
@@ -276,6 +279,7 @@ def _invoice_page(
         }
         logged = recent(session, viewer.account_id, invoice.id)
         payments = invoice_section(session, viewer.account_id, invoice)
+        collection = collection_view.invoice_section(session, viewer.account_id, invoice)
     body = documents.document_body(replace(document, portal_url=None, pay_url=None))
     return render(
         request,
@@ -290,6 +294,7 @@ def _invoice_page(
         activity=logged,
         payments=payments,
         payment_methods=METHODS,
+        collection=collection,
         payment_statuses=list(PaymentStatus),
         error=error,
         done=DONE.get(done or ""),

@@ -302,6 +302,7 @@ def install_dashboard(app: FastAPI) -> None:
         catalog_edit,
         catalog_metrics,
         catalog_tax_rates,
+        collection,
         credits,
         customers,
         invoices,
@@ -314,6 +315,7 @@ def install_dashboard(app: FastAPI) -> None:
     )
 
     for section in (
+        collection,
         invoices,
         payments,
         credits,

@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 
 from tally.models import (
     AttemptStatus,
+    CollectionStatus,
     Invoice,
+    InvoiceCollection,
     InvoiceStatus,
     Payment,
     PaymentAttempt,
@@ -109,16 +111,18 @@ _STRIPE_STATUS = {
 @dataclass(frozen=True)
 class PaymentFacts:
     """What an invoice's answer says about its payments: `paymentAllocations` (its payments,
-    oldest first) and `integrationPaymentStatuses.stripe` (its latest Stripe attempt's)."""
+    oldest first), `integrationPaymentStatuses.stripe` (its latest Stripe attempt's) and
+    `dunningStatus` (its automatic collection's)."""
 
     payments: list[Payment] = field(default_factory=list)
     stripe_status: str | None = None
+    dunning_status: CollectionStatus = CollectionStatus.NOT_REQUIRED
 
 
 def payment_facts(
     session: Session, account_id: str, invoice_ids: Collection[str]
 ) -> dict[str, PaymentFacts]:
-    """Every invoice's `PaymentFacts`, in two queries for a page of invoices. Read from the
+    """Every invoice's `PaymentFacts`, in three queries for a page of invoices. Read from the
     payments tables directly: the payments package sits above the invoices domain."""
     ids = list(invoice_ids)
     payments: dict[str, list[Payment]] = {invoice_id: [] for invoice_id in ids}
@@ -164,6 +168,28 @@ def payment_facts(
     for invoice_id, status, amount, refunded in rows:
         refunded_in_full = amount is not None and refunded >= amount
         stripe[invoice_id] = "REFUNDED" if refunded_in_full else _STRIPE_STATUS[status]
+    dunning = dunning_statuses(session, account_id, ids)
     return {
-        invoice_id: PaymentFacts(payments[invoice_id], stripe.get(invoice_id)) for invoice_id in ids
+        invoice_id: PaymentFacts(
+            payments[invoice_id],
+            stripe.get(invoice_id),
+            dunning.get(invoice_id, CollectionStatus.NOT_REQUIRED),
+        )
+        for invoice_id in ids
     }
+
+
+def dunning_statuses(
+    session: Session, account_id: str, invoice_ids: Collection[str]
+) -> dict[str, CollectionStatus]:
+    """Sequence's `dunningStatus` of each invoice automatic collection (tally.payments) took
+    on, read in one query for a page; the others have none (NOT_REQUIRED). Read from the
+    table here so that invoices need not import payments."""
+    if not invoice_ids:
+        return {}
+    rows = session.execute(
+        scoped(InvoiceCollection, account_id)
+        .with_only_columns(InvoiceCollection.invoice_id, InvoiceCollection.status)
+        .where(InvoiceCollection.invoice_id.in_(list(invoice_ids)))
+    )
+    return {row[0]: row[1] for row in rows}

@@ -35,6 +35,7 @@ from tally.core.wire import money
 from tally.invoices.queries import PaymentFacts, invoice_is_overdue
 from tally.models import (
     EDITABLE_STATUSES,
+    CollectionStatus,
     DueDateSource,
     Invoice,
     InvoiceLineItem,
@@ -126,10 +127,12 @@ class PaymentAllocationOut(Schema):
 
 
 def payment_fields(invoice: Invoice, facts: PaymentFacts | None) -> dict[str, Any]:
-    """`paymentAllocations` and `integrationPaymentStatuses` from the invoice's payments."""
+    """`paymentAllocations`, `integrationPaymentStatuses` and `dunningStatus` from the
+    invoice's payments and automatic collection."""
     if facts is None:
         return {}
     return {
+        "dunning_status": facts.dunning_status,
         "payment_allocations": [
             PaymentAllocationOut(
                 payment_id=payment.id,
@@ -346,6 +349,12 @@ class InvoiceOut(Schema):
     gross_total: str
     metadata: list[KeyValue]
     payment_status: PaymentStatus
+    dunning_status: CollectionStatus = Field(
+        default=CollectionStatus.NOT_REQUIRED,
+        description="Automatic collection: SCHEDULED while a charge or a retry is to come, "
+        "COMPLETED once collected, FAILED after the last retry (the invoice is then "
+        "UNCOLLECTIBLE); NOT_REQUIRED when it is not collected automatically.",
+    )
     created_at: datetime
     updated_at: datetime
     credit_note_ids: list[str] = Field(default_factory=list)

@@ -33,7 +33,8 @@ from tally.models import (
 
 
 class NotificationType(StrEnum):
-    """Sequence's notification types (those Tally emits, and the rest, accepted on policies)."""
+    """Sequence's notification types (those Tally emits, and the rest, accepted on policies),
+    and Tally's payment events after them."""
 
     CUSTOMER_CREATED = "CUSTOMER_CREATED"
     CUSTOMER_UPDATED = "CUSTOMER_UPDATED"
@@ -55,6 +56,20 @@ class NotificationType(StrEnum):
     QUOTE_SIGNED = "QUOTE_SIGNED"
     INVOICE_REMINDER_SENT = "INVOICE_REMINDER_SENT"
     WATCHTOWER_TASK_ASSIGNED = "WATCHTOWER_TASK_ASSIGNED"
+    # Tally's own (not in Sequence's schema): automatic collection of an invoice, the invoice
+    # as the resource. A charge that succeeded, one that failed (another may follow), and
+    # the last retry failed: the invoice is UNCOLLECTIBLE.
+    PAYMENT_SUCCEEDED = "PAYMENT_SUCCEEDED"
+    PAYMENT_FAILED = "PAYMENT_FAILED"
+    INVOICE_UNCOLLECTIBLE = "INVOICE_UNCOLLECTIBLE"
+
+
+# Tally's extensions to Sequence's NotificationType (documented as Tally's).
+TALLY_NOTIFICATION_TYPES = (
+    NotificationType.PAYMENT_SUCCEEDED,
+    NotificationType.PAYMENT_FAILED,
+    NotificationType.INVOICE_UNCOLLECTIBLE,
+)
 
 
 # Resource types, as Sequence names them in the envelope's `resourceType`.

@@ -31,7 +31,11 @@ class Preference:
 
 def collection_preference(session: Session, account_id: str, invoice: Invoice) -> Preference:
     """How `invoice` is collected (one query)."""
-    facts = queries.collection_facts(session, account_id, invoice)
+    return preference_of(queries.collection_facts(session, account_id, invoice))
+
+
+def preference_of(facts: queries.CollectionFacts) -> Preference:
+    """The rule itself, on facts read one invoice at a time or a batch at once."""
     auto_charge = (
         facts.schedule_auto_charge
         if facts.schedule_auto_charge is not None
