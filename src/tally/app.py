@@ -35,6 +35,7 @@ from tally.ops.health import router as health_router
 from tally.ops.limits import Limits
 from tally.ops.metrics import router as metrics_router
 from tally.payments.connection_endpoints import router as payment_providers_router
+from tally.payments.event_endpoints import router as provider_events_router
 from tally.portal.access import install_portal_errors
 from tally.portal.api import router as portal_api_router
 from tally.portal.pages import install_pages as install_portal_pages
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.include_router(health_router)
     app.include_router(metrics_router)
+    app.include_router(provider_events_router)  # /webhooks/stripe/{accountId}: signed, no API key
     install_portal_errors(app)
     # The portal first: routes are matched in order, and a portal request would otherwise be
     # tried against every API route (~1 ms per request). No portal path overlaps /api.

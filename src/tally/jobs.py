@@ -4,8 +4,9 @@ it, the webhook sender (`WebhookSender`), so a slow receiver delays neither bill
 email, nor (through the sender's caps and fair claims) other accounts' webhooks. Both claim
 their rows with SKIP LOCKED, so any number of workers share them.
 
-Jobs: the billing pass (`billing.scheduler.bill_due`), and the email outbox, reminders and
-credit expiry the notification, invoice and credit domains add to `background_jobs`.
+Jobs: the billing pass (`billing.scheduler.bill_due`), the email outbox, reminders and
+credit expiry the notification, invoice and credit domains add to `background_jobs`, and the
+payments' reconciliation (`payments.reconciliation.reconcile`: missed provider webhooks).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tally.db import Database
 from tally.invoices.reminders import queue_reminders
 from tally.notifications.outbox import send_due
 from tally.notifications.webhooks import deliver_due, send_until_stopped
+from tally.payments.reconciliation import reconcile
 from tally.settings import Settings
 from tally.workflows import presenters  # noqa: F401  (registers every event's presenter)
 
@@ -39,6 +41,9 @@ class Job:
 REMINDERS_EVERY_SECONDS = 600.0
 # Grants expire at a local day's end: as with reminders, every few minutes is plenty.
 CREDIT_EXPIRY_EVERY_SECONDS = 600.0
+# Missed payment webhooks: each pass asks the provider about every open attempt, so not at
+# every poll.
+PAYMENT_RECONCILIATION_EVERY_SECONDS = 300.0
 
 
 def at_most_every(
@@ -72,6 +77,10 @@ def background_jobs(settings: Settings) -> list[Job]:
             ),
         ),
         Job("credit-expiry", at_most_every(CREDIT_EXPIRY_EVERY_SECONDS, expire_due)),
+        Job(
+            "payment-reconciliation",
+            at_most_every(PAYMENT_RECONCILIATION_EVERY_SECONDS, lambda db: reconcile(db, settings)),
+        ),
     ]
 
 

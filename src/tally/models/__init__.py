@@ -83,6 +83,7 @@ from tally.models.payment import (
     PaymentOrigin,
     PaymentProviderConnection,
     PaymentProviderName,
+    PaymentRefund,
     ProviderCustomer,
     ProviderEvent,
 )
@@ -183,6 +184,7 @@ __all__ = [
     "PaymentOrigin",
     "PaymentProviderConnection",
     "PaymentProviderName",
+    "PaymentRefund",
     "PaymentStatus",
     "PhaseCreditGrant",
     "PhaseDiscount",
