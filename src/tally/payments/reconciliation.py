@@ -116,7 +116,7 @@ def _open_attempts(session: Session, *, made_before: datetime, since: datetime) 
         .limit(BATCH)
     ).all()
     return [
-        _Open(account_id, id_, provider, payment_id)
+        _Open(account_id, id_, provider, payment_id or "")
         for account_id, id_, provider, payment_id in rows
     ]
 
