@@ -16,11 +16,19 @@ from decimal import Decimal
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from tally.app import create_app
+from tally.core.clock import utcnow
 from tally.db import Database
-from tally.models import AttemptStatus, Payment, PaymentRefund, PaymentStatus
+from tally.models import (
+    AttemptStatus,
+    Payment,
+    PaymentProviderName,
+    PaymentRefund,
+    PaymentStatus,
+    ProviderEvent,
+)
 from tally.payments import connections, records
 from tally.settings import Settings
 from tests.payments.stripe_support import (
@@ -194,6 +202,65 @@ def test_concurrent_deliveries_of_one_event_apply_it_once(
     assert outcomes == ["applied: PENDING -> SUCCEEDED"] + ["duplicate"] * (requests - 1)
     paid(database, shop)
     assert count_events(database, shop.account_id, answers[0].json()["id"]) == 1
+
+
+def _wait_until_a_writer_waits(database: Database) -> None:
+    """PostgreSQL: until a request waits on a lock. SQLite shows no waiters: a moment (the
+    test holds even if the request comes later: it then finds the event stored)."""
+    if database.is_sqlite:
+        time.sleep(1)
+        return
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+
+    def waiting() -> int:
+        with database.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    wait_for(waiting, lambda count: count > 0)
+
+
+def test_a_delivery_racing_one_that_claimed_the_event_applies_nothing(
+    api: ApiClient, database: Database, settings: Settings, localstripe: LocalStripe, served: str
+) -> None:
+    """Another delivery of the event has inserted its row, not yet committed: this one, past
+    its first look (which cannot see that row), meets the unique key and changes nothing. The
+    claimed event is never applied here, so a second application would show as PAID."""
+    shop = merchant(api, database)
+    started = start_payment(database, settings, shop)
+    snapshot = intent_snapshot(settings, shop, started.payment_id)
+    payload = event_payload("payment_intent.succeeded", snapshot, event_id="evt_raced_0001")
+    answers: list[httpx.Response] = []
+
+    def deliver() -> None:
+        with httpx.Client(base_url=served, timeout=60) as client:
+            headers = signed_headers(payload, shop.webhook_secret)
+            answers.append(client.post(shop.webhook_path, content=payload, headers=headers))
+
+    racer = threading.Thread(target=deliver)
+    with database.transaction() as session:
+        session.add(
+            ProviderEvent(
+                account_id=shop.account_id,
+                provider=PaymentProviderName.STRIPE,
+                event_id="evt_raced_0001",
+                type="payment_intent.succeeded",
+                occurred_at=utcnow(),
+                outcome="claimed by the other delivery",
+            )
+        )
+        session.flush()
+        racer.start()
+        _wait_until_a_writer_waits(database)
+    racer.join()
+    assert answers[0].status_code == 200 and answers[0].json()["outcome"] == "duplicate"
+    assert stored_events(database, shop.account_id) == {
+        "evt_raced_0001": ("payment_intent.succeeded", "claimed by the other delivery")
+    }
+    state = invoice_state(database, shop)
+    assert state.payment_status is PaymentStatus.UNPAID and state.payments == 0
 
 
 # --- out of order ------------------------------------------------------------------------
