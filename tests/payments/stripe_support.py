@@ -211,7 +211,7 @@ def refund_rows(database: Database, account_id: str) -> dict[str, Decimal]:
                 PaymentRefund.account_id == account_id
             )
         ).all()
-        return dict(rows)  # type: ignore[arg-type]
+        return {row.provider_refund_id: row.amount for row in rows}
 
 
 def count_events(database: Database, account_id: str, event_id: str) -> int:

@@ -504,3 +504,23 @@ def test_events_tally_does_not_act_on_are_kept_as_ignored(
     assert list(stored_events(database, shop.account_id).values()) == [
         ("customer.created", "ignored: not an event Tally acts on")
     ]
+
+
+def test_a_signed_body_that_is_no_stripe_event_is_refused(
+    api: ApiClient, database: Database, anonymous: ApiClient
+) -> None:
+    shop = merchant(api, database)
+    for body in (b'{"id": "evt_1", "object": "event"}', b"[1, 2]", b"not json"):
+        answer = post(anonymous, shop.webhook_path, body, signed_headers(body, shop.webhook_secret))
+        assert answer.status_code == 400, answer.text
+    assert stored_events(database, shop.account_id) == {}
+
+
+def test_a_body_that_is_not_text_is_refused_as_unsigned(
+    api: ApiClient, database: Database, anonymous: ApiClient
+) -> None:
+    shop = merchant(api, database)
+    body = b"\xff\xfe{}"
+    answer = post(anonymous, shop.webhook_path, body, {"Stripe-Signature": "t=1,v1=00"})
+    assert answer.status_code == 400 and answer.json()["error"]["type"] == "InvalidSignature"
+    assert stored_events(database, shop.account_id) == {}

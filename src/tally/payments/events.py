@@ -101,7 +101,7 @@ def receive(
             account_id=account_id,
             provider=provider_name,
             event_id=event.id,
-            type=event.type,
+            type=event.type[:100],
             occurred_at=event.created,
             object_id=event.object_id,
         )
@@ -119,7 +119,7 @@ def receive(
             row.outcome = IGNORED_PAYMENT
         else:
             assert event.payment_id is not None
-            row.outcome = apply_current(session, account_id, event.payment_id, current)
+            row.outcome = apply_current(session, account_id, event.payment_id, current)[:255]
         return Received(event.id, row.outcome)
 
 
@@ -186,7 +186,7 @@ def apply_current(
             return outcome
     except TallyError as error:
         log.warning("provider payment %s not applied: %s", provider_payment_id, error)
-        return f"refused: {error}"[:255]
+        return f"refused: {error}"
 
 
 def _record_refunds(

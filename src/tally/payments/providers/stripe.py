@@ -250,8 +250,11 @@ class StripeProvider:
             raise InvalidSignature("No webhook signing secret is stored for Stripe.")
         try:
             event = stripe.Webhook.construct_event(payload, signature, self._webhook_secret)
-        except (stripe.SignatureVerificationError, ValueError) as error:
+        except (stripe.SignatureVerificationError, UnicodeDecodeError) as error:
             raise InvalidSignature(f"Stripe webhook refused: {error}") from error
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            # Signed (verification comes first), yet not JSON or not an object.
+            raise InvalidRequest(f"Not a Stripe event: {error!r}") from error
         try:
             obj = _plain(event.data.object)
             kind = obj.get("object")
