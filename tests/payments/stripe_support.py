@@ -204,13 +204,19 @@ def stored_events(database: Database, account_id: str) -> dict[str, tuple[str, s
         return {event_id: (kind, outcome) for event_id, kind, outcome in rows}
 
 
-def refund_rows(database: Database, account_id: str) -> dict[str, Decimal]:
+def refund_rows(
+    database: Database, account_id: str, provider_payment_id: str | None = None
+) -> dict[str, Decimal]:
+    """provider refund id -> amount of the account's (or of one provider payment's) refunds."""
+    query = select(PaymentRefund.provider_refund_id, PaymentRefund.amount).where(
+        PaymentRefund.account_id == account_id
+    )
+    if provider_payment_id is not None:
+        query = query.join(Payment, Payment.id == PaymentRefund.payment_id).where(
+            Payment.provider_payment_id == provider_payment_id
+        )
     with database.transaction() as session:
-        rows = session.execute(
-            select(PaymentRefund.provider_refund_id, PaymentRefund.amount).where(
-                PaymentRefund.account_id == account_id
-            )
-        ).all()
+        rows = session.execute(query).all()
         return {row.provider_refund_id: row.amount for row in rows}
 
 
