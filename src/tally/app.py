@@ -36,6 +36,7 @@ from tally.ops.limits import Limits
 from tally.ops.metrics import router as metrics_router
 from tally.payments.collection_endpoints import router as collection_router
 from tally.payments.connection_endpoints import router as payment_providers_router
+from tally.payments.event_endpoints import router as provider_events_router
 from tally.payments.manual_endpoints import router as payments_router
 from tally.payments.settings_endpoints import router as payment_settings_router
 from tally.portal.access import install_portal_errors
@@ -161,6 +162,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.include_router(health_router)
     app.include_router(metrics_router)
+    app.include_router(provider_events_router)  # /webhooks/stripe/{accountId}: signed, no API key
     install_portal_errors(app)
     # The portal first: routes are matched in order, and a portal request would otherwise be
     # tried against every API route (~1 ms per request). No portal path overlaps /api.

@@ -5,8 +5,9 @@ email, nor (through the sender's caps and fair claims) other accounts' webhooks.
 their rows with SKIP LOCKED, so any number of workers share them.
 
 Jobs: the billing pass (`billing.scheduler.bill_due`), the email outbox, reminders and
-credit expiry the notification, invoice and credit domains add to `background_jobs`, and
-automatic collection with its dunning (`payments.collection.collect_due`).
+credit expiry the notification, invoice and credit domains add to `background_jobs`,
+automatic collection with its dunning (`payments.collection.collect_due`), and the payments'
+reconciliation (`payments.reconciliation.reconcile`: missed provider webhooks).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tally.invoices.reminders import queue_reminders
 from tally.notifications.outbox import send_due
 from tally.notifications.webhooks import deliver_due, send_until_stopped
 from tally.payments.collection import collect_due
+from tally.payments.reconciliation import reconcile
 from tally.settings import Settings
 from tally.workflows import presenters  # noqa: F401  (registers every event's presenter)
 
@@ -41,6 +43,9 @@ class Job:
 REMINDERS_EVERY_SECONDS = 600.0
 # Grants expire at a local day's end: as with reminders, every few minutes is plenty.
 CREDIT_EXPIRY_EVERY_SECONDS = 600.0
+# Missed payment webhooks: each pass asks the provider about every open attempt, so not at
+# every poll.
+PAYMENT_RECONCILIATION_EVERY_SECONDS = 300.0
 
 
 def at_most_every(
@@ -77,6 +82,10 @@ def background_jobs(settings: Settings) -> list[Job]:
         # Automatic collection and dunning (payments.collection): each pass schedules the
         # invoices issued since and charges what is due; nothing due costs two queries.
         Job("collection", lambda db: collect_due(db, settings)),
+        Job(
+            "payment-reconciliation",
+            at_most_every(PAYMENT_RECONCILIATION_EVERY_SECONDS, lambda db: reconcile(db, settings)),
+        ),
     ]
 
 

@@ -118,6 +118,12 @@ class Settings(BaseSettings):
         description="Send every Stripe API call to this server instead of api.stripe.com "
         "(tests point it at localstripe).",
     )
+    payment_reconcile_after_seconds: int = Field(
+        default=300,
+        ge=0,
+        description="How long an open payment attempt waits for the provider's webhook before "
+        "the reconciliation job asks the provider itself.",
+    )
     stripe_js_url: str = Field(
         default="https://js.stripe.com/v3/",
         description="Where the portal loads Stripe.js from; the portal's CSP admits its origin.",

@@ -1,15 +1,20 @@
-"""A real `tally serve` process, for tests and benchmarks that talk to it over the network."""
+"""A real `tally serve` process, for tests and benchmarks that talk to it over the network;
+and an app served from a thread of the test's own process (`served_app`), for servers that
+call the app back (localstripe's webhooks)."""
 
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import uvicorn
+from fastapi import FastAPI
 
 TALLY = Path(sys.executable).parent / "tally"
 
@@ -50,3 +55,25 @@ def clean_environment(**settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TALLY_")}
     env.update(settings)
     return env
+
+
+@contextmanager
+def served_app(app: FastAPI, ready_within: float = 30) -> Iterator[str]:
+    """`app` served over HTTP by uvicorn in a thread of this process, on a free port, until the
+    block ends: its base URL. The app's lifespan is not run (the test owns the database)."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name=f"served-app-{port}", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + ready_within
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the app did not start serving on port {port}")
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -84,6 +84,7 @@ from tally.models.payment import (
     PaymentOrigin,
     PaymentProviderConnection,
     PaymentProviderName,
+    PaymentRefund,
     ProviderCustomer,
     ProviderEvent,
 )
@@ -185,6 +186,7 @@ __all__ = [
     "PaymentOrigin",
     "PaymentProviderConnection",
     "PaymentProviderName",
+    "PaymentRefund",
     "PaymentStatus",
     "PhaseCreditGrant",
     "PhaseDiscount",

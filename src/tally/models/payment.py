@@ -99,6 +99,8 @@ class PaymentAttempt(TenantMixin, Base):
     __table_args__ = (
         UniqueConstraint("account_id", "invoice_id", "number"),
         Index("ix_payment_attempts_account_intent", "account_id", "provider_payment_id"),
+        # The reconciliation job's question, across accounts: which attempts are still open?
+        Index("ix_payment_attempts_open", "status", "created_at"),
     )
     account_id_leads_a_key = True
 
@@ -140,6 +142,20 @@ class Payment(TenantMixin, Base):
     attempt_id: Mapped[str | None] = mapped_column(String(36), default=None)
     refunded_amount: Mapped[Decimal] = mapped_column(default=Decimal(0))
     recorded_by: Mapped[str | None] = mapped_column(String(36), default=None)
+
+
+class PaymentRefund(TenantMixin, Base):
+    """Money a provider returned on a payment, kept by the provider's refund id: a refund made
+    in the provider's own dashboard (learned of by webhook) and one Tally asked for (reported
+    back by webhook) are each recorded once, whoever writes the row first."""
+
+    __tablename__ = "payment_refunds"
+    __table_args__ = (UniqueConstraint("account_id", "provider_refund_id"),)
+    account_id_leads_a_key = True
+
+    payment_id: Mapped[str] = mapped_column(String(36), ForeignKey("payments.id"))
+    provider_refund_id: Mapped[str] = mapped_column(String(255))
+    amount: Mapped[Decimal]
 
 
 class ProviderEvent(TenantMixin, Base):

@@ -63,6 +63,8 @@ class ProviderEventIn:
     type: str
     created: datetime
     object_id: str | None
+    # The payment the event is about: the PaymentIntent itself, or a charge's or a refund's.
+    payment_id: str | None = None
     payment: ProviderPayment | None = None
     refund: ProviderRefund | None = None
 
@@ -117,6 +119,10 @@ class PaymentProvider(Protocol):
     def refund(
         self, payment_id: str, *, amount: Decimal, currency: str, idempotency_key: str
     ) -> ProviderRefund: ...
+
+    def refunds_of(self, payment_id: str) -> list[ProviderRefund]:
+        """Every refund of the payment, whoever made it (Tally, or the provider's dashboard)."""
+        ...
 
     def saved_methods(self, provider_customer_id: str) -> list[SavedMethod]: ...
 

@@ -7,9 +7,10 @@ made twice (a retry, a second worker) is answered with the first one's object.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import stripe
 
@@ -23,6 +24,8 @@ from tally.payments.providers import (
     ProviderRefund,
     SavedMethod,
 )
+
+T = TypeVar("T")
 
 _STATUSES = {
     "succeeded": AttemptStatus.SUCCEEDED,
@@ -215,6 +218,13 @@ class StripeProvider:
         )
         return _refund(refund)
 
+    def refunds_of(self, payment_id: str) -> list[ProviderRefund]:
+        page = self._call(
+            self._client.v1.refunds.list,
+            params={"payment_intent": payment_id, "limit": 100},
+        )
+        return [_refund(refund) for refund in page.auto_paging_iter()]
+
     def saved_methods(self, provider_customer_id: str) -> list[SavedMethod]:
         page = self._call(
             self._client.v1.payment_methods.list,
@@ -240,15 +250,33 @@ class StripeProvider:
             raise InvalidSignature("No webhook signing secret is stored for Stripe.")
         try:
             event = stripe.Webhook.construct_event(payload, signature, self._webhook_secret)
-        except (stripe.SignatureVerificationError, ValueError) as error:
+        except (stripe.SignatureVerificationError, UnicodeDecodeError) as error:
             raise InvalidSignature(f"Stripe webhook refused: {error}") from error
-        obj = _plain(event.data.object)
-        kind = obj.get("object")
-        return ProviderEventIn(
-            id=event.id,
-            type=event.type,
-            created=datetime.fromtimestamp(event.created, UTC),
-            object_id=obj.get("id"),
-            payment=_payment(obj) if kind == "payment_intent" else None,
-            refund=_refund(obj) if kind == "refund" else None,
-        )
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            # Signed (verification comes first), yet not JSON or not an object.
+            raise InvalidRequest(f"Not a Stripe event: {error!r}") from error
+        try:
+            obj = _plain(event.data.object)
+            kind = obj.get("object")
+            payment_id = obj.get("id") if kind == "payment_intent" else obj.get("payment_intent")
+            return ProviderEventIn(
+                id=str(event.id),
+                type=str(event.type),
+                created=datetime.fromtimestamp(event.created, UTC),
+                object_id=obj.get("id"),
+                payment_id=payment_id if isinstance(payment_id, str) else None,
+                payment=_snapshot(_payment, obj) if kind == "payment_intent" else None,
+                refund=_snapshot(_refund, obj) if kind == "refund" else None,
+            )
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            # Signed, yet not an event as Stripe shapes them: refused, never a 500.
+            raise InvalidRequest(f"Not a Stripe event: {error!r}") from error
+
+
+def _snapshot(read: Callable[[Any], T], obj: dict[str, Any]) -> T | None:
+    """The object as the event saw it, when it reads as one (informative only: what is applied
+    is always retrieved afresh)."""
+    try:
+        return read(obj)
+    except (KeyError, TypeError, ValueError):
+        return None
