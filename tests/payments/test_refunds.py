@@ -12,7 +12,7 @@ import stripe
 from tally.accounts.service import Credentials
 from tally.db import Database
 from tally.models import PaymentAttempt, PaymentProviderName
-from tally.payments import attempts, connections
+from tally.payments import attempts, connections, provider_refunds
 from tally.settings import Settings
 from tests.payments.helpers import error, invoice, new_customer, owed_invoice, pay, refund
 from tests.support.api_client import ApiClient
@@ -184,6 +184,15 @@ def test_a_stripe_payment_is_refunded_at_stripe(
     with database.transaction() as session:
         provider = connections.provider_for(session, settings, account.account_id)
     assert provider.retrieve_payment(intent).amount_refunded == Decimal("50.00")
+    # Stripe's webhooks about the refunds Tally asked for find them known: nothing twice.
+    balance = invoice(api, invoice_id)["balance"]
+    for reported in provider.refunds_of(intent):
+        with database.transaction() as session:
+            known = provider_refunds.record_provider_refund(
+                session, account.account_id, payment["id"], reported
+            )
+        assert known is None
+    assert invoice(api, invoice_id)["balance"] == balance
 
 
 def test_without_stripe_connected_a_stripe_refund_changes_nothing(

@@ -17,9 +17,16 @@ from sqlalchemy.orm import Session
 
 from tally.core.wire import money
 from tally.credit_notes import refund_notes
-from tally.models import CreditNote, Invoice, Payment, PaymentOrigin, PaymentProviderName
+from tally.models import (
+    CreditNote,
+    Invoice,
+    Payment,
+    PaymentOrigin,
+    PaymentProviderName,
+    PaymentRefund,
+)
 from tally.models.scoped import get_account
-from tally.payments import connections, queries, records
+from tally.payments import connections, provider_refunds, queries, records
 from tally.payments.providers import ProviderRefund
 from tally.payments.providers.stripe import to_minor
 from tally.settings import Settings
@@ -82,5 +89,16 @@ def refund(
             currency=payment.currency,
             idempotency_key=idempotency_key(account_id, payment, refunded_before),
         )
+        # Known by its id from now on: the provider's webhook about it, waiting behind the
+        # payment's row lock, finds it and records nothing twice (provider_refunds.py).
+        if provider_refunds.known_refund(session, account_id, provider_refund.id) is None:
+            session.add(
+                PaymentRefund(
+                    account_id=account_id,
+                    payment_id=payment.id,
+                    provider_refund_id=provider_refund.id,
+                    amount=provider_refund.amount,
+                )
+            )
     session.flush()
     return Refunded(payment, notes[0] if notes else None, provider_refund)
