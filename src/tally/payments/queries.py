@@ -65,15 +65,6 @@ def stripe_settings(session: Session, account_id: str) -> StripeCollectionSettin
     return session.scalar(scoped(StripeCollectionSettings, account_id))
 
 
-def customer_settings_for(
-    session: Session, account_id: str, customer_id: str
-) -> CustomerPaymentSettings | None:
-    """The customer's live payment settings (the dashboard's customer page)."""
-    return session.scalar(
-        live_customer_settings(account_id).where(CustomerPaymentSettings.customer_id == customer_id)
-    )
-
-
 @dataclass(frozen=True)
 class CollectionFacts:
     """Everything that decides how one invoice is collected, each level's setting or None."""
