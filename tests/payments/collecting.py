@@ -65,6 +65,8 @@ class Merchant:
                 StripeCollectionSettings(
                     account_id=self.account_id,
                     enable_automatic_payments=enabled,
+                    # Stripe collects whatever names no provider (the account's default).
+                    auto_enable_stripe_payments=True,
                     retry_anchor=anchor,
                     retry_offset_days=list(offsets),
                 )

@@ -12,7 +12,7 @@ import stripe
 from tally.accounts.service import Credentials
 from tally.db import Database
 from tally.models import PaymentAttempt, PaymentProviderName
-from tally.payments import attempts, connections, provider_refunds
+from tally.payments import attempts, connections, provider_refunds, queries, refunds
 from tally.settings import Settings
 from tests.payments.helpers import error, invoice, new_customer, owed_invoice, pay, refund
 from tests.support.api_client import ApiClient
@@ -177,7 +177,14 @@ def test_a_stripe_payment_is_refunded_at_stripe(
     assert _note(api, done["creditNoteId"])["grossTotal"] == "12.34"
     assert invoice(api, invoice_id)["integrationPaymentStatuses"] == {"stripe": "PAID"}
 
-    rest = refund(api, payment["id"], "37.66")
+    # A retried request (its Idempotency-Key) is answered as the first was: no second refund.
+    retry = {"Idempotency-Key": "refund-rest-once"}
+    url = f"/api/payments/{payment['id']}/refund"
+    first = api.post(url, json={"amount": "37.66"}, headers=retry)
+    again = api.post(url, json={"amount": "37.66"}, headers=retry)
+    assert first.status_code == again.status_code == 200, again.text
+    rest = first.json()
+    assert again.json() == rest
     amounts = sorted(r.amount for r in client.v1.refunds.list(params={"payment_intent": intent}))
     assert amounts == [1234, 3766] and rest["providerRefundId"]
     assert invoice(api, invoice_id)["integrationPaymentStatuses"] == {"stripe": "REFUNDED"}
@@ -193,6 +200,19 @@ def test_a_stripe_payment_is_refunded_at_stripe(
             )
         assert known is None
     assert invoice(api, invoice_id)["balance"] == balance
+
+
+def test_the_provider_key_changes_only_with_what_was_refunded_before(
+    api: ApiClient, database: Database, account: Credentials
+) -> None:
+    invoice_id = owed_invoice(api, database, account.account_id)
+    payment_id = pay(api, invoice_id, "10.00")["id"]
+    with database.transaction() as session:
+        payment = queries.get_payment(session, account.account_id, payment_id)
+        first = refunds.idempotency_key(account.account_id, payment, Decimal("0"))
+        assert first == refunds.idempotency_key(account.account_id, payment, Decimal("0.00"))
+        after = refunds.idempotency_key(account.account_id, payment, Decimal("2.50"))
+    assert first != after and payment_id in first and after.endswith("-250")
 
 
 def test_without_stripe_connected_a_stripe_refund_changes_nothing(
