@@ -112,10 +112,6 @@ class PaymentProvider(Protocol):
 
     def retrieve_payment(self, payment_id: str) -> ProviderPayment: ...
 
-    def list_payments(self, provider_customer_id: str) -> list[ProviderPayment]:
-        """The customer's payments, newest first (reconciliation)."""
-        ...
-
     def refund(
         self, payment_id: str, *, amount: Decimal, currency: str, idempotency_key: str
     ) -> ProviderRefund: ...

@@ -201,13 +201,6 @@ class StripeProvider:
         )
         return _payment(intent)
 
-    def list_payments(self, provider_customer_id: str) -> list[ProviderPayment]:
-        page = self._call(
-            self._client.v1.payment_intents.list,
-            params={"customer": provider_customer_id, "limit": 100},
-        )
-        return [_payment(intent) for intent in page.data]
-
     def refund(
         self, payment_id: str, *, amount: Decimal, currency: str, idempotency_key: str
     ) -> ProviderRefund:
