@@ -19,6 +19,7 @@ from tally.settings import Settings
 from tests.support.api_client import ApiClient
 from tests.support.databases import postgres_server_url, provision_database
 from tests.support.localstripe import LocalStripe
+from tests.support.serving import TEST_SECRET_KEY
 
 
 def pytest_report_header() -> str:
@@ -75,7 +76,7 @@ def settings(
         auth_failure_limit=0,
         webhook_allowed_hosts="127.0.0.1",
         # Payments: credentials encrypted with a test key; Stripe is the test's localstripe.
-        secret_key=SecretStr("tally-tests-secret-key-0123456789abcdef"),
+        secret_key=SecretStr(TEST_SECRET_KEY),
         stripe_api_base=stripe_server.url,
         stripe_js_url=stripe_server.js_url,
     )

@@ -15,6 +15,7 @@ import pytest
 
 from tally.db import Database
 from tests.support.databases import postgres_server_url
+from tests.support.serving import TEST_SECRET_KEY
 
 STARTUP_SECONDS = 120
 
@@ -30,6 +31,8 @@ def free_port() -> int:
 def make_run(repo_root: Path, tmp_path: Path, database: Database) -> Iterator[tuple[int, Path]]:
     port = free_port()
     env = {**os.environ, "TALLY_DATA_DIR": str(tmp_path), "TALLY_PORT": str(port)}
+    # Other tests connect Stripe in the shared database: its credentials need the key.
+    env["TALLY_SECRET_KEY"] = TEST_SECRET_KEY
     env.pop("TALLY_DATABASE_URL", None)
     if postgres_server_url():  # the PostgreSQL pass serves from PostgreSQL too
         env["TALLY_DATABASE_URL"] = database.url

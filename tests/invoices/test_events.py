@@ -111,8 +111,8 @@ def _selects(statements: list[str]) -> list[str]:
 
 
 # The invoices, their archived customers, the account's time zone, their credit lines,
-# payments and latest Stripe attempts.
-PRESENTER_QUERIES = 6
+# payments, latest Stripe attempts and automatic collections (dunning status).
+PRESENTER_QUERIES = 7
 
 
 def test_the_presenter_reads_any_number_of_invoices_in_a_fixed_number_of_queries(

@@ -38,7 +38,7 @@ def _connected_database(path: Path) -> tuple[str, str]:
 
 def test_the_worker_refuses_to_start_with_credentials_stored_and_no_key(tmp_path: Path) -> None:
     url, _ = _connected_database(tmp_path)
-    refused = run_tally("worker", "--once", database_url=url, data_dir=tmp_path)
+    refused = run_tally("worker", "--once", database_url=url, data_dir=tmp_path, secret_key=None)
     assert refused.returncode == 1
     assert "TALLY_SECRET_KEY is not set" in refused.stdout + refused.stderr
 

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from tally.cli import app
 from tally.settings import get_settings
+from tests.support.serving import TEST_SECRET_KEY
 
 TALLY = Path(sys.executable).parent / "tally"
 
@@ -26,10 +27,15 @@ class Ran:
     stderr: str
 
 
-def tally_settings(database_url: str | None, data_dir: Path) -> dict[str, str]:
+def tally_settings(
+    database_url: str | None, data_dir: Path, secret_key: str | None = TEST_SECRET_KEY
+) -> dict[str, str]:
     """The command's environment on top of this process's, less its TALLY_ variables: the
-    given database (or the embedded default) and data directory, and no colours."""
+    given database (or the embedded default) and data directory, the test run's secret key
+    (None: none), and no colours."""
     settings = {"TALLY_DATA_DIR": str(data_dir), "NO_COLOR": "1"}
+    if secret_key is not None:
+        settings["TALLY_SECRET_KEY"] = secret_key
     if database_url is not None:
         settings["TALLY_DATABASE_URL"] = database_url
     return settings
@@ -42,10 +48,11 @@ def run_tally(
     stdin: str | None = None,
     in_process: bool = True,
     timeout: float = 120,
+    secret_key: str | None = TEST_SECRET_KEY,
 ) -> Ran:
     """`tally ARGS`, run from `data_dir` (away from any .env file in the repository). An
     exception the command lets out fails the test, as a traceback would."""
-    settings = tally_settings(database_url, data_dir)
+    settings = tally_settings(database_url, data_dir, secret_key)
     ours = [k for k in os.environ if k.startswith("TALLY_")]
     if not in_process:
         env = {k: v for k, v in os.environ.items() if k not in ours} | settings

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from tests.support.serving import free_port
+from tests.support.serving import TEST_SECRET_KEY, free_port
+
+__all__ = ["TEST_SECRET_KEY", "LocalStripe"]
 
 
 @dataclass

@@ -18,6 +18,10 @@ from fastapi import FastAPI
 
 TALLY = Path(sys.executable).parent / "tally"
 
+# TALLY_SECRET_KEY of the whole test run: tests connect Stripe in the databases that servers
+# and workers started by other tests open, and those refuse to start without the key.
+TEST_SECRET_KEY = "tally-tests-secret-key-0123456789abcdef"
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -51,8 +55,10 @@ def tally_serve(
 
 
 def clean_environment(**settings: str) -> dict[str, str]:
-    """This process's environment without any TALLY_ setting, plus `settings`."""
+    """This process's environment without any TALLY_ setting, plus the test run's
+    TALLY_SECRET_KEY and `settings`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TALLY_")}
+    env["TALLY_SECRET_KEY"] = TEST_SECRET_KEY
     env.update(settings)
     return env
 
