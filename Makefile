@@ -1,5 +1,9 @@
 # Tally: `make run` serves the demo, `make test` runs the whole suite.
 SHELL := /bin/bash
+# Python writes its compiled modules (__pycache__, git-ignored) even where the environment
+# says not to: otherwise every test process and `tally` command the suite starts compiles all
+# of Tally and its libraries again, about two seconds each.
+unexport PYTHONDONTWRITEBYTECODE
 VENV ?= .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9

@@ -13,7 +13,6 @@ from tally.models import PaymentProviderConnection, PaymentProviderName
 from tally.models.scoped import scoped
 from tally.payments import secrets
 from tally.payments.providers import PaymentProvider
-from tally.payments.providers.stripe import StripeProvider
 from tally.settings import Settings
 
 CONNECTION = "PAYMENT_PROVIDER_CONNECTION"
@@ -113,6 +112,10 @@ def provider_for(
 
 
 def build(settings: Settings, row: PaymentProviderConnection) -> PaymentProvider:
+    # Imported here: the `stripe` package takes most of a second to import, which every
+    # process (and `tally` command) would pay at start whether it collects payments or not.
+    from tally.payments.providers.stripe import StripeProvider  # noqa: PLC0415
+
     key = settings.secret_key.get_secret_value() if settings.secret_key else None
     secret = secrets.decrypt(key, row.secret_key_encrypted)
     webhook_secret = (

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from tally.core.money import minor_unit
 from tally.core.wire import money
 from tally.credit_notes import refund_notes
 from tally.models import (
@@ -28,7 +29,6 @@ from tally.models import (
 from tally.models.scoped import get_account
 from tally.payments import connections, provider_refunds, queries, records
 from tally.payments.providers import ProviderRefund
-from tally.payments.providers.stripe import to_minor
 from tally.settings import Settings
 
 ZERO = Decimal(0)
@@ -42,7 +42,7 @@ class Refunded:
 
 
 def idempotency_key(account_id: str, payment: Payment, refunded_before: Decimal) -> str:
-    before = to_minor(refunded_before, payment.currency)
+    before = int(refunded_before / minor_unit(payment.currency))
     return f"tally-{account_id}-payment-{payment.id}-refund-after-{before}"
 
 
