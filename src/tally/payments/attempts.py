@@ -25,6 +25,7 @@ from tally.models import (
     PaymentStatus,
 )
 from tally.models.scoped import get_account, scoped
+from tally.notifications.events import INVOICE, NotificationType, emit
 from tally.payments import records
 from tally.payments.providers import ProviderPayment
 
@@ -115,6 +116,9 @@ def apply(
         attempt.provider_payment_id = payment.id
     if attempt.status in FINISHED:
         return attempt
+    failed_now = (
+        payment.status is AttemptStatus.FAILED and attempt.status is not AttemptStatus.FAILED
+    )
     if payment.status is AttemptStatus.SUCCEEDED:
         account = get_account(session, account_id)
         records.record_payment(
@@ -132,5 +136,7 @@ def apply(
     attempt.failure_message = payment.failure_message
     if payment.status not in OPEN:
         attempt.completed_at = utcnow()
+    if failed_now:  # once per attempt, whoever reports it (the charge, a webhook, the job)
+        emit(session, account_id, NotificationType.PAYMENT_FAILED, INVOICE, [attempt.invoice_id])
     session.flush()
     return attempt

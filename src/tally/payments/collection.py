@@ -500,7 +500,6 @@ def _apply(
             collection.status = CollectionStatus.COMPLETED
             collection.next_attempt_on = None
             collection.last_failure = None
-            emit(session, due.account_id, NotificationType.PAYMENT_SUCCEEDED, INVOICE, [invoice.id])
             report.succeeded.append(invoice.id)
             return
         _failed(session, settings, collection, invoice, attempt, today, report)
@@ -524,7 +523,6 @@ def _failed(
     failures = collection.attempts
     anchor = dunning.anchor_date(invoice, rules.anchor, account.timezone)
     retry_on = dunning.next_retry(rules, anchor, failures, today)
-    emit(session, account.id, NotificationType.PAYMENT_FAILED, INVOICE, [invoice.id])
     if retry_on is not None:
         collection.next_attempt_on = retry_on
         stage: dunning.Stage = "first" if failures == 1 else "retry"

@@ -131,6 +131,7 @@ def record_payment(
         before,
     )
     emit(session, account_id, NotificationType.INVOICE_UPDATED, INVOICE, [invoice.id])
+    emit(session, account_id, NotificationType.PAYMENT_SUCCEEDED, INVOICE, [invoice.id])
     return payment
 
 
