@@ -73,15 +73,7 @@ class Merchant:
             )
 
     def listen(self) -> None:
-        """A webhook policy for the payment events, so they are recorded (and delivered)."""
-        body = {
-            "name": "Payments",
-            "channel": "WEBHOOK",
-            "recipients": ["http://127.0.0.1:9/hooks"],
-            "notificationTypes": PAYMENT_EVENTS,
-        }
-        answer = self.api.post("/api/notifications/policies", json=body)
-        assert answer.status_code in (200, 201), answer.text
+        listen(self.api)
 
     def customer(self, email: str = "jane@example.com") -> dict[str, Any]:
         contacts = [{"name": "Jane Payer", "email": email, "billingPreference": "PRIMARY"}]
@@ -157,18 +149,7 @@ class Merchant:
         return list(rows)
 
     def events(self, invoice_id: str) -> list[str]:
-        with self.database.transaction() as session:
-            return list(
-                session.scalars(
-                    select(NotificationEvent.notification_type)
-                    .where(
-                        NotificationEvent.account_id == self.account_id,
-                        NotificationEvent.resource_id == invoice_id,
-                        NotificationEvent.notification_type.in_(PAYMENT_EVENTS),
-                    )
-                    .order_by(NotificationEvent.created_at, NotificationEvent.id)
-                )
-            )
+        return payment_events(self.database, self.account_id, invoice_id)
 
     def stored_collection(self, invoice_id: str) -> InvoiceCollection | None:
         with self.database.transaction() as session:
@@ -189,3 +170,31 @@ class Merchant:
                 )
             ).one()
             return invoice.payment_status.value
+
+
+def listen(api: ApiClient) -> None:
+    """A webhook policy for the payment events, so they are recorded (and delivered)."""
+    body = {
+        "name": "Payments",
+        "channel": "WEBHOOK",
+        "recipients": ["http://127.0.0.1:9/hooks"],
+        "notificationTypes": PAYMENT_EVENTS,
+    }
+    answer = api.post("/api/notifications/policies", json=body)
+    assert answer.status_code in (200, 201), answer.text
+
+
+def payment_events(database: Database, account_id: str, invoice_id: str) -> list[str]:
+    """The payment events recorded about the invoice, oldest first."""
+    with database.transaction() as session:
+        return list(
+            session.scalars(
+                select(NotificationEvent.notification_type)
+                .where(
+                    NotificationEvent.account_id == account_id,
+                    NotificationEvent.resource_id == invoice_id,
+                    NotificationEvent.notification_type.in_(PAYMENT_EVENTS),
+                )
+                .order_by(NotificationEvent.created_at, NotificationEvent.id)
+            )
+        )

@@ -4,57 +4,30 @@ provider reports the failure."""
 
 from decimal import Decimal
 
-from sqlalchemy import select
-
 from tally.accounts.service import Credentials
 from tally.db import Database
-from tally.models import AttemptStatus, NotificationEvent, PaymentAttempt, PaymentProviderName
+from tally.models import AttemptStatus, PaymentAttempt, PaymentProviderName
 from tally.payments import attempts
 from tally.payments.providers import ProviderPayment
-from tests.payments.collecting import PAYMENT_EVENTS
+from tests.payments.collecting import listen, payment_events
 from tests.payments.helpers import owed_invoice, pay
 from tests.support.api_client import ApiClient
-
-
-def _listen(api: ApiClient) -> None:
-    body = {
-        "name": "Payments",
-        "channel": "WEBHOOK",
-        "recipients": ["http://127.0.0.1:9/hooks"],
-        "notificationTypes": PAYMENT_EVENTS,
-    }
-    assert api.post("/api/notifications/policies", json=body).status_code == 201
-
-
-def _events(database: Database, account_id: str, invoice_id: str) -> list[str]:
-    with database.transaction() as session:
-        return list(
-            session.scalars(
-                select(NotificationEvent.notification_type)
-                .where(
-                    NotificationEvent.account_id == account_id,
-                    NotificationEvent.resource_id == invoice_id,
-                    NotificationEvent.notification_type.in_(PAYMENT_EVENTS),
-                )
-                .order_by(NotificationEvent.created_at, NotificationEvent.id)
-            )
-        )
 
 
 def test_each_payment_recorded_by_hand_is_an_event(
     api: ApiClient, database: Database, account: Credentials
 ) -> None:
-    _listen(api)
+    listen(api)
     invoice_id = owed_invoice(api, database, account.account_id)
     pay(api, invoice_id, "1.00")
     pay(api, invoice_id, "2.00")
-    assert _events(database, account.account_id, invoice_id) == ["PAYMENT_SUCCEEDED"] * 2
+    assert payment_events(database, account.account_id, invoice_id) == ["PAYMENT_SUCCEEDED"] * 2
 
 
 def test_a_failed_attempt_is_one_event_however_often_it_is_reported(
     api: ApiClient, database: Database, account: Credentials
 ) -> None:
-    _listen(api)
+    listen(api)
     invoice_id = owed_invoice(api, database, account.account_id)
     failed = ProviderPayment(
         id="pi_declined",
@@ -78,4 +51,4 @@ def test_a_failed_attempt_is_one_event_however_often_it_is_reported(
             attempt = session.get_one(PaymentAttempt, attempt_id)
             attempts.apply(session, account.account_id, attempt, failed)
             assert attempt.status is AttemptStatus.FAILED
-    assert _events(database, account.account_id, invoice_id) == ["PAYMENT_FAILED"]
+    assert payment_events(database, account.account_id, invoice_id) == ["PAYMENT_FAILED"]
