@@ -9,11 +9,14 @@ return the same PaymentIntent; and a provider payment is recorded once, by its i
 
 from __future__ import annotations
 
+import operator
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tally.billed.locks import lock_document
 from tally.core.clock import local_today, utcnow
+from tally.core.sql import exact_compare
 from tally.exceptions import InvalidStateTransition
 from tally.invoices import audit
 from tally.models import (
@@ -81,7 +84,8 @@ def claim(
             PaymentAttempt.invoice_id == invoice.id,
             PaymentAttempt.status.in_(OPEN),
             PaymentAttempt.off_session.is_(off_session),
-            PaymentAttempt.amount == invoice.balance,
+            # Numerically, never as text: "50.0" and "50.00" are one amount due.
+            exact_compare(session, PaymentAttempt.amount, operator.eq, invoice.balance),
         )
     ).first()
     if open_attempt is not None:
