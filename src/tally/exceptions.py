@@ -149,6 +149,22 @@ class StaleVersion(Conflict):
     error_type = "StaleVersion"
 
 
+class NotIssued(Conflict):
+    """An e-invoice of a document not issued yet (no number: EN 16931's BT-1 is mandatory) or
+    voided. 409, a Tally extension's answer: the request is right, the document's state is not."""
+
+    status_code = 409
+    error_type = "NotIssued"
+
+
+class IncompleteEInvoice(Conflict):
+    """The document lacks what EN 16931 requires (the merchant's address, a tax
+    registration ...); `details` names each missing item. 409, like `NotIssued`."""
+
+    status_code = 409
+    error_type = "IncompleteEInvoice"
+
+
 class InvalidRequest(TallyError):
     """Well-formed input that breaks a business rule: 400, as Sequence documents for every
     invalid request."""
