@@ -26,6 +26,7 @@ from tally.customers.endpoints import router as customers_router
 from tally.dashboard.pages import install_dashboard
 from tally.db import Database
 from tally.documents.endpoints import router as documents_router
+from tally.einvoice.endpoints import router as einvoice_router
 from tally.invoices.endpoints import router as invoices_router
 from tally.invoices.operation_endpoints import router as invoice_operations_router
 from tally.jobs import Background
@@ -95,6 +96,7 @@ def api_routes() -> APIRouter:
         credits_router,
         notifications_router,
         documents_router,
+        einvoice_router,
         portal_sessions_router,
         portal_settings_router,
         activity_router,
