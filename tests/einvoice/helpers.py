@@ -58,7 +58,9 @@ def customer_with_vat(
     return customer
 
 
-def line(title: str, quantity: str, rate: str, tax_rate: str = "0.2", **fields: Any) -> dict[str, Any]:
+def line(
+    title: str, quantity: str, rate: str, tax_rate: str = "0.2", **fields: Any
+) -> dict[str, Any]:
     return {"title": title, "quantity": quantity, "rate": rate, "taxRate": tax_rate, **fields}
 
 
@@ -114,7 +116,9 @@ def totals(xml: bytes, syntax: Syntax) -> dict[str, Decimal]:
             "net": "TaxExclusiveAmount", "gross": "TaxInclusiveAmount",
             "prepaid": "PrepaidAmount", "due": "PayableAmount",
         }  # fmt: skip
-    found = {key: D(root.xpath(f"string({base}{name})", namespaces=NS)) for key, name in names.items()}
+    found = {
+        key: D(root.xpath(f"string({base}{name})", namespaces=NS)) for key, name in names.items()
+    }
     if syntax == "ubl":
         found["tax"] = D(root.xpath("string(/*/cac:TaxTotal/cbc:TaxAmount)", namespaces=NS))
     return found

@@ -33,6 +33,7 @@ from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInVi
 from tally.db import REQUEST_STATE, TRACE_ID, Database
 from tally.documents import render as documents
 from tally.documents.links import invoice_path, portal_url
+from tally.einvoice.service import factur_x_xml
 from tally.exceptions import BadRequest, Conflict, InvalidRequest, NotFound
 from tally.invoices import lifecycle, service
 from tally.invoices.endpoints import invoice_filters
@@ -318,7 +319,9 @@ def invoice_pdf(request: Request, invoice_id: str, viewer: SignedInViewer, db: D
             )
         except NotFound as missing:
             raise DashboardPageError.not_found() from missing
-    pdf = documents.html_to_pdf(documents.document_page(document), files_dir=settings.data_dir)
+        xml = factur_x_xml(session, viewer.account_id, "invoice", invoice_id)
+    page = documents.document_page(document)
+    pdf = documents.html_to_pdf(page, files_dir=settings.data_dir, factur_x=xml)
     return Response(
         pdf,
         media_type="application/pdf",

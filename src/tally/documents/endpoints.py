@@ -10,6 +10,7 @@ from tally.api.deps import get_database
 from tally.api.routing import api_router
 from tally.db import Database
 from tally.documents import render
+from tally.einvoice.service import DocumentKind, factur_x_xml
 from tally.settings import Settings
 
 router = api_router(tags=["Documents"])
@@ -25,7 +26,12 @@ Builder = Callable[..., render.Document]
 
 
 def _pdf(
-    request: Request, db: Database, account_id: str, build: Builder, document_id: str
+    request: Request,
+    db: Database,
+    account_id: str,
+    build: Builder,
+    document_id: str,
+    kind: DocumentKind,
 ) -> Response:
     settings: Settings = request.app.state.settings
     # A short writing transaction of its own: the document may make the customer's portal
@@ -33,7 +39,9 @@ def _pdf(
     # not while WeasyPrint lays out pages.
     with db.transaction() as session:
         document = build(session, account_id, document_id, settings=settings)
-    pdf = render.html_to_pdf(render.document_page(document), files_dir=settings.data_dir)
+        xml = factur_x_xml(session, account_id, kind, document_id)  # Factur-X when it can
+    page = render.document_page(document)
+    pdf = render.html_to_pdf(page, files_dir=settings.data_dir, factur_x=xml)
     return Response(
         pdf,
         media_type="application/pdf",
@@ -54,7 +62,7 @@ Db = Annotated[Database, Depends(get_database)]
     responses=PDF_RESPONSE,
 )
 def download_invoice(id: str, account: CurrentAccount, request: Request, db: Db) -> Response:
-    return _pdf(request, db, account.account_id, render.invoice_document, id)
+    return _pdf(request, db, account.account_id, render.invoice_document, id, "invoice")
 
 
 @router.get(
@@ -64,4 +72,4 @@ def download_invoice(id: str, account: CurrentAccount, request: Request, db: Db)
     responses=PDF_RESPONSE,
 )
 def download_credit_note(id: str, account: CurrentAccount, request: Request, db: Db) -> Response:
-    return _pdf(request, db, account.account_id, render.credit_note_document, id)
+    return _pdf(request, db, account.account_id, render.credit_note_document, id, "credit_note")

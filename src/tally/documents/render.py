@@ -34,6 +34,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from tally.core.formatting import DEFAULT_LOCALE, format_money, format_percent
 from tally.documents.links import invoice_path, owes, pay_path, paying_accounts, portal_url
+from tally.einvoice.facturx import PDF_VARIANT, factur_x_pdf
+from tally.einvoice.service import factur_x_xml
 from tally.exceptions import NotFound
 from tally.models import (
     Account,
@@ -253,10 +255,15 @@ def document_page(document: Document) -> str:
 ASSETS = "assets"
 
 
-def html_to_pdf(html: str, *, files_dir: Path | None = None) -> bytes:
+def html_to_pdf(
+    html: str, *, files_dir: Path | None = None, factur_x: bytes | None = None
+) -> bytes:
     """The page as a PDF. Only `data:` URLs and files under `files_dir`'s `assets/` folder
     are fetched (a logo; `files_dir` is the data directory): never the network, so rendering
-    cannot hang on a slow host, and never the database or anything else kept there."""
+    cannot hang on a slow host, and never the database or anything else kept there.
+
+    With `factur_x` (the document's CII XML, `einvoice.service.factur_x_xml`): a Factur-X
+    PDF/A-3 carrying it."""
     # Imported here: WeasyPrint takes seconds to import (it loads Pango), which only PDF
     # rendering needs; the API, the CLI and the portal start without it.
     from weasyprint import HTML  # noqa: PLC0415
@@ -264,7 +271,10 @@ def html_to_pdf(html: str, *, files_dir: Path | None = None) -> bytes:
     from tally.documents.urls import LocalUrlFetcher  # noqa: PLC0415  (imports WeasyPrint)
 
     roots = [files_dir / ASSETS] if files_dir is not None else []
-    pdf: bytes = HTML(string=html, url_fetcher=LocalUrlFetcher(roots)).write_pdf()
+    page = HTML(string=html, url_fetcher=LocalUrlFetcher(roots))
+    if factur_x is not None:
+        return factur_x_pdf(page.write_pdf(pdf_variant=PDF_VARIANT), factur_x)
+    pdf: bytes = page.write_pdf()
     return pdf
 
 
@@ -642,7 +652,8 @@ def invoice_pdf(
 ) -> bytes:
     settings = settings or get_settings()
     html = invoice_html(session, account_id, invoice_id, settings=settings, locale=locale)
-    return html_to_pdf(html, files_dir=settings.data_dir)
+    xml = factur_x_xml(session, account_id, "invoice", invoice_id)
+    return html_to_pdf(html, files_dir=settings.data_dir, factur_x=xml)
 
 
 def credit_note_html(
@@ -670,4 +681,5 @@ def credit_note_pdf(
 ) -> bytes:
     settings = settings or get_settings()
     html = credit_note_html(session, account_id, credit_note_id, settings=settings, locale=locale)
-    return html_to_pdf(html, files_dir=settings.data_dir)
+    xml = factur_x_xml(session, account_id, "credit_note", credit_note_id)
+    return html_to_pdf(html, files_dir=settings.data_dir, factur_x=xml)

@@ -296,7 +296,9 @@ def e_invoice(rows: Rows) -> EInvoice:
         payable = document.balance
         prepaid = document.gross_total - document.balance
         days = document.payment_term_days
-        terms = f"Payment terms: {days if days is not None else rows.account.payment_terms_days} days"
+        terms = (
+            f"Payment terms: {days if days is not None else rows.account.payment_terms_days} days"
+        )
         due_date = document.due_date
     notes = [text for text in (_text(document.memo),) if text]
     if not isinstance(document, CreditNote) and _text(document.credit_balances):

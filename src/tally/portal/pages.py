@@ -29,6 +29,7 @@ from tally.core import urls
 from tally.core.clock import local_today, utcnow
 from tally.core.formatting import format_money
 from tally.documents import render
+from tally.einvoice.service import factur_x_xml
 from tally.models import PortalTab
 from tally.payments import queries as payment_queries
 from tally.portal import charts, data
@@ -407,7 +408,9 @@ def invoice_pdf(request: Request, session: Session, viewer: Viewer, invoice_id: 
     if viewer.via != "link":  # the permanent link only for those who opened it
         document = replace(document, portal_url=None, pay_url=None)
     settings: Settings = request.app.state.settings
-    pdf = render.html_to_pdf(render.document_page(document), files_dir=settings.data_dir)
+    xml = factur_x_xml(session, viewer.account.id, "invoice", invoice_id)
+    page = render.document_page(document)
+    pdf = render.html_to_pdf(page, files_dir=settings.data_dir, factur_x=xml)
     return Response(
         pdf,
         media_type="application/pdf",
