@@ -49,6 +49,9 @@ TALLY_EXTENSIONS = {
     ("get", "/api/payment-providers/stripe"),
     ("put", "/api/payment-providers/stripe"),
     ("delete", "/api/payment-providers/stripe"),
+    # EN 16931 e-invoices (UBL 2.1 / Peppol BIS 3.0, and CII as Factur-X embeds it).
+    ("get", "/api/invoices/{id}/e-invoice"),
+    ("get", "/api/credit-notes/{id}/e-invoice"),
     # Payments as records: recorded by hand, refunded, the customer's balance, aging.
     ("post", "/api/invoices/{id}/payments"),
     ("get", "/api/invoices/{id}/payments"),

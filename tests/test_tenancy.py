@@ -357,6 +357,11 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
         ),
         ("delete", "/api/invoices/{invoice}/line-item-groups/{id}"): (invoice_group_url, None),
         ("get", "/api/invoices/{id}/download"): (f"{invoice_url}/download", None),
+        ("get", "/api/invoices/{id}/e-invoice"): (f"{invoice_url}/e-invoice?syntax=ubl", None),
+        ("get", "/api/credit-notes/{id}/e-invoice"): (
+            f"/api/credit-notes/{credit_note_id}/e-invoice?syntax=cii",
+            None,
+        ),
         ("get", "/api/credit-notes/{id}/download"): (
             f"/api/credit-notes/{credit_note_id}/download",
             None,

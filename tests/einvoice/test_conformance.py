@@ -47,11 +47,13 @@ def valid_with_api_totals(
 def categories(root: etree._Element, syntax: Syntax) -> list[tuple[str, str]]:
     """The VAT breakdown's (category, rate) pairs."""
     if syntax == "cii":
-        taxes = root.xpath("//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax", namespaces=NS)
+        taxes = root.xpath(
+            "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax", namespaces=NS
+        )
+        code, rate = "ram:CategoryCode", "ram:RateApplicablePercent"
         return [
-            (t.findtext("ram:CategoryCode", namespaces=NS), t.findtext("ram:RateApplicablePercent", "", namespaces=NS))
-            for t in taxes
-        ]  # fmt: skip
+            (t.findtext(code, namespaces=NS), t.findtext(rate, "", namespaces=NS)) for t in taxes
+        ]
     subtotals = root.xpath("/*/cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory", namespaces=NS)
     return [
         (t.findtext("cbc:ID", namespaces=NS), t.findtext("cbc:Percent", "", namespaces=NS))
@@ -180,7 +182,9 @@ def test_a_credit_note(merchant: ApiClient) -> None:
 
     roots = valid_with_api_totals(merchant, note, credit_note=True)
 
-    assert roots["cii"].xpath("string(//rsm:ExchangedDocument/ram:TypeCode)", namespaces=NS) == "381"
+    assert (
+        roots["cii"].xpath("string(//rsm:ExchangedDocument/ram:TypeCode)", namespaces=NS) == "381"
+    )
     assert roots["ubl"].tag.endswith("}CreditNote")
     credited = "string(//cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID)"
     assert roots["ubl"].xpath(credited, namespaces=NS) == invoice["invoiceNumber"]

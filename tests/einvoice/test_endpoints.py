@@ -63,7 +63,9 @@ def test_an_unknown_syntax_or_parameter_is_refused_naming_it(merchant: ApiClient
 
 def test_a_draft_must_be_finalized_first(merchant: ApiClient) -> None:
     customer = customer_with_vat(merchant, "Drafty Ltd", "GB100200303")
-    draft = issued_invoice(merchant, customer["id"], [line("Platform", "1", "10.00")], finalize=False)
+    draft = issued_invoice(
+        merchant, customer["id"], [line("Platform", "1", "10.00")], finalize=False
+    )
 
     for syntax in ("ubl", "cii"):
         response = merchant.get(f"/api/invoices/{draft['id']}/e-invoice?syntax={syntax}")
@@ -76,7 +78,9 @@ def test_a_voided_invoice_is_refused(merchant: ApiClient) -> None:
     invoice = issued_invoice(merchant, customer["id"], [line("Platform", "1", "10.00")])
     ok(merchant.post(f"/api/invoices/{invoice['id']}/void"))
 
-    body = error(merchant.get(f"/api/invoices/{invoice['id']}/e-invoice?syntax=ubl"), 409, "NotIssued")
+    body = error(
+        merchant.get(f"/api/invoices/{invoice['id']}/e-invoice?syntax=ubl"), 409, "NotIssued"
+    )
     assert "voided" in body["message"]
 
 
@@ -109,7 +113,9 @@ def test_a_seller_with_no_tax_registration(api: ApiClient) -> None:
     taxed = issued_invoice(api, customer["id"], [line("Platform", "1", "10.00", "0.2")])
     untaxed = issued_invoice(api, customer["id"], [line("Platform", "1", "10.00", "0")])
 
-    body = error(api.get(f"/api/invoices/{taxed['id']}/e-invoice?syntax=ubl"), 409, "IncompleteEInvoice")
+    body = error(
+        api.get(f"/api/invoices/{taxed['id']}/e-invoice?syntax=ubl"), 409, "IncompleteEInvoice"
+    )
     assert [d["field"] for d in body["details"]] == ["merchant.taxRegistration"]
     for syntax in ("ubl", "cii"):
         xml = e_invoice(api, f"/api/invoices/{untaxed['id']}", syntax)
@@ -127,7 +133,9 @@ def test_the_validator_catches_a_wrong_total(merchant: ApiClient) -> None:
     assert problems(cii, "cii") == problems(ubl, "ubl") == []
 
     broken_cii = cii.replace(b"<ram:GrandTotalAmount>12.00<", b"<ram:GrandTotalAmount>12.01<")
-    broken_ubl = ubl.replace(b'"GBP">12.00</cbc:TaxInclusiveAmount>', b'"GBP">12.01</cbc:TaxInclusiveAmount>')
+    broken_ubl = ubl.replace(
+        b'"GBP">12.00</cbc:TaxInclusiveAmount>', b'"GBP">12.01</cbc:TaxInclusiveAmount>'
+    )
     assert broken_cii != cii and broken_ubl != ubl
 
     assert "BR-CO-15" in {rule.id for rule in fired_rules(broken_cii, "cii")}

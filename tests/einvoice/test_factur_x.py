@@ -81,7 +81,9 @@ def test_a_credit_note_pdf_carries_its_cii(merchant: ApiClient) -> None:
 
 def test_a_draft_pdf_stays_a_plain_pdf(merchant: ApiClient) -> None:
     customer = customer_with_vat(merchant, "Pdf Draft Ltd", "GB300200102")
-    draft = issued_invoice(merchant, customer["id"], [line("Platform", "1", "1.00")], finalize=False)
+    draft = issued_invoice(
+        merchant, customer["id"], [line("Platform", "1", "1.00")], finalize=False
+    )
 
     pdf = download(merchant, f"/api/invoices/{draft['id']}")
 

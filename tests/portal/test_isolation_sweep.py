@@ -180,6 +180,10 @@ PAGES: dict[str, Probe] = {
                                     lambda c: c.invoice_number),
     "/invoices/{invoice_id}/pdf": Probe(lambda c: f"/invoices/{c.invoice_id}/pdf", _none, 404,
                                         None, None),
+    # The victim's account has no address: its e-invoice is refused (409) to it as well.
+    "/invoices/{invoice_id}/e-invoice": Probe(lambda c: f"/invoices/{c.invoice_id}/e-invoice",
+                                              lambda c: {"syntax": "ubl"}, 404, None, None,
+                                              owner_status=409),
     "/usage": Probe(_at("/usage"), lambda c: {"period": c.period_start}, 200, _name, _name),
     "/credits": Probe(_at("/credits"), _none, 200, lambda c: c.grant_name,
                       lambda c: c.grant_name),

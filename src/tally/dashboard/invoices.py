@@ -33,8 +33,15 @@ from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInVi
 from tally.db import REQUEST_STATE, TRACE_ID, Database
 from tally.documents import render as documents
 from tally.documents.links import invoice_path, portal_url
-from tally.einvoice.service import factur_x_xml
-from tally.exceptions import BadRequest, Conflict, InvalidRequest, NotFound
+from tally.einvoice.service import Syntax, e_invoice_file, factur_x_xml
+from tally.exceptions import (
+    BadRequest,
+    Conflict,
+    IncompleteEInvoice,
+    InvalidRequest,
+    NotFound,
+    NotIssued,
+)
 from tally.invoices import lifecycle, service
 from tally.invoices.endpoints import invoice_filters
 from tally.invoices.queries import invoice_is_overdue
@@ -307,6 +314,32 @@ def invoice_page(
     request: Request, invoice_id: str, viewer: SignedInViewer, db: Db, done: str | None = None
 ) -> Response:
     return _invoice_page(request, db, viewer, invoice_id, done=done)
+
+
+@router.get("/{invoice_id}/e-invoice")
+def invoice_e_invoice(
+    invoice_id: str, viewer: SignedInViewer, db: Db, syntax: str = "ubl"
+) -> Response:
+    """The invoice as an EN 16931 e-invoice (UBL or CII), as the API's `/e-invoice` answers."""
+    try:
+        chosen = Syntax(syntax)
+    except ValueError:
+        raise DashboardPageError(400, "Unknown syntax", "Ask for ubl or cii.") from None
+    with db.session(write=False) as session:
+        try:
+            xml = e_invoice_file(session, viewer.account_id, "invoice", invoice_id, chosen)
+        except NotFound as missing:
+            raise DashboardPageError.not_found() from missing
+        except (NotIssued, IncompleteEInvoice) as refused:
+            raise DashboardPageError(409, "No e-invoice yet", refused.message) from refused
+    return Response(
+        xml.content,
+        media_type="application/xml",
+        headers={
+            "Content-Disposition": f'attachment; filename="{xml.filename}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @router.get("/{invoice_id}/pdf")

@@ -14,10 +14,19 @@ from drafthorse.models.document import Document
 from drafthorse.models.note import IncludedNote
 from drafthorse.models.party import PostalTradeAddress, TaxRegistration, TradeParty
 from drafthorse.models.payment import PaymentTerms
+from drafthorse.models.trade import TradeSettlement
 from drafthorse.models.tradelines import LineItem
 
 from tally.core.wire import plain
-from tally.einvoice.model import GUIDELINE, Address, EInvoice, Line, Party, TaxCategory
+from tally.einvoice.model import (
+    GUIDELINE,
+    Address,
+    EInvoice,
+    Line,
+    Party,
+    TaxCategory,
+    TaxSubtotal,
+)
 
 SCHEMA = "FACTUR-X_EN16931"
 
@@ -87,45 +96,26 @@ def _line(line: Line, decimals: int) -> LineItem:
     return item
 
 
-def cii_xml(invoice: EInvoice) -> bytes:
-    """The CII document, checked against the Factur-X EN 16931 XSD."""
+def _tax(subtotal: TaxSubtotal, places: int) -> ApplicableTradeTax:
+    tax = ApplicableTradeTax()
+    tax.calculated_amount = _amount(subtotal.tax_amount, places)
+    tax.type_code = "VAT"
+    if subtotal.category.exemption_reason:
+        tax.exemption_reason = subtotal.category.exemption_reason
+    tax.basis_amount = _amount(subtotal.taxable_amount, places)
+    tax.category_code = subtotal.category.code
+    if subtotal.category.exemption_code:
+        tax.exemption_reason_code = subtotal.category.exemption_code
+    if subtotal.category.rate is not None:
+        tax.rate_applicable_percent = _number(subtotal.category.rate)
+    return tax
+
+
+def _settlement(settlement: TradeSettlement, invoice: EInvoice) -> None:
     places = invoice.decimals
-    doc = Document()
-    doc.context.guideline_parameter.id = GUIDELINE
-    doc.header.id = invoice.number
-    doc.header.type_code = invoice.type_code
-    doc.header.issue_date_time = invoice.issue_date
-    for text in invoice.notes:
-        note = IncludedNote()
-        note.content = text
-        doc.header.notes.add(note)
-
-    for line in invoice.lines:
-        doc.trade.items.add(_line(line, places))
-
-    agreement = doc.trade.agreement
-    if invoice.buyer_reference:
-        agreement.buyer_reference = invoice.buyer_reference
-    _party(agreement.seller, invoice.seller, seller=True)
-    _party(agreement.buyer, invoice.buyer, seller=False)
-    if invoice.purchase_order:
-        agreement.buyer_order.issuer_assigned_id = invoice.purchase_order
-
-    settlement = doc.trade.settlement
     settlement.currency_code = invoice.currency
     for subtotal in invoice.tax_subtotals:
-        tax = ApplicableTradeTax()
-        tax.calculated_amount = _amount(subtotal.tax_amount, places)
-        tax.type_code = "VAT"
-        if subtotal.category.exemption_reason:
-            tax.exemption_reason = subtotal.category.exemption_reason
-        tax.basis_amount = _amount(subtotal.taxable_amount, places)
-        tax.category_code = subtotal.category.code
-        if subtotal.category.exemption_code:
-            tax.exemption_reason_code = subtotal.category.exemption_code
-        if subtotal.category.rate is not None:
-            tax.rate_applicable_percent = _number(subtotal.category.rate)
-        settlement.trade_tax.add(tax)
+        settlement.trade_tax.add(_tax(subtotal, places))
     if invoice.billing_period is not None:
         settlement.period.start = invoice.billing_period.start
         settlement.period.end = invoice.billing_period.end
@@ -152,5 +142,32 @@ def cii_xml(invoice: EInvoice) -> bytes:
         reference.issuer_assigned_id = invoice.preceding_invoice.number
         if invoice.preceding_invoice.issue_date is not None:
             reference.issue_date_time = invoice.preceding_invoice.issue_date
+
+
+def cii_xml(invoice: EInvoice) -> bytes:
+    """The CII document, checked against the Factur-X EN 16931 XSD."""
+    places = invoice.decimals
+    doc = Document()
+    doc.context.guideline_parameter.id = GUIDELINE
+    doc.header.id = invoice.number
+    doc.header.type_code = invoice.type_code
+    doc.header.issue_date_time = invoice.issue_date
+    for text in invoice.notes:
+        note = IncludedNote()
+        note.content = text
+        doc.header.notes.add(note)
+
+    for line in invoice.lines:
+        doc.trade.items.add(_line(line, places))
+
+    agreement = doc.trade.agreement
+    if invoice.buyer_reference:
+        agreement.buyer_reference = invoice.buyer_reference
+    _party(agreement.seller, invoice.seller, seller=True)
+    _party(agreement.buyer, invoice.buyer, seller=False)
+    if invoice.purchase_order:
+        agreement.buyer_order.issuer_assigned_id = invoice.purchase_order
+
+    _settlement(doc.trade.settlement, invoice)
     xml: bytes = doc.serialize(schema=SCHEMA)
     return xml

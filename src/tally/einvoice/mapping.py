@@ -271,7 +271,8 @@ def e_invoice(rows: Rows) -> EInvoice:
     seller = _seller(rows, missing)
     buyer = _buyer(rows, missing)
     registered = bool(rows.seller_registrations)
-    ordered = sorted(document.line_items, key=lambda line: line.index)
+    billed: list[BilledLine] = list(document.line_items)
+    ordered = sorted(billed, key=lambda line: line.index)
     if not registered and any(line.total_tax != 0 for line in ordered):
         missing.add(
             "merchant.taxRegistration",

@@ -29,7 +29,8 @@ from tally.core import urls
 from tally.core.clock import local_today, utcnow
 from tally.core.formatting import format_money
 from tally.documents import render
-from tally.einvoice.service import factur_x_xml
+from tally.einvoice.service import Syntax, e_invoice_file, factur_x_xml
+from tally.exceptions import IncompleteEInvoice, NotIssued
 from tally.models import PortalTab
 from tally.payments import queries as payment_queries
 from tally.portal import charts, data
@@ -391,6 +392,7 @@ def invoice(
         document=document,
         body=render.document_body(document),
         pdf_url=viewer.url(f"/invoices/{invoice_id}/pdf"),
+        xml_url=viewer.url(f"/invoices/{invoice_id}/e-invoice"),
         back_url=viewer.url("/invoices"),
         status=data.sent_invoice_status(
             session, viewer.account.id, viewer.customer.id, invoice_id, _today(viewer)
@@ -415,6 +417,28 @@ def invoice_pdf(request: Request, session: Session, viewer: Viewer, invoice_id: 
         pdf,
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{document.filename}"'},
+    )
+
+
+def invoice_xml(session: Session, viewer: Viewer, invoice_id: str, syntax: str) -> Response:
+    """One of the viewer's sent invoices as an EN 16931 e-invoice (UBL or CII)."""
+    if PortalTab.INVOICES not in shown_tabs(session, viewer):
+        raise PortalPageError.not_found()
+    if not data.sent_invoice_id(session, viewer.account.id, viewer.customer.id, invoice_id):
+        raise PortalPageError.not_found()
+    try:
+        chosen = Syntax(syntax)
+    except ValueError:
+        raise PortalPageError(400, "Unknown format", "Ask for ubl or cii.") from None
+    try:
+        xml = e_invoice_file(session, viewer.account.id, "invoice", invoice_id, chosen)
+    except (NotIssued, IncompleteEInvoice) as refused:
+        message = "This invoice has no e-invoice: ask the company that bills you for one."
+        raise PortalPageError(409, "No e-invoice", message) from refused
+    return Response(
+        xml.content,
+        media_type="application/xml",
+        headers={"Content-Disposition": f'attachment; filename="{xml.filename}"'},
     )
 
 
@@ -535,6 +559,16 @@ def _routes(prefix: str, resolve: Resolve) -> APIRouter:
             request,
             resolve,
             lambda session, viewer: invoice_pdf(request, session, viewer, invoice_id),
+        )
+
+    @router.get("/invoices/{invoice_id}/e-invoice")
+    async def invoice_xml_download(
+        request: Request, invoice_id: str, syntax: Annotated[str, Query()] = "ubl"
+    ) -> Response:
+        return await as_viewer(
+            request,
+            resolve,
+            lambda session, viewer: invoice_xml(session, viewer, invoice_id, syntax),
         )
 
     @router.get("/usage", response_class=HTMLResponse)
