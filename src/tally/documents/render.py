@@ -204,10 +204,15 @@ class Formatter:
         (£0.0125); a percentage rate (a fraction) as a percentage."""
         if display == "PERCENTAGE":
             return self.percent(rate)
-        return format_currency(rate, self.currency, locale=self.locale, decimal_quantization=False)
+        unsigned_zero = rate if rate else abs(rate)  # never "-£0.00"
+        return format_currency(
+            unsigned_zero, self.currency, locale=self.locale, decimal_quantization=False
+        )
 
     def quantity(self, quantity: Decimal | str, display: str = "ABSOLUTE") -> str:
+        """Every place the quantity has, in any exponent form ("1.5E+3" reads "1,500")."""
         value = Decimal(quantity)
+        value = value if value else abs(value)  # never "-0"
         if display == "PERCENTAGE":  # a percentage of an amount of money
             return self.rate(value, "ABSOLUTE")
         return format_decimal(value, locale=self.locale, decimal_quantization=False)
