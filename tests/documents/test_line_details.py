@@ -15,6 +15,7 @@ from tests.catalog.price_bodies import graduated, volume
 from tests.documents.helpers import pdf_text
 from tests.factories import new_customer
 from tests.invoices.helpers import GroupSpec, LineSpec, insert_invoice
+from tests.invoices.states import line_body
 from tests.metering.helpers import event, send
 from tests.schedules.helpers import phase
 from tests.support.api_client import ApiClient
@@ -139,3 +140,23 @@ def test_the_tax_summary_has_one_row_per_rate_with_zero_rated_lines(
     assert "Tax 0% £30.00 £0.00" in text
     assert text.count("Tax 20%") == 1
     assert "Net total £200.00" in text and "Total £226.50" in text
+
+
+def test_a_line_edited_by_hand_drops_its_tiers(api: ApiClient, app: FastAPI) -> None:
+    merchant, invoice = billed(api, graduated("", TIERS), "3333")
+    [line] = invoice["lineItems"]
+    url = f"/api/invoices/{invoice['id']}/line-items/{line['id']}"
+
+    same = api.put(url, json={**line_body(title="Calls"), "quantity": "3333",
+                               "rate": line["rate"], "taxRate": line["taxRate"]})  # fmt: skip
+    assert same.status_code == 200, same.text
+    assert len(same.json()["tiers"]) == 2  # renamed, priced the same: the tiers still hold
+
+    fewer = api.put(url, json={**line_body(title="Calls"), "quantity": "3000",
+                                "rate": line["rate"], "taxRate": line["taxRate"]})  # fmt: skip
+    assert fewer.status_code == 200, fewer.text
+    assert "tiers" not in fewer.json()  # 3,000 x the blended rate: no longer the tiers' sum
+
+    text = invoice_text(app, merchant.account_id, invoice["id"])
+    assert "Tier 1" not in text
+    assert f"3,000 £{line['rate']} 20%" in text  # quantity x rate, as the line now is
