@@ -4,6 +4,7 @@ each other's data."""
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher, profiles
@@ -16,6 +17,7 @@ from tally.app import create_app
 from tally.dashboard import users
 from tally.db import Database
 from tally.settings import Settings
+from tests.factories import SELLER
 from tests.support.api_client import ApiClient
 from tests.support.databases import postgres_server_url, provision_database
 from tests.support.localstripe import LocalStripe
@@ -93,9 +95,13 @@ def http(app: FastAPI) -> Iterator[TestClient]:
         yield client
 
 
-def make_account(database: Database, name: str = "Test merchant") -> Credentials:
+def make_account(
+    database: Database, name: str = "Test merchant", *, address: dict[str, Any] | None = SELLER
+) -> Credentials:
+    """An account that can issue invoices: it has the seller's legal address
+    (`invoices.seller`) unless `address=None`."""
     with database.transaction() as session:
-        _, credentials = create_account(session, name)
+        _, credentials = create_account(session, name, address=address)
     return credentials
 
 

@@ -17,6 +17,15 @@ def address(**overrides: Any) -> dict[str, Any]:
     }
 
 
+# The test merchant's legal address: accounts need one to issue invoices (`invoices.seller`).
+SELLER = {
+    "line1": "1 Merchant Street",
+    "town": "Cambridge",
+    "postcode": "CB1 1AA",
+    "country": "GB",
+}
+
+
 def customer_body(**overrides: Any) -> dict[str, Any]:
     return {
         "legalName": "Example Ltd",

@@ -101,17 +101,37 @@ def _populate(session: Session, account_id: str) -> None:
     )
 
 
+SELLER_ADDRESS = {
+    "line1": "10 Analytics Row",
+    "town": "Manchester",
+    "postcode": "M1 1AE",
+    "country": "GB",
+}
+COMPANY_NUMBER = "09876543"
+
+
 def load_demo(db: Database, data_dir: Path) -> tuple[Credentials, bool]:
     """The demo account's credentials, and whether they were created by this call."""
     path = data_dir / CREDENTIALS_FILE
     if path.exists():
         saved = Credentials(**json.loads(path.read_text()))
-        with db.session(write=False) as session:
-            if session.get(Account, saved.account_id) is not None:
+        with db.transaction() as session:
+            existing = session.get(Account, saved.account_id)
+            if existing is not None:
+                if not existing.address:  # a demo made before invoices needed one
+                    existing.address = dict(SELLER_ADDRESS)
+                    existing.company_number = existing.company_number or COMPANY_NUMBER
                 return saved, False
     with db.transaction() as session:
         account, credentials = create_account(
-            session, "Acme Analytics (demo)", country="GB", currency="GBP", timezone="Europe/London"
+            session,
+            "Acme Analytics (demo)",
+            country="GB",
+            currency="GBP",
+            timezone="Europe/London",
+            # A seller's legal name and address: an invoice must carry them (`invoices.seller`).
+            address=dict(SELLER_ADDRESS),
+            company_number=COMPANY_NUMBER,
         )
         _populate(session, account.id)
     data_dir.mkdir(parents=True, exist_ok=True)

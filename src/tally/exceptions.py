@@ -103,6 +103,12 @@ class MissingRecipient(Conflict):
     error_type = "MissingRecipient"
 
 
+class SellerDetailsMissing(Conflict):
+    """An invoice would be issued without the seller's legal name or address."""
+
+    error_type = "SellerDetailsMissing"
+
+
 class PrimaryContactRequired(Conflict):
     """The change would leave a customer's invoices without a PRIMARY billing contact."""
 

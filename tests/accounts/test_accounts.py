@@ -5,8 +5,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tally.accounts.service import Credentials
+from tally.db import Database
+from tests.conftest import make_account
 from tests.factories import address
 from tests.support.api_client import ApiClient
 
@@ -52,7 +55,9 @@ def test_list_answers_exactly_the_callers_account(
     assert theirs["companyName"] == "Another merchant"
 
 
-def test_a_new_account_has_tallys_default_settings(api: ApiClient, account: Credentials) -> None:
+def test_a_new_account_has_tallys_default_settings(http: TestClient, database: Database) -> None:
+    account = make_account(database, address=None)  # the fixture's has an address
+    api = ApiClient(http, (account.api_key, account.api_secret))
     mine = own_account(api)
     assert mine["id"] == account.account_id
     assert mine["sequenceOrganisationId"] == account.account_id

@@ -66,6 +66,14 @@ def test_money_follows_the_locale() -> None:
         ("-0", "0%"),
         ("0.0825", "8.25%"),
         ("0.333333", "33.3333%"),  # every place it has: a rate is never rounded for show
+        # exponent forms of the same numbers, as Decimal arithmetic makes them
+        ("0.2E0", "20%"),
+        ("1E-1", "10%"),
+        ("12.5E-2", "12.5%"),
+        ("1E+0", "100%"),
+        ("0E-5", "0%"),
+        ("-0E+2", "0%"),
+        ("2E+1", "2,000%"),  # 20 as a fraction is 2,000 %, never "2E+1 %"
     ],
 )
 def test_percentages_read_as_people_write_them(fraction: str, shown: str) -> None:

@@ -8,11 +8,13 @@ import re
 from datetime import date
 from decimal import Decimal
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tally.db import Database
 from tally.models import InvoiceStatus, PaymentStatus
-from tests.dashboard.helpers import Merchant
+from tests.conftest import make_account
+from tests.dashboard.helpers import Merchant, add_user, signed_in
 from tests.factories import new_customer
 from tests.invoices.helpers import insert_invoice
 from tests.support.api_client import ApiClient
@@ -60,3 +62,15 @@ def test_home_counts_what_needs_attention(
 
     listed = dashboard.get(overdue.split(" ")[0])  # the card's link is the list so filtered
     assert listed.status_code == 200 and "£100.10" in listed.text and "£270.00" not in listed.text
+
+
+def test_home_says_when_invoices_cannot_be_issued(
+    app: FastAPI, database: Database, dashboard: TestClient, merchant: Merchant
+) -> None:
+    assert 'id="seller-missing"' not in dashboard.get("/dashboard").text  # it has an address
+    nowhere = add_user(database, make_account(database, "Nowhere Ltd", address=None))
+    with signed_in(app, nowhere) as client:
+        page = client.get("/dashboard").text
+    assert 'id="seller-missing"' in page
+    assert "address.line1, address.town, address.postcode, address.country" in page
+    assert 'href="/dashboard/settings"' in page

@@ -7,6 +7,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 
 from tally.accounts.service import Credentials
@@ -71,3 +72,26 @@ def test_the_email_rounds_half_a_penny_up(
     assert "£0.13 remains to be paid." in content.text  # half a penny: up
     assert "£0.13 remains to be paid." in content.html
     assert not HALF_EVEN.search(content.text)
+
+
+@pytest.mark.parametrize(
+    ("value", "rate", "percentage", "quantity"),
+    [
+        ("2E+1", "£20.00", "2,000%", "20"),
+        ("0.2E0", "£0.20", "20%", "0.2"),
+        ("1E-1", "£0.10", "10%", "0.1"),
+        ("1.25E-2", "£0.0125", "1.25%", "0.0125"),
+        ("1.5E+3", "£1,500.00", "150,000%", "1,500"),
+        ("0E-5", "£0.00", "0%", "0"),
+        ("-0E-3", "£0.00", "0%", "0"),  # never "-£0.00" nor "-0"
+        ("-1E-1", "-£0.10", "-10%", "-0.1"),
+    ],
+)
+def test_rates_and_quantities_in_exponent_form_read_as_people_write_them(
+    value: str, rate: str, percentage: str, quantity: str
+) -> None:
+    fmt = render.Formatter("GBP")
+    assert fmt.rate(D(value), "ABSOLUTE") == rate
+    assert fmt.rate(D(value), "PERCENTAGE") == percentage
+    assert fmt.quantity(D(value)) == quantity
+    assert fmt.quantity(value, "PERCENTAGE") == rate  # a percentage line's quantity is money

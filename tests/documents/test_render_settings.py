@@ -13,6 +13,7 @@ from tests.factories import new_customer
 from tests.invoices.helpers import insert_invoice
 from tests.invoices.states import ok
 from tests.support.api_client import ApiClient
+from tests.support.sequence_schema import spec
 
 SETTINGS = "/api/invoices/render-settings"
 
@@ -99,3 +100,39 @@ def test_another_accounts_settings_are_not_found(api: ApiClient, other_api: ApiC
     assert other_api.put(f"{SETTINGS}/{settings['id']}", json=body).status_code == 404
     assert ok(api.get(SETTINGS)) == settings
     assert api.get(SETTINGS, params={"id": settings["id"]}).status_code == 400
+
+
+# Every setting Sequence's render settings offer, and what it does to the document.
+ACTING = {
+    "paymentLinkDisplay": "the portal link and the Pay link shown or not",
+    # Tally keeps no currency conversions (`currency-conversions` is always empty): nothing
+    # to show or hide, whichever value is set.
+    "currencyConversionDisplay": "nothing: no conversions to show",
+}
+
+
+def html(app: FastAPI, account_id: str, invoice_id: str) -> str:
+    with app.state.db.transaction() as session:
+        return render.invoice_html(session, account_id, invoice_id, settings=app.state.settings)
+
+
+def test_every_documented_setting_acts_on_the_document(
+    app: FastAPI, api: ApiClient, account: Credentials
+) -> None:
+    model = "UpdateInvoiceRenderSettingsEndpointUpdateInvoiceRenderSettingsRequestModel"
+    assert set(spec()["components"]["schemas"][model]["properties"]) == set(ACTING)
+    invoice_id = insert_invoice(app.state.db, account.account_id, new_customer(api))
+    settings = ok(api.get(SETTINGS))
+    url = f"{SETTINGS}/{settings['id']}"
+    shown = html(app, account.account_id, invoice_id)
+    assert "View online" in shown
+
+    ok(api.put(url, json={"paymentLinkDisplay": "HIDE_PAYMENT_LINK"}))
+    hidden = html(app, account.account_id, invoice_id)
+    assert hidden != shown and "View online" not in hidden and "/portal/" not in hidden
+
+    ok(api.put(url, json={"paymentLinkDisplay": "SHOW_PAYMENT_LINK",
+                          "currencyConversionDisplay": "HIDE_CURRENCY_CONVERSION"}))  # fmt: skip
+    assert html(app, account.account_id, invoice_id) == shown
+    conversions = ok(api.get(f"/api/invoices/{invoice_id}/currency-conversions"))
+    assert conversions == {"items": []}  # what the setting would show

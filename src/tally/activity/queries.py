@@ -50,3 +50,17 @@ def about(session: Session, account_id: str, entity_id: str, limit: int = 50) ->
         .limit(limit)
     )
     return [Logged(entry, name) for entry, name in session.execute(query)]
+
+
+def logged_objects(session: Session, account_id: str, object_ids: list[str], verb: str) -> set[str]:
+    """Which of the objects already have an entry with `verb`: one query."""
+    if not object_ids:
+        return set()
+    rows = session.scalars(
+        select(ActivityLog.object_id).where(
+            ActivityLog.account_id == account_id,
+            ActivityLog.object_id.in_(object_ids),
+            ActivityLog.verb == verb,
+        )
+    )
+    return set(rows)

@@ -22,6 +22,14 @@ from tally.engine.money import ZERO
 from tally.engine.periods import Period, calculation_parts
 from tally.engine.schedule import Cadence, Charge
 from tally.engine.seats import billed, level_at_start, levels, opening_charge
+from tally.engine.tiers import (
+    TierCharge,
+    graduated_tiers,
+    periodic_tiers,
+    volume_increment_tiers,
+    volume_per_event_tiers,
+    volume_tiers,
+)
 from tally.metering.queries import ZERO as NO_USAGE
 
 ONE_DAY = timedelta(days=1)
@@ -158,6 +166,7 @@ def _line(
     description: str | None = None,
     breakdown: tuple[Share, ...] = (),
     title: str | None = None,
+    tiers: tuple[TierCharge, ...] = (),
 ) -> PricedLine:
     return PricedLine(
         price_id=charge.price.id,
@@ -171,6 +180,7 @@ def _line(
         percentage=percentage,
         description=description,
         breakdown=breakdown,
+        tiers=tiers,
     )
 
 
@@ -317,7 +327,30 @@ def _usage(charge: Charge, structure: pricing.UsageStructure, measured: Measured
         percentage=percentage,
         description=description,
         breakdown=measured.breakdown(keys[0]),
+        tiers=_tiers(charge, structure, measured, measured.quantity(keys[0])),
     )
+
+
+def _tiers(
+    charge: Charge, structure: pricing.UsageStructure, measured: Measured, quantity: Decimal
+) -> tuple[TierCharge, ...]:
+    """What each tier of a tiered price charged, as `_usage` priced it (the same formula's
+    parts: they add up to its amount), for the document."""
+    if not isinstance(structure, pricing.Volume | pricing.Graduated):
+        return ()
+    parts = counted_parts(charge, measured.anchor)
+    if parts is not None:
+        counted = measured.counted(parts)
+        if isinstance(structure, pricing.Volume):  # ON_DEMAND
+            [(before, after)] = counted
+            return volume_increment_tiers(before, after, structure)
+        return periodic_tiers(counted, structure.tiers)
+    if isinstance(structure, pricing.Graduated):
+        return graduated_tiers(quantity, structure.tiers)
+    if structure.per_event_limits:
+        sums = measured.capped.get((charge.price.id, charge.served), {}).get(measured.subject)
+        return volume_per_event_tiers(quantity, sums or [ZERO] * len(structure.tiers), structure)
+    return volume_tiers(quantity, structure)
 
 
 def metered(charge: Charge, measured: Measured) -> Metered | None:

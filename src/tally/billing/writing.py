@@ -16,6 +16,7 @@ from tally.billed.revenue import billed_revenue
 from tally.billing.customers import CustomerSnapshot
 from tally.billing.planning import Existing, PlannedInvoice
 from tally.billing.terms import ScheduleRecord
+from tally.core.wire import plain
 from tally.db import bulk_insert, new_id, table_of
 from tally.engine.invoice import InvoiceDraft, Line
 from tally.engine.money import ZERO
@@ -118,6 +119,15 @@ def _line_values(line: Line, prices: dict[str, Price]) -> dict[str, Any]:
             for share in line.breakdown
         ],
         "credit_grant_id": line.credit_grant_id,
+        "tiers": [tier.wire() for tier in line.tiers],
+        "netted_discounts": [
+            {
+                "title": netted.title,
+                "percentage": None if netted.percentage is None else plain(netted.percentage),
+                "amount": plain(netted.amount),
+            }
+            for netted in line.netted
+        ],
     }
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tally.core.clock import local_today
 from tally.documents import render as documents
-from tally.invoices import service
+from tally.invoices import seller, service
 from tally.invoices.endpoints import invoice_filters
 from tally.models.scoped import get_account
 
@@ -66,3 +66,9 @@ def invoice_cards(session: Session, account_id: str) -> list[OverviewCard]:
             )
         )
     return cards
+
+
+def seller_missing(session: Session, account_id: str) -> list[str]:
+    """What the account lacks to issue invoices (`invoices.seller`): the home page says so,
+    since billing keeps its invoices drafts until then."""
+    return seller.missing_details(get_account(session, account_id))

@@ -170,6 +170,7 @@ def home(request: Request, viewer: SignedInViewer, session: DbSession) -> Respon
         viewer=viewer,
         active=HOME,
         cards=overview.invoice_cards(session, viewer.account_id),
+        seller_missing=overview.seller_missing(session, viewer.account_id),
         api_base=settings.public_url.rstrip("/") + "/api",
     )
 

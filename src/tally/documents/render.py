@@ -36,6 +36,7 @@ from tally.core.formatting import DEFAULT_LOCALE, format_money, format_percent
 from tally.documents.links import invoice_path, owes, pay_path, paying_accounts, portal_url
 from tally.einvoice.facturx import PDF_VARIANT, factur_x_pdf
 from tally.einvoice.service import factur_x_xml
+from tally.engine.tiers import shown_amounts
 from tally.exceptions import NotFound
 from tally.models import (
     Account,
@@ -85,6 +86,26 @@ class Share:
 
 
 @dataclass(frozen=True)
+class TierRow:
+    """What one tier of a tiered price charged, under its line (Stripe's invoices show
+    graduated and volume prices so)."""
+
+    label: str  # "Tier 2 (1,001 to 5,000)", with an en dash
+    quantity: str
+    rate: str
+    fee: str | None  # "+ £5.00 flat fee"
+    amount: str
+
+
+@dataclass(frozen=True)
+class DiscountRow:
+    """A discount netted into its line, shown as an amount of its own under it."""
+
+    label: str  # "Discount 10% · Launch offer"
+    amount: str  # "-£25.00"
+
+
+@dataclass(frozen=True)
 class LineRow:
     title: str
     description: str | None
@@ -95,6 +116,12 @@ class LineRow:
     amount: str
     kind: str  # a CSS class: price, discount, minimum, credit, manual
     shares: list[Share]
+    # Tiered prices: the tiers (their amounts add up to the line's `amount`); the line's own
+    # rate is then blank, a blend of theirs.
+    tiers: list[TierRow] = field(default_factory=list)
+    # Discounts netted into the line: `amount` is the line before them, these take it to
+    # what the line costs.
+    discounts: list[DiscountRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -179,10 +206,15 @@ class Formatter:
         (£0.0125); a percentage rate (a fraction) as a percentage."""
         if display == "PERCENTAGE":
             return self.percent(rate)
-        return format_currency(rate, self.currency, locale=self.locale, decimal_quantization=False)
+        unsigned_zero = rate if rate else abs(rate)  # never "-£0.00"
+        return format_currency(
+            unsigned_zero, self.currency, locale=self.locale, decimal_quantization=False
+        )
 
     def quantity(self, quantity: Decimal | str, display: str = "ABSOLUTE") -> str:
+        """Every place the quantity has, in any exponent form ("1.5E+3" reads "1,500")."""
         value = Decimal(quantity)
+        value = value if value else abs(value)  # never "-0"
         if display == "PERCENTAGE":  # a percentage of an amount of money
             return self.rate(value, "ABSOLUTE")
         return format_decimal(value, locale=self.locale, decimal_quantization=False)
@@ -330,6 +362,71 @@ def _tax_names(session: Session, account_id: str, lines: Iterable[Line]) -> dict
     return {row.id: row.invoice_short_name for row in rows}
 
 
+def _bound(value: Decimal, fmt: Formatter, display: str) -> str:
+    return fmt.quantity(value, display)
+
+
+def _tier_range(tier: dict[str, Any], fmt: Formatter, display: str) -> str:
+    """A tier's range as people read it: "up to 1,000", "1,001 to 5,000" (an en dash),
+    "over 5,000". A
+    lower bound is exclusive: whole-unit bounds start at the next unit, others say "over"."""
+    lower = Decimal(str(tier.get("lowerBound", "0")))
+    upper = tier.get("upperBound")
+    if upper is None:
+        return f"over {_bound(lower, fmt, display)}"
+    top = _bound(Decimal(str(upper)), fmt, display)
+    if not lower:
+        return f"up to {top}"
+    if display != "PERCENTAGE" and lower == lower.to_integral_value():
+        return f"{_bound(lower + 1, fmt, display)} \u2013 {top}"  # an en dash
+    return f"over {_bound(lower, fmt, display)} up to {top}"
+
+
+def _tier_rows(line: Line, fmt: Formatter) -> list[TierRow]:
+    """The tiers billing kept on the line, their amounts rounded so that they add up to the
+    line before discounts as rounded (`engine.tiers.shown_amounts`)."""
+    tiers = [tier for tier in getattr(line, "tiers", None) or [] if isinstance(tier, dict)]
+    if not tiers:
+        return []
+    display = line.rate_display
+    amounts = shown_amounts([Decimal(str(tier["amount"])) for tier in tiers], fmt.currency)
+    rows = []
+    for tier, amount in zip(tiers, amounts, strict=True):
+        where = _tier_range(tier, fmt, display)
+        label = f"Tier {tier.get('tier')} ({where})"
+        if tier.get("allUnits"):
+            label = f"All units at tier {tier.get('tier')} ({where})"
+        fee = Decimal(str(tier.get("flatFee", "0")))
+        rows.append(
+            TierRow(
+                label=label,
+                quantity=fmt.quantity(Decimal(str(tier["quantity"])), display),
+                rate=fmt.rate(Decimal(str(tier["rate"])), display),
+                fee=f"+ {fmt.money(fee)} flat fee" if fee else None,
+                amount=fmt.money(amount),
+            )
+        )
+    return rows
+
+
+def _discount_rows(line: Line, fmt: Formatter) -> tuple[list[DiscountRow], Decimal]:
+    """The discounts netted into the line, and what they took off altogether."""
+    rows, total = [], Decimal(0)
+    for netted in getattr(line, "netted_discounts", None) or []:
+        if not isinstance(netted, dict):
+            continue
+        amount = Decimal(str(netted["amount"]))
+        percentage = netted.get("percentage")
+        label = "Discount"
+        if percentage is not None:
+            label += " " + fmt.percent(Decimal(str(percentage)) / 100)
+        if netted.get("title"):
+            label += f" \u00b7 {netted['title']}"  # a middle dot
+        rows.append(DiscountRow(label=label, amount=fmt.money(amount)))
+        total += amount
+    return rows, total
+
+
 def _line_row(line: Line, fmt: Formatter, names: dict[str, str]) -> LineRow:
     shares = [
         Share(
@@ -340,16 +437,20 @@ def _line_row(line: Line, fmt: Formatter, names: dict[str, str]) -> LineRow:
         if isinstance(share, dict)
     ]
     kind = getattr(line, "kind", None)
+    tiers = _tier_rows(line, fmt)
+    discounts, discounted = _discount_rows(line, fmt)
     return LineRow(
         title=line.title,
         description=line.description,
         service_period=fmt.period(line.service_period_start, line.service_period_end),
         quantity=fmt.quantity(line.quantity, line.rate_display),
-        rate=fmt.rate(line.rate, line.rate_display),
+        rate="" if tiers else fmt.rate(line.rate, line.rate_display),
         tax_rate=fmt.percent(line.tax_rate),
-        amount=fmt.money(line.net_total),
+        amount=fmt.money(line.net_total - discounted),  # before the discounts shown under it
         kind=str(kind.value).lower() if kind is not None else "price",  # credit note lines
         shares=shares,
+        tiers=tiers,
+        discounts=discounts,
     )
 
 

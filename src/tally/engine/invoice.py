@@ -20,6 +20,7 @@ from enum import StrEnum
 from tally.engine.money import ZERO, minor_unit, round_money
 from tally.engine.periods import Period
 from tally.engine.schedule import DiscountKind, DiscountTerms, MinimumTerms
+from tally.engine.tiers import TierCharge, shown_amounts
 
 HUNDRED = Decimal(100)
 TRUE_UP_TITLE = "True-up charge"
@@ -57,6 +58,17 @@ class PricedLine:
     percentage: bool = False
     description: str | None = None
     breakdown: tuple[Share, ...] = ()
+    tiers: tuple[TierCharge, ...] = ()  # tiered prices: what each tier charged of `amount`
+
+
+@dataclass(frozen=True)
+class NettedDiscount:
+    """A discount netted into a price line (not a line of its own), as the document shows it
+    below the line: `amount` in minor units, negative when it takes off."""
+
+    title: str
+    percentage: Decimal | None  # PERCENTAGE discounts: 10 is 10 %
+    amount: Decimal
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,10 @@ class Line:
     # so not part of the recalculation digest).
     discounted: Decimal = field(default=ZERO, repr=False)
     credit_grant_id: str | None = None  # CREDIT lines: the grant they draw on
+    tiers: tuple[TierCharge, ...] = ()  # PRICE lines of tiered prices, before discounts
+    # PRICE lines: discounts netted into `net`; `net` less their amounts is the line before
+    # them (so the document can show the discount as an amount of its own).
+    netted: tuple[NettedDiscount, ...] = ()
 
     @property
     def gross(self) -> Decimal:
@@ -111,6 +127,30 @@ class _Working:
     amount: Decimal
     discounted: Decimal = ZERO  # given away on separate discount lines
     notes: list[str] = field(default_factory=list)
+    netted: list[tuple[DiscountTerms, Decimal]] = field(default_factory=list)  # exact cuts
+
+    def net_in(self, discount: DiscountTerms, cut: Decimal) -> None:
+        self.amount -= cut
+        self.notes.append(f"Includes {discount.message}")
+        self.netted.append((discount, cut))
+
+    def netted_discounts(self, currency: str) -> tuple[NettedDiscount, ...]:
+        """The netted discounts in minor units: together exactly the rounded line less the
+        rounded line before them."""
+        if not self.netted:
+            return ()
+        total = round_money(self.amount, currency) - round_money(self.line.amount, currency)
+        cuts = [-cut for _, cut in self.netted]
+        parts = shown_amounts(cuts, currency)
+        parts[-1] += total - sum(parts, ZERO)  # both sides rounded: at most a unit apart
+        return tuple(
+            NettedDiscount(
+                discount.message,
+                discount.amount if discount.kind is DiscountKind.PERCENTAGE else None,
+                part,
+            )
+            for (discount, _), part in zip(self.netted, parts, strict=True)
+        )
 
 
 def _eligible(
@@ -182,8 +222,7 @@ def _discount(
         # discount, netted into it.
         for w in _eligible(working, phase_id, discount.price_ids):
             if w.amount < 0:
-                w.amount -= w.amount * discount.amount / HUNDRED
-                w.notes.append(f"Includes {discount.message}")
+                w.net_in(discount, w.amount * discount.amount / HUNDRED)
     eligible = [w for w in _eligible(working, phase_id, discount.price_ids) if w.amount > 0]
     base = [w.amount - w.discounted for w in eligible]
     available = sum(base, ZERO)
@@ -195,8 +234,7 @@ def _discount(
         cuts = _allocate(min(discount.amount, available), base)
     if not discount.separate_line:
         for w, cut in zip(eligible, cuts, strict=True):
-            w.amount -= cut
-            w.notes.append(f"Includes {discount.message}")
+            w.net_in(discount, cut)
         return
     # Separate lines take whole minor units off each price, never more than its line still
     # shows (all of it when the discount takes everything): rounding cannot leave a remainder
@@ -319,6 +357,8 @@ def assemble(
                 tax_rate_version_id=w.line.tax_rate_version_id,
                 breakdown=w.line.breakdown,
                 discounted=w.discounted,
+                tiers=w.line.tiers,
+                netted=w.netted_discounts(currency),
             ),
             w.amount,
             currency,

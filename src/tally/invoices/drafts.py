@@ -330,6 +330,11 @@ def update_line(
         values["credit_grant_id"] = line.credit_grant_id
     if values["quantity"] != line.quantity:
         line.breakdown = []  # the roll-up shares no longer add up to it
+    priced = ("quantity", "rate", "net_total")
+    if any(values[name] != getattr(line, name) for name in priced):
+        # What billing priced is gone: its tiers and netted discounts no longer add up to it.
+        line.tiers = []
+        line.netted_discounts = []
     if values["tax_rate_version_id"] is None and values["tax_rate"] == line.tax_rate:
         del values["tax_rate_version_id"]  # the same rate: whatever version it came from
     for name, value in values.items():

@@ -16,6 +16,7 @@ one at a time anyway), then checks the status it requires: an illegal transition
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from tally.activity import queries as activity_queries
 from tally.activity import service as activity
 from tally.billed.locks import lock_document
 from tally.core.clock import local_today, utcnow
@@ -30,7 +32,7 @@ from tally.core.sql import upsert_insert
 from tally.credits import spending
 from tally.engine.money import ZERO, round_money
 from tally.exceptions import InvalidRequest, InvalidStateTransition, MissingRecipient
-from tally.invoices import audit
+from tally.invoices import audit, seller
 from tally.models import (
     EDITABLE_STATUSES,
     Account,
@@ -48,7 +50,11 @@ from tally.models import (
 from tally.notifications.email import queue_document, queue_invoices
 from tally.notifications.events import INVOICE, NotificationType, emit
 
+log = logging.getLogger(__name__)
+
 ISSUED_STATUSES = (InvoiceStatus.FINAL, InvoiceStatus.SENT)
+# The activity entry of an invoice billing could not issue on its own (once per invoice).
+NOT_ISSUED = "NOT_ISSUED"
 # Money has changed hands: voiding would lose it (Sequence: SENT invoices void only while
 # UNPAID or UNCOLLECTIBLE; Tally holds FINAL ones to the same rule).
 _PAID = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_PAID)
@@ -166,7 +172,14 @@ def auto_issue(session: Session, account: Account, invoice_ids: Sequence[str], t
     """autoIssueInvoices: the invoices are finalized, then sent by email to their customer
     emails, as `send` would. Those with no one to send to (no billing contact, or an account
     that turned customer notifications off) stay FINAL for someone to send. Returns how many
-    were finalized."""
+    were finalized.
+
+    An account without the seller's legal name and address issues nothing: the invoices stay
+    drafts, each with an activity entry saying why (once), until the account has them."""
+    why = seller.why_not_issued(account)
+    if why is not None:
+        _held(session, account, invoice_ids, why)
+        return 0
     finalized = finalize(session, account, invoice_ids, today)
     if not finalized or not account.send_customer_notifications:
         return finalized
@@ -194,6 +207,37 @@ def auto_issue(session: Session, account: Account, invoice_ids: Sequence[str], t
         [invoice.id for invoice in to_send],
     )
     return finalized
+
+
+def _held(session: Session, account: Account, invoice_ids: Sequence[str], why: str) -> None:
+    """Drafts billing would have issued, kept as drafts: logged at every run, and one
+    activity entry per invoice (the invoice's and its customer's pages show it)."""
+    log.warning("account %s: %d invoices not issued: %s", account.id, len(invoice_ids), why)
+    told = activity_queries.logged_objects(session, account.id, list(invoice_ids), NOT_ISSUED)
+    rows = session.execute(
+        select(Invoice.id, Invoice.customer_id).where(
+            Invoice.account_id == account.id,
+            Invoice.id.in_([invoice_id for invoice_id in invoice_ids if invoice_id not in told]),
+            Invoice.status == InvoiceStatus.DRAFT,
+        )
+    ).all()
+    activity.record_all(
+        session,
+        account.id,
+        [
+            activity.Entry(
+                verb=NOT_ISSUED,
+                object_type="INVOICE",
+                object_id=row.id,
+                name="Invoice not issued",
+                summary="Billing left the invoice a draft instead of issuing it",
+                reason=why,
+                target_type="CUSTOMER",
+                target_id=row.customer_id,
+            )
+            for row in rows
+        ],
+    )
 
 
 def void_open_invoices(session: Session, account_id: str, customer_id: str) -> None:
@@ -377,6 +421,7 @@ def finalize_invoice(session: Session, account: Account, invoice_id: str) -> Inv
     """POST /finalize: a DRAFT becomes FINAL, with its number, issue and due dates."""
     invoice = lock(session, account.id, invoice_id)
     require(invoice, "finalize", [InvoiceStatus.DRAFT])
+    seller.require_details(account)
     before = audit.snapshot(invoice)
     finalize(session, account, [invoice.id], local_today(account.timezone))
     session.refresh(invoice)
@@ -396,6 +441,8 @@ def send(
     invoice = lock(session, account.id, invoice_id)
     allowed = [InvoiceStatus.DRAFT, InvoiceStatus.FINAL] if finalizing else [InvoiceStatus.FINAL]
     require(invoice, "send", allowed)
+    if invoice.status is InvoiceStatus.DRAFT:
+        seller.require_details(account, "finalize and send")
     if email and not invoice.customer_emails:
         raise MissingRecipient(
             f"{_describe(invoice)}: cannot send: it has no recipient. The customer had no "

@@ -156,8 +156,22 @@ class CustomerShare(Schema):
     quantity: str
 
 
+class TierOut(Schema):
+    """What one tier of a tiered price charged on the line (before discounts); the amounts
+    of a line's tiers add up to its amount before rounding."""
+
+    tier: int
+    lower_bound: str = Field(description="Exclusive: the previous tier's upper bound.")
+    upper_bound: str | None = Field(default=None, description="Inclusive; none on the last.")
+    quantity: str
+    rate: str
+    flat_fee: str
+    amount: str
+    all_units: bool = Field(description="VOLUME: the tier prices every unit of the line.")
+
+
 class LineItemOut(Schema):
-    """Sequence's Stable20240101LineItemResponse, plus `kind` and `breakdown`."""
+    """Sequence's Stable20240101LineItemResponse, plus `kind`, `breakdown` and `tiers`."""
 
     id: str
     invoice_id: str
@@ -188,6 +202,9 @@ class LineItemOut(Schema):
     breakdown: list[CustomerShare] | None = Field(
         default=None, description="Tally: each customer's quantity on a roll-up line."
     )
+    tiers: list[TierOut] | None = Field(
+        default=None, description="Tally: what each tier of a tiered price charged."
+    )
 
     @classmethod
     def build(cls, line: InvoiceLineItem, currency: str) -> "LineItemOut":
@@ -205,6 +222,7 @@ class LineItemOut(Schema):
             revenue_recognition_method=line.revenue_recognition_method,
             kind=line.kind,
             breakdown=[CustomerShare.model_validate(s) for s in line.breakdown] or None,
+            tiers=[TierOut.model_validate(tier) for tier in line.tiers] or None,
         )
 
 

@@ -135,6 +135,8 @@ def _change_currency(invoice: Invoice, currency: str) -> None:
         line.net_total, line.total_tax, line.gross_total = line_totals(
             line.quantity, line.rate, line.tax_rate, currency
         )
+        # Now quantity x rate: what billing priced (tiers, netted discounts) no longer adds up.
+        line.tiers, line.netted_discounts = [], []
     invoice.currency = currency
     _retotal(invoice)
 

@@ -173,6 +173,12 @@ class InvoiceLineItem(BilledLine, Base):
     tax_rate_version_id: Mapped[str | None] = mapped_column(String(36), default=None)
     # Roll-up billing: each customer's share of the quantity.
     breakdown: Mapped[list[Any]] = mapped_column(default=list)
+    # Tiered prices: what each tier charged (`engine.tiers.TierCharge.wire`), before
+    # discounts; the amounts sum to the line's amount before rounding. For the document.
+    tiers: Mapped[list[Any]] = mapped_column(default=list)
+    # Discounts netted into the line ({title, percentage, amount}, amounts in minor units):
+    # net_total less them is the line before discounts. For the document.
+    netted_discounts: Mapped[list[Any]] = mapped_column(default=list)
     # CREDIT lines: the grant they draw on (projected until the invoice is finalized).
     credit_grant_id: Mapped[str | None] = mapped_column(String(36), default=None)
     # As the client sent them (Sequence's `externalIds`), and the revenue treatment: given,
