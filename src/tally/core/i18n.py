@@ -101,7 +101,7 @@ def language_choices() -> tuple[tuple[str, str], ...]:
     choices = []
     for code in LANGUAGES:
         locale = Locale.parse(code)
-        english, own = locale.get_display_name("en"), locale.get_display_name(code)
+        english, own = str(locale.get_display_name("en")), str(locale.get_display_name(code))
         label = english if code == SOURCE_LANGUAGE else f"{english} ({own})"
         choices.append((code, label))
     return tuple(choices)
