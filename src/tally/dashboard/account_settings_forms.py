@@ -113,9 +113,10 @@ def account_request(fields: dict[str, str], had_logo: bool) -> AccountUpdate:
             "currency",
             "invoiceNumberPrefix",
             "paymentTermsDays",
-            "language",
         )
     }
+    if language := fields.get("language", "").strip():  # the select always posts one
+        data["language"] = language
     data["sendCustomerNotifications"] = fields.get("sendCustomerNotifications") == "true"
     data["alertEmailAddresses"] = _lines(fields.get("alertEmailAddresses", ""))
     if (logo := fields.get("logoUrl", "").strip()) or had_logo:

@@ -77,6 +77,7 @@ def _compose(
     _ = translations_for_locale(locale).gettext
     hello = _("Hello %(name)s,")
     thanks = _("Thank you,")
+    pay_now, view = _("Pay now"), _("View in your billing portal")
     text = "\n\n".join(
         [
             hello % {"name": greeting_name},
@@ -89,7 +90,7 @@ def _compose(
     pay_button = (
         f'<p><a href="{escape(pay_link)}" style="display: inline-block; padding: 8px 16px; '
         'background: #1a7f37; color: #fff; text-decoration: none; border-radius: 4px">'
-        f"{escape(_('Pay now'))}</a></p>"
+        f"{escape(pay_now)}</a></p>"
         if pay_link
         else ""
     )
@@ -103,7 +104,7 @@ def _compose(
         f"{pay_button}"
         f'<p><a href="{escape(link)}" style="display: inline-block; padding: 8px 16px; '
         'background: #222; color: #fff; text-decoration: none; border-radius: 4px">'
-        f"{escape(_('View in your billing portal'))}</a></p>"
+        f"{escape(view)}</a></p>"
         f"<p>{escape(thanks)}<br>{escape(account.name)}</p>"
         "</body></html>\n"
     )

@@ -186,6 +186,7 @@ def _compose(
     _ = translations_for_locale(locale).gettext
     hello = _("Hello %(name)s,") % {"name": greeting_name}
     thanks = _("Thank you,")
+    pay_now = _("Pay now")
     text = "\n\n".join(
         [
             hello,
@@ -202,7 +203,7 @@ def _compose(
         + "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
         + f'<p><a href="{escape(link)}" style="display: inline-block; padding: 8px 16px; '
         'background: #222; color: #fff; text-decoration: none; border-radius: 4px">'
-        f"{escape(_('Pay now'))}</a></p>"
+        f"{escape(pay_now)}</a></p>"
         f"<p>{escape(thanks)}<br>{escape(account.name)}</p>"
         "</body></html>\n"
     )
