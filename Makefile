@@ -10,7 +10,7 @@ UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: install run test test-sqlite test-postgres lint audit bench clean
+.PHONY: install run test test-sqlite test-postgres lint audit bench clean catalogues
 
 # Each pass spreads its tests over TEST_WORKERS processes (pytest-xdist, a database each), and
 # `make test` runs the two passes at once. Last run's failures run first, alone, and the first
@@ -65,6 +65,17 @@ test-postgres: install
 	else \
 		echo "== TALLY_TEST_DATABASE_URL is not set: PostgreSQL pass skipped"; \
 	fi
+
+# The customers' languages: extract the messages of documents, emails and the portal
+# (babel.cfg) into the template, then update each language's catalogue from it (new messages
+# empty, gone ones dropped); translate what is empty, and tests/test_translations.py passes.
+# Catalogues are read from the .po at run time (core/i18n.py): nothing to compile.
+LOCALE_DIR := src/tally/locale
+catalogues: install
+	$(BIN)/pybabel extract -F babel.cfg --add-location=file --sort-output --no-wrap \
+		--project=Tally -c TRANSLATORS: -o $(LOCALE_DIR)/messages.pot src/tally
+	$(BIN)/pybabel update -i $(LOCALE_DIR)/messages.pot -d $(LOCALE_DIR) -D messages \
+		--ignore-obsolete --no-fuzzy-matching --no-wrap
 
 bench: install
 	$(BIN)/python -m bench

@@ -233,14 +233,25 @@ def db_upgrade() -> None:
 def accounts_create(
     name: str,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+    language: Annotated[
+        str,
+        typer.Option(
+            help="The language of its customers' documents, emails and portal: en, de, fr, "
+            "es or nl (each customer may have its own)."
+        ),
+    ] = "en",
 ) -> None:
     """Create an account and its first API key. The secret is shown only now."""
     from tally.accounts.service import create_account
+    from tally.core.i18n import LANGUAGES
 
+    if language not in LANGUAGES:
+        console.print(f"[red]--language must be one of {', '.join(LANGUAGES)}.[/]")
+        raise typer.Exit(2)
     database = _migrated_database()
     try:
         with database.transaction() as session:
-            _, credentials = create_account(session, name)
+            _, credentials = create_account(session, name, language=language)
     finally:
         database.dispose()
     if as_json:

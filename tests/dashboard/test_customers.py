@@ -396,3 +396,25 @@ def test_the_list_names_each_customers_parent(dashboard: TestClient, api: ApiCli
     new_customer(api, "Subsidiary Ltd", parentId=parent["id"])
     page = dashboard.get(CUSTOMERS, params={"name": "Subsidiary"}).text
     assert f'<a href="/dashboard/customers/{parent["id"]}">Holding Plc</a>' in page
+
+
+def test_the_form_sets_and_clears_a_customers_language(
+    dashboard: TestClient, api: ApiClient
+) -> None:
+    new_form = dashboard.get(f"{CUSTOMERS}/new")
+    assert '<option value="de">German (Deutsch)</option>' in new_form.text
+    token = page_token(dashboard, f"{CUSTOMERS}/new")
+    answer = dashboard.post(f"{CUSTOMERS}/new", data=form(token, language="de"))
+    assert answer.status_code == 303, answer.text
+    customer_id = answer.headers["location"].removeprefix(f"{CUSTOMERS}/").split("?")[0]
+    assert customer(api, customer_id)["language"] == "de"
+
+    edit = dashboard.get(f"{CUSTOMERS}/{customer_id}/edit")
+    assert '<option value="de" selected>' in edit.text
+    token = page_token(dashboard, f"{CUSTOMERS}/{customer_id}/edit")
+    cleared = dashboard.post(f"{CUSTOMERS}/{customer_id}/edit", data=form(token, language=""))
+    assert cleared.status_code == 303, cleared.text
+    assert customer(api, customer_id).get("language") is None  # the account's again
+    refused = dashboard.post(f"{CUSTOMERS}/{customer_id}/edit", data=form(token, language="xx"))
+    assert refused.status_code == 422 and "language" in refused.text
+    assert customer(api, customer_id).get("language") is None

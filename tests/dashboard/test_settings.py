@@ -392,3 +392,16 @@ def test_signed_out_visitors_go_to_sign_in(visitor: TestClient) -> None:
         assert answer.status_code == 303
         assert answer.headers["location"] == f"/dashboard/sign-in?next={path}"
     assert visitor.get("/dashboard/settings/branding/preview.css").status_code == 303
+
+
+def test_the_account_form_sets_the_customers_language(
+    dashboard: TestClient, api: ApiClient
+) -> None:
+    assert '<option value="en" selected>English</option>' in dashboard.get(ACCOUNT).text
+    answer = post(dashboard, ACCOUNT, **account_form(language="fr"))
+    assert answer.status_code == 303, answer.text
+    assert account_of(api)["language"] == "fr"
+    assert '<option value="fr" selected>French (français)</option>' in dashboard.get(ACCOUNT).text
+    refused = post(dashboard, ACCOUNT, **account_form(language="xx"))
+    assert refused.status_code == 422
+    assert account_of(api)["language"] == "fr"

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, EmailStr, Field
 
 from tally.api.schemas import Schema
 from tally.api.types import Address, CountryCode, Currency, LogoUrl, plain_text
+from tally.core.i18n import Language
 from tally.models import Account
 
 
@@ -34,6 +35,12 @@ def _timezone(value: str) -> str:
 
 TimeZone = Annotated[str, AfterValidator(_timezone)]
 
+ACCOUNT_LANGUAGE = (
+    "Tally extension. The language (en, de, fr, es, nl) of invoice and credit note PDFs, "
+    "customer emails and the customer portal, for customers without a `language` of their "
+    "own. Defaults to en."
+)
+
 
 class AccountUpdate(Schema):
     """Every field is optional: the ones given change, the others stay."""
@@ -55,6 +62,7 @@ class AccountUpdate(Schema):
     payment_terms_days: int | None = Field(default=None, ge=0, le=365)
     address: Address | None = Field(default=None, description="Printed on invoices.")
     logo_url: LogoUrl = None
+    language: Language | None = Field(default=None, description=ACCOUNT_LANGUAGE)
 
 
 class AccountOut(Schema):
@@ -72,6 +80,7 @@ class AccountOut(Schema):
     payment_terms_days: int
     address: Address | None = None
     logo_url: str | None = None
+    language: str = Field(description=ACCOUNT_LANGUAGE)
 
     @classmethod
     def build(cls, account: Account) -> "AccountOut":
@@ -90,4 +99,5 @@ class AccountOut(Schema):
             payment_terms_days=account.payment_terms_days,
             address=Address.model_validate(account.address) if account.address else None,
             logo_url=account.logo_url,
+            language=account.language,
         )

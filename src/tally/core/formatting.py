@@ -18,8 +18,9 @@ from babel.numbers import format_percent as babel_percent
 
 from tally.core.money import round_money
 
-# Accounts have no locale setting yet: pages, documents and emails read as British English,
-# amounts in their own currency (a GBP invoice "£180.00", a JPY one "JP¥1,500").
+# English's locale: what a customer reads when nothing says otherwise (`core.i18n` chooses
+# each customer's), amounts in their own currency (a GBP invoice "£180.00", a JPY one
+# "JP¥1,500").
 DEFAULT_LOCALE = "en_GB"
 
 
@@ -37,4 +38,6 @@ def format_percent(fraction: Decimal, locale: str = DEFAULT_LOCALE) -> str:
     """`fraction` (0.2 for 20%, as tax rates and percentage prices are stored) as a
     percentage, exact: every place it has, trailing zeros dropped."""
     unsigned_zero = fraction if fraction else abs(fraction)
-    return babel_percent(unsigned_zero, locale=locale, decimal_quantization=False)
+    # In fixed point ("0.20", not "20E-2"): the pattern then never meets an exponent.
+    plain = Decimal(f"{unsigned_zero:f}")
+    return babel_percent(plain, locale=locale, decimal_quantization=False)

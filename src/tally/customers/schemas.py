@@ -8,6 +8,7 @@ from pydantic import AfterValidator, EmailStr, Field, model_validator
 
 from tally.api.schemas import Schema
 from tally.api.types import Address, PlainText, plain_text
+from tally.core.i18n import Language
 from tally.models import BillingPreference, Contact, Customer, CustomerStatus, TaxStatus
 
 
@@ -43,6 +44,14 @@ class ContactOut(Schema):
     archived_at: datetime | None = None
 
 
+CUSTOMER_LANGUAGE = (
+    "Tally extension. The language (en, de, fr, es, nl) of the customer's invoice and credit "
+    "note PDFs, emails and portal; numbers, money and dates follow it in the customer's "
+    "billing country where that pair has its own conventions (de in AT: de_AT). Null: the "
+    "account's language. On update, left out keeps it; null goes back to the account's."
+)
+
+
 class CustomerIn(Schema):
     """Create and update (PUT) body.
 
@@ -76,6 +85,7 @@ class CustomerIn(Schema):
         description="Push the customer to connected integrations. Tally connects none, so "
         "there is nothing to push to; accepted for Sequence clients.",
     )
+    language: Language | None = Field(default=None, description=CUSTOMER_LANGUAGE)
 
     @model_validator(mode="after")
     def _one_name_for_integration_ids(self) -> "CustomerIn":
@@ -154,6 +164,7 @@ class CustomerOut(Schema):
     archived_at: datetime | None = None
     # Tally's extension: the customer's permanent portal link (`/portal/c/{secret}`).
     portal_url: str | None = None
+    language: str | None = Field(default=None, description=CUSTOMER_LANGUAGE)
 
     @classmethod
     def build(
@@ -192,6 +203,7 @@ class CustomerOut(Schema):
             organizations=organizations,
             archived_at=customer.archived_at,
             portal_url=portal_url,
+            language=customer.language,
         )
 
 

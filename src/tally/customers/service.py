@@ -30,7 +30,7 @@ from tally.notifications import events
 from tally.notifications.events import NotificationType
 
 # Columns a PUT leaves alone when the body omits them.
-_OPTIONAL_COLUMNS = ("url", "label", "telephone", "payment_reference")
+_OPTIONAL_COLUMNS = ("url", "label", "telephone", "payment_reference", "language")
 
 
 def customer_query(account_id: str) -> Select[Customer]:
@@ -89,6 +89,7 @@ def create_customer(session: Session, account_id: str, data: CustomerIn) -> Cust
         label=data.label,
         telephone=data.telephone,
         payment_reference=data.payment_reference,
+        language=data.language,
         tax_status=data.tax_status or TaxStatus.TAXED,
         status=data.status or CustomerStatus.ACTIVE,
         integration_ids=[
@@ -178,6 +179,7 @@ def _audited(customer: Customer) -> dict[str, Any]:
         "label": customer.label,
         "telephone": customer.telephone,
         "paymentReference": customer.payment_reference,
+        "language": customer.language,
         "taxStatus": customer.tax_status,
         "status": customer.status,
         "parentId": customer.parent_id,

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from tally.accounts.schemas import AccountOut, iana_time_zones
 from tally.api.deps import DbSession
 from tally.api.types import Currency
+from tally.core.i18n import language_choices
 from tally.dashboard import sessions
 from tally.dashboard.account_settings_forms import (
     HEX_COLOR,
@@ -98,6 +99,7 @@ def _account_page(
         form=form,
         time_zones=iana_time_zones(),
         currencies=[currency.value for currency in Currency],
+        languages=language_choices(),
         **context,
     )
 

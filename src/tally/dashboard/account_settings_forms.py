@@ -30,6 +30,7 @@ ACCOUNT_FIELDS = (
     "currency",
     "invoiceNumberPrefix",
     "paymentTermsDays",
+    "language",
     "sendCustomerNotifications",
     "alertEmailAddresses",
     "logoUrl",
@@ -83,6 +84,7 @@ def account_form(account: AccountOut) -> dict[str, Any]:
         "currency": account.currency.value,
         "invoiceNumberPrefix": account.invoice_number_prefix,
         "paymentTermsDays": str(account.payment_terms_days),
+        "language": account.language,
         "sendCustomerNotifications": account.send_customer_notifications,
         "alertEmailAddresses": "\n".join(account.alert_email_addresses),
         "logoUrl": account.logo_url or "",
@@ -113,6 +115,8 @@ def account_request(fields: dict[str, str], had_logo: bool) -> AccountUpdate:
             "paymentTermsDays",
         )
     }
+    if language := fields.get("language", "").strip():  # the select always posts one
+        data["language"] = language
     data["sendCustomerNotifications"] = fields.get("sendCustomerNotifications") == "true"
     data["alertEmailAddresses"] = _lines(fields.get("alertEmailAddresses", ""))
     if (logo := fields.get("logoUrl", "").strip()) or had_logo:

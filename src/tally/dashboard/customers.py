@@ -23,6 +23,7 @@ from tally.api.deps import DbSession
 from tally.api.pagination import PageParams, paginate
 from tally.core.clock import local_today
 from tally.core.formatting import format_money
+from tally.core.i18n import language_choices
 from tally.customers import aliases as customer_aliases
 from tally.customers import presenters
 from tally.customers import queries as customer_queries
@@ -208,6 +209,7 @@ def _form_page(
         errors=errors or [],
         parents=_parent_options(session, viewer.account_id, customer.id if customer else None),
         tax_statuses=list(TaxStatus),
+        languages=language_choices(),
         statuses=list(CustomerStatus),
         preferences=list(BillingPreference),
         status_code=status,

@@ -37,6 +37,7 @@ class CustomerForm:
     telephone: str = ""
     tax_status: str = "TAXED"
     status: str = "ACTIVE"
+    language: str = ""  # "": the account's
     parent_id: str = ""
     address: dict[str, str] = field(default_factory=dict)
     contacts: list[ContactRow] = field(default_factory=list)
@@ -68,6 +69,7 @@ def form_from_fields(fields: dict[str, str]) -> CustomerForm:
         telephone=fields.get("telephone", ""),
         tax_status=fields.get("tax_status", ""),
         status=fields.get("status", ""),
+        language=fields.get("language", ""),
         parent_id=fields.get("parent_id", ""),
         address={name: fields.get(f"address_{name}", "") for name in ADDRESS_FIELDS},
         contacts=[
@@ -95,6 +97,7 @@ def form_from_view(view: CustomerOut) -> CustomerForm:
         telephone=view.telephone or "",
         tax_status=view.tax_status.value,
         status=view.status.value,
+        language=view.language or "",
         parent_id=view.parent_id or "",
         address={name: str(address.get(name) or "") for name in ADDRESS_FIELDS},
         contacts=[ContactRow(c.name, c.email, c.billing_preference.value) for c in view.contacts],
@@ -132,6 +135,7 @@ def payload(form: CustomerForm) -> dict[str, Any]:
         "telephone": _optional(form.telephone),
         "taxStatus": form.tax_status or None,
         "status": form.status or None,
+        "language": form.language or None,
         "parentId": form.parent_id or None,
         "contacts": [
             {

@@ -33,6 +33,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from tally.core.formatting import DEFAULT_LOCALE, format_money, format_percent
+from tally.core.i18n import N_, SOURCE_LANGUAGE, language_of_locale, translations
+from tally.documents.languages import customer_locales
 from tally.documents.links import invoice_path, owes, pay_path, paying_accounts, portal_url
 from tally.einvoice.facturx import PDF_VARIANT, factur_x_pdf
 from tally.einvoice.service import factur_x_xml
@@ -62,7 +64,9 @@ PAGE_TEMPLATE = "page.html"
 STYLESHEET = "document.css"
 
 DocumentKind = Literal["invoice", "credit_note"]
-_TITLES: dict[DocumentKind, str] = {"invoice": "Invoice", "credit_note": "Credit note"}
+_TITLES: dict[DocumentKind, str] = {"invoice": N_("Invoice"), "credit_note": N_("Credit note")}
+# Status badges: the template translates them (the English word names the badge's CSS class).
+_VOID, _DRAFT = N_("Void"), N_("Draft")
 
 
 # --- what a template sees ---------------------------------------------------------------
@@ -222,6 +226,13 @@ class Formatter:
     def percent(self, fraction: Decimal) -> str:
         return format_percent(fraction, self.locale)
 
+    def gettext(self, message: str) -> str:
+        """`message` in the locale's language (`core.i18n`)."""
+        return translations(language_of_locale(self.locale)).gettext(message)
+
+    def ngettext(self, singular: str, plural: str, count: int) -> str:
+        return translations(language_of_locale(self.locale)).ngettext(singular, plural, count)
+
     def day(self, day: date) -> str:
         return format_date(day, "medium", locale=self.locale)
 
@@ -250,16 +261,35 @@ def _territory(locale: str, code: str) -> str:
 
 
 @cache
-def environment() -> Environment:
-    """The documents' templates; the portal can render `BODY_TEMPLATE` from it with its own
-    `document`, or add this package's loader to its environment."""
-    return Environment(
+def environment(language: str = SOURCE_LANGUAGE) -> Environment:
+    """The documents' templates, their words in `language` (Jinja2's i18n extension with the
+    language's catalogue: `{% trans %}` and `_()`); one environment per language, so
+    rendering never swaps translations under another thread."""
+    env = Environment(
         loader=PackageLoader("tally.documents", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.policies["ext.i18n.trimmed"] = True  # as babel.cfg extracts them
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def _page_counter(language: str) -> Markup:
+    """ "Page X of Y" as CSS `content`: the translated words as strings around the page
+    counters, in the order the language puts them."""
+    text = translations(language).gettext("Page %(page)s of %(pages)s")
+    pieces = re.split(r"(%\(page\)s|%\(pages\)s)", text)
+    counters = {"%(page)s": "counter(page)", "%(pages)s": "counter(pages)"}
+    css = [
+        counters.get(piece) or '"' + piece.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        for piece in pieces
+        if piece
+    ]
+    return Markup(" ".join(css))  # noqa: S704  (our catalogue's words, quoted for CSS)
 
 
 @cache
@@ -272,14 +302,21 @@ def document_body(document: Document) -> Markup:
     """The document as an HTML fragment for the portal: `<article class="tally-document">`,
     styled by `document_css()`."""
     # Safe: the template escapes every value it prints (autoescape).
-    return Markup(environment().get_template(BODY_TEMPLATE).render(document=document))  # noqa: S704
+    template = environment(language_of_locale(document.locale)).get_template(BODY_TEMPLATE)
+    return Markup(template.render(document=document))  # noqa: S704
 
 
 def document_page(document: Document) -> str:
     """A whole HTML page of the document, with its stylesheet and print layout (A4)."""
     css = Markup(document_css())  # noqa: S704  (our own stylesheet)
-    template = environment().get_template(PAGE_TEMPLATE)
-    return template.render(document=document, body=document_body(document), css=css)
+    language = language_of_locale(document.locale)
+    template = environment(language).get_template(PAGE_TEMPLATE)
+    return template.render(
+        document=document,
+        body=document_body(document),
+        css=css,
+        page_counter=_page_counter(language),
+    )
 
 
 # The folder of the data directory whose files documents may show (logos): nothing else there
@@ -314,16 +351,18 @@ def html_to_pdf(
 
 
 def _merchant(account: Account, fmt: Formatter, tax_ids: list[str]) -> Party:
-    details = [f"Company number {account.company_number}"] if account.company_number else []
+    number = account.company_number
+    details = [fmt.gettext("Company number %(number)s") % {"number": number}] if number else []
     return Party(
         name=account.name, address=fmt.address(account.address), details=[*details, *tax_ids]
     )
 
 
-def _tax_ids(registrations: Iterable[TaxRegistration]) -> list[str]:
+def _tax_ids(registrations: Iterable[TaxRegistration], fmt: Formatter) -> list[str]:
     """The registrations as printed under a party's address ("VAT number GB123456789")."""
     return [
-        printed(row.scheme, row.tax_identifier, row.country, row.state) for row in registrations
+        printed(row.scheme, row.tax_identifier, row.country, row.state, fmt.gettext)
+        for row in registrations
     ]
 
 
@@ -490,7 +529,8 @@ def _tax_rows(lines: Sequence[Line], fmt: Formatter, tax_names: dict[str, str]) 
     totals: dict[str, tuple[Decimal, Decimal]] = {}
     for line in sorted(lines, key=lambda line: line.index):
         version = getattr(line, "tax_rate_version_id", None)
-        name = tax_names.get(version, "Tax") if version else "Tax"
+        untitled = fmt.gettext("Tax")
+        name = tax_names.get(version, untitled) if version else untitled
         label = f"{name} {fmt.percent(line.tax_rate)}"
         net, tax = totals.get(label, (Decimal(0), Decimal(0)))
         totals[label] = (net + line.net_total, tax + line.total_tax)
@@ -500,11 +540,14 @@ def _tax_rows(lines: Sequence[Line], fmt: Formatter, tax_names: dict[str, str]) 
     ]
 
 
-def _tax_notes(tax_status: str | None) -> list[str]:
+def _tax_notes(tax_status: str | None, fmt: Formatter) -> list[str]:
+    # The wording each language's invoices are expected to carry (EU VAT Directive art. 226:
+    # "Reverse charge", "Steuerschuldnerschaft des Leistungsempfängers", "Autoliquidation",
+    # "Inversión del sujeto pasivo", "Btw verlegd").
     if tax_status == TaxStatus.REVERSE_CHARGED:
-        return ["Reverse charge: the customer accounts for the tax on this supply."]
+        return [fmt.gettext("Reverse charge: the customer accounts for the tax on this supply.")]
     if tax_status == TaxStatus.TAX_EXEMPT:
-        return ["The customer is exempt from tax."]
+        return [fmt.gettext("The customer is exempt from tax.")]
     return []
 
 
@@ -520,9 +563,9 @@ def _status_badge(status: InvoiceStatus, has_number: bool) -> str | None:
     """ "Void" on a voided document; "Draft" on a draft that has a number (without one, its
     number already reads "Draft")."""
     if status is InvoiceStatus.VOIDED:
-        return "Void"
+        return _VOID
     if status in (InvoiceStatus.DRAFT, InvoiceStatus.IN_PROGRESS) and has_number:
-        return "Draft"
+        return _DRAFT
     return None
 
 
@@ -567,17 +610,17 @@ def _document(
     tax_names = _tax_names(session, account.id, lines)
     return Document(
         kind=kind,
-        title=_TITLES[kind],
-        number=number or "Draft",
+        title=fmt.gettext(_TITLES[kind]),
+        number=number or fmt.gettext(_DRAFT),
         status=_status_badge(billed.status, number is not None),
         currency=billed.currency,
         locale=fmt.locale,
-        merchant=_merchant(account, fmt, _tax_ids(merchant_ids)),
+        merchant=_merchant(account, fmt, _tax_ids(merchant_ids, fmt)),
         logo_url=account.logo_url,
         customer=Party(
             name=billed.customer_legal_company_name,
             address=fmt.address(billed.customer_billing_address),
-            details=customer_details or _tax_ids(customer_ids),
+            details=customer_details or _tax_ids(customer_ids, fmt),
         ),
         facts=facts,
         sections=_sections(billed.groups, lines, fmt, names),
@@ -593,6 +636,11 @@ def _document(
         portal_url=portal_url,
         filename=_filename(number, billed.id),
     )
+
+
+def _locale(session: Session, account_id: str, customer_id: str) -> str:
+    """The customer's locale (one query), English's default for a customer gone."""
+    return customer_locales(session, [account_id], [customer_id]).get(customer_id, DEFAULT_LOCALE)
 
 
 def _shows_payment_link(session: Session, account_id: str) -> bool:
@@ -614,40 +662,49 @@ def invoice_document(
     invoice_id: str,
     *,
     settings: Settings | None = None,
-    locale: str = DEFAULT_LOCALE,
+    locale: str | None = None,
 ) -> Document:
     """The invoice, formatted for print and the portal. Another account's invoice: NotFound.
+    In `locale`, by default the customer's (`documents.languages`).
 
     Makes the customer's portal secret when it has none (the document links to the portal),
     so call it in a writing transaction."""
     settings = settings or get_settings()
     invoice = _with_lines(session, Invoice, account_id, invoice_id, "Invoice")
     account = get_account(session, account_id)
-    fmt = Formatter(invoice.currency, locale)
+    fmt = Formatter(invoice.currency, locale or _locale(session, account_id, invoice.customer_id))
+    _ = fmt.gettext
 
     facts = []
     if invoice.issue_date is not None:
-        facts.append(Fact("Issue date", fmt.day(invoice.issue_date)))
+        facts.append(Fact(_("Issue date"), fmt.day(invoice.issue_date)))
     elif invoice.invoice_date is not None:
-        facts.append(Fact("Invoice date", fmt.day(invoice.invoice_date)))
+        facts.append(Fact(_("Invoice date"), fmt.day(invoice.invoice_date)))
     if invoice.due_date is not None:
-        facts.append(Fact("Due date", fmt.day(invoice.due_date)))
+        facts.append(Fact(_("Due date"), fmt.day(invoice.due_date)))
     period = fmt.period(invoice.billing_period_start, invoice.billing_period_end)
     if period:
-        facts.append(Fact("Billing period", period))
+        facts.append(Fact(_("Billing period"), period))
     if invoice.purchase_order_number:
-        facts.append(Fact("Purchase order", invoice.purchase_order_number))
+        facts.append(Fact(_("Purchase order"), invoice.purchase_order_number))
     if invoice.reference:
-        facts.append(Fact("Reference", invoice.reference))
+        facts.append(Fact(_("Reference"), invoice.reference))
 
     terms_days = (
         invoice.payment_term_days
         if invoice.payment_term_days is not None
         else account.payment_terms_days
     )
-    terms = f"Payment terms: {terms_days} days"
     if invoice.due_date is not None:
-        terms += f", due by {fmt.day(invoice.due_date)}"
+        terms = fmt.ngettext(
+            "Payment terms: %(days)s day, due by %(date)s.",
+            "Payment terms: %(days)s days, due by %(date)s.",
+            terms_days,
+        ) % {"days": terms_days, "date": fmt.day(invoice.due_date)}
+    else:
+        terms = fmt.ngettext(
+            "Payment terms: %(days)s day.", "Payment terms: %(days)s days.", terms_days
+        ) % {"days": terms_days}
 
     link: str | None = None
     pay_url: str | None = None
@@ -668,9 +725,9 @@ def invoice_document(
         number=invoice.invoice_number,
         facts=facts,
         customer_details=[],
-        payment_terms=f"{terms}.",
+        payment_terms=terms,
         notes=[
-            *_tax_notes(invoice.customer_tax_status),
+            *_tax_notes(invoice.customer_tax_status, fmt),
             *([invoice.memo] if invoice.memo else []),
             *([invoice.credit_balances] if invoice.credit_balances else []),
         ],
@@ -685,18 +742,20 @@ def credit_note_document(
     credit_note_id: str,
     *,
     settings: Settings | None = None,
-    locale: str = DEFAULT_LOCALE,
+    locale: str | None = None,
 ) -> Document:
     """The credit note, formatted like an invoice; it links to the portal page of the invoice
-    it credits. Another account's credit note: NotFound."""
+    it credits. Another account's credit note: NotFound. In `locale`, by default the
+    customer's."""
     settings = settings or get_settings()
     note = _with_lines(session, CreditNote, account_id, credit_note_id, "CreditNote")
     account = get_account(session, account_id)
-    fmt = Formatter(note.currency, locale)
+    fmt = Formatter(note.currency, locale or _locale(session, account_id, note.customer_id))
+    _ = fmt.gettext
 
     facts = []
     if note.issue_date is not None:
-        facts.append(Fact("Issue date", fmt.day(note.issue_date)))
+        facts.append(Fact(_("Issue date"), fmt.day(note.issue_date)))
     if note.invoice_id is not None:
         credited = session.scalar(
             select(Invoice.invoice_number).where(
@@ -704,12 +763,12 @@ def credit_note_document(
             )
         )
         if credited:
-            facts.append(Fact("Credits invoice", credited))
+            facts.append(Fact(_("Credits invoice"), credited))
     period = fmt.period(note.billing_period_start, note.billing_period_end)
     if period:
-        facts.append(Fact("Billing period", period))
+        facts.append(Fact(_("Billing period"), period))
     if note.purchase_order_number:
-        facts.append(Fact("Purchase order", note.purchase_order_number))
+        facts.append(Fact(_("Purchase order"), note.purchase_order_number))
 
     path = invoice_path(note.invoice_id) if note.invoice_id else ""
     return _document(
@@ -720,7 +779,9 @@ def credit_note_document(
         kind="credit_note",
         number=note.credit_note_number,
         facts=facts,
-        customer_details=[f"Tax ID {note.customer_tax_id}"] if note.customer_tax_id else [],
+        customer_details=[_("Tax ID %(id)s") % {"id": note.customer_tax_id}]
+        if note.customer_tax_id
+        else [],
         payment_terms=None,
         notes=[note.memo] if note.memo else [],
         portal_url=portal_url(session, note.customer_id, settings.public_url, path),
@@ -736,7 +797,7 @@ def invoice_html(
     invoice_id: str,
     *,
     settings: Settings | None = None,
-    locale: str = DEFAULT_LOCALE,
+    locale: str | None = None,
 ) -> str:
     """The invoice as a whole printable HTML page."""
     document = invoice_document(session, account_id, invoice_id, settings=settings, locale=locale)
@@ -749,7 +810,7 @@ def invoice_pdf(
     invoice_id: str,
     *,
     settings: Settings | None = None,
-    locale: str = DEFAULT_LOCALE,
+    locale: str | None = None,
 ) -> bytes:
     settings = settings or get_settings()
     html = invoice_html(session, account_id, invoice_id, settings=settings, locale=locale)
@@ -763,7 +824,7 @@ def credit_note_html(
     credit_note_id: str,
     *,
     settings: Settings | None = None,
-    locale: str = DEFAULT_LOCALE,
+    locale: str | None = None,
 ) -> str:
     """The credit note as a whole printable HTML page."""
     document = credit_note_document(
@@ -778,7 +839,7 @@ def credit_note_pdf(
     credit_note_id: str,
     *,
     settings: Settings | None = None,
-    locale: str = DEFAULT_LOCALE,
+    locale: str | None = None,
 ) -> bytes:
     settings = settings or get_settings()
     html = credit_note_html(session, account_id, credit_note_id, settings=settings, locale=locale)

@@ -23,7 +23,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from tally.core.clock import local_today, utcnow
+from tally.core.formatting import DEFAULT_LOCALE
 from tally.db import Database, insert_new, table_of
+from tally.documents.languages import customer_locales
 from tally.documents.links import invoice_path, portal_links
 from tally.models import Account, EmailMessage, Invoice, InvoiceStatus, PaymentStatus
 from tally.notifications import events
@@ -96,7 +98,9 @@ def queue_reminders(
             kind = _reminder_kind(invoice, today or local_today(account.timezone, now), zone)
             if kind is not None and invoice.customer_emails:
                 due.append((invoice, account, kind))
-        portals = portal_links(session, {invoice.customer_id for invoice, _, _ in due}, base)
+        customers = {invoice.customer_id for invoice, _, _ in due}
+        portals = portal_links(session, customers, base)
+        locales = customer_locales(session, {account.id for _, account, _ in due}, customers)
         rows: list[dict[str, Any]] = []
         kinds: dict[str, tuple[str, str, ReminderKind]] = {}  # key -> (account, invoice, kind)
         for invoice, account, kind in due:
@@ -106,7 +110,13 @@ def queue_reminders(
                 account,
                 "REMINDER",
                 invoice.customer_emails,
-                invoice_content(account, invoice, link, reminder=kind),
+                invoice_content(
+                    account,
+                    invoice,
+                    link,
+                    reminder=kind,
+                    locale=locales.get(invoice.customer_id, DEFAULT_LOCALE),
+                ),
                 ("invoice", invoice.id),
                 key,
             )

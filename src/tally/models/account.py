@@ -27,6 +27,9 @@ class Account(RecordMixin, Base):
     logo_url: Mapped[str | None] = mapped_column(String(2000), default=None)
     send_customer_notifications: Mapped[bool] = mapped_column(default=True)
     alert_email_addresses: Mapped[list[Any]] = mapped_column(default=list)
+    # The language (`core.i18n.LANGUAGES`) of the documents, emails and portal of customers
+    # that have none of their own.
+    language: Mapped[str] = mapped_column(String(8), default="en")
 
 
 class ApiKey(RecordMixin, Base):

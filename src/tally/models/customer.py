@@ -62,6 +62,8 @@ class Customer(TenantMixin, Base):
     archived_at: Mapped[datetime | None] = mapped_column(default=None)
     # The random secret in the customer's portal links (never the id); made when first needed.
     portal_secret: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    # The customer's language (`core.i18n.LANGUAGES`); None reads the account's.
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
 
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="customer", order_by="Contact.id", lazy="raise"

@@ -1,8 +1,9 @@
 """Emails to customers: queued in the transaction that decides to send them, written to the
 `email_messages` outbox; the sender job (`notifications.outbox`) delivers them after commit.
 
-Bodies come in text and HTML, amounts and dates formatted by Babel as the attached
-documents show them, and carry a link to the document in the customer's portal.
+Bodies come in text and HTML, in the customer's language (`documents.languages`: its own,
+else its account's), amounts and dates formatted by Babel as the attached documents show
+them, and carry a link to the document in the customer's portal.
 
 A document's email (invoice, credit note, reminder) is composed again by the sender at each
 attempt (`compose_message`), from the account, the customer's portal link and the document
@@ -29,8 +30,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tally.core.clock import utcnow
-from tally.core.formatting import format_money
+from tally.core.formatting import DEFAULT_LOCALE, format_money
+from tally.core.i18n import language_of_locale, translations_for_locale
 from tally.db import bulk_insert, new_id, table_of
+from tally.documents.languages import customer_locales
 from tally.documents.links import (
     PAY_FRAGMENT,
     invoice_path,
@@ -48,13 +51,9 @@ Document = Literal["invoice", "credit_note"]
 ReminderKind = Literal["upcoming", "due"]
 
 
-# As the attached documents read (`documents.render`): British English, amounts in the
-# document's own currency ("£1,234.50", "JP¥1,500", "1 July 2024"); accounts have no locale.
-LOCALE = "en_GB"
-
-
-def format_day(day: date) -> str:
-    return format_date(day, format="long", locale=LOCALE)
+def format_day(day: date, locale: str = DEFAULT_LOCALE) -> str:
+    """ "1 July 2024", "1. Juli 2024": as the customer's locale writes a day in a sentence."""
+    return format_date(day, format="long", locale=locale)
 
 
 @dataclass(frozen=True)
@@ -71,36 +70,42 @@ def _compose(
     paragraphs: list[str],
     link: str,
     pay_link: str | None = None,
+    locale: str = DEFAULT_LOCALE,
 ) -> Content:
     """Text and HTML bodies of the same few sentences, the portal link and, for an invoice
     the customer can pay by card, its payment link."""
+    _ = translations_for_locale(locale).gettext
+    hello = _("Hello %(name)s,")
+    thanks = _("Thank you,")
+    pay_now, view = _("Pay now"), _("View in your billing portal")
     text = "\n\n".join(
         [
-            f"Hello {greeting_name},",
+            hello % {"name": greeting_name},
             *paragraphs,
-            *([f"Pay it online by card:\n{pay_link}"] if pay_link else []),
-            f"View it online, and download it as a PDF, in your billing portal:\n{link}",
-            f"Thank you,\n{account.name}",
+            *([_("Pay it online by card:") + f"\n{pay_link}"] if pay_link else []),
+            _("View it online, and download it as a PDF, in your billing portal:") + f"\n{link}",
+            f"{thanks}\n{account.name}",
         ]
     )
     pay_button = (
         f'<p><a href="{escape(pay_link)}" style="display: inline-block; padding: 8px 16px; '
         'background: #1a7f37; color: #fff; text-decoration: none; border-radius: 4px">'
-        "Pay now</a></p>"
+        f"{escape(pay_now)}</a></p>"
         if pay_link
         else ""
     )
     html_paragraphs = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
     html = (
         "<!DOCTYPE html>\n"
-        '<html><body style="font-family: sans-serif; color: #222; line-height: 1.5">'
-        f"<p>Hello {escape(greeting_name)},</p>"
+        f'<html lang="{language_of_locale(locale)}">'
+        '<body style="font-family: sans-serif; color: #222; line-height: 1.5">'
+        f"<p>{escape(hello % {'name': greeting_name})}</p>"
         f"{html_paragraphs}"
         f"{pay_button}"
         f'<p><a href="{escape(link)}" style="display: inline-block; padding: 8px 16px; '
         'background: #222; color: #fff; text-decoration: none; border-radius: 4px">'
-        "View in your billing portal</a></p>"
-        f"<p>Thank you,<br>{escape(account.name)}</p>"
+        f"{escape(view)}</a></p>"
+        f"<p>{escape(thanks)}<br>{escape(account.name)}</p>"
         "</body></html>\n"
     )
     return Content(subject, text + "\n", html)
@@ -113,44 +118,85 @@ def invoice_content(
     *,
     reminder: ReminderKind | None = None,
     pays_online: bool = False,
+    locale: str = DEFAULT_LOCALE,
 ) -> Content:
     """`pays_online`: the account takes card payments and shows the payment link
-    (`documents.links.paying_accounts`); the link is given while the invoice is owed."""
-    number = invoice.invoice_number or "(draft)"
-    amount = format_money(invoice.gross_total, invoice.currency, LOCALE)
-    due = format_day(invoice.due_date) if invoice.due_date else None
-    due_phrase = f", due on {due}" if due else ""
+    (`documents.links.paying_accounts`); the link is given while the invoice is owed.
+    `locale`: the customer's (`documents.languages`)."""
+    _ = translations_for_locale(locale).gettext
+    values = {
+        "number": invoice.invoice_number or _("(draft)"),
+        "merchant": account.name,
+        "amount": format_money(invoice.gross_total, invoice.currency, locale),
+        "date": format_day(invoice.due_date, locale) if invoice.due_date else "",
+    }
+    due = invoice.due_date is not None
     if reminder == "due":
-        subject = f"Invoice {number} from {account.name} is due today"
-        lead = f"A reminder that invoice {number} from {account.name} for {amount} is due today"
-        lead += f" ({due})." if due else "."
+        subject = _("Invoice %(number)s from %(merchant)s is due today")
+        lead = (
+            _(
+                "A reminder that invoice %(number)s from %(merchant)s for "
+                "%(amount)s is due today (%(date)s)."
+            )
+            if due
+            else _(
+                "A reminder that invoice %(number)s from %(merchant)s for %(amount)s is due today."
+            )
+        )
     elif reminder == "upcoming":
-        subject = f"Reminder: invoice {number} from {account.name} is due on {due}"
-        lead = f"A reminder that invoice {number} from {account.name} for {amount}{due_phrase}."
+        subject = _("Reminder: invoice %(number)s from %(merchant)s is due on %(date)s")
+        lead = (
+            _(
+                "A reminder that invoice %(number)s from %(merchant)s for "
+                "%(amount)s, due on %(date)s."
+            )
+            if due
+            else _("A reminder that invoice %(number)s from %(merchant)s for %(amount)s.")
+        )
     else:
-        subject = f"Invoice {number} from {account.name}"
-        lead = f"Please find attached invoice {number} from {account.name} for {amount}"
-        lead += f"{due_phrase}."
-    paragraphs = [lead]
+        subject = _("Invoice %(number)s from %(merchant)s")
+        lead = (
+            _(
+                "Please find attached invoice %(number)s from %(merchant)s "
+                "for %(amount)s, due on %(date)s."
+            )
+            if due
+            else _("Please find attached invoice %(number)s from %(merchant)s for %(amount)s.")
+        )
+    paragraphs = [lead % values]
     # A credit note applied meanwhile leaves less to pay than the invoice says.
     if reminder and Decimal(0) < invoice.balance < invoice.gross_total:
-        owed = format_money(invoice.balance, invoice.currency, LOCALE)
-        paragraphs.append(f"{owed} remains to be paid.")
+        owed = format_money(invoice.balance, invoice.currency, locale)
+        paragraphs.append(_("%(amount)s remains to be paid.") % {"amount": owed})
     if reminder:
-        paragraphs.append("The invoice is attached. If you have paid it already, thank you.")
+        paragraphs.append(_("The invoice is attached. If you have paid it already, thank you."))
     # The link is the invoice's page (`links.invoice_path`); its Pay form is the `#pay` part.
     pay_link = link + PAY_FRAGMENT if pays_online and owes(invoice) else None
     return _compose(
-        account, invoice.customer_legal_company_name, subject, paragraphs, link, pay_link
+        account,
+        invoice.customer_legal_company_name,
+        subject % values,
+        paragraphs,
+        link,
+        pay_link,
+        locale,
     )
 
 
-def credit_note_content(account: Account, note: CreditNote, link: str) -> Content:
-    number = note.credit_note_number or "(draft)"
-    amount = format_money(note.gross_total, note.currency, LOCALE)
-    subject = f"Credit note {number} from {account.name}"
-    lead = f"Please find attached credit note {number} from {account.name} for {amount}."
-    return _compose(account, note.customer_legal_company_name, subject, [lead], link)
+def credit_note_content(
+    account: Account, note: CreditNote, link: str, locale: str = DEFAULT_LOCALE
+) -> Content:
+    _ = translations_for_locale(locale).gettext
+    values = {
+        "number": note.credit_note_number or _("(draft)"),
+        "merchant": account.name,
+        "amount": format_money(note.gross_total, note.currency, locale),
+    }
+    subject = _("Credit note %(number)s from %(merchant)s") % values
+    lead = _("Please find attached credit note %(number)s from %(merchant)s for %(amount)s.")
+    return _compose(
+        account, note.customer_legal_company_name, subject, [lead % values], link, locale=locale
+    )
 
 
 # What ends a header line (CR, LF, VT, FF, NEL, Unicode's separators), then other controls.
@@ -222,22 +268,24 @@ def compose_message(
     cc: Sequence[object],
     dedupe_key: str | None = None,
     pays_online: bool = False,
+    locale: str = DEFAULT_LOCALE,
 ) -> Composed:
     """The message from current data: a document's email from `document` and `link` (its
-    page in the customer's portal), any other (`document` None) from its `stored` text; to
-    the valid addresses of `to` and `cc`. Unsendable when no valid message can come of it."""
+    page in the customer's portal), in `locale` (the customer's), any other (`document`
+    None) from its `stored` text; to the valid addresses of `to` and `cc`. Unsendable when
+    no valid message can come of it."""
     _check_header(account.name, "the company name")  # the From name, and most subjects
     if isinstance(document, Invoice):
         _check_header(document.invoice_number or "", "the invoice number")
         assert link is not None
         reminder = reminder_kind(dedupe_key) if kind == "REMINDER" else None
         content = invoice_content(
-            account, document, link, reminder=reminder, pays_online=pays_online
+            account, document, link, reminder=reminder, pays_online=pays_online, locale=locale
         )
     elif isinstance(document, CreditNote):
         _check_header(document.credit_note_number or "", "the credit note number")
         assert link is not None
-        content = credit_note_content(account, document, link)
+        content = credit_note_content(account, document, link, locale)
     else:
         _check_header(stored.subject, "the subject")
         content = stored
@@ -303,6 +351,9 @@ def queue_document(
         if existing is not None:
             return existing
     base = base_url or get_settings().public_url
+    locale = customer_locales(session, [account.id], [document.customer_id]).get(
+        document.customer_id, DEFAULT_LOCALE
+    )
     kind: Document
     if isinstance(document, Invoice):
         kind = "invoice"
@@ -313,13 +364,14 @@ def queue_document(
             link,
             reminder="upcoming" if reminder else None,
             pays_online=bool(paying_accounts(session, [account.id])),
+            locale=locale,
         )
     else:
         kind = "credit_note"
         # The portal shows credit notes with the invoice they credit.
         path = invoice_path(document.invoice_id) if document.invoice_id else ""
         link = portal_url(session, document.customer_id, base, path)
-        content = credit_note_content(account, document, link)
+        content = credit_note_content(account, document, link, locale)
     message = EmailMessage(
         **message_values(
             account,
@@ -341,7 +393,9 @@ def queue_invoices(
     """The emails of many invoices at once (billing's auto-issue), each to its customer
     emails: one statement for the portal links, one insert."""
     base = base_url or get_settings().public_url
-    links = portal_links(session, {invoice.customer_id for invoice in invoices}, base)
+    customers = {invoice.customer_id for invoice in invoices}
+    links = portal_links(session, customers, base)
+    locales = customer_locales(session, [account.id], customers)
     pays_online = bool(paying_accounts(session, [account.id]))
     rows = [
         message_values(
@@ -353,6 +407,7 @@ def queue_invoices(
                 invoice,
                 links[invoice.customer_id] + invoice_path(invoice.id),
                 pays_online=pays_online,
+                locale=locales.get(invoice.customer_id, DEFAULT_LOCALE),
             ),
             ("invoice", invoice.id),
             None,

@@ -41,9 +41,11 @@ from sqlalchemy.orm import Session
 
 from tally.attachments.service import contents as attachment_files
 from tally.core.clock import utcnow
+from tally.core.formatting import DEFAULT_LOCALE
 from tally.core.outbox import Outbox
 from tally.db import Database
 from tally.documents import render
+from tally.documents.languages import customer_locales
 from tally.documents.links import invoice_path, paying_accounts, portal_links
 from tally.models import (
     Account,
@@ -166,6 +168,7 @@ class _Batch:
     notes: dict[str, CreditNote]
     links: dict[str, str]  # customer id -> portal link
     paying: set[str] = field(default_factory=set)  # accounts whose invoices carry a pay link
+    locales: dict[str, str] = field(default_factory=dict)  # customer id -> its locale
 
 
 def _load(session: Session, settings: Settings, messages: Sequence[Claimed]) -> _Batch:
@@ -195,7 +198,8 @@ def _load(session: Session, settings: Settings, messages: Sequence[Claimed]) -> 
     customers = {i.customer_id for i in invoices.values()} | {n.customer_id for n in notes.values()}
     links = portal_links(session, customers, settings.public_url) if customers else {}
     paying = paying_accounts(session, {i.account_id for i in invoices.values()})
-    return _Batch({a.id: a for a in accounts}, invoices, notes, links, paying)
+    locales = customer_locales(session, account_ids, customers)
+    return _Batch({a.id: a for a in accounts}, invoices, notes, links, paying, locales)
 
 
 def _cancelled(batch: _Batch, message: Claimed) -> str | None:
@@ -239,6 +243,7 @@ def _compose(batch: _Batch, message: Claimed) -> Composed:
         if document.customer_id not in batch.links:
             raise Unsendable("the customer no longer exists")
         link = batch.links[document.customer_id] + path
+    locale = batch.locales.get(document.customer_id, DEFAULT_LOCALE) if document else DEFAULT_LOCALE
     return compose_message(
         account,
         message.kind,
@@ -249,6 +254,7 @@ def _compose(batch: _Batch, message: Claimed) -> Composed:
         cc=message.cc,
         dedupe_key=message.dedupe_key,
         pays_online=message.account_id in batch.paying,
+        locale=locale,
     )
 
 

@@ -20,8 +20,10 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from tally.core.clock import local_date
-from tally.core.formatting import format_money
+from tally.core.formatting import DEFAULT_LOCALE, format_money
+from tally.core.i18n import language_of_locale, locale_for, translations_for_locale
 from tally.db import insert_new, table_of
+from tally.documents.languages import customer_locales
 from tally.documents.links import invoice_path, portal_url
 from tally.models import (
     Account,
@@ -34,7 +36,7 @@ from tally.models import (
 )
 from tally.models.payment_settings import DEFAULT_RETRY_OFFSET_DAYS
 from tally.models.scoped import scoped
-from tally.notifications.email import LOCALE, Content, format_day, message_values
+from tally.notifications.email import Content, format_day, message_values
 
 # What a dunning email says: no saved method to charge, the first failure, a later one
 # (firmer), the last one (the invoice is written off).
@@ -96,62 +98,113 @@ def content(
     *,
     retry_on: date | None,
     reason: str | None,
+    locale: str = DEFAULT_LOCALE,
 ) -> Content:
-    number = invoice.invoice_number or invoice.id
-    owed = format_money(invoice.balance, invoice.currency, LOCALE)
-    why = f" ({reason.rstrip('.')})" if reason else ""
-    retry = format_day(retry_on) if retry_on else None
+    """The stage's email in `locale` (the customer's). `reason` is the provider's words
+    ("Your card was declined."), quoted as they come."""
+    _ = translations_for_locale(locale).gettext
+    values = {
+        "number": invoice.invoice_number or invoice.id,
+        "merchant": account.name,
+        "amount": format_money(invoice.balance, invoice.currency, locale),
+        "reason": reason.rstrip(".") if reason else "",
+        "date": format_day(retry_on, locale) if retry_on else "",
+    }
     if stage == "no_method":
-        subject = f"Payment for invoice {number} from {account.name} could not be collected"
+        subject = _("Payment for invoice %(number)s from %(merchant)s could not be collected")
         paragraphs = [
-            f"We could not collect {owed} for invoice {number} automatically: there is no "
-            "saved payment method to charge.",
-            "Please pay it, or save a payment method, in your billing portal.",
+            _(
+                "We could not collect %(amount)s for invoice %(number)s "
+                "automatically: there is no saved payment method to charge."
+            ),
+            _("Please pay it, or save a payment method, in your billing portal."),
         ]
     elif stage == "first":
-        subject = f"Payment for invoice {number} from {account.name} failed"
+        subject = _("Payment for invoice %(number)s from %(merchant)s failed")
         paragraphs = [
-            f"Your payment of {owed} for invoice {number} failed{why}.",
-            f"We'll retry on {retry}. To pay now or use another payment method, visit your "
-            "billing portal.",
+            _("Your payment of %(amount)s for invoice %(number)s failed (%(reason)s).")
+            if reason
+            else _("Your payment of %(amount)s for invoice %(number)s failed."),
+            _(
+                "We'll retry on %(date)s. To pay now or use another payment "
+                "method, visit your billing portal."
+            ),
         ]
     elif stage == "retry":
-        subject = f"Action required: payment for invoice {number} from {account.name} failed again"
+        subject = _(
+            "Action required: payment for invoice %(number)s from %(merchant)s failed again"
+        )
         paragraphs = [
-            f"We have again been unable to collect {owed} for invoice {number}{why}.",
-            f"Please pay it now in your billing portal. We will try once more on {retry}; if "
-            "payment keeps failing, the invoice will be marked uncollectible.",
+            _(
+                "We have again been unable to collect %(amount)s for invoice "
+                "%(number)s (%(reason)s)."
+            )
+            if reason
+            else _("We have again been unable to collect %(amount)s for invoice %(number)s."),
+            _(
+                "Please pay it now in your billing portal. We will try once "
+                "more on %(date)s; if payment keeps failing, the invoice will "
+                "be marked uncollectible."
+            ),
         ]
     else:
-        subject = f"Invoice {number} from {account.name} is marked uncollectible"
+        subject = _("Invoice %(number)s from %(merchant)s is marked uncollectible")
         paragraphs = [
-            f"After repeated attempts we could not collect {owed} for invoice {number}{why}. "
-            "The invoice is now marked uncollectible and we will not try again.",
-            f"Please pay it in your billing portal or contact {account.name}.",
+            (
+                _(
+                    "After repeated attempts we could not collect %(amount)s for "
+                    "invoice %(number)s (%(reason)s)."
+                )
+                if reason
+                else _(
+                    "After repeated attempts we could not collect %(amount)s for "
+                    "invoice %(number)s."
+                )
+            )
+            + " "
+            + _("The invoice is now marked uncollectible and we will not try again."),
+            _("Please pay it in your billing portal or contact %(merchant)s."),
         ]
-    return _compose(account, invoice.customer_legal_company_name, subject, paragraphs, link)
+    return _compose(
+        account,
+        invoice.customer_legal_company_name,
+        subject % values,
+        [paragraph % values for paragraph in paragraphs],
+        link,
+        locale,
+    )
 
 
 def _compose(
-    account: Account, greeting_name: str, subject: str, paragraphs: list[str], link: str
+    account: Account,
+    greeting_name: str,
+    subject: str,
+    paragraphs: list[str],
+    link: str,
+    locale: str,
 ) -> Content:
+    _ = translations_for_locale(locale).gettext
+    hello = _("Hello %(name)s,") % {"name": greeting_name}
+    thanks = _("Thank you,")
+    pay_now = _("Pay now")
     text = "\n\n".join(
         [
-            f"Hello {greeting_name},",
+            hello,
             *paragraphs,
-            f"Pay the invoice in your billing portal:\n{link}",
-            f"Thank you,\n{account.name}",
+            _("Pay the invoice in your billing portal:") + f"\n{link}",
+            f"{thanks}\n{account.name}",
         ]
     )
     html = (
         "<!DOCTYPE html>\n"
-        '<html><body style="font-family: sans-serif; color: #222; line-height: 1.5">'
-        f"<p>Hello {escape(greeting_name)},</p>"
+        f'<html lang="{language_of_locale(locale)}">'
+        '<body style="font-family: sans-serif; color: #222; line-height: 1.5">'
+        f"<p>{escape(hello)}</p>"
         + "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
         + f'<p><a href="{escape(link)}" style="display: inline-block; padding: 8px 16px; '
         'background: #222; color: #fff; text-decoration: none; border-radius: 4px">'
-        "Pay now</a></p>"
-        f"<p>Thank you,<br>{escape(account.name)}</p>"
+        f"{escape(pay_now)}</a></p>"
+        f"<p>{escape(thanks)}<br>{escape(account.name)}</p>"
         "</body></html>\n"
     )
     return Content(subject, text + "\n", html)
@@ -177,7 +230,15 @@ def queue_email(
     if not customers and not merchant:
         return False
     link = portal_url(session, invoice.customer_id, base_url, invoice_path(invoice.id))
-    said = content(account, invoice, link, stage, retry_on=retry_on, reason=reason)
+    # The customer's language; the merchant's notice alone reads the account's.
+    locale = (
+        customer_locales(session, [account.id], [invoice.customer_id]).get(
+            invoice.customer_id, DEFAULT_LOCALE
+        )
+        if customers
+        else locale_for(account.language)
+    )
+    said = content(account, invoice, link, stage, retry_on=retry_on, reason=reason, locale=locale)
     if not customers:  # the merchant's notice of what the customer was not told
         name = invoice.customer_legal_company_name
         said = Content(f"[{name}] {said.subject}", said.text, said.html)

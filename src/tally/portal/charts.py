@@ -1,6 +1,7 @@
 """The usage graph, drawn on the server as SVG geometry: one line per metric, a dot per bucket
 with its value (the dot's `<title>` and `data-tip`, which `portal.js` shows on hover), axes
-with round ticks. No JavaScript is needed to see it."""
+with round ticks. No JavaScript is needed to see it. Numbers, days and the graph's title are
+in the viewer's locale (`documents.languages`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_compact_decimal, format_decimal
 from markupsafe import Markup
 
+from tally.core.formatting import DEFAULT_LOCALE
+from tally.core.i18n import translations_for_locale
 from tally.portal.data.series import UsageSeries
 
 WIDTH = 640
@@ -23,31 +26,43 @@ LEFT = 56
 RIGHT = 12
 TOP = 12
 BOTTOM = 30
-# A parsed Locale: Babel parses a locale string again on every call.
-LOCALE = Locale.parse("en_GB")
+LOCALE = DEFAULT_LOCALE
+
+
+@lru_cache(maxsize=16)
+def _parsed(locale: str) -> Locale:
+    """A parsed Locale: Babel parses a locale string again on every call."""
+    return Locale.parse(locale)
 
 
 @lru_cache(maxsize=4096)
-def quantity(text: str) -> str:
+def quantity(text: str, locale: str = LOCALE) -> str:
     """A quantity (given as its decimal string, so the cache is exact) as people read it."""
-    return format_decimal(Decimal(text), locale=LOCALE, decimal_quantization=False)
+    return format_decimal(Decimal(text), locale=_parsed(locale), decimal_quantization=False)
 
 
 @lru_cache(maxsize=4096)
-def long_day(day: date) -> str:
-    """ "21 Nov 2026" (cached: Babel parses and applies the pattern on every call)."""
-    return format_date(day, "d MMM yyyy", locale=LOCALE)
+def long_day(day: date, locale: str = LOCALE) -> str:
+    """ "21 Nov 2026", "21. Nov. 2026" (cached: Babel parses and applies the pattern on every
+    call). The locale's medium date, as documents print days."""
+    return format_date(day, "medium", locale=_parsed(locale))
 
 
 @lru_cache(maxsize=4096)
-def short_day(day: date) -> str:
-    """ "21 Nov", for the x axis."""
-    return format_date(day, "d MMM", locale=LOCALE)
+def short_day(day: date, locale: str = LOCALE) -> str:
+    """ "21 Nov", for the x axis: the locale's day and abbreviated month."""
+    return format_skeleton_date(day, "MMMd", locale)
+
+
+def format_skeleton_date(day: date, skeleton: str, locale: str) -> str:
+    parsed = _parsed(locale)
+    pattern = parsed.datetime_skeletons.get(skeleton)
+    return format_date(day, pattern or "d MMM", locale=parsed)
 
 
 @lru_cache(maxsize=1024)
-def _compact(value: Decimal) -> str:
-    return format_compact_decimal(value, locale=LOCALE, fraction_digits=1)
+def _compact(value: Decimal, locale: str = LOCALE) -> str:
+    return format_compact_decimal(value, locale=_parsed(locale), fraction_digits=1)
 
 
 @dataclass(frozen=True)
@@ -100,15 +115,15 @@ def _nice_max(value: Decimal) -> Decimal:
     return 10 * base
 
 
-def bucket_label(series: UsageSeries, start: datetime, zone: str) -> str:
+def bucket_label(series: UsageSeries, start: datetime, zone: str, locale: str = LOCALE) -> str:
     if series.hourly:
         local = start.astimezone(ZoneInfo(zone))
         end = local + timedelta(hours=1)
         return (
-            f"{format_datetime(local, 'd MMM HH:mm', locale=LOCALE)}\u2013"
-            f"{format_datetime(end, 'HH:mm', locale=LOCALE)}"
+            f"{short_day(local.date(), locale)} {format_datetime(local, 'HH:mm', locale=locale)}"
+            f"\u2013{format_datetime(end, 'HH:mm', locale=locale)}"
         )
-    return long_day(start.date())
+    return long_day(start.date(), locale)
 
 
 _CIRCLE = Markup(
@@ -120,7 +135,7 @@ def _circles(dots: list[Dot], color: str) -> Markup:
     return Markup("\n").join(_CIRCLE.format(dot.x, dot.y, color, dot.tip, dot.tip) for dot in dots)
 
 
-def usage_chart(series: UsageSeries, zone: str) -> Chart:
+def usage_chart(series: UsageSeries, zone: str, locale: str = LOCALE) -> Chart:
     count = len(series.buckets)
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
@@ -133,7 +148,7 @@ def usage_chart(series: UsageSeries, zone: str) -> Chart:
     def y_of(value: Decimal) -> float:
         return round(TOP + plot_h - float(value / top_value) * plot_h, 1)
 
-    labels = [bucket_label(series, bucket, zone) for bucket in series.buckets]
+    labels = [bucket_label(series, bucket, zone, locale) for bucket in series.buckets]
     lines = []
     for metric_series in series.series:
         unit = f" {metric_series.metric.unit}" if metric_series.metric.unit else ""
@@ -141,7 +156,8 @@ def usage_chart(series: UsageSeries, zone: str) -> Chart:
             Dot(
                 x_of(i),
                 y_of(value),
-                f"{labels[i]} \u00b7 {metric_series.metric.name}: {quantity(str(value))}{unit}",
+                f"{labels[i]} \u00b7 {metric_series.metric.name}: "
+                f"{quantity(str(value), locale)}{unit}",
             )
             for i, value in enumerate(metric_series.values)
         ]
@@ -157,7 +173,7 @@ def usage_chart(series: UsageSeries, zone: str) -> Chart:
     y_ticks = [
         Tick(
             y_of(top_value * step / 4),
-            _compact(top_value * step / 4),
+            _compact(top_value * step / 4, locale),
         )
         for step in range(5)
     ]
@@ -166,9 +182,9 @@ def usage_chart(series: UsageSeries, zone: str) -> Chart:
     for i in range(0, count, every):
         bucket = series.buckets[i]
         if series.hourly:
-            text = format_datetime(bucket.astimezone(ZoneInfo(zone)), "HH:mm", locale=LOCALE)
+            text = format_datetime(bucket.astimezone(ZoneInfo(zone)), "HH:mm", locale=locale)
         else:
-            text = short_day(bucket.date())
+            text = short_day(bucket.date(), locale)
         x_ticks.append(Tick(x_of(i), text))
     first, last = (labels[0], labels[-1]) if labels else ("", "")
     return Chart(
@@ -181,5 +197,6 @@ def usage_chart(series: UsageSeries, zone: str) -> Chart:
         x_ticks=x_ticks,
         y_ticks=y_ticks,
         lines=lines,
-        title=f"Usage from {first} to {last}",
+        title=translations_for_locale(locale).gettext("Usage from %(first)s to %(last)s")
+        % {"first": first, "last": last},
     )

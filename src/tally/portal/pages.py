@@ -8,6 +8,10 @@ GET: the pages change nothing (paying an invoice is `portal/payments.py`'s).
 
 Styles and scripts are static files under `/portal/static/` (the CSP allows nothing inline
 but the request's nonce, which only the brand colour's one-line `<style>` uses).
+
+Pages read in the customer's language and locale (`documents.languages.customer_locale`,
+as its documents and emails): one Jinja2 environment per language with that language's
+catalogue (`{% trans %}`, `_()`), and a `Fmt` per locale for numbers, money and days.
 """
 
 import re
@@ -28,7 +32,9 @@ from sqlalchemy.orm import Session
 from tally.core import urls
 from tally.core.clock import local_today, utcnow
 from tally.core.formatting import format_money
+from tally.core.i18n import N_, SOURCE_LANGUAGE, language_of_locale, translations
 from tally.documents import render
+from tally.documents.languages import customer_locale
 from tally.einvoice.service import Syntax, e_invoice_file, factur_x_xml
 from tally.exceptions import IncompleteEInvoice, NotIssued
 from tally.models import PortalTab
@@ -46,41 +52,73 @@ from tally.portal.cache import NONCE_PLACEHOLDER, cached_page
 from tally.portal.security import allow_payments, csp_nonce, payment_sources
 from tally.settings import Settings
 
-LOCALE = charts.LOCALE  # en_GB, as the documents
+LOCALE = charts.LOCALE  # a viewer's locale is its customer's; this is the default
 BRAND_COLOR = re.compile(r"#[0-9A-Fa-f]{3}(?:[0-9A-Fa-f]{3})?")
 STATIC_DIR = Path(__file__).parent / "static"
+# Labels are marked here (N_) and translated where a page shows them (`_()`).
 TAB_LABELS = {
-    PortalTab.OVERVIEW: ("Overview", ""),
-    PortalTab.INVOICES: ("Invoices", "/invoices"),
-    PortalTab.USAGE: ("Usage", "/usage"),
-    PortalTab.CREDITS: ("Credits", "/credits"),
+    PortalTab.OVERVIEW: (N_("Overview"), ""),
+    PortalTab.INVOICES: (N_("Invoices"), "/invoices"),
+    PortalTab.USAGE: (N_("Usage"), "/usage"),
+    PortalTab.CREDITS: (N_("Credits"), "/credits"),
 }
+# Invoices' payment states, subscriptions' (schedules') and credit pockets' statuses.
 STATUS_LABELS = {
-    "PAID": "Paid",
-    "OVERDUE": "Overdue",
-    "OUTSTANDING": "Outstanding",
-    "UNCOLLECTIBLE": "Uncollectible",
+    "PAID": N_("Paid"),
+    "OVERDUE": N_("Overdue"),
+    "OUTSTANDING": N_("Outstanding"),
+    "UNCOLLECTIBLE": N_("Uncollectible"),
+    "ACTIVE": N_("Active"),
+    "PENDING": N_("Pending"),
+    "COMPLETED": N_("Completed"),
+    "CANCELLED": N_("Cancelled"),
+    "SUSPENDED": N_("Suspended"),
+    "DRAFT": N_("Draft"),
+    "EXHAUSTED": N_("Exhausted"),
+    "EXPIRED": N_("Expired"),
 }
 RANGE_LABELS = {
-    data.UsageRange.DAY: "1d",
-    data.UsageRange.WEEK: "7d",
-    data.UsageRange.MONTH: "30d",
-    data.UsageRange.PERIOD: "Billing period",
+    data.UsageRange.DAY: N_("1d"),
+    data.UsageRange.WEEK: N_("7d"),
+    data.UsageRange.MONTH: N_("30d"),
+    data.UsageRange.PERIOD: N_("Billing period"),
 }
+FILTER_LABELS = {
+    data.InvoiceFilter.ALL: N_("All"),
+    data.InvoiceFilter.OUTSTANDING: N_("Outstanding"),
+    data.InvoiceFilter.OVERDUE: N_("Overdue"),
+    data.InvoiceFilter.PAID: N_("Paid"),
+}
+# What the read models name in English (`portal.data`), translated where shown; a merchant's
+# own names (products, grants, metrics) are never looked up.
+DATA_LABELS = frozenset(
+    {
+        N_("Usage"),
+        N_("Other usage"),
+        N_("Credits granted"),
+        N_("Used by invoice"),
+        N_("Restored (invoice voided)"),
+        N_("Expired"),
+        N_("Rolled over"),
+        N_("Revoked"),
+        N_("Pending debit (open period)"),
+    }
+)
 
 
 # --- formatting for templates ----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
 class Fmt:
-    """Values as people read them (Babel, en_GB, like the documents)."""
+    """Values as people read them (Babel, in the viewer's locale, like its documents)."""
 
-    locale = LOCALE
+    locale: str = LOCALE
 
     def money(self, amount: Decimal | None, currency: str | None) -> str:
         if amount is None or currency is None:
             return "\u2014"
-        return format_money(amount, currency, LOCALE)
+        return format_money(amount, currency, self.locale)
 
     def signed_money(self, amount: Decimal | None, currency: str | None) -> str:
         if amount is None or currency is None:
@@ -91,16 +129,16 @@ class Fmt:
     def number(self, value: Decimal | int | None) -> str:
         if value is None:
             return "\u2014"
-        return charts.quantity(str(value))
+        return charts.quantity(str(value), self.locale)
 
     def credits(self, value: Decimal, signed: bool = False) -> str:
-        text = charts.quantity(str(abs(value)))
+        text = charts.quantity(str(abs(value)), self.locale)
         if not signed:
             return text if value >= 0 else f"\u2212{text}"
         return f"+{text}" if value > 0 else (f"\u2212{text}" if value < 0 else text)
 
     def day(self, day: date | None) -> str:
-        return charts.long_day(day) if day else "\u2014"
+        return charts.long_day(day, self.locale) if day else "\u2014"
 
     def period(self, start: date | None, end: date | None) -> str:
         if start is None or end is None:
@@ -108,11 +146,15 @@ class Fmt:
         return f"{self.day(start)} \u2013 {self.day(end)}"
 
 
-FMT = Fmt()
+@cache
+def _fmt(locale: str) -> Fmt:
+    return Fmt(locale)
 
 
 @cache
-def environment() -> Environment:
+def environment(language: str = SOURCE_LANGUAGE) -> Environment:
+    """The portal's templates with `language`'s catalogue; one environment per language, so
+    a page never sees another thread's translations."""
     env = Environment(
         loader=PackageLoader("tally.portal", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -120,8 +162,16 @@ def environment() -> Environment:
         trim_blocks=True,
         auto_reload=False,  # templates ship with the package: compiled once per process
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    env.globals.update(fmt=FMT, status_labels=STATUS_LABELS, range_labels=RANGE_LABELS)
+    env.policies["ext.i18n.trimmed"] = True  # as babel.cfg extracts them
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(
+        fmt=_fmt(LOCALE),
+        status_labels=STATUS_LABELS,
+        range_labels=RANGE_LABELS,
+        data_labels=DATA_LABELS,
+    )
     return env
 
 
@@ -161,10 +211,15 @@ def _page(
         raise PortalPageError.not_found()
     # For `cache.cached_page`: the body is kept with a placeholder where the nonce goes.
     placeholder = getattr(request.state, "portal_nonce_placeholder", False)
+    locale = viewer_locale(viewer)
+    language = language_of_locale(locale)
+    gettext = translations(language).gettext
     body = (
-        environment()
+        environment(language)
         .get_template(template)
         .render(
+            fmt=_fmt(locale),
+            lang=locale.replace("_", "-"),
             viewer=viewer,
             base=viewer.base_path,
             merchant=viewer.account.name,
@@ -174,8 +229,9 @@ def _page(
             application_url=_web_url(viewer.settings.application_url),
             nonce=NONCE_PLACEHOLDER if placeholder else csp_nonce(request),
             tabs=[
-                Tab(tab.value.lower(), *_tab_link(viewer, tab), active=tab == active)
+                Tab(tab.value.lower(), gettext(label), url, active=tab == active)
                 for tab in tabs
+                for label, url in [_tab_link(viewer, tab)]
             ],
             **context,
         )
@@ -184,6 +240,11 @@ def _page(
         request.state.portal_body = body
         body = body.replace(NONCE_PLACEHOLDER, csp_nonce(request))
     return HTMLResponse(body)
+
+
+def viewer_locale(viewer: Viewer) -> str:
+    """The locale the viewer's customer reads its portal in (rows already loaded)."""
+    return customer_locale(viewer.customer, viewer.account)
 
 
 def _brand_color(value: str | None) -> str | None:
@@ -247,7 +308,7 @@ def overview(
         wallet=credits.wallet if credits else None,
         subscriptions=subscriptions,
         series=series,
-        chart=charts.usage_chart(series, account.timezone),
+        chart=charts.usage_chart(series, account.timezone, viewer_locale(viewer)),
         ranges=[
             (r, viewer.base_path + _query(range=r.value), r == range_)
             for r in (data.UsageRange.DAY, data.UsageRange.WEEK, data.UsageRange.MONTH)
@@ -316,8 +377,9 @@ def invoices(request: Request, session: Session, viewer: Viewer, query: InvoiceQ
         page=query.page,
     )
     base = viewer.url("/invoices")
+    gettext = translations(language_of_locale(viewer_locale(viewer))).gettext
     filters = [
-        (f.value, f.value.title() if f is not data.InvoiceFilter.ALL else "All",
+        (f.value, gettext(FILTER_LABELS[f]),
          query.link(base, status=f.value if f is not data.InvoiceFilter.ALL else None, page=None),
          f is search.status, page.counts[f.value])
         for f in data.InvoiceFilter
@@ -346,7 +408,9 @@ def _document(
     if not data.sent_invoice_id(session, viewer.account.id, viewer.customer.id, invoice_id):
         raise PortalPageError.not_found()
     settings: Settings = request.app.state.settings
-    return render.invoice_document(session, viewer.account.id, invoice_id, settings=settings)
+    return render.invoice_document(
+        session, viewer.account.id, invoice_id, settings=settings, locale=viewer_locale(viewer)
+    )
 
 
 def pay_form(
@@ -458,6 +522,7 @@ def usage(
     )
     base = viewer.url("/usage")
     chosen = period.key if period and period_key else None
+    locale = viewer_locale(viewer)
     return _page(
         request,
         session,
@@ -468,9 +533,10 @@ def usage(
         period=period,
         breakdown=breakdown,
         series=series,
-        chart=charts.usage_chart(series, account.timezone),
+        chart=charts.usage_chart(series, account.timezone, locale),
         bucket_labels=[
-            charts.bucket_label(series, bucket, account.timezone) for bucket in series.buckets
+            charts.bucket_label(series, bucket, account.timezone, locale)
+            for bucket in series.buckets
         ],
         ranges=[
             (r, base + _query(period=chosen, range=r.value), r == range_)

@@ -5,7 +5,10 @@ e-invoice which field it belongs in (EN 16931: a VAT identifier is BT-31/BT-48, 
 a tax or legal registration). States are Sequence's `State`: US states and Canadian provinces.
 """
 
+from collections.abc import Callable
 from typing import Literal
+
+from tally.core.i18n import N_
 
 US_STATES = frozenset({
     "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DC", "DE", "FL", "GA", "HI", "ID", "IL",
@@ -26,10 +29,10 @@ _VAT = frozenset(f"{_EU} GB NO IS LI CH AE SA BH OM ZA TR".split())
 _GST = frozenset(["AU", "NZ", "IN", "SG", "CA", "MY"])
 
 LABELS: dict[str, str] = {
-    "VAT": "VAT number",
-    "GST": "GST number",
-    "SALES_TAX": "Sales tax ID",
-    "TAX_ID": "Tax ID",
+    "VAT": N_("VAT number"),
+    "GST": N_("GST number"),
+    "SALES_TAX": N_("Sales tax ID"),
+    "TAX_ID": N_("Tax ID"),
 }
 
 
@@ -56,7 +59,14 @@ def state_error(country: str, state: str | None) -> str | None:
     return None
 
 
-def printed(scheme: str, identifier: str, country: str, state: str | None) -> str:
-    """The registration as a document prints it: "VAT number GB123456789"."""
+def printed(
+    scheme: str,
+    identifier: str,
+    country: str,
+    state: str | None,
+    gettext: Callable[[str], str] = str,
+) -> str:
+    """The registration as a document prints it: "VAT number GB123456789" (the label in the
+    document's language, `gettext`)."""
     where = f" ({country}-{state})" if state else ""
-    return f"{LABELS.get(scheme, 'Tax ID')} {identifier}{where}"
+    return f"{gettext(LABELS.get(scheme, LABELS['TAX_ID']))} {identifier}{where}"

@@ -1,7 +1,7 @@
 """invoice lines keep their tiers and the discounts netted into them, for the document
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-09 10:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0021"
-down_revision: str | None = "0019"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
