@@ -412,13 +412,16 @@ def _tier_range(tier: dict[str, Any], fmt: Formatter, display: str) -> str:
     lower = Decimal(str(tier.get("lowerBound", "0")))
     upper = tier.get("upperBound")
     if upper is None:
-        return f"over {_bound(lower, fmt, display)}"
+        return fmt.gettext("over %(lower)s") % {"lower": _bound(lower, fmt, display)}
     top = _bound(Decimal(str(upper)), fmt, display)
     if not lower:
-        return f"up to {top}"
+        return fmt.gettext("up to %(upper)s") % {"upper": top}
     if display != "PERCENTAGE" and lower == lower.to_integral_value():
         return f"{_bound(lower + 1, fmt, display)} \u2013 {top}"  # an en dash
-    return f"over {_bound(lower, fmt, display)} up to {top}"
+    return fmt.gettext("over %(lower)s up to %(upper)s") % {
+        "lower": _bound(lower, fmt, display),
+        "upper": top,
+    }
 
 
 def _tier_rows(line: Line, fmt: Formatter) -> list[TierRow]:
@@ -432,16 +435,17 @@ def _tier_rows(line: Line, fmt: Formatter) -> list[TierRow]:
     rows = []
     for tier, amount in zip(tiers, amounts, strict=True):
         where = _tier_range(tier, fmt, display)
-        label = f"Tier {tier.get('tier')} ({where})"
+        values = {"tier": tier.get("tier"), "range": where}
+        label = fmt.gettext("Tier %(tier)s (%(range)s)") % values
         if tier.get("allUnits"):
-            label = f"All units at tier {tier.get('tier')} ({where})"
+            label = fmt.gettext("All units at tier %(tier)s (%(range)s)") % values
         fee = Decimal(str(tier.get("flatFee", "0")))
         rows.append(
             TierRow(
                 label=label,
                 quantity=fmt.quantity(Decimal(str(tier["quantity"])), display),
                 rate=fmt.rate(Decimal(str(tier["rate"])), display),
-                fee=f"+ {fmt.money(fee)} flat fee" if fee else None,
+                fee=fmt.gettext("+ %(fee)s flat fee") % {"fee": fmt.money(fee)} if fee else None,
                 amount=fmt.money(amount),
             )
         )
@@ -456,7 +460,7 @@ def _discount_rows(line: Line, fmt: Formatter) -> tuple[list[DiscountRow], Decim
             continue
         amount = Decimal(str(netted["amount"]))
         percentage = netted.get("percentage")
-        label = "Discount"
+        label = fmt.gettext("Discount")
         if percentage is not None:
             label += " " + fmt.percent(Decimal(str(percentage)) / 100)
         if netted.get("title"):
