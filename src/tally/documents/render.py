@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from tally.core.formatting import DEFAULT_LOCALE, format_money, format_percent
 from tally.core.i18n import N_, SOURCE_LANGUAGE, language_of_locale, translations
+from tally.documents.addresses import address_lines
 from tally.documents.languages import customer_locales
 from tally.documents.links import invoice_path, owes, pay_path, paying_accounts, portal_url
 from tally.einvoice.facturx import PDF_VARIANT, factur_x_pdf
@@ -244,11 +245,11 @@ class Formatter:
     def address(self, address: dict[str, Any] | None) -> list[str]:
         if not address:
             return []
-        parts = [address.get(key) for key in ("line1", "line2", "town", "state", "postcode")]
+        lines = address_lines(address)
         country = address.get("country")
         if country:
-            parts.append(_territory(self.locale, country))
-        return [str(part) for part in parts if part]
+            lines.append(_territory(self.locale, country))
+        return lines
 
 
 @cache
