@@ -68,7 +68,7 @@ test-postgres: install
 
 # The customers' languages: extract the messages of documents, emails and the portal
 # (babel.cfg) into the template, then update each language's catalogue from it (new messages
-# empty, gone ones dropped); translate what is empty, and tests/test_translations.py passes.
+# empty, gone ones dropped); translate what is empty, and tests/core/test_i18n.py passes.
 # Catalogues are read from the .po at run time (core/i18n.py): nothing to compile.
 LOCALE_DIR := src/tally/locale
 catalogues: install
