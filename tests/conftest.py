@@ -99,7 +99,7 @@ def make_account(
     database: Database, name: str = "Test merchant", *, address: dict[str, Any] | None = SELLER
 ) -> Credentials:
     """An account that can issue invoices: it has the seller's legal address
-    (`invoices.seller`) unless `address=None`."""
+    (`accounts.seller`) unless `address=None`."""
     with database.transaction() as session:
         _, credentials = create_account(session, name, address=address)
     return credentials

@@ -17,7 +17,7 @@ def address(**overrides: Any) -> dict[str, Any]:
     }
 
 
-# The test merchant's legal address: accounts need one to issue invoices (`invoices.seller`).
+# The test merchant's legal address: accounts need one to issue invoices (`accounts.seller`).
 SELLER = {
     "line1": "1 Merchant Street",
     "town": "Cambridge",

@@ -129,7 +129,7 @@ def load_demo(db: Database, data_dir: Path) -> tuple[Credentials, bool]:
             country="GB",
             currency="GBP",
             timezone="Europe/London",
-            # A seller's legal name and address: an invoice must carry them (`invoices.seller`).
+            # A seller's legal name and address: an invoice must carry them (`accounts.seller`).
             address=dict(SELLER_ADDRESS),
             company_number=COMPANY_NUMBER,
         )

@@ -1,5 +1,5 @@
 """An invoice names its seller: no invoice is issued while the account lacks its legal name or
-address (`invoices.seller`). Finalizing answers 400 naming what is missing and changes
+address (`accounts.seller`). Finalizing answers 400 naming what is missing and changes
 nothing; billing's automatic issue keeps the invoice a draft and says why, once."""
 
 from typing import Any
@@ -7,11 +7,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tally.accounts import seller
 from tally.db import Database
-from tally.invoices import seller
 from tally.models import Account
 from tests.billing.helpers import Merchant
 from tests.conftest import make_account
+from tests.credit_notes.helpers import act, add_line, new_note, sent_invoice
 from tests.factories import SELLER, new_customer
 from tests.invoices.helpers import insert_invoice
 from tests.support.api_client import ApiClient
@@ -110,3 +111,33 @@ def test_automatic_issue_leaves_the_draft_and_says_why_once(
     merchant.bill("2024-02-03")
     issued = api.get(f"/api/invoices/{january['id']}").json()
     assert issued["status"] in ("FINAL", "SENT") and issued["invoiceNumber"] == "INV00001"
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_a_credit_note_names_its_seller_too(
+    action: str, unaddressed: tuple[ApiClient, str], database: Database
+) -> None:
+    """A credit note is a legal document as its invoice is: the same refusal, nothing
+    changed, until the address is set. (The invoice it credits was sent before the rule.)"""
+    api, account_id = unaddressed
+    customer = new_customer(api)
+    invoice_id = sent_invoice(database, account_id, customer)
+    note = new_note(api, invoice_id, customer["id"])
+    add_line(api, note["id"])
+    before = api.get(f"/api/credit-notes/{note['id']}").json()
+
+    response = act(api, note["id"], action)
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["type"] == "SellerDetailsMissing"
+    assert error["message"].startswith(f"Cannot {action.replace('-', ' ')} the credit note: ")
+    assert "address.line1" in [detail["field"] for detail in error["details"]]
+    assert api.get(f"/api/credit-notes/{note['id']}").json() == before
+
+    assert (
+        api.put(f"/api/sequence-accounts/{account_id}", json={"address": SELLER}).status_code == 200
+    )
+    issued = act(api, note["id"], action)
+    assert issued.status_code == 200, issued.text
+    assert issued.json()["creditNoteNumber"]

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from tally.accounts import seller
 from tally.api import references
 from tally.billed.lines import NO_TOTALS, sums_by_group
 from tally.billed.locks import lock_document
@@ -622,6 +623,7 @@ def transition(
     before = audit.snapshot(note)
     issued = note.status is DRAFT and transition is not Transition.VOID
     if issued:
+        seller.require_details(account, transition.value.replace("-", " "), "the credit note")
         _finalize(session, account, note, invoice)
     if transition in (Transition.SEND, Transition.FINALIZE_AND_SEND):
         _send(session, account, note, email=True)

@@ -9,9 +9,10 @@ from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 
+from tally.accounts import seller
 from tally.core.clock import local_today
 from tally.documents import render as documents
-from tally.invoices import seller, service
+from tally.invoices import service
 from tally.invoices.endpoints import invoice_filters
 from tally.models.scoped import get_account
 
@@ -69,6 +70,6 @@ def invoice_cards(session: Session, account_id: str) -> list[OverviewCard]:
 
 
 def seller_missing(session: Session, account_id: str) -> list[str]:
-    """What the account lacks to issue invoices (`invoices.seller`): the home page says so,
+    """What the account lacks to issue invoices (`accounts.seller`): the home page says so,
     since billing keeps its invoices drafts until then."""
     return seller.missing_details(get_account(session, account_id))

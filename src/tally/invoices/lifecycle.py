@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from tally.accounts import seller
 from tally.activity import queries as activity_queries
 from tally.activity import service as activity
 from tally.billed.locks import lock_document
@@ -32,7 +33,7 @@ from tally.core.sql import upsert_insert
 from tally.credits import spending
 from tally.engine.money import ZERO, round_money
 from tally.exceptions import InvalidRequest, InvalidStateTransition, MissingRecipient
-from tally.invoices import audit, seller
+from tally.invoices import audit
 from tally.models import (
     EDITABLE_STATUSES,
     Account,

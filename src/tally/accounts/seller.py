@@ -1,7 +1,7 @@
-"""The seller an invoice names: an invoice is a legal document, and it must carry the seller's
-legal name and address (UK VAT, the EU VAT directive and EN 16931 all ask for them). Tally
-issues none without: finalizing is refused, naming what is missing and where to set it, and
-billing's automatic issue leaves the invoice a draft (`billing.runs`)."""
+"""The seller an invoice or a credit note names: both are legal documents, and they must carry
+the seller's legal name and address (UK VAT, the EU VAT directive and EN 16931 all ask for
+them). Tally issues none without: finalizing is refused, naming what is missing and where to
+set it, and billing's automatic issue leaves the invoice a draft (`billing.runs`)."""
 
 from __future__ import annotations
 
@@ -56,13 +56,15 @@ def why_not_issued(account: Account) -> str | None:
     )
 
 
-def require_details(account: Account, action: str = "finalize") -> None:
+def require_details(
+    account: Account, action: str = "finalize", document: str = "the invoice"
+) -> None:
     """SellerDetailsMissing (400, each missing field in `details`) unless the account can
     issue invoices."""
     why = why_not_issued(account)
     if why is not None:
         raise SellerDetailsMissing(
-            f"Cannot {action} the invoice: {why}.",
+            f"Cannot {action} {document}: {why}.",
             details=[
                 {"field": name, "message": "required on the seller's invoices"}
                 for name in missing_details(account)
