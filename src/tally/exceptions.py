@@ -157,17 +157,15 @@ class StaleVersion(Conflict):
 
 class NotIssued(Conflict):
     """An e-invoice of a document not issued yet (no number: EN 16931's BT-1 is mandatory) or
-    voided. 409, a Tally extension's answer: the request is right, the document's state is not."""
+    voided. 400 like every state conflict (409 only where Sequence documents one)."""
 
-    status_code = 409
     error_type = "NotIssued"
 
 
 class IncompleteEInvoice(Conflict):
     """The document lacks what EN 16931 requires (the merchant's address, a tax
-    registration ...); `details` names each missing item. 409, like `NotIssued`."""
+    registration ...); `details` names each missing item. 400, like `NotIssued`."""
 
-    status_code = 409
     error_type = "IncompleteEInvoice"
 
 

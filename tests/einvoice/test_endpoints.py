@@ -73,7 +73,7 @@ def test_a_draft_must_be_finalized_first(merchant: ApiClient) -> None:
 
     for syntax in ("ubl", "cii"):
         response = merchant.get(f"/api/invoices/{draft['id']}/e-invoice?syntax={syntax}")
-        body = error(response, 409, "NotIssued")
+        body = error(response, 400, "NotIssued")
         assert "finalize it first" in body["message"]
 
 
@@ -83,7 +83,7 @@ def test_a_voided_invoice_is_refused(merchant: ApiClient) -> None:
     ok(merchant.post(f"/api/invoices/{invoice['id']}/void"))
 
     body = error(
-        merchant.get(f"/api/invoices/{invoice['id']}/e-invoice?syntax=ubl"), 409, "NotIssued"
+        merchant.get(f"/api/invoices/{invoice['id']}/e-invoice?syntax=ubl"), 400, "NotIssued"
     )
     assert "voided" in body["message"]
 
@@ -91,7 +91,7 @@ def test_a_voided_invoice_is_refused(merchant: ApiClient) -> None:
 def test_what_the_standard_needs_and_the_invoice_lacks_is_named(
     api: ApiClient, database: Database
 ) -> None:
-    """A merchant without an address, a reverse-charged customer without a VAT number: a 409
+    """A merchant without an address, a reverse-charged customer without a VAT number: a 400
     naming each, never a 500 or an invalid file. (Finalizing needs the seller's address now;
     invoices finalized before that rule, by an account that never gave one, remain.)"""
     account_id = account_id_of(api)
@@ -106,7 +106,7 @@ def test_what_the_standard_needs_and_the_invoice_lacks_is_named(
 
     response = api.get(f"/api/invoices/{invoice['id']}/e-invoice?syntax=cii")
 
-    body = error(response, 409, "IncompleteEInvoice")
+    body = error(response, 400, "IncompleteEInvoice")
     fields = [detail["field"] for detail in body["details"]]
     assert fields == ["merchant.address.country", "customer.taxRegistration"]
     assert "merchant's address" in body["message"]
@@ -121,7 +121,7 @@ def test_a_seller_with_no_tax_registration(api: ApiClient) -> None:
     untaxed = issued_invoice(api, customer["id"], [line("Platform", "1", "10.00", "0")])
 
     body = error(
-        api.get(f"/api/invoices/{taxed['id']}/e-invoice?syntax=ubl"), 409, "IncompleteEInvoice"
+        api.get(f"/api/invoices/{taxed['id']}/e-invoice?syntax=ubl"), 400, "IncompleteEInvoice"
     )
     assert [d["field"] for d in body["details"]] == ["merchant.taxRegistration"]
     for syntax in ("ubl", "cii"):

@@ -180,7 +180,7 @@ PAGES: dict[str, Probe] = {
                                     lambda c: c.invoice_number),
     "/invoices/{invoice_id}/pdf": Probe(lambda c: f"/invoices/{c.invoice_id}/pdf", _none, 404,
                                         None, None),
-    # The victim's account has no address: its e-invoice is refused (409) to it as well.
+    # The victim's invoice charges tax and its account has no VAT number: no e-invoice (409).
     "/invoices/{invoice_id}/e-invoice": Probe(lambda c: f"/invoices/{c.invoice_id}/e-invoice",
                                               lambda c: {"syntax": "ubl"}, 404, None, None,
                                               owner_status=409),

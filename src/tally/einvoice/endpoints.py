@@ -22,9 +22,10 @@ XML_RESPONSES: dict[int | str, dict[str, Any]] = {
         "(`INV-0001.ubl.xml`, `INV-0001.cii.xml`).",
         "content": {"application/xml": {"schema": {"type": "string", "format": "binary"}}},
     },
-    409: {
+    400: {
         **ERROR_RESPONSES[400],
-        "description": "`NotIssued`: a draft (finalize it first: an e-invoice needs its number) "
+        "description": "A wrong or unknown query parameter (`ValidationError`). "
+        "`NotIssued`: a draft (finalize it first: an e-invoice needs its number) "
         "or a voided document. `IncompleteEInvoice`: the document lacks what EN 16931 needs "
         "(the merchant's address, a tax registration ...), each named in `details`.",
     },
