@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from tally.api import references
-from tally.billed.lines import NO_TOTALS, sums_by_group
+from tally.billed.lines import NO_TOTALS, retax, sums_by_group
 from tally.billed.locks import lock_document
 from tally.core.clock import local_today, start_of_local_day, utcnow
 from tally.core.wire import money
@@ -285,21 +285,23 @@ def _money(amount: Decimal, currency: str) -> str:
     return f"{money(amount, currency)} {currency}"
 
 
-def recompute_totals(session: Session, note: CreditNote) -> None:
-    """Groups' and the credit note's totals: sums of their lines' (one read, one write)."""
+def recompute_totals(session: Session, note: CreditNote, *, taxed_per_rate: bool = True) -> None:
+    """The lines taxed per rate again (`taxed_per_rate`), then groups' and the credit note's
+    totals: sums of their lines' (one read, one write)."""
     session.flush()
-    lines = session.execute(
-        select(
-            CreditNoteLineItem.group_id,
-            CreditNoteLineItem.net_total,
-            CreditNoteLineItem.total_tax,
-            CreditNoteLineItem.gross_total,
-        ).where(
+    lines = session.scalars(
+        select(CreditNoteLineItem)
+        .where(
             CreditNoteLineItem.account_id == note.account_id,
             CreditNoteLineItem.credit_note_id == note.id,
         )
+        .order_by(CreditNoteLineItem.index, CreditNoteLineItem.id)
+    ).all()
+    if taxed_per_rate:
+        retax(lines, note.currency)
+    by_group, overall = sums_by_group(
+        (line.group_id, line.net_total, line.total_tax, line.gross_total) for line in lines
     )
-    by_group, overall = sums_by_group(lines)
     for group in session.scalars(groups_query(note.account_id, note.id)):
         group.net_total, group.total_tax, group.gross_total = by_group.get(group.id, NO_TOTALS)
     note.net_total, note.total_tax, note.gross_total = overall
