@@ -126,10 +126,7 @@ def taxed_per_rate(lines: Sequence[Line], currency: str) -> InvoiceDraft:
     (`engine/tax.py`); call it whenever lines were added or changed."""
     taxes = shared_taxes([(line.net, line.tax_rate) for line in lines], currency)
     return InvoiceDraft(
-        tuple(
-            line if line.tax == tax else replace(line, tax=tax)
-            for line, tax in zip(lines, taxes, strict=True)
-        )
+        tuple(replace(line, tax=tax) for line, tax in zip(lines, taxes, strict=True))
     )
 
 

@@ -23,7 +23,7 @@ def shared_taxes(lines: Sequence[tuple[Decimal, Decimal]], currency: str) -> lis
     """Each line's tax, in order, from its `(net, tax rate)`: nets already rounded to the
     currency's minor unit, lines at rate zero owe none."""
     unit = minor_unit(currency)
-    taxes = [ZERO] * len(lines)
+    taxes = [ZERO.quantize(unit)] * len(lines)  # "0.00" in cents, as rounding writes it
     by_rate: dict[Decimal, list[int]] = defaultdict(list)
     for i, (_, rate) in enumerate(lines):
         if rate != 0:
