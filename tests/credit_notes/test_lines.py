@@ -79,13 +79,16 @@ def test_lines_are_rounded_half_up_and_summed(
     third = add_line(api, note["id"], quantity="1", rate="5", tax_rate="0")
     assert (totals(second), second["index"], third["index"]) == (("24.69", "4.94", "29.63"), 1, 2)
 
+    # Tax is rounded once per rate: 25.07 x 0.2 = 5.014 -> 5.01 (per line 0.08 + 4.94 = 5.02);
+    # the first line rounded furthest up (0.076 -> 0.08), so it gives the cent back: 0.07.
     current = ok(api.get(url))
-    assert totals(current) == ("30.07", "5.02", "35.09")
-    assert totals(current["lineItemGroups"][0]) == ("25.07", "5.02", "30.09")
+    assert totals(current) == ("30.07", "5.01", "35.08")
+    assert totals(current["lineItemGroups"][0]) == ("25.07", "5.01", "30.08")
+    assert totals(current["lineItems"][0]) == ("0.38", "0.07", "0.45")
     assert [line["id"] for line in current["lineItems"]] == [first["id"], second["id"], third["id"]]
     listed = ok(api.get(f"{url}/line-items", params={"sortOrder": "DESC"}))["items"]
     assert [line["id"] for line in listed] == [third["id"], second["id"], first["id"]]
-    assert ok(api.get(f"{url}/line-item-groups"))["items"][0]["grossTotal"] == "30.09"
+    assert ok(api.get(f"{url}/line-item-groups"))["items"][0]["grossTotal"] == "30.08"
 
     changed = ok(
         api.put(f"{url}/line-items/{second['id']}", json=line_body(quantity="1", rate="1"))
