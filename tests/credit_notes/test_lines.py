@@ -259,3 +259,46 @@ def test_lines_of_an_issued_credit_note_do_not_change(
         api.put(f"/api/credit-notes/{note['id']}/line-item-groups/nope", json=group),
         "InvalidStateTransition",
     )
+
+
+def _yen_invoice(api: ApiClient, customer_id: str, rates: list[str]) -> str:
+    """A SENT JPY invoice of one line per amount in `rates`, all at 10%."""
+    body = {"currency": "JPY", "customerId": customer_id}
+    invoice_id = str(created(api.post("/api/invoices", json=body))["id"])
+    for n, rate in enumerate(rates):
+        line = {"title": f"Line {n}", "quantity": "1", "rate": rate, "taxRate": "0.1"}
+        created(api.post(f"/api/invoices/{invoice_id}/line-items", json=line))
+    ok(api.post(f"/api/invoices/{invoice_id}/finalize"))
+    ok(api.post(f"/api/invoices/{invoice_id}/mark-as-sent"))
+    return invoice_id
+
+
+def test_a_credit_note_rounds_each_rate_once(api: ApiClient, customer: dict[str, Any]) -> None:
+    """Crediting the whole invoice line by line owes what the invoice owed, rate by rate."""
+    invoice_id = _yen_invoice(api, customer["id"], ["15", "25"])
+    invoice = ok(api.get(f"/api/invoices/{invoice_id}"))
+    assert [line["totalTax"] for line in invoice["lineItems"]] == ["1", "3"]  # 40 x 10% = 4
+    note = new_note(api, invoice_id, customer["id"], currency="JPY")
+    for line in invoice["lineItems"]:
+        add_line(api, note["id"], lineItemId=line["id"], rate=line["rate"], tax_rate="0.1")
+    current = ok(api.get(f"/api/credit-notes/{note['id']}"))
+    assert totals(current) == ("40", "4", "44")
+    assert [line["totalTax"] for line in current["lineItems"]] == ["1", "3"]
+
+
+def test_a_yen_line_credited_alone_owes_its_own_rounding(
+    api: ApiClient, customer: dict[str, Any]
+) -> None:
+    """The 15 yen line owes 1 yen on its invoice (40 x 10% = 4, shared 1 + 3), 2 credited
+    alone (1.5 rounds up): the line's cap allows that one yen; the invoice's totals do not
+    allow crediting the 25 yen line alone too (2 + 3 = 5 > 4)."""
+    invoice_id = _yen_invoice(api, customer["id"], ["15", "25"])
+    first, second = ok(api.get(f"/api/invoices/{invoice_id}"))["lineItems"]
+    note = new_note(api, invoice_id, customer["id"], currency="JPY")
+    line = add_line(api, note["id"], lineItemId=first["id"], rate="15", tax_rate="0.1")
+    assert totals(line) == ("15", "2", "17")
+    other = new_note(api, invoice_id, customer["id"], currency="JPY")
+    url = f"/api/credit-notes/{other['id']}/line-items"
+    body = line_body(lineItemId=second["id"], rate="25", tax_rate="0.1")
+    message = refused(api.post(url, json=body), "BalanceExceeded")
+    assert "would credit 45 JPY gross" in message
