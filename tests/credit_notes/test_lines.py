@@ -79,13 +79,16 @@ def test_lines_are_rounded_half_up_and_summed(
     third = add_line(api, note["id"], quantity="1", rate="5", tax_rate="0")
     assert (totals(second), second["index"], third["index"]) == (("24.69", "4.94", "29.63"), 1, 2)
 
+    # Tax is rounded once per rate: 25.07 x 0.2 = 5.014 -> 5.01 (per line 0.08 + 4.94 = 5.02);
+    # the first line rounded furthest up (0.076 -> 0.08), so it gives the cent back: 0.07.
     current = ok(api.get(url))
-    assert totals(current) == ("30.07", "5.02", "35.09")
-    assert totals(current["lineItemGroups"][0]) == ("25.07", "5.02", "30.09")
+    assert totals(current) == ("30.07", "5.01", "35.08")
+    assert totals(current["lineItemGroups"][0]) == ("25.07", "5.01", "30.08")
+    assert totals(current["lineItems"][0]) == ("0.38", "0.07", "0.45")
     assert [line["id"] for line in current["lineItems"]] == [first["id"], second["id"], third["id"]]
     listed = ok(api.get(f"{url}/line-items", params={"sortOrder": "DESC"}))["items"]
     assert [line["id"] for line in listed] == [third["id"], second["id"], first["id"]]
-    assert ok(api.get(f"{url}/line-item-groups"))["items"][0]["grossTotal"] == "30.09"
+    assert ok(api.get(f"{url}/line-item-groups"))["items"][0]["grossTotal"] == "30.08"
 
     changed = ok(
         api.put(f"{url}/line-items/{second['id']}", json=line_body(quantity="1", rate="1"))
@@ -256,3 +259,46 @@ def test_lines_of_an_issued_credit_note_do_not_change(
         api.put(f"/api/credit-notes/{note['id']}/line-item-groups/nope", json=group),
         "InvalidStateTransition",
     )
+
+
+def _yen_invoice(api: ApiClient, customer_id: str, rates: list[str]) -> str:
+    """A SENT JPY invoice of one line per amount in `rates`, all at 10%."""
+    body = {"currency": "JPY", "customerId": customer_id}
+    invoice_id = str(created(api.post("/api/invoices", json=body))["id"])
+    for n, rate in enumerate(rates):
+        line = {"title": f"Line {n}", "quantity": "1", "rate": rate, "taxRate": "0.1"}
+        created(api.post(f"/api/invoices/{invoice_id}/line-items", json=line))
+    ok(api.post(f"/api/invoices/{invoice_id}/finalize"))
+    ok(api.post(f"/api/invoices/{invoice_id}/mark-as-sent"))
+    return invoice_id
+
+
+def test_a_credit_note_rounds_each_rate_once(api: ApiClient, customer: dict[str, Any]) -> None:
+    """Crediting the whole invoice line by line owes what the invoice owed, rate by rate."""
+    invoice_id = _yen_invoice(api, customer["id"], ["15", "25"])
+    invoice = ok(api.get(f"/api/invoices/{invoice_id}"))
+    assert [line["totalTax"] for line in invoice["lineItems"]] == ["1", "3"]  # 40 x 10% = 4
+    note = new_note(api, invoice_id, customer["id"], currency="JPY")
+    for line in invoice["lineItems"]:
+        add_line(api, note["id"], lineItemId=line["id"], rate=line["rate"], tax_rate="0.1")
+    current = ok(api.get(f"/api/credit-notes/{note['id']}"))
+    assert totals(current) == ("40", "4", "44")
+    assert [line["totalTax"] for line in current["lineItems"]] == ["1", "3"]
+
+
+def test_a_yen_line_credited_alone_owes_its_own_rounding(
+    api: ApiClient, customer: dict[str, Any]
+) -> None:
+    """The 15 yen line owes 1 yen on its invoice (40 x 10% = 4, shared 1 + 3), 2 credited
+    alone (1.5 rounds up): the line's cap allows that one yen; the invoice's totals do not
+    allow crediting the 25 yen line alone too (2 + 3 = 5 > 4)."""
+    invoice_id = _yen_invoice(api, customer["id"], ["15", "25"])
+    first, second = ok(api.get(f"/api/invoices/{invoice_id}"))["lineItems"]
+    note = new_note(api, invoice_id, customer["id"], currency="JPY")
+    line = add_line(api, note["id"], lineItemId=first["id"], rate="15", tax_rate="0.1")
+    assert totals(line) == ("15", "2", "17")
+    other = new_note(api, invoice_id, customer["id"], currency="JPY")
+    url = f"/api/credit-notes/{other['id']}/line-items"
+    body = line_body(lineItemId=second["id"], rate="25", tax_rate="0.1")
+    message = refused(api.post(url, json=body), "BalanceExceeded")
+    assert "would credit 45 JPY gross" in message

@@ -4,12 +4,15 @@ timelines, priced lines with discounts and minimums, and schedule terms."""
 from __future__ import annotations
 
 import calendar
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from hypothesis import strategies as st
 
-from tally.engine.invoice import PricedLine
+from tally.engine.invoice import Line, PricedLine
+from tally.engine.money import minor_unit
 from tally.engine.periods import Period
 from tally.engine.pricing import Fixed, Tier
 from tally.engine.schedule import (
@@ -26,6 +29,20 @@ FIRST_DAY = date(2019, 1, 1)
 LAST_DAY = date(2031, 12, 31)
 CURRENCIES = ("GBP", "JPY", "KWD")  # two, zero and three decimal places
 TAX_RATES = tuple(Decimal(r) for r in ("0", "0.05", "0.1", "0.175", "0.2", "0.25"))
+
+
+def assert_taxed_per_rate(lines: Sequence[Line], currency: str) -> None:
+    """Each rate's tax is its lines' nets times the rate rounded half up once (DESIGN.md
+    "Rounding"), each line's within one minor unit of its own net times the rate."""
+    unit = minor_unit(currency)
+    nets: dict[Decimal, Decimal] = defaultdict(Decimal)
+    taxes: dict[Decimal, Decimal] = defaultdict(Decimal)
+    for line in lines:
+        assert abs(line.tax - line.net * line.tax_rate) <= unit, line
+        nets[line.tax_rate] += line.net
+        taxes[line.tax_rate] += line.tax
+    for rate, net in nets.items():
+        assert taxes[rate] == (net * rate).quantize(unit, rounding=ROUND_HALF_UP), rate
 
 
 def decimals(

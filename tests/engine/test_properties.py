@@ -146,16 +146,17 @@ def test_linear_is_linear(
 
 
 def assert_well_formed(draft: InvoiceDraft, currency: str) -> None:
-    """Lines rounded to the minor unit; tax = net x rate within half a unit; totals are sums
-    of the lines; net + tax = gross per line and in total."""
+    """Lines rounded to the minor unit; each rate's tax its nets x rate rounded once, a line's
+    within one unit of its net x rate (shared per rate: no longer half a unit); totals are
+    sums of the lines; net + tax = gross per line and in total."""
     unit = minor_unit(currency)
     exponent = unit.as_tuple().exponent
     for line in draft.lines:
         for amount in (line.net, line.tax, line.gross):
             assert amount.as_tuple().exponent == exponent, (currency, line)
             assert amount % unit == 0
-        assert abs(line.tax - line.net * line.tax_rate) <= unit / 2
         assert line.net + line.tax == line.gross
+    s.assert_taxed_per_rate(draft.lines, currency)
     totals = draft.totals
     assert totals.net == total([line.net for line in draft.lines])
     assert totals.tax == total([line.tax for line in draft.lines])

@@ -3,9 +3,9 @@ document's order, amounts in its currency)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -15,6 +15,7 @@ from tally.api.pagination import PageParams, paginate_ordered
 from tally.api.schemas import Page
 from tally.billed.locks import Document
 from tally.engine.money import ZERO, round_money
+from tally.engine.tax import shared_taxes
 from tally.exceptions import NotFound
 
 Out = TypeVar("Out")
@@ -24,11 +25,31 @@ NO_TOTALS: Totals = (ZERO, ZERO, ZERO)
 
 
 def line_totals(quantity: Decimal, rate: Decimal, tax_rate: Decimal, currency: str) -> Totals:
-    """A line's net, tax and gross: net = quantity x rate and tax = net x tax rate, each
-    rounded half up to the currency's minor unit; gross = net + tax."""
+    """A line's net, tax and gross on its own: net = quantity x rate and tax = net x tax
+    rate, each rounded half up to the currency's minor unit; gross = net + tax. On a document
+    its tax is then shared with the other lines of its rate (`retax`)."""
     net = round_money(quantity * rate, currency)
     tax = round_money(net * tax_rate, currency)
     return net, tax, net + tax
+
+
+class TaxedLine(Protocol):
+    """A document's line row (invoice or credit note line item)."""
+
+    net_total: Decimal
+    tax_rate: Decimal
+    total_tax: Decimal
+    gross_total: Decimal
+
+
+def retax(lines: Sequence[TaxedLine], currency: str) -> None:
+    """Every line of one document taxed once per rate, the rate's tax shared among its lines
+    (`engine/tax.py`); gross = net + tax again. Call it after any change to the document's
+    lines, before `sums_by_group`. Only lines whose tax moves are touched."""
+    taxes = shared_taxes([(line.net_total, line.tax_rate) for line in lines], currency)
+    for line, tax in zip(lines, taxes, strict=True):
+        if line.total_tax != tax or line.gross_total != line.net_total + tax:
+            line.total_tax, line.gross_total = tax, line.net_total + tax
 
 
 def _plus(a: Totals, b: Totals) -> Totals:

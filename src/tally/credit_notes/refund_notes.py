@@ -99,7 +99,9 @@ def issue_for_refund(
             gross_total=amount,
         )
     )
-    recompute_totals(session, note)
+    # Its one line splits the refunded gross as the invoice taxed it (its rate is that split,
+    # shown to six places): taxing it again from the shown rate could move a cent.
+    recompute_totals(session, note, taxed_per_rate=False)
     check_caps(session, invoice)
     (number,) = take_numbers(session, account.id, DocumentKind.CREDIT_NOTE, 1)
     today = local_today(account.timezone)

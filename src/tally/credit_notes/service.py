@@ -25,13 +25,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from tally.accounts import seller
 from tally.api import references
-from tally.billed.lines import NO_TOTALS, sums_by_group
+from tally.billed.lines import NO_TOTALS, retax, sums_by_group
 from tally.billed.locks import lock_document
 from tally.core.clock import local_today, start_of_local_day, utcnow
 from tally.core.wire import money
 from tally.credit_notes import audit
 from tally.credit_notes.schemas import CreditNoteCreate, CreditNoteUpdate, SettingPreference
-from tally.engine.money import ZERO
+from tally.engine.money import ZERO, round_money
 from tally.exceptions import (
     ArchivedReference,
     BalanceExceeded,
@@ -224,10 +224,21 @@ def _sums(rows: Iterable[tuple[Any, Decimal, Decimal]]) -> dict[Any, tuple[Decim
     return totals
 
 
+def _creditable_gross(line: InvoiceLineItem, currency: str) -> Decimal:
+    """The most the credit notes may credit of an invoice line, tax included: its gross, or
+    its net with the tax it owes rounded on its own if that is more. Tax is rounded once per
+    rate per document: on its invoice the line may have given a minor unit to another line of
+    its rate, while a credit note crediting it alone rounds it alone (15 yen at 10 % owes 1
+    of 15 + 25 = 4 on the invoice, 2 on its own). The invoice's totals stay the hard cap."""
+    alone = round_money(line.net_total * line.tax_rate, currency)
+    return line.net_total + max(line.total_tax, alone)
+
+
 def check_caps(session: Session, invoice: Invoice | None) -> None:
     """Credit notes never credit more than was invoiced: over every credit note of the
     invoice that is not voided (drafts included), what they credit of each invoice line is
-    at most that line's net and gross amounts, and their totals at most the invoice's. A
+    at most that line's net and gross amounts (`_creditable_gross`), and their totals at
+    most the invoice's. A
     standalone credit note (no invoice) has no such cap.
 
     Run after a change is flushed, with the invoice locked (`lock_note`)."""
@@ -260,7 +271,7 @@ def check_caps(session: Session, invoice: Invoice | None) -> None:
             .order_by(InvoiceLineItem.index)
         ):
             net, gross = credited[line.id]
-            if net > line.net_total or gross > line.gross_total:
+            if net > line.net_total or gross > _creditable_gross(line, currency):
                 raise BalanceExceeded(
                     f"Invoice line {line.title!r} ({line.id}) is {_money(line.net_total, currency)}"
                     f" net, {_money(line.gross_total, currency)} gross; its credit notes would "
@@ -286,21 +297,23 @@ def _money(amount: Decimal, currency: str) -> str:
     return f"{money(amount, currency)} {currency}"
 
 
-def recompute_totals(session: Session, note: CreditNote) -> None:
-    """Groups' and the credit note's totals: sums of their lines' (one read, one write)."""
+def recompute_totals(session: Session, note: CreditNote, *, taxed_per_rate: bool = True) -> None:
+    """The lines taxed per rate again (`taxed_per_rate`), then groups' and the credit note's
+    totals: sums of their lines' (one read, one write)."""
     session.flush()
-    lines = session.execute(
-        select(
-            CreditNoteLineItem.group_id,
-            CreditNoteLineItem.net_total,
-            CreditNoteLineItem.total_tax,
-            CreditNoteLineItem.gross_total,
-        ).where(
+    lines = session.scalars(
+        select(CreditNoteLineItem)
+        .where(
             CreditNoteLineItem.account_id == note.account_id,
             CreditNoteLineItem.credit_note_id == note.id,
         )
+        .order_by(CreditNoteLineItem.index, CreditNoteLineItem.id)
+    ).all()
+    if taxed_per_rate:
+        retax(lines, note.currency)
+    by_group, overall = sums_by_group(
+        (line.group_id, line.net_total, line.total_tax, line.gross_total) for line in lines
     )
-    by_group, overall = sums_by_group(lines)
     for group in session.scalars(groups_query(note.account_id, note.id)):
         group.net_total, group.total_tax, group.gross_total = by_group.get(group.id, NO_TOTALS)
     note.net_total, note.total_tax, note.gross_total = overall

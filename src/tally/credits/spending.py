@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session
 from tally.credits.ledger import Movement, record
 from tally.credits.usable import usable_grants
 from tally.engine.credits import RATE_PLACES, Claim, respend
-from tally.engine.money import ZERO, round_money
+from tally.engine.money import ZERO
+from tally.engine.tax import shared_taxes
 from tally.models import (
     CreditGrant,
     CreditLedgerEntry,
@@ -78,6 +79,7 @@ def settle(
             InvoiceLineItem.quantity,
             InvoiceLineItem.net_total,
             InvoiceLineItem.total_tax,
+            InvoiceLineItem.gross_total,
             InvoiceLineItem.tax_rate,
         )
         .where(
@@ -149,9 +151,8 @@ def settle(
                 dropped.append(line.id)
                 continue
             net = -after.amount
-            # Less credit, less tax credited: never more than the line credited before.
-            tax = max(round_money(net * line.tax_rate, currency), line.total_tax)
-            changed = {"id": line.id, "net_total": net, "total_tax": tax, "gross_total": net + tax}
+            # Its tax (and its rate's other lines') follows in `_retotal`, taxed per rate.
+            changed = {"id": line.id, "net_total": net}
             if before.is_metric:
                 changed["quantity"] = after.credits
                 changed["rate"] = -(after.amount / after.credits).quantize(RATE_PLACES)
@@ -163,22 +164,59 @@ def settle(
         session.execute(delete(InvoiceLineItem).where(InvoiceLineItem.id.in_(dropped)))
     if changed_lines:
         session.execute(update(InvoiceLineItem), changed_lines)
-    gross = _retotal(session, account_id, sorted(touched)) if touched else {}
+    currencies = {invoice_id: currency for invoice_id, _, currency, _ in invoices}
+    gross = (
+        _retotal(session, account_id, {i: currencies[i] for i in sorted(touched)})
+        if touched
+        else {}
+    )
     return Settled(spent, customers, gross)
 
 
-def _retotal(session: Session, account_id: str, invoice_ids: list[str]) -> dict[str, Decimal]:
-    """Groups' and invoices' totals as the sums of their lines again; the new gross totals."""
-    lines = session.execute(
+def _retaxed(
+    session: Session, account_id: str, currencies: Mapping[str, str]
+) -> list[tuple[str, str | None, Decimal, Decimal]]:
+    """The invoices' lines, `(invoice, group, net, tax)`, taxed per rate again
+    (`engine/tax.py`); the lines whose tax moves are written."""
+    rows = session.execute(
         select(
+            InvoiceLineItem.id,
             InvoiceLineItem.invoice_id,
             InvoiceLineItem.group_id,
             InvoiceLineItem.net_total,
             InvoiceLineItem.total_tax,
-        ).where(
-            InvoiceLineItem.account_id == account_id, InvoiceLineItem.invoice_id.in_(invoice_ids)
+            InvoiceLineItem.gross_total,
+            InvoiceLineItem.tax_rate,
         )
+        .where(
+            InvoiceLineItem.account_id == account_id,
+            InvoiceLineItem.invoice_id.in_(list(currencies)),
+        )
+        .order_by(InvoiceLineItem.invoice_id, InvoiceLineItem.index)
     ).all()
+    by_invoice = defaultdict(list)
+    for row in rows:
+        by_invoice[row.invoice_id].append(row)
+    lines: list[tuple[str, str | None, Decimal, Decimal]] = []
+    moved: list[dict[str, object]] = []
+    for invoice_id, own in by_invoice.items():
+        taxes = shared_taxes([(row.net_total, row.tax_rate) for row in own], currencies[invoice_id])
+        for row, tax in zip(own, taxes, strict=True):
+            lines.append((invoice_id, row.group_id, row.net_total, tax))
+            if (row.total_tax, row.gross_total) != (tax, row.net_total + tax):
+                moved.append({"id": row.id, "total_tax": tax, "gross_total": row.net_total + tax})
+    if moved:
+        session.execute(update(InvoiceLineItem), moved)
+    return lines
+
+
+def _retotal(
+    session: Session, account_id: str, currencies: Mapping[str, str]
+) -> dict[str, Decimal]:
+    """The invoices' (id -> currency) lines taxed per rate again, groups' and invoices'
+    totals as the sums of their lines; the new gross totals."""
+    invoice_ids = list(currencies)
+    lines = _retaxed(session, account_id, currencies)
     invoices: dict[str, list[Decimal]] = {i: [ZERO, ZERO] for i in invoice_ids}
     groups: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     for invoice_id, group_id, net, tax in lines:

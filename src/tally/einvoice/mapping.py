@@ -238,7 +238,8 @@ def _lines(
 
 def _subtotals(lines: Sequence[Line], taxes: Sequence[Decimal]) -> list[TaxSubtotal]:
     """BG-23: one per category and rate, in the order they first appear; the tax is the sum
-    of the lines' own (rounded per line, as Tally's totals are)."""
+    of the lines' own, which is the rate's taxable amount x rate rounded once (Tally shares
+    each rate's tax among its lines: `engine/tax.py`), as BR-CO-17 wants."""
     sums: dict[tuple[str, Decimal | None], tuple[TaxCategory, Decimal, Decimal]] = {}
     for line, tax in zip(lines, taxes, strict=True):
         key = (line.category.code, line.category.rate)

@@ -14,12 +14,10 @@ line (and no invoice) goes below zero.
   the order given); lines are offset in invoice order.
 
 Each allocation is one CREDIT line (a grant on one line): its net is minus the amount, its
-tax rate the offset line's, and its tax what the offset line no longer owes:
-`round(left after x rate) - round(left before x rate)`. That is `round(net x rate)` when one
-credit covers a line, and when several grants share a line their taxes add up to exactly the
-tax of what they took (taxing each part on its own could round one minor unit past it), so
-a credited line never owes negative tax. Amounts are whole minor units; totals stay sums of
-the lines.
+tax rate the offset line's. Taxes are then worked out again for the whole invoice, once per
+rate (`engine/tax.py`): a rate's tax is its nets' sum (never below zero, as credits never
+take more than a line costs) times the rate, rounded once, so a credited invoice never owes
+negative tax. Amounts are whole minor units; totals stay sums of the lines.
 """
 
 from __future__ import annotations
@@ -29,7 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
 
-from tally.engine.invoice import InvoiceDraft, Kind, Line
+from tally.engine.invoice import InvoiceDraft, Kind, Line, taxed_per_rate
 from tally.engine.money import ZERO, minor_unit, round_money
 
 RATE_PLACES = Decimal("0.000001")  # shown rates; amounts stay exact
@@ -94,7 +92,7 @@ def _still_costs(line: Line) -> Decimal:
     return ZERO
 
 
-def _credit_line(grant: Grant, line: Line, credits: Decimal, amount: Decimal, tax: Decimal) -> Line:
+def _credit_line(grant: Grant, line: Line, credits: Decimal, amount: Decimal) -> Line:
     net = -amount
     if grant.is_metric:
         quantity = credits
@@ -109,7 +107,7 @@ def _credit_line(grant: Grant, line: Line, credits: Decimal, amount: Decimal, ta
         rate=rate,
         net=net,
         tax_rate=line.tax_rate,
-        tax=tax,
+        tax=ZERO,  # taxed per rate with the whole invoice
         description=description,
         price_id=line.price_id,
         product_id=line.product_id,
@@ -160,17 +158,14 @@ def apply_credits(
                 if amount <= 0:
                     break
                 credits = amount
-            tax = round_money((costs[i] - amount) * line.tax_rate, currency) - round_money(
-                costs[i] * line.tax_rate, currency
-            )
             costs[i] -= amount
             left -= credits
             taken_credits += credits
             taken_amount += amount
-            credit_lines.append(_credit_line(grant, line, credits, amount, tax))
+            credit_lines.append(_credit_line(grant, line, credits, amount))
         if taken_credits > 0:
             spent.append(Spent(grant.grant_id, taken_credits, taken_amount))
-    return Credited(InvoiceDraft((*lines, *credit_lines)), tuple(spent))
+    return Credited(taxed_per_rate((*lines, *credit_lines), currency), tuple(spent))
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
-"""Invoice assembly: priced lines -> discounts -> minimum true-ups -> tax, rounded per line.
+"""Invoice assembly: priced lines -> discounts -> minimum true-ups -> tax, rounded per rate.
 
 Amounts stay at full precision until each line's net amount is rounded to the currency's
-minor unit (half up); a line's tax is its rounded net times its rate, rounded; totals are
-sums of rounded lines, so net + tax = gross holds exactly, on every line and in total.
+minor unit (half up); each rate's tax is its lines' rounded nets times the rate, rounded
+once, and shared among its lines (`engine/tax.py`); totals are sums of rounded lines, so
+net + tax = gross holds exactly, on every line and in total.
 Separate discount lines and minimum true-ups are worked out against the price lines as
 rounded, in whole minor units: a discount never takes an invoice below zero, and a true-up
 brings its charges to exactly the rounded minimum.
@@ -20,6 +21,7 @@ from enum import StrEnum
 from tally.engine.money import ZERO, minor_unit, round_money
 from tally.engine.periods import Period
 from tally.engine.schedule import DiscountKind, DiscountTerms, MinimumTerms
+from tally.engine.tax import shared_taxes
 from tally.engine.tiers import TierCharge, shown_amounts
 
 HUNDRED = Decimal(100)
@@ -117,6 +119,15 @@ class InvoiceDraft:
         net = sum((line.net for line in self.lines), ZERO)
         tax = sum((line.tax for line in self.lines), ZERO)
         object.__setattr__(self, "totals", Totals(net, tax, net + tax))
+
+
+def taxed_per_rate(lines: Sequence[Line], currency: str) -> InvoiceDraft:
+    """The document of `lines` with each rate's tax rounded once and shared among its lines
+    (`engine/tax.py`); call it whenever lines were added or changed."""
+    taxes = shared_taxes([(line.net, line.tax_rate) for line in lines], currency)
+    return InvoiceDraft(
+        tuple(replace(line, tax=tax) for line, tax in zip(lines, taxes, strict=True))
+    )
 
 
 @dataclass
@@ -304,7 +315,7 @@ def _minimum(
 def _rounded(line: Line, amount: Decimal, currency: str, taxed: bool) -> Line:
     net = round_money(amount, currency)
     rate = line.tax_rate if taxed else ZERO
-    return replace(line, net=net, tax_rate=rate, tax=round_money(net * rate, currency))
+    return replace(line, net=net, tax_rate=rate, tax=ZERO)  # taxed per rate by `assemble`
 
 
 @dataclass(frozen=True)
@@ -367,7 +378,7 @@ def assemble(
         for w in working
     ]
     lines += [_rounded(line, amount, currency, taxed) for line, amount in extra]
-    return InvoiceDraft(tuple(lines))
+    return taxed_per_rate(lines, currency)
 
 
 def service_span(lines: Sequence[PricedLine]) -> Period | None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from tally.api import references
 from tally.attachments.service import resolve_details
-from tally.billed.lines import NO_TOTALS, line_totals, sums_by_group
+from tally.billed.lines import NO_TOTALS, line_totals, retax, sums_by_group
 from tally.billed.locks import lock_document
 from tally.core.clock import local_today, utcnow
 from tally.credits.statement import balances_statement
@@ -203,7 +203,9 @@ def _renumber(rows: Sequence[InvoiceLineItem | InvoiceLineItemGroup]) -> None:
 
 
 def _recalculate(invoice: Invoice) -> None:
-    """Group and invoice totals as the sums of their (rounded) lines; the invoice is edited."""
+    """Lines taxed per rate again, then group and invoice totals as the sums of their
+    (rounded) lines; the invoice is edited."""
+    retax(invoice.line_items, invoice.currency)
     by_group, overall = sums_by_group(
         (line.group_id, line.net_total, line.total_tax, line.gross_total)
         for line in invoice.line_items

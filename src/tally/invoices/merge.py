@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from tally.activity import service as activity
 from tally.api import references
-from tally.billed.lines import NO_TOTALS, sums_by_group
+from tally.billed.lines import NO_TOTALS, retax, sums_by_group
 from tally.core.clock import utcnow
 from tally.db import new_id
 from tally.exceptions import InvalidRequest
@@ -151,6 +151,7 @@ def merge(session: Session, account: Account, invoice_ids: Sequence[str]) -> Inv
         for index, line in enumerate(line for draft in drafts for line in draft.line_items)
     ]
     session.add_all(lines)
+    retax(lines, merged.currency)  # one document now: each rate's tax rounded once
     by_group, overall = sums_by_group(
         (line.group_id, line.net_total, line.total_tax, line.gross_total) for line in lines
     )

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from tally.api import references
 from tally.attachments.service import resolve_details
-from tally.billed.lines import NO_TOTALS, line_totals, sums_by_group
+from tally.billed.lines import NO_TOTALS, line_totals, retax, sums_by_group
 from tally.billed.locks import lock_document
 from tally.core.clock import utcnow
 from tally.exceptions import InvalidRequest, InvalidStateTransition
@@ -142,8 +142,9 @@ def _change_currency(invoice: Invoice, currency: str) -> None:
 
 
 def _retotal(invoice: Invoice) -> None:
-    """Groups' and the invoice's totals as the sums of their (rounded) lines, as drafts keep
-    them; the invoice is edited, so billing leaves it alone."""
+    """Lines taxed per rate again, then groups' and the invoice's totals as the sums of their
+    (rounded) lines, as drafts keep them; the invoice is edited, so billing leaves it alone."""
+    retax(invoice.line_items, invoice.currency)
     by_group, overall = sums_by_group(
         (line.group_id, line.net_total, line.total_tax, line.gross_total)
         for line in invoice.line_items
