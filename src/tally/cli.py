@@ -191,7 +191,14 @@ def bill(
 
     database = _migrated_database()
     with database.session(write=False) as session:
-        account_ids = [account] if account else list(session.scalars(select(Account.id)))
+        if account is None:
+            account_ids = list(session.scalars(select(Account.id)))
+        else:  # a mistyped id would bill nothing and look like success
+            account_ids = list(session.scalars(select(Account.id).where(Account.id == account)))
+    if account is not None and not account_ids:
+        database.dispose()
+        console.print(f"[red]No account {account}: nothing billed.[/]", highlight=False)
+        raise typer.Exit(1)
     report = RunReport()
     for account_id in account_ids:
         report.add(bill_account(database, account_id, today=day.date() if day else None))

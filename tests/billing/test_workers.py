@@ -117,6 +117,17 @@ def test_a_pass_skips_schedules_billed_within_the_interval(
     assert set(_invoice_dates(database, schedule_ids).values()) == {1}
 
 
+def test_tally_bill_with_an_unknown_account_exits_1_and_bills_nothing(
+    database: Database, tmp_path: Path
+) -> None:
+    result = run_tally(
+        "bill", "--account", "no-such-account", database_url=database.url, data_dir=tmp_path
+    )
+    assert result.returncode == 1
+    assert "No account no-such-account: nothing billed." in result.stdout + result.stderr
+    assert "schedules billed" not in result.stdout
+
+
 def test_tally_bill_runs_billing_from_the_shell(
     api: ApiClient, database: Database, account: Credentials, tmp_path: Path
 ) -> None:
