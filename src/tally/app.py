@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
 
 from tally import __version__
 from tally.accounts.endpoints import router as accounts_router
@@ -110,6 +111,12 @@ def api_routes() -> APIRouter:
     return api
 
 
+def _home() -> Response:
+    """`/`: the dashboard, which signs a visitor in first (a person opening the server's
+    address lands somewhere useful, not on a 404)."""
+    return RedirectResponse("/dashboard", status_code=307)
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     owns_database = database is None
@@ -171,6 +178,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_portal_pages(app)
     install_portal_payments(app)
     install_dashboard(app)  # /dashboard: pages, static files, headers, error pages
+    app.add_api_route("/", _home, methods=["GET"], include_in_schema=False)
     app.include_router(portal_api_router)
     app.include_router(portal_exchange_router)
     app.include_router(api_routes())

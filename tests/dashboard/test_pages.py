@@ -253,3 +253,12 @@ def test_nul_characters_are_refused_everywhere_and_change_nothing(
     refused = dashboard.post("/dashboard/customers/new", data=form)
     assert refused.status_code == 400 and "NUL characters" in refused.text
     assert api.get("/api/customers").json()["items"] == []
+
+
+def test_the_servers_address_leads_to_the_dashboards_sign_in(visitor: TestClient) -> None:
+    home = visitor.get("/")
+    assert home.status_code == 307
+    assert home.headers["location"] == "/dashboard"
+    dashboard = visitor.get("/dashboard")
+    assert dashboard.status_code == 303
+    assert dashboard.headers["location"].startswith("/dashboard/sign-in")
