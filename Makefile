@@ -21,12 +21,14 @@ PYTEST_OPTIONS := -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 install: $(STAMP)
 
-# Re-syncs only when the dependency declaration or the lock file changed.
-$(STAMP): pyproject.toml uv.lock
+# Re-syncs only when the dependency declarations or the lock files changed. npm installs what
+# the browser tests inject into pages (axe-core, package-lock.json) into node_modules/.
+$(STAMP): pyproject.toml uv.lock package.json package-lock.json
 	@bash scripts/install-system-packages.sh
 	@test -x $(BIN)/python || python3 -m venv $(VENV)
 	@test -x $(BIN)/uv || $(BIN)/pip install --quiet "uv==$(UV_VERSION)"
 	@$(BIN)/uv sync --quiet --frozen --extra dev
+	@npm ci --no-audit --no-fund --silent
 	@touch $@
 
 run: install
@@ -81,4 +83,4 @@ bench: install
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache var
+	rm -rf $(VENV) node_modules .mypy_cache .pytest_cache .ruff_cache var

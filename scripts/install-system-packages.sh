@@ -8,6 +8,8 @@
 #   chromium                           the customer portal's browser tests (Playwright drives
 #                                      /usr/bin/chromium; without it those tests skip)
 #   wrk                                the HTTP load generator `make bench` drives the portal with
+#   npm                                installs axe-core (package-lock.json), which the browser
+#                                      tests inject to check the dashboard's accessibility
 # `make install` runs this. As root with apt-get it installs what is missing; anywhere else
 # it only says what to install, and never fails the install.
 set -uo pipefail
@@ -21,6 +23,7 @@ have_library libharfbuzz-subset.so.0 || missing+=(libharfbuzz-subset0)
 have_font DejaVuSans || missing+=(fonts-dejavu-core)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v wrk >/dev/null || missing+=(wrk)
+command -v npm >/dev/null || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -81,6 +81,7 @@ DONE = {
     "voided": "Invoice voided.",
     "payment": "Payment status updated.",
     "payment-recorded": "Payment recorded.",
+    "reminded": "Payment reminder emailed to the customer's billing contacts.",
     "refunded": "Refund recorded, with a credit note that documents it.",
     "collection-paused": "Automatic collection paused: no charge is made until it is resumed.",
     "collection-resumed": "Automatic collection resumed.",

@@ -309,6 +309,7 @@ def install_dashboard(app: FastAPI) -> None:
         invoices,
         payment_settings,
         payments,
+        reminders,
         schedules,
         schedules_edit,
         usage,
@@ -319,6 +320,7 @@ def install_dashboard(app: FastAPI) -> None:
         collection,
         invoices,
         payments,
+        reminders,
         credits,
         customers,
         catalog_edit,  # before catalog: its fixed paths must win over catalog's {id} paths
