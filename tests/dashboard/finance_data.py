@@ -1,0 +1,201 @@
+"""A finance lead's account, with something on every dashboard page: customers (one with a
+contact, an alias, credits and a billing schedule), a catalog (a product with a price the
+schedule bills and one it does not, a usage metric, a tax rate), invoices in each state the
+home page counts (a draft, a sent one not yet due, an overdue one), usage events, a webhook
+policy. Made through the API and, for the invoices, as billing writes them
+(`tests/invoices/helpers.py`), once per module: the browser tests that share it only read it
+or change what they made themselves.
+
+The figures the tests check are this module's own numbers (`FinanceWeek`), not read back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from tally.core.clock import local_today
+from tally.db import Database
+from tally.models import ApiKey, InvoiceStatus
+from tally.models.scoped import get_account
+from tests.conftest import make_account
+from tests.credits.helpers import grant
+from tests.dashboard.helpers import Merchant, add_user
+from tests.factories import new_customer, product_body, tax_rate_body
+from tests.invoices.helpers import insert_invoice
+from tests.metering.helpers import create_metric, event, send
+from tests.schedules.helpers import created, schedule_body
+from tests.support.api_client import ApiClient
+
+D = Decimal
+DRAFT_GROSS = D("270.00")  # insert_invoice's default invoice
+PLATFORM_FEE = D("2500.00")  # a month, billed in arrears by Acme's schedule
+VAT = D("0.20")
+SUPPORT_FEE = D("400.00")  # a price no schedule bills: the one the lead changes
+
+
+@dataclass(frozen=True)
+class FinanceWeek:
+    merchant: Merchant
+    api: ApiClient
+    today: date
+    acme: dict[str, object]  # the customer with a schedule, credits, an alias
+    globex: dict[str, object]  # the customer with an overdue invoice
+    initech: dict[str, object]  # a sent invoice, not yet due
+    draft_id: str
+    overdue_id: str
+    overdue_number: str
+    overdue_gross: Decimal
+    not_due_id: str
+    not_due_gross: Decimal
+    product_id: str
+    platform_price_id: str
+    support_price_id: str
+    tax_rate_id: str
+    metric_id: str
+    schedule_id: str
+    policy_id: str
+    api_key_id: str
+
+    @property
+    def account_id(self) -> str:
+        return self.merchant.account.account_id
+
+
+def first_of_next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def finance_week(database: Database, http: TestClient) -> FinanceWeek:
+    credentials = make_account(database, "Northwind Analytics Ltd")
+    merchant = add_user(database, credentials)
+    api = ApiClient(http, (credentials.api_key, credentials.api_secret))
+    with database.session(write=False) as session:
+        today = local_today(get_account(session, credentials.account_id).timezone)
+        api_key_id = session.scalar(
+            select(ApiKey.id).where(ApiKey.account_id == credentials.account_id)
+        )
+    assert api_key_id is not None
+
+    acme = new_customer(api, "Acme Rockets Ltd")
+    payer = {"name": "Hank Scorpio", "email": "ap@globex.example", "billingPreference": "PRIMARY"}
+    globex = new_customer(api, "Globex Corporation", contacts=[payer])
+    initech = new_customer(api, "Initech LLC")
+    alias = api.post("/api/customer-aliases", json={"customerId": acme["id"], "value": "acme-prod"})
+    assert alias.status_code == 201, alias.text
+
+    product_id = str(created(api.post("/api/products", json=product_body(name="Platform")))["id"])
+    price = {"productId": product_id, "currency": "GBP", "billingFrequency": "MONTHLY"}
+    platform_price_id = str(
+        created(
+            api.post(
+                "/api/prices",
+                json={
+                    **price,
+                    "name": "Platform fee",
+                    "billingType": "IN_ARREARS",
+                    "structure": {"pricingType": "FIXED", "price": str(PLATFORM_FEE)},
+                },
+            )
+        )["id"]
+    )
+    support_price_id = str(
+        created(
+            api.post(
+                "/api/prices",
+                json={
+                    **price,
+                    "name": "Premium support",
+                    "billingType": "IN_ADVANCE",
+                    "structure": {"pricingType": "FIXED", "price": str(SUPPORT_FEE)},
+                },
+            )
+        )["id"]
+    )
+    tax_rate_id = str(created(api.post("/api/tax-rates", json=tax_rate_body()))["id"])
+    metric = create_metric(
+        api, name="API calls", eventType="api_call", aggregationType="COUNT", unit="calls"
+    )
+    start = today.replace(day=1)
+    schedule = created(
+        api.post(
+            "/api/billing-schedules",
+            json=schedule_body(
+                str(acme["id"]),
+                [platform_price_id],
+                start=start.isoformat(),
+                end=None,
+                taxRates=[{"priceId": platform_price_id, "taxRateId": tax_rate_id}],
+            ),
+        )
+    )
+    grant(api, str(acme["id"]), name="Launch credits", effectiveDate=start.isoformat())
+    now = datetime.now(UTC).replace(microsecond=0)
+    send(api, event("acme-prod", (now - timedelta(minutes=5)).isoformat()))
+    policy = created(
+        api.post(
+            "/api/notifications/policies",
+            json={
+                "name": "Finance alerts",
+                "recipients": ["http://127.0.0.1:9/hook"],
+                "channel": "WEBHOOK",
+                "notificationTypes": ["INVOICE_REMINDER_SENT"],
+            },
+        )
+    )
+
+    draft_id = insert_invoice(database, credentials.account_id, acme)
+    overdue_gross = D("1200.00")
+    overdue_number = "NW-0007"
+    overdue_id = insert_invoice(
+        database,
+        credentials.account_id,
+        globex,
+        status=InvoiceStatus.SENT,
+        invoice_number=overdue_number,
+        issue_date=today - timedelta(days=45),
+        invoice_date=today - timedelta(days=45),
+        due_date=today - timedelta(days=15),
+        sent_at=datetime.now(UTC) - timedelta(days=45),
+        net_total=D("1000.00"),
+        total_tax=D("200.00"),
+        gross_total=overdue_gross,
+    )
+    not_due_gross = D("270.00")
+    not_due_id = insert_invoice(
+        database,
+        credentials.account_id,
+        initech,
+        status=InvoiceStatus.SENT,
+        invoice_number="NW-0008",
+        issue_date=today,
+        invoice_date=today,
+        due_date=today + timedelta(days=30),
+        sent_at=datetime.now(UTC),
+    )
+    return FinanceWeek(
+        merchant=merchant,
+        api=api,
+        today=today,
+        acme=acme,
+        globex=globex,
+        initech=initech,
+        draft_id=draft_id,
+        overdue_id=overdue_id,
+        overdue_number=overdue_number,
+        overdue_gross=overdue_gross,
+        not_due_id=not_due_id,
+        not_due_gross=not_due_gross,
+        product_id=product_id,
+        platform_price_id=platform_price_id,
+        support_price_id=support_price_id,
+        tax_rate_id=tax_rate_id,
+        metric_id=str(metric["id"]),
+        schedule_id=str(schedule["id"]),
+        policy_id=str(policy["id"]),
+        api_key_id=str(api_key_id),
+    )
