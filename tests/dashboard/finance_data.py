@@ -20,9 +20,10 @@ from sqlalchemy import select
 
 from tally.core.clock import local_today
 from tally.db import Database
-from tally.models import ApiKey, InvoiceStatus
+from tally.models import ApiKey
 from tally.models.scoped import get_account
 from tests.conftest import make_account
+from tests.credit_notes.helpers import sent_invoice
 from tests.credits.helpers import grant
 from tests.dashboard.helpers import Merchant, add_user
 from tests.factories import new_customer, product_body, tax_rate_body
@@ -36,6 +37,7 @@ DRAFT_GROSS = D("270.00")  # insert_invoice's default invoice
 PLATFORM_FEE = D("2500.00")  # a month, billed in arrears by Acme's schedule
 VAT = D("0.20")
 SUPPORT_FEE = D("400.00")  # a price no schedule bills: the one the lead changes
+LAUNCH_CREDITS = D("100.00")  # granted to Acme: billing deducts them from its invoice
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,13 @@ def finance_week(database: Database, http: TestClient) -> FinanceWeek:
             ),
         )
     )
-    grant(api, str(acme["id"]), name="Launch credits", effectiveDate=start.isoformat())
+    grant(
+        api,
+        str(acme["id"]),
+        name="Launch credits",
+        amount=str(LAUNCH_CREDITS),
+        effectiveDate=start.isoformat(),
+    )
     now = datetime.now(UTC).replace(microsecond=0)
     send(api, event("acme-prod", (now - timedelta(minutes=5)).isoformat()))
     policy = created(
@@ -151,31 +159,32 @@ def finance_week(database: Database, http: TestClient) -> FinanceWeek:
     draft_id = insert_invoice(database, credentials.account_id, acme)
     overdue_gross = D("1200.00")
     overdue_number = "NW-0007"
-    overdue_id = insert_invoice(
+    overdue_id = sent_invoice(
         database,
         credentials.account_id,
         globex,
-        status=InvoiceStatus.SENT,
         invoice_number=overdue_number,
         issue_date=today - timedelta(days=45),
         invoice_date=today - timedelta(days=45),
         due_date=today - timedelta(days=15),
+        finalized_at=datetime.now(UTC) - timedelta(days=45),
         sent_at=datetime.now(UTC) - timedelta(days=45),
         net_total=D("1000.00"),
         total_tax=D("200.00"),
         gross_total=overdue_gross,
     )
-    not_due_gross = D("270.00")
-    not_due_id = insert_invoice(
+    not_due_gross = D("270.00")  # insert_invoice's default totals
+    not_due_id = sent_invoice(
         database,
         credentials.account_id,
         initech,
-        status=InvoiceStatus.SENT,
         invoice_number="NW-0008",
         issue_date=today,
         invoice_date=today,
         due_date=today + timedelta(days=30),
+        finalized_at=datetime.now(UTC),
         sent_at=datetime.now(UTC),
+        gross_total=not_due_gross,
     )
     return FinanceWeek(
         merchant=merchant,
