@@ -1,7 +1,7 @@
 """Refresh the screenshots in docs/screenshots/, taken by the browser tests that drive Debian's
 Chromium with `TALLY_SCREENSHOTS_DIR` set to that folder: the customer portal's (each tab at
 1280 px and 390 px wide, portal-*.png) and the merchant dashboard's (its main pages at 1280 px
-wide, dashboard-*.png):
+wide, dashboard-*.png; every page of it at 1280 px and 390 px, dashboard/*.png):
 
     .venv/bin/python scripts/screenshots.py
 """
@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TESTS = [
     "tests/portal/test_browser.py::test_screenshots_of_every_tab",
     *sorted(str(path.relative_to(ROOT)) for path in ROOT.glob("tests/dashboard/test_*_browser.py")),
+    "tests/dashboard/test_screenshots.py",  # every page at 1280 and 390 px, dashboard/*.png
 ]
 
 if __name__ == "__main__":

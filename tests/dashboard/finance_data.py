@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -72,9 +74,11 @@ def first_of_next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-def finance_week(database: Database, http: TestClient) -> FinanceWeek:
+def finance_week(database: Database, http: TestClient, email: str | None = None) -> FinanceWeek:
+    """The data set, in a new account whose user signs in with `email` (unique in the
+    database: one is made up when not given)."""
     credentials = make_account(database, "Northwind Analytics Ltd")
-    merchant = add_user(database, credentials)
+    merchant = add_user(database, credentials, email)
     api = ApiClient(http, (credentials.api_key, credentials.api_secret))
     with database.session(write=False) as session:
         today = local_today(get_account(session, credentials.account_id).timezone)
@@ -208,3 +212,67 @@ def finance_week(database: Database, http: TestClient) -> FinanceWeek:
         policy_id=str(policy["id"]),
         api_key_id=str(api_key_id),
     )
+
+
+# Not pages: files, downloads and stylesheets the pages link to.
+NOT_PAGES = {
+    "/dashboard/customers/copy.js",
+    "/dashboard/settings/branding/preview.css",
+    "/dashboard/invoices/{invoice_id}/pdf",
+    "/dashboard/invoices/{invoice_id}/e-invoice",
+}
+
+
+def dashboard_pages(app: FastAPI) -> list[str]:
+    """Every GET route under /dashboard that is a page, as its path template."""
+    return sorted(
+        {
+            context.path
+            for context in iter_route_contexts(app.routes)
+            if context.path
+            and context.path.startswith("/dashboard")
+            and "GET" in (context.methods or set())
+            and context.path not in NOT_PAGES
+        }
+    )
+
+
+def fill(template: str, week: FinanceWeek) -> list[str]:
+    """The paths that show `template`: one per kind of thing it shows."""
+    ids: dict[str, list[str]] = {
+        "customer_id": [str(week.acme["id"])],
+        "product_id": [week.product_id],
+        "price_id": [week.platform_price_id],
+        "tax_rate_id": [week.tax_rate_id],
+        "schedule_id": [week.schedule_id],
+        "policy_id": [week.policy_id],
+        "api_key_id": [week.api_key_id],
+    }
+    if "{invoice_id}" in template:
+        # An overdue sent one, a draft, and next month's (IN_PROGRESS, after a billing run).
+        ids["invoice_id"] = [week.overdue_id, week.draft_id, upcoming_invoice(week)]
+    paths = [template]
+    for name, values in ids.items():
+        if "{" + name + "}" in template:
+            paths = [path.replace("{" + name + "}", value) for path in paths for value in values]
+    assert "{" not in "".join(paths), f"no id in the data set for {template}"
+    return paths
+
+
+def upcoming_invoice(week: FinanceWeek) -> str:
+    found = week.api.get(
+        "/api/invoices", params={"invoiceStatus": "IN_PROGRESS", "customerId": week.acme["id"]}
+    ).json()["items"]
+    assert len(found) == 1, found
+    return str(found[0]["id"])
+
+
+def page_name(template: str) -> str:
+    """A page's name for its screenshot: /dashboard/customers/{customer_id}/edit is
+    customers-customer-edit, /dashboard is home."""
+    parts = template.removeprefix("/dashboard").strip("/").split("/")
+    words = [
+        part[1:-1].removesuffix("_id").replace("_", "-") if part.startswith("{") else part
+        for part in parts
+    ]
+    return "-".join(word for word in words if word) or "home"

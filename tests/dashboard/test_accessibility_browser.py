@@ -14,24 +14,15 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, ConsoleMessage, Page, ViewportSize
 
 from tally.billing.scheduler import bill_account
 from tally.db import Database
-from tests.dashboard.finance_data import FinanceWeek, finance_week
+from tests.dashboard.finance_data import FinanceWeek, dashboard_pages, fill, finance_week
 from tests.dashboard.helpers import PASSWORD
 from tests.portal.browser import DESKTOP, PHONE, LiveServer, browser, live_server  # noqa: F401
 from tests.support.axe import assert_accessible, describe, serious, violations
-
-# Not pages: files, downloads and stylesheets the pages link to.
-NOT_PAGES = {
-    "/dashboard/customers/copy.js",
-    "/dashboard/settings/branding/preview.css",
-    "/dashboard/invoices/{invoice_id}/pdf",
-    "/dashboard/invoices/{invoice_id}/e-invoice",
-}
 
 # The page's width, and the elements that stick out of the window (the innermost ones).
 OVERFLOW = """() => {
@@ -51,49 +42,6 @@ OVERFLOW = """() => {
     const name = (e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + classes(e);
     return [document.documentElement.scrollWidth, out.slice(0, 4).map(name).join(", ")];
 }"""
-
-
-def dashboard_pages(app: FastAPI) -> list[str]:
-    """Every GET route under /dashboard that is a page, as its path template."""
-    return sorted(
-        {
-            context.path
-            for context in iter_route_contexts(app.routes)
-            if context.path
-            and context.path.startswith("/dashboard")
-            and "GET" in (context.methods or set())
-            and context.path not in NOT_PAGES
-        }
-    )
-
-
-def fill(template: str, week: FinanceWeek) -> list[str]:
-    """The paths that show `template`: one per kind of thing it shows."""
-    ids = {
-        "customer_id": [str(week.acme["id"])],
-        "product_id": [week.product_id],
-        "price_id": [week.platform_price_id],
-        "tax_rate_id": [week.tax_rate_id],
-        "schedule_id": [week.schedule_id],
-        "policy_id": [week.policy_id],
-        "api_key_id": [week.api_key_id],
-        # A draft, an overdue sent one, and next month's (IN_PROGRESS, after the billing run).
-        "invoice_id": [week.draft_id, week.overdue_id, upcoming_invoice(week)],
-    }
-    paths = [template]
-    for name, values in ids.items():
-        if "{" + name + "}" in template:
-            paths = [path.replace("{" + name + "}", value) for path in paths for value in values]
-    assert "{" not in "".join(paths), f"no id in the data set for {template}"
-    return paths
-
-
-def upcoming_invoice(week: FinanceWeek) -> str:
-    found = week.api.get(
-        "/api/invoices", params={"invoiceStatus": "IN_PROGRESS", "customerId": week.acme["id"]}
-    ).json()["items"]
-    assert len(found) == 1, found
-    return str(found[0]["id"])
 
 
 @pytest.fixture(scope="module")
