@@ -18,6 +18,7 @@ from tally.exceptions import TallyError
 if TYPE_CHECKING:
     from tally.billing.runs import RunReport
     from tally.db import Database
+    from tally.demo.banner import Banner
 
 
 class _Commands(typer.core.TyperGroup):
@@ -83,24 +84,35 @@ def serve(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Server processes (TALLY_WORKERS).")
     ] = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Load the demo account first (once per data directory), and print its "
+            "credentials once the server is ready (`make run`).",
+        ),
+    ] = False,
 ) -> None:
     """Migrate the database, then serve the API. On SIGTERM, in-flight requests (up to
     TALLY_SHUTDOWN_TIMEOUT_SECONDS) and the background job in progress finish, then it exits 0."""
     import uvicorn
 
     from tally.ops import logging as ops_logging
-    from tally.ops import metrics
+    from tally.ops import metrics, server
     from tally.settings import get_settings
 
     settings = get_settings()
-    log_format = settings.log_format or "json"
+    # The demo is read by a person at a terminal: text lines unless TALLY_LOG_FORMAT says.
+    log_format = settings.log_format or ("text" if demo else "json")
     ops_logging.configure(log_format, settings.log_level)
-    _startable(_migrated_database()).dispose()
+    database = _startable(_migrated_database())
+    banner = _load_demo(database, host, port)[0].text() if demo else None
+    database.dispose()
     processes = workers or settings.workers
     if processes > 1:
         metrics.prepare_multiprocess(settings.data_dir)
     _exit_quietly_on_sigterm()
-    uvicorn.run(
+    config = uvicorn.Config(
         "tally.app:create_app",
         factory=True,
         host=host or settings.host,
@@ -116,6 +128,26 @@ def serve(
         # replaced in a loop. Give them time.
         timeout_worker_healthcheck=60,
     )
+    server.run(config, banner)
+
+
+def _load_demo(
+    database: "Database", host: str | None, port: int | None
+) -> tuple["Banner", bool]:
+    """The demo account, loaded once per data directory (True: by this call), and what to
+    print about it."""
+    from tally.demo import load_demo, load_demo_user
+    from tally.demo.banner import demo_banner
+    from tally.settings import get_settings
+
+    settings = get_settings()
+    credentials, created = load_demo(database, settings.data_dir)
+    user = load_demo_user(database, settings.data_dir, credentials.account_id)
+    base = f"http://{host or settings.host}:{port or settings.port}"
+    # The portal's links start with TALLY_PUBLIC_URL when it is set; otherwise with where
+    # this server listens (its default names port 8000).
+    public = settings.public_url if "public_url" in settings.model_fields_set else base
+    return demo_banner(database, credentials, user, base, public), created
 
 
 @app.command()
@@ -309,26 +341,19 @@ def users_create(
 
 @app.command()
 def demo() -> None:
-    """Load the demo account once and print its credentials."""
-    from tally.demo import load_demo, load_demo_user
-    from tally.settings import get_settings
+    """Load the demo account once (a year of billing history) and print its credentials."""
+    import time
 
-    settings = get_settings()
+    started = time.monotonic()
     database = _migrated_database()
-    credentials, created = load_demo(database, settings.data_dir)
-    user = load_demo_user(database, settings.data_dir, credentials.account_id)
+    banner, created = _load_demo(database, None, None)
     database.dispose()
-    base = f"http://{settings.host}:{settings.port}"
-    console.print("Demo data " + ("loaded." if created else "already loaded."))
-    console.print(f"  API key:    {credentials.api_key}")
-    console.print(f"  API secret: {credentials.api_secret}")
+    typer.echo(banner.text())
+    took = f"{time.monotonic() - started:.1f} s"
     console.print(
-        f"  Try: curl -u {credentials.api_key}:{credentials.api_secret} {base}/api/customers"
+        f"Demo loaded in {took}." if created else "Demo already loaded: nothing changed.",
+        highlight=False,
     )
-    console.print(f"  API docs: {base}/docs")
-    console.print(f"  Dashboard: {base}/dashboard")
-    console.print(f"    email:    {user.email}")
-    console.print(f"    password: {user.password}")
 
 
 @portal_app.command("link")
