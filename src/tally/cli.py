@@ -131,9 +131,7 @@ def serve(
     server.run(config, banner)
 
 
-def _load_demo(
-    database: "Database", host: str | None, port: int | None
-) -> tuple["Banner", bool]:
+def _load_demo(database: "Database", host: str | None, port: int | None) -> tuple["Banner", bool]:
     """The demo account, loaded once per data directory (True: by this call), and what to
     print about it."""
     from tally.demo import load_demo, load_demo_user

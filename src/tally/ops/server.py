@@ -2,6 +2,7 @@
 credentials) is the last thing on the console at startup: printed once the server listens,
 after the application's startup and uvicorn's "running on" line."""
 
+import contextlib
 import socket
 import sys
 
@@ -31,9 +32,7 @@ def run(config: uvicorn.Config, banner: str | None = None) -> None:
         Multiprocess(config, sockets=[config.bind_socket()]).run()
         return
     server = ReadyServer(config, banner)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.run()
-    except KeyboardInterrupt:
-        pass
     if not server.started:
         sys.exit(STARTUP_FAILURE)
