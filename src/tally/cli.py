@@ -129,6 +129,7 @@ def serve(
         timeout_worker_healthcheck=60,
     )
     server.run(config, banner)
+    console.print("Server stopped.")
 
 
 def _load_demo(database: "Database", host: str | None, port: int | None) -> tuple["Banner", bool]:
@@ -165,8 +166,9 @@ def worker(
     ops_logging.configure(settings.log_format or "json", settings.log_level)
     database = _startable(_migrated_database())
     if once:
-        run_once(database, [*background_jobs(settings), webhooks_once(settings)])
+        done = run_once(database, [*background_jobs(settings), webhooks_once(settings)])
         database.dispose()
+        console.print(f"Worker ran once: {_worker_summary(done)}.", highlight=False)
         return
     if settings.worker_metrics_port:
         prometheus_client.start_http_server(settings.worker_metrics_port, addr=settings.host)
@@ -185,6 +187,43 @@ def worker(
         if background.stopping.wait(timeout=0.5):
             background.stop()
     database.dispose()
+    console.print("Worker stopped.")
+
+
+def _worker_summary(done: dict[str, object]) -> str:
+    """One pass of the jobs in a few words: what each did, which failed."""
+    from tally.billing.runs import RunReport
+    from tally.credits.expiry import ExpiryReport
+    from tally.invoices.reminders import ReminderReport
+    from tally.notifications.outbox import SendReport
+    from tally.notifications.webhooks import DeliveryReport
+    from tally.payments.collection import CollectionReport
+    from tally.payments.reconciliation import ReconciliationReport
+
+    parts = []
+    for name, outcome in done.items():
+        match outcome:
+            case Exception():
+                parts.append(f"{name} FAILED (see the log)")
+            case RunReport():
+                parts.append(
+                    f"{outcome.billing_schedules} schedules billed "
+                    f"({outcome.invoices_created} invoices created, "
+                    f"{outcome.invoices_finalized} finalized)"
+                )
+            case SendReport():
+                parts.append(f"{len(outcome.delivered)} emails sent")
+            case ReminderReport():
+                parts.append(f"{len(outcome.queued)} payment reminders queued")
+            case ExpiryReport():
+                parts.append(f"{len(outcome.expired)} credit grants expired")
+            case CollectionReport():
+                parts.append(f"{len(outcome.succeeded)} payments collected")
+            case ReconciliationReport():
+                parts.append(f"{outcome.checked} payment attempts reconciled")
+            case DeliveryReport():
+                parts.append(f"{outcome.delivered} webhooks delivered")
+    return ", ".join(parts) or "nothing to do"
 
 
 def _exit_quietly_on_sigterm() -> None:
@@ -233,12 +272,12 @@ def bill(
     for account_id in account_ids:
         report.add(bill_account(database, account_id, today=day.date() if day else None))
     database.dispose()
-    _print_report(report)
+    _print_report(report, len(account_ids))
     if report.failed_schedules:
         raise typer.Exit(1)
 
 
-def _print_report(report: "RunReport") -> None:
+def _print_report(report: "RunReport", accounts: int) -> None:
     from tally.core.wire import money
 
     if report.preview:
@@ -249,14 +288,18 @@ def _print_report(report: "RunReport") -> None:
                 f"{invoice.billing_schedule_id} customer {invoice.customer_id}: "
                 f"{money(invoice.gross_total, invoice.currency)} {invoice.currency}"
             )
+    for schedule_id in report.failed_schedules:
+        console.print(f"[red]  failed: billing schedule {schedule_id}[/]")
     console.print(
         f"{report.billing_schedules} schedules billed: {report.invoices_created} invoices "
         f"created, {report.invoices_updated} recalculated ({report.invoices_unchanged} more "
         f"unchanged), {report.invoices_deleted} removed, "
-        f"{report.invoices_finalized} finalized"
+        f"{report.invoices_finalized} finalized, for {accounts} "
+        f"account{'' if accounts == 1 else 's'}"
+        + (f"; {len(report.failed_schedules)} schedules failed" if report.failed_schedules else "")
+        + ".",
+        highlight=False,
     )
-    for schedule_id in report.failed_schedules:
-        console.print(f"[red]  failed: billing schedule {schedule_id}[/]")
 
 
 @db_app.command("upgrade")
@@ -277,18 +320,47 @@ def accounts_create(
             "es or nl (each customer may have its own)."
         ),
     ] = "en",
+    currency: Annotated[
+        str | None,
+        typer.Option(help="Its default invoice currency, an ISO 4217 code (default USD)."),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="The IANA time zone its billing periods follow, e.g. Europe/Berlin "
+            "(default UTC)."
+        ),
+    ] = None,
+    country: Annotated[
+        str | None,
+        typer.Option(help="Where it is established, an ISO 3166 code, e.g. DE (default GB)."),
+    ] = None,
 ) -> None:
     """Create an account and its first API key. The secret is shown only now."""
+    from pydantic import ValidationError
+
+    from tally.accounts.schemas import AccountUpdate
     from tally.accounts.service import create_account
     from tally.core.i18n import LANGUAGES
 
     if language not in LANGUAGES:
         console.print(f"[red]--language must be one of {', '.join(LANGUAGES)}.[/]")
         raise typer.Exit(2)
+    given = {"currency": currency, "timezone": timezone, "country": country}
+    try:  # the rules the API's account settings follow
+        valid = AccountUpdate.model_validate({k: v for k, v in given.items() if v is not None})
+    except ValidationError as error:
+        for problem in error.errors():
+            option = "--" + str(problem["loc"][0])
+            value = given.get(str(problem["loc"][0]))
+            console.print(f"[red]{option} {value}: {problem['msg']}[/]", highlight=False)
+        raise typer.Exit(2) from error
+    chosen = valid.model_dump(exclude_unset=True, mode="json")
     database = _migrated_database()
     try:
         with database.transaction() as session:
-            _, credentials = create_account(session, name, language=language)
+            account, credentials = create_account(session, name, language=language, **chosen)
+            summary = f"{account.currency}, {account.timezone}, {account.country}"
     finally:
         database.dispose()
     if as_json:
@@ -299,9 +371,12 @@ def accounts_create(
         }
         typer.echo(json.dumps(payload))
         return
-    console.print(f"Account [bold]{name}[/] created: {credentials.account_id}")
-    console.print(f"API key:    {credentials.api_key}")
+    console.print(f"API key:    {credentials.api_key}", highlight=False)
     console.print(f"API secret: {credentials.api_secret}  (shown once; store it now)")
+    console.print(
+        f"Account [bold]{name}[/] created: {credentials.account_id} ({summary}).",
+        highlight=False,
+    )
 
 
 @users_app.command("create")
@@ -332,9 +407,9 @@ def users_create(
             user = dashboard_users.create_user(session, account, email, password)
     finally:
         database.dispose()
-    console.print(f"User {user.email} created in account {user.account_id}.", highlight=False)
     if generate:
         console.print(f"Password: {password}  (shown once; store it now)", highlight=False)
+    console.print(f"User {user.email} created in account {user.account_id}.", highlight=False)
 
 
 @app.command()
@@ -372,9 +447,12 @@ def portal_link(
         with database.transaction() as session:
             found = customer_by_reference(session, customer, account)
             link = portal_url(session, found.id, settings.public_url)
+            name = found.legal_name
     finally:
         database.dispose()
     typer.echo(link)
+    # stdout holds the link alone (`$(tally portal link ...)`); the summary goes beside it.
+    typer.echo(f"Permanent portal link of {name}.", err=True)
 
 
 @import_app.command("events")
@@ -410,12 +488,14 @@ def import_events_command(
             console.print(f"[red]{error}[/]")
             raise typer.Exit(2) from error
     database.dispose()
-    console.print(
-        f"{report.accepted} accepted, {report.replaced} replaced, {len(report.rejected)} rejected"
-    )
     for line, reason in report.rejected[:50]:
         console.print(f"  line {line}: {reason}")
     if len(report.rejected) > 50:
         console.print(f"  ... and {len(report.rejected) - 50} more")
+    console.print(
+        f"Imported {file.name}: {report.accepted} accepted, {report.replaced} replaced, "
+        f"{len(report.rejected)} rejected.",
+        highlight=False,
+    )
     if report.rejected:
         raise typer.Exit(1)
