@@ -249,7 +249,7 @@ def _aliases(session: Session, account_id: str) -> dict[str, str]:
     query = scoped(CustomerAlias, account_id).with_only_columns(
         CustomerAlias.value, CustomerAlias.customer_id
     )
-    return dict(session.execute(query).tuples().all())
+    return {row.value: row.customer_id for row in session.execute(query)}
 
 
 def _cast(db: Database, account_id: str, vat: str, cal: Calendar) -> Cast:
