@@ -32,9 +32,10 @@ from tally.catalog.prices import create_price
 from tally.catalog.schemas import ProductIn
 from tally.catalog.service import create_product
 from tally.core.clock import at, local_today, utcnow
+from tally.credit_notes import applications as credit_note_applications
 from tally.credit_notes import lines as credit_note_lines
 from tally.credit_notes import service as credit_notes
-from tally.credit_notes.schemas import CreditNoteCreate, LineItemCreate
+from tally.credit_notes.schemas import ApplicationCreate, CreditNoteCreate, LineItemCreate
 from tally.credits.schemas import CreditGrantCreate
 from tally.db import Database
 from tally.invoices import lifecycle
@@ -334,7 +335,7 @@ def _pay(session: Session, account_id: str, invoice: Invoice, amount: Decimal, d
 
 
 def _credit_note(session: Session, account: Account, invoice: Invoice) -> None:
-    """A service credit against a sent invoice, issued before it was paid."""
+    """A service credit against a sent invoice, issued and applied before it was paid."""
     body = CreditNoteCreate(
         invoice_id=invoice.id,
         currency=invoice.currency,
@@ -349,7 +350,19 @@ def _credit_note(session: Session, account: Account, invoice: Invoice) -> None:
         tax_rate=Decimal("0.2"),
     )
     credit_note_lines.add_line(session, account.id, note.id, line)
-    credit_notes.transition(session, account.id, note.id, credit_notes.Transition.MARK_AS_SENT)
+    note = credit_notes.transition(
+        session, account.id, note.id, credit_notes.Transition.MARK_AS_SENT
+    )
+    session.refresh(invoice)
+    application = ApplicationCreate(
+        credit_note_id=note.id,
+        invoice_id=invoice.id,
+        amount=note.balance,
+        currency=note.currency,
+        credit_note_balance_version=note.balance_version,
+        invoice_balance_version=invoice.balance_version,
+    )
+    credit_note_applications.apply(session, account.id, application)  # what Globex owes less
 
 
 def _month(db: Database, cast: Cast, cal: Calendar, run: date, step: int) -> None:
