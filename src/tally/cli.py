@@ -327,8 +327,7 @@ def accounts_create(
     timezone: Annotated[
         str | None,
         typer.Option(
-            help="The IANA time zone its billing periods follow, e.g. Europe/Berlin "
-            "(default UTC)."
+            help="The IANA time zone of its billing periods, e.g. Europe/Berlin (default UTC)."
         ),
     ] = None,
     country: Annotated[
