@@ -41,7 +41,7 @@ class Banner:
         lines = self.lines()
         width = max(len(line) for line in lines)
         rule = "=" * (width + 4)
-        return "\n".join(["", rule, *(f"  {line}" for line in lines), rule, ""])
+        return "\n".join(["", rule, *(f"  {line}".rstrip() for line in lines), rule, ""])
 
 
 def demo_banner(
