@@ -3,6 +3,7 @@
 import json
 import logging
 import signal
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -140,7 +141,12 @@ def _load_demo(database: "Database", host: str | None, port: int | None) -> tupl
     from tally.settings import get_settings
 
     settings = get_settings()
+    started = time.monotonic()
     credentials, created = load_demo(database, settings.data_dir)
+    if created:
+        logging.getLogger(__name__).info(
+            "demo account loaded in %.1f s", time.monotonic() - started
+        )
     user = load_demo_user(database, settings.data_dir, credentials.account_id)
     base = f"http://{host or settings.host}:{port or settings.port}"
     # The portal's links start with TALLY_PUBLIC_URL when it is set; otherwise with where
@@ -414,8 +420,6 @@ def users_create(
 @app.command()
 def demo() -> None:
     """Load the demo account once (a year of billing history) and print its credentials."""
-    import time
-
     started = time.monotonic()
     database = _migrated_database()
     banner, created = _load_demo(database, None, None)
