@@ -31,8 +31,9 @@ $(STAMP): pyproject.toml uv.lock package.json package-lock.json
 	@npm ci --no-audit --no-fund --silent
 	@touch $@
 
+# Loads the demo once per data directory; its credentials are printed once the server listens.
 run: install
-	@$(BIN)/tally demo && exec $(BIN)/tally serve
+	@exec $(BIN)/tally serve --demo
 
 # lint-imports checks the layering (pyproject's [tool.importlinter]). No cache: a cached module
 # keeps the imports it had when a sibling directory was not yet a package; a fresh graph takes

@@ -1,5 +1,6 @@
 """`make run` on this checkout: installs, migrates, loads the demo once, serves, and answers
-an authenticated `GET /api/customers` from the real server process."""
+an authenticated `GET /api/customers` from the real server process; the demo's credentials
+are the last thing it prints at startup, after the server says it is running."""
 
 import os
 import re
@@ -87,3 +88,20 @@ def test_make_run_serves_the_demo(make_run: tuple[int, Path]) -> None:
     names = {customer["legalName"] for customer in response.json()["items"]}
     assert {"Globex Corporation", "Globex Research Ltd", "Initech Inc"} <= names
     assert httpx.get(f"http://127.0.0.1:{port}/api/customers").status_code == 401
+
+    # The banner comes after uvicorn's "running on" line, framed, with all a visitor needs.
+    text = log.read_text(errors="replace")
+    running = text.index("Uvicorn running on")
+    assert text.index("API key:") > running, text
+    frame = re.search(r"\n(=+)\n(.*?)\n\1\n", text[running:], re.S)
+    assert frame, text
+    inside = frame.group(2)
+    for label in ("Dashboard:", "email:", "password:", "API key:", "API secret:", "Portal"):
+        assert label in inside, inside
+    assert f"http://127.0.0.1:{port}/dashboard" in inside
+    account = re.search(r"Account id:\s+(\S+)", inside)
+    portal = re.search(r"Portal \(Globex Corporation\):\s+(\S+)", inside)
+    assert account and portal, inside
+    assert httpx.get(portal.group(1)).status_code == 200
+    # No third-party chatter on the console (WeasyPrint's CSS warnings, font subsetting).
+    assert "weasyprint" not in text.lower() and "fonttools" not in text.lower(), text

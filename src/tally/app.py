@@ -2,9 +2,12 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.resources import files
 
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from tally import __version__
 from tally.accounts.endpoints import router as accounts_router
@@ -117,6 +120,43 @@ def _home() -> Response:
     return RedirectResponse("/dashboard", status_code=307)
 
 
+# Swagger UI's and ReDoc's files, served by Tally from the fastapi-offline package: /docs and
+# /redoc work without reaching a CDN (an air-gapped server, a laptop on a train).
+DOCS_ASSETS = "/docs-assets"
+
+
+def install_docs(app: FastAPI) -> None:
+    """/docs (Swagger UI) and /redoc, their scripts and styles from DOCS_ASSETS."""
+    openapi_url = app.openapi_url or "/openapi.json"
+    title = f"{app.title} documentation"
+    app.mount(
+        DOCS_ASSETS,
+        StaticFiles(directory=str(files("fastapi_offline") / "static")),
+        name="docs-assets",
+    )
+
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=title,
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+        )
+
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=openapi_url,
+            title=title,
+            redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
+
+    app.add_api_route("/docs", swagger_ui, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/redoc", redoc, methods=["GET"], include_in_schema=False)
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     owns_database = database is None
@@ -139,6 +179,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         version=__version__,
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # install_docs: served from local files, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = db
@@ -179,6 +221,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_portal_payments(app)
     install_dashboard(app)  # /dashboard: pages, static files, headers, error pages
     app.add_api_route("/", _home, methods=["GET"], include_in_schema=False)
+    install_docs(app)
     app.include_router(portal_api_router)
     app.include_router(portal_exchange_router)
     app.include_router(api_routes())

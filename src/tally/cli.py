@@ -3,6 +3,7 @@
 import json
 import logging
 import signal
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,6 +19,7 @@ from tally.exceptions import TallyError
 if TYPE_CHECKING:
     from tally.billing.runs import RunReport
     from tally.db import Database
+    from tally.demo.banner import Banner
 
 
 class _Commands(typer.core.TyperGroup):
@@ -83,24 +85,35 @@ def serve(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Server processes (TALLY_WORKERS).")
     ] = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Load the demo account first (once per data directory), and print its "
+            "credentials once the server is ready (`make run`).",
+        ),
+    ] = False,
 ) -> None:
     """Migrate the database, then serve the API. On SIGTERM, in-flight requests (up to
     TALLY_SHUTDOWN_TIMEOUT_SECONDS) and the background job in progress finish, then it exits 0."""
     import uvicorn
 
     from tally.ops import logging as ops_logging
-    from tally.ops import metrics
+    from tally.ops import metrics, server
     from tally.settings import get_settings
 
     settings = get_settings()
-    log_format = settings.log_format or "json"
+    # The demo is read by a person at a terminal: text lines unless TALLY_LOG_FORMAT says.
+    log_format = settings.log_format or ("text" if demo else "json")
     ops_logging.configure(log_format, settings.log_level)
-    _startable(_migrated_database()).dispose()
+    database = _startable(_migrated_database())
+    banner = _load_demo(database, host, port)[0].text() if demo else None
+    database.dispose()
     processes = workers or settings.workers
     if processes > 1:
         metrics.prepare_multiprocess(settings.data_dir)
     _exit_quietly_on_sigterm()
-    uvicorn.run(
+    config = uvicorn.Config(
         "tally.app:create_app",
         factory=True,
         host=host or settings.host,
@@ -116,6 +129,30 @@ def serve(
         # replaced in a loop. Give them time.
         timeout_worker_healthcheck=60,
     )
+    server.run(config, banner)
+    console.print("Server stopped.")
+
+
+def _load_demo(database: "Database", host: str | None, port: int | None) -> tuple["Banner", bool]:
+    """The demo account, loaded once per data directory (True: by this call), and what to
+    print about it."""
+    from tally.demo import load_demo, load_demo_user
+    from tally.demo.banner import demo_banner
+    from tally.settings import get_settings
+
+    settings = get_settings()
+    started = time.monotonic()
+    credentials, created = load_demo(database, settings.data_dir)
+    if created:
+        logging.getLogger(__name__).info(
+            "demo account loaded in %.1f s", time.monotonic() - started
+        )
+    user = load_demo_user(database, settings.data_dir, credentials.account_id)
+    base = f"http://{host or settings.host}:{port or settings.port}"
+    # The portal's links start with TALLY_PUBLIC_URL when it is set; otherwise with where
+    # this server listens (its default names port 8000).
+    public = settings.public_url if "public_url" in settings.model_fields_set else base
+    return demo_banner(database, credentials, user, base, public), created
 
 
 @app.command()
@@ -135,8 +172,9 @@ def worker(
     ops_logging.configure(settings.log_format or "json", settings.log_level)
     database = _startable(_migrated_database())
     if once:
-        run_once(database, [*background_jobs(settings), webhooks_once(settings)])
+        done = run_once(database, [*background_jobs(settings), webhooks_once(settings)])
         database.dispose()
+        console.print(f"Worker ran once: {_worker_summary(done)}.", highlight=False)
         return
     if settings.worker_metrics_port:
         prometheus_client.start_http_server(settings.worker_metrics_port, addr=settings.host)
@@ -155,6 +193,43 @@ def worker(
         if background.stopping.wait(timeout=0.5):
             background.stop()
     database.dispose()
+    console.print("Worker stopped.")
+
+
+def _worker_summary(done: dict[str, object]) -> str:
+    """One pass of the jobs in a few words: what each did, which failed."""
+    from tally.billing.runs import RunReport
+    from tally.credits.expiry import ExpiryReport
+    from tally.invoices.reminders import ReminderReport
+    from tally.notifications.outbox import SendReport
+    from tally.notifications.webhooks import DeliveryReport
+    from tally.payments.collection import CollectionReport
+    from tally.payments.reconciliation import ReconciliationReport
+
+    parts = []
+    for name, outcome in done.items():
+        match outcome:
+            case Exception():
+                parts.append(f"{name} FAILED (see the log)")
+            case RunReport():
+                parts.append(
+                    f"{outcome.billing_schedules} schedules billed "
+                    f"({outcome.invoices_created} invoices created, "
+                    f"{outcome.invoices_finalized} finalized)"
+                )
+            case SendReport():
+                parts.append(f"{len(outcome.delivered)} emails sent")
+            case ReminderReport():
+                parts.append(f"{len(outcome.queued)} payment reminders queued")
+            case ExpiryReport():
+                parts.append(f"{len(outcome.expired)} credit grants expired")
+            case CollectionReport():
+                parts.append(f"{len(outcome.succeeded)} payments collected")
+            case ReconciliationReport():
+                parts.append(f"{outcome.checked} payment attempts reconciled")
+            case DeliveryReport():
+                parts.append(f"{outcome.delivered} webhooks delivered")
+    return ", ".join(parts) or "nothing to do"
 
 
 def _exit_quietly_on_sigterm() -> None:
@@ -203,12 +278,12 @@ def bill(
     for account_id in account_ids:
         report.add(bill_account(database, account_id, today=day.date() if day else None))
     database.dispose()
-    _print_report(report)
+    _print_report(report, len(account_ids))
     if report.failed_schedules:
         raise typer.Exit(1)
 
 
-def _print_report(report: "RunReport") -> None:
+def _print_report(report: "RunReport", accounts: int) -> None:
     from tally.core.wire import money
 
     if report.preview:
@@ -219,14 +294,18 @@ def _print_report(report: "RunReport") -> None:
                 f"{invoice.billing_schedule_id} customer {invoice.customer_id}: "
                 f"{money(invoice.gross_total, invoice.currency)} {invoice.currency}"
             )
+    for schedule_id in report.failed_schedules:
+        console.print(f"[red]  failed: billing schedule {schedule_id}[/]")
     console.print(
         f"{report.billing_schedules} schedules billed: {report.invoices_created} invoices "
         f"created, {report.invoices_updated} recalculated ({report.invoices_unchanged} more "
         f"unchanged), {report.invoices_deleted} removed, "
-        f"{report.invoices_finalized} finalized"
+        f"{report.invoices_finalized} finalized, for {accounts} "
+        f"account{'' if accounts == 1 else 's'}"
+        + (f"; {len(report.failed_schedules)} schedules failed" if report.failed_schedules else "")
+        + ".",
+        highlight=False,
     )
-    for schedule_id in report.failed_schedules:
-        console.print(f"[red]  failed: billing schedule {schedule_id}[/]")
 
 
 @db_app.command("upgrade")
@@ -247,18 +326,46 @@ def accounts_create(
             "es or nl (each customer may have its own)."
         ),
     ] = "en",
+    currency: Annotated[
+        str | None,
+        typer.Option(help="Its default invoice currency, an ISO 4217 code (default USD)."),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="The IANA time zone of its billing periods, e.g. Europe/Berlin (default UTC)."
+        ),
+    ] = None,
+    country: Annotated[
+        str | None,
+        typer.Option(help="Where it is established, an ISO 3166 code, e.g. DE (default GB)."),
+    ] = None,
 ) -> None:
     """Create an account and its first API key. The secret is shown only now."""
+    from pydantic import ValidationError
+
+    from tally.accounts.schemas import AccountUpdate
     from tally.accounts.service import create_account
     from tally.core.i18n import LANGUAGES
 
     if language not in LANGUAGES:
         console.print(f"[red]--language must be one of {', '.join(LANGUAGES)}.[/]")
         raise typer.Exit(2)
+    given = {"currency": currency, "timezone": timezone, "country": country}
+    try:  # the rules the API's account settings follow
+        valid = AccountUpdate.model_validate({k: v for k, v in given.items() if v is not None})
+    except ValidationError as error:
+        for problem in error.errors():
+            option = "--" + str(problem["loc"][0])
+            value = given.get(str(problem["loc"][0]))
+            console.print(f"[red]{option} {value}: {problem['msg']}[/]", highlight=False)
+        raise typer.Exit(2) from error
+    chosen = valid.model_dump(exclude_unset=True, mode="json")
     database = _migrated_database()
     try:
         with database.transaction() as session:
-            _, credentials = create_account(session, name, language=language)
+            account, credentials = create_account(session, name, language=language, **chosen)
+            summary = f"{account.currency}, {account.timezone}, {account.country}"
     finally:
         database.dispose()
     if as_json:
@@ -269,9 +376,12 @@ def accounts_create(
         }
         typer.echo(json.dumps(payload))
         return
-    console.print(f"Account [bold]{name}[/] created: {credentials.account_id}")
-    console.print(f"API key:    {credentials.api_key}")
+    console.print(f"API key:    {credentials.api_key}", highlight=False)
     console.print(f"API secret: {credentials.api_secret}  (shown once; store it now)")
+    console.print(
+        f"Account [bold]{name}[/] created: {credentials.account_id} ({summary}).",
+        highlight=False,
+    )
 
 
 @users_app.command("create")
@@ -302,33 +412,24 @@ def users_create(
             user = dashboard_users.create_user(session, account, email, password)
     finally:
         database.dispose()
-    console.print(f"User {user.email} created in account {user.account_id}.", highlight=False)
     if generate:
         console.print(f"Password: {password}  (shown once; store it now)", highlight=False)
+    console.print(f"User {user.email} created in account {user.account_id}.", highlight=False)
 
 
 @app.command()
 def demo() -> None:
-    """Load the demo account once and print its credentials."""
-    from tally.demo import load_demo, load_demo_user
-    from tally.settings import get_settings
-
-    settings = get_settings()
+    """Load the demo account once (a year of billing history) and print its credentials."""
+    started = time.monotonic()
     database = _migrated_database()
-    credentials, created = load_demo(database, settings.data_dir)
-    user = load_demo_user(database, settings.data_dir, credentials.account_id)
+    banner, created = _load_demo(database, None, None)
     database.dispose()
-    base = f"http://{settings.host}:{settings.port}"
-    console.print("Demo data " + ("loaded." if created else "already loaded."))
-    console.print(f"  API key:    {credentials.api_key}")
-    console.print(f"  API secret: {credentials.api_secret}")
+    typer.echo(banner.text())
+    took = f"{time.monotonic() - started:.1f} s"
     console.print(
-        f"  Try: curl -u {credentials.api_key}:{credentials.api_secret} {base}/api/customers"
+        f"Demo loaded in {took}." if created else "Demo already loaded: nothing changed.",
+        highlight=False,
     )
-    console.print(f"  API docs: {base}/docs")
-    console.print(f"  Dashboard: {base}/dashboard")
-    console.print(f"    email:    {user.email}")
-    console.print(f"    password: {user.password}")
 
 
 @portal_app.command("link")
@@ -349,9 +450,12 @@ def portal_link(
         with database.transaction() as session:
             found = customer_by_reference(session, customer, account)
             link = portal_url(session, found.id, settings.public_url)
+            name = found.legal_name
     finally:
         database.dispose()
     typer.echo(link)
+    # stdout holds the link alone (`$(tally portal link ...)`); the summary goes beside it.
+    typer.echo(f"Permanent portal link of {name}.", err=True)
 
 
 @import_app.command("events")
@@ -387,12 +491,14 @@ def import_events_command(
             console.print(f"[red]{error}[/]")
             raise typer.Exit(2) from error
     database.dispose()
-    console.print(
-        f"{report.accepted} accepted, {report.replaced} replaced, {len(report.rejected)} rejected"
-    )
     for line, reason in report.rejected[:50]:
         console.print(f"  line {line}: {reason}")
     if len(report.rejected) > 50:
         console.print(f"  ... and {len(report.rejected) - 50} more")
+    console.print(
+        f"Imported {file.name}: {report.accepted} accepted, {report.replaced} replaced, "
+        f"{len(report.rejected)} rejected.",
+        highlight=False,
+    )
     if report.rejected:
         raise typer.Exit(1)

@@ -95,19 +95,25 @@ def webhooks_once(settings: Settings) -> Job:
     return Job("webhooks", lambda db: deliver_due(db, settings))
 
 
-def run_once(db: Database, jobs: list[Job], stopping: threading.Event | None = None) -> None:
+def run_once(
+    db: Database, jobs: list[Job], stopping: threading.Event | None = None
+) -> dict[str, object]:
     """Each job once; one failing does not stop the others. Once `stopping` is set, the job
-    in progress finishes and the rest wait for the next start (graceful shutdown)."""
+    in progress finishes and the rest wait for the next start (graceful shutdown). Returns
+    what each job that ran did (its report, None when throttled, the exception it raised)."""
+    done: dict[str, object] = {}
     for job in jobs:
         if stopping is not None and stopping.is_set():
-            return
+            break
         log.debug("background job %s started", job.name)
         try:
-            done = job.run(db)
-        except Exception:
+            done[job.name] = job.run(db)
+        except Exception as error:
             log.exception("background job %s failed", job.name)
+            done[job.name] = error
         else:
-            log.debug("background job %s: %s", job.name, done)
+            log.debug("background job %s: %s", job.name, done[job.name])
+    return done
 
 
 class Worker(threading.Thread):

@@ -4,6 +4,8 @@ program in a subprocess, the other cases in this process."""
 import json
 import os
 import re
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -138,23 +140,33 @@ def test_demo_loads_once_and_prints_the_same_key_again(
 ) -> None:
     first = run_tally("demo", database_url=database.url, data_dir=data_dir, in_process=False)
     assert first.returncode == 0, first.stderr
-    assert "Demo data loaded." in first.stdout
-    assert "already loaded" not in first.stdout
+    assert re.search(r"Demo loaded in [0-9.]+ s\.", first.stdout.splitlines()[-1]), first.stdout
 
     second = run_tally("demo", database_url=database.url, data_dir=data_dir)
     assert second.returncode == 0, second.stderr
-    assert "Demo data already loaded." in second.stdout
+    assert second.stdout.splitlines()[-1] == "Demo already loaded: nothing changed."
 
     credentials = printed_credentials(first.stdout)
     assert printed_credentials(second.stdout) == credentials
+    account_id = re.search(r"Account id:\s+(\S+)", first.stdout)
+    assert account_id, first.stdout
 
     customers = http.get("/api/customers", auth=credentials)
     assert customers.status_code == 200
-    assert customers.json()["pagination"]["totalResultSize"] == 3
+    assert customers.json()["pagination"]["totalResultSize"] == 4
     products = http.get("/api/products", auth=credentials).json()
     assert products["pagination"]["totalResultSize"] == 3
     tax_rates = http.get("/api/tax-rates", auth=credentials).json()
     assert [(t["name"], t["amount"]) for t in tax_rates["items"]] == [("UK VAT", "0.2")]
+    accounts = http.get("/api/sequence-accounts", auth=credentials).json()["items"]
+    assert [a["id"] for a in accounts] == [account_id.group(1)]
+
+    # The portal link printed opens Globex's portal.
+    link = re.search(r"Portal \(Globex Corporation\):\s+(\S+)", first.stdout)
+    assert link, first.stdout
+    portal = http.get(link.group(1).removeprefix("http://127.0.0.1:8000"))
+    assert portal.status_code == 200
+    assert "Globex Corporation" in portal.text
 
     # The saved credentials file lets later runs print the secret; the database has only a hash.
     saved = json.loads((data_dir / "demo-credentials.json").read_text())
@@ -163,3 +175,60 @@ def test_demo_loads_once_and_prints_the_same_key_again(
         stored = session.scalar(select(ApiKey).where(ApiKey.key == credentials[0]))
     assert stored is not None
     assert stored.secret_hash != credentials[1]
+
+
+def test_accounts_create_takes_its_currency_time_zone_and_country(
+    database: Database, data_dir: Path, http: TestClient
+) -> None:
+    result = run_tally(
+        "accounts", "create", "Beispiel GmbH", "--currency", "EUR", "--timezone",
+        "Europe/Berlin", "--country", "DE", database_url=database.url, data_dir=data_dir,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    key, secret = printed_credentials(result.stdout)
+    assert result.stdout.splitlines()[-1].endswith("(EUR, Europe/Berlin, DE).")
+    [account] = http.get("/api/sequence-accounts", auth=(key, secret)).json()["items"]
+    assert (account["currency"], account["timezone"], account["country"]) == (
+        "EUR",
+        "Europe/Berlin",
+        "DE",
+    )
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--currency", "XYZ"), ("--timezone", "Mars/Olympus"), ("--country", "ZZ")],
+)
+def test_accounts_create_refuses_an_unknown_currency_zone_or_country(
+    database: Database, data_dir: Path, option: str, value: str
+) -> None:
+    name = f"Refused {uuid.uuid4()}"
+    result = run_tally(
+        "accounts", "create", name, option, value, database_url=database.url, data_dir=data_dir
+    )
+    assert result.returncode == 2, result.stdout
+    assert result.stdout.startswith(f"{option} {value}: "), result.stdout
+    assert "Traceback" not in result.stderr
+    with database.session() as session:
+        assert session.scalar(select(Account.id).where(Account.name == name)) is None
+
+
+def test_help_answers_without_importing_the_application(tmp_path: Path) -> None:
+    """`tally --help` must not import the models, the database layer or WeasyPrint: each
+    command imports what it needs when it runs (the imports, not a stopwatch, are tested)."""
+    probe = (
+        "import sys\n"
+        "from tally.cli import app\n"
+        "try:\n"
+        "    app(['--help'])\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 0, done.code\n"
+        "heavy = ('sqlalchemy', 'weasyprint', 'fastapi', 'tally.models', 'tally.db')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Usage" in done.stdout
+    assert done.stdout.splitlines()[-1] == "[]", done.stdout

@@ -220,3 +220,15 @@ def test_tally_serve_bills_on_its_own(tmp_path: Path) -> None:
         statuses = sorted(invoice["status"] for invoice in invoices)
         # Last month's and this month's fees are due (in advance); next month's is upcoming.
         assert statuses == ["DRAFT", "DRAFT", "IN_PROGRESS"]
+
+
+def test_tally_worker_once_says_what_each_job_did(tmp_path: Path) -> None:
+    """A fresh embedded database: every job runs once and finds nothing to do, and the last
+    line says so job by job."""
+    result = run_tally("worker", "--once", database_url=None, data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == (
+        "Worker ran once: 0 schedules billed (0 invoices created, 0 finalized), 0 emails sent, "
+        "0 payment reminders queued, 0 credit grants expired, 0 payments collected, "
+        "0 payment attempts reconciled, 0 webhooks delivered."
+    )

@@ -63,6 +63,7 @@ from tally.models import (
     TaxRate,
     UsageMetric,
 )
+from tally.models.scoped import get_account
 from tally.seats import queries as seat_queries
 from tally.tax import queries as tax_queries
 
@@ -313,7 +314,7 @@ def new_price(
     product = product_or_404(session, viewer.account_id, product_id)
     kind = chosen_pricing_type(pricing_type)
     values = {
-        "currency": "USD",
+        "currency": get_account(session, viewer.account_id).currency,  # its default currency
         "billing_frequency": "ONE_TIME" if kind == "ONE_TIME" else "MONTHLY",
         "billing_type": "IN_ADVANCE"
         if kind in ("FIXED", "ONE_TIME", "SEAT_BASED")

@@ -171,7 +171,8 @@ def _credits_page(
     ]
     kept = {"customerId": customer_id} if customer_id else {}
     form = dict.fromkeys((*GRANT_FIELDS, "createInvoice"), "")
-    form.update({"creditUnitType": "CURRENCY", "currency": "GBP"})
+    currency = get_account(session, viewer.account_id).currency  # its default currency
+    form.update({"creditUnitType": "CURRENCY", "currency": currency})
     form.update({name: value for name, value in (fields or {}).items() if name in form})
     if customer_id and not fields:
         form["customerId"] = customer_id

@@ -86,6 +86,11 @@ def log_config(log_format: str, level: str) -> dict[str, Any]:
             # httpx logs every request's URL at INFO: webhook URLs may carry tokens.
             "httpx": {"level": "WARNING"},
             "httpcore": {"level": "WARNING"},
+            # PDF rendering: WeasyPrint warns about every CSS property it does not support
+            # and fontTools narrates font subsetting; neither is the operator's to act on.
+            "weasyprint": {"level": "ERROR"},
+            "fontTools": {"level": "ERROR"},
+            "alembic.runtime.plugins": {"level": "WARNING"},  # a line per plugin, every start
         },
         "root": {"handlers": ["default"], "level": level},
     }

@@ -1,6 +1,7 @@
-"""Demo data for `make run`: one account with customers, contacts, aliases, products and a
-tax rate, created once, and a dashboard user. Their credentials are kept in the data directory
-so later runs can print them again (the database itself only holds hashes)."""
+"""Demo data for `make run`: one account with customers, contacts, aliases and a tax rate,
+and a year of their billing (`story`), created once, and a dashboard user. Their credentials
+are kept in the data directory so later runs can print them again (the database itself only
+holds hashes)."""
 
 import json
 import os
@@ -12,12 +13,11 @@ from sqlalchemy.orm import Session
 
 from tally.accounts.service import Credentials, create_account
 from tally.api.types import Address
-from tally.catalog.schemas import ProductIn
-from tally.catalog.service import create_product
 from tally.customers.schemas import ContactIn, CustomerIn
 from tally.customers.service import create_customer
 from tally.dashboard.users import create_user, find_user, generate_password, hash_password
 from tally.db import Database
+from tally.demo import story
 from tally.models import Account, BillingPreference, TaxStatus
 from tally.tax.schemas import TaxRateIn
 from tally.tax.service import create_tax_rate
@@ -35,7 +35,8 @@ def _contact(name: str, email: str, preference: BillingPreference) -> ContactIn:
     return ContactIn(name=name, email=email, billing_preference=preference)
 
 
-def _populate(session: Session, account_id: str) -> None:
+def _populate(session: Session, account_id: str) -> str:
+    """The customers and the UK VAT rate (its id)."""
     primary, standard = BillingPreference.PRIMARY, BillingPreference.STANDARD
     globex = create_customer(
         session,
@@ -80,13 +81,18 @@ def _populate(session: Session, account_id: str) -> None:
             customer_aliases=["initech"],
         ),
     )
-    for name, label in (
-        ("Platform access", "Monthly platform fee"),
-        ("API calls", "Usage: API requests"),
-        ("Editor seats", "Per editor seat"),
-    ):
-        create_product(session, account_id, ProductIn(name=name, label=label))
-    create_tax_rate(
+    create_customer(
+        session,
+        account_id,
+        CustomerIn(
+            legal_name="Globex Labs Ltd",
+            address=_address("3 Science Park", "Cambridge", "CB4 0WS", "GB"),
+            contacts=[_contact("Labs Operations", "ops@labs.globex.example", primary)],
+            customer_aliases=["globex-labs"],
+            parent_id=globex.id,
+        ),
+    )
+    return create_tax_rate(
         session,
         account_id,
         TaxRateIn(
@@ -98,7 +104,7 @@ def _populate(session: Session, account_id: str) -> None:
             amount=Decimal("0.2"),
             country="GB",
         ),
-    )
+    ).id
 
 
 SELLER_ADDRESS = {
@@ -133,7 +139,8 @@ def load_demo(db: Database, data_dir: Path) -> tuple[Credentials, bool]:
             address=dict(SELLER_ADDRESS),
             company_number=COMPANY_NUMBER,
         )
-        _populate(session, account.id)
+        vat = _populate(session, account.id)
+    story.tell(db, account.id, vat)
     data_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(credentials.__dict__, indent=2))
     os.chmod(path, 0o600)
