@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse
 from tally import __version__
 from tally.accounts.endpoints import router as accounts_router
 from tally.activity.endpoints import router as activity_router
+from tally.analytics.endpoints import router as analytics_router
 from tally.api.errors import install_error_handlers
 from tally.api.idempotency import IdempotencyMiddleware, IdempotentReplay, replay_response
 from tally.api.middleware import BodyLimit, RequestContext
@@ -106,6 +107,7 @@ def api_routes() -> APIRouter:
         payment_settings_router,
         payments_router,
         collection_router,
+        analytics_router,
     ):
         api.include_router(router)
     return api
