@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tally.accounts.service import Credentials
 from tally.db import Database
 from tally.models import InvoiceStatus
 from tests.conftest import make_account
@@ -72,6 +73,7 @@ class Made:
 
 @dataclass
 class Scenario:
+    credentials: Credentials
     api: ApiClient
     account_id: str
     today: date
@@ -180,7 +182,9 @@ def build(http: TestClient, database: Database) -> Scenario:
         database, account_id, globex, ids[2], status=InvoiceStatus.FINAL,
         issue_date=m(1) + timedelta(days=1), credit_note_number="CN-1",
     )  # fmt: skip
-    scenario = Scenario(api, account_id, today, customers, made, ids, payments, refunds)
+    scenario = Scenario(
+        credentials, api, account_id, today, customers, made, ids, payments, refunds
+    )
     _schedules(api, scenario)
     _usage(api, scenario)
     _another_account(http, database)
