@@ -10,7 +10,7 @@ import html
 import io
 import re
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from html.parser import HTMLParser
 
@@ -20,10 +20,15 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 
 from tally.db import Database
+from tally.models import InvoiceStatus
 from tests.analytics.scenario import Scenario, build, month_key, months_back
 from tests.dashboard.browsing import page, screenshot, sign_in  # noqa: F401
 from tests.dashboard.helpers import Merchant, add_user, signed_in
+from tests.factories import new_customer
+from tests.invoices.helpers import counting_statements, insert_invoice
+from tests.payments.helpers import pay
 from tests.portal.browser import LiveServer, browser, live_server  # noqa: F401
+from tests.support.api_client import ApiClient
 
 FIGURES = (
     "mrr",
@@ -247,3 +252,31 @@ def test_in_a_browser_the_charts_draw_and_the_table_opens(
     revenue.locator("summary").click()
     expect(table).to_be_visible()
     screenshot(page, "home-analytics")
+
+
+def test_the_home_runs_as_many_statements_whatever_the_data(
+    dashboard: TestClient, merchant: Merchant, api: ApiClient, database: Database
+) -> None:
+    """No query per invoice, customer, month or metric: more of each, the same statements."""
+    account_id = merchant.account.account_id
+    today = datetime.now(UTC).date()
+
+    def add(count: int) -> None:
+        for n in range(count):
+            customer = new_customer(api, f"Customer {n}")
+            invoice_id = insert_invoice(
+                database, account_id, customer, groups=[], lines=[], status=InvoiceStatus.SENT,
+                invoice_number=None, issue_date=months_back(today, n), due_date=today,
+                balance=Decimal("270"), balance_version=1,
+            )  # fmt: skip
+            pay(api, invoice_id, "10.00", paidOn=months_back(today, n).isoformat())
+
+    add(1)
+    with counting_statements(database) as few:
+        assert dashboard.get("/dashboard").status_code == 200
+    add(4)
+    with counting_statements(database) as more:
+        page = dashboard.get("/dashboard")
+        assert page.status_code == 200
+    assert "Customer 3" in page.text
+    assert len(more) == len(few), more
