@@ -67,6 +67,14 @@ TALLY_EXTENSIONS = {
     ("get", "/api/customers/{id}/collection"),
     ("post", "/api/customers/{id}/collection/pause"),
     ("post", "/api/customers/{id}/collection/resume"),
+    # Analytics: the dashboard home's figures, for a team's own BI.
+    ("get", "/api/analytics/mrr"),
+    ("get", "/api/analytics/revenue"),
+    ("get", "/api/analytics/cash"),
+    ("get", "/api/analytics/receivables-aging"),
+    ("get", "/api/analytics/overdue-invoices"),
+    ("get", "/api/analytics/top-customers"),
+    ("get", "/api/analytics/usage"),
 }
 
 

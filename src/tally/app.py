@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from tally import __version__
 from tally.accounts.endpoints import router as accounts_router
 from tally.activity.endpoints import router as activity_router
+from tally.analytics.endpoints import router as analytics_router
 from tally.api.errors import install_error_handlers
 from tally.api.idempotency import IdempotencyMiddleware, IdempotentReplay, replay_response
 from tally.api.middleware import BodyLimit, RequestContext
@@ -109,6 +110,7 @@ def api_routes() -> APIRouter:
         payment_settings_router,
         payments_router,
         collection_router,
+        analytics_router,
     ):
         api.include_router(router)
     return api

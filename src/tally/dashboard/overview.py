@@ -1,6 +1,6 @@
 """The dashboard's home: what needs the finance team's attention, as the invoice list's own
 filters (each card links to the list so filtered) and totals (`invoices.service.summary`,
-one grouped query per card)."""
+one grouped query per card); then the analytics figures (`dashboard/analytics.py`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tally.accounts import seller
 from tally.core.clock import local_today
+from tally.dashboard import analytics
 from tally.documents import render as documents
 from tally.invoices import service
 from tally.invoices.endpoints import invoice_filters
@@ -73,3 +74,9 @@ def seller_missing(session: Session, account_id: str) -> list[str]:
     """What the account lacks to issue invoices (`accounts.seller`): the home page says so,
     since billing keeps its invoices drafts until then."""
     return seller.missing_details(get_account(session, account_id))
+
+
+def analytics_figures(session: Session, account_id: str) -> list[analytics.Figure]:
+    """MRR, billed revenue, cash, aging, overdue invoices, top customers and usage, each
+    with its charts, table and CSV link (`analytics.service`'s figures)."""
+    return analytics.home_figures(session, account_id)

@@ -171,6 +171,7 @@ def home(request: Request, viewer: SignedInViewer, session: DbSession) -> Respon
         active=HOME,
         cards=overview.invoice_cards(session, viewer.account_id),
         seller_missing=overview.seller_missing(session, viewer.account_id),
+        figures=overview.analytics_figures(session, viewer.account_id),
         api_base=settings.public_url.rstrip("/") + "/api",
     )
 
@@ -299,6 +300,7 @@ def install_dashboard(app: FastAPI) -> None:
     # Imported here: each section imports `web`, and `pages` is imported by `tally.app`.
     from tally.dashboard import (  # noqa: PLC0415
         account_settings,
+        analytics,
         catalog,
         catalog_edit,
         catalog_metrics,
@@ -317,6 +319,7 @@ def install_dashboard(app: FastAPI) -> None:
     )
 
     for section in (
+        analytics,
         collection,
         invoices,
         payments,

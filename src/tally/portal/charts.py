@@ -16,6 +16,7 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_compact_decimal, format_decimal
 from markupsafe import Markup
 
+from tally.core.charts import nice_max
 from tally.core.formatting import DEFAULT_LOCALE
 from tally.core.i18n import translations_for_locale
 from tally.portal.data.series import UsageSeries
@@ -103,18 +104,6 @@ class Chart:
     title: str
 
 
-def _nice_max(value: Decimal) -> Decimal:
-    """A round upper bound for the y axis (1, 2, 2.5, 5 or 10 times a power of ten)."""
-    if value <= 0:
-        return Decimal(1)
-    exponent = value.adjusted()
-    base = Decimal(10) ** exponent
-    for step in (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10)):
-        if value <= step * base:
-            return step * base
-    return 10 * base
-
-
 def bucket_label(series: UsageSeries, start: datetime, zone: str, locale: str = LOCALE) -> str:
     if series.hourly:
         local = start.astimezone(ZoneInfo(zone))
@@ -140,7 +129,7 @@ def usage_chart(series: UsageSeries, zone: str, locale: str = LOCALE) -> Chart:
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
     highest = max((v for s in series.series for v in s.values), default=Decimal(0))
-    top_value = _nice_max(highest)
+    top_value = nice_max(highest)
 
     def x_of(index: int) -> float:
         return round(LEFT + (plot_w * index / (count - 1) if count > 1 else plot_w / 2), 1)
