@@ -220,6 +220,7 @@ NOT_PAGES = {
     "/dashboard/settings/branding/preview.css",
     "/dashboard/invoices/{invoice_id}/pdf",
     "/dashboard/invoices/{invoice_id}/e-invoice",
+    "/dashboard/analytics/{name}.csv",  # downloads (tests/dashboard/test_analytics.py)
 }
 
 

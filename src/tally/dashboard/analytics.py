@@ -163,7 +163,7 @@ def mrr_figure(session: Session, account_id: str, today: date) -> Figure:
         "with a fixed or seat price and its MRR shows here.",
         charts=charts,
         headlines=headlines,
-        more=("Billing schedules", HOME + "/schedules"),
+        more=("Billing schedules", HOME + "/billing-schedules"),
     )
 
 
