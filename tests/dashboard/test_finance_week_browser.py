@@ -119,6 +119,22 @@ def test_a_finance_leads_week(
         "awaiting-payment": (count(2), pounds(awaiting)),
         "overdue": (count(1), pounds(week.overdue_gross)),
     }
+    # The analytics below the cards: what is owed by age (the overdue invoice is 15 days past
+    # due, the other not yet due), and the overdue invoice with its days.
+    aging = page.locator("#figure-receivables-aging")
+    expect(aging.locator(".analytics-headlines")).to_contain_text(pounds(awaiting))
+    expect(aging.locator(".analytics-headlines")).to_contain_text(count(2))
+    buckets = {
+        cells[1]: cells[3]
+        for row in aging.locator("tbody tr").all()
+        if (cells := [cell.text_content() or "" for cell in row.locator("td").all()])
+    }
+    assert buckets["1-30 days"] == pounds(week.overdue_gross)
+    assert buckets["Total"] == pounds(awaiting)
+    overdue_rows = page.locator("#figure-overdue-invoices-table tbody tr")
+    expect(overdue_rows).to_have_count(1)
+    expect(overdue_rows.first).to_contain_text(week.overdue_number)
+    expect(overdue_rows.first.locator("td").nth(3)).to_have_text("15")
     assert_accessible(page)
 
     # The Overdue card lists the overdue invoice, and only it.
