@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Final
 
 from tally.catalog.price_schemas import OveragesFrequency, ProrationStrategy
+from tally.credits.schemas import CreditType, TransactionType
 from tally.models import (
     ActivityOrigin,
     ActorType,
@@ -302,6 +303,14 @@ LABELS: Final[dict[type[Enum], dict[str, str]]] = {
         "PAYMENT_SUCCEEDED": "Payment succeeded",
         "PAYMENT_FAILED": "Payment failed",
         "INVOICE_UNCOLLECTIBLE": "Invoice uncollectible",
+    },
+    CreditType: {
+        "CASH": "Cash",
+        "USAGE": "Usage",
+    },
+    TransactionType: {
+        "DEBIT": "Debit",
+        "CREDIT": "Credit",
     },
     UserState: {
         "ACTIVE": "Active",

@@ -110,13 +110,16 @@ def format_day(value: date | datetime | str | None, locale: str, zone: str = "UT
     return format_date(value, "medium", locale=locale)
 
 
-def format_when(value: datetime | None, locale: str, zone: str = "UTC") -> str:
-    """A moment as the account reads it: its day and time in the account's time zone."""
+def format_when(
+    value: datetime | None, locale: str, zone: str = "UTC", *, seconds: bool = False
+) -> str:
+    """A moment as the account reads it: its day and time in the account's time zone (to
+    the second for `seconds`: usage events)."""
     if value is None:
         return "\u2014"
     local = _moment(value, zone)
     day = format_date(local, "medium", locale=locale)
-    return f"{day}, {format_time(local, 'short', locale=locale)}"
+    return f"{day}, {format_time(local, 'medium' if seconds else 'short', locale=locale)}"
 
 
 @pass_context
@@ -127,6 +130,11 @@ def _day(context: Context, value: date | datetime | str | None) -> str:
 @pass_context
 def _when(context: Context, value: datetime | None) -> str:
     return format_when(value, *_reader(context))
+
+
+@pass_context
+def _instant(context: Context, value: datetime | None) -> str:
+    return format_when(value, *_reader(context), seconds=True)
 
 
 def csrf_field(viewer: sessions.Viewer) -> Markup:
@@ -144,6 +152,7 @@ def environment() -> Environment:
         auto_reload=False,
     )
     env.filters["when"] = _when  # a moment: "7 Dec 2026, 15:04" (en_GB), in the account's zone
+    env.filters["instant"] = _instant  # to the second: "7 Dec 2026, 15:04:05"
     env.filters["day"] = _day  # a day: "7 Dec 2026" (en_GB), "07.12.2026" (de_DE)
     env.filters["label"] = label  # a code in words: IN_PROGRESS -> "In progress"
     env.filters["percent"] = format_percent  # a fraction (0.2) as people read it ("20%")
