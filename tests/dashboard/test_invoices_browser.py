@@ -75,7 +75,7 @@ def test_run_an_invoice_to_paid_then_grant_credits(
     page.click("button:text('Grant credits')")
     expect(page.locator("h1.page-title")).to_have_text("Credits of Acme Rockets Ltd")
     expect(page.locator("p.notice")).to_have_text("Credits granted.")
-    expect(page.locator("table.ledger")).to_contain_text("GRANT")
+    expect(page.locator("table.ledger")).to_contain_text("Granted")
     expect(page.locator("section.balance")).to_contain_text("Launch credits")
     screenshot(page, "credits-customer")
     page.click("text=All credits")
