@@ -97,5 +97,5 @@ def test_edit_a_prices_tiers_and_a_schedules_phase(
     expect(page.locator("section.phase")).to_have_count(2)
     second = page.locator("section.phase[data-phase='1']")
     expect(second).to_contain_text("Second half")
-    expect(second).to_contain_text("2024-07-01 to 2024-12-31")
+    expect(second).to_contain_text("1 Jul 2024 to 31 Dec 2024")
     expect(second).to_contain_text("Renewal discount")

@@ -49,10 +49,10 @@ def test_run_an_invoice_to_paid_then_grant_credits(
 
     page.click("button:text('Finalize')")
     expect(page.locator("p.notice")).to_contain_text("Invoice finalized")
-    expect(page.locator("#invoice-status")).to_have_text("FINAL")
+    expect(page.locator("#invoice-status")).to_have_text("Final")
     number = page.locator("h1.page-title").inner_text().removeprefix("Invoice ")
     page.click("button:text('Mark as sent')")
-    expect(page.locator("#invoice-status")).to_have_text("SENT")
+    expect(page.locator("#invoice-status")).to_have_text("Sent")
     page.select_option("#paymentStatus", "PAID")
     page.click("button:text('Update payment status')")
     expect(page.locator("#payment-status")).to_have_text("Paid")

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 import tally.models
-from tally.db import Database
 from tally.dashboard.labels import LABELS, label
+from tally.db import Database
 from tests.dashboard.helpers import Merchant
 from tests.dashboard.reading import World, get, world
 from tests.support.api_client import ApiClient
