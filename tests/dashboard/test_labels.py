@@ -27,7 +27,12 @@ MODEL_ENUMS = sorted(
 )
 
 
-@pytest.mark.parametrize("kind", MODEL_ENUMS, ids=lambda kind: kind.__name__)
+# The models' enums, and the others the dashboard shows (price form choices, event types ...).
+@pytest.mark.parametrize(
+    "kind",
+    sorted(set(MODEL_ENUMS) | set(LABELS), key=lambda k: k.__name__),
+    ids=lambda k: k.__name__,
+)
 def test_every_enum_of_the_models_has_words_for_every_value(kind: type[enum.Enum]) -> None:
     assert kind in LABELS, f"{kind.__name__} has no labels in tally/dashboard/labels.py"
     table = LABELS[kind]
