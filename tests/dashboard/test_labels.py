@@ -86,6 +86,7 @@ def test_the_main_pages_print_words_not_codes(
     assert "INV-WORDS-1 Acme Rockets Ltd Sent Partially paid" in invoices
     in_progress, _ = get(dashboard, f"/dashboard/invoices/{made.in_progress_id}")
     assert "Invoice In progress" in in_progress  # its heading: no number, not "Draft"
+    assert "Draft" not in in_progress  # nor its document's preview
     partly_paid, _ = get(dashboard, f"/dashboard/invoices/{made.partly_paid_id}")
     assert "Partially paid" in partly_paid
     customer, _ = get(dashboard, f"/dashboard/customers/{made.customer_id}")

@@ -312,6 +312,15 @@ def _invoice_page(
         logged = recent(session, viewer.account_id, invoice.id)
         payments = invoice_section(session, viewer.account_id, invoice)
         collection = collection_view.invoice_section(session, viewer.account_id, invoice)
+    # The merchant's preview: an invoice still being billed reads "In progress", never "Draft"
+    # (the customer's document calls any unnumbered invoice a draft).
+    if facts["status"] == InvoiceStatus.IN_PROGRESS.value:
+        words = label(InvoiceStatus.IN_PROGRESS)
+        document = replace(
+            document,
+            number=document.number if facts["number"] else words,
+            status=words if document.status else None,
+        )
     body = documents.document_body(replace(document, portal_url=None, pay_url=None))
     return render(
         request,
