@@ -7,9 +7,11 @@ import re
 
 from fastapi.testclient import TestClient
 
-from tally.db import Database
+from tally.db import Database, new_id
+from tally.schedules.queries import schedule_names
 from tests.dashboard.helpers import Merchant
 from tests.dashboard.reading import CUSTOMER, SCHEDULE, World, get, links_to, world
+from tests.invoices.helpers import counting_statements
 from tests.schedules.helpers import created, schedule_body
 from tests.support.api_client import ApiClient
 
@@ -91,3 +93,26 @@ def test_a_labelled_schedule_goes_by_its_label(
     _, links = get(dashboard, "/dashboard/billing-schedules")
     assert links_to(links, f"/dashboard/billing-schedules/{labelled}") == ["2024 deal"]
     assert links_to(links, f"/dashboard/billing-schedules/{made.schedule_id}") == [SCHEDULE]
+
+
+def test_schedules_are_named_in_one_query(
+    database: Database, api: ApiClient, merchant: Merchant
+) -> None:
+    account_id = merchant.account.account_id
+    made = world(database, api, account_id)
+    second = created(
+        api.post("/api/billing-schedules", json=schedule_body(made.customer_id, [made.price_id]))
+    )["id"]
+    labelled = created(
+        api.post(
+            "/api/billing-schedules",
+            json=schedule_body(made.customer_id, [made.price_id], label="Pilot"),
+        )
+    )["id"]
+    wanted = [made.schedule_id, second, labelled, None]
+    with database.session(write=False) as session, counting_statements(database) as statements:
+        names = schedule_names(session, account_id, wanted)
+    assert names == {made.schedule_id: SCHEDULE, second: SCHEDULE, labelled: "Pilot"}
+    assert len([sql for sql in statements if sql.lstrip().upper().startswith("SELECT")]) == 1
+    with database.session(write=False) as session:  # another account's: nothing
+        assert schedule_names(session, new_id(), [made.schedule_id]) == {}
