@@ -75,7 +75,7 @@ LABELS: Final[dict[type[Enum], dict[str, str]]] = {
     },
     DiscountType: {
         "PERCENTAGE": "Percentage",
-        "NOMINAL": "Nominal",
+        "NOMINAL": "Fixed amount",
     },
     RecurrencePreference: {
         "CONTINUE_FROM_PREVIOUS_PHASE": "Continue from the previous phase",
