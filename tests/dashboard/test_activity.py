@@ -67,7 +67,7 @@ def test_the_invoice_and_customer_pages_show_who_did_what(
     voided_entry, finalized_entry = _entries(section)
     assert merchant.email in voided_entry
     assert "API key default" in finalized_entry
-    assert "<code>status</code>: FINAL &rarr; VOIDED" in voided_entry
+    assert "<code>status</code>: Final &rarr; Voided" in voided_entry
     assert "<code>balance</code>: 270.00 &rarr; 0.00" in voided_entry
     assert "Customer updated" not in section  # the customer's own entries stay on its page
 
@@ -122,7 +122,7 @@ def test_the_section_shows_the_newest_twenty(dashboard: TestClient, api: ApiClie
 def test_nothing_recorded_yet(dashboard: TestClient, api: ApiClient) -> None:
     customer = new_customer(api, "Quiet Ltd")
     section = _activity(dashboard.get(f"{CUSTOMERS}/{customer['id']}").text)
-    assert "Nothing recorded yet." in section
+    assert "Nothing recorded yet:" in section
 
 
 def test_api_keys_and_passwords_are_logged_without_their_secrets(

@@ -5,7 +5,7 @@ form without the session's CSRF token changes nothing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -60,9 +60,10 @@ def test_the_invoice_page_shows_its_dunning_and_pauses_and_resumes_it(
     page = dashboard.get(f"/dashboard/invoices/{invoice_id}")
     assert page.status_code == 200
     assert '<h2 id="collection-title">Collection</h2>' in page.text
-    assert '<span class="badge" id="dunning-status">SCHEDULED</span>' in page.text
-    assert f'<dd id="next-attempt">{retry}</dd>' in page.text
-    assert "FAILED: Your card was declined." in page.text
+    assert '<span class="badge" id="dunning-status">Scheduled</span>' in page.text
+    day = date.fromisoformat(retry)  # the account's locale (en_GB): "9 Dec 2026"
+    assert f'<dd id="next-attempt">{day.day} {day:%b %Y}</dd>' in page.text
+    assert "Failed: Your card was declined." in page.text
     assert "Pause collection" in page.text and 'id="dunning-paused"' not in page.text
 
     # Without the session's CSRF token: refused, nothing paused.

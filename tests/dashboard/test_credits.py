@@ -81,7 +81,7 @@ def test_a_customers_balances_and_ledger(dashboard: TestClient, api: ApiClient) 
             assert f'data-entry="{entry["id"]}"' in page.text
     assert "Usage: Verifications" in page.text and "Cash: GBP" in page.text
     assert cash["id"] in page.text and usage["id"] in page.text
-    assert "GRANT" in page.text
+    assert "Granted" in page.text
 
 
 def test_another_accounts_customer_is_not_found(

@@ -80,7 +80,7 @@ def test_edit_a_prices_tiers_and_a_schedules_phase(
 
     page.goto(f"{base}/dashboard/billing-schedules/{schedule_id}")
     page.click("a:text-is('Edit')")
-    expect(page.locator("h1")).to_have_text("Edit billing schedule: Acme Ltd")
+    expect(page.locator("h1")).to_contain_text("Edit billing schedule: Acme Ltd \u2014 ")
     expect(page.locator("[name='phase-0-end_date']")).to_have_value("2024-12-31")
     page.fill("[name='phase-0-end_date']", "2024-06-30")
     page.click("text=Add a phase")
@@ -97,5 +97,5 @@ def test_edit_a_prices_tiers_and_a_schedules_phase(
     expect(page.locator("section.phase")).to_have_count(2)
     second = page.locator("section.phase[data-phase='1']")
     expect(second).to_contain_text("Second half")
-    expect(second).to_contain_text("2024-07-01 to 2024-12-31")
+    expect(second).to_contain_text("1 Jul 2024 to 31 Dec 2024")
     expect(second).to_contain_text("Renewal discount")

@@ -59,7 +59,7 @@ def test_a_percentage_price_reads_as_a_percentage(dashboard: TestClient, api: Ap
         "structure": linear(metric["id"], pricePerUnit="0.025", isPricePercentage=True),
     }
     created(api.post("/api/prices", json=body))
-    assert "Payment fee: 2.5% of usage" in page(dashboard, "/dashboard/catalog")
+    assert "Payment fee</a>: 2.5% of usage" in page(dashboard, "/dashboard/catalog")
 
 
 def test_half_a_penny_rounds_up_on_every_dashboard_page(

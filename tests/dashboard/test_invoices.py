@@ -76,7 +76,7 @@ def test_the_list_filters_as_the_api_does_and_sums_per_currency(
     assert [(t["currency"], t["invoiceCount"]) for t in summary] == [("EUR", 1), ("GBP", 1)]
 
     finals = dashboard.get("/dashboard/invoices", params={"invoiceStatus": "FINAL"})
-    assert gbp not in finals.text and "No invoices match." in finals.text
+    assert gbp not in finals.text and "No invoices match these filters." in finals.text
 
 
 def test_the_list_pages_through_every_invoice(

@@ -82,7 +82,7 @@ def test_the_explorer_shows_the_accounts_events_with_their_customers(
         assert "unmapped" not in listed[event_id]
     assert "unmapped" in listed[ghost] and "/dashboard/customers/" not in listed[ghost]
     # Local time (UTC here), and the properties as compact JSON.
-    assert "2024-05-01 10:00:00 UTC" in listed[mapped]
+    assert "1 May 2024, 10:00:00" in listed[mapped]
     assert '{"region": "eu", "tokens": 12}' in html.unescape(listed[mapped])
 
 
@@ -141,7 +141,7 @@ def test_event_type_times_and_event_id_each_narrow_the_list(
     }
     text = page(dashboard, eventId=early)
     assert {key for key, _ in ROW.findall(text)} == {early}
-    assert "2024-05-01 11:00:00 BST" in text  # shown in the account's time
+    assert "1 May 2024, 11:00:00" in text  # shown in the account's time (BST)
     assert shown(dashboard, eventId="order-77/line-1") == {with_key}
     assert shown(dashboard, eventId="no-such-event") == set()
 

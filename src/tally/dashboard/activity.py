@@ -8,6 +8,7 @@ Values are turned into short plain text here; the template escapes them like any
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tally.activity import queries
+from tally.dashboard.labels import label
 from tally.models import ActorType
+from tally.schedules.queries import schedule_names
 
 SHOWN = 20
 MAX_VALUE = 160  # characters of one value before it is cut
@@ -36,6 +39,31 @@ class ActivityRow:
     summary: str
     reason: str | None
     changes: list[Change]
+    # What the entry is about, as a link to its page (None: a thing without a page).
+    link: str | None = None
+    link_text: str = ""
+
+
+# The pages of what entries are about: object type -> (words, path of object id, target id).
+PAGES: dict[str, tuple[str, Callable[[str, str | None], str | None]]] = {
+    "INVOICE": ("Invoice", lambda id_, _: f"/dashboard/invoices/{id_}"),
+    "CUSTOMER": ("Customer", lambda id_, _: f"/dashboard/customers/{id_}"),
+    "BILLING_SCHEDULE": ("Billing schedule", lambda id_, _: f"/dashboard/billing-schedules/{id_}"),
+    "PRODUCT": ("Product", lambda id_, _: f"/dashboard/catalog/products/{id_}"),
+    "PRICE": (
+        "Price",
+        lambda id_, product: (
+            f"/dashboard/catalog/products/{product}#price-{id_}" if product else None
+        ),
+    ),
+    "CREDIT_GRANT": (
+        "Credit grant",
+        lambda id_, customer: (
+            f"/dashboard/credits/customers/{customer}#grant-{id_}" if customer else None
+        ),
+    ),
+    "TAX_RATE": ("Tax rate", lambda id_, _: f"/dashboard/catalog/tax-rates/{id_}"),
+}
 
 
 def _text(value: Any) -> str:
@@ -43,6 +71,8 @@ def _text(value: Any) -> str:
         return "\u2014"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, str) and value.isupper() and value.replace("_", "").isalpha():
+        return label(value)  # a code (status, frequency ...) in words, when it reads one way
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "\u2026"
 
@@ -56,8 +86,26 @@ def _who(logged: queries.Logged) -> str:
     return "Tally"
 
 
+def _link(entry: Any, names: dict[str, str]) -> dict[str, Any]:
+    page = PAGES.get(entry.object_type)
+    if page is None:
+        return {}
+    words, path = page
+    return {
+        "link": path(entry.object_id, entry.target_id),
+        "link_text": names.get(entry.object_id, words),
+    }
+
+
 def recent(session: Session, account_id: str, entity_id: str) -> list[ActivityRow]:
-    """The newest `SHOWN` entries about `entity_id`, newest first."""
+    """The newest `SHOWN` entries about `entity_id`, newest first, each linking to the page
+    of what it is about (schedules by name: one more query for all of them)."""
+    entries = queries.about(session, account_id, entity_id, limit=SHOWN)
+    names = schedule_names(
+        session,
+        account_id,
+        [e.entry.object_id for e in entries if e.entry.object_type == "BILLING_SCHEDULE"],
+    )
     return [
         ActivityRow(
             when=logged.entry.created_at,
@@ -74,6 +122,7 @@ def recent(session: Session, account_id: str, entity_id: str) -> list[ActivityRo
                 for change in logged.entry.changes
                 if isinstance(change, dict)
             ],
+            **_link(logged.entry, names),
         )
-        for logged in queries.about(session, account_id, entity_id, limit=SHOWN)
+        for logged in entries
     ]

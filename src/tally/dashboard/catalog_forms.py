@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from tally.dashboard.labels import label
 from tally.dashboard.sessions import Viewer
 from tally.dashboard.web import HOME, render
 from tally.exceptions import Conflict, TallyError
@@ -88,7 +89,13 @@ def from_service(
 
 
 def options(values: list[str]) -> list[tuple[str, str]]:
-    return [(value, value.replace("_", " ").capitalize()) for value in values]
+    """(code, words) for a <select>: `labels`' words where the code reads one way."""
+    return [(value, _words(value)) for value in values]
+
+
+def _words(code: str) -> str:
+    words = label(code)
+    return words if words != code else code.replace("_", " ").capitalize()
 
 
 def compact(data: dict[str, Any]) -> dict[str, Any]:

@@ -164,8 +164,8 @@ def _credits_page(
             "currency": grant.currency,
             "amount": _amount(grant, grant.amount),
             "balance": _amount(grant, balances[grant.id]),
-            "effective_date": grant.effective_date.isoformat(),
-            "expiry_date": grant.expiry_date.isoformat() if grant.expiry_date else "\u2014",
+            "effective_date": grant.effective_date,
+            "expiry_date": grant.expiry_date,
         }
         for grant in page.rows
     ]

@@ -294,6 +294,9 @@ def customer_page(
         alias_rows=alias_rows,
         parent=parent,
         schedules=customer_schedules,
+        schedule_names=schedule_queries.schedule_names(
+            session, account_id, [s.id for s in customer_schedules]
+        ),
         invoices=customer_invoices,
         balances=balances(session, account_id, customer, today),
         payments=customer_section(session, request.app.state.settings, account_id, customer.id),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -28,6 +29,7 @@ from tally.customers.queries import customer_choices
 from tally.dashboard import collection as collection_view
 from tally.dashboard import sessions
 from tally.dashboard.activity import recent
+from tally.dashboard.labels import choices, label
 from tally.dashboard.payments_view import METHODS, invoice_section
 from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer, render
 from tally.db import REQUEST_STATE, TRACE_ID, Database
@@ -49,6 +51,7 @@ from tally.invoices.schemas import PaymentStatusIn
 from tally.models import Invoice, InvoiceStatus, PaymentStatus
 from tally.models.scoped import get_account
 from tally.ops.logging import request_id
+from tally.schedules.queries import schedule_names
 from tally.settings import Settings
 
 INVOICES = HOME + "/invoices"
@@ -131,8 +134,7 @@ def _payment_badge(invoice: Invoice, today: date) -> tuple[str, str]:
         return ("Paid", "badge-paid")
     if invoice_is_overdue(invoice, today):  # the list's `overdue` filter, for one row
         return ("Overdue", "badge-overdue")
-    label = invoice.payment_status.value.replace("_", " ").capitalize()
-    return (label, "badge-outstanding")
+    return (label(invoice.payment_status), "badge-outstanding")
 
 
 def _row(invoice: Invoice, today: date) -> dict[str, Any]:
@@ -141,10 +143,11 @@ def _row(invoice: Invoice, today: date) -> dict[str, Any]:
         "id": invoice.id,
         "number": invoice.invoice_number,
         "customer": invoice.customer_legal_company_name,
-        "status": invoice.status.value,
+        "customer_id": invoice.customer_id,
+        "status": invoice.status,
         "payment": _payment_badge(invoice, today),
-        "invoice_date": fmt.day(invoice.invoice_date) if invoice.invoice_date else "\u2014",
-        "due_date": fmt.day(invoice.due_date) if invoice.due_date else "\u2014",
+        "invoice_date": invoice.invoice_date,
+        "due_date": invoice.due_date,
         "gross_total": fmt.money(invoice.gross_total),
     }
 
@@ -191,12 +194,14 @@ def invoice_list(request: Request, viewer: SignedInViewer, session: DbSession) -
     today = local_today(get_account(session, viewer.account_id).timezone)
     context: dict[str, Any] = {
         "query": {name: query.get(name, "") for name in (*TEXT_FILTERS, *DATE_FILTERS)},
-        "statuses": list(InvoiceStatus),
-        "payment_statuses": list(PaymentStatus),
+        "statuses": choices(InvoiceStatus),
+        "payment_statuses": choices(PaymentStatus),
         "customers": customer_choices(session, viewer.account_id, archived=True),
         "date_filters": DATE_LABELS,
         "rows": [],
         "totals": [],
+        "by_status": [],
+        "narrowed": False,
         "newer": None,
         "older": None,
         "error": None,
@@ -226,16 +231,29 @@ def invoice_list(request: Request, viewer: SignedInViewer, session: DbSession) -
             status_code=422,
             **context,
         )
-    totals = service.summary(session, viewer.account_id, filters, today)
+    by_status = service.summary_by_status(session, viewer.account_id, filters, today)
     context["rows"] = [_row(invoice, today) for invoice in page.rows]
-    context["totals"] = [
+    context["by_status"] = [
         {
+            "status": t.status,
             "currency": t.currency,
             "count": t.invoice_count,
             "gross_total": documents.Formatter(t.currency).money(t.gross_total),
+            "link": "?" + urlencode({**narrowed, "invoiceStatus": t.status.value}),
         }
-        for t in totals
+        for t in by_status
     ]
+    context["totals"] = [
+        {
+            "currency": currency,
+            "count": sum(t.invoice_count for t in by_status if t.currency == currency),
+            "gross_total": documents.Formatter(currency).money(
+                sum((t.gross_total for t in by_status if t.currency == currency), Decimal(0))
+            ),
+        }
+        for currency in sorted({t.currency for t in by_status})
+    ]
+    context["narrowed"] = bool(narrowed)
     if page.pagination.after:
         context["older"] = "?" + urlencode({**narrowed, "after": page.pagination.after})
     if page.pagination.before:
@@ -285,10 +303,25 @@ def _invoice_page(
             "customer": invoice.customer_legal_company_name,
             "customer_id": invoice.customer_id,
             "emails": list(invoice.customer_emails or []),
+            "schedule_id": invoice.billing_schedule_id,
+            "schedule": schedule_names(
+                session, viewer.account_id, [invoice.billing_schedule_id]
+            ).get(invoice.billing_schedule_id or "")
+            if invoice.billing_schedule_id
+            else None,
         }
         logged = recent(session, viewer.account_id, invoice.id)
         payments = invoice_section(session, viewer.account_id, invoice)
         collection = collection_view.invoice_section(session, viewer.account_id, invoice)
+    # The merchant's preview: an invoice still being billed reads "In progress", never "Draft"
+    # (the customer's document calls any unnumbered invoice a draft).
+    if facts["status"] == InvoiceStatus.IN_PROGRESS.value:
+        words = label(InvoiceStatus.IN_PROGRESS)
+        document = replace(
+            document,
+            number=document.number if facts["number"] else words,
+            status=words if document.status else None,
+        )
     body = documents.document_body(replace(document, portal_url=None, pay_url=None))
     return render(
         request,
@@ -304,7 +337,7 @@ def _invoice_page(
         payments=payments,
         payment_methods=METHODS,
         collection=collection,
-        payment_statuses=list(PaymentStatus),
+        payment_statuses=choices(PaymentStatus),
         error=error,
         done=DONE.get(done or ""),
     )
@@ -377,7 +410,7 @@ def confirm_void(request: Request, invoice_id: str, viewer: SignedInViewer, db: 
             "id": invoice.id,
             "number": invoice.invoice_number,
             "customer": invoice.customer_legal_company_name,
-            "status": invoice.status.value,
+            "status": invoice.status,
             "gross_total": documents.Formatter(invoice.currency).money(invoice.gross_total),
         }
     return render(

@@ -7,24 +7,26 @@ when the account has it connected."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
 from tally.core.formatting import format_money
+from tally.dashboard.labels import choices, label
 from tally.exceptions import PaymentProviderUnavailable
 from tally.models import Invoice, InvoiceStatus, PaymentMethod, PaymentProviderName
 from tally.payments import balances, connections, queries
 from tally.payments.providers import SavedMethod
 from tally.settings import Settings
 
-METHODS = [(method.value, method.value.replace("_", " ").capitalize()) for method in PaymentMethod]
+METHODS = choices(PaymentMethod)
 
 
 @dataclass(frozen=True)
 class PaymentRow:
     id: str
-    paid_on: str
+    paid_on: date
     origin: str
     method: str
     reference: str
@@ -47,11 +49,9 @@ def invoice_section(session: Session, account_id: str, invoice: Invoice) -> Invo
         rows.append(
             PaymentRow(
                 id=payment.id,
-                paid_on=payment.paid_on.isoformat(),
-                origin=payment.origin.value,
-                method=payment.method.value.replace("_", " ").capitalize()
-                if payment.method
-                else "\u2014",
+                paid_on=payment.paid_on,
+                origin=label(payment.origin),
+                method=label(payment.method),
                 reference=payment.reference or "",
                 amount=format_money(payment.amount, payment.currency),
                 refunded=format_money(payment.refunded_amount, payment.currency),

@@ -88,6 +88,9 @@ def schedules(
         notice=notice(done),
         schedules=rows,
         customers=names,
+        schedule_names=schedule_queries.schedule_names(
+            session, viewer.account_id, [s.id for s in rows]
+        ),
         archived=archived,
     )
 
@@ -131,6 +134,9 @@ def _schedule_page(
         error=error,
         schedule=view,
         customer_name=names.get(schedule.customer_id, schedule.customer_id),
+        schedule_name=schedule_queries.schedule_names(
+            session, viewer.account_id, [schedule.id]
+        ).get(schedule.id, ""),
         prices=prices,
         tax_rates=tax_rates,
         describe=describe,
@@ -139,8 +145,15 @@ def _schedule_page(
 
 
 @router.get("/new")
-def new_schedule(request: Request, viewer: SignedInViewer, session: DbSession) -> Response:
-    values = {"is_draft": "on", "phase_count": "1"}
+def new_schedule(
+    request: Request,
+    viewer: SignedInViewer,
+    session: DbSession,
+    customer_id: Annotated[str | None, Query(alias="customerId")] = None,
+) -> Response:
+    """The create form; `customerId` (a customer page's "Add a billing schedule") chooses
+    the customer (one not the account's simply matches no choice)."""
+    values = {"is_draft": "on", "phase_count": "1", "customer_id": customer_id or ""}
     return _form(request, session, viewer, values, Problems(), 1)
 
 

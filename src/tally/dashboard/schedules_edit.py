@@ -36,6 +36,7 @@ from tally.exceptions import Conflict, InvalidRequest, NotFound
 from tally.models import BillingSchedule
 from tally.schedules import presenters
 from tally.schedules import service as schedule_service
+from tally.schedules.queries import schedule_names
 from tally.schedules.schemas import ScheduleUpdate
 from tally.tax import queries as tax_queries
 
@@ -226,6 +227,8 @@ def _edit_form(
     edit = {
         "id": view["id"],
         "customer_name": names.get(view["customerId"], view["customerId"]),
+        "customer_id": view["customerId"],
+        "name": schedule_names(session, viewer.account_id, [view["id"]]).get(view["id"], ""),
         "label": view.get("label"),
         "status": view["status"],
         "price_ids": _billed(view["phases"]),

@@ -18,7 +18,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tally.core.clock import utcnow
+from tally.core.formatting import DEFAULT_LOCALE
 from tally.core.hashing import hash_token
+from tally.core.i18n import language_of, locale_for
 from tally.dashboard.users import PasswordCheck
 from tally.models import Account, DashboardSession, MerchantUser
 
@@ -49,6 +51,9 @@ class Viewer:
     account_name: str
     csrf_token: str
     expires_at: datetime
+    # How the account reads dates: its language in its country's conventions, its time zone.
+    locale: str = DEFAULT_LOCALE
+    timezone: str = "UTC"
 
 
 def sign_in(
@@ -85,7 +90,14 @@ def viewer(session: Session, token: str, now: datetime | None = None) -> Viewer 
     if not token:
         return None
     row = session.execute(
-        select(DashboardSession, MerchantUser.email, Account.name)
+        select(
+            DashboardSession,
+            MerchantUser.email,
+            Account.name,
+            Account.language,
+            Account.country,
+            Account.timezone,
+        )
         .join(MerchantUser, MerchantUser.id == DashboardSession.user_id)
         .join(Account, Account.id == DashboardSession.account_id)
         .where(
@@ -97,7 +109,7 @@ def viewer(session: Session, token: str, now: datetime | None = None) -> Viewer 
     ).one_or_none()
     if row is None:
         return None
-    found, email, account_name = row
+    found, email, account_name, language, country, timezone = row
     return Viewer(
         session_id=found.id,
         user_id=found.user_id,
@@ -106,6 +118,8 @@ def viewer(session: Session, token: str, now: datetime | None = None) -> Viewer 
         account_name=account_name,
         csrf_token=found.csrf_secret,
         expires_at=found.expires_at,
+        locale=locale_for(language_of(None, language), country),
+        timezone=timezone,
     )
 
 

@@ -66,7 +66,7 @@ class FilterErrors(Exception):
 @dataclass(frozen=True)
 class EventRow:
     id: str
-    at: str  # local time, as people read it
+    at: datetime  # in the account's time zone (the page prints it)
     at_utc: str  # ISO 8601, for <time datetime>
     alias: str
     customer_id: str | None
@@ -157,7 +157,7 @@ def event_rows(
         rows.append(
             EventRow(
                 id=event.id,
-                at=local.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                at=local,
                 at_utc=event.event_timestamp.isoformat(),
                 alias=event.customer_alias,
                 customer_id=customer_id,
@@ -188,6 +188,7 @@ def events_explorer(request: Request, viewer: SignedInViewer, session: DbSession
         "newer": None,
         "older": None,
         "errors": {},
+        "narrowed": bool(narrowed),
     }
     try:
         statement = explorer_query(session, viewer.account_id, query, zone)

@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
+from babel.dates import format_date
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
@@ -171,7 +172,7 @@ def customer_months(
     return [
         MonthRow(
             key=first.strftime("%Y-%m"),
-            label=first.strftime("%B %Y"),
+            label=format_date(first, "MMMM y", locale=fmt.locale),
             period=fmt.period(first, last) or "",
             total=Value.of(totals.get((metric.id, index), queries.ZERO)),
             events_url=_events_url(metric, customer_id, first),
@@ -232,7 +233,7 @@ def metric_values(request: Request, viewer: SignedInViewer, session: DbSession) 
     if customer_id:
         require_customer(session, viewer.account_id, customer_id)
         context["customer_name"] = dict(context["customers"])[customer_id]
-    fmt = Formatter(account.currency)
+    fmt = Formatter(account.currency, viewer.locale)  # days as the account reads them
     try:
         if customer_id:
             months = month_range(query, this_month)
@@ -242,7 +243,7 @@ def metric_values(request: Request, viewer: SignedInViewer, session: DbSession) 
         else:
             month = one_month(query, this_month)
             context["customer_rows"] = customers_in_month(session, metric, month)
-            context["month_label"] = month.strftime("%B %Y")
+            context["month_label"] = format_date(month, "MMMM y", locale=fmt.locale)
             context["query"]["month"] = month.strftime("%Y-%m")
     except FilterErrors as invalid:
         context["errors"] = invalid.errors

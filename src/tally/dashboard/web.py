@@ -17,20 +17,24 @@ Interface for the dashboard's sections (built on this):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.dates import format_date, format_time
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import iter_route_contexts
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from tally.api.deps import get_database
-from tally.core.formatting import format_percent
+from tally.core.formatting import DEFAULT_LOCALE, format_percent
 from tally.dashboard import sessions
+from tally.dashboard.labels import label
 from tally.dashboard.security import SESSION_COOKIE
 from tally.db import Database
 
@@ -74,8 +78,63 @@ class SignInRequired(Exception):
 # --- templates and navigation ----------------------------------------------------------------
 
 
-def _when(value: datetime | None) -> str:
-    return value.strftime("%d %b %Y, %H:%M UTC") if value else "\u2014"
+# --- dates, times and codes as the account reads them -----------------------------------------
+# One format per account: its locale's medium date ("7 Dec 2026" en_GB, "Dec 7, 2026" en_US,
+# "07.12.2026" de_DE), moments in its time zone with the locale's short time. The viewer
+# (`sessions.Viewer`) carries both; pages without one (sign-in, errors) read en_GB in UTC.
+
+
+def _reader(context: Context) -> tuple[str, str]:
+    viewer = context.get("viewer")
+    if isinstance(viewer, sessions.Viewer):
+        return viewer.locale, viewer.timezone
+    return DEFAULT_LOCALE, "UTC"
+
+
+def _moment(value: datetime, zone: str) -> datetime:
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        return aware.astimezone(ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return aware
+
+
+def format_day(value: date | datetime | str | None, locale: str, zone: str = "UTC") -> str:
+    """A day as the account reads it; a moment's day in its time zone; ISO text parsed."""
+    if value is None or value == "":
+        return "\u2014"
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    if isinstance(value, datetime):
+        value = _moment(value, zone).date()
+    return format_date(value, "medium", locale=locale)
+
+
+def format_when(
+    value: datetime | None, locale: str, zone: str = "UTC", *, seconds: bool = False
+) -> str:
+    """A moment as the account reads it: its day and time in the account's time zone (to
+    the second for `seconds`: usage events)."""
+    if value is None:
+        return "\u2014"
+    local = _moment(value, zone)
+    day = format_date(local, "medium", locale=locale)
+    return f"{day}, {format_time(local, 'medium' if seconds else 'short', locale=locale)}"
+
+
+@pass_context
+def _day(context: Context, value: date | datetime | str | None) -> str:
+    return format_day(value, *_reader(context))
+
+
+@pass_context
+def _when(context: Context, value: datetime | None) -> str:
+    return format_when(value, *_reader(context))
+
+
+@pass_context
+def _instant(context: Context, value: datetime | None) -> str:
+    return format_when(value, *_reader(context), seconds=True)
 
 
 def csrf_field(viewer: sessions.Viewer) -> Markup:
@@ -92,7 +151,10 @@ def environment() -> Environment:
         lstrip_blocks=True,
         auto_reload=False,
     )
-    env.filters["when"] = _when
+    env.filters["when"] = _when  # a moment: "7 Dec 2026, 15:04" (en_GB), in the account's zone
+    env.filters["instant"] = _instant  # to the second: "7 Dec 2026, 15:04:05"
+    env.filters["day"] = _day  # a day: "7 Dec 2026" (en_GB), "07.12.2026" (de_DE)
+    env.filters["label"] = label  # a code in words: IN_PROGRESS -> "In progress"
     env.filters["percent"] = format_percent  # a fraction (0.2) as people read it ("20%")
     env.globals["csrf_field"] = csrf_field
     return env

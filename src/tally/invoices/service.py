@@ -188,6 +188,33 @@ def summary(
     ]
 
 
+@dataclass(frozen=True)
+class StatusTotals:
+    status: InvoiceStatus
+    currency: str
+    invoice_count: int
+    gross_total: Decimal
+
+
+def summary_by_status(
+    session: Session, account_id: str, filters: InvoiceFilters, today: date
+) -> list[StatusTotals]:
+    """`summary` split by status (the dashboard's list): per status and currency, in the
+    lifecycle's order, in one grouped query."""
+    gross = exact_sum(session, Invoice.gross_total)
+    rows = session.execute(
+        select(Invoice.status, Invoice.currency, func.count(), gross)
+        .where(Invoice.account_id == account_id, *_conditions(filters, today, session))
+        .group_by(Invoice.status, Invoice.currency)
+    )
+    order = {status: index for index, status in enumerate(InvoiceStatus)}
+    totals = [
+        StatusTotals(status, currency, count, round_money(total or ZERO, currency))
+        for status, currency, count, total in rows
+    ]
+    return sorted(totals, key=lambda t: (order[t.status], t.currency))
+
+
 def get_invoice(session: Session, account_id: str, invoice_id: str) -> Invoice:
     """The invoice with its line items and groups loaded (three queries)."""
     invoice = session.scalar(
