@@ -242,7 +242,7 @@ def test_a_finance_leads_week(
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Acme Rockets Ltd")
     rows.first.locator("a").first.click()
-    expect(page.locator("#invoice-status")).to_have_text("IN_PROGRESS")
+    expect(page.locator("#invoice-status")).to_have_text("In progress")
     # What billing must make of it: the month's fee, less the customer's credits, taxed.
     net = PLATFORM_FEE - LAUNCH_CREDITS
     tax = (net * VAT).quantize(Decimal("0.01"))
