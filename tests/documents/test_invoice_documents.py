@@ -222,13 +222,21 @@ def test_drafts_read_draft_and_voided_invoices_void(
         issue_date=date(2024, 6, 1),
     )
 
+    running = insert_invoice(
+        app.state.db, account.account_id, customer, status=InvoiceStatus.IN_PROGRESS
+    )
+
     draft_text = pdf_text(invoice_pdf(app, account.account_id, draft))
     voided_text = pdf_text(invoice_pdf(app, account.account_id, voided))
+    running_text = pdf_text(invoice_pdf(app, account.account_id, running))
 
     assert "Invoice\nDraft" in draft_text
     assert "Invoice date 1 Jun 2024" in draft_text  # not issued yet
     assert "INV-0001" in voided_text and "VOID" in voided_text
     assert "Draft" not in voided_text
+    # A period still running is not a draft (issue 21: "In progress", never "Draft").
+    assert "Invoice\nIn progress" in running_text
+    assert "Draft" not in running_text
 
 
 def test_reading_an_invoice_takes_the_same_queries_for_10_lines_as_for_100(

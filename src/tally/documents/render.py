@@ -67,7 +67,7 @@ STYLESHEET = "document.css"
 DocumentKind = Literal["invoice", "credit_note"]
 _TITLES: dict[DocumentKind, str] = {"invoice": N_("Invoice"), "credit_note": N_("Credit note")}
 # Status badges: the template translates them (the English word names the badge's CSS class).
-_VOID, _DRAFT = N_("Void"), N_("Draft")
+_VOID, _DRAFT, _IN_PROGRESS = N_("Void"), N_("Draft"), N_("In progress")
 
 
 # --- what a template sees ---------------------------------------------------------------
@@ -565,13 +565,19 @@ def _filename(number: str | None, identifier: str) -> str:
 
 
 def _status_badge(status: InvoiceStatus, has_number: bool) -> str | None:
-    """ "Void" on a voided document; "Draft" on a draft that has a number (without one, its
-    number already reads "Draft")."""
+    """ "Void" on a voided document; "Draft" on a draft that has a number, "In progress" on
+    an invoice whose period is still running (without a number, the number reads so)."""
     if status is InvoiceStatus.VOIDED:
         return _VOID
-    if status in (InvoiceStatus.DRAFT, InvoiceStatus.IN_PROGRESS) and has_number:
-        return _DRAFT
+    if has_number and status in (InvoiceStatus.DRAFT, InvoiceStatus.IN_PROGRESS):
+        return _unnumbered(status)
     return None
+
+
+def _unnumbered(status: object) -> str:
+    """What stands for the number of a document that has none yet: an in-progress invoice is
+    not a draft (its period has not ended)."""
+    return _IN_PROGRESS if status is InvoiceStatus.IN_PROGRESS else _DRAFT
 
 
 BilledDocument = TypeVar("BilledDocument", Invoice, CreditNote)
@@ -616,7 +622,7 @@ def _document(
     return Document(
         kind=kind,
         title=fmt.gettext(_TITLES[kind]),
-        number=number or fmt.gettext(_DRAFT),
+        number=number or fmt.gettext(_unnumbered(billed.status)),
         status=_status_badge(billed.status, number is not None),
         currency=billed.currency,
         locale=fmt.locale,

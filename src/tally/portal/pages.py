@@ -74,6 +74,7 @@ STATUS_LABELS = {
     "CANCELLED": N_("Cancelled"),
     "SUSPENDED": N_("Suspended"),
     "DRAFT": N_("Draft"),
+    "IN_PROGRESS": N_("In progress"),
     "EXHAUSTED": N_("Exhausted"),
     "EXPIRED": N_("Expired"),
 }
