@@ -34,11 +34,14 @@ from tally.dashboard.activity import recent
 from tally.dashboard.collection import customer_pause
 from tally.dashboard.customers_balances import balances
 from tally.dashboard.customers_form import (
+    LABELS,
     CustomerForm,
+    error_field,
     form_from_fields,
     form_from_view,
     payload,
 )
+from tally.dashboard.form_errors import Problems, from_service, from_validation
 from tally.dashboard.payments_view import customer_section
 from tally.dashboard.web import (
     HOME,
@@ -196,7 +199,7 @@ def _form_page(
     form: CustomerForm,
     *,
     customer: Customer | None = None,
-    errors: list[str] | None = None,
+    errors: Problems | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     return render(
@@ -206,7 +209,7 @@ def _form_page(
         active=CUSTOMERS,
         form=form,
         customer=customer,
-        errors=errors or [],
+        errors=errors or Problems(),
         parents=_parent_options(session, viewer.account_id, customer.id if customer else None),
         tax_statuses=list(TaxStatus),
         languages=language_choices(),
@@ -214,14 +217,6 @@ def _form_page(
         preferences=list(BillingPreference),
         status_code=status,
     )
-
-
-def _validation_errors(error: ValidationError) -> list[str]:
-    messages = []
-    for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"] if part != "body")
-        messages.append(f"{where}: {item['msg']}" if where else item["msg"])
-    return messages
 
 
 def _customer_in(form: CustomerForm) -> CustomerIn:
@@ -242,13 +237,13 @@ def create_customer(request: Request, posted: PostedForm, session: DbSession) ->
         created = customers.create_customer(session, viewer.account_id, _customer_in(form))
     except ValidationError as invalid:
         session.rollback()
-        return _form_page(
-            request, session, viewer, form, errors=_validation_errors(invalid), status=422
-        )
+        errors = from_validation(invalid, error_field, LABELS)
+        return _form_page(request, session, viewer, form, errors=errors, status=422)
     except TallyError as refused:
         session.rollback()
         status = 409 if isinstance(refused, Conflict) else 422
-        return _form_page(request, session, viewer, form, errors=[refused.message], status=status)
+        errors = from_service(refused, error_field, LABELS)
+        return _form_page(request, session, viewer, form, errors=errors, status=status)
     return RedirectResponse(f"{CUSTOMERS}/{created.id}?done=created", status_code=303)
 
 
@@ -342,7 +337,7 @@ def edit_customer(
             viewer,
             form,
             customer=customer,
-            errors=_validation_errors(invalid),
+            errors=from_validation(invalid, error_field, LABELS),
             status=422,
         )
     except TallyError as refused:
@@ -354,7 +349,7 @@ def edit_customer(
             viewer,
             form,
             customer=_customer(session, viewer.account_id, customer_id),
-            errors=[refused.message],
+            errors=from_service(refused, error_field, LABELS),
             status=status,
         )
     return RedirectResponse(f"{CUSTOMERS}/{customer.id}?done=updated", status_code=303)
