@@ -26,8 +26,9 @@ from tally.billing.scheduler import bill_account
 from tally.core.clock import local_today
 from tally.customers.queries import customer_choices
 from tally.dashboard import collection as collection_view
-from tally.dashboard import sessions
+from tally.dashboard import invoice_lines, sessions
 from tally.dashboard.activity import recent
+from tally.dashboard.form_errors import Problems
 from tally.dashboard.payments_view import METHODS, invoice_section
 from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer, render
 from tally.db import REQUEST_STATE, TRACE_ID, Database
@@ -55,6 +56,7 @@ INVOICES = HOME + "/invoices"
 PAGE_SIZE = 20
 
 router = APIRouter(prefix=INVOICES, include_in_schema=False)
+router.include_router(invoice_lines.router)  # a draft's lines, edited from its page
 Db = Annotated[Database, Depends(get_database)]
 
 # The list's filters: the API's query parameters, as the API names them.
@@ -84,6 +86,9 @@ DONE = {
     "refunded": "Refund recorded, with a credit note that documents it.",
     "collection-paused": "Automatic collection paused: no charge is made until it is resumed.",
     "collection-resumed": "Automatic collection resumed.",
+    "line-added": "Line added: the totals are recalculated.",
+    "line-changed": "Line saved: the totals are recalculated.",
+    "line-deleted": "Line deleted: the totals are recalculated.",
 }
 
 
@@ -286,6 +291,7 @@ def _invoice_page(
             "emails": list(invoice.customer_emails or []),
         }
         logged = recent(session, viewer.account_id, invoice.id)
+        lines = invoice_lines.table(invoice) if invoice.status is InvoiceStatus.DRAFT else None
         payments = invoice_section(session, viewer.account_id, invoice)
         collection = collection_view.invoice_section(session, viewer.account_id, invoice)
     body = documents.document_body(replace(document, portal_url=None, pay_url=None))
@@ -300,6 +306,8 @@ def _invoice_page(
         body=body,
         portal=portal,
         activity=logged,
+        lines=lines,
+        no_errors=Problems(),
         payments=payments,
         payment_methods=METHODS,
         collection=collection,
