@@ -29,6 +29,7 @@ from tally.customers import presenters
 from tally.customers import queries as customer_queries
 from tally.customers import service as customers
 from tally.customers.schemas import CustomerIn, CustomerOut
+from tally.dashboard import activity
 from tally.dashboard import sessions as dashboard_sessions
 from tally.dashboard.activity import recent
 from tally.dashboard.collection import customer_pause
@@ -293,9 +294,31 @@ def customer_page(
         balances=balances(session, account_id, customer, today),
         payments=customer_section(session, request.app.state.settings, account_id, customer.id),
         activity=recent(session, account_id, customer.id),
+        activity_link=f"{CUSTOMERS}/{customer.id}/activity",
         collection_pause=customer_pause(session, account_id, customer.id),
         money=_money,
         message=MESSAGES.get(request.query_params.get("done", "")),
+    )
+
+
+@router.get("/{customer_id}/activity")
+def customer_activity(
+    request: Request,
+    customer_id: str,
+    viewer: SignedInViewer,
+    session: DbSession,
+    before: str | None = None,
+) -> Response:
+    """The customer's whole activity log (and of what belongs to it), a page at a time."""
+    customer = _customer(session, viewer.account_id, customer_id)
+    return activity.page_response(
+        request,
+        viewer,
+        active=CUSTOMERS,
+        what=customer.legal_name,
+        back=f"{CUSTOMERS}/{customer.id}",
+        path=f"{CUSTOMERS}/{customer.id}/activity",
+        shown=activity.page(session, viewer.account_id, customer.id, before),
     )
 
 

@@ -25,8 +25,8 @@ from tally.api.pagination import PageParams, paginate
 from tally.billing.scheduler import bill_account
 from tally.core.clock import local_today
 from tally.customers.queries import customer_choices
+from tally.dashboard import activity, invoice_lines, sessions
 from tally.dashboard import collection as collection_view
-from tally.dashboard import invoice_lines, sessions
 from tally.dashboard.activity import recent
 from tally.dashboard.form_errors import Problems
 from tally.dashboard.payments_view import METHODS, invoice_section
@@ -306,6 +306,7 @@ def _invoice_page(
         body=body,
         portal=portal,
         activity=logged,
+        activity_link=f"{INVOICES}/{invoice.id}/activity",
         lines=lines,
         no_errors=Problems(),
         payments=payments,
@@ -322,6 +323,31 @@ def invoice_page(
     request: Request, invoice_id: str, viewer: SignedInViewer, db: Db, done: str | None = None
 ) -> Response:
     return _invoice_page(request, db, viewer, invoice_id, done=done)
+
+
+@router.get("/{invoice_id}/activity")
+def invoice_activity(
+    request: Request,
+    invoice_id: str,
+    viewer: SignedInViewer,
+    session: DbSession,
+    before: str | None = None,
+) -> Response:
+    """The invoice's whole activity log (its lines' changes and payments too), a page at a
+    time."""
+    try:
+        invoice = service.get_invoice(session, viewer.account_id, invoice_id)
+    except NotFound as missing:
+        raise DashboardPageError.not_found() from missing
+    return activity.page_response(
+        request,
+        viewer,
+        active=INVOICES,
+        what=f"Invoice {invoice.invoice_number}" if invoice.invoice_number else "Draft invoice",
+        back=f"{INVOICES}/{invoice.id}",
+        path=f"{INVOICES}/{invoice.id}/activity",
+        shown=activity.page(session, viewer.account_id, invoice.id, before),
+    )
 
 
 @router.get("/{invoice_id}/e-invoice")
