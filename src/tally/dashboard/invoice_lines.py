@@ -86,7 +86,8 @@ def percent(fraction: Decimal) -> str:
 
 def table(invoice: Invoice) -> LinesTable:
     """The draft's lines and totals (`invoice` with its lines and groups loaded)."""
-    money = documents.Formatter(invoice.currency).money
+    formatter = documents.Formatter(invoice.currency)
+    money = formatter.money
     groups = {group.id: group.title for group in invoice.groups}
     rows = [
         LineRow(
@@ -94,8 +95,8 @@ def table(invoice: Invoice) -> LinesTable:
             title=line.title,
             description=line.description or "",
             group=groups.get(line.group_id or "", ""),
-            quantity=plain(line.quantity),
-            rate=money(line.rate) if line.rate_display == "ABSOLUTE" else plain(line.rate),
+            quantity=formatter.quantity(line.quantity, line.rate_display),
+            rate=formatter.rate(line.rate, line.rate_display),  # as the document: £0.125
             tax_rate=percent(line.tax_rate) + "%",
             net=money(line.net_total),
             tax=money(line.total_tax),
