@@ -210,3 +210,30 @@ def test_line_posts_need_the_csrf_token(dashboard: TestClient, api: ApiClient) -
     answer = dashboard.post(f"{INVOICES}/{invoice_id}/lines/new", data=line("X", "1", "1"))
     assert answer.status_code == 403
     assert invoice_of(api, invoice_id)["lineItems"] == []
+
+
+def test_a_line_goes_into_a_group_chosen_by_name(dashboard: TestClient, api: ApiClient) -> None:
+    invoice_id = new_draft(api)
+    group = api.post(f"/api/invoices/{invoice_id}/line-item-groups", json={"title": "Services"})
+    assert group.status_code == 201, group.text
+    group_id = group.json()["id"]
+    page = dashboard.get(f"{INVOICES}/{invoice_id}").text
+    assert f'<option value="{group_id}">Services</option>' in page
+    answer = post(
+        dashboard,
+        f"{INVOICES}/{invoice_id}/lines/new",
+        **line("Audit", "1", "80", group_id=group_id),
+    )
+    assert answer.status_code == 303, answer.text
+    [made] = invoice_of(api, invoice_id)["lineItems"]
+    assert made["groupId"] == group_id
+    [shown] = invoice_of(api, invoice_id)["lineItemGroups"]
+    assert shown["netTotal"] == "80.00" and shown["grossTotal"] == "96.00"
+    unknown = post(
+        dashboard,
+        f"{INVOICES}/{invoice_id}/lines/new",
+        **line("Audit", "1", "80", group_id="00000000-0000-0000-0000-000000000000"),
+    )
+    assert unknown.status_code == 422
+    assert 'id="group_id-error">Group: ' in unknown.text
+    assert len(invoice_of(api, invoice_id)["lineItems"]) == 1

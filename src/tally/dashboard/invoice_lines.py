@@ -272,7 +272,9 @@ def _change(
     except FormProblems as refused:
         errors = refused.problems
     except NotFound as missing:
-        raise DashboardPageError.not_found() from missing
+        if not missing.details:  # the invoice or the line (another account's: the same)
+            raise DashboardPageError.not_found() from missing
+        errors = from_service(missing, _form_field, LABELS)  # a group or price it names
     except Conflict as conflict:  # no longer a draft, since the page was shown
         raise DashboardPageError(409, "Not a draft", conflict.message) from conflict
     except InvalidRequest as invalid:
