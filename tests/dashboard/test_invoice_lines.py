@@ -161,6 +161,7 @@ def test_errors_are_said_next_to_their_fields_and_nothing_changes(
     assert "Input should be" not in page and "Value error" not in page
     bad_rate = post(dashboard, f"{INVOICES}/{invoice_id}/lines/new", **line("X", "1", "1", "abc"))
     assert 'id="tax_rate-error">Tax rate: enter a percentage, e.g. 20<' in bad_rate.text
+    assert bad_rate.text.count("Tax rate: enter a percentage") == 2  # by the field, in the list
     assert invoice_of(api, invoice_id) == before
 
 

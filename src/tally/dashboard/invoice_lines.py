@@ -170,6 +170,7 @@ def line_request(fields: dict[str, str], line: InvoiceLineItem | None) -> LineIt
             raise InvalidOperation
     except InvalidOperation:
         problems.add("Tax rate", "enter a percentage, e.g. 20", "tax_rate")
+        data["taxRate"] = "0"  # said already: the other fields are still checked
     else:
         data["taxRate"] = str(tax_rate.scaleb(-2))
     try:
