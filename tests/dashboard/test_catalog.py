@@ -87,7 +87,7 @@ def test_a_product_without_a_name_is_refused_and_nothing_is_saved(
     before = api.get("/api/products?limit=100").json()["pagination"]["totalResultSize"]
     answer = post(dashboard, f"{CATALOG}/products", {"name": "  ", "label": "x"})
     assert answer.status_code == 422
-    assert 'role="alert"' in answer.text and "Field required" in answer.text
+    assert 'role="alert"' in answer.text and "Name: fill this in" in answer.text
     after = api.get("/api/products?limit=100").json()["pagination"]["totalResultSize"]
     assert after == before
 

@@ -120,9 +120,9 @@ def test_the_apis_validation_shows_next_to_the_form_and_nothing_changes(
 ) -> None:
     customer = new_customer_id(api)
     for fields, field, message in (
-        ({"amount": "-5"}, "amount", "greater than 0"),
-        ({"amount": "lots"}, "amount", "must be a number"),
-        ({"name": ""}, "name", "Field required"),
+        ({"amount": "-5"}, "amount", "Credits: enter more than 0"),
+        ({"amount": "lots"}, "amount", "Credits: enter a number, e.g. 12.50"),
+        ({"name": ""}, "name", "Name: fill this in"),
         ({"amount": "10.001"}, "amount", "at most 2 decimal places"),  # the service's rule
         ({"expiryDate": "2023-12-31"}, "expiryDate", "is before 2024-01-01"),
         ({"creditUnitType": "GOLD"}, "creditUnitType", "CURRENCY"),

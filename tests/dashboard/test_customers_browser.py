@@ -40,7 +40,7 @@ def test_find_create_open_portal_rotate_and_archive_a_customer(
     page.fill("#address_line1", "1 Hive Road")
     page.fill("#address_town", "Raccoon City")
     page.fill("#address_postcode", "RC1 1AA")
-    page.fill("#address_country", "GB")
+    page.select_option("#address_country", label="United Kingdom")
     page.fill("#contact-0-name", "Alice Accounts")
     page.fill("#contact-0-email", "alice@umbrella.example")
     page.fill("#aliases", "umb-labs")

@@ -61,6 +61,7 @@ def test_record_a_payment_then_refund_it_from_the_invoice_page(
     assert too_much.status_code == 409 and "more than" in too_much.text
     bad = post(dashboard, f"/dashboard/invoices/{invoice_id}/payments", amount="lots")
     assert bad.status_code == 422 and 'role="alert"' in bad.text
+    assert "Amount: enter a number, e.g. 12.50." in bad.text and "Input should be" not in bad.text
     assert invoice(api, invoice_id)["balance"] == "20.00"
 
     refunded = post(

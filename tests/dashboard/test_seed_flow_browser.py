@@ -54,11 +54,11 @@ def _fill_customer(tab: Page, name: str, street: str, contact: tuple[str, str]) 
         ("#address_line1", street),
         ("#address_town", "Raccoon City"),
         ("#address_postcode", "RC1 1AA"),
-        ("#address_country", "GB"),
         ("#contact-0-name", contact[0]),
         ("#contact-0-email", contact[1]),
     ):
         tab.fill(field, value)
+    tab.select_option("#address_country", label="United Kingdom")  # a country by its name
 
 
 def _add_customers(tab: Page) -> None:

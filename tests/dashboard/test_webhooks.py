@@ -100,8 +100,8 @@ def test_create_an_email_policy(dashboard: TestClient, api: ApiClient) -> None:
             "recipients",
             "is not an email address",
         ),
-        ({"name": "  "}, "name", "at least 1 character"),
-        ({"channel": "SMS"}, "channel", "&#39;WEBHOOK&#39; or &#39;EMAIL&#39;"),
+        ({"name": "  "}, "name", "Name: fill this in"),
+        ({"channel": "SMS"}, "channel", "Channel: choose one of WEBHOOK or EMAIL"),
         (
             {"channel": "EMAIL", "recipients": "a@example.com", "webhook_secret": "whsec_x"},
             "webhook_secret",
@@ -152,7 +152,7 @@ def test_add_and_remove_recipients(dashboard: TestClient, api: ApiClient) -> Non
     assert "mailto:someone@example.com</textarea>" in refused.text  # kept to correct
     empty = post(dashboard, path, {"recipients": "  \n"})
     assert empty.status_code == 422
-    assert "at least 1 item" in error_of(empty.text, "recipients")
+    assert "Recipients: add at least 1" in error_of(empty.text, "recipients")
     assert policy(api, policy_id)["recipients"] == expected  # nothing changed
 
     removed = post(dashboard, f"{path}/remove", {"recipient": "https://hooks.example.com/b?x=1"})
@@ -185,7 +185,7 @@ def test_add_and_remove_event_types(dashboard: TestClient, api: ApiClient) -> No
 
     nothing = post(dashboard, path, {})
     assert nothing.status_code == 422
-    assert "at least 1 item" in error_of(nothing.text, "notification_types")
+    assert "Notification types: add at least 1" in error_of(nothing.text, "notification_types")
     gold = post(dashboard, f"{path}/remove", {"notification_type": "INVOICE_PAID_IN_GOLD"})
     assert gold.status_code == 422 and "INVOICE_ISSUED" in gold.text
     assert policy(api, policy_id)["notificationTypes"] == expected

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, or_, select, true
 from sqlalchemy.orm import Session
 
 from tally.exceptions import NotFound
@@ -31,9 +31,12 @@ class Logged:
     api_key_name: str | None  # the acting API key's name (entries keep only its id)
 
 
-def about(session: Session, account_id: str, entity_id: str, limit: int = 50) -> list[Logged]:
+def about(
+    session: Session, account_id: str, entity_id: str, limit: int = 50, before: str | None = None
+) -> list[Logged]:
     """The newest entries on an object or on what belongs to it (a customer's invoices), with
-    the names of the API keys that acted: one query."""
+    the names of the API keys that acted: one query. `before`: only entries older than that
+    entry (ids are time-ordered), for the next page."""
     query = (
         select(ActivityLog, ApiKey.name)
         .outerjoin(
@@ -45,6 +48,7 @@ def about(session: Session, account_id: str, entity_id: str, limit: int = 50) ->
         .where(
             ActivityLog.account_id == account_id,
             or_(ActivityLog.object_id == entity_id, ActivityLog.target_id == entity_id),
+            ActivityLog.id < before if before is not None else true(),
         )
         .order_by(ActivityLog.id.desc())
         .limit(limit)

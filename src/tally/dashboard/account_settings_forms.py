@@ -13,11 +13,13 @@ from the stored settings and change only their own fields, so one never resets t
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
 from tally.accounts.schemas import AccountOut, AccountUpdate
+from tally.dashboard.form_errors import from_validation
 from tally.models import PortalTab
 from tally.portal.settings_schemas import PortalSettingsIn, PortalSettingsOut
 
@@ -55,19 +57,37 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+# The Settings forms' labels, for the messages ("Country: choose a country").
+LABELS = {
+    "companyName": "Company name",
+    "companyNumber": "Company number",
+    "paymentTermsDays": "Payment terms",
+    "sendCustomerNotifications": "Customer notifications",
+    "address": "Address",
+    "address.line1": "Address line 1",
+    "address.line2": "Address line 2",
+    "address.country": "Address country",
+    "address.state": "State",
+    "logoUrl": "Logo URL",
+    "brandColor": "Brand colour",
+    "applicationUrl": "Application URL",
+    "frameAncestors": "Embedding origins",
+}
+
+
+def _form_field(loc: Sequence[str | int]) -> str:
+    where = [str(part) for part in loc]
+    if not where:
+        return ""
+    if where[0] == "address":
+        return f"address_{where[1]}" if len(where) > 1 else ""
+    return where[0]
+
+
 def _field_errors(invalid: ValidationError, fields: tuple[str, ...]) -> dict[str, str]:
-    """The model's messages by the form field they are about (the first one each)."""
-    errors: dict[str, str] = {}
-    for error in invalid.errors():
-        where = [str(part) for part in error["loc"]]
-        message = str(error["msg"]).removeprefix("Value error, ")
-        name = where[0] if where else "form"
-        if name == "address" and len(where) > 1:
-            name = f"address_{where[1]}"
-        elif len(where) > 1 and where[1].isdigit():  # an entry of a one-per-line list
-            message = f"line {int(where[1]) + 1}: {message}"
-        errors.setdefault(name if name in fields else "form", message)
-    return errors
+    """The model's messages, said for people, by the form field they are about (the first
+    one each); those of no field of the form under "form"."""
+    return from_validation(invalid, _form_field, LABELS).by_field(fields)
 
 
 # --- account ---------------------------------------------------------------------------------

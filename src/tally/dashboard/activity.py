@@ -1,6 +1,8 @@
 """The "Activity" section of the customer and invoice pages: the newest entries of the activity
 log about the object (a customer's also about what belongs to it: its invoices, credit notes,
-grants, schedules, contacts), read with one query (`tally.activity.queries.about`).
+grants, schedules, contacts), read with one query (`tally.activity.queries.about`); and the
+whole log about it, a page at a time (`/dashboard/customers/{id}/activity`,
+`/dashboard/invoices/{id}/activity`), newest first.
 
 Values are turned into short plain text here; the template escapes them like anything else.
 """
@@ -13,14 +15,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from fastapi import Request
+from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from tally.activity import queries
 from tally.dashboard.labels import label
+from tally.dashboard.sessions import Viewer
+from tally.dashboard.web import render
 from tally.models import ActorType
 from tally.schedules.queries import schedule_names
 
 SHOWN = 20
+PAGE_SIZE = 50  # entries on a page of the full log
 MAX_VALUE = 160  # characters of one value before it is cut
 
 
@@ -97,10 +104,9 @@ def _link(entry: Any, names: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def recent(session: Session, account_id: str, entity_id: str) -> list[ActivityRow]:
-    """The newest `SHOWN` entries about `entity_id`, newest first, each linking to the page
-    of what it is about (schedules by name: one more query for all of them)."""
-    entries = queries.about(session, account_id, entity_id, limit=SHOWN)
+def _rows(session: Session, account_id: str, entries: list[queries.Logged]) -> list[ActivityRow]:
+    """Each entry as shown, linking to the page of what it is about (schedules by name: one
+    more query for all of them)."""
     names = schedule_names(
         session,
         account_id,
@@ -126,3 +132,52 @@ def recent(session: Session, account_id: str, entity_id: str) -> list[ActivityRo
         )
         for logged in entries
     ]
+
+
+def recent(session: Session, account_id: str, entity_id: str) -> list[ActivityRow]:
+    """The newest `SHOWN` entries about `entity_id`, newest first."""
+    return _rows(session, account_id, queries.about(session, account_id, entity_id, limit=SHOWN))
+
+
+@dataclass(frozen=True)
+class ActivityPage:
+    rows: list[ActivityRow]
+    older: str | None  # the `before` of the next (older) page, if there is one
+    first: bool  # the newest page
+
+
+def page(
+    session: Session, account_id: str, entity_id: str, before: str | None = None
+) -> ActivityPage:
+    """A page of `PAGE_SIZE` entries about `entity_id`, newest first, older than the entry
+    `before` when given: one query (one entry more than shown says whether more follow), and
+    one for the schedules' names among them."""
+    found = queries.about(session, account_id, entity_id, limit=PAGE_SIZE + 1, before=before)
+    rows = _rows(session, account_id, found[:PAGE_SIZE])
+    older = found[PAGE_SIZE - 1].entry.id if len(found) > PAGE_SIZE else None
+    return ActivityPage(rows=rows, older=older, first=before is None)
+
+
+def page_response(
+    request: Request,
+    viewer: Viewer,
+    *,
+    active: str,
+    what: str,
+    back: str,
+    path: str,
+    shown: ActivityPage,
+) -> HTMLResponse:
+    """The full log's page about one object (`what`, whose page is `back`)."""
+    return render(
+        request,
+        "dashboard/activity.html",
+        viewer=viewer,
+        active=active,
+        what=what,
+        back=back,
+        path=path,
+        activity=shown.rows,
+        older=shown.older,
+        first=shown.first,
+    )

@@ -1,23 +1,27 @@
-"""What the catalog and schedule pages share: turning the API's validation errors into
-messages next to the form's fields, the catalog pages' frame, and the notices shown after a
-redirect.
+"""What the catalog and schedule pages share: the catalog pages' frame, and the notices shown
+after a redirect. Their errors are said by `form_errors` (re-exported here for the forms that
+import them from this module).
 
 Forms are validated by the API's own request models (built from the form's fields) and the
-services' own rules; this module only says where each error belongs on the page.
+services' own rules; `form_errors` says each error for people, next to its field.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from tally.dashboard.form_errors import (
+    Location,
+    Problems,
+    default_field,
+    from_service,
+    from_validation,
+    snake,
+)
 from tally.dashboard.labels import label
 from tally.dashboard.sessions import Viewer
 from tally.dashboard.web import HOME, render
@@ -25,64 +29,7 @@ from tally.exceptions import Conflict, TallyError
 
 CATALOG = HOME + "/catalog"
 
-_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
-
-Location = Sequence[str | int]
-
-
-def snake(name: str) -> str:
-    return _CAMEL.sub("_", name).lower()
-
-
-def default_field(loc: Location) -> str:
-    """The form field of an error's location: `structure.pricePerUnit` -> `price_per_unit`."""
-    parts = [part for part in loc if isinstance(part, str)]
-    return snake(parts[-1]) if parts else ""
-
-
-@dataclass
-class Problems:
-    """Errors of one posted form: all of them listed on top, each also by its field."""
-
-    messages: list[str] = field(default_factory=list)
-    fields: dict[str, str] = field(default_factory=dict)
-
-    def __bool__(self) -> bool:
-        return bool(self.messages)
-
-    def add(self, where: str, message: str, form_field: str = "") -> None:
-        self.messages.append(f"{where}: {message}" if where else message)
-        if form_field:
-            self.fields.setdefault(form_field, message)
-
-
-def _path(loc: Location) -> str:
-    return ".".join(str(part) for part in loc)
-
-
-def from_validation(
-    error: ValidationError, to_field: Callable[[Location], str] = default_field
-) -> Problems:
-    problems = Problems()
-    for item in error.errors():
-        loc = tuple(item["loc"])
-        message = str(item["msg"]).removeprefix("Value error, ")
-        problems.add(_path(loc), message, to_field(loc))
-    return problems
-
-
-def from_service(
-    error: TallyError, to_field: Callable[[Location], str] = default_field
-) -> Problems:
-    problems = Problems()
-    details: list[dict[str, Any]] = error.details or []
-    if not details:
-        problems.add("", error.message)
-    for detail in details:
-        where = str(detail.get("field", ""))
-        loc: list[str | int] = [int(p) if p.isdecimal() else p for p in where.split(".") if p]
-        problems.add(where, str(detail.get("message", "")), to_field(loc))
-    return problems
+__all__ = ["Location", "Problems", "default_field", "from_service", "from_validation", "snake"]
 
 
 # --- the pages' frame --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ API's own, and `workflows.credit_grants.create_grant` writes the grant and its l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
@@ -28,6 +29,7 @@ from tally.credits.schemas import CreditGrantCreate
 from tally.customers.queries import customer_choices, customer_names
 from tally.customers.service import get_customer
 from tally.dashboard import sessions
+from tally.dashboard.form_errors import NUMBER, from_service, from_validation, said
 from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer, render
 from tally.documents import render as documents
 from tally.exceptions import BadRequest, InvalidRequest, NotFound
@@ -80,6 +82,10 @@ def _amount(grant: CreditGrant, credits: Decimal) -> str:
 # --- reading the form ------------------------------------------------------------------------
 
 
+def _grant_field(loc: Sequence[str | int]) -> str:
+    return str(loc[0]) if loc else ""
+
+
 class FormErrors(Exception):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__(errors)
@@ -99,7 +105,7 @@ def grant_request(fields: dict[str, str]) -> CreditGrantCreate:
             try:
                 data[name] = Decimal(raw)
             except InvalidOperation:
-                errors[name] = "must be a number"
+                errors[name] = said(LABELS[name], NUMBER)
                 continue
         else:
             data[name] = raw
@@ -107,9 +113,9 @@ def grant_request(fields: dict[str, str]) -> CreditGrantCreate:
     try:
         body = CreditGrantCreate.model_validate(data)
     except ValidationError as invalid:
-        for error in invalid.errors():
-            field = str(error["loc"][0]) if error["loc"] else "form"
-            errors.setdefault(field, str(error["msg"]))
+        said_errors = from_validation(invalid, _grant_field, LABELS).by_field(GRANT_FIELDS)
+        for field, message in said_errors.items():
+            errors.setdefault(field, message)
     if errors:
         raise FormErrors(errors)
     return body
@@ -216,10 +222,7 @@ def grant_credits(request: Request, form: PostedForm, session: DbSession) -> Res
         # The service's own checks (amount places, expiry): its message, by field when it
         # names one. Nothing was written: it checks first, and this rolls back.
         session.rollback()
-        details = refused.details or []
-        errors = {str(d["field"]): str(d["message"]) for d in details if "field" in d}
-        if not errors:
-            errors = {"form": refused.message}
+        errors = from_service(refused, _grant_field, LABELS).by_field(GRANT_FIELDS)
     else:
         return RedirectResponse(
             f"{CREDITS}/customers/{grant.customer_id}?done=granted", status_code=303

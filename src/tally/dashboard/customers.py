@@ -29,16 +29,20 @@ from tally.customers import presenters
 from tally.customers import queries as customer_queries
 from tally.customers import service as customers
 from tally.customers.schemas import CustomerIn, CustomerOut
+from tally.dashboard import activity
 from tally.dashboard import sessions as dashboard_sessions
 from tally.dashboard.activity import recent
 from tally.dashboard.collection import customer_pause
 from tally.dashboard.customers_balances import balances
 from tally.dashboard.customers_form import (
+    LABELS,
     CustomerForm,
+    error_field,
     form_from_fields,
     form_from_view,
     payload,
 )
+from tally.dashboard.form_errors import Problems, from_service, from_validation
 from tally.dashboard.payments_view import customer_section
 from tally.dashboard.web import (
     HOME,
@@ -196,7 +200,7 @@ def _form_page(
     form: CustomerForm,
     *,
     customer: Customer | None = None,
-    errors: list[str] | None = None,
+    errors: Problems | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     return render(
@@ -206,7 +210,7 @@ def _form_page(
         active=CUSTOMERS,
         form=form,
         customer=customer,
-        errors=errors or [],
+        errors=errors or Problems(),
         parents=_parent_options(session, viewer.account_id, customer.id if customer else None),
         tax_statuses=list(TaxStatus),
         languages=language_choices(),
@@ -214,14 +218,6 @@ def _form_page(
         preferences=list(BillingPreference),
         status_code=status,
     )
-
-
-def _validation_errors(error: ValidationError) -> list[str]:
-    messages = []
-    for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"] if part != "body")
-        messages.append(f"{where}: {item['msg']}" if where else item["msg"])
-    return messages
 
 
 def _customer_in(form: CustomerForm) -> CustomerIn:
@@ -242,13 +238,13 @@ def create_customer(request: Request, posted: PostedForm, session: DbSession) ->
         created = customers.create_customer(session, viewer.account_id, _customer_in(form))
     except ValidationError as invalid:
         session.rollback()
-        return _form_page(
-            request, session, viewer, form, errors=_validation_errors(invalid), status=422
-        )
+        errors = from_validation(invalid, error_field, LABELS)
+        return _form_page(request, session, viewer, form, errors=errors, status=422)
     except TallyError as refused:
         session.rollback()
         status = 409 if isinstance(refused, Conflict) else 422
-        return _form_page(request, session, viewer, form, errors=[refused.message], status=status)
+        errors = from_service(refused, error_field, LABELS)
+        return _form_page(request, session, viewer, form, errors=errors, status=status)
     return RedirectResponse(f"{CUSTOMERS}/{created.id}?done=created", status_code=303)
 
 
@@ -301,9 +297,31 @@ def customer_page(
         balances=balances(session, account_id, customer, today),
         payments=customer_section(session, request.app.state.settings, account_id, customer.id),
         activity=recent(session, account_id, customer.id),
+        activity_link=f"{CUSTOMERS}/{customer.id}/activity",
         collection_pause=customer_pause(session, account_id, customer.id),
         money=_money,
         message=MESSAGES.get(request.query_params.get("done", "")),
+    )
+
+
+@router.get("/{customer_id}/activity")
+def customer_activity(
+    request: Request,
+    customer_id: str,
+    viewer: SignedInViewer,
+    session: DbSession,
+    before: str | None = None,
+) -> Response:
+    """The customer's whole activity log (and of what belongs to it), a page at a time."""
+    customer = _customer(session, viewer.account_id, customer_id)
+    return activity.page_response(
+        request,
+        viewer,
+        active=CUSTOMERS,
+        what=customer.legal_name,
+        back=f"{CUSTOMERS}/{customer.id}",
+        path=f"{CUSTOMERS}/{customer.id}/activity",
+        shown=activity.page(session, viewer.account_id, customer.id, before),
     )
 
 
@@ -345,7 +363,7 @@ def edit_customer(
             viewer,
             form,
             customer=customer,
-            errors=_validation_errors(invalid),
+            errors=from_validation(invalid, error_field, LABELS),
             status=422,
         )
     except TallyError as refused:
@@ -357,7 +375,7 @@ def edit_customer(
             viewer,
             form,
             customer=_customer(session, viewer.account_id, customer_id),
-            errors=[refused.message],
+            errors=from_service(refused, error_field, LABELS),
             status=status,
         )
     return RedirectResponse(f"{CUSTOMERS}/{customer.id}?done=updated", status_code=303)

@@ -9,6 +9,7 @@ is the API's.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,3 +160,54 @@ def payload(form: CustomerForm) -> dict[str, Any]:
         },
     }
     return body
+
+
+# --- errors, by the form's fields ------------------------------------------------------------
+
+# The form's labels, for the messages ("Country: choose a country").
+LABELS = {
+    "legalName": "Legal name",
+    "url": "Website",
+    "taxStatus": "Tax status",
+    "parentId": "Parent",
+    "address": "Address",
+    "address.line1": "Address line 1",
+    "address.line2": "Address line 2",
+    "address.town": "Town",
+    "address.state": "State",
+    "address.postcode": "Postcode",
+    "address.country": "Country",
+    "contacts": "Contacts",
+    "customerAliases": "Aliases",
+    "integrationIds": "Integration ids",
+    "customProperties": "Custom properties",
+}
+_TOP = {
+    "legalName": "legal_name",
+    "url": "url",
+    "label": "label",
+    "telephone": "telephone",
+    "taxStatus": "tax_status",
+    "status": "status",
+    "language": "language",
+    "parentId": "parent_id",
+    "customerAliases": "aliases",
+    "integrationIds": "integration_ids",
+    "customProperties": "custom_properties",
+}
+
+
+def error_field(loc: Sequence[str | int]) -> str:
+    """The form field an error of `CustomerIn` (or of the service, by its field path) is
+    about: `address.country` -> `address_country`, `contacts.1.email` -> `contact-1-email`
+    (the form's contact rows are the body's contacts, in order), `legalName` -> `legal_name`."""
+    parts = [part for part in loc if part != "body"]
+    if not parts:
+        return ""
+    head = str(parts[0])
+    if head == "address":
+        return f"address_{parts[1]}" if len(parts) > 1 and parts[1] in ADDRESS_FIELDS else ""
+    if head == "contacts" and len(parts) > 2 and isinstance(parts[1], int):
+        name = {"billingPreference": "billing_preference"}.get(str(parts[2]), str(parts[2]))
+        return f"contact-{parts[1]}-{name}"
+    return _TOP.get(head, "")

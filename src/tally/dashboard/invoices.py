@@ -26,9 +26,10 @@ from tally.api.pagination import PageParams, paginate
 from tally.billing.scheduler import bill_account
 from tally.core.clock import local_today
 from tally.customers.queries import customer_choices
+from tally.dashboard import activity, invoice_lines, sessions
 from tally.dashboard import collection as collection_view
-from tally.dashboard import sessions
 from tally.dashboard.activity import recent
+from tally.dashboard.form_errors import Problems
 from tally.dashboard.labels import choices, label
 from tally.dashboard.payments_view import METHODS, invoice_section
 from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer, render
@@ -58,6 +59,7 @@ INVOICES = HOME + "/invoices"
 PAGE_SIZE = 20
 
 router = APIRouter(prefix=INVOICES, include_in_schema=False)
+router.include_router(invoice_lines.router)  # a draft's lines, edited from its page
 Db = Annotated[Database, Depends(get_database)]
 
 # The list's filters: the API's query parameters, as the API names them.
@@ -88,6 +90,9 @@ DONE = {
     "refunded": "Refund recorded, with a credit note that documents it.",
     "collection-paused": "Automatic collection paused: no charge is made until it is resumed.",
     "collection-resumed": "Automatic collection resumed.",
+    "line-added": "Line added: the totals are recalculated.",
+    "line-changed": "Line saved: the totals are recalculated.",
+    "line-deleted": "Line deleted: the totals are recalculated.",
 }
 
 
@@ -311,17 +316,9 @@ def _invoice_page(
             else None,
         }
         logged = recent(session, viewer.account_id, invoice.id)
+        lines = invoice_lines.table(invoice) if invoice.status is InvoiceStatus.DRAFT else None
         payments = invoice_section(session, viewer.account_id, invoice)
         collection = collection_view.invoice_section(session, viewer.account_id, invoice)
-    # The merchant's preview: an invoice still being billed reads "In progress", never "Draft"
-    # (the customer's document calls any unnumbered invoice a draft).
-    if facts["status"] == InvoiceStatus.IN_PROGRESS.value:
-        words = label(InvoiceStatus.IN_PROGRESS)
-        document = replace(
-            document,
-            number=document.number if facts["number"] else words,
-            status=words if document.status else None,
-        )
     body = documents.document_body(replace(document, portal_url=None, pay_url=None))
     return render(
         request,
@@ -334,6 +331,9 @@ def _invoice_page(
         body=body,
         portal=portal,
         activity=logged,
+        activity_link=f"{INVOICES}/{invoice.id}/activity",
+        lines=lines,
+        no_errors=Problems(),
         payments=payments,
         payment_methods=METHODS,
         collection=collection,
@@ -348,6 +348,31 @@ def invoice_page(
     request: Request, invoice_id: str, viewer: SignedInViewer, db: Db, done: str | None = None
 ) -> Response:
     return _invoice_page(request, db, viewer, invoice_id, done=done)
+
+
+@router.get("/{invoice_id}/activity")
+def invoice_activity(
+    request: Request,
+    invoice_id: str,
+    viewer: SignedInViewer,
+    session: DbSession,
+    before: str | None = None,
+) -> Response:
+    """The invoice's whole activity log (its lines' changes and payments too), a page at a
+    time."""
+    try:
+        invoice = service.get_invoice(session, viewer.account_id, invoice_id)
+    except NotFound as missing:
+        raise DashboardPageError.not_found() from missing
+    return activity.page_response(
+        request,
+        viewer,
+        active=INVOICES,
+        what=f"Invoice {invoice.invoice_number}" if invoice.invoice_number else "Draft invoice",
+        back=f"{INVOICES}/{invoice.id}",
+        path=f"{INVOICES}/{invoice.id}/activity",
+        shown=activity.page(session, viewer.account_id, invoice.id, before),
+    )
 
 
 @router.get("/{invoice_id}/e-invoice")

@@ -10,6 +10,7 @@ A refused form answers 422 with the messages next to the fields and saves nothin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import suppress
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from tally.api.deps import DbSession
 from tally.dashboard import sessions
+from tally.dashboard.form_errors import from_validation
 from tally.dashboard.web import HOME, PostedForm, SignedInViewer, render
 from tally.exceptions import ProviderNotConnected
 from tally.models import FailureNotificationOption, PaymentProviderName, RetryAnchor
@@ -95,15 +97,13 @@ def _stored_form(session: Session, account_id: str) -> dict[str, Any]:
 
 
 def _errors(invalid: ValidationError, fields: tuple[str, ...]) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    for error in invalid.errors():
-        where = [str(part) for part in error["loc"]]
-        name = next((part for part in where if part in fields), "form")
-        message = str(error["msg"]).removeprefix("Value error, ")
-        if name == "retryOffsetDays" and len(where) > 1 and where[-1].isdigit():
-            message = f"day {int(where[-1]) + 1}: {message}"
-        errors.setdefault(name, message)
-    return errors
+    """The model's errors said for people (`form_errors`), by the form field they are about;
+    those of no field under "form"."""
+
+    def to_field(loc: Sequence[str | int]) -> str:
+        return next((str(part) for part in loc if part in fields), "")
+
+    return from_validation(invalid, to_field).by_field(fields)
 
 
 @router.get("")

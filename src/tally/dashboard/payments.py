@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from tally.api.deps import DbSession, get_database
 from tally.core.clock import local_today
 from tally.core.formatting import format_money
+from tally.dashboard.form_errors import from_validation
 from tally.dashboard.invoices import _invoice_page, _transition
 from tally.dashboard.web import HOME, PostedForm, SignedInViewer, render
 from tally.db import Database
@@ -32,9 +33,8 @@ Db = Annotated[Database, Depends(get_database)]
 
 
 def _refused(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "the form"
-    return f"{where}: {first['msg']}."
+    """The first error, said for people ("Amount: enter a number, e.g. 12.50.")."""
+    return from_validation(error).messages[0] + "."
 
 
 def _fields(form: PostedForm, names: tuple[str, ...]) -> dict[str, str]:

@@ -33,7 +33,7 @@ from markupsafe import Markup
 
 from tally.api.deps import get_database
 from tally.core.formatting import DEFAULT_LOCALE, format_percent
-from tally.dashboard import sessions
+from tally.dashboard import form_choices, sessions
 from tally.dashboard.labels import label
 from tally.dashboard.security import SESSION_COOKIE
 from tally.db import Database
@@ -157,6 +157,8 @@ def environment() -> Environment:
     env.filters["label"] = label  # a code in words: IN_PROGRESS -> "In progress"
     env.filters["percent"] = format_percent  # a fraction (0.2) as people read it ("20%")
     env.globals["csrf_field"] = csrf_field
+    env.globals["countries"] = form_choices.countries  # the country pickers (_country.html)
+    env.globals["states"] = form_choices.states
     return env
 
 
