@@ -249,7 +249,10 @@ def fill(template: str, week: FinanceWeek) -> list[str]:
         "policy_id": [week.policy_id],
         "api_key_id": [week.api_key_id],
     }
-    if "{invoice_id}" in template:
+    if "/lines/" in template:  # only a draft's lines are edited
+        ids["invoice_id"] = [week.draft_id]
+        ids["line_id"] = [draft_line(week)]
+    elif "{invoice_id}" in template:
         # An overdue sent one, a draft, and next month's (IN_PROGRESS, after a billing run).
         ids["invoice_id"] = [week.overdue_id, week.draft_id, upcoming_invoice(week)]
     paths = [template]
@@ -258,6 +261,12 @@ def fill(template: str, week: FinanceWeek) -> list[str]:
             paths = [path.replace("{" + name + "}", value) for path in paths for value in values]
     assert "{" not in "".join(paths), f"no id in the data set for {template}"
     return paths
+
+
+def draft_line(week: FinanceWeek) -> str:
+    lines = week.api.get(f"/api/invoices/{week.draft_id}/line-items").json()["items"]
+    assert lines, "the draft has lines"
+    return str(lines[0]["id"])
 
 
 def upcoming_invoice(week: FinanceWeek) -> str:

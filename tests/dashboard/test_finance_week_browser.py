@@ -194,7 +194,7 @@ def test_a_finance_leads_week(
     page.fill("#address_line1", "1 Hive Road")
     page.fill("#address_town", "Leeds")
     page.fill("#address_postcode", "LS1 1AA")
-    page.fill("#address_country", "GB")
+    page.select_option("#address_country", "GB")
     page.fill("#contact-0-name", "Alice Accounts")
     page.fill("#contact-0-email", "alice@umbrella.example")
     page.click("text=Create customer")
