@@ -31,6 +31,19 @@ def nice_max(value: Decimal) -> Decimal:
     return 10 * base
 
 
+def divisions(span: Decimal) -> int:
+    """How many equal steps the axis takes so each is round too (2,500 in 5 steps of 500, not
+    4 of 625): 4 unless that step is not 1, 2, 2.5 or 5 times a power of ten."""
+    for parts in (4, 5, 6, 3):
+        step = span / parts
+        if step > 0 and step / Decimal(10) ** step.adjusted() in ROUND_STEPS:
+            return parts
+    return 4
+
+
+ROUND_STEPS = (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5))
+
+
 @dataclass(frozen=True)
 class Tick:
     at: float
@@ -132,7 +145,11 @@ def chart(
         for i, label in enumerate(labels)
         if i % step == 0
     ]
-    y_ticks = [Tick(y_of(low + span * n / 4), value_text(low + span * n / 4)) for n in range(5)]
+    parts = divisions(span)
+    y_ticks = [
+        Tick(y_of(low + span * n / parts), value_text(low + span * n / parts))
+        for n in range(parts + 1)
+    ]
     return Chart(
         title=title,
         kind=kind,

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from babel.dates import format_date
-from babel.numbers import format_compact_currency, format_compact_decimal
+from babel.numbers import format_compact_currency, format_compact_decimal, format_currency
 from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
@@ -105,11 +105,18 @@ def day_tick(day: date) -> str:
 
 def money_ticks(currency: str) -> Callable[[Decimal], str]:
     def write(value: Decimal) -> str:
-        if abs(value) < 1000:
-            return format_money(value, currency)
+        if abs(value) < 1000:  # a round tick reads "£500", not "£500.00"
+            whole = value == value.to_integral_value()
+            return format_money(value, currency) if not whole else whole_money(value, currency)
         return str(format_compact_currency(value, currency, locale="en", fraction_digits=1))
 
     return write
+
+
+def whole_money(value: Decimal, currency: str) -> str:
+    return str(
+        format_currency(value, currency, format="¤#,##0", currency_digits=False, locale="en")
+    )
 
 
 def money_text(currency: str) -> Callable[[Decimal], str]:
