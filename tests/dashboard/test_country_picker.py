@@ -60,6 +60,9 @@ def test_editing_a_customer_shows_its_country_and_saves_the_one_chosen(
     assert answer.status_code == 303, answer.text
     assert customer(api, mine["id"])["address"]["country"] == "FR"
     assert chosen(picker(dashboard.get(path).text, "address_country")) == ["FR"]
+    # The customer's page names the country too, not its code.
+    shown = dashboard.get(f"{CUSTOMERS}/{mine['id']}").text
+    assert re.search(r"<dt>Address</dt><dd>[^<]*, France</dd>", shown), shown
 
 
 def test_no_country_chosen_is_said_next_to_the_picker(dashboard: TestClient) -> None:

@@ -47,3 +47,10 @@ def states() -> tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]:
         )
         found.append((country, names[country], tuple(pairs)))
     return tuple(found)
+
+
+def country_name(code: str | None) -> str:
+    """A country as pages show it: "United Kingdom" for GB (the code itself when unknown)."""
+    if not code:
+        return ""
+    return dict(countries()).get(code.upper(), code)

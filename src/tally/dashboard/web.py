@@ -159,6 +159,7 @@ def environment() -> Environment:
     env.globals["csrf_field"] = csrf_field
     env.globals["countries"] = form_choices.countries  # the country pickers (_country.html)
     env.globals["states"] = form_choices.states
+    env.filters["country"] = form_choices.country_name  # GB -> "United Kingdom"
     return env
 
 
