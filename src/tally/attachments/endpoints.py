@@ -7,6 +7,7 @@ from fastapi import Depends, Query, Request, Response
 
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession
+from tally.api.downloads import download
 from tally.api.routing import api_router
 from tally.attachments import service
 from tally.attachments.schemas import AssetOut
@@ -72,12 +73,4 @@ def get_attachment(
 )
 def download_attachment(id: str, principal: CurrentAccount, session: DbSession) -> Response:
     attachment = service.get(session, principal.account_id, id, content=True)
-    return Response(
-        attachment.content,
-        media_type=attachment.media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{attachment.file_name}"',
-            "Cache-Control": "private, no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return download(attachment.content, attachment.media_type, attachment.file_name)

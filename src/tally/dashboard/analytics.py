@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from tally.analytics import service
 from tally.api.deps import DbSession
+from tally.api.downloads import download
 from tally.core.charts import Chart, chart
 from tally.core.formatting import format_money
 from tally.core.wire import money, plain
@@ -483,14 +484,10 @@ def csv_text(table: Table) -> str:
 
 
 @router.get("/analytics/{name}.csv")
-def download(name: str, viewer: SignedInViewer, session: DbSession) -> Response:
+def figure_csv(name: str, viewer: SignedInViewer, session: DbSession) -> Response:
     build = FIGURES.get(name)
     if build is None:
         raise DashboardPageError.not_found()
     today = service.today_of(session, viewer.account_id)
     figure = build(session, viewer.account_id, today)
-    return Response(
-        csv_text(figure.table),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}-{today.isoformat()}.csv"'},
-    )
+    return download(csv_text(figure.table), "text/csv; charset=utf-8", f"{name}-{today}.csv")

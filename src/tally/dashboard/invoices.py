@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from tally.api.deps import DbSession, get_database
+from tally.api.downloads import download
 from tally.api.pagination import PageParams, paginate
 from tally.billing.scheduler import bill_account
 from tally.core.clock import local_today
@@ -391,14 +392,7 @@ def invoice_e_invoice(
             raise DashboardPageError.not_found() from missing
         except (NotIssued, IncompleteEInvoice) as refused:
             raise DashboardPageError(409, "No e-invoice yet", refused.message) from refused
-    return Response(
-        xml.content,
-        media_type="application/xml",
-        headers={
-            "Content-Disposition": f'attachment; filename="{xml.filename}"',
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return download(xml.content, "application/xml", xml.filename)
 
 
 @router.get("/{invoice_id}/pdf")
@@ -414,14 +408,7 @@ def invoice_pdf(request: Request, invoice_id: str, viewer: SignedInViewer, db: D
         xml = factur_x_xml(session, viewer.account_id, "invoice", invoice_id)
     page = documents.document_page(document)
     pdf = documents.html_to_pdf(page, files_dir=settings.data_dir, factur_x=xml)
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{document.filename}"',
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return download(pdf, "application/pdf", document.filename)
 
 
 @router.get("/{invoice_id}/void")

@@ -7,6 +7,7 @@ from fastapi import Depends, Request, Response
 
 from tally.api.auth import CurrentAccount
 from tally.api.deps import get_database
+from tally.api.downloads import download
 from tally.api.routing import api_router
 from tally.db import Database
 from tally.documents import render
@@ -42,14 +43,7 @@ def _pdf(
         xml = factur_x_xml(session, account_id, kind, document_id)  # Factur-X when it can
     page = render.document_page(document)
     pdf = render.html_to_pdf(page, files_dir=settings.data_dir, factur_x=xml)
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{document.filename}"',
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return download(pdf, "application/pdf", document.filename)
 
 
 Db = Annotated[Database, Depends(get_database)]

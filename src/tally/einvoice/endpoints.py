@@ -8,6 +8,7 @@ from fastapi import Depends, Query, Response
 
 from tally.api.auth import CurrentAccount
 from tally.api.deps import get_database
+from tally.api.downloads import download
 from tally.api.errors import ERROR_RESPONSES
 from tally.api.routing import api_router
 from tally.db import Database
@@ -51,14 +52,7 @@ def _answer(
     chosen = _syntax(syntax)
     with db.session(write=False) as session:  # reads only
         xml = e_invoice_file(session, account_id, kind, document_id, chosen)
-    return Response(
-        xml.content,
-        media_type="application/xml",
-        headers={
-            "Content-Disposition": f'attachment; filename="{xml.filename}"',
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return download(xml.content, "application/xml", xml.filename)
 
 
 @router.get(

@@ -29,6 +29,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
 
+from tally.api.downloads import download
 from tally.core import urls
 from tally.core.clock import local_today, utcnow
 from tally.core.formatting import format_money
@@ -478,11 +479,7 @@ def invoice_pdf(request: Request, session: Session, viewer: Viewer, invoice_id: 
     xml = factur_x_xml(session, viewer.account.id, "invoice", invoice_id)
     page = render.document_page(document)
     pdf = render.html_to_pdf(page, files_dir=settings.data_dir, factur_x=xml)
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{document.filename}"'},
-    )
+    return download(pdf, "application/pdf", document.filename)
 
 
 def invoice_xml(session: Session, viewer: Viewer, invoice_id: str, syntax: str) -> Response:
@@ -500,11 +497,7 @@ def invoice_xml(session: Session, viewer: Viewer, invoice_id: str, syntax: str) 
     except (NotIssued, IncompleteEInvoice) as refused:
         message = "This invoice has no e-invoice: ask the company that bills you for one."
         raise PortalPageError(409, "No e-invoice", message) from refused
-    return Response(
-        xml.content,
-        media_type="application/xml",
-        headers={"Content-Disposition": f'attachment; filename="{xml.filename}"'},
-    )
+    return download(xml.content, "application/xml", xml.filename)
 
 
 def usage(

@@ -1,0 +1,30 @@
+"""A file answered for download (PDFs, e-invoices, attachments, CSV exports), alike from the
+API, the dashboard and the portal: saved under its name, never kept by a shared cache or the
+browser (a merchant's or a customer's document), never sniffed as another type."""
+
+from urllib.parse import quote
+
+from starlette.responses import Response
+
+
+def _ascii_name(filename: str) -> str:
+    """The name old clients read (`filename=`): ASCII, no quote, backslash or control."""
+    return "".join(
+        "_" if char in '"\\' or ord(char) < 0x20 or ord(char) > 0x7E else char for char in filename
+    )
+
+
+def download(content: bytes | str, media_type: str, filename: str) -> Response:
+    plain = _ascii_name(filename)
+    disposition = f'attachment; filename="{plain}"'
+    if plain != filename:  # RFC 6266: the real name, UTF-8, for clients that read it
+        disposition += f"; filename*=UTF-8''{quote(filename, safe='')}"
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": disposition,
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
