@@ -175,6 +175,9 @@ def worker(
         done = run_once(database, [*background_jobs(settings), webhooks_once(settings)])
         database.dispose()
         console.print(f"Worker ran once: {_worker_summary(done)}.", highlight=False)
+        # A job that failed fails the command too, so cron and scripts see it.
+        if failed_jobs(done):
+            raise typer.Exit(1)
         return
     if settings.worker_metrics_port:
         prometheus_client.start_http_server(settings.worker_metrics_port, addr=settings.host)
@@ -194,6 +197,11 @@ def worker(
             background.stop()
     database.dispose()
     console.print("Worker stopped.")
+
+
+def failed_jobs(done: dict[str, object]) -> list[str]:
+    """The jobs of a pass that raised."""
+    return [name for name, outcome in done.items() if isinstance(outcome, Exception)]
 
 
 def _worker_summary(done: dict[str, object]) -> str:

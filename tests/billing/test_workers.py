@@ -16,7 +16,9 @@ from sqlalchemy import func, select
 from tally.accounts.service import Credentials
 from tally.billing.runs import RunReport
 from tally.billing.scheduler import bill_account, bill_due
+from tally.cli import failed_jobs
 from tally.db import Database
+from tally.jobs import Job, run_once
 from tally.models import BillingRun, Invoice
 from tests.billing.helpers import Merchant
 from tests.factories import customer_body
@@ -232,3 +234,16 @@ def test_tally_worker_once_says_what_each_job_did(tmp_path: Path) -> None:
         "0 payment reminders queued, 0 credit grants expired, 0 payments collected, "
         "0 payment attempts reconciled, 0 webhooks delivered."
     )
+
+
+def test_a_failed_job_fails_the_pass(database: Database) -> None:
+    """`tally worker --once` exits 1 when a job raised (cron and scripts must see it); the
+    other jobs still ran."""
+
+    def broken(_: Database) -> object:
+        raise RuntimeError("the SMTP server is gone")
+
+    done = run_once(database, [Job("broken", broken), Job("fine", lambda _: "ok")])
+    assert failed_jobs(done) == ["broken"]
+    assert done["fine"] == "ok"
+    assert failed_jobs(run_once(database, [Job("fine", lambda _: "ok")])) == []
