@@ -14,10 +14,9 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
-from tally.app import create_app
 from tally.db import Database
-from tally.settings import Settings
 from tests.fuzz.billing_objects import BillingObjects
+from tests.fuzz.document import openapi_document
 from tests.fuzz.test_openapi_fuzz import name_known_objects, names_known_objects
 from tests.support.api_client import ApiClient
 
@@ -37,7 +36,7 @@ CONFIG = SchemathesisConfig.from_dict(
 )
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
 
-_document = create_app(Settings(database_url="sqlite://", billing_scheduler=False)).openapi()
+_document = openapi_document()
 schema = schemathesis.openapi.from_dict(_document, config=CONFIG).include(path_regex="^/(api|v1)/")
 
 

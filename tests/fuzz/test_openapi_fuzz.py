@@ -24,10 +24,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tally.app import create_app
 from tally.db import Database
-from tally.settings import Settings
 from tests.fuzz.billing_objects import BODY_REFERENCES, BillingObjects, known_path_value
+from tests.fuzz.document import openapi_document
 from tests.support.api_client import ApiClient
 
 # Bounded and reproducible: the same cases on every CI run. The coverage phase is off: it
@@ -50,8 +49,7 @@ CHECKS = [
     response_schema_conformance,
 ]
 
-# The document only: routes do not depend on the database, which the tests' own app serves.
-_document = create_app(Settings(database_url="sqlite://", billing_scheduler=False)).openapi()
+_document = openapi_document()
 # /portal, /metrics and the health probes are covered by tests of their own.
 schema = schemathesis.openapi.from_dict(_document, config=CONFIG).include(path_regex="^/(api|v1)/")
 

@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from tally.db import Database
-from tally.models import CreditGrant
+from tally.models import Base, CreditGrant
 from tests.attachments.helpers import upload
 from tests.catalog.price_bodies import linear, list_price_body, price_body, seat_based
 from tests.credit_notes.helpers import issued_note, line_body
@@ -675,6 +675,25 @@ def snapshot(api: ApiClient, ids: dict[str, str]) -> dict[str, Any]:
     return state
 
 
+def rows_of(database: Database, account_id: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the account in every table (link tables through their parent), in key
+    order: what any answer about the account is made of."""
+    state: dict[str, list[tuple[Any, ...]]] = {}
+    with database.engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            if table.name == "accounts":
+                where = table.c.id == account_id
+            elif "account_id" in table.c:
+                where = table.c.account_id == account_id
+            else:
+                key = next(k for k in table.foreign_keys if "account_id" in k.column.table.c)
+                parent = key.column.table
+                where = key.parent.in_(select(key.column).where(parent.c.account_id == account_id))
+            query = select(table).where(where).order_by(*table.primary_key.columns)
+            state[table.name] = [tuple(row) for row in connection.execute(query)]
+    return state
+
+
 @pytest.fixture
 def accounts(api: ApiClient, other_api: ApiClient, database: Database) -> Iterator[Any]:
     yield objects_of(api, database), objects_of(other_api, database)
@@ -691,11 +710,17 @@ def test_every_id_field_of_every_body_is_known(app: FastAPI) -> None:
 
 
 def test_another_accounts_ids_in_a_body_are_unknown(
-    app: FastAPI, api: ApiClient, other_api: ApiClient, accounts: Any
+    app: FastAPI, api: ApiClient, other_api: ApiClient, database: Database, accounts: Any
 ) -> None:
     theirs, mine = accounts  # `api` owns `theirs`; `other_api` is the caller
     planned = bodies(other_api, mine)
     tried: set[tuple[Operation, str]] = set()
+    # Nothing in the walk may change the victim's account (the caller's control bodies name
+    # the caller's own objects only), so a change by any refused body still shows at the end:
+    # one snapshot before the walk and one after cover them all. The caller's own account
+    # changes with each accepted control body, so it is compared around each body's refusals.
+    victim_before = snapshot(api, theirs), rows_of(database, theirs["account"])
+    snapshot(other_api, mine)  # the caller's answers checked against the schema once
     for operation, fields in id_fields(app).items():
         references = [
             field
@@ -707,7 +732,7 @@ def test_another_accounts_ids_in_a_body_are_unknown(
             continue
         assert operation in planned, f"{operation}: give a body naming the caller's own ids"
         for url, body in planned[operation]:
-            before = (snapshot(api, theirs), snapshot(other_api, mine))
+            before = rows_of(database, mine["account"])
             for field in references:
                 kind = kind_of(operation, field)
                 assert kind is not None
@@ -724,12 +749,18 @@ def test_another_accounts_ids_in_a_body_are_unknown(
                 named = names[1:] if field.refused and len(names) > 1 else [field.leaf]
                 assert any(name in answer.text for name in named), (where, answer.text)
                 tried.add((operation, field.name))
-            assert (snapshot(api, theirs), snapshot(other_api, mine)) == before, url
+            after = rows_of(database, mine["account"])
+            moved = [table for table in before if after[table] != before[table]]
+            assert not moved, (url, "the caller's rows changed", moved)
             # The same body with the caller's own ids is accepted: the field made the 404.
             control = other_api.request(operation[0].upper(), url, json=body)
             assert control.status_code in (200, 201, 202), (operation, control.text)
         missed = [f.name for f in references if (operation, f.name) not in tried]
         assert not missed, f"{operation}: no body names {missed}"
+    answers, rows = victim_before
+    assert snapshot(api, theirs) == answers, "the victim's account changed"
+    after = rows_of(database, theirs["account"])
+    assert not [table for table in rows if after[table] != rows[table]], "the victim's rows"
 
 
 def test_a_grant_stored_with_another_accounts_metric_shows_none_of_it(
