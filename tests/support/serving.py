@@ -42,7 +42,8 @@ def tally_serve(
         deadline = time.monotonic() + ready_within
         while True:
             try:
-                httpx.get(f"{base_url}/openapi.json", timeout=2)
+                # /healthz: answering is enough (/openapi.json would build the whole document).
+                httpx.get(f"{base_url}/healthz", timeout=2)
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline or process.poll() is not None:
