@@ -8,12 +8,15 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from tally.core.clock import local_today
 from tally.credits import auto_recharge
 from tally.credits.usable import usable_grants
 from tally.db import Database
 from tally.models import ActivityLog
-from tests.credits.helpers import account_id, exact
+from tally.models.scoped import get_account
+from tests.credits.helpers import account_id, exact, usage_metric
 from tests.factories import new_customer_id
 from tests.support.api_client import ApiClient
 
@@ -27,10 +30,14 @@ def _top_up(api: ApiClient, customer_id: str, **fields: Any) -> dict[str, Any]:
     return dict(exact(answer))
 
 
+def _today(session: Session, api: ApiClient) -> date:
+    return local_today(get_account(session, account_id(api)).timezone)
+
+
 def _available(database: Database, api: ApiClient, customer_id: str) -> Decimal:
     with database.transaction() as session:
         found = auto_recharge.available_balances(
-            session, account_id(api), [customer_id], date.today()
+            session, account_id(api), [customer_id], _today(session, api)
         )
     return found.get((customer_id, "GBP"), D(0))
 
@@ -38,7 +45,8 @@ def _available(database: Database, api: ApiClient, customer_id: str) -> Decimal:
 def _usable(database: Database, api: ApiClient, customer_id: str) -> list[str]:
     with database.transaction() as session:
         return [
-            g.grant_id for g in usable_grants(session, account_id(api), [customer_id], date.today())
+            g.grant_id
+            for g in usable_grants(session, account_id(api), [customer_id], _today(session, api))
         ]
 
 
@@ -50,7 +58,6 @@ def test_an_on_payment_top_up_is_usable_once_its_invoice_is_paid(
     assert top_up["status"] == "AWAITING_PAYMENT" and top_up.get("grantId") is None
     invoice = api.get(f"/api/invoices/{top_up['invoiceId']}").json()
     assert invoice["status"] == "SENT" and invoice["paymentStatus"] == "UNPAID"
-    assert D(str(invoice["totalAmount"] if "totalAmount" in invoice else 40)) >= 0
     assert _usable(database, api, customer_id) == []
     assert _available(database, api, customer_id) == 0
     balances = api.get(f"/api/credits/{customer_id}/balances").json()["items"]
@@ -100,21 +107,8 @@ def test_voiding_the_unpaid_invoice_cancels_the_top_up(api: ApiClient, database:
 
 def test_metric_credits_can_be_bought(api: ApiClient, database: Database) -> None:
     customer_id = new_customer_id(api)
-    metric = api.post(
-        "/api/usage-metrics",
-        json={
-            "name": "API calls",
-            "eventType": "api_call",
-            "aggregation": "COUNT",
-            "type": "BILLABLE",
-            "metricType": "BILLABLE",
-        },
-    )
-    if metric.status_code != 201:
-        return  # the metric body differs: covered by the grant tests
-    top_up = _top_up(
-        api, customer_id, creditUnitType="METRIC", metricId=metric.json()["id"], amount=1000
-    )
+    metric_id = usage_metric(api)
+    top_up = _top_up(api, customer_id, creditUnitType="METRIC", metricId=metric_id, amount=1000)
     paid = api.post(f"/api/invoices/{top_up['invoiceId']}/payments", json={"amount": "40.00"})
     assert paid.status_code == 201, paid.text
     after = exact(api.get(f"/api/credit-top-ups/{top_up['id']}"))
