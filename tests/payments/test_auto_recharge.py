@@ -30,6 +30,7 @@ from tally.models import (
     PaymentAttempt,
 )
 from tally.models.scoped import get_account
+from tally.payments.collection import collect_due
 from tally.settings import Settings
 from tally.workflows import auto_recharge as recharging
 from tests.payments.collecting import DECLINING_CARD, GOOD_CARD, Merchant
@@ -230,8 +231,6 @@ def test_a_balance_below_the_level_is_recharged_once(merchant: Merchant) -> None
     job = [j for j in background_jobs(merchant.settings) if j.name == "credit-recharge"]
     assert len(job) == 1
     recharging.recharge_due(merchant.database, merchant.settings, account_id=merchant.account_id)
-    from tally.payments.collection import collect_due
-
     collect_due(merchant.database, merchant.settings, account_id=merchant.account_id)
     assert len(_recharges(merchant, customer_id)) == 1
     assert len(_intents(merchant, customer_id)) == 1
