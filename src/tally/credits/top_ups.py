@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from tally.activity import service as activity
@@ -18,7 +18,7 @@ from tally.core.clock import local_today, utcnow
 from tally.credits import service as credits
 from tally.db import new_id
 from tally.exceptions import NotFound
-from tally.models import CreditGrant, CreditTopUp, CreditUnitType, TopUpStatus
+from tally.models import CreditGrant, CreditTopUp, CreditUnitType, Invoice, TopUpStatus
 from tally.models.scoped import get_account, scoped
 
 
@@ -165,3 +165,21 @@ def customer_top_ups(
             .limit(limit)
         )
     )
+
+
+def customer_purchases(
+    session: Session, account_id: str, customer_id: str, limit: int = 50
+) -> list[tuple[CreditTopUp, str | None, str]]:
+    """The customer's top-ups, newest first, with their invoice's number and payment status
+    (one query): the portal's history."""
+    rows = session.execute(
+        select(CreditTopUp, Invoice.invoice_number, Invoice.payment_status)
+        .join(
+            Invoice,
+            (Invoice.id == CreditTopUp.invoice_id) & (Invoice.account_id == account_id),
+        )
+        .where(CreditTopUp.account_id == account_id, CreditTopUp.customer_id == customer_id)
+        .order_by(CreditTopUp.created_at.desc(), CreditTopUp.id.desc())
+        .limit(limit)
+    ).all()
+    return [(top_up, number, status.value) for top_up, number, status in rows]
