@@ -131,3 +131,17 @@ def test_bad_top_ups_are_refused_and_change_nothing(api: ApiClient, other_api: A
         assert answer.status_code == status, answer.text
     assert api.get("/api/credit-top-ups").json()["items"] == []
     assert other_api.get("/api/credit-top-ups").json()["items"] == []
+
+
+def test_a_retried_purchase_with_its_idempotency_key_buys_once(api: ApiClient) -> None:
+    customer_id = new_customer_id(api)
+    body = {"customerId": customer_id, "currency": "GBP", "amount": 50, "cost": 40}
+    headers = {"Idempotency-Key": "top-up-once"}
+    first = api.post("/api/credit-top-ups", json=body, headers=headers)
+    again = api.post("/api/credit-top-ups", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    listed = api.get("/api/credit-top-ups", params={"customerId": customer_id}).json()
+    assert len(listed["items"]) == 1
+    invoices = api.get("/api/invoices", params={"customerId": customer_id}).json()["items"]
+    assert len(invoices) == 1
