@@ -75,6 +75,14 @@ TALLY_EXTENSIONS = {
     ("get", "/api/analytics/overdue-invoices"),
     ("get", "/api/analytics/top-customers"),
     ("get", "/api/analytics/usage"),
+    # Credit top-ups and auto-recharge (issue 22).
+    ("post", "/api/credit-top-ups"),
+    ("get", "/api/credit-top-ups"),
+    ("get", "/api/credit-top-ups/{id}"),
+    ("put", "/api/customers/{id}/auto-recharges/{currency}"),
+    ("get", "/api/customers/{id}/auto-recharges/{currency}"),
+    ("delete", "/api/customers/{id}/auto-recharges/{currency}"),
+    ("get", "/api/customers/{id}/credit-recharges"),
 }
 
 

@@ -184,6 +184,13 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
         },
     ).json()
     credit_url = f"/api/credits/{credit_grant['id']}"
+    top_up = api.post(
+        "/api/credit-top-ups",
+        json={"customerId": customer["id"], "currency": "GBP", "amount": 5, "cost": 5},
+    ).json()
+    auto_recharge_url = f"/api/customers/{customer['id']}/auto-recharges/GBP"
+    recharge_body = {"belowBalance": 1, "rechargeAmount": 10}
+    assert api.put(auto_recharge_url, json=recharge_body).status_code == 200
     renamed = {**customer_body(), "legalName": "Renamed for the activity log"}
     assert api.put(f"/api/customers/{owner['id']}", json=renamed).status_code == 200
     activity_log_url = (
@@ -436,6 +443,17 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
             None,
         ),
         ("get", "/api/credits/{customer}/grants"): (f"/api/credits/{customer['id']}/grants", None),
+        ("get", "/api/credit-top-ups/{id}"): (f"/api/credit-top-ups/{top_up['id']}", None),
+        ("put", "/api/customers/{id}/auto-recharges/{currency}"): (
+            auto_recharge_url,
+            recharge_body,
+        ),
+        ("get", "/api/customers/{id}/auto-recharges/{currency}"): (auto_recharge_url, None),
+        ("delete", "/api/customers/{id}/auto-recharges/{currency}"): (auto_recharge_url, None),
+        ("get", "/api/customers/{id}/credit-recharges"): (
+            f"/api/customers/{customer['id']}/credit-recharges",
+            None,
+        ),
         ("get", "/api/sequence-accounts/{id}"): (f"/api/sequence-accounts/{account_id}", None),
         ("put", "/api/sequence-accounts/{id}"): (
             f"/api/sequence-accounts/{account_id}",
@@ -478,6 +496,8 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
             invoice_url,
             note_url,
             credit_url,
+            f"/api/credit-top-ups/{top_up['id']}",
+            auto_recharge_url,
             payment_url,
             f"/api/invoices/{sent_invoice_id}",
             f"/api/credits/{customer['id']}/balances",

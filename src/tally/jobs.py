@@ -29,6 +29,7 @@ from tally.payments.collection import collect_due
 from tally.payments.reconciliation import reconcile
 from tally.settings import Settings
 from tally.workflows import presenters  # noqa: F401  (registers every event's presenter)
+from tally.workflows.auto_recharge import recharge_due
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,10 @@ def background_jobs(settings: Settings) -> list[Job]:
         # Automatic collection and dunning (payments.collection): each pass schedules the
         # invoices issued since and charges what is due; nothing due costs two queries.
         Job("collection", lambda db: collect_due(db, settings)),
+        # Auto-recharge (workflows.auto_recharge): customers whose balance fell below their
+        # level (invoices finalized since debited it) are recharged; nobody using it costs
+        # one query.
+        Job("credit-recharge", lambda db: recharge_due(db, settings)),
         Job(
             "payment-reconciliation",
             at_most_every(PAYMENT_RECONCILIATION_EVERY_SECONDS, lambda db: reconcile(db, settings)),

@@ -595,6 +595,26 @@ def bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[tuple[st
                 },
             ),
         ],
+        ("post", "/api/credit-top-ups"): [
+            (
+                "/api/credit-top-ups",
+                {
+                    "customerId": ids["customer"],
+                    "creditUnitType": "METRIC",
+                    "currency": "GBP",
+                    "metricId": ids["usage_metric"],
+                    "amount": 100,
+                    "cost": 10,
+                    "taxRateId": ids["tax_rate"],
+                },
+            ),
+        ],
+        ("put", "/api/customers/{id}/auto-recharges/{currency}"): [
+            (
+                f"/api/customers/{ids['customer']}/auto-recharges/GBP",
+                {"belowBalance": 1, "rechargeAmount": 10, "taxRateId": ids["tax_rate"]},
+            ),
+        ],
     }
 
 

@@ -346,6 +346,34 @@ def grant_delete(w: World) -> Call:
     return Call("DELETE", f"/api/credits/{grant['id']}", None, grant["id"], customer["id"])
 
 
+def top_up_create(w: World) -> Call:
+    customer = w.customer()
+    body = {"customerId": customer["id"], "currency": "GBP", "amount": 50, "cost": 40}
+    return Call(
+        "POST", "/api/credit-top-ups", body, target_id=customer["id"],
+        refused=("POST", "/api/credit-top-ups", {**body, "cost": "1.001"}),
+    )  # fmt: skip
+
+
+RECHARGE = {"belowBalance": 10, "rechargeAmount": 50}
+
+
+def auto_recharge_set(w: World) -> Call:
+    customer = w.customer()
+    url = f"/api/customers/{customer['id']}/auto-recharges/GBP"
+    return Call(
+        "PUT", url, RECHARGE, target_id=customer["id"],
+        refused=("PUT", url, {**RECHARGE, "rechargeAmount": "1.001"}),
+    )  # fmt: skip
+
+
+def auto_recharge_delete(w: World) -> Call:
+    customer = w.customer()
+    url = f"/api/customers/{customer['id']}/auto-recharges/GBP"
+    row = w.api.put(url, json=RECHARGE).json()
+    return Call("DELETE", url, None, row["id"], customer["id"])
+
+
 def schedule_create(w: World) -> Call:
     setup = Setup(w.api)
     body = setup.body()
@@ -810,6 +838,12 @@ LOGGED = [
     Logged(("post", "/api/credit-note-applications"), "CREDIT_APPLIED", IV, C, note_application),
     Logged(("post", "/api/credits"), "CREATED", "CREDIT_GRANT", C, grant_create),
     Logged(("delete", "/api/credits/{id}"), "DELETED", "CREDIT_GRANT", C, grant_delete),
+    Logged(("post", "/api/credit-top-ups"), "CREATED", "CREDIT_TOP_UP", C, top_up_create,
+           also=(("CREATED", IV), ("LINE_ITEM_CREATED", IV), ("SENT", IV))),
+    Logged(("put", "/api/customers/{id}/auto-recharges/{currency}"), "CREATED",
+           "CREDIT_AUTO_RECHARGE", C, auto_recharge_set),
+    Logged(("delete", "/api/customers/{id}/auto-recharges/{currency}"), "DELETED",
+           "CREDIT_AUTO_RECHARGE", C, auto_recharge_delete),
     Logged(("post", "/api/billing-schedules"), "CREATED", "BILLING_SCHEDULE", C,
            schedule_create),
     Logged(("put", "/api/billing-schedules/{id}"), "UPDATED", "BILLING_SCHEDULE", C,

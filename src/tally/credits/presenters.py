@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from tally.core.wire import plain as text
 from tally.credits.schemas import (
@@ -19,8 +22,17 @@ from tally.credits.schemas import (
     TransactionType,
 )
 from tally.credits.service import CustomerCredits, GrantBalance
+from tally.credits.top_up_schemas import CreditRechargeOut
 from tally.engine.money import ZERO, round_money
-from tally.models import CreditGrant, CreditLedgerEntry, CreditUnitType, LedgerEntryType
+from tally.models import (
+    CreditGrant,
+    CreditLedgerEntry,
+    CreditRecharge,
+    CreditUnitType,
+    LedgerEntryType,
+)
+from tally.models.scoped import scoped
+from tally.notifications.events import CREDIT_RECHARGE, presents
 
 # What a ledger entry says when its writer gave no reason.
 REASONS = {
@@ -168,3 +180,14 @@ def grant_items_out(credits: CustomerCredits) -> GrantItemsOut:
             if held.balance != 0
         ]
     )
+
+
+@presents(CREDIT_RECHARGE)
+def present_recharges(
+    session: Session, account_id: str, ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Auto-recharges' recharges as `CreditRechargeOut` (one query)."""
+    rows = session.scalars(
+        scoped(CreditRecharge, account_id).where(CreditRecharge.id.in_(list(ids)))
+    )
+    return {row.id: plain(CreditRechargeOut.build(row)) for row in rows}

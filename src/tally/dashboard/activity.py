@@ -70,6 +70,24 @@ PAGES: dict[str, tuple[str, Callable[[str, str | None], str | None]]] = {
         ),
     ),
     "TAX_RATE": ("Tax rate", lambda id_, _: f"/dashboard/catalog/tax-rates/{id_}"),
+    "CREDIT_TOP_UP": (
+        "Credit top-up",
+        lambda id_, customer: (
+            f"/dashboard/credits/customers/{customer}#top-up-{id_}" if customer else None
+        ),
+    ),
+    "CREDIT_AUTO_RECHARGE": (
+        "Auto-recharge",
+        lambda _, customer: (
+            f"/dashboard/credits/customers/{customer}#auto-recharge" if customer else None
+        ),
+    ),
+    "CREDIT_RECHARGE": (
+        "Recharge",
+        lambda id_, customer: (
+            f"/dashboard/credits/customers/{customer}#recharge-{id_}" if customer else None
+        ),
+    ),
 }
 
 

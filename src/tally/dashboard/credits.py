@@ -24,11 +24,10 @@ from tally.api.deps import DbSession
 from tally.api.pagination import PageParams, paginate
 from tally.api.types import Currency
 from tally.core.wire import plain
-from tally.credits import presenters, service
+from tally.credits import service
 from tally.credits.schemas import CreditGrantCreate
 from tally.customers.queries import customer_choices, customer_names
-from tally.customers.service import get_customer
-from tally.dashboard import sessions
+from tally.dashboard import credits_top_ups, sessions
 from tally.dashboard.form_errors import NUMBER, from_service, from_validation, said
 from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer, render
 from tally.documents import render as documents
@@ -238,18 +237,4 @@ def customer_credits(
     session: DbSession,
     done: str | None = None,
 ) -> Response:
-    try:
-        credits = service.customer_credits(session, viewer.account_id, customer_id)
-    except NotFound as missing:
-        raise DashboardPageError.not_found() from missing
-    customer = get_customer(session, viewer.account_id, customer_id)  # customer_credits found it
-    balances = presenters.balances_out(credits)
-    return render(
-        request,
-        "dashboard/credits/customer.html",
-        viewer=viewer,
-        active=CREDITS,
-        customer=customer,
-        balances=balances.items,
-        done="Credits granted." if done == "granted" else None,
-    )
+    return credits_top_ups.customer_page(request, session, viewer, customer_id, done=done)

@@ -34,6 +34,7 @@ from tally.models import (
     DueDateSource,
     FailureNotificationOption,
     GrantRefreshFrequency,
+    GrantWhen,
     InvoiceStatus,
     LedgerEntryType,
     LineKind,
@@ -48,12 +49,14 @@ from tally.models import (
     PortalTab,
     PriceStatus,
     PricingType,
+    RechargeStatus,
     RecurrencePreference,
     RetryAnchor,
     RolloverMode,
     ScheduleStatus,
     SeatDiscountType,
     TaxStatus,
+    TopUpStatus,
 )
 from tally.notifications.events import NotificationType
 from tally.users.schemas import UserState
@@ -303,6 +306,23 @@ LABELS: Final[dict[type[Enum], dict[str, str]]] = {
         "PAYMENT_SUCCEEDED": "Payment succeeded",
         "PAYMENT_FAILED": "Payment failed",
         "INVOICE_UNCOLLECTIBLE": "Invoice uncollectible",
+        "CREDIT_RECHARGED": "Credits recharged",
+        "CREDIT_RECHARGE_FAILED": "Credit recharge failed",
+    },
+    GrantWhen: {
+        "ON_PAYMENT": "When paid",
+        "IMMEDIATELY": "At once",
+    },
+    TopUpStatus: {
+        "AWAITING_PAYMENT": "Awaiting payment",
+        "GRANTED": "Granted",
+        "CANCELLED": "Cancelled",
+    },
+    RechargeStatus: {
+        "PENDING": "Charging",
+        "SUCCEEDED": "Charged",
+        "FAILED": "Failed",
+        "CAPPED": "Monthly cap reached",
     },
     CreditType: {
         "CASH": "Cash",

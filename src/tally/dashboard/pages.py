@@ -307,6 +307,7 @@ def install_dashboard(app: FastAPI) -> None:
         catalog_tax_rates,
         collection,
         credits,
+        credits_top_ups,
         customers,
         invoices,
         payment_settings,
@@ -325,6 +326,7 @@ def install_dashboard(app: FastAPI) -> None:
         payments,
         reminders,
         credits,
+        credits_top_ups,
         customers,
         catalog_edit,  # before catalog: its fixed paths must win over catalog's {id} paths
         catalog,

@@ -30,7 +30,7 @@ from tally.activity import service as activity
 from tally.billed.locks import lock_document
 from tally.core.clock import local_today, utcnow
 from tally.core.sql import upsert_insert
-from tally.credits import spending
+from tally.credits import spending, top_ups
 from tally.engine.money import ZERO, round_money
 from tally.exceptions import InvalidRequest, InvalidStateTransition, MissingRecipient
 from tally.invoices import audit
@@ -493,6 +493,7 @@ def void(session: Session, account: Account, invoice_id: str) -> Invoice:
         invoice.balance = ZERO
         invoice.balance_version += 1
         spending.restore(session, account.id, invoice, local_today(account.timezone))
+    top_ups.cancel_for_invoices(session, account.id, [invoice.id])  # never paid: no credits
     audit.voided(session, invoice, before)
     announce(session, invoice, NotificationType.INVOICE_UPDATED)
     return invoice
@@ -509,6 +510,8 @@ def set_payment_status(
         before = audit.snapshot(invoice)
         invoice.payment_status = status
         audit.payment_status(session, invoice, before)
+        if status is PaymentStatus.PAID:  # marked paid by hand: a top-up's credits are due
+            top_ups.release_paid(session, account.id, invoice.id)
         announce(session, invoice, NotificationType.INVOICE_UPDATED)
     return invoice
 

@@ -62,6 +62,10 @@ class NotificationType(StrEnum):
     PAYMENT_SUCCEEDED = "PAYMENT_SUCCEEDED"
     PAYMENT_FAILED = "PAYMENT_FAILED"
     INVOICE_UNCOLLECTIBLE = "INVOICE_UNCOLLECTIBLE"
+    # Auto-recharge (the recharge as the resource): credits bought and charged, or not (a
+    # declined card, no saved method, the monthly cap reached).
+    CREDIT_RECHARGED = "CREDIT_RECHARGED"
+    CREDIT_RECHARGE_FAILED = "CREDIT_RECHARGE_FAILED"
 
 
 # Tally's extensions to Sequence's NotificationType (documented as Tally's).
@@ -69,6 +73,8 @@ TALLY_NOTIFICATION_TYPES = (
     NotificationType.PAYMENT_SUCCEEDED,
     NotificationType.PAYMENT_FAILED,
     NotificationType.INVOICE_UNCOLLECTIBLE,
+    NotificationType.CREDIT_RECHARGED,
+    NotificationType.CREDIT_RECHARGE_FAILED,
 )
 
 
@@ -77,10 +83,11 @@ CUSTOMER = "CustomerResponse"
 BILLING_SCHEDULE = "BillingScheduleResponse"
 INVOICE = "InvoiceResponse"
 CREDIT_NOTE = "CreditNote"
+CREDIT_RECHARGE = "CreditRecharge"  # Tally's: an auto-recharge's recharge
 
 MERCHANT = "SequenceAccount"  # Sequence's name unknown: its public schema's
 
-RESOURCE_TYPES = (CUSTOMER, BILLING_SCHEDULE, INVOICE, CREDIT_NOTE, MERCHANT)
+RESOURCE_TYPES = (CUSTOMER, BILLING_SCHEDULE, INVOICE, CREDIT_NOTE, MERCHANT, CREDIT_RECHARGE)
 
 # (session, account id, resource ids) -> {id: the resource as the API answers it, as JSON:
 # plain values, or Decimals for JSON numbers, datetimes and dates for their ISO form}

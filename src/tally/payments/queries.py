@@ -324,3 +324,23 @@ def pay_form(
         return None
     invoice: Invoice = row.Invoice
     return PayForm(row.publishable_key, invoice.balance, invoice.currency)
+
+
+def saved_method(
+    session: Session,
+    account_id: str,
+    customer_id: str,
+    provider: PaymentProviderName = PaymentProviderName.STRIPE,
+) -> tuple[str, str] | None:
+    """(provider customer id, default payment method id) to charge the customer off session;
+    None when it has saved no method."""
+    row = session.execute(
+        scoped(ProviderCustomer, account_id)
+        .with_only_columns(
+            ProviderCustomer.provider_customer_id, ProviderCustomer.default_payment_method_id
+        )
+        .where(ProviderCustomer.customer_id == customer_id, ProviderCustomer.provider == provider)
+    ).first()
+    if row is None or not row[0] or not row[1]:
+        return None
+    return str(row[0]), str(row[1])

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from tally.billed.locks import lock_document
 from tally.core.money import minor_unit
+from tally.credits import top_ups
 from tally.exceptions import BalanceExceeded, InvalidRequest, InvalidStateTransition, NotFound
 from tally.invoices import audit
 from tally.models import (
@@ -132,6 +133,9 @@ def record_payment(
     )
     emit(session, account_id, NotificationType.INVOICE_UPDATED, INVOICE, [invoice.id])
     emit(session, account_id, NotificationType.PAYMENT_SUCCEEDED, INVOICE, [invoice.id])
+    if invoice.payment_status is PaymentStatus.PAID:
+        # Every payment comes here, whoever reports it: a top-up's credits are given once.
+        top_ups.release_paid(session, account_id, invoice.id)
     return payment
 
 

@@ -51,7 +51,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -60,7 +60,15 @@ from tally.core.clock import utcnow
 from tally.core.hashing import hash_token
 from tally.db import Database
 from tally.exceptions import NotFound, Unauthorized
-from tally.models import Account, CreditGrant, Customer, PortalSession, PortalSettings
+from tally.models import (
+    Account,
+    CreditAutoRecharge,
+    CreditGrant,
+    CreditTopUp,
+    Customer,
+    PortalSession,
+    PortalSettings,
+)
 from tally.ops.limits import Limits, TooManyRequests
 from tally.portal.security import csp_nonce
 from tally.portal.sessions import is_live
@@ -189,15 +197,21 @@ def _throttled(request: Request, *, page: bool) -> Iterator[None]:
 # Built once: every portal request runs one of them, and a statement built per call costs
 # more Python than its round trip (SQLAlchemy memoizes the cache key of a statement object).
 def _has_grants() -> Any:
-    """Whether the looked-up customer has credit grants (a correlated EXISTS, so the Credits
-    tab costs no query of its own)."""
-    return (
-        exists()
-        .where(
+    """Whether the looked-up customer has credit grants, top-ups or an auto-recharge
+    (correlated EXISTS, so the Credits tab costs no query of its own)."""
+    return or_(
+        exists().where(
             CreditGrant.account_id == Customer.account_id, CreditGrant.customer_id == Customer.id
-        )
-        .label("has_grants")
-    )
+        ),
+        exists().where(
+            CreditTopUp.account_id == Customer.account_id, CreditTopUp.customer_id == Customer.id
+        ),
+        exists().where(
+            CreditAutoRecharge.account_id == Customer.account_id,
+            CreditAutoRecharge.customer_id == Customer.id,
+            CreditAutoRecharge.deleted_at.is_(None),
+        ),
+    ).label("has_grants")
 
 
 _BY_KEY = (

@@ -34,6 +34,7 @@ from tally.core import urls
 from tally.core.clock import local_today, utcnow
 from tally.core.formatting import format_money
 from tally.core.i18n import N_, SOURCE_LANGUAGE, language_of_locale, translations
+from tally.credits import auto_recharge, top_ups
 from tally.documents import render
 from tally.documents.languages import customer_locale
 from tally.einvoice.service import Syntax, e_invoice_file, factur_x_xml
@@ -543,12 +544,22 @@ def usage(
 
 
 def credits(request: Request, session: Session, viewer: Viewer) -> Response:
-    view = data.credits(
-        session, viewer.account.id, viewer.customer.id, _today(viewer), viewer.account.currency
-    )
-    if view is None:
+    account_id, customer_id = viewer.account.id, viewer.customer.id
+    view = data.credits(session, account_id, customer_id, _today(viewer), viewer.account.currency)
+    purchases = top_ups.customer_purchases(session, account_id, customer_id)
+    recharging = auto_recharge.customer_auto_recharges(session, account_id, customer_id)
+    if view is None and not purchases and not recharging:
         raise PortalPageError.not_found()
-    return _page(request, session, viewer, PortalTab.CREDITS, "portal/credits.html", view=view)
+    return _page(
+        request,
+        session,
+        viewer,
+        PortalTab.CREDITS,
+        "portal/credits.html",
+        view=view,
+        purchases=purchases,
+        auto_recharges=recharging,
+    )
 
 
 # --- routes ----------------------------------------------------------------------------------

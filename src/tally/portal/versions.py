@@ -35,6 +35,11 @@ _VERSION_PARTS = (
     WHERE g.account_id = customers.account_id AND g.customer_id = customers.id)""",
     """(SELECT max(e.updated_at) || '/' || count(*) FROM credit_ledger_entries e
     WHERE e.account_id = customers.account_id AND e.customer_id = customers.id)""",
+    # Top-ups and auto-recharge settings (the Credits tab).
+    """(SELECT max(t.updated_at) || '/' || count(*) FROM credit_top_ups t
+    WHERE t.account_id = customers.account_id AND t.customer_id = customers.id)""",
+    """(SELECT max(r.updated_at) || '/' || count(*) FROM credit_auto_recharges r
+    WHERE r.account_id = customers.account_id AND r.customer_id = customers.id)""",
     """(SELECT max(s.updated_at) || '/' || count(*) FROM billing_schedules s
     WHERE s.account_id = customers.account_id AND s.customer_id = customers.id)""",
     """(SELECT max(p.updated_at) || '/' || count(*) FROM billing_schedule_phases p

@@ -23,7 +23,7 @@ def create_grant(session: Session, account: Account, data: CreditGrantCreate) ->
     grant, tax = credits.new_grant(session, account, data)
     line = None
     if data.create_invoice:
-        line = _invoice_cost(session, account, grant, tax)
+        line = invoice_cost(session, account, grant, tax)
         grant.invoice_id = line.invoice_id
     recorded = credits.record_grant(session, grant)
     if line is not None:
@@ -31,7 +31,7 @@ def create_grant(session: Session, account: Account, data: CreditGrantCreate) ->
     return recorded
 
 
-def _invoice_cost(
+def invoice_cost(
     session: Session, account: Account, grant: CreditGrant, tax: TaxRateVersion | None
 ) -> InvoiceLineItem:
     invoice = drafts.create_invoice(

@@ -4,8 +4,9 @@ the presenter of its resource (`tests/notifications/test_presenters.py` checks e
 
 from tally.accounts import presenters as accounts
 from tally.credit_notes import presenters as credit_notes
+from tally.credits import presenters as credits
 from tally.customers import presenters as customers
 from tally.invoices import presenters as invoices
 from tally.schedules import presenters as schedules
 
-REGISTERING = (accounts, customers, schedules, invoices, credit_notes)
+REGISTERING = (accounts, customers, schedules, invoices, credit_notes, credits)
