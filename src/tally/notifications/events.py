@@ -62,6 +62,8 @@ class NotificationType(StrEnum):
     PAYMENT_SUCCEEDED = "PAYMENT_SUCCEEDED"
     PAYMENT_FAILED = "PAYMENT_FAILED"
     INVOICE_UNCOLLECTIBLE = "INVOICE_UNCOLLECTIBLE"
+    # A spend-control alert crossed its threshold (the firing as the resource).
+    ALERT_TRIGGERED = "ALERT_TRIGGERED"
 
 
 # Tally's extensions to Sequence's NotificationType (documented as Tally's).
@@ -69,6 +71,7 @@ TALLY_NOTIFICATION_TYPES = (
     NotificationType.PAYMENT_SUCCEEDED,
     NotificationType.PAYMENT_FAILED,
     NotificationType.INVOICE_UNCOLLECTIBLE,
+    NotificationType.ALERT_TRIGGERED,
 )
 
 
@@ -79,8 +82,9 @@ INVOICE = "InvoiceResponse"
 CREDIT_NOTE = "CreditNote"
 
 MERCHANT = "SequenceAccount"  # Sequence's name unknown: its public schema's
+ALERT_FIRING = "AlertFiring"  # Tally's: an alert's crossing (alerts/presenters.py)
 
-RESOURCE_TYPES = (CUSTOMER, BILLING_SCHEDULE, INVOICE, CREDIT_NOTE, MERCHANT)
+RESOURCE_TYPES = (CUSTOMER, BILLING_SCHEDULE, INVOICE, CREDIT_NOTE, MERCHANT, ALERT_FIRING)
 
 # (session, account id, resource ids) -> {id: the resource as the API answers it, as JSON:
 # plain values, or Decimals for JSON numbers, datetimes and dates for their ISO form}
