@@ -75,6 +75,14 @@ TALLY_EXTENSIONS = {
     ("get", "/api/analytics/overdue-invoices"),
     ("get", "/api/analytics/top-customers"),
     ("get", "/api/analytics/usage"),
+    # Spend-control alerts: thresholds on usage, spend and credit balances, their firings.
+    ("get", "/api/alerts"),
+    ("post", "/api/alerts"),
+    ("get", "/api/alerts/{id}"),
+    ("put", "/api/alerts/{id}"),
+    ("delete", "/api/alerts/{id}"),
+    ("get", "/api/alerts/{id}/firings"),
+    ("get", "/api/alert-status/{customerId}"),
 }
 
 

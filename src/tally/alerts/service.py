@@ -16,7 +16,7 @@ from tally.alerts import checks, evaluation, queries
 from tally.alerts.schemas import AlertIn
 from tally.api.references import resolve_one
 from tally.core.clock import local_today, utcnow
-from tally.exceptions import InvalidRequest, NotFound
+from tally.exceptions import InvalidRequest, InvalidStateTransition, NotFound
 from tally.models import Account, Alert, AlertType, Customer, Price, UsageMetric
 
 
@@ -128,7 +128,7 @@ def create_alert(session: Session, account_id: str, data: AlertIn) -> Alert:
 def update_alert(session: Session, account_id: str, alert_id: str, data: AlertIn) -> Alert:
     alert = get_alert(session, account_id, alert_id)
     if alert.archived_at is not None:
-        raise InvalidRequest("an archived alert cannot be changed")
+        raise InvalidStateTransition(f"Alert {alert_id!r} is archived: it cannot be changed")
     _check(session, account_id, data)
     before = _audited(alert)
     _apply(alert, data)
@@ -142,11 +142,12 @@ def update_alert(session: Session, account_id: str, alert_id: str, data: AlertIn
 def archive_alert(session: Session, account_id: str, alert_id: str) -> Alert:
     """DELETE: the alert stops firing; it and its firings stay readable."""
     alert = get_alert(session, account_id, alert_id)
-    if alert.archived_at is None:
-        before = _audited(alert)
-        alert.archived_at = utcnow()
-        session.flush()
-        _log(session, alert, "ARCHIVED", f"Alert {alert.name!r} archived", before)
+    if alert.archived_at is not None:
+        raise InvalidStateTransition(f"Alert {alert_id!r} is archived already")
+    before = _audited(alert)
+    alert.archived_at = utcnow()
+    session.flush()
+    _log(session, alert, "ARCHIVED", f"Alert {alert.name!r} archived", before)
     return alert
 
 
