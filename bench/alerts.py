@@ -116,6 +116,7 @@ class Tenant:
     acknowledged: Counter[str] = field(default_factory=Counter)
     crossed: dict[tuple[str, str], float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    errors: Counter[str] = field(default_factory=Counter)  # refused batches by status
 
     def record(self, counts: Counter[str], at: float) -> None:
         """A batch's answer: the crossings it completed, as the client counts them."""
@@ -190,6 +191,9 @@ def _phase(base_url: str, tenant: Tenant, seconds: float, seed: int) -> int:
                 if answer.status_code == 200:
                     sent[index] += BATCH
                     tenant.record(Counter(chosen), at)
+                else:
+                    with tenant.lock:
+                        tenant.errors[str(answer.status_code)] += 1
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
     for thread in threads:
@@ -283,6 +287,9 @@ def run(size: Size, quick: bool = False) -> bool:
         f"  crossings without a webhook: {len(missing)}; webhooks twice: {len(twice)}; "
         f"webhooks for no counted crossing: {len(unexpected)}"
     )
+    if plain.errors or alerting.errors:
+        print(f"  refused batches: without {dict(plain.errors)}, with {dict(alerting.errors)}")
+        ok = False
     verdict = "within" if ratio >= TARGET_RATIO else "OVER"
     ok = ok and ratio >= TARGET_RATIO
     print(
