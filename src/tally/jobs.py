@@ -173,9 +173,12 @@ class WebhookSender(threading.Thread):
 
 
 class AlertEvaluator(threading.Thread):
-    """Evaluates the alerts of customers whose usage changed (`alerts.checks`): a pass every
-    `alert_poll_seconds`, at once again while the queue had work, so an event's alert is
-    queued as a webhook within a second or so of its batch's commit."""
+    """Evaluates the alerts of customers whose usage changed (`alerts.checks`): a pass, then
+    a pause of `alert_poll_seconds` or as long as the pass took, whichever is longer, so an
+    event's alert is queued as a webhook within a second or so of its batch's commit while
+    the evaluator never takes more than half of a thread's time from the requests its
+    process serves (under full-speed ingestion every pass finds work: the pause batches
+    more customers into each pass instead)."""
 
     def __init__(self, db: Database, settings: Settings, stopping: threading.Event) -> None:
         super().__init__(name="tally-alerts", daemon=True)
@@ -183,13 +186,12 @@ class AlertEvaluator(threading.Thread):
 
     def run(self) -> None:
         while not self.stopping.is_set():
+            started = time.monotonic()
             try:
-                taken = evaluate_marked(self.db)
-            except Exception:  # the database gone for a moment: try again after a poll
+                evaluate_marked(self.db)
+            except Exception:  # the database gone for a moment: try again after a pause
                 log.exception("alert evaluator pass failed")
-                taken = 0
-            if not taken:
-                self.stopping.wait(self.poll)
+            self.stopping.wait(max(self.poll, time.monotonic() - started))
 
 
 class Background:
