@@ -18,25 +18,24 @@ from collections import defaultdict
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from tally.alerts import evaluation, queries
 from tally.billing.runs import bill_schedules
 from tally.billing.scheduler import billable
 from tally.core.clock import local_today, utcnow
-from tally.core.sql import upsert_insert
 from tally.db import Database, new_id, table_of
 from tally.metering.queries import alias_owners
 from tally.models import Account, AlertCheck, AlertType, BillingSchedule
 
 log = logging.getLogger(__name__)
 
-BATCH = 500
+BATCH = 5000  # rows: a customer may have several
 
 
 def queue(session: Session, account_id: str, names: Collection[str], now: datetime) -> None:
-    """Mark customers (by id or alias) for the next evaluator pass: one statement."""
+    """Mark customers (by id or alias) for the next evaluator pass: one INSERT."""
     if not names:
         return
     rows = [
@@ -50,14 +49,12 @@ def queue(session: Session, account_id: str, names: Collection[str], now: dateti
         }
         for name in sorted(set(names))
     ]
-    statement = upsert_insert(session)(table_of(AlertCheck)).values(rows)
-    session.execute(
-        statement.on_conflict_do_nothing(index_elements=["account_id", "customer_name"])
-    )
+    session.execute(insert(table_of(AlertCheck)).values(rows))
 
 
 def claim(db: Database, limit: int = BATCH) -> dict[str, list[str]]:
-    """Take up to `limit` marked customers off the queue: account -> names. Committed."""
+    """Take up to `limit` marks off the queue: account -> the names they mark, once each.
+    Committed."""
     with db.transaction() as session:
         rows = session.execute(
             select(AlertCheck.id, AlertCheck.account_id, AlertCheck.customer_name)
@@ -68,10 +65,10 @@ def claim(db: Database, limit: int = BATCH) -> dict[str, list[str]]:
         if not rows:
             return {}
         session.execute(delete(AlertCheck).where(AlertCheck.id.in_([r.id for r in rows])))
-    claimed: dict[str, list[str]] = defaultdict(list)
+    claimed: dict[str, set[str]] = defaultdict(set)
     for _, account_id, name in rows:
-        claimed[account_id].append(name)
-    return claimed
+        claimed[account_id].add(name)
+    return {account_id: sorted(names) for account_id, names in claimed.items()}
 
 
 def customers_needing_current_charges(

@@ -229,8 +229,8 @@ def _loaded(session: Session, account_id: str, event_types: set[str]) -> Metrics
 
 def _mark_for_alerts(session: Session, account_id: str, names: set[str], now: datetime) -> None:
     """Queue the batch's customers for the alert evaluator (`alerts/checks.py`): one
-    multi-row INSERT ... ON CONFLICT DO NOTHING, in the batch's transaction, names sorted
-    (one lock order for concurrent batches). A customer already queued costs nothing."""
+    multi-row INSERT in the batch's transaction, with no unique key to wait on (concurrent
+    batches never wait for each other here; the evaluator folds duplicates)."""
     rows = [
         {
             "id": new_id(),
@@ -242,10 +242,7 @@ def _mark_for_alerts(session: Session, account_id: str, names: set[str], now: da
         }
         for name in sorted(names)
     ]
-    statement = upsert_insert(session)(ALERT_CHECKS).values(rows)
-    session.execute(
-        statement.on_conflict_do_nothing(index_elements=["account_id", "customer_name"])
-    )
+    session.execute(insert(ALERT_CHECKS).values(rows))
 
 
 def _metrics(session: Session, account_id: str, event_types: set[str]) -> list[UsageMetric]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0022
 Revises: 0021
-Create Date: 2026-12-07 18:05:50.710177
+Create Date: 2026-12-07 19:16:40.218221
 """
 
 from collections.abc import Sequence
@@ -32,10 +32,12 @@ def upgrade() -> None:
             ["account_id"], ["accounts.id"], name=op.f("fk_alert_checks_account_id_accounts")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_checks")),
-        sa.UniqueConstraint(
-            "account_id", "customer_name", name=op.f("uq_alert_checks_account_id_customer_name")
-        ),
     )
+    with op.batch_alter_table("alert_checks", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_alert_checks_account_dirty", ["account_id", "dirty_since"], unique=False
+        )
+
     op.create_table(
         "alerts",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -132,4 +134,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_alerts_account_customer")
 
     op.drop_table("alerts")
+    with op.batch_alter_table("alert_checks", schema=None) as batch_op:
+        batch_op.drop_index("ix_alert_checks_account_dirty")
+
     op.drop_table("alert_checks")
