@@ -1,7 +1,7 @@
 """The queue of customers to evaluate (`alert_checks`), and one evaluator pass.
 
 Ingestion marks the customers of each batch in its own transaction (`metering/ingest.py`,
-one INSERT ... ON CONFLICT DO NOTHING, only while the account has a live alert); creating or
+one multi-row INSERT, only while the account has a live alert); creating or
 changing an alert marks its customers here. An evaluator pass claims rows (FOR UPDATE SKIP
 LOCKED on PostgreSQL; SQLite has one writer), deletes them and commits at once, so a batch
 ingested meanwhile marks its customer again rather than waiting on the evaluation; then it
