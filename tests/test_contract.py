@@ -83,6 +83,14 @@ TALLY_EXTENSIONS = {
     ("get", "/api/customers/{id}/auto-recharges/{currency}"),
     ("delete", "/api/customers/{id}/auto-recharges/{currency}"),
     ("get", "/api/customers/{id}/credit-recharges"),
+    # Spend-control alerts: thresholds on usage, spend and credit balances, their firings.
+    ("get", "/api/alerts"),
+    ("post", "/api/alerts"),
+    ("get", "/api/alerts/{id}"),
+    ("put", "/api/alerts/{id}"),
+    ("delete", "/api/alerts/{id}"),
+    ("get", "/api/alerts/{id}/firings"),
+    ("get", "/api/alert-status/{customerId}"),
 }
 
 

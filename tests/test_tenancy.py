@@ -49,6 +49,22 @@ def _party_attempts(
     }
 
 
+def _alert_attempts(
+    api: ApiClient, customer_id: str, metric_id: str
+) -> dict[tuple[str, str], tuple[str, object]]:
+    """An alert: read, changed, archived, its firings; the customer's alert status."""
+    body = {"name": "Cap", "type": "USAGE", "customerId": customer_id, "metricId": metric_id}
+    alert = api.post("/api/alerts", json={**body, "threshold": "10"}).json()
+    url = f"/api/alerts/{alert['id']}"
+    return {
+        ("get", "/api/alerts/{id}"): (url, None),
+        ("put", "/api/alerts/{id}"): (url, {**body, "threshold": "1"}),
+        ("delete", "/api/alerts/{id}"): (url, None),
+        ("get", "/api/alerts/{id}/firings"): (f"{url}/firings", None),
+        ("get", "/api/alert-status/{customerId}"): (f"/api/alert-status/{customer_id}", None),
+    }
+
+
 def _payment_settings_attempts(
     api: ApiClient, customer_id: str, schedule_id: str, invoice_id: str
 ) -> dict[tuple[str, str], tuple[str, object]]:
@@ -469,6 +485,7 @@ def test_every_id_in_a_path_is_scoped_to_the_caller(
         ("get", "/api/customers/{id}/balance"): (f"/api/customers/{customer['id']}/balance", None),
         **_party_attempts(app, api, account_id, customer["id"], schedule_url),
         **_payment_settings_attempts(api, customer["id"], schedule["id"], invoice_id),
+        **_alert_attempts(api, customer["id"], usage_metric["id"]),
     }
     # A date in the path, not an id: billing "self" only ever bills the caller (checked below).
     bill_for_date = ("post", "/api/billing/execution/accounts/self/for-date/{day}")

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from tally import __version__
 from tally.accounts.endpoints import router as accounts_router
 from tally.activity.endpoints import router as activity_router
+from tally.alerts.endpoints import router as alerts_router
 from tally.analytics.endpoints import router as analytics_router
 from tally.api.errors import install_error_handlers
 from tally.api.idempotency import IdempotencyMiddleware, IdempotentReplay, replay_response
@@ -94,6 +95,7 @@ def api_routes() -> APIRouter:
         schedule_extras_router,
         discounts_router,
         billing_router,
+        alerts_router,
         invoice_operations_router,  # before invoices_router: its /invoices/{id} takes all
         invoices_router,
         attachments_router,

@@ -164,7 +164,7 @@ def worker(
     on `tally serve` when workers run it."""
     import prometheus_client
 
-    from tally.jobs import Background, background_jobs, run_once, webhooks_once
+    from tally.jobs import Background, alerts_once, background_jobs, run_once, webhooks_once
     from tally.ops import logging as ops_logging
     from tally.settings import get_settings
 
@@ -172,7 +172,9 @@ def worker(
     ops_logging.configure(settings.log_format or "json", settings.log_level)
     database = _startable(_migrated_database())
     if once:
-        done = run_once(database, [*background_jobs(settings), webhooks_once(settings)])
+        done = run_once(
+            database, [*background_jobs(settings), alerts_once(), webhooks_once(settings)]
+        )
         database.dispose()
         console.print(f"Worker ran once: {_worker_summary(done)}.", highlight=False)
         # A job that failed fails the command too, so cron and scripts see it.

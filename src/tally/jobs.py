@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from tally.alerts.checks import evaluate_marked, sweep
 from tally.billing.scheduler import bill_due
 from tally.credits.expiry import expire_due
 from tally.db import Database
@@ -47,6 +48,9 @@ CREDIT_EXPIRY_EVERY_SECONDS = 600.0
 # Missed payment webhooks: each pass asks the provider about every open attempt, so not at
 # every poll.
 PAYMENT_RECONCILIATION_EVERY_SECONDS = 300.0
+# Alerts are evaluated as usage arrives (`AlertEvaluator`); the sweep catches what changes
+# without usage (billing runs, finalized invoices spending credits, grants, a new period).
+ALERT_SWEEP_EVERY_SECONDS = 60.0
 
 
 def at_most_every(
@@ -91,6 +95,8 @@ def background_jobs(settings: Settings) -> list[Job]:
             "payment-reconciliation",
             at_most_every(PAYMENT_RECONCILIATION_EVERY_SECONDS, lambda db: reconcile(db, settings)),
         ),
+        # After billing in the same pass: balances and IN_PROGRESS amounts it changed.
+        Job("alerts-sweep", at_most_every(ALERT_SWEEP_EVERY_SECONDS, sweep)),
     ]
 
 
@@ -98,6 +104,12 @@ def webhooks_once(settings: Settings) -> Job:
     """One pass of the webhook sender as a job: `tally worker --once` (the long-running
     processes run `WebhookSender`)."""
     return Job("webhooks", lambda db: deliver_due(db, settings))
+
+
+def alerts_once() -> Job:
+    """One pass of the alert evaluator as a job: `tally worker --once` (the long-running
+    processes run `AlertEvaluator`)."""
+    return Job("alerts", evaluate_marked)
 
 
 def run_once(
@@ -165,6 +177,28 @@ class WebhookSender(threading.Thread):
             log.exception("webhook sender failed")
 
 
+class AlertEvaluator(threading.Thread):
+    """Evaluates the alerts of customers whose usage changed (`alerts.checks`): a pass, then
+    a pause of `alert_poll_seconds` or as long as the pass took, whichever is longer, so an
+    event's alert is queued as a webhook within a second or so of its batch's commit while
+    the evaluator never takes more than half of a thread's time from the requests its
+    process serves (under full-speed ingestion every pass finds work: the pause batches
+    more customers into each pass instead)."""
+
+    def __init__(self, db: Database, settings: Settings, stopping: threading.Event) -> None:
+        super().__init__(name="tally-alerts", daemon=True)
+        self.db, self.poll, self.stopping = db, settings.alert_poll_seconds, stopping
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            started = time.monotonic()
+            try:
+                evaluate_marked(self.db)
+            except Exception:  # the database gone for a moment: try again after a pause
+                log.exception("alert evaluator pass failed")
+            self.stopping.wait(max(self.poll, time.monotonic() - started))
+
+
 class Background:
     """A process's background work: the jobs loop and the webhook sender, in threads of
     their own sharing one stop flag."""
@@ -179,6 +213,7 @@ class Background:
                 stopping=self.stopping,
             ),
             WebhookSender(db, settings, self.stopping),
+            AlertEvaluator(db, settings, self.stopping),
         ]
 
     def start(self) -> None:

@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(
         default=1, gt=0, description="How often the webhook sender looks for due deliveries."
     )
+    alert_poll_seconds: float = Field(
+        default=0.25,
+        gt=0,
+        description="How often the alert evaluator looks for customers whose usage changed.",
+    )
     # Payments (tally.payments).
     secret_key: SecretStr | None = Field(
         default=None,

@@ -301,7 +301,13 @@ def _party_bodies(api: ApiClient, ids: dict[str, str]) -> dict[Operation, list[t
     merchant = {"merchantId": ids["account"], "taxIdentifier": "GB1", "country": "GB"}
     made = _created(api.post("/api/tax-registrations", json={**customer, "taxIdentifier": "X"}))
     registration = f"/api/tax-registrations/{made['id']}"
+    usage = {"name": "Cap", "type": "USAGE", "metricId": ids["usage_metric"], "threshold": "10"}
+    own_alert = {**usage, "customerId": ids["customer"]}
+    default_alert = {**usage, "priceId": ids["price"]}
+    alert = f"/api/alerts/{_created(api.post('/api/alerts', json=own_alert))['id']}"
     return {
+        ("post", "/api/alerts"): [("/api/alerts", own_alert), ("/api/alerts", default_alert)],
+        ("put", "/api/alerts/{id}"): [(alert, own_alert), (alert, default_alert)],
         ("post", "/api/tax-registrations"): [
             ("/api/tax-registrations", customer),
             ("/api/tax-registrations", merchant),

@@ -4,7 +4,8 @@ Three leniencies, on purpose:
 - `AggregationType` also admits MAX and LATEST, the aggregations Tally adds for users of
   Lago, OpenMeter and Flexprice;
 - `NotificationType` also admits Tally's payment events (PAYMENT_SUCCEEDED, PAYMENT_FAILED,
-  INVOICE_UNCOLLECTIBLE) and auto-recharge's (CREDIT_RECHARGED, CREDIT_RECHARGE_FAILED);
+  INVOICE_UNCOLLECTIBLE), auto-recharge's (CREDIT_RECHARGED, CREDIT_RECHARGE_FAILED) and alert
+  firings (ALERT_TRIGGERED);
 - a usage metric's `propertyFilters` map to lists of values, as Sequence's own example shows
   (`{"channels": ["text", "email"]}`), where its schema says "object" (a Kotlin `Any`).
 Everything else is checked as published, nulls included: an optional property is left out
@@ -27,13 +28,14 @@ from openapi_schema_validator import OAS30Validator
 SPEC_PATH = Path(__file__).with_name("sequence-openapi-2024-07-30.json.gz")
 TALLY_ENUM_EXTENSIONS = {
     "AggregationType": ["MAX", "LATEST"],
-    # Tally's payment events (notifications/events.py, TALLY_NOTIFICATION_TYPES).
+    # Tally's events (notifications/events.py, TALLY_NOTIFICATION_TYPES).
     "NotificationType": [
         "PAYMENT_SUCCEEDED",
         "PAYMENT_FAILED",
         "INVOICE_UNCOLLECTIBLE",
         "CREDIT_RECHARGED",
         "CREDIT_RECHARGE_FAILED",
+        "ALERT_TRIGGERED",
     ],
 }
 API_PREFIX = "/api"

@@ -607,6 +607,25 @@ def account_update(w: World) -> Call:
     )  # fmt: skip
 
 
+def alert(action: str) -> Callable[[World], Call]:
+    def call(w: World) -> Call:
+        customer = w.customer()
+        body = {"name": "Cap", "type": "USAGE", "customerId": customer["id"],
+                "metricId": w.metric()["id"], "threshold": "10"}  # fmt: skip
+        if action == "create":
+            refused = ("POST", "/api/alerts", {**body, "threshold": "-1"})
+            return Call("POST", "/api/alerts", body, target_id=customer["id"], refused=refused)
+        made = w.created(w.api.post("/api/alerts", json=body))
+        url = f"/api/alerts/{made['id']}"
+        if action == "update":
+            refused = ("PUT", url, {**body, "type": "SPEND", "metricId": None})
+            return Call("PUT", url, {**body, "threshold": "20"}, made["id"], customer["id"],
+                        refused=refused)  # fmt: skip
+        return Call("DELETE", url, None, made["id"], customer["id"])
+
+    return call
+
+
 def tax_registration(action: str) -> Callable[[World], Call]:
     def call(w: World) -> Call:
         customer = w.customer()
@@ -898,6 +917,9 @@ LOGGED = [
            portal_rotate),
     Logged(("put", "/api/sequence-accounts/{id}"), "UPDATED", "SEQUENCE_ACCOUNT", None,
            account_update),
+    Logged(("post", "/api/alerts"), "CREATED", "ALERT", C, alert("create")),
+    Logged(("put", "/api/alerts/{id}"), "UPDATED", "ALERT", C, alert("update")),
+    Logged(("delete", "/api/alerts/{id}"), "ARCHIVED", "ALERT", C, alert("archive")),
     Logged(("post", "/api/tax-registrations"), "CREATED", "TAX_REGISTRATION", C,
            tax_registration("create")),
     Logged(("put", "/api/tax-registrations/{id}"), "UPDATED", "TAX_REGISTRATION", C,

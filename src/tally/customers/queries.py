@@ -75,3 +75,27 @@ def custom_property_keys(session: Session, account_id: str) -> list[str]:
         .order_by(keys.c.key)
     )
     return list(session.scalars(query))
+
+
+def billing_recipients(
+    session: Session, account_id: str, customer_ids: Collection[str]
+) -> dict[str, tuple[list[str], list[str]]]:
+    """customer -> (to, cc) as its invoices are addressed: the PRIMARY contact, STANDARD ones
+    in copy; live contacts only. One query."""
+    if not customer_ids:
+        return {}
+    rows = session.execute(
+        scoped(Contact, account_id)
+        .with_only_columns(Contact.customer_id, Contact.email, Contact.billing_preference)
+        .where(
+            Contact.customer_id.in_(list(customer_ids)),
+            Contact.archived_at.is_(None),
+            Contact.billing_preference != BillingPreference.NONE,
+        )
+        .order_by(Contact.id)
+    ).all()
+    found: dict[str, tuple[list[str], list[str]]] = {}
+    for customer_id, email, preference in rows:
+        to, cc = found.setdefault(customer_id, ([], []))
+        (to if preference is BillingPreference.PRIMARY else cc).append(email)
+    return found

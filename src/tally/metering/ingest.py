@@ -26,6 +26,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     cast,
+    exists,
     func,
     insert,
     or_,
@@ -37,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from tally.core.clock import utcnow
 from tally.core.sql import is_postgres, upsert_insert
-from tally.db import new_id
+from tally.db import new_id, table_of
 from tally.metering import admission, queries, rollups
 from tally.metering.admission import Refusal
 from tally.metering.sql import metering_sql
@@ -49,10 +50,11 @@ from tally.metering.staging import (
     stage,
     store_if_all_new,
 )
-from tally.models import Account, UsageMetric
+from tally.models import Account, Alert, AlertCheck, UsageMetric
 from tally.models.metering import USAGE_EVENTS
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+ALERT_CHECKS = table_of(AlertCheck)
 
 
 class IncomingEvent(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
@@ -196,10 +198,51 @@ def _replace_changed(session: Session) -> set[str]:
 
 @dataclass(frozen=True)
 class Metrics:
-    """The live metrics of some event types, read once per batch."""
+    """The live metrics of some event types, read once per batch, and whether the account
+    has a live alert (read by the same query: no extra round trip for accounts without)."""
 
     event_types: set[str]
     metrics: list[UsageMetric]
+    alerting: bool = False
+
+
+def _loaded(session: Session, account_id: str, event_types: set[str]) -> Metrics:
+    """`_metrics`, with a column saying whether any alert of the account is live."""
+    if not event_types:
+        return Metrics(event_types, [])
+    alerting = (
+        exists()
+        .where(Alert.account_id == account_id, Alert.archived_at.is_(None))
+        .label("alerting")
+    )
+    rows = session.execute(
+        select(UsageMetric, alerting)
+        .where(
+            UsageMetric.account_id == account_id,
+            UsageMetric.deleted_at.is_(None),
+            UsageMetric.event_type.in_(event_types),
+        )
+        .order_by(UsageMetric.id)  # one lock order when recomputing several
+    ).all()
+    return Metrics(event_types, [row[0] for row in rows], any(row[1] for row in rows))
+
+
+def _mark_for_alerts(session: Session, account_id: str, names: set[str], now: datetime) -> None:
+    """Queue the batch's customers for the alert evaluator (`alerts/checks.py`): one
+    multi-row INSERT in the batch's transaction, with no unique key to wait on (concurrent
+    batches never wait for each other here; the evaluator folds duplicates)."""
+    rows = [
+        {
+            "id": new_id(),
+            "account_id": account_id,
+            "customer_name": name,
+            "dirty_since": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for name in sorted(names)
+    ]
+    session.execute(insert(ALERT_CHECKS).values(rows))
 
 
 def _metrics(session: Session, account_id: str, event_types: set[str]) -> list[UsageMetric]:
@@ -300,7 +343,7 @@ def ingest(
         return []
     rollups.lock_definitions(session, account.id, exclusive=False)
     event_types = {event.event_type for event in events}
-    loaded = Metrics(event_types, _metrics(session, account.id, event_types))
+    loaded = _loaded(session, account.id, event_types)
     refused = _refusals(session, account.id, events, loaded.metrics)
     if not refused:
         return list(_store(session, account, events, loaded))
@@ -369,6 +412,8 @@ def _store(
             replaced = _replace_changed(session)
             stored_ids = dict(session.execute(select(prior.c.customer_event_id, prior.c.id)).all())
     _update_rollups(session, account, batch, inserted, replaced, loaded, staged=staged)
+    if loaded.alerting and loaded.metrics and (inserted or replaced):
+        _mark_for_alerts(session, account.id, {row[2] for row in batch.rows}, received_at)
     return _outcomes(events, keys, ids, winner, inserted, replaced, stored_ids)
 
 

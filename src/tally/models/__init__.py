@@ -2,6 +2,7 @@
 
 from tally.models.account import Account, ApiKey, DocumentKind, NumberSequence
 from tally.models.activity import ActivityLog, ActivityOrigin, ActorType
+from tally.models.alert import Alert, AlertCheck, AlertFiring, AlertType
 from tally.models.attachment import Attachment
 from tally.models.base import Base
 from tally.models.billing_schedule import (
@@ -133,6 +134,10 @@ __all__ = [
     "ActivityOrigin",
     "ActorType",
     "AggregationType",
+    "Alert",
+    "AlertCheck",
+    "AlertFiring",
+    "AlertType",
     "ApiKey",
     "Attachment",
     "AttemptStatus",

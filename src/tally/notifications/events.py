@@ -66,6 +66,8 @@ class NotificationType(StrEnum):
     # declined card, no saved method, the monthly cap reached).
     CREDIT_RECHARGED = "CREDIT_RECHARGED"
     CREDIT_RECHARGE_FAILED = "CREDIT_RECHARGE_FAILED"
+    # A spend-control alert crossed its threshold (the firing as the resource).
+    ALERT_TRIGGERED = "ALERT_TRIGGERED"
 
 
 # Tally's extensions to Sequence's NotificationType (documented as Tally's).
@@ -75,6 +77,7 @@ TALLY_NOTIFICATION_TYPES = (
     NotificationType.INVOICE_UNCOLLECTIBLE,
     NotificationType.CREDIT_RECHARGED,
     NotificationType.CREDIT_RECHARGE_FAILED,
+    NotificationType.ALERT_TRIGGERED,
 )
 
 
@@ -86,8 +89,17 @@ CREDIT_NOTE = "CreditNote"
 CREDIT_RECHARGE = "CreditRecharge"  # Tally's: an auto-recharge's recharge
 
 MERCHANT = "SequenceAccount"  # Sequence's name unknown: its public schema's
+ALERT_FIRING = "AlertFiring"  # Tally's: an alert's crossing (alerts/presenters.py)
 
-RESOURCE_TYPES = (CUSTOMER, BILLING_SCHEDULE, INVOICE, CREDIT_NOTE, MERCHANT, CREDIT_RECHARGE)
+RESOURCE_TYPES = (
+    CUSTOMER,
+    BILLING_SCHEDULE,
+    INVOICE,
+    CREDIT_NOTE,
+    MERCHANT,
+    CREDIT_RECHARGE,
+    ALERT_FIRING,
+)
 
 # (session, account id, resource ids) -> {id: the resource as the API answers it, as JSON:
 # plain values, or Decimals for JSON numbers, datetimes and dates for their ISO form}
