@@ -53,6 +53,7 @@ from tally.models.invoice import (
     InvoiceStatus,
     LineKind,
     PaymentStatus,
+    ThresholdInvoice,
 )
 from tally.models.list_price import ListPrice
 from tally.models.metering import (
@@ -215,6 +216,7 @@ __all__ = [
     "TaxRateVersion",
     "TaxRegistration",
     "TaxStatus",
+    "ThresholdInvoice",
     "UsageEvent",
     "UsageMetric",
     "UsageMetricParameter",
