@@ -130,3 +130,26 @@ def newly_invoiced(draft: InvoiceDraft, invoiced: Sequence[Invoiced], label: str
     (`deducted(draft, invoiced)`, before credits) rate by rate."""
     parts = by_rate(deducted(draft, invoiced))
     return Invoiced(label, tuple(part for part in parts if part.net or part.tax))
+
+
+def over_invoiced(draft: InvoiceDraft, invoiced: Sequence[Invoiced]) -> tuple[RatePart, ...]:
+    """Per rate, what the threshold invoices invoiced beyond the period's whole document
+    (its charges fell after them: VOLUME tiers whose total drops as usage grows, usage
+    replaced by smaller events). The final invoice deducts only up to zero; this much is
+    the merchant's to give back (a credit note), and zero in every other case."""
+    whole = {part.tax_rate: part for part in by_rate(draft)}
+    done: dict[Decimal, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    versions: dict[Decimal, str | None] = {}
+    for invoice in invoiced:
+        for part in invoice.parts:
+            done[part.tax_rate][0] += part.net
+            done[part.tax_rate][1] += part.tax
+            versions.setdefault(part.tax_rate, part.tax_rate_version_id)
+    excess = []
+    for rate, (net, tax) in done.items():
+        mine = whole.get(rate)
+        net_over = max(net - (mine.net if mine else ZERO), ZERO)
+        tax_over = max(tax - (mine.tax if mine else ZERO), ZERO)
+        if net_over or tax_over:
+            excess.append(RatePart(rate, versions[rate], net_over, tax_over))
+    return tuple(excess)
