@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
+from uuid import uuid4
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -34,7 +35,7 @@ def _setup(
 ) -> tuple[Merchant, str, dict[str, Any]]:
     merchant = Merchant(api, currency="EUR")
     metric = merchant.usage_metric(
-        "Compute", "compute", aggregationType="SUM", aggregationProperty="units"
+        f"Compute {uuid4().hex[:8]}", "compute", aggregationType="SUM", aggregationProperty="units"
     )
     if structure == "linear":
         body = linear(metric, pricePerUnit="1.00")
@@ -258,7 +259,7 @@ def test_two_concurrent_runs_issue_one_threshold_invoice(
 
 
 @settings(
-    max_examples=12,
+    max_examples=8,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
