@@ -78,7 +78,7 @@ def _by_kind(merchant: Merchant, schedule_id: str) -> tuple[list[dict[str, Any]]
 
 
 def test_the_field_round_trips_and_is_checked(api: ApiClient) -> None:
-    merchant, customer, schedule = _setup(api, "500.00")
+    _, customer, schedule = _setup(api, "500.00")
     assert schedule["phases"][0]["thresholdInvoicing"] == {"amount": "500.00"}
     fetched = api.get(f"/api/billing-schedules/{schedule['id']}").json()
     assert fetched["phases"][0]["thresholdInvoicing"] == {"amount": "500.00"}
@@ -98,8 +98,14 @@ def test_the_field_round_trips_and_is_checked(api: ApiClient) -> None:
     copied = api.post(
         f"/api/billing-schedules/{schedule['id']}/duplicate", json={"customerId": customer}
     )
-    if copied.status_code in (200, 201):
-        assert copied.json()["phases"][0]["thresholdInvoicing"] == {"amount": "500.00"}
+    assert copied.status_code == 201, copied.text
+    assert copied.json()["phases"][0]["thresholdInvoicing"] == {"amount": "500.00"}
+    # An update that leaves it out turns it off (phases are replaced whole).
+    stage = phase([price], "2024-01-01", None)
+    body = {"startDate": "2024-01-01", "phases": [stage]}
+    updated = api.put(f"/api/billing-schedules/{schedule['id']}", json=body)
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["phases"][0].get("thresholdInvoicing") is None
 
 
 def test_one_crossing_then_the_final_invoice_deducts_it(
@@ -295,15 +301,15 @@ def test_billing_runs_at_any_points_sum_to_one_invoice_for_the_period(
     merchant.bill("2024-02-01")
     at_threshold, own = _by_kind(merchant, schedule["id"])
     whole = merchant.invoice_for(twin["id"], "2024-01-01")
-    summed = tuple(
-        sum((totals(i)[n] for i in [*at_threshold, own]), ZERO) for n in range(3)
-    )
+    summed = tuple(sum((totals(i)[n] for i in [*at_threshold, own]), ZERO) for n in range(3))
     assert summed == totals(whole)
     for invoice in at_threshold:
         assert totals(invoice)[0] >= threshold
 
 
-def _setup_twin(merchant: Merchant, schedule: dict[str, Any]) -> tuple[Merchant, str, dict[str, Any]]:
+def _setup_twin(
+    merchant: Merchant, schedule: dict[str, Any]
+) -> tuple[Merchant, str, dict[str, Any]]:
     """The same terms, no threshold, for another customer of the same merchant."""
     price = schedule["phases"][0]["priceIds"][0]
     customer = merchant.customer("Twin Ltd")

@@ -3,15 +3,27 @@ the deduction is a negative line at the rate it deducts, carrying the tax it cha
 
 from decimal import Decimal
 
+from fastapi import FastAPI
+
+from tally.documents import render
 from tests.billing.helpers import Merchant
 from tests.catalog.price_bodies import linear
-from tests.einvoice.helpers import api_totals, customer_with_vat, ok, set_up_merchant, totals, valid_both
+from tests.documents.helpers import pdf_text
+from tests.einvoice.helpers import (
+    account_id_of,
+    api_totals,
+    customer_with_vat,
+    ok,
+    set_up_merchant,
+    totals,
+    valid_both,
+)
 from tests.metering.helpers import event, send
 from tests.schedules.helpers import phase
 from tests.support.api_client import ApiClient
 
 
-def test_threshold_and_final_invoices_are_valid_e_invoices(api: ApiClient) -> None:
+def test_threshold_and_final_invoices_are_valid_e_invoices(api: ApiClient, app: FastAPI) -> None:
     set_up_merchant(api)
     merchant = Merchant(api, currency="GBP")
     metric = merchant.usage_metric(
@@ -39,3 +51,11 @@ def test_threshold_and_final_invoices_are_valid_e_invoices(api: ApiClient) -> No
     documents = [ok(api.get(f"/api/invoices/{i['id']}")) for i in [*issued, final]]
     assert sum(Decimal(d["netTotal"]) for d in documents) == Decimal("124.54")
     assert sum(Decimal(d["totalTax"]) for d in documents) == Decimal("24.91")
+    # The PDF shows each deduction as a line of its own, naming the invoice it deducts.
+    with app.state.db.transaction() as session:
+        pdf = render.invoice_pdf(
+            session, account_id_of(api), final["id"], settings=app.state.settings
+        )
+    text = " ".join(pdf_text(pdf).split())
+    for invoice in issued:
+        assert f"Invoiced at threshold: {invoice['invoiceNumber']}" in text

@@ -141,6 +141,7 @@ LABELS: Final[dict[type[Enum], dict[str, str]]] = {
     DueDateSource: {
         "CALCULATED": "Calculated",
         "MANUAL": "Manual",
+        "THRESHOLD": "Invoiced at threshold",
     },
     InvoiceStatus: {
         "IN_PROGRESS": "In progress",
