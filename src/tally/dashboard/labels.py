@@ -141,7 +141,6 @@ LABELS: Final[dict[type[Enum], dict[str, str]]] = {
     DueDateSource: {
         "CALCULATED": "Calculated",
         "MANUAL": "Manual",
-        "THRESHOLD": "Invoiced at threshold",
     },
     InvoiceStatus: {
         "IN_PROGRESS": "In progress",
@@ -156,6 +155,7 @@ LABELS: Final[dict[type[Enum], dict[str, str]]] = {
         "MINIMUM": "Minimum",
         "CREDIT": "Credit",
         "MANUAL": "Manual",
+        "THRESHOLD": "Invoiced at threshold",
     },
     PaymentStatus: {
         "UNPAID": "Unpaid",
