@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from tally.accounts.service import Credentials
-from tally.billing.scheduler import bill_account
+from tally.billing.scheduler import bill_account, bill_thresholds
 from tally.db import Database
 from tally.models import ActivityLog, ThresholdInvoice
 from tests.billing.helpers import Merchant, totals
 from tests.catalog.price_bodies import graduated, linear, volume
+from tests.invoices.test_events import events, listen
 from tests.metering.helpers import event, send
 from tests.schedules.helpers import phase
 from tests.support.api_client import ApiClient
@@ -315,3 +316,59 @@ def _setup_twin(
     customer = merchant.customer("Twin Ltd")
     twin = merchant.schedule(customer, [price], "2024-01-01")
     return merchant, customer, twin
+
+
+def test_bill_thresholds_issues_as_usage_arrives_and_announces_it(
+    api: ApiClient, database: Database, account: Credentials
+) -> None:
+    """What the usage evaluator calls: only schedules with threshold invoicing are billed;
+    the threshold invoice is announced (INVOICE_CREATED, INVOICE_ISSUED) like any other."""
+    listen(database, account.account_id)
+    merchant, customer, schedule = _setup(api, "100.00")
+    other_customer = merchant.customer("Plain Ltd")
+    price = schedule["phases"][0]["priceIds"][0]
+    plain = merchant.schedule(other_customer, [price], "2024-01-01")
+    _units(api, customer, "2024-01-05", "120")
+    _units(api, other_customer, "2024-01-05", "500")
+    report = bill_thresholds(
+        database,
+        account.account_id,
+        [customer, other_customer],
+        now=merchant.noon("2024-01-05"),
+    )
+    assert (report.billing_schedules, report.threshold_invoices) == (1, 1)
+    assert merchant.invoices(plain["id"]) == []  # left to the scheduler
+    issued, _ = _threshold_and_open(merchant, schedule["id"])
+    assert [totals(i)[0] for i in issued] == [Decimal("120.00")]
+    kinds = [kind for kind, resource_id, _ in events(database, account.account_id)
+             if resource_id == issued[0]["id"]]  # fmt: skip
+    assert "INVOICE_CREATED" in kinds and "INVOICE_ISSUED" in kinds
+
+
+def test_credits_go_to_threshold_invoices_first_and_are_never_spent_twice(
+    api: ApiClient,
+) -> None:
+    """A 50.00 cash grant; 150 units at 1.00 (threshold 100): the threshold invoice bills
+    150.00 less the 50.00 credit. 30 more: January's invoice bills 180, deducts the 150
+    invoiced, and has no credit left to take: 30.00."""
+    merchant, customer, schedule = _setup(api, "100.00", taxed=False)
+    grant = {
+        "customerId": customer,
+        "name": "Welcome credit",
+        "creditUnitType": "CURRENCY",
+        "currency": "EUR",
+        "amount": 50,
+        "costOfCredit": 0,
+        "effectiveDate": "2024-01-01",
+    }
+    assert api.post("/api/credits", json=grant).status_code == 201
+    _units(api, customer, "2024-01-05", "150")
+    merchant.bill("2024-01-06")
+    _units(api, customer, "2024-01-25", "30")
+    merchant.bill("2024-02-01")
+    at_threshold, own = _by_kind(merchant, schedule["id"])
+    assert [totals(i)[0] for i in at_threshold] == [Decimal("100.00")]
+    kinds = [line["kind"] for line in at_threshold[0]["lineItems"]]
+    assert "CREDIT" in kinds
+    assert totals(own)[0] == Decimal("30.00")
+    assert not [line for line in own["lineItems"] if line["kind"] == "CREDIT"]
