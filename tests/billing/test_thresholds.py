@@ -119,6 +119,11 @@ def test_one_crossing_then_the_final_invoice_deducts_it(
     assert merchant.bill("2024-01-06")["invoicesCreated"] == 1  # January's IN_PROGRESS only
     _units(api, customer, "2024-01-10", "50")
     merchant.bill("2024-01-11")
+    [issued], [upcoming] = _threshold_and_open(merchant, schedule["id"])
+    # The run that issued it already names its number on the period's IN_PROGRESS invoice.
+    titles = [line["title"] for line in upcoming["lineItems"] if line["kind"] == "THRESHOLD"]
+    assert titles == [f"Invoiced at threshold: {issued['invoiceNumber']}"]
+    assert totals(upcoming)[0] == ZERO
     _units(api, customer, "2024-01-20", "30")
     merchant.bill("2024-01-21")
     merchant.bill("2024-02-01")

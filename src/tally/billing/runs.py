@@ -446,6 +446,26 @@ def _issue_at_threshold(
     return auto_issue(session, account, issued_ids, today)
 
 
+def _named(
+    session: Session, account_id: str, writes: list[InvoiceWrite], issued: Sequence[ThresholdWrite]
+) -> list[InvoiceWrite]:
+    """The period invoices' deductions of the threshold invoices just issued, named by
+    their numbers (the drafts were made before finalize numbered them)."""
+    numbers = thresholds.numbers(session, account_id, [w.step.invoice_id for w in issued])
+    renamed: dict[tuple[str, date], dict[str, str]] = defaultdict(dict)
+    for write in issued:
+        number = numbers.get(write.step.invoice_id)
+        if number is not None:
+            key = (write.step.schedule_id, write.step.invoice_date)
+            renamed[key][thresholds.label(None, write.step.sequence)] = number
+    return [
+        replace(write, draft=engine_thresholds.relabelled(write.draft, names))
+        if (names := renamed.get((write.planned.loaded.schedule.id, write.planned.invoice_date)))
+        else write
+        for write in writes
+    ]
+
+
 def _previewed(
     session: Session, account_id: str, invoice_ids: Sequence[str]
 ) -> list[PreviewedInvoice]:
@@ -587,6 +607,11 @@ def bill_schedules(
         [run.invoice_id for run in planned.stale if run.invoice_id],
         "billing schedule changed: the invoice's date is no longer one of its invoice dates",
     )
+    # Threshold invoices first: the period invoices deducting them then name their numbers.
+    issued_ids = [write.step.invoice_id for write in threshold_writes]
+    finalized = _issue_at_threshold(session, account, threshold_writes, today, now)
+    if threshold_writes:
+        writes = _named(session, account.id, writes, threshold_writes)
     written = write_invoices(session, account, writes, planned.stale, now)
     created = [
         invoice_id
@@ -603,9 +628,7 @@ def bill_schedules(
         and write.planned.loaded.schedule.auto_issue_invoices
         and not backfill
     ]
-    finalized = auto_issue(session, account, to_issue, today) if to_issue else 0
-    issued_ids = [write.step.invoice_id for write in threshold_writes]
-    finalized += _issue_at_threshold(session, account, threshold_writes, today, now)
+    finalized += auto_issue(session, account, to_issue, today) if to_issue else 0
     if not backfill:
         mark_schedules(session, [item.schedule for item in loaded], planned.finished, today, now)
     return RunReport(

@@ -134,3 +134,13 @@ def claim(session: Session, account_id: str, issued: Sequence[Issued]) -> None:
 
 def _amount(value: Decimal, currency: str) -> str:
     return f"{value.quantize(minor_unit(currency))}"
+
+
+def numbers(session: Session, account_id: str, invoice_ids: Sequence[str]) -> dict[str, str]:
+    """The numbers of those of the invoices that have one (one query)."""
+    rows = session.execute(
+        select(Invoice.id, Invoice.invoice_number).where(
+            Invoice.account_id == account_id, Invoice.id.in_(list(invoice_ids))
+        )
+    )
+    return {invoice_id: number for invoice_id, number in rows if number}

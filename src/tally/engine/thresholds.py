@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from tally.engine.invoice import InvoiceDraft, Kind, Line, taxed_per_rate
@@ -153,3 +153,16 @@ def over_invoiced(draft: InvoiceDraft, invoiced: Sequence[Invoiced]) -> tuple[Ra
         if net_over or tax_over:
             excess.append(RatePart(rate, versions[rate], net_over, tax_over))
     return tuple(excess)
+
+
+def relabelled(draft: InvoiceDraft, names: dict[str, str]) -> InvoiceDraft:
+    """The draft with its deductions of threshold invoices renamed (`names`: old label ->
+    new, e.g. the number finalize gave it)."""
+    prefix = f"{THRESHOLD_TITLE}: "
+    lines = tuple(
+        replace(line, title=prefix + names[line.title.removeprefix(prefix)])
+        if line.kind is Kind.THRESHOLD and line.title.removeprefix(prefix) in names
+        else line
+        for line in draft.lines
+    )
+    return InvoiceDraft(lines)
