@@ -242,3 +242,28 @@ def test_forms_without_the_csrf_token_change_nothing(dashboard: TestClient, api:
     assert dashboard.post(f"{SCHEDULES}/{schedule_id}/archive").status_code == 403
     schedule = api.get(f"/api/billing-schedules/{schedule_id}").json()
     assert schedule["status"] == "DRAFT" and schedule.get("archivedAt") is None
+
+
+def test_a_phase_with_threshold_invoicing_is_created_shown_and_checked(
+    dashboard: TestClient, api: ApiClient
+) -> None:
+    customer_id = new_customer_id(api, "Threshold Ltd")
+    price_id = new_price(api, name="Compute")
+    refused = post(
+        dashboard,
+        SCHEDULES,
+        form_fields(customer_id, price_id, **{"phase-0-threshold_amount": "0"}),
+    )
+    assert refused.status_code == 422
+    assert 'id="phase-0-threshold_amount-error"' in refused.text
+    fields = form_fields(customer_id, price_id, **{"phase-0-threshold_amount": "250.00"})
+    schedule_id = create(dashboard, fields)
+    schedule = api.get(f"/api/billing-schedules/{schedule_id}").json()
+    assert schedule["phases"][0]["thresholdInvoicing"] == {"amount": "250.00"}
+    page = dashboard.get(f"{SCHEDULES}/{schedule_id}")
+    assert "Threshold invoicing" in page.text and "250.00" in page.text
+    edit = dashboard.get(f"{SCHEDULES}/{schedule_id}/edit")
+    assert edit.status_code == 200
+    assert re.search(r'name="phase-0-threshold_amount"[^>]*value="250.00"', edit.text) or (
+        'value="250.00"' in edit.text
+    )

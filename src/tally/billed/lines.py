@@ -42,11 +42,20 @@ class TaxedLine(Protocol):
     gross_total: Decimal
 
 
+def _fixed(line: TaxedLine) -> bool:
+    return getattr(line, "kind", None) == "THRESHOLD"  # invoice lines; credit notes have none
+
+
 def retax(lines: Sequence[TaxedLine], currency: str) -> None:
     """Every line of one document taxed once per rate, the rate's tax shared among its lines
     (`engine/tax.py`); gross = net + tax again. Call it after any change to the document's
     lines, before `sums_by_group`. Only lines whose tax moves are touched."""
-    taxes = shared_taxes([(line.net_total, line.tax_rate) for line in lines], currency)
+    # A threshold deduction keeps its tax: what its invoice charged (engine/thresholds.py).
+    taxes = shared_taxes(
+        [(line.net_total, line.tax_rate) for line in lines],
+        currency,
+        fixed=[line.total_tax if _fixed(line) else None for line in lines],
+    )
     for line, tax in zip(lines, taxes, strict=True):
         if line.total_tax != tax or line.gross_total != line.net_total + tax:
             line.total_tax, line.gross_total = tax, line.net_total + tax

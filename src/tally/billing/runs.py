@@ -19,7 +19,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tally.billing import charging, terms
+from tally.billing import charging, terms, thresholds
 from tally.billing.credits import OpenInvoice, project
 from tally.billing.customers import billed
 from tally.billing.late import late_events
@@ -38,12 +38,19 @@ from tally.billing.measures import (
     usage_days,
 )
 from tally.billing.planning import Existing, PlannedInvoice, finalized_through, plan
-from tally.billing.writing import InvoiceWrite, mark_schedules, write_invoices
+from tally.billing.writing import (
+    InvoiceWrite,
+    ThresholdWrite,
+    mark_schedules,
+    write_invoices,
+    write_threshold_invoices,
+)
 from tally.credits import phase_grants
-from tally.db import id_table
+from tally.db import id_table, new_id
 from tally.engine import pricing
+from tally.engine import thresholds as engine_thresholds
 from tally.engine.credits import Metered
-from tally.engine.invoice import PhaseAdjustments, PricedLine, assemble
+from tally.engine.invoice import InvoiceDraft, PhaseAdjustments, PricedLine, assemble
 from tally.engine.periods import Period
 from tally.engine.schedule import Charge, DiscountKind, ScheduleTerms
 from tally.invoices.lifecycle import announce_removal, auto_issue
@@ -85,6 +92,7 @@ class RunReport:
     invoices_unchanged: int = 0  # recalculated to the same result
     invoices_deleted: int = 0
     invoices_finalized: int = 0
+    threshold_invoices: int = 0  # of `invoices_created`: issued as charges reached a threshold
     failed_schedules: list[str] = field(default_factory=list)
     late_events: dict[str, int] = field(default_factory=dict)  # by schedule id
     preview: bool = False  # nothing was stored
@@ -97,6 +105,7 @@ class RunReport:
         self.invoices_unchanged += other.invoices_unchanged
         self.invoices_deleted += other.invoices_deleted
         self.invoices_finalized += other.invoices_finalized
+        self.threshold_invoices += other.threshold_invoices
         self.failed_schedules += other.failed_schedules
         self.late_events.update(other.late_events)
         self.preview = self.preview or other.preview
@@ -380,6 +389,83 @@ def _adjustments(charges: Sequence[Charge]) -> list[PhaseAdjustments]:
     return adjustments
 
 
+def _threshold_invoice(
+    invoice: PlannedInvoice,
+    draft: InvoiceDraft,
+    state: thresholds.PeriodState,
+    today: date,
+) -> tuple[InvoiceDraft, thresholds.Issued] | None:
+    """A threshold invoice to issue now, if the charges of the period's IN_PROGRESS invoice
+    not yet invoiced reach its phase's threshold: its document (before credits) and its
+    step. `state` then counts it, so the period's own invoice deducts it."""
+    if invoice.status is not InvoiceStatus.IN_PROGRESS:
+        return None  # a period that ended is billed whole by its own invoice
+    threshold = thresholds.threshold_of([c.phase.invoice_threshold for c in invoice.charges])
+    if threshold is None:
+        return None
+    currency = invoice.loaded.currency
+    counted = engine_thresholds.charges(draft, currency)
+    if not engine_thresholds.reached(counted, state.invoiced, threshold):
+        return None
+    sequence = state.last_sequence + 1
+    label = thresholds.label(None, sequence)
+    step = engine_thresholds.newly_invoiced(counted, state.invoiced, label)
+    document = engine_thresholds.deducted(counted, state.invoiced)
+    state.invoiced.append(step)
+    state.last_sequence = sequence
+    schedule = invoice.loaded.schedule
+    return document, thresholds.Issued(
+        invoice_id=new_id(),
+        schedule_id=schedule.id,
+        customer_id=schedule.customer_id,
+        invoice_date=invoice.invoice_date,
+        period=invoice.billing_period,
+        sequence=sequence,
+        parts=step.parts,
+        threshold=threshold,
+        currency=currency,
+    )
+
+
+def _issue_at_threshold(
+    session: Session,
+    account: Account,
+    writes: Sequence[ThresholdWrite],
+    today: date,
+    now: datetime,
+) -> int:
+    """Write and issue the run's threshold invoices. Always issued (finalized, and sent as
+    auto-issue sends), whatever the schedule's autoIssueInvoices: as drafts they would cap
+    nothing; automatic collection charges them like any other. How many were finalized."""
+    if not writes:
+        return 0
+    issued_ids = [write.step.invoice_id for write in writes]
+    write_threshold_invoices(session, account, writes, today, now)
+    thresholds.claim(session, account.id, [write.step for write in writes])
+    emit(session, account.id, NotificationType.INVOICE_CREATED, INVOICE, issued_ids)
+    return auto_issue(session, account, issued_ids, today)
+
+
+def _named(
+    session: Session, account_id: str, writes: list[InvoiceWrite], issued: Sequence[ThresholdWrite]
+) -> list[InvoiceWrite]:
+    """The period invoices' deductions of the threshold invoices just issued, named by
+    their numbers (the drafts were made before finalize numbered them)."""
+    numbers = thresholds.numbers(session, account_id, [w.step.invoice_id for w in issued])
+    renamed: dict[tuple[str, date], dict[str, str]] = defaultdict(dict)
+    for write in issued:
+        number = numbers.get(write.step.invoice_id)
+        if number is not None:
+            key = (write.step.schedule_id, write.step.invoice_date)
+            renamed[key][thresholds.label(None, write.step.sequence)] = number
+    return [
+        replace(write, draft=engine_thresholds.relabelled(write.draft, names))
+        if (names := renamed.get((write.planned.loaded.schedule.id, write.planned.invoice_date)))
+        else write
+        for write in writes
+    ]
+
+
 def _previewed(
     session: Session, account_id: str, invoice_ids: Sequence[str]
 ) -> list[PreviewedInvoice]:
@@ -449,7 +535,10 @@ def bill_schedules(
             requests.ask(charge, subject, _anchor(invoice.loaded.terms))
     answers = _measure(session, account, requests)
     at_start = _billed_at_start(session, account.id, planned.invoices, existing)
+    periods = thresholds.load(session, account.id, schedule_ids)
     open_invoices = []
+    # What each open invoice is: a period's own invoice, or a threshold invoice of one.
+    owners: list[PlannedInvoice | tuple[PlannedInvoice, thresholds.Issued]] = []
     for invoice in planned.invoices:
         schedule = invoice.loaded.schedule
         priced, metered = _priced(
@@ -461,6 +550,24 @@ def bill_schedules(
             invoice.loaded.currency,
             taxed=who.snapshots[schedule.customer_id].taxed,
         )
+        state = periods.get((schedule.id, invoice.invoice_date), thresholds.PeriodState())
+        if not backfill:
+            issued = _threshold_invoice(invoice, draft, state, today)
+            if issued is not None:
+                document, step = issued
+                owners.append((invoice, step))
+                # Before the period's own invoice: credits go to threshold invoices first.
+                open_invoices.append(
+                    OpenInvoice(
+                        customer_id=schedule.customer_id,
+                        invoice_id=None,
+                        invoice_date=today,
+                        period_end=invoice.billing_period.end,
+                        currency=invoice.loaded.currency,
+                        draft=document,
+                        metered=metered,
+                    )
+                )
         open_invoices.append(
             OpenInvoice(
                 customer_id=schedule.customer_id,
@@ -468,12 +575,20 @@ def bill_schedules(
                 invoice_date=invoice.invoice_date,
                 period_end=invoice.billing_period.end,
                 currency=invoice.loaded.currency,
-                draft=draft,
+                draft=engine_thresholds.deducted(draft, state.invoiced),
                 metered=metered,
             )
         )
+        owners.append(invoice)
     # Credits: pending debits of the customers' grants, in invoice-date order per customer.
-    drafts = project(session, account.id, open_invoices, today)
+    drafted = project(session, account.id, open_invoices, today)
+    drafts, threshold_writes = [], []
+    for owner, draft in zip(owners, drafted, strict=True):
+        if isinstance(owner, tuple):
+            snapshot = who.snapshots[owner[0].loaded.schedule.customer_id]
+            threshold_writes.append(ThresholdWrite(owner[0], owner[1], draft, snapshot))
+        else:
+            drafts.append(draft)
     writes = [
         InvoiceWrite(invoice, draft, who.snapshots[invoice.loaded.schedule.customer_id])
         for invoice, draft in zip(planned.invoices, drafts, strict=True)
@@ -492,6 +607,11 @@ def bill_schedules(
         [run.invoice_id for run in planned.stale if run.invoice_id],
         "billing schedule changed: the invoice's date is no longer one of its invoice dates",
     )
+    # Threshold invoices first: the period invoices deducting them then name their numbers.
+    issued_ids = [write.step.invoice_id for write in threshold_writes]
+    finalized = _issue_at_threshold(session, account, threshold_writes, today, now)
+    if threshold_writes:
+        writes = _named(session, account.id, writes, threshold_writes)
     written = write_invoices(session, account, writes, planned.stale, now)
     created = [
         invoice_id
@@ -508,17 +628,20 @@ def bill_schedules(
         and write.planned.loaded.schedule.auto_issue_invoices
         and not backfill
     ]
-    finalized = auto_issue(session, account, to_issue, today) if to_issue else 0
+    finalized += auto_issue(session, account, to_issue, today) if to_issue else 0
     if not backfill:
         mark_schedules(session, [item.schedule for item in loaded], planned.finished, today, now)
     return RunReport(
         billing_schedules=len(loaded),
-        invoices_created=written.created,
+        invoices_created=written.created + len(issued_ids),
+        threshold_invoices=len(issued_ids),
         invoices_updated=written.updated,
         invoices_unchanged=written.unchanged,
         invoices_deleted=written.deleted,
         invoices_finalized=finalized,
         late_events=late,
         preview=preview,
-        previewed=_previewed(session, account.id, written.invoice_ids) if preview else [],
+        previewed=(
+            _previewed(session, account.id, [*written.invoice_ids, *issued_ids]) if preview else []
+        ),
     )

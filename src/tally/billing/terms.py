@@ -141,6 +141,7 @@ class _Phase:
     id: str
     start: date
     end: date | None
+    invoice_threshold: Decimal | None = None
     price_ids: list[str] = field(default_factory=list)
     discounts: list[DiscountTerms] = field(default_factory=list)
     minimums: list[MinimumTerms] = field(default_factory=list)
@@ -153,6 +154,7 @@ class _Phase:
             prices=tuple(prices[price_id] for price_id in self.price_ids),
             discounts=tuple(self.discounts),
             minimums=tuple(self.minimums),
+            invoice_threshold=self.invoice_threshold,
         )
 
 
@@ -162,17 +164,18 @@ def _phases(session: Session, schedule_ids: Sequence[str]) -> dict[str, list[_Ph
     phases: dict[str, _Phase] = {}
     by_schedule: dict[str, list[_Phase]] = defaultdict(list)
     of_schedules = BillingSchedulePhase.billing_schedule_id.in_(schedule_ids)
-    for phase_id, schedule_id, start, end in session.execute(
+    for phase_id, schedule_id, start, end, threshold in session.execute(
         select(
             BillingSchedulePhase.id,
             BillingSchedulePhase.billing_schedule_id,
             BillingSchedulePhase.start_date,
             BillingSchedulePhase.end_date,
+            BillingSchedulePhase.invoice_threshold,
         )
         .where(of_schedules)
         .order_by(BillingSchedulePhase.billing_schedule_id, BillingSchedulePhase.start_date)
     ):
-        phases[phase_id] = _Phase(phase_id, start, end)
+        phases[phase_id] = _Phase(phase_id, start, end, threshold)
         by_schedule[schedule_id].append(phases[phase_id])
     for phase_id, price_id in session.execute(
         select(PhasePrice.phase_id, PhasePrice.price_id)

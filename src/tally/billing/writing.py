@@ -16,6 +16,7 @@ from tally.billed.revenue import billed_revenue
 from tally.billing.customers import CustomerSnapshot
 from tally.billing.planning import Existing, PlannedInvoice
 from tally.billing.terms import ScheduleRecord
+from tally.billing.thresholds import Issued
 from tally.core.wire import plain
 from tally.db import bulk_insert, new_id, table_of
 from tally.engine.invoice import InvoiceDraft, Line
@@ -28,6 +29,7 @@ from tally.models import (
     Invoice,
     InvoiceLineItem,
     InvoiceLineItemGroup,
+    InvoiceStatus,
     LineKind,
     Price,
     Product,
@@ -40,6 +42,16 @@ ADJUSTMENTS_TITLE = "Adjustments"  # the group of discounts and true-ups spannin
 @dataclass(frozen=True)
 class InvoiceWrite:
     planned: PlannedInvoice
+    draft: InvoiceDraft
+    snapshot: CustomerSnapshot
+
+
+@dataclass(frozen=True)
+class ThresholdWrite:
+    """A threshold invoice of the period `planned` bills (`billing/thresholds.py`)."""
+
+    planned: PlannedInvoice
+    step: Issued
     draft: InvoiceDraft
     snapshot: CustomerSnapshot
 
@@ -148,7 +160,7 @@ def _grouped(
 
 
 def _product_names(
-    session: Session, account_id: str, writes: Sequence[InvoiceWrite]
+    session: Session, account_id: str, writes: Sequence[InvoiceWrite | ThresholdWrite]
 ) -> dict[str, str]:
     ids = {line.product_id for w in writes for line in w.draft.lines if line.product_id}
     rows = session.execute(
@@ -299,6 +311,35 @@ def write_invoices(
     return Written(
         len(rows.new_invoices), len(rows.updated_invoices), len(unchanged), len(stale), invoice_ids
     )
+
+
+def write_threshold_invoices(
+    session: Session,
+    account: Account,
+    writes: Sequence[ThresholdWrite],
+    today: date,
+    now: datetime,
+) -> None:
+    """Insert threshold invoices as DRAFTs dated today, of their period, with no billing
+    run of their own (the period's run is its own invoice's); the caller issues them."""
+    rows = _Rows(account.id, now, _product_names(session, account.id, writes))
+    for write in writes:
+        values = _invoice_values(InvoiceWrite(write.planned, write.draft, write.snapshot), account)
+        period = write.step.period
+        values.update(
+            status=InvoiceStatus.DRAFT,
+            invoice_date=today,
+            due_date=today + timedelta(days=values["payment_term_days"]),
+            billing_period_start=period.start,
+            billing_period_end=period.end,
+            accounting_date=min(today, period.end),
+            calculated_at=now,
+        )
+        rows.new_invoices.append(
+            rows.stamped(id=write.step.invoice_id, billing_run_id=None, **values)
+        )
+        rows.add_lines(write.step.invoice_id, write.draft, write.planned.loaded.prices)
+    rows.flush(session)
 
 
 def _digest(values: dict[str, Any], draft: InvoiceDraft) -> str:

@@ -187,6 +187,7 @@ def _retaxed(
             InvoiceLineItem.total_tax,
             InvoiceLineItem.gross_total,
             InvoiceLineItem.tax_rate,
+            InvoiceLineItem.kind,
         )
         .where(
             InvoiceLineItem.account_id == account_id,
@@ -200,7 +201,12 @@ def _retaxed(
     lines: list[tuple[str, str | None, Decimal, Decimal]] = []
     moved: list[dict[str, object]] = []
     for invoice_id, own in by_invoice.items():
-        taxes = shared_taxes([(row.net_total, row.tax_rate) for row in own], currencies[invoice_id])
+        taxes = shared_taxes(
+            [(row.net_total, row.tax_rate) for row in own],
+            currencies[invoice_id],
+            # a threshold deduction keeps the tax its invoice charged (engine/thresholds.py)
+            fixed=[row.total_tax if row.kind is LineKind.THRESHOLD else None for row in own],
+        )
         for row, tax in zip(own, taxes, strict=True):
             lines.append((invoice_id, row.group_id, row.net_total, tax))
             if (row.total_tax, row.gross_total) != (tax, row.net_total + tax):

@@ -158,6 +158,7 @@ LABELS: Final[dict[type[Enum], dict[str, str]]] = {
         "MINIMUM": "Minimum",
         "CREDIT": "Credit",
         "MANUAL": "Manual",
+        "THRESHOLD": "Invoiced at threshold",
     },
     PaymentStatus: {
         "UNPAID": "Unpaid",

@@ -237,8 +237,9 @@ def _phase(fields: dict[str, str], index: int) -> dict[str, Any] | None:
         "separateLineItem": checked(fields.get(f"phase-{index}-discount_separate", "")),
     }
     minimum = field("minimum_amount")
+    threshold = field("threshold_amount")
     given = (price_ids, field("start_date"), field("end_date"), field("name"))
-    if not any(given) and not (discount["amount"] or minimum):
+    if not any(given) and not (discount["amount"] or minimum or threshold):
         return None
     phase: dict[str, Any] = {
         "name": field("name"),
@@ -250,6 +251,8 @@ def _phase(fields: dict[str, str], index: int) -> dict[str, Any] | None:
         phase["discounts"] = [{k: v for k, v in discount.items() if v is not None}]
     if minimum:
         phase["minimums"] = [{"amount": minimum}]
+    if threshold:
+        phase["thresholdInvoicing"] = {"amount": threshold}
     return {k: v for k, v in phase.items() if v is not None}
 
 
@@ -294,6 +297,7 @@ def _body(fields: dict[str, str], phase_count: int) -> tuple[dict[str, Any], lis
 _PHASE_FIELDS = {
     "discounts": "discount_",
     "minimums": "minimum_",
+    "thresholdInvoicing": "threshold_",
 }
 
 

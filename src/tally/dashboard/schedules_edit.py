@@ -107,6 +107,8 @@ def _phase_values(index: int, phase: dict[str, Any]) -> dict[str, str]:
         values[p + "discount_separate"] = "on" if discount["separateLineItem"] else ""
     if phase["minimums"]:
         values[p + "minimum_amount"] = _text(phase["minimums"][0]["amount"])
+    if phase.get("thresholdInvoicing"):
+        values[p + "threshold_amount"] = _text(phase["thresholdInvoicing"]["amount"])
     return values
 
 

@@ -22,6 +22,7 @@ negative tax. Amounts are whole minor units; totals stay sums of the lines.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -117,6 +118,48 @@ def _credit_line(grant: Grant, line: Line, credits: Decimal, amount: Decimal) ->
     )
 
 
+def _room(lines: Sequence[Line]) -> dict[Decimal, Decimal] | None:
+    """On a document deducting threshold invoices, what each tax rate still bills: credits
+    take no more (the deducted charges were credited on their own invoices)."""
+    if not any(line.kind is Kind.THRESHOLD for line in lines):
+        return None
+    room: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
+    for line in lines:
+        room[line.tax_rate] += line.net
+    return room
+
+
+def _offer(
+    grant: Grant,
+    left: Decimal,
+    cost: Decimal,
+    units: Decimal | None,
+    usage: Metered | None,
+    currency: str,
+) -> tuple[Decimal, Decimal] | None:
+    """What `grant` (`left` credits) would take off a line still costing `cost`: (credits,
+    money); None when it cannot take from the line."""
+    if grant.is_metric:
+        if usage is None or units is None or usage.metric_id != grant.metric_id or units <= 0:
+            return None
+        credits = min(left, units)
+        amount = cost if credits == units else round_money(credits * cost / units, currency)
+        return credits, amount
+    amount = min(cost, left.quantize(minor_unit(currency), rounding=ROUND_DOWN))
+    return amount, amount
+
+
+def _within(
+    room: dict[Decimal, Decimal], rate: Decimal, credits: Decimal, amount: Decimal
+) -> tuple[Decimal, Decimal]:
+    """An allocation cut to what its tax rate still bills (credits in proportion)."""
+    cut = min(amount, max(room[rate], ZERO))
+    if cut < amount:
+        credits, amount = (credits * cut / amount if amount else ZERO), cut
+    room[rate] -= amount
+    return credits, amount
+
+
 def apply_credits(
     draft: InvoiceDraft,
     grants: Sequence[Grant],
@@ -129,7 +172,7 @@ def apply_credits(
     lines = draft.lines
     costs = [_still_costs(line) for line in lines]
     units = {i: m.units for i, m in metered.items()}
-    unit = minor_unit(currency)
+    room = _room(lines)
     credit_lines: list[Line] = []
     spent: list[Spent] = []
     for grant in spending_order(grants):
@@ -142,22 +185,18 @@ def apply_credits(
                 break
             if costs[i] <= 0 or (grant.price_ids and line.price_id not in grant.price_ids):
                 continue
-            if grant.is_metric:
-                usage = metered.get(i)
-                if usage is None or usage.metric_id != grant.metric_id or units[i] <= 0:
-                    continue
-                credits = min(left, units[i])
-                amount = (
-                    costs[i]
-                    if credits == units[i]
-                    else round_money(credits * costs[i] / units[i], currency)
-                )
-                units[i] -= credits
-            else:
-                amount = min(costs[i], left.quantize(unit, rounding=ROUND_DOWN))
+            offer = _offer(grant, left, costs[i], units.get(i), metered.get(i), currency)
+            if offer is None:
+                continue
+            credits, amount = offer
+            if amount <= 0 and not grant.is_metric:
+                break
+            if room is not None and amount > 0:  # not below what threshold invoices left
+                credits, amount = _within(room, line.tax_rate, credits, amount)
                 if amount <= 0:
-                    break
-                credits = amount
+                    continue
+            if grant.is_metric:
+                units[i] -= credits
             costs[i] -= amount
             left -= credits
             taken_credits += credits

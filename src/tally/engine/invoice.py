@@ -33,6 +33,7 @@ class Kind(StrEnum):
     DISCOUNT = "DISCOUNT"
     MINIMUM = "MINIMUM"
     CREDIT = "CREDIT"
+    THRESHOLD = "THRESHOLD"  # deducts a threshold invoice: its net and tax are fixed
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,13 @@ class InvoiceDraft:
 
 def taxed_per_rate(lines: Sequence[Line], currency: str) -> InvoiceDraft:
     """The document of `lines` with each rate's tax rounded once and shared among its lines
-    (`engine/tax.py`); call it whenever lines were added or changed."""
-    taxes = shared_taxes([(line.net, line.tax_rate) for line in lines], currency)
+    (`engine/tax.py`); call it whenever lines were added or changed. THRESHOLD lines keep
+    their tax: what an earlier invoice charged (`engine/thresholds.py`)."""
+    taxes = shared_taxes(
+        [(line.net, line.tax_rate) for line in lines],
+        currency,
+        fixed=[line.tax if line.kind is Kind.THRESHOLD else None for line in lines],
+    )
     return InvoiceDraft(
         tuple(replace(line, tax=tax) for line, tax in zip(lines, taxes, strict=True))
     )

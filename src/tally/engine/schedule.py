@@ -96,6 +96,8 @@ class PhaseTerms:
     prices: tuple[PriceTerms, ...]
     discounts: tuple[DiscountTerms, ...] = ()
     minimums: tuple[MinimumTerms, ...] = ()
+    # Invoice as soon as a period's charges reach this (`engine/thresholds.py`).
+    invoice_threshold: Decimal | None = None
 
     @property
     def span(self) -> Period:

@@ -19,14 +19,21 @@ from decimal import Decimal
 from tally.engine.money import ZERO, minor_unit, round_money
 
 
-def shared_taxes(lines: Sequence[tuple[Decimal, Decimal]], currency: str) -> list[Decimal]:
+def shared_taxes(
+    lines: Sequence[tuple[Decimal, Decimal]],
+    currency: str,
+    fixed: Sequence[Decimal | None] = (),
+) -> list[Decimal]:
     """Each line's tax, in order, from its `(net, tax rate)`: nets already rounded to the
-    currency's minor unit, lines at rate zero owe none."""
+    currency's minor unit, lines at rate zero owe none. `fixed`, by position: lines whose
+    tax is given (a deduction of tax an earlier invoice charged), left out of their rate's."""
     unit = minor_unit(currency)
     taxes = [ZERO.quantize(unit)] * len(lines)  # "0.00" in cents, as rounding writes it
     by_rate: dict[Decimal, list[int]] = defaultdict(list)
     for i, (_, rate) in enumerate(lines):
-        if rate != 0:
+        if i < len(fixed) and (given := fixed[i]) is not None:
+            taxes[i] = given
+        elif rate != 0:
             by_rate[rate].append(i)  # equal rates group together (0.1 == 0.10)
     for rate, members in by_rate.items():
         exact = {i: lines[i][0] * rate for i in members}

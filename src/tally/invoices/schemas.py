@@ -198,7 +198,10 @@ class LineItemOut(Schema):
     )
     revenue_classification: RevenueClassification | None = None
     revenue_recognition_method: RevenueRecognitionMethod | None = None
-    kind: LineKind = Field(description="Tally: PRICE, DISCOUNT, MINIMUM, CREDIT or MANUAL.")
+    kind: LineKind = Field(
+        description="Tally: PRICE, DISCOUNT, MINIMUM, CREDIT, MANUAL or THRESHOLD (deducts "
+        "a threshold invoice of the period)."
+    )
     breakdown: list[CustomerShare] | None = Field(
         default=None, description="Tally: each customer's quantity on a roll-up line."
     )

@@ -62,6 +62,7 @@ from tally.models.invoice import (
     InvoiceStatus,
     LineKind,
     PaymentStatus,
+    ThresholdInvoice,
 )
 from tally.models.list_price import ListPrice
 from tally.models.metering import (
@@ -233,6 +234,7 @@ __all__ = [
     "TaxRateVersion",
     "TaxRegistration",
     "TaxStatus",
+    "ThresholdInvoice",
     "TopUpStatus",
     "UsageEvent",
     "UsageMetric",

@@ -95,6 +95,8 @@ class BillingSchedulePhase(TenantMixin, Base):
         default=RecurrencePreference.CONTINUE_FROM_PREVIOUS_PHASE
     )
     phase_price_metadata: Mapped[list[Any]] = mapped_column(default=list)
+    # Tally's thresholdInvoicing: invoice as soon as the period's charges reach this amount.
+    invoice_threshold: Mapped[Decimal | None] = mapped_column(default=None)
 
     schedule: Mapped[BillingSchedule] = relationship(back_populates="phases", lazy="raise")
     prices: Mapped[list[PhasePrice]] = relationship(

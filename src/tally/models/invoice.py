@@ -50,6 +50,7 @@ class LineKind(StrEnum):
     MINIMUM = "MINIMUM"
     CREDIT = "CREDIT"
     MANUAL = "MANUAL"
+    THRESHOLD = "THRESHOLD"  # deducts what a threshold invoice of the period invoiced
 
 
 class BillingRun(TenantMixin, Base):
@@ -67,6 +68,36 @@ class BillingRun(TenantMixin, Base):
     billing_period_end: Mapped[date]
     status: Mapped[BillingRunStatus]
     invoice_id: Mapped[str | None] = mapped_column(String(36), default=None)
+
+
+class ThresholdInvoice(TenantMixin, Base):
+    """An invoice issued because a period's charges reached its phase's threshold: the
+    `sequence`-th of the period whose invoice is dated `invoice_date`. The unique key makes
+    a second run of the same step find the first one's instead of issuing twice.
+    `charges`: what it invoiced per tax rate (`[{"taxRate", "taxRateVersionId", "net",
+    "tax"}]`, decimal strings), which the period's later invoices deduct exactly."""
+
+    __tablename__ = "threshold_invoices"
+    __table_args__ = (
+        UniqueConstraint(
+            "account_id",
+            "billing_schedule_id",
+            "invoice_date",
+            "sequence",
+            name="uq_threshold_invoices_step",
+        ),
+    )
+    account_id_leads_a_key = True
+
+    billing_schedule_id: Mapped[str] = mapped_column(String(36), ForeignKey("billing_schedules.id"))
+    invoice_date: Mapped[date]  # of the period's own invoice, which deducts this one
+    billing_period_start: Mapped[date]
+    billing_period_end: Mapped[date]
+    sequence: Mapped[int]
+    invoice_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("invoices.id", ondelete="CASCADE"), index=True
+    )
+    charges: Mapped[list[Any]] = mapped_column(default=list)
 
 
 class Invoice(TenantMixin, Base):

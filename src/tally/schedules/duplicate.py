@@ -40,6 +40,7 @@ from tally.schedules.schemas import (
     PhasePriceMetadata,
     ScheduleCreate,
     TaxRateRef,
+    ThresholdInvoicing,
 )
 
 Renamed = Mapping[str, str]  # a source variant's id -> the copy's variant's id
@@ -99,6 +100,11 @@ def _phase(
             )
             for item in phase.phase_price_metadata
         ],
+        threshold_invoicing=(
+            None
+            if phase.invoice_threshold is None
+            else ThresholdInvoicing(amount=phase.invoice_threshold)
+        ),
     )
 
 

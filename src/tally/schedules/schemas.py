@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationInfo, WithJsonSchema, field_validator
 
 from tally.api.schemas import Schema
-from tally.api.types import Currency
+from tally.api.types import Currency, DecimalString
 from tally.attachments.schemas import AssetOut
 from tally.catalog.price_schemas import PriceOut
 from tally.models import (
@@ -116,6 +116,23 @@ class MinimumIn(Schema):
         return _plain(value)
 
 
+class ThresholdInvoicing(Schema):
+    """Tally's extension: progressive billing. As soon as a period's charges not yet invoiced
+    reach `amount` (before tax and credits, after discounts; minimum true-ups wait for the
+    period's end), billing issues an invoice for them; the period's own invoice deducts it."""
+
+    amount: DecimalString = Field(
+        description='More than 0, in the schedule currency\'s minor unit ("500.00").'
+    )
+
+    @field_validator("amount")
+    @classmethod
+    def _amount(cls, value: Decimal) -> Decimal:
+        if value <= 0:
+            raise ValueError("a threshold is more than 0")
+        return _plain(value)
+
+
 class PhasePriceMetadata(Schema):
     price_id: str = Field(min_length=1, max_length=36)
     arr_calculation: ArrCalculation
@@ -192,6 +209,11 @@ class PhaseIn(Schema):
     recurrence_preference: RecurrencePreference | None = None
     phase_price_metadata: list[PhasePriceMetadata] | None = Field(
         default=None, max_length=MAX_PRICES_PER_PHASE
+    )
+    threshold_invoicing: ThresholdInvoicing | None = Field(
+        default=None,
+        description="Tally's extension: invoice a period's charges as soon as they reach an "
+        "amount (progressive billing); null or left out: only at the period's end.",
     )
 
     @field_validator("external_contract_ref")
@@ -349,6 +371,7 @@ class PhaseOut(Schema):
     credit_grants: list[PhaseCreditGrantOut] = Field(default_factory=list)
     recurrence_preference: RecurrencePreference
     phase_price_metadata: list[PhasePriceMetadata]
+    threshold_invoicing: ThresholdInvoicing | None = None  # Tally's extension
 
     @classmethod
     def build(
@@ -370,6 +393,11 @@ class PhaseOut(Schema):
             phase_price_metadata=[
                 PhasePriceMetadata.model_validate(item) for item in phase.phase_price_metadata
             ],
+            threshold_invoicing=(
+                None
+                if phase.invoice_threshold is None
+                else ThresholdInvoicing(amount=phase.invoice_threshold)
+            ),
         )
 
 

@@ -21,6 +21,7 @@ from tally.attachments.service import resolve_details
 from tally.core.clock import local_today, utcnow
 from tally.credits import phase_grants
 from tally.db import new_id
+from tally.engine.money import minor_unit
 from tally.engine.periods import ONE_DAY, periods
 from tally.exceptions import ArchivedReference, InvalidRequest, InvalidStateTransition, NotFound
 from tally.invoices import lifecycle
@@ -292,6 +293,21 @@ def _phase_prices(phases: Sequence[PhaseIn], prices: dict[str, Price]) -> dict[s
     return billed
 
 
+def _check_thresholds(phases: Sequence[PhaseIn], billed: dict[str, Price]) -> None:
+    """A threshold is money of the schedule's currency, in its minor unit."""
+    currency = next((price.currency for price in billed.values()), None)
+    for index, phase in enumerate(phases):
+        if phase.threshold_invoicing is None or currency is None:
+            continue
+        amount = phase.threshold_invoicing.amount
+        if amount != amount.quantize(minor_unit(currency)):
+            raise InvalidRequest.field(
+                f"phases.{index}.thresholdInvoicing.amount",
+                f"{amount} is not an amount of {currency}: its smallest unit is "
+                f"{minor_unit(currency)}",
+            )
+
+
 def _check_tax_rates(
     tax_rates: Sequence[TaxRateRef],
     phases: Sequence[PhaseIn],
@@ -336,6 +352,7 @@ def _validate(
     for index, phase in enumerate(phases):
         _check_phase(index, phase)
     billed = _phase_prices(phases, prices)
+    _check_thresholds(phases, billed)
     _check_tax_rates(tax_rates, phases, rates, billed)
     return billed
 
@@ -369,6 +386,9 @@ def _add_terms(
                 item.model_dump(mode="json", by_alias=True)
                 for item in spec.phase_price_metadata or []
             ],
+            invoice_threshold=(
+                spec.threshold_invoicing.amount if spec.threshold_invoicing else None
+            ),
             prices=[
                 PhasePrice(position=position, price_id=price_id)
                 for position, price_id in enumerate(spec.price_ids)
