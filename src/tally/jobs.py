@@ -30,7 +30,7 @@ from tally.payments.collection import collect_due
 from tally.payments.reconciliation import reconcile
 from tally.settings import Settings
 from tally.workflows import presenters  # noqa: F401  (registers every event's presenter)
-from tally.workflows.auto_recharge import recharge_due
+from tally.workflows.auto_recharge import recharge_due, recharge_if_low
 
 log = logging.getLogger(__name__)
 
@@ -188,12 +188,17 @@ class AlertEvaluator(threading.Thread):
     def __init__(self, db: Database, settings: Settings, stopping: threading.Event) -> None:
         super().__init__(name="tally-alerts", daemon=True)
         self.db, self.poll, self.stopping = db, settings.alert_poll_seconds, stopping
+        self.settings = settings
+
+    def recharge(self, account_id: str, customer_ids: list[str]) -> object:
+        """Auto-recharge as usage lowers a balance, not only at the next jobs pass."""
+        return recharge_if_low(self.db, account_id, customer_ids, settings=self.settings)
 
     def run(self) -> None:
         while not self.stopping.is_set():
             started = time.monotonic()
             try:
-                evaluate_marked(self.db)
+                evaluate_marked(self.db, then=self.recharge)
             except Exception:  # the database gone for a moment: try again after a pause
                 log.exception("alert evaluator pass failed")
             self.stopping.wait(max(self.poll, time.monotonic() - started))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 
 from sqlalchemy import delete, insert, select
@@ -74,17 +74,20 @@ def claim(db: Database, limit: int = BATCH) -> dict[str, list[str]]:
 def customers_needing_current_charges(
     session: Session, account: Account, customer_ids: Collection[str], now: datetime
 ) -> list[str]:
-    """Customers whose alerts read their IN_PROGRESS invoices (SPEND alerts), so their
-    schedules are re-billed before evaluating. The one set to extend for anything else that
-    must see charges as of now (e.g. threshold-invoiced phases)."""
+    """Customers whose invoices must count the new usage now, so their schedules are
+    re-billed before evaluating: those with SPEND alerts (they read the IN_PROGRESS invoice),
+    with a threshold-invoiced phase (the run issues the threshold invoice), or with an
+    auto-recharge (the available balance counts what the open invoice will take); for the
+    last two, a roll-up child's parent too."""
     day = local_today(account.timezone, now)
     billed = queries.billed_prices(session, account.id, customer_ids, day)
     applicable = queries.applicable_alerts(session, account.id, customer_ids, billed)
-    return sorted(
+    spending = {
         customer
         for customer, alerts in applicable.items()
         if any(alert.type is AlertType.SPEND for alert in alerts)
-    )
+    }
+    return sorted(spending | queries.charges_watched(session, account.id, customer_ids, day))
 
 
 def rebill(
@@ -120,12 +123,18 @@ def evaluate_account(
     return evaluation.evaluate(session, account, customer_ids, now)
 
 
-def evaluate_marked(db: Database, limit: int = BATCH) -> int:
+# After an account's evaluation commits: (account id, the customers evaluated). The jobs
+# layer hands auto-recharge in here (a workflow, above this package).
+Then = Callable[[str, list[str]], object]
+
+
+def evaluate_marked(db: Database, limit: int = BATCH, then: Then | None = None) -> int:
     """One evaluator pass over the queue: how many customers it took (0: nothing waiting)."""
     claimed = claim(db, limit)
     taken = 0
     for account_id, names in claimed.items():
         taken += len(names)
+        customers: list[str] = []
         try:
             with db.transaction() as session:
                 account = session.get(Account, account_id)
@@ -136,6 +145,11 @@ def evaluate_marked(db: Database, limit: int = BATCH) -> int:
                 evaluate_account(session, account, customers, utcnow())
         except Exception:
             log.exception("evaluating alerts of account %s failed", account_id)
+        if then is not None and customers:
+            try:
+                then(account_id, customers)
+            except Exception:
+                log.exception("after evaluating account %s", account_id)
     return taken
 
 

@@ -18,6 +18,8 @@ from tally.models import (
     AlertType,
     BillingSchedule,
     BillingSchedulePhase,
+    CreditAutoRecharge,
+    Customer,
     Invoice,
     InvoiceStatus,
     PhasePrice,
@@ -310,3 +312,42 @@ def accounts_with_alerts(session: Session) -> list[str]:
     return list(
         session.scalars(select(Alert.account_id).where(Alert.archived_at.is_(None)).distinct())
     )
+
+
+def charges_watched(
+    session: Session, account_id: str, customer_ids: Collection[str], today: date
+) -> set[str]:
+    """Of these customers and their parents (a roll-up schedule bills its children's usage on
+    the parent's), those whose invoices must follow usage as it arrives: a live schedule with
+    a threshold-invoiced phase serving `today`, or a live auto-recharge (its balance counts
+    what the open invoice will take). One query."""
+    if not customer_ids:
+        return set()
+    wanted = list(customer_ids)
+    parents = (
+        select(Customer.parent_id)
+        .where(
+            Customer.account_id == account_id,
+            Customer.id.in_(wanted),
+            Customer.parent_id.is_not(None),
+        )
+        .scalar_subquery()
+    )
+    thresholds = (
+        select(BillingSchedule.customer_id)
+        .join(BillingSchedulePhase, BillingSchedulePhase.billing_schedule_id == BillingSchedule.id)
+        .where(
+            BillingSchedule.account_id == account_id,
+            or_(BillingSchedule.customer_id.in_(wanted), BillingSchedule.customer_id.in_(parents)),
+            BillingSchedule.archived_at.is_(None),
+            BillingSchedulePhase.invoice_threshold.is_not(None),
+            BillingSchedulePhase.start_date <= today,
+            or_(BillingSchedulePhase.end_date.is_(None), BillingSchedulePhase.end_date >= today),
+        )
+    )
+    recharges = select(CreditAutoRecharge.customer_id).where(
+        CreditAutoRecharge.account_id == account_id,
+        CreditAutoRecharge.customer_id.in_(wanted),
+        CreditAutoRecharge.deleted_at.is_(None),
+    )
+    return set(session.scalars(thresholds.union(recharges)))

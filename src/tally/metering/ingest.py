@@ -50,7 +50,14 @@ from tally.metering.staging import (
     stage,
     store_if_all_new,
 )
-from tally.models import Account, Alert, AlertCheck, UsageMetric
+from tally.models import (
+    Account,
+    Alert,
+    AlertCheck,
+    BillingSchedulePhase,
+    CreditAutoRecharge,
+    UsageMetric,
+)
 from tally.models.metering import USAGE_EVENTS
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
@@ -207,14 +214,21 @@ class Metrics:
 
 
 def _loaded(session: Session, account_id: str, event_types: set[str]) -> Metrics:
-    """`_metrics`, with a column saying whether any alert of the account is live."""
+    """`_metrics`, with a column saying whether new usage must be evaluated at once: the
+    account has a live alert, a threshold-invoiced phase or a live auto-recharge (each an
+    indexed lookup)."""
     if not event_types:
         return Metrics(event_types, [])
-    alerting = (
-        exists()
-        .where(Alert.account_id == account_id, Alert.archived_at.is_(None))
-        .label("alerting")
-    )
+    alerting = or_(
+        exists().where(Alert.account_id == account_id, Alert.archived_at.is_(None)),
+        exists().where(
+            BillingSchedulePhase.account_id == account_id,
+            BillingSchedulePhase.invoice_threshold.is_not(None),
+        ),
+        exists().where(
+            CreditAutoRecharge.account_id == account_id, CreditAutoRecharge.deleted_at.is_(None)
+        ),
+    ).label("alerting")
     rows = session.execute(
         select(UsageMetric, alerting)
         .where(

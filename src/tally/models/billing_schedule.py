@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tally.models.base import Base, TenantMixin
@@ -83,6 +83,15 @@ class BillingSchedule(TenantMixin, Base):
 
 class BillingSchedulePhase(TenantMixin, Base):
     __tablename__ = "billing_schedule_phases"
+    __table_args__ = (
+        # Ingestion asks, at every batch, whether the account has a threshold-invoiced phase.
+        Index(
+            "ix_billing_schedule_phases_thresholds",
+            "account_id",
+            sqlite_where=text("invoice_threshold IS NOT NULL"),
+            postgresql_where=text("invoice_threshold IS NOT NULL"),
+        ),
+    )
 
     billing_schedule_id: Mapped[str] = mapped_column(
         String(36), ForeignKey("billing_schedules.id"), index=True

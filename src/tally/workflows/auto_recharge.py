@@ -474,6 +474,8 @@ def recharge_if_low(
     report = report or RechargeReport()
     with db.session(write=False) as session:
         rows = settings_of.live_auto_recharges(session, account_id, customer_ids)
+        if not rows:  # the usual case for the alert evaluator's customers: one query
+            return report
         targets = [(row.id, row.customer_id, row.currency) for row in rows]
         account = get_account(session, account_id)
         today = local_today(account.timezone, now)

@@ -2,7 +2,7 @@
 
 Revision ID: 0022
 Revises: 0021
-Create Date: 2026-12-07 19:25:49.383110
+Create Date: 2026-12-07 19:26:54.655413
 """
 
 from collections.abc import Sequence
@@ -322,10 +322,22 @@ def upgrade() -> None:
 
     with op.batch_alter_table("billing_schedule_phases", schema=None) as batch_op:
         batch_op.add_column(sa.Column("invoice_threshold", tally.db.ExactDecimal(), nullable=True))
+        batch_op.create_index(
+            "ix_billing_schedule_phases_thresholds",
+            ["account_id"],
+            unique=False,
+            sqlite_where=sa.text("invoice_threshold IS NOT NULL"),
+            postgresql_where=sa.text("invoice_threshold IS NOT NULL"),
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("billing_schedule_phases", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_billing_schedule_phases_thresholds",
+            sqlite_where=sa.text("invoice_threshold IS NOT NULL"),
+            postgresql_where=sa.text("invoice_threshold IS NOT NULL"),
+        )
         batch_op.drop_column("invoice_threshold")
 
     with op.batch_alter_table("threshold_invoices", schema=None) as batch_op:
