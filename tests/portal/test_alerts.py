@@ -4,6 +4,8 @@ page at once (the cache's version covers the alert tables)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from fastapi.testclient import TestClient
 
 from tally.db import Database
@@ -11,7 +13,7 @@ from tests.alerts.helpers import create_alert, drain
 from tests.alerts.test_evaluation import calls
 from tests.factories import new_customer
 from tests.metering.helpers import create_metric, send
-from tests.portal.helpers import link_path
+from tests.portal.helpers import issue_session, link_path
 from tests.support.api_client import ApiClient
 
 
@@ -37,6 +39,15 @@ def test_the_overview_shows_how_close_each_alert_is_in_german(
     drain(database)  # the evaluator fires the balance alert (no credits: below the level)
     page = portal.get(link_path(customer)).text
     assert page.count("Erreicht") == 1
+    # The JSON API's same figures.
+    token = issue_session(api, customer["id"])["token"]
+    answer = portal.get("/portal/api/alerts", headers={"X-Session-Token": token})
+    assert answer.status_code == 200, answer.text
+    usage, balance = sorted(answer.json()["items"], key=lambda item: item["type"])[::-1]
+    assert usage["type"] == "USAGE" and usage["metricName"] == "API-Aufrufe"
+    assert (usage["value"], usage["threshold"], usage["fired"]) == ("82", "100", False)
+    assert Decimal(usage["progress"]) == Decimal("0.82")
+    assert balance["type"] == "CREDIT_BALANCE" and balance["fired"] is True
 
 
 def test_a_customer_without_alerts_sees_no_alerts_card(api: ApiClient, portal: TestClient) -> None:

@@ -126,6 +126,7 @@ def test_every_table_a_cached_response_reads_is_in_its_version(
         "/portal/api/subscriptions",
         "/portal/api/invoices",
         "/portal/api/wallet",
+        "/portal/api/alerts",
         "/portal/api/usage",
         *(f"/portal/api/usage?range={r}" for r in ("1d", "7d", "30d")),
         f"/portal/api/usage?period={seed.last_period_start.isoformat()}",
