@@ -76,7 +76,7 @@ def rows(session: Session, account_id: str, alerts: Sequence[Alert]) -> list[Ale
                 threshold=plain(alert.threshold),
                 currency=alert.currency or "",
                 include_tax=alert.include_tax,
-                recipients=", ".join(recipients) or "Webhook only",
+                recipients=", ".join(recipients) or "No emails (the ALERT_TRIGGERED webhook only)",
                 archived=alert.archived_at is not None,
             )
         )
