@@ -32,7 +32,7 @@ def test_the_overview_shows_how_close_each_alert_is_in_german(
     )  # fmt: skip
     page = portal.get(link_path(customer)).text
     assert "Benachrichtigungen" in page
-    assert 'API-Aufrufe:</strong> <span class="alert-said">82 von 100 in diesem' in page
+    assert 'API-Aufrufe:</strong> <span class="spend-alert-said">82 von 100 in diesem' in page
     assert "(82\xa0%)" in page and 'value="82"' in page
     assert "Guthaben 0,00\xa0£, Benachrichtigung unter 25,00\xa0£" in page
     assert "Erreicht" not in page

@@ -40,9 +40,11 @@ def test_the_alerts_card_is_accessible_and_fits_a_phone(
     page.on("console", record)
     try:
         page.goto(live_server.url + link_path(customer))
-        bar = page.locator("progress.alert-progress").first
+        bar = page.locator("progress.spend-alert-bar").first
         assert bar.get_attribute("value") == "70"
-        assert "7 sur 10 sur cette période (70" in page.locator(".alert-said").first.inner_text()
+        assert (
+            "7 sur 10 sur cette période (70" in page.locator(".spend-alert-said").first.inner_text()
+        )
         assert_accessible(page, "the portal's Overview with alerts")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], width
