@@ -27,7 +27,6 @@ from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInVi
 from tally.exceptions import NotFound, TallyError
 from tally.metering import queries as metering
 from tally.models import AlertType
-from tally.models.scoped import get_account
 
 ALERTS = HOME + "/alerts"
 router = APIRouter(prefix=ALERTS, include_in_schema=False)
@@ -148,13 +147,8 @@ def _form_page(
 def new_alert(
     request: Request, viewer: SignedInViewer, session: DbSession, customerId: str = ""
 ) -> Response:
-    account = get_account(session, viewer.account_id)
-    values = {
-        "scope": "customer",
-        "customerId": customerId,
-        "type": AlertType.USAGE.value,
-        "currency": account.currency,
-    }
+    # No currency preset: the default type (USAGE) takes none, and the API refuses one.
+    values = {"scope": "customer", "customerId": customerId, "type": AlertType.USAGE.value}
     return _form_page(request, session, viewer, values)
 
 
