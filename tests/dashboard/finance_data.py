@@ -64,6 +64,7 @@ class FinanceWeek:
     schedule_id: str
     policy_id: str
     api_key_id: str
+    alert_id: str
 
     @property
     def account_id(self) -> str:
@@ -160,6 +161,19 @@ def finance_week(database: Database, http: TestClient, email: str | None = None)
         )
     )
 
+    alert = created(
+        api.post(
+            "/api/alerts",
+            json={
+                "name": "API calls cap",
+                "type": "USAGE",
+                "customerId": str(acme["id"]),
+                "metricId": str(metric["id"]),
+                "threshold": "10",
+                "emailAddresses": ["ops@example.com"],
+            },
+        )
+    )
     draft_id = insert_invoice(database, credentials.account_id, acme)
     overdue_gross = D("1200.00")
     overdue_number = "NW-0007"
@@ -211,6 +225,7 @@ def finance_week(database: Database, http: TestClient, email: str | None = None)
         schedule_id=str(schedule["id"]),
         policy_id=str(policy["id"]),
         api_key_id=str(api_key_id),
+        alert_id=str(alert["id"]),
     )
 
 
@@ -248,6 +263,7 @@ def fill(template: str, week: FinanceWeek) -> list[str]:
         "schedule_id": [week.schedule_id],
         "policy_id": [week.policy_id],
         "api_key_id": [week.api_key_id],
+        "alert_id": [week.alert_id],
     }
     if "/lines/" in template:  # only a draft's lines are edited
         ids["invoice_id"] = [week.draft_id]

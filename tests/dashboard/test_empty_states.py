@@ -27,6 +27,7 @@ EMPTY = {
         "/dashboard/settings/webhooks/new",
     ),
     "/dashboard/receivables": ("Nothing is owed.", "/dashboard/invoices"),
+    "/dashboard/alerts": ("No alerts yet.", "/dashboard/alerts/new"),
 }
 
 

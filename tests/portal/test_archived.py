@@ -122,7 +122,8 @@ def test_a_session_issued_before_archiving_shows_the_invoices_only(
     assert invoices.status_code == 200
     assert [item["invoiceNumber"] for item in invoices.json()["items"]] == [number]
     assert client.get("/portal/api/profile", headers=header).status_code == 200
-    for hidden in ("/portal/api/usage", "/portal/api/wallet", "/portal/api/subscriptions"):
+    hidden_paths = ("usage", "wallet", "subscriptions", "alerts")
+    for hidden in (f"/portal/api/{path}" for path in hidden_paths):
         answer = client.get(hidden, headers=header)
         assert answer.status_code == 404, hidden
         assert "closed" in answer.json()["error"]["message"]

@@ -22,6 +22,7 @@ from tally.accounts.service import Credentials
 from tally.db import Database
 from tally.models import Base
 from tally.portal import cache, versions
+from tests.alerts.helpers import drain
 from tests.portal.helpers import issue_session, portal_client, put_settings
 from tests.portal.portal_scenario import Seed000, build_seed_000
 from tests.support.api_client import ApiClient
@@ -75,9 +76,16 @@ def recorder(database: Database) -> Iterator[Recorder]:
 
 
 @pytest.fixture
-def seed(api: ApiClient, app: FastAPI, account: Credentials) -> Seed000:
+def seed(api: ApiClient, app: FastAPI, account: Credentials, database: Database) -> Seed000:
     found = build_seed_000(api, app, account.account_id)
     assert put_settings(api, brandColor="#123abc").status_code == 200
+    # An alert, fired (a balance below its level): the Overview reads alerts and firings.
+    alert = {
+        "name": "Low credits", "type": "CREDIT_BALANCE", "customerId": found.customer_id,
+        "metricId": found.verification_metric_id, "threshold": "1000000",
+    }  # fmt: skip
+    assert api.post("/api/alerts", json=alert).status_code == 201
+    drain(database)
     return found
 
 
@@ -118,6 +126,7 @@ def test_every_table_a_cached_response_reads_is_in_its_version(
         "/portal/api/subscriptions",
         "/portal/api/invoices",
         "/portal/api/wallet",
+        "/portal/api/alerts",
         "/portal/api/usage",
         *(f"/portal/api/usage?range={r}" for r in ("1d", "7d", "30d")),
         f"/portal/api/usage?period={seed.last_period_start.isoformat()}",

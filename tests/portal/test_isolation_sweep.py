@@ -194,6 +194,7 @@ JSON_API: dict[str, Probe] = {
                                        lambda c: c.schedule_id),
     "/portal/api/invoices": Probe(_at(""), lambda c: {"number": c.invoice_number}, 200, None,
                                   lambda c: c.invoice_id),
+    "/portal/api/alerts": Probe(_at(""), _none, 200, None, None),
     "/portal/api/wallet": Probe(_at(""), _none, 200, lambda c: c.grant_name,
                                 lambda c: c.grant_name),
     "/portal/api/usage": Probe(_at(""), lambda c: {"period": c.period_start}, 404, None,

@@ -79,6 +79,14 @@ def recent_firings(
     return list(session.scalars(query.order_by(AlertFiring.fired_at.desc()).limit(limit)))
 
 
+def alert_firings(
+    session: Session, account_id: str, alert_id: str, limit: int = 100
+) -> list[AlertFiring]:
+    """An alert's firings, newest first (the dashboard's alert page)."""
+    query = firing_query(account_id, alert_id=alert_id)
+    return list(session.scalars(query.order_by(AlertFiring.fired_at.desc()).limit(limit)))
+
+
 def has_live_alerts(session: Session, account_id: str) -> bool:
     found = session.scalar(alert_query(account_id, live=True).with_only_columns(Alert.id).limit(1))
     return found is not None

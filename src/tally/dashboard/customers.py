@@ -32,6 +32,7 @@ from tally.customers.schemas import CustomerIn, CustomerOut
 from tally.dashboard import activity
 from tally.dashboard import sessions as dashboard_sessions
 from tally.dashboard.activity import recent
+from tally.dashboard.alerts_view import customer_alerts
 from tally.dashboard.collection import customer_pause
 from tally.dashboard.customers_balances import balances
 from tally.dashboard.customers_form import (
@@ -296,6 +297,7 @@ def customer_page(
         invoices=customer_invoices,
         balances=balances(session, account_id, customer, today),
         payments=customer_section(session, request.app.state.settings, account_id, customer.id),
+        alerts=customer_alerts(session, get_account(session, account_id), customer.id),
         activity=recent(session, account_id, customer.id),
         activity_link=f"{CUSTOMERS}/{customer.id}/activity",
         collection_pause=customer_pause(session, account_id, customer.id),

@@ -19,6 +19,7 @@ from tally.models import (
     ActivityOrigin,
     ActorType,
     AggregationType,
+    AlertType,
     AttemptStatus,
     BillingFrequency,
     BillingPreference,
@@ -309,6 +310,7 @@ LABELS: Final[dict[type[Enum], dict[str, str]]] = {
         "INVOICE_UNCOLLECTIBLE": "Invoice uncollectible",
         "CREDIT_RECHARGED": "Credits recharged",
         "CREDIT_RECHARGE_FAILED": "Credit recharge failed",
+        "ALERT_TRIGGERED": "Alert triggered",
     },
     GrantWhen: {
         "ON_PAYMENT": "When paid",
@@ -332,6 +334,11 @@ LABELS: Final[dict[type[Enum], dict[str, str]]] = {
     TransactionType: {
         "DEBIT": "Debit",
         "CREDIT": "Credit",
+    },
+    AlertType: {
+        "USAGE": "Usage",
+        "SPEND": "Spend",
+        "CREDIT_BALANCE": "Credit balance",
     },
     UserState: {
         "ACTIVE": "Active",

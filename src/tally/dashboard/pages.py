@@ -300,6 +300,7 @@ def install_dashboard(app: FastAPI) -> None:
     # Imported here: each section imports `web`, and `pages` is imported by `tally.app`.
     from tally.dashboard import (  # noqa: PLC0415
         account_settings,
+        alerts,
         analytics,
         catalog,
         catalog_edit,
@@ -320,6 +321,7 @@ def install_dashboard(app: FastAPI) -> None:
     )
 
     for section in (
+        alerts,
         analytics,
         collection,
         invoices,

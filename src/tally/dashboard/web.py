@@ -48,6 +48,7 @@ SECTIONS = (
     ("Receivables", "/dashboard/receivables"),
     ("Credits", "/dashboard/credits"),
     ("Usage", "/dashboard/usage"),
+    ("Alerts", "/dashboard/alerts"),
     ("Settings", "/dashboard/settings"),
     ("API keys", "/dashboard/api-keys"),
 )

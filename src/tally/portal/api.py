@@ -16,10 +16,12 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from tally.api.guards import reject_unknown_query_parameters
 from tally.api.schemas import Schema
+from tally.api.types import DecimalString
 from tally.core.clock import local_today, utcnow
 from tally.engine.money import round_money
 from tally.exceptions import NotFound
@@ -195,6 +197,26 @@ class UsageOut(Schema):
     graph: UsageGraphOut
 
 
+class AlertOut(Schema):
+    """One alert applying to the customer, and how close it is (as the Overview shows it)."""
+
+    id: str
+    type: str
+    metric_name: str | None = None
+    unit: str | None = None
+    currency: str | None = None
+    value: DecimalString
+    threshold: DecimalString
+    period_start: date | None = None
+    period_end: date | None = None
+    fired: bool
+    progress: DecimalString = Field(description="towards the crossing, 0 to 1 (1: reached)")
+
+
+class AlertList(Schema):
+    items: list[AlertOut]
+
+
 # --- endpoints -------------------------------------------------------------------------------
 
 
@@ -286,6 +308,22 @@ def _invoices(
             page=found.page, pages=found.pages, limit=found.per_page, total_result_size=found.total
         ),
         counts=InvoiceCounts(**found.counts),
+    )
+
+
+@router.get("/alerts", response_model=AlertList, summary="The customer's alerts, how close each is")
+async def get_alerts(request: Request) -> AlertList:
+    return await as_viewer(request, token_viewer_of, _alerts)
+
+
+def _alerts(session: Session, viewer: Viewer) -> AlertList:
+    _open(viewer)
+    found = data.alert_progress(session, viewer.account, viewer.customer.id)
+    return AlertList(
+        items=[
+            AlertOut.model_validate({**vars(a), "type": a.type.value}, from_attributes=False)
+            for a in found
+        ]
     )
 
 

@@ -17,7 +17,7 @@ catalogue (`{% trans %}`, `_()`), and a `Fmt` per locale for numbers, money and 
 import re
 from dataclasses import dataclass, replace
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from tally.api.downloads import download
 from tally.core import urls
 from tally.core.clock import local_today, utcnow
-from tally.core.formatting import format_money
+from tally.core.formatting import format_money, format_percent
 from tally.core.i18n import N_, SOURCE_LANGUAGE, language_of_locale, translations
 from tally.credits import auto_recharge, top_ups
 from tally.documents import render
@@ -142,6 +142,10 @@ class Fmt:
 
     def day(self, day: date | None) -> str:
         return charts.long_day(day, self.locale) if day else "\u2014"
+
+    def percent(self, fraction: Decimal) -> str:
+        """0.82 as "82%" ("82 %" in German), whole percents."""
+        return format_percent(fraction.quantize(Decimal("0.01"), ROUND_DOWN), self.locale)
 
     def period(self, start: date | None, end: date | None) -> str:
         if start is None or end is None:
@@ -301,6 +305,7 @@ def overview(
         range_ = data.UsageRange.MONTH
     series = data.usage_series(session, account.id, customer.id, range_, today=today, now=utcnow())
     invoices = data.sent_invoices(session, account.id, customer.id, today, per_page=5)
+    alerts = data.alert_progress(session, account, customer.id)
     return _page(
         request,
         session,
@@ -319,6 +324,7 @@ def overview(
         invoices=invoices,
         show_usage=PortalTab.USAGE in tabs,
         show_invoices=PortalTab.INVOICES in tabs,
+        alerts=alerts,
     )
 
 

@@ -40,6 +40,12 @@ _VERSION_PARTS = (
     WHERE t.account_id = customers.account_id AND t.customer_id = customers.id)""",
     """(SELECT max(r.updated_at) || '/' || count(*) FROM credit_auto_recharges r
     WHERE r.account_id = customers.account_id AND r.customer_id = customers.id)""",
+    # Alerts (the Overview's card): the account's (price defaults apply to many customers)
+    # and the customer's firings.
+    """(SELECT max(al.updated_at) || '/' || count(*) FROM alerts al
+    WHERE al.account_id = customers.account_id)""",
+    """(SELECT max(af.updated_at) || '/' || count(*) FROM alert_firings af
+    WHERE af.account_id = customers.account_id AND af.customer_id = customers.id)""",
     """(SELECT max(s.updated_at) || '/' || count(*) FROM billing_schedules s
     WHERE s.account_id = customers.account_id AND s.customer_id = customers.id)""",
     """(SELECT max(p.updated_at) || '/' || count(*) FROM billing_schedule_phases p

@@ -1,7 +1,8 @@
 """The customer portal's read models: what its pages and its JSON API show, read in a fixed
 number of queries whatever the number of invoices, lines, grants, metrics or events.
 
-One module per area: `profile`, `subscriptions`, `credits` (wallet and transactions),
+One module per area: `alerts` (how close the customer's alerts are), `profile`,
+`subscriptions`, `credits` (wallet and transactions),
 `invoices` (the sent invoices, searched and paged), `periods` (billing periods), `metrics`
 (metric names, units and graph colours), `rollups` (a customer's usage per metric and day),
 `breakdown` (usage and cost per metric in a period), `series` (usage over time for the
@@ -21,6 +22,7 @@ events of the last 24 hours, which the events' (account, alias, type, time) inde
 """
 
 from tally.portal.data._common import OPEN_STATUSES, PALETTE, ZERO
+from tally.portal.data.alerts import AlertProgress, alert_progress
 from tally.portal.data.breakdown import MetricUsage, UsageBreakdown, UsageGroup, usage_breakdown
 from tally.portal.data.credits import (
     CreditsView,
@@ -52,6 +54,7 @@ __all__ = [
     "OPEN_STATUSES",
     "PALETTE",
     "ZERO",
+    "AlertProgress",
     "BillingPeriod",
     "CreditsView",
     "GrantInfo",
@@ -71,6 +74,7 @@ __all__ = [
     "UsageRange",
     "UsageSeries",
     "Wallet",
+    "alert_progress",
     "billing_periods",
     "credits",
     "has_grants",
