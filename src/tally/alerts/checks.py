@@ -55,36 +55,44 @@ def queue(session: Session, account_id: str, names: Collection[str], now: dateti
 def claim(db: Database, limit: int = BATCH) -> dict[str, list[str]]:
     """Take up to `limit` marks off the queue: account -> the names they mark, once each.
     Committed."""
+    checks = table_of(AlertCheck)
+    oldest = (
+        select(checks.c.id)
+        .order_by(checks.c.dirty_since, checks.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    # One statement: no second round trip, and no thousand-id IN list to build, per pass.
+    taking = (
+        delete(checks)
+        .where(checks.c.id.in_(oldest.scalar_subquery()))
+        .returning(checks.c.account_id, checks.c.customer_name)
+    )
     with db.transaction() as session:
-        rows = session.execute(
-            select(AlertCheck.id, AlertCheck.account_id, AlertCheck.customer_name)
-            .order_by(AlertCheck.dirty_since, AlertCheck.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).all()
-        if not rows:
-            return {}
-        session.execute(delete(AlertCheck).where(AlertCheck.id.in_([r.id for r in rows])))
+        rows = session.execute(taking).all()
     claimed: dict[str, set[str]] = defaultdict(set)
-    for _, account_id, name in rows:
+    for account_id, name in rows:
         claimed[account_id].add(name)
     return {account_id: sorted(names) for account_id, names in claimed.items()}
 
 
 def customers_needing_current_charges(
-    session: Session, account: Account, customer_ids: Collection[str], now: datetime
+    session: Session,
+    account: Account,
+    customer_ids: Collection[str],
+    now: datetime,
+    found: evaluation.Applying | None = None,
 ) -> list[str]:
     """Customers whose invoices must count the new usage now, so their schedules are
     re-billed before evaluating: those with SPEND alerts (they read the IN_PROGRESS invoice),
     with a threshold-invoiced phase (the run issues the threshold invoice), or with an
     auto-recharge (the available balance counts what the open invoice will take); for the
-    last two, a roll-up child's parent too."""
+    last two, a roll-up child's parent too. `found`: what `evaluation.applying` read."""
     day = local_today(account.timezone, now)
-    billed = queries.billed_prices(session, account.id, customer_ids, day)
-    applicable = queries.applicable_alerts(session, account.id, customer_ids, billed)
+    found = found or evaluation.applying(session, account.id, customer_ids, day)
     spending = {
         customer
-        for customer, alerts in applicable.items()
+        for customer, alerts in found.alerts.items()
         if any(alert.type is AlertType.SPEND for alert in alerts)
     }
     return sorted(spending | queries.charges_watched(session, account.id, customer_ids, day))
@@ -113,14 +121,18 @@ def rebill(
 def evaluate_account(
     session: Session, account: Account, customer_ids: Collection[str], now: datetime
 ) -> list[str]:
-    """Re-bill what needs it, then evaluate: the new firings' ids."""
+    """Re-bill what needs it, then evaluate: the new firings' ids. Which alerts apply is
+    read once for both (re-billing changes invoices, not schedules or alerts)."""
+    found = evaluation.applying(
+        session, account.id, customer_ids, local_today(account.timezone, now)
+    )
     rebill(
         session,
         account,
-        customers_needing_current_charges(session, account, customer_ids, now),
+        customers_needing_current_charges(session, account, customer_ids, now, found),
         now,
     )
-    return evaluation.evaluate(session, account, customer_ids, now)
+    return evaluation.evaluate(session, account, customer_ids, now, found)
 
 
 # After an account's evaluation commits: (account id, the customers evaluated). The jobs

@@ -92,10 +92,12 @@ def _usage(
         return []
     metric_ids = {alert.metric_id for alert, _ in wanted if alert.metric_id}
     metrics = {m.id: m for m in metering.metrics_and(session, account.id, metric_ids)}
-    period_of = {
-        (customer, alert.metric_id): usage_period(billed, customer, alert.metric_id or "", today)
-        for alert, customer in wanted
-    }
+    period_of: dict[tuple[str, str | None], Period] = {}
+    for alert, customer in wanted:  # once per (customer, metric), not per alert
+        if (customer, alert.metric_id) not in period_of:
+            period_of[(customer, alert.metric_id)] = usage_period(
+                billed, customer, alert.metric_id or "", today
+            )
     groups: dict[tuple[str, Period], set[str]] = defaultdict(set)
     for (customer, metric_id), period in period_of.items():
         if metric_id in metrics:
@@ -151,12 +153,35 @@ def _balances(
     return readings
 
 
+@dataclass(frozen=True)
+class Applying:
+    """What the customers' live schedules bill today and the alerts that apply to each (the
+    customers with none are absent): read once per evaluation, also by the re-billing that
+    precedes it (`checks.evaluate_account`)."""
+
+    billed: list[BilledPrice]
+    alerts: dict[str, list[Alert]]
+
+
+def applying(
+    session: Session, account_id: str, customer_ids: Collection[str], today: date
+) -> Applying:
+    """Two queries."""
+    billed = queries.billed_prices(session, account_id, customer_ids, today)
+    return Applying(billed, queries.applicable_alerts(session, account_id, customer_ids, billed))
+
+
 def read(
-    session: Session, account: Account, customer_ids: Collection[str], today: date
+    session: Session,
+    account: Account,
+    customer_ids: Collection[str],
+    today: date,
+    found: Applying | None = None,
 ) -> list[Reading]:
-    """Every applicable alert's reading for the customers: a fixed few queries."""
-    billed = queries.billed_prices(session, account.id, customer_ids, today)
-    applicable = queries.applicable_alerts(session, account.id, customer_ids, billed)
+    """Every applicable alert's reading for the customers: a fixed few queries (two fewer
+    when `found` is given)."""
+    found = found or applying(session, account.id, customer_ids, today)
+    billed, applicable = found.billed, found.alerts
     by_type: dict[AlertType, list[tuple[Alert, str]]] = defaultdict(list)
     for customer, alerts in applicable.items():
         for alert in alerts:
@@ -186,6 +211,12 @@ def _candidate(reading: Reading, key: str, now: datetime) -> dict[str, object]:
     }
 
 
+def period_key(reading: Reading) -> str:
+    """A USAGE or SPEND reading's firing key: its period's (a new period fires again)."""
+    assert reading.period is not None
+    return f"period:{reading.period.start.isoformat()}"
+
+
 def _candidates(
     session: Session, account_id: str, readings: Sequence[Reading], now: datetime
 ) -> list[dict[str, object]]:
@@ -202,11 +233,14 @@ def _candidates(
         else {}
     )
     periodic = [r for r in readings if r.alert.type is not AlertType.CREDIT_BALANCE and r.crossed]
-    fired = queries.fired_keys(session, account_id, alert_ids, customer_ids) if periodic else set()
+    keyed = [(reading, period_key(reading)) for reading in periodic]
+    fired = (
+        queries.fired_keys(session, account_id, alert_ids, customer_ids, {key for _, key in keyed})
+        if periodic
+        else set()
+    )
     rows, recovered = [], []
-    for reading in periodic:
-        assert reading.period is not None
-        key = f"period:{reading.period.start.isoformat()}"
+    for reading, key in keyed:
         if (reading.alert.id, reading.customer_id, key) not in fired:
             rows.append(_candidate(reading, key, now))
     for reading in balance:
@@ -290,11 +324,19 @@ def announce(
 
 
 def evaluate(
-    session: Session, account: Account, customer_ids: Collection[str], now: datetime
+    session: Session,
+    account: Account,
+    customer_ids: Collection[str],
+    now: datetime,
+    found: Applying | None = None,
 ) -> list[str]:
     """Read every alert applying to the customers and fire what crossed: the new firings'
-    ids. In the caller's transaction."""
+    ids. In the caller's transaction. `found`: what `applying` read for them today."""
     if not customer_ids:
         return []
     today = local_today(account.timezone, now)
-    return fire(session, account, read(session, account, customer_ids, today), now)
+    found = found or applying(session, account.id, customer_ids, today)
+    if not found.alerts:  # usage of customers no alert watches: nothing more to read
+        return []
+    customers = sorted(found.alerts)
+    return fire(session, account, read(session, account, customers, today, found), now)

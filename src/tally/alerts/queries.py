@@ -262,19 +262,27 @@ def balance_crossings(
 
 
 def fired_keys(
-    session: Session, account_id: str, alert_ids: Collection[str], customer_ids: Collection[str]
+    session: Session,
+    account_id: str,
+    alert_ids: Collection[str],
+    customer_ids: Collection[str],
+    period_keys: Collection[str] | None = None,
 ) -> set[tuple[str, str, str]]:
-    """(alert, customer, period key) of the firings of these alerts and customers."""
-    if not alert_ids or not customer_ids:
+    """(alert, customer, period key) of the firings of these alerts and customers (of these
+    period keys only, when given: not every past period's)."""
+    if not alert_ids or not customer_ids or (period_keys is not None and not period_keys):
         return set()
-    rows = session.execute(
+    query = (
         firing_query(account_id)
         .with_only_columns(AlertFiring.alert_id, AlertFiring.customer_id, AlertFiring.period_key)
         .where(
             AlertFiring.alert_id.in_(list(alert_ids)),
             AlertFiring.customer_id.in_(list(customer_ids)),
         )
-    ).all()
+    )
+    if period_keys is not None:
+        query = query.where(AlertFiring.period_key.in_(sorted(period_keys)))
+    rows = session.execute(query).all()
     return {(a, c, k) for a, c, k in rows}
 
 

@@ -8,6 +8,7 @@ are both durable. Per event, Python only shapes a tuple and checks what the metr
 event type would read (`admission.py`); everything else is SQL.
 """
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Executable,
     FromClause,
     Select,
+    String,
     Text,
     Uuid,
     any_,
@@ -241,22 +243,55 @@ def _loaded(session: Session, account_id: str, event_types: set[str]) -> Metrics
     return Metrics(event_types, [row[0] for row in rows], any(row[1] for row in rows))
 
 
+MARKED = ("id", "account_id", "customer_name", "dirty_since", "created_at", "updated_at")
+
+
+@lru_cache(maxsize=2)
+def _marking(postgres: bool) -> Executable:
+    """INSERT of (id, name) pairs into `alert_checks` from one parameter: the same SQL text
+    whatever the batch's customers, so it is compiled (and prepared) once, not per batch as a
+    multi-row VALUES of the batch's size was (a fifth of a batch's time in the server)."""
+    pairs: FromClause
+    if postgres:
+        text_array = postgresql.ARRAY(String())
+        pairs = (
+            func.unnest(
+                bindparam("mark_ids", type_=text_array), bindparam("mark_names", type_=text_array)
+            )
+            .table_valued("id", "name")
+            .render_derived()
+        )
+    else:
+        each = func.json_each(bindparam("marks", type_=String())).table_valued("value")
+        pairs = select(
+            func.json_extract(each.c.value, "$[0]").label("id"),
+            func.json_extract(each.c.value, "$[1]").label("name"),
+        ).subquery("marks")
+    now = bindparam("now", type_=ALERT_CHECKS.c.dirty_since.type)
+    rows = select(
+        pairs.c.id,
+        bindparam("account_id", type_=String()),
+        pairs.c.name,
+        now.label("dirty_since"),
+        now.label("created_at"),
+        now.label("updated_at"),
+    )
+    return insert(ALERT_CHECKS).from_select(list(MARKED), rows)
+
+
 def _mark_for_alerts(session: Session, account_id: str, names: set[str], now: datetime) -> None:
-    """Queue the batch's customers for the alert evaluator (`alerts/checks.py`): one
-    multi-row INSERT in the batch's transaction, with no unique key to wait on (concurrent
-    batches never wait for each other here; the evaluator folds duplicates)."""
-    rows = [
-        {
-            "id": new_id(),
-            "account_id": account_id,
-            "customer_name": name,
-            "dirty_since": now,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for name in sorted(names)
-    ]
-    session.execute(insert(ALERT_CHECKS).values(rows))
+    """Queue the batch's customers for the alert evaluator (`alerts/checks.py`): one INSERT
+    in the batch's transaction, with no unique key to wait on (concurrent batches never wait
+    for each other here; the evaluator folds duplicates)."""
+    ordered = sorted(names)
+    ids = [new_id() for _ in ordered]
+    postgres = is_postgres(session)
+    marks: dict[str, object] = (
+        {"mark_ids": ids, "mark_names": ordered}
+        if postgres
+        else {"marks": json.dumps(list(zip(ids, ordered, strict=True)))}
+    )
+    session.execute(_marking(postgres), {"account_id": account_id, "now": now, **marks})
 
 
 def _metrics(session: Session, account_id: str, event_types: set[str]) -> list[UsageMetric]:
