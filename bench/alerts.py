@@ -9,12 +9,13 @@ step, 2 x step, ... (so crossings keep coming all run long), and a webhook polic
 ALERT_TRIGGERED to a receiver in this process; the other has no alert.
 
 CLIENTS threads send batches of BATCH events for random customers, as fast as answers come,
-in alternating phases: the account without alerts, then the one with, ROUNDS times (paired:
-drift on a shared machine hits both alike). A crossing's acknowledgement is the answer to
-the batch that brought the client-side count of a customer's acknowledged events to the
-threshold; its latency is the webhook's arrival minus that moment. Prints p50, p99 and max
-latency (target p99 < 5 s), any crossing with no webhook or with two, and the ingestion
-rates with and without alerts (target: within 10 %).
+in alternating phases of PHASE_SECONDS: a round is one phase on each account, the first
+alternating between rounds (paired: drift on a shared machine hits both alike). A
+crossing's acknowledgement is the answer to the batch that brought the client-side count of
+a customer's acknowledged events to the threshold; its latency is the webhook's arrival
+minus that moment. Prints p50, p99 and max latency (target p99 < 5 s), any crossing with
+no webhook or with two, and the ingestion rates with and without alerts; the verdict takes
+the median of the rounds' ratios (target: within 10 %), their range shows the noise.
 
 `TALLY_BENCH_ALERTS_SECONDS` (default 60) is the measured time, split into the phases.
 `python -m bench.alerts --quick` is a smoke run of a few seconds on a scratch SQLite file
@@ -54,7 +55,7 @@ SERVER_URL = os.environ.get(
 SECONDS = float(os.environ.get("TALLY_BENCH_ALERTS_SECONDS", "60"))
 CLIENTS = 3
 BATCH = 100
-ROUNDS = 3
+PHASE_SECONDS = 2.5  # each account's share of a round; rounds = seconds / (2 x this)
 TARGET_P99 = 5.0
 TARGET_RATIO = 0.90
 
@@ -213,6 +214,24 @@ def _database(quick: bool) -> Iterator[str]:
         yield url
 
 
+def _rounds(
+    base_url: str, plain: Tenant, alerting: Tenant, rounds: int, phase: float
+) -> tuple[dict[str, int], list[float]]:
+    """The paired phases: events acknowledged per account, and each round's ratio."""
+    totals, ratios = {"without": 0, "with": 0}, []
+    for round_ in range(rounds):
+        # ABBA: which account goes first alternates, so what a first phase leaves behind
+        # (vacuum, compaction, a checkpoint) hits both alike.
+        pair = [("without", plain, 1), ("with", alerting, 1001)]
+        counted = {}
+        for name, tenant, seed in pair if round_ % 2 == 0 else pair[::-1]:
+            counted[name] = _phase(base_url, tenant, phase, round_ + seed)
+            totals[name] += counted[name]
+        if counted["without"]:
+            ratios.append(counted["with"] / counted["without"])
+    return totals, ratios
+
+
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
@@ -222,6 +241,8 @@ def run(size: Size, quick: bool = False) -> bool:
     """The benchmark; True when both targets are met."""
     receiver = Receiver()
     seconds = size.seconds
+    ratios: list[float] = []  # each round's rate with alerts over its rate without
+    totals, rounds, phase = {"without": 0, "with": 0}, 0, 0.0
     try:
         with _database(quick) as url:
             plain_auth, alerting_auth = _accounts(url)
@@ -240,15 +261,13 @@ def run(size: Size, quick: bool = False) -> bool:
                 # step, so crossings come all run long.
                 warm = max(2.0, seconds / 12)
                 rate = _phase(server.base_url, plain, warm, seed=0) / warm
-                phase = seconds / (2 * ROUNDS)
-                per_customer = rate * phase * ROUNDS / size.customers
+                rounds = max(3, round(seconds / (2 * PHASE_SECONDS)))
+                phase = seconds / (2 * rounds)
+                per_customer = rate * phase * rounds / size.customers
                 step = max(5, int(per_customer / (size.alerts_each + 2)))
                 _alerts(client, alerting, receiver, step, size)
                 plain.acknowledged.clear()
-                totals = {"without": 0, "with": 0}
-                for round_ in range(ROUNDS):
-                    totals["without"] += _phase(server.base_url, plain, phase, round_ + 1)
-                    totals["with"] += _phase(server.base_url, alerting, phase, round_ + 11)
+                totals, ratios = _rounds(server.base_url, plain, alerting, rounds, phase)
                 deadline = time.monotonic() + 30
                 while time.monotonic() < deadline and not alerting.crossed.keys() <= set(
                     receiver.arrived
@@ -265,11 +284,13 @@ def run(size: Size, quick: bool = False) -> bool:
     missing = [key for key in alerting.crossed if key not in receiver.arrived]
     twice = [key for key, n in receiver.count.items() if n > 1]
     unexpected = [key for key in receiver.arrived if key not in alerting.crossed]
-    span = phase * ROUNDS
+    span = phase * rounds
     without, with_alerts = totals["without"] / span, totals["with"] / span
-    ratio = with_alerts / without if without else 0.0
+    # The median of the rounds' ratios: one round hit by the shared machine's other work
+    # (a checkpoint, another process's burst) does not decide the verdict.
+    ratio = statistics.median(ratios) if ratios else 0.0
     print(
-        f"Alerts: {CLIENTS} clients x {BATCH}-event batches, {ROUNDS} paired rounds of "
+        f"Alerts: {CLIENTS} clients x {BATCH}-event batches, {rounds} paired rounds of "
         f"{phase:.1f} s; {size.alerted} of {size.customers} customers x {size.alerts_each} "
         f"USAGE alerts, thresholds {step} apart"
     )
@@ -293,8 +314,9 @@ def run(size: Size, quick: bool = False) -> bool:
     verdict = "within" if ratio >= TARGET_RATIO else "OVER"
     ok = ok and ratio >= TARGET_RATIO
     print(
-        f"  ingestion: {without:,.0f} events/s without alerts, {with_alerts:,.0f} with "
-        f"({ratio:.1%}; {verdict} the 10 % target)"
+        f"  ingestion: {without:,.0f} events/s without alerts, {with_alerts:,.0f} with; "
+        f"median of the rounds' ratios {ratio:.1%} ({verdict} the 10 % target), rounds "
+        f"{min(ratios, default=0):.0%}-{max(ratios, default=0):.0%}"
     )
     return ok
 

@@ -25,7 +25,7 @@ from tally.credits.expiry import expire_due
 from tally.db import Database
 from tally.invoices.reminders import queue_reminders
 from tally.notifications.outbox import send_due
-from tally.notifications.webhooks import deliver_due, send_until_stopped
+from tally.notifications.webhooks import deliver_due, nudge, send_until_stopped
 from tally.payments.collection import collect_due
 from tally.payments.reconciliation import reconcile
 from tally.settings import Settings
@@ -198,7 +198,7 @@ class AlertEvaluator(threading.Thread):
         while not self.stopping.is_set():
             started = time.monotonic()
             try:
-                evaluate_marked(self.db, then=self.recharge)
+                evaluate_marked(self.db, then=self.recharge, fired=nudge)
             except Exception:  # the database gone for a moment: try again after a pause
                 log.exception("alert evaluator pass failed")
             self.stopping.wait(max(self.poll, time.monotonic() - started))

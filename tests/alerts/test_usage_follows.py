@@ -1,7 +1,8 @@
 """As usage arrives, the evaluator also brings threshold-invoiced schedules up to date: the
 batch that takes a period's charges past the threshold gets its threshold invoice from the
 next evaluator pass, not from the next billing run; an account with none of alerts,
-threshold phases or auto-recharges queues nothing."""
+threshold phases or auto-recharges queues nothing, and one whose alerts are all per customer
+queues only those customers (by id or alias)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import uuid4
 
+from sqlalchemy import select
+
 from tally.accounts.service import Credentials
 from tally.db import Database
-from tests.alerts.helpers import drain, queued
+from tally.models import AlertCheck
+from tests.alerts.helpers import create_alert, drain, queued
 from tests.billing.helpers import Merchant, totals
 from tests.catalog.price_bodies import linear
 from tests.metering.helpers import event, send
@@ -63,3 +67,34 @@ def test_an_account_without_anything_to_watch_queues_nothing(
     _, customer, _ = _threshold_schedule(api, None)
     _units(api, customer, "500")
     assert queued(database, account.account_id) == 0
+
+
+def _marked(database: Database, account_id: str) -> set[str]:
+    with database.session(write=False) as session:
+        names = session.scalars(
+            select(AlertCheck.customer_name).where(AlertCheck.account_id == account_id)
+        )
+        return set(names)
+
+
+def test_only_customers_an_alert_watches_are_queued(
+    api: ApiClient, database: Database, account: Credentials
+) -> None:
+    merchant = Merchant(api, currency="EUR")
+    metric = merchant.usage_metric(
+        f"Compute {uuid4().hex[:8]}", "compute", aggregationType="SUM", aggregationProperty="units"
+    )
+    watched, other = merchant.customer(), merchant.customer("Other Ltd")
+    alias = f"signup-{uuid4().hex[:8]}"
+    api.post("/api/customer-aliases", json={"customerId": watched, "value": alias})
+    create_alert(api, customerId=watched, metricId=metric, threshold="1000000")
+    now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    batch = [event(name, now, "compute", units="1") for name in (watched, alias, other)]
+    send(api, *batch)
+    assert _marked(database, account.account_id) == {watched, alias}
+    drain(database)
+
+    price = merchant.price(linear(metric, pricePerUnit="1.00"), name="Compute by price")
+    create_alert(api, priceId=price, metricId=metric, threshold="1000000")  # every customer
+    send(api, event(other, now, "compute", units="1"))
+    assert _marked(database, account.account_id) == {other}

@@ -25,6 +25,7 @@ from tally.alerts import evaluation, queries
 from tally.billing.runs import bill_schedules
 from tally.billing.scheduler import billable
 from tally.core.clock import local_today, utcnow
+from tally.core.sql import commit_without_waiting
 from tally.db import Database, new_id, table_of
 from tally.metering.queries import alias_owners
 from tally.models import Account, AlertCheck, AlertType, BillingSchedule
@@ -69,6 +70,9 @@ def claim(db: Database, limit: int = BATCH) -> dict[str, list[str]]:
         .returning(checks.c.account_id, checks.c.customer_name)
     )
     with db.transaction() as session:
+        # A claim lost in a crash only has its customers evaluated again (idempotent), so
+        # its commit need not wait for the disk like ingestion's do.
+        commit_without_waiting(session)
         rows = session.execute(taking).all()
     claimed: dict[str, set[str]] = defaultdict(set)
     for account_id, name in rows:
@@ -140,13 +144,20 @@ def evaluate_account(
 Then = Callable[[str, list[str]], object]
 
 
-def evaluate_marked(db: Database, limit: int = BATCH, then: Then | None = None) -> int:
-    """One evaluator pass over the queue: how many customers it took (0: nothing waiting)."""
+def evaluate_marked(
+    db: Database,
+    limit: int = BATCH,
+    then: Then | None = None,
+    fired: Callable[[], object] | None = None,
+) -> int:
+    """One evaluator pass over the queue: how many customers it took (0: nothing waiting).
+    `fired` is called once an account's new firings are committed (their webhooks are due)."""
     claimed = claim(db, limit)
     taken = 0
     for account_id, names in claimed.items():
         taken += len(names)
         customers: list[str] = []
+        firings: list[str] = []
         try:
             with db.transaction() as session:
                 account = session.get(Account, account_id)
@@ -154,9 +165,11 @@ def evaluate_marked(db: Database, limit: int = BATCH, then: Then | None = None) 
                     continue
                 owners = alias_owners(session, account_id, names)
                 customers = sorted({owner for owner, _ in owners.values()})
-                evaluate_account(session, account, customers, utcnow())
+                firings = evaluate_account(session, account, customers, utcnow())
         except Exception:
             log.exception("evaluating alerts of account %s failed", account_id)
+        if fired is not None and firings:
+            fired()
         if then is not None and customers:
             try:
                 then(account_id, customers)

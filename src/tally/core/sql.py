@@ -13,7 +13,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, String, func, literal, type_coerce
+from sqlalchemy import Connection, String, func, literal, text, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -26,6 +26,14 @@ def is_postgres(bind: Bind) -> bool:
     """Whether the session or connection talks to PostgreSQL (else SQLite)."""
     dialect = bind.dialect if isinstance(bind, Connection) else bind.get_bind().dialect
     return dialect.name == "postgresql"
+
+
+def commit_without_waiting(session: Session) -> None:
+    """Let this transaction's commit return before its WAL is flushed (PostgreSQL; SQLite
+    has no such setting). Only for writes whose loss in a server crash is harmless, such as
+    a queue's bookkeeping that is simply done again: it spares the hot path a disk flush."""
+    if is_postgres(session):
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 def upsert_insert(bind: Bind) -> Callable[..., postgresql.Insert | sqlite.Insert]:

@@ -68,6 +68,16 @@ EVENT_ID_HEADER = "Tally-Event-Id"
 BATCH = 50
 _LOG_EVERY_SECONDS = 60.0  # the background sender's summary line, when it did anything
 
+# Set by `nudge` when this process committed deliveries that are due now: an idle sender
+# looks at once instead of at its next poll (an alert's webhook within a second).
+_due = threading.Event()
+
+
+def nudge() -> None:
+    """Wake this process's idle webhook sender: deliveries were just committed."""
+    _due.set()
+
+
 _encoder = msgspec.json.Encoder()
 
 
@@ -549,7 +559,18 @@ def _step(dispatch: _Dispatcher, stopping: threading.Event, poll: float) -> None
     elif dispatch.sending:
         dispatch.collect(timeout=poll)
     else:
-        stopping.wait(poll)
+        _idle(stopping, poll)
+
+
+def _idle(stopping: threading.Event, poll: float) -> None:
+    """Wait `poll`, less when nudged or stopped (checked every tenth of a second)."""
+    deadline = time.monotonic() + poll
+    while not stopping.is_set() and not _due.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        _due.wait(min(left, 0.1))
+    _due.clear()
 
 
 def _add(total: DeliveryReport, report: DeliveryReport) -> DeliveryReport:
