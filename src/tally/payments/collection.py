@@ -57,7 +57,8 @@ from tally.models import (
 from tally.models.scoped import get_account, scoped
 from tally.notifications.events import INVOICE, NotificationType, emit
 from tally.payments import attempts, connections, dunning, preferences, queries
-from tally.payments.providers import PaymentProvider, ProviderPayment
+from tally.payments.off_session import OffSessionCharge, ask
+from tally.payments.providers import ProviderPayment
 from tally.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -290,22 +291,6 @@ def due_collections(
     return [Due(*row) for row in session.execute(query)]
 
 
-@dataclass(frozen=True)
-class _Charge:
-    """What the provider is asked, decided in the claiming transaction."""
-
-    provider: PaymentProvider
-    attempt_id: str
-    invoice_id: str
-    account_id: str
-    provider_customer_id: str
-    payment_method_id: str
-    idempotency_key: str
-    amount: Decimal
-    currency: str
-    known_payment_id: str | None  # ask for it back instead of charging
-
-
 def _lock_collection(session: Session, account_id: str, collection_id: str) -> InvoiceCollection:
     return session.scalars(
         scoped(InvoiceCollection, account_id)
@@ -392,7 +377,7 @@ def _claim(
     today: date,
     now: datetime,
     report: CollectionReport,
-) -> _Charge | None:
+) -> OffSessionCharge | None:
     """Under the collection's row lock: still due? then the attempt to charge, claimed and
     committed. None when there is nothing to ask the provider now."""
     with db.transaction() as session:
@@ -420,7 +405,7 @@ def _claim(
         if not new and attempt.provider_payment_id is None and attempt.created_at > now - LEASE:
             report.skipped.append(invoice.id)  # its claimant is asking the provider
             return None
-        return _Charge(
+        return OffSessionCharge(
             provider=provider,
             attempt_id=attempt.id,
             invoice_id=invoice.id,
@@ -432,24 +417,6 @@ def _claim(
             currency=attempt.currency,
             known_payment_id=attempt.provider_payment_id,
         )
-
-
-def _ask(charge: _Charge) -> ProviderPayment:
-    if charge.known_payment_id:
-        return charge.provider.retrieve_payment(charge.known_payment_id)
-    return charge.provider.create_payment(
-        amount=charge.amount,
-        currency=charge.currency,
-        provider_customer_id=charge.provider_customer_id,
-        idempotency_key=charge.idempotency_key,
-        metadata={
-            "tally_account_id": charge.account_id,
-            "tally_invoice_id": charge.invoice_id,
-            "tally_attempt_id": charge.attempt_id,
-        },
-        off_session=True,
-        payment_method_id=charge.payment_method_id,
-    )
 
 
 def _finished_automatic_attempts(session: Session, account_id: str, invoice_id: str) -> int:
@@ -470,7 +437,7 @@ def _apply(
     db: Database,
     settings: Settings,
     due: Due,
-    charge: _Charge,
+    charge: OffSessionCharge,
     payment: ProviderPayment,
     today: date,
     report: CollectionReport,
@@ -576,7 +543,7 @@ def _collect(
     if charge is None:
         return
     try:
-        payment = _ask(charge)
+        payment = ask(charge)
     except PaymentProviderUnavailable as unavailable:
         # The attempt stays open: after the lease, a worker asks again with the same key.
         log.warning("collection of invoice %s: %s", due.invoice_id, unavailable.message)

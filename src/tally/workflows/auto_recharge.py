@@ -57,6 +57,7 @@ from tally.models.scoped import get_account, scoped
 from tally.notifications.email import Content, message_values
 from tally.notifications.events import CREDIT_RECHARGE, NotificationType, emit
 from tally.payments import attempts, connections, queries
+from tally.payments.off_session import OffSessionCharge, ask
 from tally.payments.providers import PaymentProvider, ProviderPayment
 from tally.settings import Settings, get_settings
 from tally.workflows.credit_top_ups import create_top_up
@@ -81,19 +82,12 @@ class RechargeReport:
 
 
 @dataclass(frozen=True)
-class _Charge:
-    provider: PaymentProvider
+class _Charge(OffSessionCharge):
     recharge_id: str
     auto_recharge_id: str
-    account_id: str
-    invoice_id: str
-    attempt_id: str
-    idempotency_key: str
-    amount: Decimal
-    currency: str
-    provider_customer_id: str
-    payment_method_id: str
-    known_payment_id: str | None
+
+    def metadata(self) -> dict[str, str]:
+        return {**super().metadata(), "tally_recharge_id": self.recharge_id}
 
 
 # ---- the failure path ----------------------------------------------------------------------
@@ -366,25 +360,6 @@ def _buy(
 # ---- 2. ask, 3. apply ----------------------------------------------------------------------
 
 
-def _ask(charge: _Charge) -> ProviderPayment:
-    if charge.known_payment_id:
-        return charge.provider.retrieve_payment(charge.known_payment_id)
-    return charge.provider.create_payment(
-        amount=charge.amount,
-        currency=charge.currency,
-        provider_customer_id=charge.provider_customer_id,
-        idempotency_key=charge.idempotency_key,
-        metadata={
-            "tally_account_id": charge.account_id,
-            "tally_invoice_id": charge.invoice_id,
-            "tally_attempt_id": charge.attempt_id,
-            "tally_recharge_id": charge.recharge_id,
-        },
-        off_session=True,
-        payment_method_id=charge.payment_method_id,
-    )
-
-
 def _apply(
     db: Database, charge: _Charge, payment: ProviderPayment, now: datetime, report: RechargeReport
 ) -> None:
@@ -448,7 +423,7 @@ def _recharge(
     if charge is None:
         return
     try:
-        payment = _ask(charge)
+        payment = ask(charge)
     except PaymentProviderUnavailable as unavailable:
         # Left PENDING: after the lease, a check asks again with the same key.
         log.warning("recharge %s: %s", charge.recharge_id, unavailable.message)
