@@ -1,7 +1,7 @@
 """The dashboard's alerts: created through the form (the API's rules, errors next to their
-fields), listed with their scope and figures, a page with its firings, archived; the
-customer page's section shows how close each applying alert is; another account's alert is
-a 404."""
+fields), listed with their scope and figures, a page with its firings, edited through the
+same form (prefilled, the API's rules, logged), archived; the customer page's section shows
+how close each applying alert is; another account's alert is a 404."""
 
 from __future__ import annotations
 
@@ -138,3 +138,50 @@ def test_another_accounts_alert_is_not_found(
     )  # fmt: skip
     assert answer.status_code == 422 and 'id="customerId-error"' in answer.text
     assert api.get("/api/alerts").json()["items"] == []
+
+
+def test_an_alert_is_edited_through_its_prefilled_form(
+    dashboard: TestClient, api: ApiClient, other_api: ApiClient
+) -> None:
+    customer_id, metric_id = _customer_with_usage(api, "acme-dash-3", 0)
+    alert = create_alert(
+        api, customerId=customer_id, metricId=metric_id, threshold="10",
+        emailAddresses=["ops@example.com"], notifyCustomer=True,
+    )  # fmt: skip
+    form = dashboard.get(f"/dashboard/alerts/{alert['id']}/edit").text
+    assert 'value="Usage cap"' in form and 'value="10"' in form and "ops@example.com" in form
+    assert f'<option value="{customer_id}" selected>' in form
+    assert re.search(r'id="alert-notify-customer" name="notifyCustomer" checked', form)
+    assert f'action="/dashboard/alerts/{alert["id"]}"' in form and "Save alert" in form
+    fields = {
+        "name": "Usage cap, raised", "scope": "customer", "customerId": customer_id,
+        "type": "USAGE", "metricId": metric_id, "threshold": "25.5", "currency": "",
+        "emailAddresses": "ops@example.com\nfinance@example.com", "notifyCustomer": "on",
+    }  # fmt: skip
+    refused = _post(dashboard, f"/dashboard/alerts/{alert['id']}", **{**fields, "threshold": "x"})
+    assert refused.status_code == 422 and 'id="threshold-error"' in refused.text
+    assert "The alert was not saved" in refused.text
+    assert api.get(f"/api/alerts/{alert['id']}").json()["threshold"] == alert["threshold"]
+    saved = _post(dashboard, f"/dashboard/alerts/{alert['id']}", **fields)
+    assert saved.status_code == 303
+    assert saved.headers["location"] == f"/dashboard/alerts/{alert['id']}?done=updated"
+    now = api.get(f"/api/alerts/{alert['id']}").json()
+    assert now["id"] == alert["id"] and now["name"] == "Usage cap, raised"
+    assert now["threshold"] == "25.5" and now["notifyCustomer"] is True
+    assert now["emailAddresses"] == ["ops@example.com", "finance@example.com"]
+    logged = api.get("/api/activity-logs", params={"activityLogObjectId": alert["id"]})
+    changes = [
+        item["metadata"] for log in logged.json()["items"] for item in log["activityLogItems"]
+    ]
+    assert any({"field": "threshold", "before": "10", "after": "25.5"} in c for c in changes)
+    # Archived: no edit form, no change; another account's: not found.
+    assert _post(dashboard, f"/dashboard/alerts/{alert['id']}/archive").status_code == 303
+    assert dashboard.get(f"/dashboard/alerts/{alert['id']}/edit").status_code == 400
+    assert _post(dashboard, f"/dashboard/alerts/{alert['id']}", **fields).status_code == 400
+    customer = other_api.post("/api/customers", json=customer_body()).json()
+    theirs = create_alert(
+        other_api, type="SPEND", customerId=customer["id"], currency="GBP", threshold="5"
+    )
+    assert dashboard.get(f"/dashboard/alerts/{theirs['id']}/edit").status_code == 404
+    assert _post(dashboard, f"/dashboard/alerts/{theirs['id']}", **fields).status_code == 404
+    assert other_api.get(f"/api/alerts/{theirs['id']}").json()["threshold"] == "5"

@@ -1,6 +1,7 @@
 """The dashboard's alerts (`/dashboard/alerts`): every alert of the account (a customer's
 own and the price defaults), one alert's page with its firings, the create form and the
-archive button. The form builds the API's `AlertIn`, so its validation is the API's, and
+archive button, and the edit form (the same form, as `PUT /api/alerts/{id}`: the whole alert).
+The form builds the API's `AlertIn`, so its validation is the API's, and
 writes through `alerts.service` as `POST /api/alerts` does; a refused form answers 422 with
 each error next to its field and nothing written."""
 
@@ -20,13 +21,14 @@ from tally.alerts.schemas import AlertIn
 from tally.api.deps import DbSession
 from tally.api.types import Currency
 from tally.catalog import queries as catalog
+from tally.core.wire import plain
 from tally.customers import queries as customers
 from tally.dashboard import alerts_view, sessions
 from tally.dashboard.form_errors import NUMBER, from_service, from_validation, said
 from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer, render
 from tally.exceptions import NotFound, TallyError
 from tally.metering import queries as metering
-from tally.models import AlertType
+from tally.models import Alert, AlertType
 
 ALERTS = HOME + "/alerts"
 router = APIRouter(prefix=ALERTS, include_in_schema=False)
@@ -47,7 +49,11 @@ LABELS = {
     "emailAddresses": "Email addresses",
     "notifyCustomer": "Email the customer",
 }
-DONE = {"created": "Alert created.", "archived": "Alert archived: it no longer fires."}
+DONE = {
+    "created": "Alert created.",
+    "updated": "Alert saved.",
+    "archived": "Alert archived: it no longer fires.",
+}
 CHOICE_LIMIT = 500
 FIRINGS_SHOWN = 100
 
@@ -129,7 +135,9 @@ def _form_page(
     values: dict[str, str],
     errors: dict[str, str] | None = None,
     status: int = 200,
+    editing: str | None = None,
 ) -> HTMLResponse:
+    """The create form, or with `editing` (an alert's id) its edit form."""
     return render(
         request,
         "dashboard/alerts/form.html",
@@ -139,8 +147,29 @@ def _form_page(
         values=values,
         errors=errors or {},
         labels=LABELS,
+        editing=editing,
         **_choices(session, viewer.account_id),
     )
+
+
+def form_values(alert: Alert) -> dict[str, str]:
+    """An alert as its form's fields (what `alert_request` reads back)."""
+    values = {
+        "name": alert.name,
+        "type": alert.type.value,
+        "scope": "price" if alert.price_id else "customer",
+        "customerId": alert.customer_id or "",
+        "priceId": alert.price_id or "",
+        "metricId": alert.metric_id or "",
+        "threshold": plain(alert.threshold),
+        "currency": alert.currency or "",
+        "emailAddresses": "\n".join(alert.email_addresses),
+    }
+    if alert.include_tax:
+        values["includeTax"] = "on"
+    if alert.notify_customer:
+        values["notifyCustomer"] = "on"
+    return values
 
 
 @router.get("/new")
@@ -191,6 +220,40 @@ def alert_page(
         customer_names=names,
         done=DONE.get(done or ""),
     )
+
+
+def _live_alert(session: Session, account_id: str, alert_id: str) -> Alert:
+    try:
+        alert = service.get_alert(session, account_id, alert_id)
+    except NotFound as missing:  # another account's, or never was
+        raise DashboardPageError.not_found() from missing
+    if alert.archived_at is not None:
+        raise DashboardPageError(400, "Archived", "An archived alert cannot be changed.")
+    return alert
+
+
+@router.get("/{alert_id}/edit")
+def edit_alert(
+    request: Request, alert_id: str, viewer: SignedInViewer, session: DbSession
+) -> Response:
+    alert = _live_alert(session, viewer.account_id, alert_id)
+    return _form_page(request, session, viewer, form_values(alert), editing=alert.id)
+
+
+@router.post("/{alert_id}")
+def update_alert(alert_id: str, request: Request, form: PostedForm, session: DbSession) -> Response:
+    viewer = form.viewer
+    alert = _live_alert(session, viewer.account_id, alert_id)
+    try:
+        service.update_alert(session, viewer.account_id, alert.id, alert_request(form.fields))
+    except FormErrors as invalid:
+        errors = invalid.errors
+    except TallyError as refused:
+        session.rollback()
+        errors = from_service(refused, _field, LABELS).by_field(FIELDS)
+    else:
+        return RedirectResponse(f"{ALERTS}/{alert_id}?done=updated", status_code=303)
+    return _form_page(request, session, viewer, form.fields, errors, 422, editing=alert_id)
 
 
 @router.post("/{alert_id}/archive")
