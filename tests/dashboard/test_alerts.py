@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tally.dashboard.alerts import PAGE_SIZE
 from tally.db import Database
 from tests.alerts.helpers import create_alert, drain
 from tests.alerts.test_evaluation import calls
@@ -185,3 +186,24 @@ def test_an_alert_is_edited_through_its_prefilled_form(
     assert dashboard.get(f"/dashboard/alerts/{theirs['id']}/edit").status_code == 404
     assert _post(dashboard, f"/dashboard/alerts/{theirs['id']}", **fields).status_code == 404
     assert other_api.get(f"/api/alerts/{theirs['id']}").json()["threshold"] == "5"
+
+
+def test_the_list_pages_through_every_alert(dashboard: TestClient, api: ApiClient) -> None:
+    customer = api.post("/api/customers", json=customer_body()).json()
+    made = [
+        create_alert(
+            api, name=f"Cap {n}", type="SPEND", customerId=customer["id"], currency="GBP",
+            threshold=str(n + 1),
+        )["id"]
+        for n in range(PAGE_SIZE + 3)
+    ]  # fmt: skip
+    seen: list[str] = []
+    path = "/dashboard/alerts"
+    while path:
+        page = dashboard.get(path)
+        assert page.status_code == 200
+        seen += re.findall(r'data-alert="([^"]+)"', page.text)
+        following = re.search(r'href="(\?after=[^"]+)" rel="next"', page.text)
+        path = f"/dashboard/alerts{following.group(1)}" if following else ""
+    assert sorted(seen) == sorted(made) and len(seen) == len(set(seen))
+    assert dashboard.get("/dashboard/alerts?after=nonsense").status_code == 400

@@ -55,10 +55,13 @@ def alert(session: Session, account_id: str, alert_id: str) -> Alert | None:
     return session.scalar(scoped(Alert, account_id).where(Alert.id == alert_id))
 
 
-def alerts(session: Session, account_id: str, *, live: bool | None = None) -> list[Alert]:
-    """The account's alerts, newest first (the dashboard's list)."""
-    query = alert_query(account_id, live=live).order_by(Alert.id.desc())
-    return list(session.scalars(query))
+def alert_names(session: Session, account_id: str, ids: Collection[str]) -> dict[str, str]:
+    """id -> name of those of the account's alerts (archived ones too)."""
+    if not ids:
+        return {}
+    query = alert_query(account_id).with_only_columns(Alert.id, Alert.name)
+    rows = session.execute(query.where(Alert.id.in_(list(ids)))).tuples()
+    return dict(rows)
 
 
 def firing_query(

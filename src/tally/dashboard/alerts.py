@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from tally.alerts import queries, service
 from tally.alerts.schemas import AlertIn
 from tally.api.deps import DbSession
+from tally.api.pagination import PageParams, paginate
 from tally.api.types import Currency
 from tally.catalog import queries as catalog
 from tally.core.wire import plain
@@ -26,7 +27,7 @@ from tally.customers import queries as customers
 from tally.dashboard import alerts_view, sessions
 from tally.dashboard.form_errors import NUMBER, from_service, from_validation, said
 from tally.dashboard.web import HOME, DashboardPageError, PostedForm, SignedInViewer, render
-from tally.exceptions import NotFound, TallyError
+from tally.exceptions import BadRequest, NotFound, TallyError
 from tally.metering import queries as metering
 from tally.models import Alert, AlertType
 
@@ -55,6 +56,7 @@ DONE = {
     "archived": "Alert archived: it no longer fires.",
 }
 CHOICE_LIMIT = 500
+PAGE_SIZE = 50
 FIRINGS_SHOWN = 100
 
 
@@ -115,16 +117,29 @@ def _choices(session: Session, account_id: str) -> dict[str, Any]:
 
 @router.get("")
 def alert_list(
-    request: Request, viewer: SignedInViewer, session: DbSession, done: str | None = None
+    request: Request,
+    viewer: SignedInViewer,
+    session: DbSession,
+    done: str | None = None,
+    after: str | None = None,
+    before: str | None = None,
 ) -> Response:
-    found = queries.alerts(session, viewer.account_id)
+    """A page of the account's alerts, live and archived, as `GET /api/alerts` pages them."""
+    paging = PageParams(limit=PAGE_SIZE, after=after or None, before=before or None)
+    try:
+        page = paginate(session, queries.alert_query(viewer.account_id), Alert.id, paging)
+    except BadRequest as wrong:  # a cursor naming no alert of this account
+        raise DashboardPageError(400, "Bad request", wrong.message) from wrong
+    cursors = page.pagination
     return render(
         request,
         "dashboard/alerts/list.html",
         viewer=viewer,
         active=ALERTS,
-        alerts=alerts_view.rows(session, viewer.account_id, found),
+        alerts=alerts_view.rows(session, viewer.account_id, page.rows),
         done=DONE.get(done or ""),
+        older=f"?after={cursors.after}" if cursors.after else None,
+        newer=f"?before={cursors.before}" if cursors.before else None,
     )
 
 

@@ -158,5 +158,5 @@ def customer_alerts(session: Session, account: Account, customer_id: str) -> Cus
     names = {s.alert.id: s.alert.name for s in statuses}
     missing = {f.alert_id for f in firings} - set(names)
     if missing:  # archived alerts, or defaults no longer applying
-        names |= {a.id: a.name for a in queries.alerts(session, account.id) if a.id in missing}
+        names |= queries.alert_names(session, account.id, missing)
     return CustomerAlerts(standings, firing_rows(firings, names))
