@@ -21,8 +21,8 @@ the median of the rounds' ratios (target: within 10 %), their range shows the no
 
 `TALLY_BENCH_ALERTS_SECONDS` (default 60) is the measured time, split into the phases.
 `python -m bench.alerts --quick` is a smoke run of a few seconds on a scratch SQLite file
-with fewer customers and alerts (tests/alerts/test_bench.py runs it); its figures mean
-little.
+with fewer customers and alerts, shorter phases and a 0.2 s webhook poll
+(tests/alerts/test_bench.py runs it); its figures mean little.
 """
 
 from __future__ import annotations
@@ -104,10 +104,18 @@ class Size:
     customers: int  # each account's
     alerted: int  # customers with alerts
     alerts_each: int
+    warm_up: float = 2.0  # at least, seconds
+    # The webhook sender's poll (None: the server's default), and how long after the last
+    # webhook a duplicate would have come (a few polls).
+    webhook_poll: str | None = None
+    settle: float = 2.0
 
 
 FULL = Size(SECONDS, customers=40, alerted=10, alerts_each=40)
-QUICK = Size(4.0, customers=6, alerted=2, alerts_each=3)
+# The smoke run: every step of the benchmark, briefly.
+QUICK = Size(
+    1.5, customers=6, alerted=2, alerts_each=3, warm_up=0.5, webhook_poll="0.2", settle=1.0
+)
 
 
 @dataclass
@@ -177,14 +185,15 @@ def _alerts(
 
 
 def _phase(base_url: str, tenant: Tenant, seconds: float, seed: int) -> int:
-    """CLIENTS threads ingesting for `seconds`: the events acknowledged."""
+    """CLIENTS threads ingesting for `seconds`, each sending one batch at least (a short phase
+    on a busy machine): the events acknowledged."""
     stop = time.monotonic() + seconds
     sent = [0] * CLIENTS
 
     def client(index: int) -> None:
         rng = random.Random(seed * 100 + index)
         with httpx.Client(base_url=base_url, auth=tenant.auth, timeout=60) as http:
-            while time.monotonic() < stop:
+            while True:
                 chosen = [rng.choice(tenant.customers) for _ in range(BATCH)]
                 events = [
                     {"customerAlias": customer, "eventType": "api_call"} for customer in chosen
@@ -197,6 +206,8 @@ def _phase(base_url: str, tenant: Tenant, seconds: float, seed: int) -> int:
                 else:
                     with tenant.lock:
                         tenant.errors[str(answer.status_code)] += 1
+                if at >= stop:
+                    break
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
     for thread in threads:
@@ -239,6 +250,13 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
+def _server_settings(size: Size) -> dict[str, str]:
+    settings = {"TALLY_BILLING_POLL_SECONDS": "3600", "TALLY_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"}
+    if size.webhook_poll:
+        settings["TALLY_WEBHOOK_POLL_SECONDS"] = size.webhook_poll
+    return settings
+
+
 def run(size: Size, quick: bool = False, worker: bool = False) -> bool:
     """The benchmark; True when both targets are met. `worker`: the production layout, the
     server only serving (`TALLY_BILLING_SCHEDULER=false`) and a `tally worker` evaluating
@@ -251,10 +269,7 @@ def run(size: Size, quick: bool = False, worker: bool = False) -> bool:
         with _database(quick) as url:
             plain_auth, alerting_auth = _accounts(url)
             plain, alerting = Tenant(plain_auth), Tenant(alerting_auth)
-            settings = {
-                "TALLY_BILLING_POLL_SECONDS": "3600",
-                "TALLY_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
-            }
+            settings = _server_settings(size)
             serving_settings = (
                 {**settings, "TALLY_BILLING_SCHEDULER": "false"} if worker else settings
             )
@@ -267,7 +282,7 @@ def run(size: Size, quick: bool = False, worker: bool = False) -> bool:
                 _seed(client, alerting, size)
                 # Warm-up on the account without alerts: its rate sets the thresholds'
                 # step, so crossings come all run long.
-                warm = max(2.0, seconds / 12)
+                warm = max(size.warm_up, seconds / 12)
                 rate = _phase(server.base_url, plain, warm, seed=0) / warm
                 rounds = max(3, round(seconds / (2 * PHASE_SECONDS)))
                 phase = seconds / (2 * rounds)
@@ -281,7 +296,7 @@ def run(size: Size, quick: bool = False, worker: bool = False) -> bool:
                     receiver.arrived
                 ):
                     time.sleep(0.1)
-                time.sleep(2)  # a duplicate would come by now
+                time.sleep(size.settle)  # a duplicate would come by now
     finally:
         receiver.close()
     latencies = [

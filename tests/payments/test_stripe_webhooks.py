@@ -54,9 +54,11 @@ from tests.support.serving import served_app
 GROSS = Decimal("270.00")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def served(settings: Settings, database: Database) -> Iterator[str]:
-    """This test's own app (same settings and database), served over HTTP for localstripe."""
+    """An app of this module's own (same settings and database), served over HTTP for
+    localstripe. The app holds nothing between requests (no rate limits in the run's
+    settings): one for the module, not one per test (an app takes a second to build)."""
     app: FastAPI = create_app(settings, database)
     with served_app(app) as base_url:
         yield base_url
