@@ -93,8 +93,8 @@ def _batches(
 ) -> Iterator[int]:
     """Write the export to `sink`, yielding the rows written so far: once the query runs,
     after each batch, and once the file is complete."""
-    table = request.table
     statement = _statement(account_id, checked(request))
+    table = request.table
     # yield_per: a server-side cursor on PostgreSQL (psycopg's named cursor), rows fetched
     # from SQLite as they are stepped: never the whole result in memory.
     result = session.execute(statement.execution_options(yield_per=batch_rows))
@@ -174,6 +174,7 @@ def stream_export(
     """The export's bytes, a batch at a time, read in a session of its own that lasts as long
     as the stream. The first chunk comes once the query has run: a caller that takes it
     before answering answers a database failure as an error, not as a file cut short."""
+    checked(request)
     chunks = _Chunks()
     with database.session(write=False) as session:
         counted = Counted(chunks)
