@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 import signal
 import time
 from datetime import datetime
@@ -546,15 +547,15 @@ def export_command(
         ),
     ],
     account: Annotated[str, typer.Option("--account", help="The account whose data it is.")],
-    output: Annotated[
-        Path,
+    output_text: Annotated[
+        str,
         typer.Option(
             "--output",
             "-o",
-            help="A directory (each dataset a file named after it and the time) or, for one "
-            "dataset, a file (replaced if it exists).",
+            help="A directory (an existing one, or a path ending with /: each dataset a file "
+            "named after it and the time) or, for one dataset, a file (replaced if it exists).",
         ),
-    ] = Path(),
+    ] = ".",
     format: Annotated[
         str | None,
         typer.Option(
@@ -590,7 +591,8 @@ def export_command(
     from tally.exports.writers import Format
     from tally.models.scoped import get_account
 
-    to_directory = output.is_dir() or str(output).endswith(("/", "\\"))
+    output = Path(output_text)
+    to_directory = output.is_dir() or output_text.endswith(("/", os.sep))
     if not to_directory and len(datasets) > 1:
         console.print("[red]--output: several datasets need a directory.[/]")
         raise typer.Exit(2)
