@@ -149,6 +149,8 @@ def test_an_export_is_logged_with_who_and_what(
         ("/api/exports/usage-events?to=2024-05-01", "to"),
         ("/api/exports/usage-events?from=2024-05-02T00:00:00Z&to=2024-05-01T00:00:00Z", "to"),
         ("/api/exports/usage-events?from=2024-05-01T00:00:00Z&to=2024-05-01T00:00:00Z", "to"),
+        ("/api/exports/usage-events?from=0001-01-01T00:00:00%2B01:00", "from"),
+        ("/api/exports/invoices?to=9999-12-31T23:59:59-01:00", "to"),
         ("/api/exports/usage-events?customerId=x", "customerId"),
         ("/api/exports/usage-events?limit=10", "limit"),
         ("/api/exports/invoices?eventType=x", "eventType"),

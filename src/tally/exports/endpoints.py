@@ -54,7 +54,7 @@ CustomerId = Annotated[
 
 
 def _streamed(request: Request, db: Db, account_id: str, export: ExportRequest) -> Response:
-    checked(export)
+    export = checked(export)
     chunks = stream_export(db, account_id, export)
     # Run the query before answering: a failing database answers 503, not a file cut short.
     first = next(chunks)

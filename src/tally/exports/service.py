@@ -12,7 +12,7 @@ of rows.
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -65,10 +65,11 @@ def checked(request: ExportRequest) -> ExportRequest:
         raise InvalidRequest.field(
             "dataset", f"{request.dataset!r} is not one of {', '.join(DATASETS)}"
         )
-    filters = request.filters
-    for name, moment in (("from", filters.start), ("to", filters.end)):
-        if moment is not None and moment.utcoffset() is None:
-            raise InvalidRequest.field(name, "a timestamp needs its offset (Z or +01:00)")
+    filters = replace(
+        request.filters,
+        start=_utc("from", request.filters.start),
+        end=_utc("to", request.filters.end),
+    )
     if filters.start is not None and filters.end is not None and filters.start >= filters.end:
         raise InvalidRequest.field("to", "must be after `from`")
     events = request.dataset == "usage-events"
@@ -77,7 +78,18 @@ def checked(request: ExportRequest) -> ExportRequest:
         raise InvalidRequest.field(name, "filters usage events only")
     if events and filters.customer_id is not None:
         raise InvalidRequest.field("customerId", "filters invoices only (usage: customerAlias)")
-    return request
+    return replace(request, filters=filters)
+
+
+def _utc(name: str, moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    if moment.utcoffset() is None:
+        raise InvalidRequest.field(name, "a timestamp needs its offset (Z or +01:00)")
+    try:  # 0001-01-01T00:00:00+01:00 is before the first instant a datetime holds
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidRequest.field(name, "out of range once in UTC") from None
 
 
 def _statement(account_id: str, request: ExportRequest) -> Rows:
@@ -93,7 +105,8 @@ def _batches(
 ) -> Iterator[int]:
     """Write the export to `sink`, yielding the rows written so far: once the query runs,
     after each batch, and once the file is complete."""
-    statement = _statement(account_id, checked(request))
+    request = checked(request)
+    statement = _statement(account_id, request)
     table = request.table
     # yield_per: a server-side cursor on PostgreSQL (psycopg's named cursor), rows fetched
     # from SQLite as they are stepped: never the whole result in memory.
@@ -174,7 +187,7 @@ def stream_export(
     """The export's bytes, a batch at a time, read in a session of its own that lasts as long
     as the stream. The first chunk comes once the query has run: a caller that takes it
     before answering answers a database failure as an error, not as a file cut short."""
-    checked(request)
+    request = checked(request)
     chunks = _Chunks()
     with database.session(write=False) as session:
         counted = Counted(chunks)
