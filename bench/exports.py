@@ -73,17 +73,18 @@ def _seed(database: Database, account_id: str) -> None:
             bulk_insert(session, table, rows)
 
 
-def _reset_peak() -> None:
-    """Start the peak afresh (Linux): importing Tally peaks higher than a batch weighs."""
+def _reset_peak() -> float:
+    """Start the peak afresh (Linux): importing Tally peaks higher than a batch weighs. The
+    resident memory now, in MiB."""
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")
+    return _status_mb("VmRSS:")
 
 
-def _peak_mb() -> float:
-    """The resident high-water mark since `_reset_peak`, in MiB."""
+def _status_mb(field: str) -> float:
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -94,16 +95,17 @@ def _export(url: str, account_id: str, format: Format, end: datetime | None) -> 
     database = Database(url)
     sink = CountingSink()
     request = ExportRequest("usage-events", format, Filters(end=end))
-    _reset_peak()
+    before = _reset_peak()
     started = time.perf_counter()
     with database.session(write=False) as session:
         written = write_export(session, account_id, request, sink)
     took = time.perf_counter() - started
     database.dispose()
-    peak = _peak_mb()
+    peak = _status_mb("VmHWM:") - before
     line = (
         f"{format.label:>7} {written.rows:>9,} rows  {written.rows / took:>9,.0f} rows/s  "
-        f"{written.bytes / max(written.rows, 1):6.1f} bytes/row  peak {peak:7.1f} MiB"
+        f"{written.bytes / max(written.rows, 1):6.1f} bytes/row  memory +{peak:5.1f} MiB "
+        f"at its peak (from {before:.0f} MiB)"
     )
     return line, peak
 
