@@ -11,7 +11,16 @@ MODULES = sorted(module.name for module in pkgutil.iter_modules(bench.__path__))
 
 
 def test_every_benchmark_is_found() -> None:
-    expected = {"alerts", "api_latency", "billing", "metering", "portal", "sustained", "webhooks"}
+    expected = {
+        "alerts",
+        "api_latency",
+        "billing",
+        "exports",
+        "metering",
+        "portal",
+        "sustained",
+        "webhooks",
+    }
     assert expected <= set(MODULES)
 
 

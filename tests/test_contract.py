@@ -83,6 +83,10 @@ TALLY_EXTENSIONS = {
     ("get", "/api/customers/{id}/auto-recharges/{currency}"),
     ("delete", "/api/customers/{id}/auto-recharges/{currency}"),
     ("get", "/api/customers/{id}/credit-recharges"),
+    # Exports for a warehouse: usage events, invoices and their lines as Parquet or CSV.
+    ("get", "/api/exports/usage-events"),
+    ("get", "/api/exports/invoices"),
+    ("get", "/api/exports/invoice-lines"),
     # Spend-control alerts: thresholds on usage, spend and credit balances, their firings.
     ("get", "/api/alerts"),
     ("post", "/api/alerts"),

@@ -33,6 +33,7 @@ from tally.dashboard.pages import install_dashboard
 from tally.db import Database
 from tally.documents.endpoints import router as documents_router
 from tally.einvoice.endpoints import router as einvoice_router
+from tally.exports.endpoints import router as exports_router
 from tally.invoices.endpoints import router as invoices_router
 from tally.invoices.operation_endpoints import router as invoice_operations_router
 from tally.jobs import Background
@@ -113,6 +114,7 @@ def api_routes() -> APIRouter:
         payments_router,
         collection_router,
         analytics_router,
+        exports_router,
     ):
         api.include_router(router)
     return api

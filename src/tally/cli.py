@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 import signal
 import time
 from datetime import datetime
@@ -512,3 +513,118 @@ def import_events_command(
     )
     if report.rejected:
         raise typer.Exit(1)
+
+
+def _moment(option: str, text: str | None) -> datetime | None:
+    """`--from`/`--to`: a timestamp with its offset, or a date (midnight UTC)."""
+    from datetime import UTC, date
+
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or (moment.utcoffset() is None and len(text) != len("2024-05-01")):
+        console.print(
+            f"[red]{option} {text}: give a date (2024-05-01, midnight UTC) or a timestamp "
+            "with its offset (2024-05-01T09:30:00+02:00).[/]",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    if moment.utcoffset() is None:
+        return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
+    return moment
+
+
+@app.command("export")
+def export_command(
+    datasets: Annotated[
+        list[str],
+        typer.Argument(
+            help="What to export: usage-events, invoices, invoice-lines (one or more).",
+            show_default=False,
+        ),
+    ],
+    account: Annotated[str, typer.Option("--account", help="The account whose data it is.")],
+    output_text: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="A directory (an existing one, or a path ending with /: each dataset a file "
+            "named after it and the time) or, for one dataset, a file (replaced if it exists).",
+        ),
+    ] = ".",
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="parquet or csv (default: the output file's extension, else parquet)."
+        ),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Inclusive: a date (midnight UTC) or a timestamp with its offset. Usage "
+            "events by their timestamp, invoices and their lines by when they last changed.",
+        ),
+    ] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Exclusive, as --from.")] = None,
+    customer_alias: Annotated[
+        list[str] | None,
+        typer.Option("--customer-alias", help="Usage events of this alias only (repeatable)."),
+    ] = None,
+    event_type: Annotated[
+        str | None, typer.Option("--event-type", help="Usage events of this type only.")
+    ] = None,
+    customer: Annotated[
+        str | None, typer.Option("--customer", help="Invoices of this customer id only.")
+    ] = None,
+) -> None:
+    """Export an account's usage events, invoices or invoice lines to Parquet or CSV files,
+    for a warehouse. Each file is written whole or not at all; each export is logged in the
+    account's activity log."""
+    from tally.core.clock import utcnow
+    from tally.exports.queries import Filters
+    from tally.exports.service import ExportRequest, checked, export_to_file, record_export
+    from tally.exports.writers import Format
+    from tally.models.scoped import get_account
+
+    output = Path(output_text)
+    to_directory = output.is_dir() or output_text.endswith(("/", os.sep))
+    if not to_directory and len(datasets) > 1:
+        console.print("[red]--output: several datasets need a directory.[/]")
+        raise typer.Exit(2)
+    chosen = format or (output.suffix.lstrip(".").lower() if not to_directory else "")
+    if format is None and chosen not in ("parquet", "csv"):
+        chosen = "parquet"
+    if chosen not in ("parquet", "csv"):
+        console.print(f"[red]--format {format}: use parquet or csv.[/]", highlight=False)
+        raise typer.Exit(2)
+    filters = Filters(
+        start=_moment("--from", start),
+        end=_moment("--to", end),
+        customer_aliases=tuple(customer_alias or ()),
+        event_type=event_type,
+        customer_id=customer,
+    )
+    exports = [checked(ExportRequest(name, Format(chosen), filters)) for name in datasets]
+    now = utcnow()
+    database = _migrated_database()
+    try:
+        with database.session(write=False) as session:
+            get_account(session, account)  # a mistyped id would export nothing, silently
+        if to_directory:
+            output.mkdir(parents=True, exist_ok=True)
+        for export in exports:
+            path = output / export.filename(now) if to_directory else output
+            written = export_to_file(database, account, export, path)
+            with database.transaction() as session:
+                record_export(session, account, export, written.rows)
+            console.print(
+                f"Wrote {written.rows} {export.table.label} to {path} ({written.bytes} bytes).",
+                highlight=False,
+            )
+    finally:
+        database.dispose()

@@ -1,6 +1,7 @@
 """Request-scoped dependencies: the database and the unit of work."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -33,3 +34,14 @@ def get_session(request: Request) -> Iterator[Session]:
 
 # scope="function": commit before the response goes out, not after it was sent.
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+
+@contextmanager
+def acting_transaction(request: Request) -> Iterator[Session]:
+    """A write transaction of its own, for an endpoint whose work is not one unit (a GET that
+    logs before streaming its answer): who acts handed over as `get_session` does."""
+    db: Database = request.app.state.db
+    with db.transaction() as session:
+        session.info[REQUEST_STATE] = request.state
+        session.info[TRACE_ID] = request_id.get()
+        yield session
