@@ -103,6 +103,31 @@ def _run(command: list[str]) -> None:
         raise ReplicaUnavailable(f"{Path(command[0]).name} failed: {done.stderr.strip()}")
 
 
+def _base_backup(host: str, port: int, user: str | None, data: Path) -> None:
+    """The copy, tried three times: the server is shared, and a session that terminates
+    other backends (a test of another run) can cut the copy's stream."""
+    command = [
+        str(BINARIES / "pg_basebackup"),
+        f"--host={host}",
+        f"--port={port}",
+        f"--username={user or 'postgres'}",
+        f"--pgdata={data}",
+        "--write-recovery-conf",
+        "--wal-method=stream",
+        "--checkpoint=fast",
+        "--no-sync",  # a throwaway copy need not reach the disk (seconds on a busy one)
+    ]
+    for attempt in range(3):
+        try:
+            _run(command)
+            return
+        except ReplicaUnavailable as failed:
+            if attempt == 2 or "pg_hba.conf" in str(failed):  # not allowed: no use trying again
+                raise
+            shutil.rmtree(data, ignore_errors=True)
+            time.sleep(1)
+
+
 def _primary_settings(server_url: str) -> dict[str, str]:
     engine = create_engine(server_url)
     with engine.connect() as connection:
@@ -129,20 +154,7 @@ def start_replica(primary_url: str) -> Iterator[Replica]:
         shutil.chown(directory, "postgres")
     data = directory / "data"
     try:
-        # --no-sync: a throwaway copy need not reach the disk (seconds saved on a busy one).
-        _run(
-            [
-                str(BINARIES / "pg_basebackup"),
-                f"--host={parsed.host or '127.0.0.1'}",
-                f"--port={parsed.port or 5432}",
-                f"--username={parsed.username or 'postgres'}",
-                f"--pgdata={data}",
-                "--write-recovery-conf",
-                "--wal-method=stream",
-                "--checkpoint=fast",
-                "--no-sync",
-            ]
-        )
+        _base_backup(parsed.host or "127.0.0.1", parsed.port or 5432, parsed.username, data)
         port = free_port()
         matched = _primary_settings(primary_url)
         settings = {
