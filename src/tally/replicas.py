@@ -84,10 +84,6 @@ class ReadRouter:
         primary."""
         if time.monotonic() < self._down_until:
             return None
-        fence = None
-        if client is not None:
-            with self._fences.connect() as connection:
-                fence = connection.execute(_FENCE, {"client": client}).scalar()
         session = self._replica_reads()
         try:
             replayed, lag = session.execute(_STATUS).one()
@@ -104,10 +100,22 @@ class ReadRouter:
             self._fall_back(f"lagging {float(lag):.1f} s (bound {self.max_lag_seconds:g} s)")
             return None
         self._recovered()
+        # Read after the replica's position: a write of this client committed in between
+        # only makes the comparison err towards the primary.
+        try:
+            fence = self._fence(client) if client is not None else None
+        except BaseException:
+            session.close()
+            raise
         if fence is not None and replayed < fence:
             session.close()  # this client's own write is not replayed yet: read-your-writes
             return None
         return session
+
+    def _fence(self, client: str) -> int | None:
+        with self._fences.connect() as connection:
+            lsn: int | None = connection.execute(_FENCE, {"client": client}).scalar()
+            return lsn
 
     def serves(self, session: Session) -> bool:
         """Whether `session` reads from the replica."""

@@ -36,7 +36,9 @@ API's JSON error for the JSON API).
 Every lookup is one query joining the customer, its account and the account's settings.
 Portal pages and the JSON API run their whole request through `as_viewer(request, resolve,
 work)` (`resolve` one of `link_viewer_of`, `session_viewer`, `token_viewer_of`): the same
-lookup and the same one-transaction rule as the dependencies, on one worker thread.
+lookup and the same one-transaction rule as the dependencies, on one worker thread. A GET
+may run on the read replica (`Database.replica_session`, keyed by the hashed credential); a
+refusal there is confirmed on the primary.
 """
 
 from __future__ import annotations
