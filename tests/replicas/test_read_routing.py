@@ -25,12 +25,15 @@ from tests.support.serving import free_port
 
 ROUTER_LOG = "tally.replicas"
 
+pytestmark = pytest.mark.skipif(
+    postgres_server_url() is None,
+    reason="read replicas are PostgreSQL's: set TALLY_TEST_DATABASE_URL",
+)
+
 
 @pytest.fixture(scope="session")
 def replica(database: Database) -> Iterator[Replica]:
     """A streaming replica of the server, taken after this process's test database exists."""
-    if postgres_server_url() is None:
-        pytest.skip("read replicas are PostgreSQL's: set TALLY_TEST_DATABASE_URL")
     try:
         with start_replica(database.url) as started:
             print(f"\nreplica started in {started.started_in:.2f} s")
