@@ -16,7 +16,7 @@ from tally.alerts.endpoints import router as alerts_router
 from tally.analytics.endpoints import router as analytics_router
 from tally.api.errors import install_error_handlers
 from tally.api.idempotency import IdempotencyMiddleware, IdempotentReplay, replay_response
-from tally.api.middleware import BodyLimit, RequestContext
+from tally.api.middleware import BodyLimit, RememberWrites, RequestContext
 from tally.api.unavailable import install_unavailable_handler
 from tally.api.versioning import SequenceVersionMiddleware
 from tally.attachments.endpoints import router as attachments_router
@@ -166,7 +166,11 @@ def install_docs(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     owns_database = database is None
-    db = database or Database(settings.resolved_database_url)
+    db = database or Database(
+        settings.resolved_database_url,
+        replica_url=settings.database_replica_url,
+        replica_max_lag_seconds=settings.database_replica_max_lag_seconds,
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -203,6 +207,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     # Outermost of the domains' middleware: its headers go on every /portal answer, error
     # pages included.
     app.add_middleware(PortalSecurityMiddleware)
+    if db.replicas is not None:
+        app.add_middleware(RememberWrites, database=db)  # read-your-writes (tally.replicas)
     # Operations wrap everything: oversized bodies refused first; every answer (refusals
     # included) gets a request id, an access log line and a latency observation.
     app.add_middleware(

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from tally import sqlite_functions
+from tally.replicas import ReadRouter
 
 # Execution option that makes an SQLite transaction take the write lock at BEGIN, so two
 # writers queue on busy_timeout instead of failing when a read lock cannot be upgraded.
@@ -150,12 +151,30 @@ def _create_sqlite_engine(url: str, **kwargs: Any) -> Engine:
 
 
 class Database:
-    """An engine plus the two session factories the app uses: reads and writes."""
+    """An engine plus the two session factories the app uses: reads and writes; and, given a
+    PostgreSQL streaming replica, the router of the reads that may go to it (`replica_session`).
+    """
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        replica_url: str | None = None,
+        replica_max_lag_seconds: float = 10,
+        **engine_kwargs: Any,
+    ) -> None:
         self.url = url
         self.engine = create_db_engine(url, **engine_kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.replicas: ReadRouter | None = None
+        if replica_url:
+            if self.is_sqlite or make_url(replica_url).get_backend_name() != "postgresql":
+                raise ValueError("a read replica needs PostgreSQL, for the primary and replica")
+            # A replica that does not answer is skipped after 2 s, not the primary's 10.
+            replica = create_db_engine(replica_url, connect_args={"connect_timeout": 2})
+            self.replicas = ReadRouter(
+                self.engine, replica, max_lag_seconds=replica_max_lag_seconds
+            )
         write_bind = (
             self.engine.execution_options(**SQLITE_WRITE) if self.is_sqlite else self.engine
         )
@@ -179,6 +198,23 @@ class Database:
         """A session for reads only, each statement on its own (see `__init__`)."""
         return self._lookup()
 
+    def replica_session(self, client: str | None, *, lookup: bool = False) -> Session:
+        """A read session that may be on the replica (`tally.replicas`): for reads that can
+        lag a moment, except behind `client`'s own writes. Else a read session on the
+        primary (`lookup`: as `lookup_session`)."""
+        session = self.replicas.session(client) if self.replicas is not None else None
+        if session is not None:
+            return session
+        return self._lookup() if lookup else self._read()
+
+    def on_replica(self, session: Session) -> bool:
+        return self.replicas is not None and self.replicas.serves(session)
+
+    def remember_write(self, client: str) -> None:
+        """`client`'s write committed: keep its reads on the primary until it is replayed."""
+        if self.replicas is not None:
+            self.replicas.remember_write(client)
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commit on success, roll back on error."""
@@ -187,6 +223,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.replicas is not None:
+            self.replicas.dispose()
 
 
 def is_unique_violation(error: Exception) -> bool:

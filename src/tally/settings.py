@@ -23,6 +23,18 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; defaults to an SQLite file in data_dir. "
         "PostgreSQL: postgresql+psycopg://user@host:5432/dbname",
     )
+    database_replica_url: str | None = Field(
+        default=None,
+        description="A PostgreSQL streaming replica of database_url. Portal pages, analytics "
+        "and API lists read from it; a client's reads after its own write stay on the primary "
+        "until the replica has replayed that write. Unset: everything on the primary.",
+    )
+    database_replica_max_lag_seconds: float = Field(
+        default=10,
+        ge=0,
+        description="Reads go to the primary while the replica is further behind than this "
+        "(and while it is unreachable); logged.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1, description="Processes `tally serve` runs.")

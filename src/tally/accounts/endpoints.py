@@ -3,7 +3,7 @@
 from tally.accounts import service
 from tally.accounts.schemas import AccountOut, AccountUpdate
 from tally.api.auth import CurrentAccount
-from tally.api.deps import DbSession
+from tally.api.deps import DbSession, ReplicaSession
 from tally.api.pagination import Paging, paginate
 from tally.api.routing import api_router
 from tally.api.schemas import Page
@@ -23,7 +23,9 @@ def _own_account_id(account: CurrentAccount, account_id: str) -> str:
 
 
 @router.get("/sequence-accounts", summary="List your accounts")
-def list_accounts(account: CurrentAccount, session: DbSession, paging: Paging) -> Page[AccountOut]:
+def list_accounts(
+    account: CurrentAccount, session: ReplicaSession, paging: Paging
+) -> Page[AccountOut]:
     """An API key acts for one account: the list is that account, paged like any other."""
     page = paginate(session, service.own_account(account.account_id), Account.id, paging)
     return Page(items=[AccountOut.build(a) for a in page.rows], pagination=page.pagination)

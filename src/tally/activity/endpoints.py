@@ -7,7 +7,7 @@ from fastapi import Path, Query
 from tally.activity import queries
 from tally.activity.schemas import ActivityLogOut
 from tally.api.auth import CurrentAccount
-from tally.api.deps import DbSession
+from tally.api.deps import DbSession, ReplicaSession
 from tally.api.pagination import Paging, paginate
 from tally.api.routing import api_router
 from tally.api.schemas import Page
@@ -20,7 +20,7 @@ router = api_router(tags=["Activities"])
 @router.get("/activity-logs", summary="List all Activity Logs")
 def list_activity_logs(
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     paging: Paging,
     object_id: Annotated[
         str | None,

@@ -15,7 +15,7 @@ from tally.alerts.schemas import (
     progress_of,
 )
 from tally.api.auth import CurrentAccount
-from tally.api.deps import DbSession
+from tally.api.deps import DbSession, ReplicaSession
 from tally.api.pagination import Paging, paginate
 from tally.api.routing import api_router
 from tally.api.schemas import Page
@@ -28,7 +28,7 @@ router = api_router(tags=["Alerts"])
 @router.get("/alerts", summary="List alerts")
 def list_alerts(
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     paging: Paging,
     customer_id: Annotated[str | None, Query(alias="customerId")] = None,
     price_id: Annotated[str | None, Query(alias="priceId")] = None,
@@ -70,7 +70,7 @@ def archive_alert(id: str, account: CurrentAccount, session: DbSession) -> Alert
 def list_firings(
     id: str,
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     paging: Paging,
     customer_id: Annotated[str | None, Query(alias="customerId")] = None,
 ) -> Page[AlertFiringOut]:

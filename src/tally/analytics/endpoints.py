@@ -24,7 +24,7 @@ from tally.analytics.schemas import (
     top_customers_out,
 )
 from tally.api.auth import CurrentAccount
-from tally.api.deps import DbSession
+from tally.api.deps import ReplicaSession
 from tally.api.routing import api_router
 
 router = api_router(tags=["Analytics"])
@@ -49,7 +49,7 @@ def _only(figures: list, currency: str | None) -> list:  # type: ignore[type-arg
 @router.get("/analytics/mrr", summary="Monthly and annual recurring revenue (Tally)")
 def mrr(
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     currency: Currency = None,
     months: Annotated[int, Query(ge=1, le=service.MONTHS_AT_MOST)] = 12,
 ) -> MrrOut:
@@ -65,7 +65,7 @@ def mrr(
 @router.get("/analytics/revenue", summary="Billed revenue per month (Tally)")
 def revenue(
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     from_: FromMonth = None,
     to: ToMonth = None,
     currency: Currency = None,
@@ -81,7 +81,7 @@ def revenue(
 @router.get("/analytics/cash", summary="Cash collected per month (Tally)")
 def cash(
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     from_: FromMonth = None,
     to: ToMonth = None,
     currency: Currency = None,
@@ -96,7 +96,7 @@ def cash(
 @router.get("/analytics/receivables-aging", summary="Receivables aging totals (Tally)")
 def receivables_aging(
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     as_of: Annotated[
         date | None,
         Query(alias="asOf", description="Default: today, in the account's time zone."),
@@ -115,7 +115,7 @@ def receivables_aging(
 @router.get("/analytics/overdue-invoices", summary="Overdue invoices (Tally)")
 def overdue_invoices(
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> OverdueOut:
     """Overdue invoices (SENT, unpaid or partly paid, past due), longest overdue first."""
@@ -127,7 +127,7 @@ def overdue_invoices(
 @router.get("/analytics/top-customers", summary="Top customers by revenue and usage (Tally)")
 def top_customers(
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     limit: Annotated[int, Query(ge=1, le=100)] = service.TOP,
 ) -> TopCustomersOut:
     """By revenue: net billed on issued invoices over the last 12 months (this month
@@ -146,7 +146,7 @@ def top_customers(
 @router.get("/analytics/usage", summary="Usage per metric per day (Tally)")
 def usage(
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     from_: Annotated[
         date | None, Query(alias="from", description="First day. Default: 29 days before `to`.")
     ] = None,

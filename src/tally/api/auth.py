@@ -62,6 +62,7 @@ def require_api_key(
         limits.check_key(api_key.id, request.method, request.url.path)
     principal = Principal(account_id=api_key.account_id, api_key_id=api_key.id)
     request.state.principal = principal
+    request.state.read_client = f"api:{api_key.id}"  # whose writes its reads follow
     return principal
 
 

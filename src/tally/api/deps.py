@@ -32,8 +32,26 @@ def get_session(request: Request) -> Iterator[Session]:
             raise
 
 
+def get_replica_session(request: Request) -> Iterator[Session]:
+    """For reads that may be a moment old (lists, analytics): on the read replica when one is
+    configured and has replayed this client's own writes (`tally.replicas`), else as a GET's
+    `get_session`. The API key, checked before this, was read on the primary."""
+    db: Database = request.app.state.db
+    with db.replica_session(getattr(request.state, "read_client", None)) as session:
+        session.info[REQUEST_STATE] = request.state
+        session.info[TRACE_ID] = request_id.get()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
 # scope="function": commit before the response goes out, not after it was sent.
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
+# Endpoints that may read from the replica say so by taking this session instead.
+ReplicaSession = Annotated[Session, Depends(get_replica_session, scope="function")]
 
 
 @contextmanager

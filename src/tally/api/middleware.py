@@ -5,6 +5,10 @@ it is short and plain, else a new one), echoed in the response; one access log l
 latency observation per request, labelled by route template, never by the raw path (portal
 links and session exchanges carry secrets in theirs).
 
+`RememberWrites` (only with a read replica): after a client's write, before its answer goes
+out, the client's fence is stored (`tally.replicas`), so its next read, on whatever process,
+sees the write.
+
 `BodyLimit`: bodies over `max_body_bytes` are refused with 413 before anything reads them (by
 Content-Length), or as soon as a streamed body passes the limit.
 """
@@ -14,11 +18,13 @@ import re
 import time
 import uuid
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tally.api.errors import error_response
+from tally.db import Database
 from tally.ops import metrics
 from tally.ops.logging import request_id
 from tally.ops.routes import route_of
@@ -76,6 +82,39 @@ class RequestContext:
                 "duration_ms": round(elapsed * 1000, 2),
             },
         )
+
+
+class RememberWrites:
+    """A client's write that succeeded (an unsafe method, not answered 4xx/5xx) moves its
+    fence; auth names the client in `request.state.read_client`."""
+
+    SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, app: ASGIApp, database: Database) -> None:
+        self.app = app
+        self.database = database
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in self.SAFE:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_after_fence(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] < 400:
+                client = scope.get("state", {}).get("read_client")
+                if client is not None:
+                    await self._remember(client)
+            await send(message)
+
+        await self.app(scope, receive, send_after_fence)
+
+    async def _remember(self, client: str) -> None:
+        try:
+            await run_in_threadpool(self.database.remember_write, client)
+        except Exception:
+            # The write is committed and must be answered as such; its client may read from
+            # a replica within the lag bound until its next write.
+            access_log.warning("could not store the read fence of %s", client, exc_info=True)
 
 
 class BodyTooLarge(HTTPException):

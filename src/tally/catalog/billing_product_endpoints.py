@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Query
 
 from tally.api.auth import CurrentAccount
-from tally.api.deps import DbSession
+from tally.api.deps import ReplicaSession
 from tally.api.pagination import Paging, paginate
 from tally.api.routing import api_router
 from tally.api.schemas import Page
@@ -42,7 +42,7 @@ def _methods(raw: str | None) -> list[RecognitionMethod]:
 @router.get("/billing-products", summary="List products with their prices")
 def list_billing_products(
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     paging: Paging,
     name: Annotated[str | None, Query(description="Part of the name, any case.")] = None,
     tax_category_id: Annotated[

@@ -1,7 +1,7 @@
 """/api/products."""
 
 from tally.api.auth import CurrentAccount
-from tally.api.deps import DbSession
+from tally.api.deps import DbSession, ReplicaSession
 from tally.api.pagination import Paging, paginate
 from tally.api.routing import api_router
 from tally.api.schemas import Page
@@ -15,7 +15,7 @@ router = api_router(tags=["Products"])
 
 @router.get("/products", summary="List products")
 def list_products(
-    account: CurrentAccount, session: DbSession, paging: Paging, name: str | None = None
+    account: CurrentAccount, session: ReplicaSession, paging: Paging, name: str | None = None
 ) -> Page[ProductOut]:
     page = paginate(session, product_query(account.account_id, name), Product.id, paging)
     return Page(items=[ProductOut.model_validate(p) for p in page.rows], pagination=page.pagination)

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Query
 
 from tally.api.auth import CurrentAccount
-from tally.api.deps import DbSession
+from tally.api.deps import DbSession, ReplicaSession
 from tally.api.pagination import Paging, paginate
 from tally.api.routing import api_router
 from tally.api.schemas import Page
@@ -21,7 +21,7 @@ router = api_router(tags=["List prices"])
 @router.get("/list-prices", summary="List list prices")
 def list_list_prices(
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     paging: Paging,
     currency: Currency | None = None,
     product_id: Annotated[str | None, Query(alias="productId")] = None,

@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from tally.api.auth import CurrentAccount
-from tally.api.deps import DbSession
+from tally.api.deps import DbSession, ReplicaSession
 from tally.api.pagination import OrderedPaging, Paging, paginate, paginate_by_key
 from tally.api.raw import documented_body, exact_body, json_response
 from tally.api.routing import api_router
@@ -131,7 +131,7 @@ def _one(session: Session, account_id: str, note_id: str) -> CreditNoteDetailOut
 
 @router.get("/credit-notes", summary="List credit notes")
 def list_credit_notes(
-    account: CurrentAccount, session: DbSession, paging: Paging, filters: Filters, sort: Sort
+    account: CurrentAccount, session: ReplicaSession, paging: Paging, filters: Filters, sort: Sort
 ) -> Page[CreditNoteOut]:
     query = service.filtered_credit_notes(session, account.account_id, filters)
     if sort is not None:
@@ -251,7 +251,7 @@ def _currency(session: Session, account_id: str, note_id: str) -> str:
     description="In the credit note's order (`index`); `sortOrder=DESC` reverses it.",
 )
 def list_line_items(
-    creditnote: str, account: CurrentAccount, session: DbSession, paging: OrderedPaging
+    creditnote: str, account: CurrentAccount, session: ReplicaSession, paging: OrderedPaging
 ) -> Page[LineItemOut]:
     parent = CreditNoteLineItem.credit_note_id
     return billed.page_of(
@@ -295,7 +295,7 @@ def delete_line_item(
     description="In the credit note's order (`index`); `sortOrder=DESC` reverses it.",
 )
 def list_line_item_groups(
-    creditnote: str, account: CurrentAccount, session: DbSession, paging: OrderedPaging
+    creditnote: str, account: CurrentAccount, session: ReplicaSession, paging: OrderedPaging
 ) -> Page[GroupOut]:
     parent = CreditNoteLineItemGroup.credit_note_id
     return billed.page_of(

@@ -12,7 +12,7 @@ from fastapi import Depends, Query, Response
 from sqlalchemy.orm import Session
 
 from tally.api.auth import CurrentAccount
-from tally.api.deps import DbSession
+from tally.api.deps import DbSession, ReplicaSession
 from tally.api.pagination import Paging, paginate
 from tally.api.raw import documented_body, exact_body, json_response
 from tally.api.routing import api_router
@@ -58,7 +58,7 @@ def _grants(session: Session, account_id: str, grants: list[CreditGrant]) -> lis
 )
 def list_credit_grants(
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     paging: Paging,
     customer_id: Annotated[str | None, Query(alias="customerId")] = None,
 ) -> Response:
@@ -167,7 +167,7 @@ def create_credit_top_up(body: TopUpBody, account: CurrentAccount, session: DbSe
 )
 def list_credit_top_ups(
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     paging: Paging,
     customer_id: Annotated[str | None, Query(alias="customerId")] = None,
 ) -> Response:
@@ -255,7 +255,7 @@ def delete_auto_recharge(
     response_model=None,
     responses={200: {"model": CreditRechargesOut}},
 )
-def list_credit_recharges(id: str, account: CurrentAccount, session: DbSession) -> Response:
+def list_credit_recharges(id: str, account: CurrentAccount, session: ReplicaSession) -> Response:
     rows = auto_recharge.customer_recharges_of(session, account.account_id, id)
     return json_response(
         {"items": [CreditRechargeOut.build(row).model_dump(by_alias=True) for row in rows]}

@@ -6,7 +6,7 @@ from fastapi import Query
 from sqlalchemy.orm import Session
 
 from tally.api.auth import CurrentAccount
-from tally.api.deps import DbSession
+from tally.api.deps import DbSession, ReplicaSession
 from tally.api.pagination import (
     Paging,
     custom_key_sort,
@@ -53,7 +53,7 @@ def _organization_out(
 @router.get("/customers", summary="List customers")
 def list_customers(
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     paging: Paging,
     legal_name: Annotated[str | None, Query(alias="legalName")] = None,
     email: str | None = None,
@@ -97,7 +97,7 @@ def list_customers(
     summary="List the keys the account's customers' custom properties use",
 )
 def list_customer_custom_property_keys(
-    account: CurrentAccount, session: DbSession
+    account: CurrentAccount, session: ReplicaSession
 ) -> ItemList[str]:
     return ItemList(items=customer_queries.custom_property_keys(session, account.account_id))
 
@@ -138,7 +138,7 @@ def archive_customer(id: str, account: CurrentAccount, session: DbSession) -> Cu
 
 @router.get("/customers/{id}/aliases", summary="Get a customer's aliases")
 def list_customer_aliases(
-    id: str, account: CurrentAccount, session: DbSession
+    id: str, account: CurrentAccount, session: ReplicaSession
 ) -> ItemList[AliasOut]:
     customer = service.get_customer(session, account.account_id, id)
     return ItemList(items=[AliasOut.model_validate(a) for a in customer.aliases])
@@ -148,7 +148,7 @@ def list_customer_aliases(
 def list_contacts(
     customer: str,
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     include_archived: Annotated[bool, Query(alias="includeArchived")] = False,
 ) -> ItemList[ContactOut]:
     owner = service.get_customer(session, account.account_id, customer)
@@ -182,7 +182,7 @@ def archive_contact(
 
 @router.get("/customer-aliases", summary="List customer aliases")
 def list_aliases(
-    account: CurrentAccount, session: DbSession, paging: Paging, value: str | None = None
+    account: CurrentAccount, session: ReplicaSession, paging: Paging, value: str | None = None
 ) -> Page[AliasOut]:
     query = aliases.alias_query(account.account_id, value)
     page = paginate(session, query, CustomerAlias.id, paging)

@@ -10,7 +10,7 @@ from fastapi import Depends, Query, Response
 from sqlalchemy.orm import Session
 
 from tally.api.auth import CurrentAccount
-from tally.api.deps import DbSession
+from tally.api.deps import DbSession, ReplicaSession
 from tally.api.pagination import OrderedPaging, Paging
 from tally.api.raw import json_response
 from tally.api.routing import api_router
@@ -208,7 +208,7 @@ def _out(session: Session, merchant: Account, invoice: Invoice) -> InvoiceOut:
 
 @router.get("/invoices", summary="List invoices")
 def list_invoices(
-    account: CurrentAccount, session: DbSession, paging: Paging, filters: Filters
+    account: CurrentAccount, session: ReplicaSession, paging: Paging, filters: Filters
 ) -> Page[InvoiceOut]:
     today = local_today(_merchant(session, account).timezone)
     query = service.filtered_invoices(account.account_id, filters, today, session)
@@ -387,7 +387,7 @@ def patch_sent_invoice(
     description="In the invoice's order (`index`); `sortOrder=DESC` reverses it.",
 )
 def list_line_items(
-    invoice: str, account: CurrentAccount, session: DbSession, paging: OrderedPaging
+    invoice: str, account: CurrentAccount, session: ReplicaSession, paging: OrderedPaging
 ) -> Page[LineItemOut]:
     parent = InvoiceLineItem.invoice_id
     return lines.page_of(
@@ -401,7 +401,7 @@ def list_line_items(
     description="In the invoice's order (`index`); `sortOrder=DESC` reverses it.",
 )
 def list_line_item_groups(
-    invoice: str, account: CurrentAccount, session: DbSession, paging: OrderedPaging
+    invoice: str, account: CurrentAccount, session: ReplicaSession, paging: OrderedPaging
 ) -> Page[LineItemGroupOut]:
     parent = InvoiceLineItemGroup.invoice_id
     return lines.page_of(

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import Response
 
 from tally.api.auth import CurrentAccount
-from tally.api.deps import DbSession
+from tally.api.deps import DbSession, ReplicaSession
 from tally.api.pagination import Paging
 from tally.api.routing import api_router
 from tally.api.schemas import Page
@@ -60,7 +60,7 @@ def _out(session: DbSession, merchant: Account, invoice: Invoice) -> InvoiceOut:
     "invoice table shows (`grossTotal` in the invoice's currency).",
 )
 def list_invoice_summaries(
-    account: CurrentAccount, session: DbSession, paging: Paging, filters: Filters
+    account: CurrentAccount, session: ReplicaSession, paging: Paging, filters: Filters
 ) -> Page[InvoiceListSummaryItem]:
     today = local_today(get_account(session, account.account_id).timezone)
     query = service.filtered_invoices(account.account_id, filters, today, session)
@@ -184,7 +184,7 @@ def send_payment_reminder(id: str, account: CurrentAccount, session: DbSession) 
     description="Tally converts no invoice into another currency: always empty.",
 )
 def list_currency_conversions(
-    id: str, account: CurrentAccount, session: DbSession
+    id: str, account: CurrentAccount, session: ReplicaSession
 ) -> CurrencyConversionsOut:
     service.currency_of(session, account.account_id, id)  # 404 outside the account
     return CurrencyConversionsOut(items=[])

@@ -7,7 +7,7 @@ from fastapi import Path, Query, Response
 from pydantic import AwareDatetime
 
 from tally.api.auth import CurrentAccount
-from tally.api.deps import DbSession
+from tally.api.deps import DbSession, ReplicaSession
 from tally.api.pagination import Paging, paginate, paginate_sorted, sort_column
 from tally.api.raw import RawBody, documented_body, json_response
 from tally.api.routing import api_router
@@ -43,7 +43,7 @@ def _invalid(error: wire.InvalidEvent) -> Exception:
 @router.get("/usage-metrics", summary="List usage metrics")
 def list_metrics(
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     paging: Paging,
     name: str | None = None,
     id: str | None = None,
@@ -216,7 +216,7 @@ def create_event_batch(body: RawBody, account: CurrentAccount, session: DbSessio
 )
 def list_events(
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     paging: Paging,
     customer_alias: Annotated[list[str] | None, Query(alias="customerAlias")] = None,
     unmapped_aliases_only: Annotated[bool, Query(alias="unmappedAliasesOnly")] = False,

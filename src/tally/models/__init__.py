@@ -122,6 +122,7 @@ from tally.models.render_settings import (
     InvoiceRenderSettings,
     PaymentLinkDisplay,
 )
+from tally.models.replica import ReplicaFence
 from tally.models.seat import SeatEvent, SeatMetric
 from tally.models.tax_rate import TaxCategory, TaxRate, TaxRateVersion
 from tally.models.tax_registration import TaxRegistration
@@ -221,6 +222,7 @@ __all__ = [
     "ProviderEvent",
     "RechargeStatus",
     "RecurrencePreference",
+    "ReplicaFence",
     "RetryAnchor",
     "RolloverMode",
     "ScheduleStatus",

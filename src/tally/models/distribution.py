@@ -15,6 +15,11 @@ UNKEYED_TABLES: dict[str, str] = {
         "a schedule's tax rate per price, reached only through its schedule: a Citus move "
         "adds `account_id` (co-location with billing_schedules) and leads the key with it"
     ),
+    "replica_fences": (
+        "the primary's WAL position after each client's latest write, read-your-writes "
+        "bookkeeping of one PostgreSQL primary and its replicas, no tenant data: under Citus "
+        "a local table of the coordinator (each worker node's replicas keep their own)"
+    ),
     "billing_schedule_phase_prices": (
         "a phase's prices in order, reached only through its phase: a Citus move adds "
         "`account_id` (co-location with billing_schedule_phases) and leads the key with it"
@@ -62,6 +67,9 @@ GLOBAL_KEYS: dict[tuple[str, tuple[str, ...]], str] = {
         "a table without account_id (see UNKEYED_TABLES)"
     ),
     ("billing_schedule_phase_prices", ("phase_id", "position")): (
+        "its primary key, in a table without account_id (see UNKEYED_TABLES)"
+    ),
+    ("replica_fences", ("client",)): (
         "its primary key, in a table without account_id (see UNKEYED_TABLES)"
     ),
     ("billing_schedule_tax_rates", ("billing_schedule_id", "price_id")): (

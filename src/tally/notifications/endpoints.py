@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 
 from tally.api.auth import CurrentAccount
-from tally.api.deps import DbSession
+from tally.api.deps import DbSession, ReplicaSession
 from tally.api.errors import LISTED_ERRORS
 from tally.api.pagination import Paging, paginate
 from tally.api.routing import api_router
@@ -41,7 +41,7 @@ Allowed = Annotated[AllowList, Depends(_allow_list)]
 @router.get("/notifications/policies", summary="List notification policies")
 def list_policies(
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     paging: Paging,
     notification_type: Annotated[
         NotificationType | None,
@@ -147,7 +147,7 @@ def remove_recipient(
 def list_deliveries(
     id: PolicyId,
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     paging: Paging,
     status: DeliveryStatus | None = None,
 ) -> Page[DeliveryOut]:

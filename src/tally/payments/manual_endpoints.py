@@ -9,7 +9,7 @@ from fastapi import Query, Request
 from sqlalchemy import Select
 
 from tally.api.auth import CurrentAccount
-from tally.api.deps import DbSession
+from tally.api.deps import DbSession, ReplicaSession
 from tally.api.pagination import Paging, paginate
 from tally.api.routing import api_router
 from tally.api.schemas import Page
@@ -55,7 +55,7 @@ def record_payment(
 
 @router.get("/invoices/{id}/payments", summary="List an invoice's payments (Tally)")
 def list_invoice_payments(
-    id: str, account: CurrentAccount, session: DbSession, paging: Paging
+    id: str, account: CurrentAccount, session: ReplicaSession, paging: Paging
 ) -> Page[PaymentOut]:
     get_invoice(session, account.account_id, id)  # 404 for another account's
     return _page(session, queries.payments_query(account.account_id, invoice_ids=[id]), paging)
@@ -64,7 +64,7 @@ def list_invoice_payments(
 @router.get("/payments", summary="List payments (Tally)")
 def list_payments(
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     paging: Paging,
     customer_id: Annotated[str | None, Query(alias="customerId")] = None,
     invoice_id: Annotated[str | None, Query(alias="invoiceId")] = None,

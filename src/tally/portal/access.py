@@ -36,7 +36,9 @@ API's JSON error for the JSON API).
 Every lookup is one query joining the customer, its account and the account's settings.
 Portal pages and the JSON API run their whole request through `as_viewer(request, resolve,
 work)` (`resolve` one of `link_viewer_of`, `session_viewer`, `token_viewer_of`): the same
-lookup and the same one-transaction rule as the dependencies, on one worker thread.
+lookup and the same one-transaction rule as the dependencies, on one worker thread. A GET
+may run on the read replica (`Database.replica_session`, keyed by the hashed credential); a
+refusal there is confirmed on the primary.
 """
 
 from __future__ import annotations
@@ -187,7 +189,8 @@ def _throttled(request: Request, *, page: bool) -> Iterator[None]:
     try:
         yield
     except (PortalPageError, SessionExpired, NotFound):
-        limits.failed("portal", client)
+        if not getattr(request.state, "portal_on_replica", False):  # confirmed on the primary
+            limits.failed("portal", client)
         raise
 
 
@@ -387,7 +390,29 @@ def _in_transaction(
     request: Request, resolve: Resolve, work: Callable[[Session, Viewer], _T]
 ) -> _T:
     database: Database = request.app.state.db
-    with database.lookup_session() as session:
+    client = _read_client(request)
+    request.state.read_client = client  # a payment started here moves this client's fence
+    if request.method == "GET":
+        session = database.replica_session(client, lookup=True)
+        if database.on_replica(session):
+            # A refusal read on the replica is confirmed on the primary: a session or an
+            # invoice made a moment ago may not be replayed yet. Counted as a failure there.
+            request.state.portal_on_replica = True
+            try:
+                return _run(session, request, resolve, work)
+            except (PortalPageError, SessionExpired, NotFound):
+                pass
+            finally:
+                request.state.portal_on_replica = False
+        else:
+            return _run(session, request, resolve, work)
+    return _run(database.lookup_session(), request, resolve, work)
+
+
+def _run(
+    session: Session, request: Request, resolve: Resolve, work: Callable[[Session, Viewer], _T]
+) -> _T:
+    with session:
         try:
             result = work(session, resolve(request, session))
             session.commit()
@@ -395,6 +420,17 @@ def _in_transaction(
             session.rollback()
             raise
     return result
+
+
+def _read_client(request: Request) -> str | None:
+    """Whose writes this portal request's reads follow: its credential (hashed: the fence
+    table holds no secret), as the viewer's resolver reads it."""
+    credential = (
+        request.path_params.get("portal_key")
+        or request.headers.get("X-Session-Token")
+        or request.cookies.get(COOKIE_NAME)
+    )
+    return f"portal:{hash_token(credential)}" if credential else None
 
 
 LinkViewer = Annotated[Viewer, Depends(link_viewer)]

@@ -9,7 +9,7 @@ from fastapi import Depends, Response
 from sqlalchemy.orm import Session
 
 from tally.api.auth import CurrentAccount
-from tally.api.deps import DbSession
+from tally.api.deps import DbSession, ReplicaSession
 from tally.api.pagination import Paging, paginate
 from tally.api.raw import documented_body, exact_body, json_response
 from tally.api.routing import api_router
@@ -36,7 +36,7 @@ def _views(session: Session, account_id: str, rows: list[PhaseDiscount]) -> list
     response_model=None,
     responses={200: {"model": Page[DiscountOut]}},
 )
-def list_discounts(account: CurrentAccount, session: DbSession, paging: Paging) -> Response:
+def list_discounts(account: CurrentAccount, session: ReplicaSession, paging: Paging) -> Response:
     page = paginate(session, discount_query(account.account_id), PhaseDiscount.id, paging)
     return json_response(
         {

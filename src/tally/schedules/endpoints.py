@@ -13,7 +13,7 @@ from fastapi import Depends, Query, Response
 from sqlalchemy.orm import Session
 
 from tally.api.auth import CurrentAccount
-from tally.api.deps import DbSession
+from tally.api.deps import DbSession, ReplicaSession
 from tally.api.pagination import Paging, custom_key_sort, paginate_sorted, sort_column
 from tally.api.raw import documented_body, exact_body, json_response
 from tally.api.routing import api_router
@@ -78,7 +78,7 @@ def _days(raw: str | None) -> list[int] | None:
 )
 def list_billing_schedules(
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     paging: Paging,
     customer_id: Annotated[str | None, Query(alias="customerId")] = None,
     status: Annotated[

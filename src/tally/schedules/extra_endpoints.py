@@ -9,7 +9,7 @@ from fastapi import Depends, Response
 from pydantic import Field
 
 from tally.api.auth import CurrentAccount
-from tally.api.deps import DbSession
+from tally.api.deps import DbSession, ReplicaSession
 from tally.api.raw import documented_body, exact_body, json_response
 from tally.api.routing import api_router
 from tally.api.schemas import ItemList, Schema
@@ -63,6 +63,6 @@ def validate_billing_schedule_taxes(
     summary="List the keys the account's billing schedules' custom fields use",
 )
 def list_billing_schedule_custom_field_keys(
-    account: CurrentAccount, session: DbSession
+    account: CurrentAccount, session: ReplicaSession
 ) -> ItemList[str]:
     return ItemList(items=custom_fields.custom_field_keys(session, account.account_id))

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Query
 
 from tally.api.auth import CurrentAccount
-from tally.api.deps import DbSession
+from tally.api.deps import DbSession, ReplicaSession
 from tally.api.pagination import Paging, paginate, paginate_sorted, sort_column
 from tally.api.routing import api_router
 from tally.api.schemas import Page
@@ -46,7 +46,7 @@ def _filter_values(field: str, raw: list[str] | None, limit: int) -> list[str] |
 
 @router.get("/seat-metrics", summary="List seat metrics")
 def list_seat_metrics(
-    account: CurrentAccount, session: DbSession, paging: Paging
+    account: CurrentAccount, session: ReplicaSession, paging: Paging
 ) -> Page[SeatMetricOut]:
     query = queries.seat_metric_query(account.account_id)
     page = paginate(session, query, SeatMetric.id, paging)
@@ -88,7 +88,7 @@ def delete_seat_metric(id: str, account: CurrentAccount, session: DbSession) -> 
 @router.get("/seat-events", summary="List seat events")
 def list_seat_events(
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     paging: Paging,
     customer_alias: Annotated[str | None, Query(alias="customerAlias")] = None,
     customer_ids: Annotated[
@@ -148,7 +148,7 @@ def get_seat_event(id: str, account: CurrentAccount, session: DbSession) -> Seat
 @router.get("/seat-balances", summary="List seat balances by customer")
 def list_seat_balances(
     account: CurrentAccount,
-    session: DbSession,
+    session: ReplicaSession,
     paging: Paging,
     customer_ids: Annotated[
         list[str] | None, Query(alias="customerIds", description="Comma-separated, at most 25.")

@@ -2,7 +2,7 @@
 invoice line groups name as `taxCategoryId`."""
 
 from tally.api.auth import CurrentAccount
-from tally.api.deps import DbSession
+from tally.api.deps import DbSession, ReplicaSession
 from tally.api.pagination import Paging, paginate
 from tally.api.routing import api_router
 from tally.api.schemas import Page
@@ -15,7 +15,7 @@ router = api_router(tags=["Tax categories"])
 
 @router.get("/tax-categories", summary="List tax categories (Tally)")
 def list_tax_categories(
-    account: CurrentAccount, session: DbSession, paging: Paging
+    account: CurrentAccount, session: ReplicaSession, paging: Paging
 ) -> Page[TaxCategoryOut]:
     query = categories.categories_query(account.account_id)
     page = paginate(session, query, TaxCategory.id, paging)

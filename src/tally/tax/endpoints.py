@@ -1,7 +1,7 @@
 """/api/tax-rates, including the versions every update creates."""
 
 from tally.api.auth import CurrentAccount
-from tally.api.deps import DbSession
+from tally.api.deps import DbSession, ReplicaSession
 from tally.api.pagination import Paging, paginate
 from tally.api.routing import api_router
 from tally.api.schemas import ItemList, Page
@@ -14,7 +14,9 @@ router = api_router(tags=["Tax rates"])
 
 
 @router.get("/tax-rates", summary="List tax rates")
-def list_tax_rates(account: CurrentAccount, session: DbSession, paging: Paging) -> Page[TaxRateOut]:
+def list_tax_rates(
+    account: CurrentAccount, session: ReplicaSession, paging: Paging
+) -> Page[TaxRateOut]:
     page = paginate(session, tax_rate_query(account.account_id), TaxRate.id, paging)
     return Page(items=[TaxRateOut.build(t) for t in page.rows], pagination=page.pagination)
 
@@ -49,7 +51,7 @@ def archive_tax_rate(id: str, account: CurrentAccount, session: DbSession) -> Ar
 
 @router.get("/tax-rates/{id}/versions", summary="List every version of a tax rate")
 def list_tax_rate_versions(
-    id: str, account: CurrentAccount, session: DbSession
+    id: str, account: CurrentAccount, session: ReplicaSession
 ) -> ItemList[TaxRateOut]:
     tax_rate = service.get_tax_rate(session, account.account_id, id)
     versions = service.list_versions(session, tax_rate)

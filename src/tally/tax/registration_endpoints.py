@@ -1,7 +1,7 @@
 """/api/tax-registrations: the merchant's and its customers' tax identifiers."""
 
 from tally.api.auth import CurrentAccount
-from tally.api.deps import DbSession
+from tally.api.deps import DbSession, ReplicaSession
 from tally.api.pagination import Paging, paginate
 from tally.api.routing import api_router
 from tally.api.schemas import Page, Pagination
@@ -15,7 +15,7 @@ router = api_router(tags=["Tax registrations"])
 
 @router.get("/tax-registrations", summary="List tax registrations")
 def list_tax_registrations(
-    account: CurrentAccount, session: DbSession, paging: Paging
+    account: CurrentAccount, session: ReplicaSession, paging: Paging
 ) -> Page[TaxRegistrationOut]:
     query = tax_registration_query(account.account_id)
     page = paginate(session, query, TaxRegistration.id, paging)
@@ -39,7 +39,7 @@ def _all(rows: list[TaxRegistration]) -> Page[TaxRegistrationOut]:
 
 @router.get("/tax-registrations/for-customer/{id}", summary="List a customer's tax registrations")
 def list_customer_tax_registrations(
-    id: str, account: CurrentAccount, session: DbSession
+    id: str, account: CurrentAccount, session: ReplicaSession
 ) -> Page[TaxRegistrationOut]:
     return _all(service.customer_registrations(session, account.account_id, id))
 
@@ -49,7 +49,7 @@ def list_customer_tax_registrations(
     summary="List the merchant's tax registrations (the merchant id is the account id)",
 )
 def list_merchant_tax_registrations(
-    id: str, account: CurrentAccount, session: DbSession
+    id: str, account: CurrentAccount, session: ReplicaSession
 ) -> Page[TaxRegistrationOut]:
     return _all(service.merchant_registrations(session, account.account_id, id))
 

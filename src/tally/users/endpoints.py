@@ -1,7 +1,7 @@
 """/api/users: the people who sign in to the merchant's dashboard."""
 
 from tally.api.auth import CurrentAccount
-from tally.api.deps import DbSession
+from tally.api.deps import DbSession, ReplicaSession
 from tally.api.pagination import Paging, paginate
 from tally.api.routing import api_router
 from tally.api.schemas import Page
@@ -13,7 +13,7 @@ router = api_router(tags=["Users"])
 
 
 @router.get("/users", summary="List the dashboard's active users")
-def list_users(account: CurrentAccount, session: DbSession, paging: Paging) -> Page[UserOut]:
+def list_users(account: CurrentAccount, session: ReplicaSession, paging: Paging) -> Page[UserOut]:
     page = paginate(
         session, queries.active_users_query(account.account_id), MerchantUser.id, paging
     )
