@@ -95,3 +95,14 @@ def test_a_huge_line_item_group_index_on_an_invoice_is_refused(
     ]
     groups = api.get(f"/api/invoices/{objects['invoice']}/line-item-groups").json()["items"]
     assert [group["title"] for group in groups] == ["Services"]
+
+
+def test_a_timestamp_filter_with_no_utc_equivalent_is_a_bad_request(api: ApiClient) -> None:
+    """0001-01-01T00:00+01:00 is before the first instant UTC can hold (it was a 500)."""
+    for name, value in (
+        ("eventTimestampAfter", "0001-01-01T00:00:00+01:00"),
+        ("eventTimestampBefore", "9999-12-31T23:59:59-01:00"),
+    ):
+        answer = api.get("/api/usage-events", params={name: value})
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"]["details"][0]["field"] == name

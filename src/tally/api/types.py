@@ -1,14 +1,23 @@
 """Wire types several domains share: countries, currencies, postal addresses, one-line
-names, logo URLs."""
+names, logo URLs, timestamps with an offset."""
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 from urllib.parse import unquote, urlsplit
 
 import pycountry
-from pydantic import AfterValidator, Field, PlainSerializer, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
 
 from tally.api.schemas import Schema
 from tally.core import urls
@@ -196,3 +205,21 @@ LogoUrl = Annotated[
     ),
     AfterValidator(_logo_url),
 ]
+
+
+def iso_text_only(value: object) -> object:
+    # Pydantic would read a number as Unix time; Sequence's timestamps are ISO 8601 strings.
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be an ISO 8601 timestamp with a UTC offset")
+    return value
+
+
+def in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+01:00 has no UTC equivalent
+        raise ValueError("timestamp is out of range") from exc
+
+
+# An ISO 8601 timestamp with an offset, kept in UTC.
+UtcTimestamp = Annotated[AwareDatetime, BeforeValidator(iso_text_only), AfterValidator(in_utc)]

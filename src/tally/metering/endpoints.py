@@ -4,7 +4,6 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import Path, Query, Response
-from pydantic import AwareDatetime
 
 from tally.api.auth import CurrentAccount
 from tally.api.deps import DbSession, ReplicaSession
@@ -12,6 +11,7 @@ from tally.api.pagination import Paging, paginate, paginate_sorted, sort_column
 from tally.api.raw import RawBody, documented_body, json_response
 from tally.api.routing import api_router
 from tally.api.schemas import Page
+from tally.api.types import UtcTimestamp
 from tally.exceptions import BadRequest, InvalidRequest
 from tally.metering import custom, events, metrics, queries, wire
 from tally.metering.admission import Refusal
@@ -226,8 +226,8 @@ def list_events(
         str | None,
         Query(alias="customerEventId", description="Tally extension: the sender's own id."),
     ] = None,
-    before: Annotated[AwareDatetime | None, Query(alias="eventTimestampBefore")] = None,
-    after: Annotated[AwareDatetime | None, Query(alias="eventTimestampAfter")] = None,
+    before: Annotated[UtcTimestamp | None, Query(alias="eventTimestampBefore")] = None,
+    after: Annotated[UtcTimestamp | None, Query(alias="eventTimestampAfter")] = None,
     offset: Annotated[
         int,
         Query(

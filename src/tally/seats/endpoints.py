@@ -9,6 +9,7 @@ from tally.api.deps import DbSession, ReplicaSession
 from tally.api.pagination import Paging, paginate, paginate_sorted, sort_column
 from tally.api.routing import api_router
 from tally.api.schemas import Page
+from tally.api.types import UtcTimestamp
 from tally.exceptions import InvalidRequest
 from tally.models import Customer, SeatEvent, SeatMetric
 from tally.seats import queries, service
@@ -20,7 +21,6 @@ from tally.seats.schemas import (
     SeatMetricIn,
     SeatMetricOut,
     SeatMetricUpdate,
-    UtcTimestamp,
 )
 
 router = api_router(tags=["Seats"])

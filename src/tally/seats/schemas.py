@@ -1,33 +1,16 @@
 """Seat metric, seat event and seat balance bodies in Sequence's shapes."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 from tally import usage_limits
 from tally.api.schemas import Schema
+from tally.api.types import in_utc, iso_text_only
 
 SEAT_TYPE_PATTERN = r"^[a-z][a-z0-9_]*$"
 MAX_SEATS = 2**31 - 1  # `total` is a 32-bit INTEGER column
-
-
-def _text_only(value: object) -> object:
-    # Pydantic would read a number as Unix time; Sequence's timestamps are ISO 8601 strings.
-    if not isinstance(value, str | datetime):
-        raise ValueError("must be an ISO 8601 timestamp with a UTC offset")
-    return value
-
-
-def _to_utc(value: datetime) -> datetime:
-    try:
-        return value.astimezone(UTC)
-    except OverflowError as exc:  # 0001-01-01T00:00+01:00 has no UTC equivalent
-        raise ValueError("timestamp is out of range") from exc
-
-
-# An ISO 8601 timestamp with an offset, kept in UTC.
-UtcTimestamp = Annotated[AwareDatetime, BeforeValidator(_text_only), AfterValidator(_to_utc)]
 
 
 def _billable(value: datetime) -> datetime:
@@ -39,9 +22,9 @@ def _billable(value: datetime) -> datetime:
 # A seat event's timestamp: within the years Tally bills (`usage_limits`).
 SeatEventTimestamp = Annotated[
     AwareDatetime,
-    BeforeValidator(_text_only),
+    BeforeValidator(iso_text_only),
     AfterValidator(_billable),
-    AfterValidator(_to_utc),
+    AfterValidator(in_utc),
     Field(description=f"With a UTC offset; once it is applied, {usage_limits.TIMESTAMP_RANGE}."),
 ]
 
