@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    and_,
     any_,
     bindparam,
     cast,
@@ -60,7 +61,7 @@ from tally.models import (
     CreditAutoRecharge,
     UsageMetric,
 )
-from tally.models.metering import USAGE_EVENTS
+from tally.models.metering import USAGE_EVENT_KEYS, USAGE_EVENTS
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 ALERT_CHECKS = table_of(AlertCheck)
@@ -91,19 +92,33 @@ class StoredOutcome(msgspec.Struct, frozen=True):
 
 
 def _insert_new(session: Session) -> set[str]:
-    """Insert staged events whose customer_event_id is new; the ids inserted."""
-    rows = (
-        select(*(stage.c[name] for name in STAGE_COLUMNS))
+    """Insert staged events whose customer_event_id is new: first their keys (the one unique
+    index), then the events whose keys went in; the ids inserted."""
+    keys = USAGE_EVENT_KEYS
+    new_keys = (
+        select(stage.c.account_id, stage.c.customer_event_id, stage.c.id)
         .where(stage.c.id.is_not(None))  # a WHERE keeps SQLite's upsert grammar unambiguous
         .order_by(stage.c.customer_event_id)  # one lock order for concurrent batches
     )
-    statement = (
-        upsert_insert(session)(USAGE_EVENTS)
-        .from_select(list(STAGE_COLUMNS), rows)
-        .on_conflict_do_nothing(index_elements=["account_id", "customer_event_id"])
-        .returning(USAGE_EVENTS.c.id)
+    inserted = set(
+        session.scalars(
+            upsert_insert(session)(keys)
+            .from_select(["account_id", "customer_event_id", "event_id"], new_keys)
+            .on_conflict_do_nothing(index_elements=["account_id", "customer_event_id"])
+            .returning(keys.c.event_id)
+        )
     )
-    return set(session.scalars(statement))
+    if inserted:
+        rows = select(*(stage.c[name] for name in STAGE_COLUMNS)).join(
+            keys,
+            and_(
+                keys.c.account_id == stage.c.account_id,
+                keys.c.customer_event_id == stage.c.customer_event_id,
+                keys.c.event_id == stage.c.id,
+            ),
+        )
+        session.execute(insert(USAGE_EVENTS).from_select(list(STAGE_COLUMNS), rows))
+    return inserted
 
 
 def _among(
@@ -166,13 +181,17 @@ def _extend_statements(
 def _capture_prior(session: Session, account_id: str, keys: Iterable[str]) -> None:
     """Copy (and on PostgreSQL lock) the stored events with these customer_event_ids.
 
-    Looked up by the explicit keys, so the unique index answers it whatever the planner
-    thinks of the temporary table.
+    Looked up by the explicit keys, so the keys' primary key answers it whatever the planner
+    thinks of the temporary table, then by event id (one probe per partition).
     """
     events = USAGE_EVENTS
+    holders = select(USAGE_EVENT_KEYS.c.event_id).where(
+        USAGE_EVENT_KEYS.c.account_id == account_id,
+        _among(session, USAGE_EVENT_KEYS.c.customer_event_id, keys),
+    )
     known: Select[object] = (
         select(*(events.c[name] for name in STAGE_COLUMNS))
-        .where(events.c.account_id == account_id, _among(session, events.c.customer_event_id, keys))
+        .where(events.c.account_id == account_id, events.c.id.in_(holders))
         .order_by(events.c.id)
     )
     if is_postgres(session):
