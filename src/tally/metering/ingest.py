@@ -11,7 +11,7 @@ event type would read (`admission.py`); everything else is SQL.
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any
@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 from tally.core.clock import utcnow
 from tally.core.sql import is_postgres, upsert_insert
 from tally.db import new_id, table_of
-from tally.metering import admission, queries, rollups
+from tally.metering import admission, partitions, queries, rollups
 from tally.metering.admission import Refusal
 from tally.metering.sql import metering_sql
 from tally.metering.staging import (
@@ -423,13 +423,22 @@ def ingest(
 def _refusals(
     session: Session, account_id: str, events: Sequence[IncomingEvent], metrics: list[UsageMetric]
 ) -> dict[int, Refusal]:
-    """The events Tally cannot take, by index: one query (archived customers) per batch."""
+    """The events Tally cannot take, by index: two queries per batch (retention's horizon,
+    archived customers)."""
     refused: dict[int, Refusal] = {}
+    retired = partitions.retired_until(session)  # one index probe: retention's horizon
+    if retired is not None:
+        horizon = datetime.combine(retired, time(), UTC)
+        for index, event in enumerate(events):
+            if event.event_timestamp is not None and event.event_timestamp < horizon:
+                refused[index] = admission.retired_refusal(retired)
     archived = queries.archived_names(session, account_id, {e.customer_alias for e in events})
     reads = admission.numeric_reads(metrics)
     if not archived and not reads:
         return refused
     for index, event in enumerate(events):
+        if index in refused:
+            continue
         customer = archived.get(event.customer_alias)
         refusal = (
             admission.archived_refusal(event.customer_alias, customer)
