@@ -8,8 +8,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
+from tally.core.clock import utcnow
 from tally.db import Database
+from tally.jobs import background_jobs
 from tally.metering import partitions
+from tally.metering.retention import Maintenance
+from tally.settings import Settings
 from tests.metering.helpers import create_metric, event, send, value
 from tests.support.api_client import ApiClient
 from tests.support.databases import postgres_server_url
@@ -121,3 +125,18 @@ def test_sqlite_has_nothing_to_partition(database: Database) -> None:
     with database.transaction() as session:
         assert partitions.ensure_ahead(session, date(2031, 1, 1)) == []
         assert partitions.retired_until(session) is None
+
+
+def test_the_worker_makes_this_months_partition_and_the_next_three(
+    settings: Settings, database: Database
+) -> None:
+    [job] = [job for job in background_jobs(settings) if job.name == "usage-partitions"]
+    done = job.run(database)
+    assert isinstance(done, Maintenance) and done.retired == []
+    if postgres_server_url() is None:
+        assert done.created == []
+        return
+    this_month = partitions.month_of(utcnow())
+    with database.transaction() as session:
+        existing = partitions.monthly_partitions(session)
+    assert all(partitions.add_months(this_month, n) in existing for n in range(4))
