@@ -6,7 +6,8 @@ many events as the partition holds: the hook is a parameter (`ExportHook`), so t
 (Parquet files in a directory or an object store) lives in its own package. Billing keeps
 working after the drop because it reads the daily rollups, which are kept; rebuilding
 rollups (a metric or time zone change) leaves the retired months' rows as they are
-(`retired_until`). Each account whose events went gets an activity log entry.
+(`partitions.retired_until`), and ingestion refuses events of those months. Each account
+whose events went gets an activity log entry.
 """
 
 import logging
