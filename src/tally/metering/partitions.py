@@ -87,8 +87,8 @@ def ensure_ahead(session: Session, today: date, ahead: int = AHEAD) -> list[date
     missing; the months created. Idempotent; concurrent callers wait for each other."""
     if not is_postgres(session):
         return []
+    lock(session)  # waits for another worker doing the same: then there is nothing left to do
     session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-    lock(session)
     existing = monthly_partitions(session)
     first = month_of(today)
     wanted = [add_months(first, count) for count in range(ahead + 1)]

@@ -79,6 +79,8 @@ def retire_month(session: Session, month: date, export: ExportHook) -> Retired:
     customerEventIds, in the caller's transaction. Raises ExportFailed, dropping nothing,
     unless the hook reports every event exported."""
     partitions.lock(session)
+    # The drop locks usage_events whole for a moment: never queue ingestion behind it long.
+    session.execute(text(f"SET LOCAL lock_timeout = '{partitions.LOCK_TIMEOUT}'"))
     table = partitions.monthly_partitions(session).get(month)
     if table is None:
         raise ExportFailed(f"usage events of {month:%Y-%m} have no partition")
