@@ -141,6 +141,7 @@ class Source(StrEnum):
 
 
 NEW_IDS = "new_ids"
+FIRST_AT, LAST_AT = "first_at", "last_at"  # the STORED batch's earliest and latest timestamps
 
 
 def _id_list(ids: Iterable[str], postgres: bool) -> str | list[str]:
@@ -164,9 +165,18 @@ def _source(postgres: bool, source: Source) -> tuple[FromClause, list[ColumnElem
         return stage, [stage.c.id == any_(ids) if postgres else stage.c.id.in_(ids)]
     if not postgres:
         return select(USAGE_EVENTS).where(USAGE_EVENTS.c.id.in_(ids)).subquery("fresh"), []
-    # Joining an unnest() keeps the plan an index lookup per id, never a scan of the table.
+    # Joining an unnest() keeps the plan an index lookup per id, never a scan of the table;
+    # the batch's time span leaves out the partitions none of its events can be in.
     wanted = func.unnest(ids).table_valued("id").render_derived()
-    fresh = select(USAGE_EVENTS).join(wanted, USAGE_EVENTS.c.id == wanted.c.id)
+    timestamps = USAGE_EVENTS.c.event_timestamp
+    fresh = (
+        select(USAGE_EVENTS)
+        .join(wanted, USAGE_EVENTS.c.id == wanted.c.id)
+        .where(
+            timestamps >= bindparam(FIRST_AT, type_=timestamps.type),
+            timestamps <= bindparam(LAST_AT, type_=timestamps.type),
+        )
+    )
     return fresh.subquery("fresh"), []
 
 
@@ -373,7 +383,12 @@ def _update_rollups(
     else:
         source = Source.STAGE if len(inserted) == len(batch.rows) else Source.STAGE_NEW
     postgres = is_postgres(session)
-    parameters = {NEW_IDS: _id_list(inserted, postgres)} if source is not Source.STAGE else {}
+    parameters: dict[str, object] = (
+        {NEW_IDS: _id_list(inserted, postgres)} if source is not Source.STAGE else {}
+    )
+    if source is Source.STORED and postgres:
+        times = [row[4] for row in batch.rows]
+        parameters |= {FIRST_AT: min(times), LAST_AT: max(times)}
     buckets = _touched_buckets(session, account.timezone, replaced) if replaced else []
     if inserted:
         definitions = tuple(rollups.MetricDefinition.of(metric) for metric in metrics)
