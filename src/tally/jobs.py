@@ -7,7 +7,8 @@ their rows with SKIP LOCKED, so any number of workers share them.
 Jobs: the billing pass (`billing.scheduler.bill_due`), the email outbox, reminders and
 credit expiry the notification, invoice and credit domains add to `background_jobs`,
 automatic collection with its dunning (`payments.collection.collect_due`), and the payments'
-reconciliation (`payments.reconciliation.reconcile`: missed provider webhooks).
+reconciliation (`payments.reconciliation.reconcile`: missed provider webhooks), and the
+monthly partitions of usage events with their retention (`metering.retention.maintain`).
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from datetime import timedelta
 
 from tally.alerts.checks import evaluate_marked, sweep
 from tally.billing.scheduler import bill_due
+from tally.core.clock import utcnow
 from tally.credits.expiry import expire_due
 from tally.db import Database
 from tally.invoices.reminders import queue_reminders
+from tally.metering.retention import ExportHook, maintain
 from tally.notifications.outbox import send_due
 from tally.notifications.webhooks import deliver_due, nudge, send_until_stopped
 from tally.payments.collection import collect_due
@@ -51,6 +54,20 @@ PAYMENT_RECONCILIATION_EVERY_SECONDS = 300.0
 # Alerts are evaluated as usage arrives (`AlertEvaluator`); the sweep catches what changes
 # without usage (billing runs, finalized invoices spending credits, grants, a new period).
 ALERT_SWEEP_EVERY_SECONDS = 60.0
+# Usage event partitions are made three months ahead: an hourly look is plenty.
+USAGE_PARTITIONS_EVERY_SECONDS = 3600.0
+
+
+def usage_event_export(settings: Settings) -> ExportHook | None:
+    """Where retention exports a month of usage events before dropping it: none yet (the
+    exports package plugs in here). Without one, retention drops nothing."""
+    return None
+
+
+def usage_partitions(settings: Settings) -> Callable[[Database], object]:
+    export = usage_event_export(settings)
+    months = settings.usage_events_retention_months
+    return lambda db: maintain(db, utcnow().date(), retention_months=months, export=export)
 
 
 def at_most_every(
@@ -97,6 +114,11 @@ def background_jobs(settings: Settings) -> list[Job]:
         ),
         # After billing in the same pass: balances and IN_PROGRESS amounts it changed.
         Job("alerts-sweep", at_most_every(ALERT_SWEEP_EVERY_SECONDS, sweep)),
+        # PostgreSQL: usage_events' monthly partitions made ahead, and retention.
+        Job(
+            "usage-partitions",
+            at_most_every(USAGE_PARTITIONS_EVERY_SECONDS, usage_partitions(settings)),
+        ),
     ]
 
 

@@ -168,6 +168,13 @@ class Settings(BaseSettings):
         ge=0,
         description="POST /api/usage-events[/batch] a minute per API key (0: no limit).",
     )
+    usage_events_retention_months: int | None = Field(
+        default=None,
+        ge=1,
+        description="PostgreSQL: raw usage events of months older than this many months "
+        "(the current one counts) are exported and their partitions dropped; rollups, "
+        "invoices and the portal keep theirs. Unset: kept forever.",
+    )
     auth_failure_limit: int = Field(
         default=20,
         ge=0,

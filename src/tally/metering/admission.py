@@ -21,6 +21,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from enum import Enum
 
@@ -222,6 +223,16 @@ def archived_refusal(alias: str, customer_id: str) -> Refusal:
         "customerAlias",
         f"customerAlias: {alias!r} names customer {customer_id}, which is archived: archived "
         "customers take no new usage",
+    )
+
+
+def retired_refusal(retired_until: date) -> Refusal:
+    """Usage before the months retention dropped: their raw events are gone, so an event
+    there could not be replaced or recomputed exactly."""
+    return Refusal(
+        "eventTimestamp",
+        f"eventTimestamp: usage events before {retired_until.isoformat()} were exported and "
+        "removed by retention; that usage can no longer change",
     )
 
 

@@ -5,13 +5,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import msgspec
-from sqlalchemy import Select, Text, cast, exists, false, or_, select
+from sqlalchemy import ScalarSelect, Select, Text, cast, exists, false, or_, select
 from sqlalchemy.orm import Session, defer, with_expression
 
 from tally.metering import wire
 from tally.metering.admission import Refusal
 from tally.metering.ingest import IncomingEvent, Outcome, StoredOutcome, ingest
-from tally.models import Account, Customer, CustomerAlias, UsageEvent
+from tally.models import Account, Customer, CustomerAlias, UsageEvent, UsageEventKey
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,19 @@ def is_uuid(text: str) -> bool:
     return True
 
 
+def _holder(account_id: str, customer_event_id: str) -> ScalarSelect[str]:
+    """The id of the event holding a customerEventId: found by the keys' primary key (the
+    partitioned events have no index on customer_event_id)."""
+    return (
+        select(UsageEventKey.event_id)
+        .where(
+            UsageEventKey.account_id == account_id,
+            UsageEventKey.customer_event_id == customer_event_id,
+        )
+        .scalar_subquery()
+    )
+
+
 def filtered_events(account_id: str, filters: EventFilters) -> Select[UsageEvent]:
     query = event_query(account_id)
     if filters.customer_aliases:
@@ -117,7 +130,7 @@ def filtered_events(account_id: str, filters: EventFilters) -> Select[UsageEvent
             UsageEvent.id == filters.event_id if is_uuid(filters.event_id) else false()
         )
     if filters.customer_event_id:
-        query = query.where(UsageEvent.customer_event_id == filters.customer_event_id)
+        query = query.where(UsageEvent.id == _holder(account_id, filters.customer_event_id))
     if filters.before:
         query = query.where(UsageEvent.event_timestamp < filters.before)
     if filters.after:
@@ -147,7 +160,7 @@ def explorer_events(
         query = query.where(false())
     if any_id:
         # The id column is a UUID on PostgreSQL: compared only with one.
-        match = UsageEvent.customer_event_id == any_id
+        match = UsageEvent.id == _holder(account_id, any_id)
         query = query.where(or_(UsageEvent.id == any_id, match) if is_uuid(any_id) else match)
     return query
 

@@ -11,7 +11,7 @@ event type would read (`admission.py`); everything else is SQL.
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any
@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    and_,
     any_,
     bindparam,
     cast,
@@ -41,7 +42,7 @@ from sqlalchemy.orm import Session
 from tally.core.clock import utcnow
 from tally.core.sql import is_postgres, upsert_insert
 from tally.db import new_id, table_of
-from tally.metering import admission, queries, rollups
+from tally.metering import admission, partitions, queries, rollups
 from tally.metering.admission import Refusal
 from tally.metering.sql import metering_sql
 from tally.metering.staging import (
@@ -61,7 +62,7 @@ from tally.models import (
     CustomerAlias,
     UsageMetric,
 )
-from tally.models.metering import USAGE_EVENTS
+from tally.models.metering import USAGE_EVENT_KEYS, USAGE_EVENTS
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 ALERT_CHECKS = table_of(AlertCheck)
@@ -94,19 +95,33 @@ class StoredOutcome(msgspec.Struct, frozen=True):
 
 
 def _insert_new(session: Session) -> set[str]:
-    """Insert staged events whose customer_event_id is new; the ids inserted."""
-    rows = (
-        select(*(stage.c[name] for name in STAGE_COLUMNS))
+    """Insert staged events whose customer_event_id is new: first their keys (the one unique
+    index), then the events whose keys went in; the ids inserted."""
+    keys = USAGE_EVENT_KEYS
+    new_keys = (
+        select(stage.c.account_id, stage.c.customer_event_id, stage.c.id)
         .where(stage.c.id.is_not(None))  # a WHERE keeps SQLite's upsert grammar unambiguous
         .order_by(stage.c.customer_event_id)  # one lock order for concurrent batches
     )
-    statement = (
-        upsert_insert(session)(USAGE_EVENTS)
-        .from_select(list(STAGE_COLUMNS), rows)
-        .on_conflict_do_nothing(index_elements=["account_id", "customer_event_id"])
-        .returning(USAGE_EVENTS.c.id)
+    inserted = set(
+        session.scalars(
+            upsert_insert(session)(keys)
+            .from_select(["account_id", "customer_event_id", "event_id"], new_keys)
+            .on_conflict_do_nothing(index_elements=["account_id", "customer_event_id"])
+            .returning(keys.c.event_id)
+        )
     )
-    return set(session.scalars(statement))
+    if inserted:
+        rows = select(*(stage.c[name] for name in STAGE_COLUMNS)).join(
+            keys,
+            and_(
+                keys.c.account_id == stage.c.account_id,
+                keys.c.customer_event_id == stage.c.customer_event_id,
+                keys.c.event_id == stage.c.id,
+            ),
+        )
+        session.execute(insert(USAGE_EVENTS).from_select(list(STAGE_COLUMNS), rows))
+    return inserted
 
 
 def _among(
@@ -129,6 +144,7 @@ class Source(StrEnum):
 
 
 NEW_IDS = "new_ids"
+FIRST_AT, LAST_AT = "first_at", "last_at"  # the STORED batch's earliest and latest timestamps
 
 
 def _id_list(ids: Iterable[str], postgres: bool) -> str | list[str]:
@@ -152,9 +168,18 @@ def _source(postgres: bool, source: Source) -> tuple[FromClause, list[ColumnElem
         return stage, [stage.c.id == any_(ids) if postgres else stage.c.id.in_(ids)]
     if not postgres:
         return select(USAGE_EVENTS).where(USAGE_EVENTS.c.id.in_(ids)).subquery("fresh"), []
-    # Joining an unnest() keeps the plan an index lookup per id, never a scan of the table.
+    # Joining an unnest() keeps the plan an index lookup per id, never a scan of the table;
+    # the batch's time span leaves out the partitions none of its events can be in.
     wanted = func.unnest(ids).table_valued("id").render_derived()
-    fresh = select(USAGE_EVENTS).join(wanted, USAGE_EVENTS.c.id == wanted.c.id)
+    timestamps = USAGE_EVENTS.c.event_timestamp
+    fresh = (
+        select(USAGE_EVENTS)
+        .join(wanted, USAGE_EVENTS.c.id == wanted.c.id)
+        .where(
+            timestamps >= bindparam(FIRST_AT, type_=timestamps.type),
+            timestamps <= bindparam(LAST_AT, type_=timestamps.type),
+        )
+    )
     return fresh.subquery("fresh"), []
 
 
@@ -169,13 +194,17 @@ def _extend_statements(
 def _capture_prior(session: Session, account_id: str, keys: Iterable[str]) -> None:
     """Copy (and on PostgreSQL lock) the stored events with these customer_event_ids.
 
-    Looked up by the explicit keys, so the unique index answers it whatever the planner
-    thinks of the temporary table.
+    Looked up by the explicit keys, so the keys' primary key answers it whatever the planner
+    thinks of the temporary table, then by event id (one probe per partition).
     """
     events = USAGE_EVENTS
+    holders = select(USAGE_EVENT_KEYS.c.event_id).where(
+        USAGE_EVENT_KEYS.c.account_id == account_id,
+        _among(session, USAGE_EVENT_KEYS.c.customer_event_id, keys),
+    )
     known: Select[object] = (
         select(*(events.c[name] for name in STAGE_COLUMNS))
-        .where(events.c.account_id == account_id, _among(session, events.c.customer_event_id, keys))
+        .where(events.c.account_id == account_id, events.c.id.in_(holders))
         .order_by(events.c.id)
     )
     if is_postgres(session):
@@ -390,7 +419,12 @@ def _update_rollups(
     else:
         source = Source.STAGE if len(inserted) == len(batch.rows) else Source.STAGE_NEW
     postgres = is_postgres(session)
-    parameters = {NEW_IDS: _id_list(inserted, postgres)} if source is not Source.STAGE else {}
+    parameters: dict[str, object] = (
+        {NEW_IDS: _id_list(inserted, postgres)} if source is not Source.STAGE else {}
+    )
+    if source is Source.STORED and postgres:
+        times = [row[4] for row in batch.rows]
+        parameters |= {FIRST_AT: min(times), LAST_AT: max(times)}
     buckets = _touched_buckets(session, account.timezone, replaced) if replaced else []
     if inserted:
         definitions = tuple(rollups.MetricDefinition.of(metric) for metric in metrics)
@@ -440,13 +474,22 @@ def ingest(
 def _refusals(
     session: Session, account_id: str, events: Sequence[IncomingEvent], metrics: list[UsageMetric]
 ) -> dict[int, Refusal]:
-    """The events Tally cannot take, by index: one query (archived customers) per batch."""
+    """The events Tally cannot take, by index: two queries per batch (retention's horizon,
+    archived customers)."""
     refused: dict[int, Refusal] = {}
+    retired = partitions.retired_until(session)  # one index probe: retention's horizon
+    if retired is not None:
+        horizon = datetime.combine(retired, time(), UTC)
+        for index, event in enumerate(events):
+            if event.event_timestamp is not None and event.event_timestamp < horizon:
+                refused[index] = admission.retired_refusal(retired)
     archived = queries.archived_names(session, account_id, {e.customer_alias for e in events})
     reads = admission.numeric_reads(metrics)
     if not archived and not reads:
         return refused
     for index, event in enumerate(events):
+        if index in refused:
+            continue
         customer = archived.get(event.customer_alias)
         refusal = (
             admission.archived_refusal(event.customer_alias, customer)

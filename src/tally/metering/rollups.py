@@ -8,7 +8,7 @@ events themselves. Everything runs as set-based SQL in the database.
 import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from tally.db import advisory_lock, try_advisory_lock
+from tally.metering.partitions import retired_until
 from tally.metering.sql import MeteringSQL, metering_sql
 from tally.models import AggregationType, UsageMetric
 from tally.models.metering import USAGE_EVENTS, USAGE_ROLLUP_VALUES, USAGE_ROLLUPS
@@ -276,11 +277,24 @@ def _day_range(days: Iterable[date], zone: str) -> tuple[datetime, datetime]:
     return start, end
 
 
+def _first_day_with_events(session: Session, zone: str) -> date | None:
+    """The first local day whose events are all still stored, when retention dropped some
+    months (`metering.retention`); None when none was."""
+    until = retired_until(session)
+    if until is None:
+        return None
+    tz = ZoneInfo(zone)
+    boundary = datetime.combine(until, time(), UTC)
+    day = boundary.astimezone(tz).date()
+    return day if datetime.combine(day, time(), tz) >= boundary else day + timedelta(days=1)
+
+
 def recompute(
     session: Session, metric: UsageMetric, zone: str, buckets: Sequence[Bucket] | None
 ) -> None:
     """Replace the rows of the given buckets (all of the metric's when None) with one row
-    per bucket computed from the stored events.
+    per bucket computed from the stored events. All of them means those of the days whose
+    events retention has not dropped: the retired days' rows are all that is left of them.
 
     On PostgreSQL the delete and the insert are one statement, so they see the same events:
     a batch committing in between is either in both (its rows deleted, its events counted)
@@ -311,6 +325,14 @@ def recompute(
         forget_values = forget_values.where(
             tuple_(values.c.customer_alias, values.c.day).in_(list(buckets))
         )
+    else:
+        kept_from = _first_day_with_events(session, zone)
+        if kept_from is not None:  # days before it are retired: their rows stay as they are
+            where.append(
+                events.c.event_timestamp >= datetime.combine(kept_from, time(), ZoneInfo(zone))
+            )
+            forget_rollups = forget_rollups.where(rollups.c.day >= kept_from)
+            forget_values = forget_values.where(values.c.day >= kept_from)
     rebuilds = [
         (
             forget_rollups,

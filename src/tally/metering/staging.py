@@ -17,7 +17,7 @@ from sqlalchemy.schema import CreateTable
 
 from tally.core.sql import is_postgres
 from tally.db import UTCDateTime
-from tally.models.metering import USAGE_EVENTS
+from tally.models.metering import USAGE_EVENT_KEYS, USAGE_EVENTS
 
 _metadata = MetaData()
 
@@ -113,6 +113,31 @@ class StagedBatch:
         lines.append("")
         return "\n".join(lines).encode()
 
+    def keys_copy_text(self) -> bytes:
+        """The batch's (account, customer_event_id, event id) rows in COPY text format."""
+        account = self.account_id
+        text = "".join([f"{account}\t{key}\t{event_id}\n" for event_id, key, *_ in self.rows])
+        rows = len(self.rows)
+        if (
+            "\\" not in text
+            and "\r" not in text
+            and text.count("\t") == 2 * rows
+            and text.count("\n") == rows
+        ):
+            return text.encode()
+        return "".join(
+            [
+                f"{account}\t{key.translate(_COPY_ESCAPES)}\t{event_id}\n"
+                for event_id, key, *_ in self.rows
+            ]
+        ).encode()
+
+    def key_parameters(self) -> list[dict[str, object]]:
+        return [
+            {"account_id": self.account_id, "customer_event_id": key, "event_id": event_id}
+            for event_id, key, *_ in self.rows
+        ]
+
     def parameters(self) -> list[dict[str, object]]:
         return [
             {
@@ -156,6 +181,15 @@ def _copy(connection: Connection, table: str, batch: StagedBatch) -> None:
         copy.write(batch.copy_text())
 
 
+def _copy_keys(connection: Connection, batch: StagedBatch) -> None:
+    raw = connection.connection.dbapi_connection
+    assert isinstance(raw, psycopg.Connection)
+    columns = "account_id, customer_event_id, event_id"
+    statement = f"COPY {USAGE_EVENT_KEYS.name} ({columns}) FROM STDIN"
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.write(batch.keys_copy_text())
+
+
 def load_stage(session: Session, batch: StagedBatch) -> None:
     connection = session.connection()
     _prepare(connection)
@@ -168,15 +202,18 @@ def load_stage(session: Session, batch: StagedBatch) -> None:
 def store_if_all_new(session: Session, batch: StagedBatch) -> bool:
     """Write the batch straight into `usage_events` when none of its keys is known yet.
 
-    The common case, and the fastest path: one COPY into the table itself. A known key makes
-    it fail on the unique index; the savepoint undoes it and the caller stages instead.
+    The common case, and the fastest path: one COPY of the keys into `usage_event_keys`, one
+    of the events into the table itself. A known key makes the first fail on the keys' primary
+    key; the savepoint undoes it and the caller stages instead.
     """
     savepoint = session.begin_nested()
     connection = session.connection()
     try:
         if is_postgres(connection):
+            _copy_keys(connection, batch)
             _copy(connection, USAGE_EVENTS.name, batch)
         else:
+            connection.execute(insert(USAGE_EVENT_KEYS), batch.key_parameters())
             connection.execute(insert(events_as_text), batch.parameters())
     except (psycopg.errors.UniqueViolation, IntegrityError):
         savepoint.rollback()

@@ -20,6 +20,10 @@ UNKEYED_TABLES: dict[str, str] = {
         "bookkeeping of one PostgreSQL primary and its replicas, no tenant data: under Citus "
         "a local table of the coordinator (each worker node's replicas keep their own)"
     ),
+    "usage_event_retirements": (
+        "the months whose raw-event partitions retention dropped: partitions hold every "
+        "account's events, so a retired month is the deployment's, not an account's"
+    ),
     "billing_schedule_phase_prices": (
         "a phase's prices in order, reached only through its phase: a Citus move adds "
         "`account_id` (co-location with billing_schedule_phases) and leads the key with it"
@@ -71,6 +75,15 @@ GLOBAL_KEYS: dict[tuple[str, tuple[str, ...]], str] = {
     ),
     ("replica_fences", ("client",)): (
         "its primary key, in a table without account_id (see UNKEYED_TABLES)"
+    ),
+    ("usage_event_retirements", ("month",)): (
+        "its primary key, in a table without account_id (see UNKEYED_TABLES)"
+    ),
+    ("usage_events", ("id", "event_timestamp")): (
+        "a partitioned table's primary key must hold its partition key (the event's month); "
+        "ids are unique across accounts: a Citus move declares it (account_id, id, "
+        "event_timestamp), the idempotency key already leads with account_id "
+        "(usage_event_keys)"
     ),
     ("billing_schedule_tax_rates", ("billing_schedule_id", "price_id")): (
         "its primary key, in a table without account_id (see UNKEYED_TABLES)"

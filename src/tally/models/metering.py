@@ -104,11 +104,14 @@ class UsageMetricParameter(TenantMixin, Base):
 
 class UsageEvent(Base):
     """One usage event. Not a RecordMixin: this table is the hot path, so it carries only what
-    ingestion and aggregation need, with a native UUID key."""
+    ingestion and aggregation need, with a native UUID key.
+
+    On PostgreSQL the table is partitioned by month of `event_timestamp` (migration 0024,
+    `metering/partitions.py`), so its keys include the timestamp; `customer_event_id`'s
+    uniqueness per account lives in `usage_event_keys`, which no partition may hold."""
 
     __tablename__ = "usage_events"
     __table_args__ = (
-        UniqueConstraint("account_id", "customer_event_id"),
         Index(
             "ix_usage_events_account_alias_type_time",
             "account_id",
@@ -128,11 +131,38 @@ class UsageEvent(Base):
     customer_event_id: Mapped[str] = mapped_column(Text)
     customer_alias: Mapped[str] = mapped_column(Text)
     event_type: Mapped[str] = mapped_column(Text)
-    event_timestamp: Mapped[datetime]
+    # Part of the key: PostgreSQL's partition key must be in every unique index.
+    event_timestamp: Mapped[datetime] = mapped_column(primary_key=True)
     properties: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     received_at: Mapped[datetime]
     # The properties as stored JSON text, when a query asks for it (exact numbers, no parsing).
     properties_json: Mapped[str] = query_expression()
+
+
+class UsageEventKey(Base):
+    """A `customer_event_id` known in an account, and the event that holds it: the idempotency
+    key of usage events (last received wins), kept apart from the partitioned events because a
+    unique index there would have to include the month. Written in the same transaction as
+    the event; forgotten when retention drops the event's month."""
+
+    __tablename__ = "usage_event_keys"
+
+    account_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    customer_event_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    event_id: Mapped[str] = mapped_column(Uuid(as_uuid=False))
+
+
+class UsageEventRetirement(Base):
+    """A month of usage events that retention exported and dropped (PostgreSQL only): events
+    of earlier months are refused, and rebuilding rollups keeps those months' rows as they are.
+    Not tenant-owned: a month is dropped for every account at once."""
+
+    __tablename__ = "usage_event_retirements"
+
+    month: Mapped[date] = mapped_column(primary_key=True)  # its first day (UTC)
+    events: Mapped[int] = mapped_column(BigInteger)
+    exported_to: Mapped[str] = mapped_column(Text)
+    retired_at: Mapped[datetime]
 
 
 # A database-assigned row number (BIGSERIAL on PostgreSQL, INTEGER PRIMARY KEY on SQLite).
@@ -189,5 +219,6 @@ class UsageRollupValue(Base):
 
 # Typed handles on the tables, for the set-based SQL of ingestion and rollups.
 USAGE_EVENTS = cast(Table, UsageEvent.__table__)
+USAGE_EVENT_KEYS = cast(Table, UsageEventKey.__table__)
 USAGE_ROLLUPS = cast(Table, UsageRollup.__table__)
 USAGE_ROLLUP_VALUES = cast(Table, UsageRollupValue.__table__)
