@@ -25,6 +25,7 @@ from tally.billing.scheduler import bill_due
 from tally.core.clock import utcnow
 from tally.credits.expiry import expire_due
 from tally.db import Database
+from tally.exports import archive
 from tally.invoices.reminders import queue_reminders
 from tally.metering.retention import ExportHook, maintain
 from tally.notifications.outbox import send_due
@@ -59,9 +60,11 @@ USAGE_PARTITIONS_EVERY_SECONDS = 3600.0
 
 
 def usage_event_export(settings: Settings) -> ExportHook | None:
-    """Where retention exports a month of usage events before dropping it: none yet (the
-    exports package plugs in here). Without one, retention drops nothing."""
-    return None
+    """Where retention exports a month of usage events before dropping it: Parquet files
+    under `usage_events_archive_dir`. Without it, retention drops nothing."""
+    if settings.usage_events_archive_dir is None:
+        return None
+    return archive.to_directory(settings.usage_events_archive_dir)
 
 
 def usage_partitions(settings: Settings) -> Callable[[Database], object]:

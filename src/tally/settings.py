@@ -175,6 +175,12 @@ class Settings(BaseSettings):
         "(the current one counts) are exported and their partitions dropped; rollups, "
         "invoices and the portal keep theirs. Unset: kept forever.",
     )
+    usage_events_archive_dir: Path | None = Field(
+        default=None,
+        description="Where retention writes each month of usage events as Parquet before "
+        "dropping it (`usage-events/<YYYY-MM>/<account id>.parquet`). Unset: nothing is "
+        "dropped.",
+    )
     auth_failure_limit: int = Field(
         default=20,
         ge=0,

@@ -5,12 +5,15 @@ the rollups, from the rollups kept."""
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
+from tally import jobs
 from tally.db import Database
 from tally.metering import partitions, rollups
 from tally.metering.retention import (
@@ -22,6 +25,7 @@ from tally.metering.retention import (
     retire_month,
 )
 from tally.models import Account, UsageEventKey, UsageEventRetirement, UsageMetric
+from tally.settings import Settings
 from tests.billing.helpers import Merchant, amounts
 from tests.catalog.price_bodies import linear
 from tests.metering.helpers import event, send, value
@@ -156,3 +160,42 @@ def test_the_job_drops_nothing_without_an_export(database: Database) -> None:
         assert date(1972, 1, 1) in partitions.monthly_partitions(session)
         assert date(1972, 1, 1) in due_months(session, date(1972, 6, 1), 2)
         assert date(1972, 5, 1) not in due_months(session, date(1972, 6, 1), 2)
+
+
+def test_the_archive_hook_writes_each_accounts_month_as_parquet(
+    api: ApiClient, other_api: ApiClient, database: Database, tmp_path: Path,
+    forget_retirements: None,
+) -> None:  # fmt: skip
+    """The worker's retention with `TALLY_USAGE_EVENTS_ARCHIVE_DIR`: one Parquet file per
+    account holding exactly its events of the month, then the partition dropped."""
+    with database.transaction() as session:
+        partitions.ensure_ahead(session, MARCH, ahead=1)
+    sent: dict[str, set[str]] = {}
+    for client, prefix, count in ((api, "ours", 3), (other_api, "theirs", 2)):
+        merchant = Merchant(client, currency="USD")
+        merchant.usage_metric("Calls", "api_call", aggregationType="COUNT")
+        customer = merchant.customer()
+        ids = {f"{prefix}-{n}" for n in range(count)}
+        send(
+            client,
+            *({**event(customer, "1971-03-15T10:00:00Z"), "customerEventId": i} for i in ids),
+        )
+        sent[merchant.account_id] = ids
+    hook = jobs.usage_event_export(Settings(usage_events_archive_dir=tmp_path))
+    assert hook is not None
+    with database.transaction() as session:
+        in_partition = int(session.scalar(text(
+            f"SELECT count(*) FROM {partitions.monthly_partitions(session)[MARCH]}"
+        )) or 0)  # fmt: skip
+        retired = retire_month(session, MARCH, hook)
+    assert retired.events == in_partition and retired.location.endswith("usage-events/1971-03")
+    for account_id, ids in sent.items():
+        table = pq.read_table(tmp_path / "usage-events" / "1971-03" / f"{account_id}.parquet")
+        assert set(table.column("customerEventId").to_pylist()) >= ids
+    written = sum(
+        pq.read_metadata(path).num_rows for path in (tmp_path / "usage-events").rglob("*.parquet")
+    )
+    assert written == in_partition
+    assert not list(tmp_path.rglob("*.partial"))
+    with database.transaction() as session:
+        assert MARCH not in partitions.monthly_partitions(session)
