@@ -119,7 +119,7 @@ class Settings(BaseSettings):
         default=1, gt=0, description="How often the webhook sender looks for due deliveries."
     )
     alert_poll_seconds: float = Field(
-        default=0.25,
+        default=0.5,
         gt=0,
         description="How often the alert evaluator looks for customers whose usage changed.",
     )
