@@ -11,9 +11,11 @@ of rows.
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
@@ -150,16 +152,24 @@ def export_to_file(
     """Write the export to `path`: whole or not at all. It is written beside it and renamed
     once complete and on disk, so a reader (or a retention job about to drop what it
     exported) never takes a file cut short for the export."""
+    with database.session(write=False) as session, whole_file(path) as sink:
+        written = write_export(session, account_id, request, sink, batch_rows=batch_rows)
+    return replace(written, path=path)
+
+
+@contextmanager
+def whole_file(path: Path) -> Iterator[BinaryIO]:
+    """A file for `path` written beside it and renamed once complete and on disk: `path`
+    is whole or absent, never cut short."""
     partial = path.with_name(f".{path.name}.{new_id()}.partial")
     try:
-        with database.session(write=False) as session, partial.open("wb") as sink:
-            written = write_export(session, account_id, request, sink, batch_rows=batch_rows)
+        with partial.open("wb") as sink:
+            yield sink
             sink.flush()
             os.fsync(sink.fileno())
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
-    return replace(written, path=path)
 
 
 class _Chunks:
