@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import tempfile
-from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -13,6 +12,8 @@ from pathlib import Path
 
 from tests.ops.processes import _answers, running, until
 from tests.support.serving import TALLY, free_port, tally_serve
+
+from bench.cpu import process_tree
 
 
 @dataclass(frozen=True)
@@ -107,17 +108,7 @@ def background_workers(
 def resident_memory(pid: int) -> int:
     """Bytes of memory the process and all its descendants hold (RSS), from /proc: `tally
     serve --workers N` is a supervisor whose children serve."""
-    children: dict[int, list[int]] = defaultdict(list)
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            children[int(fields[1])].append(int(entry.name))
-    pids = [pid]
-    for each in pids:  # grows as it goes: every generation of the tree
-        pids.extend(children[each])
+    pids = process_tree(pid)
     total = 0
     for each in pids:
         try:
