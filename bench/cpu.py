@@ -42,17 +42,20 @@ def tree_seconds(pid: int) -> float:
     return _seconds(process_tree(pid))
 
 
-def postgres_seconds() -> float:
-    """CPU seconds used so far by the processes of a PostgreSQL server on this machine (all
-    of its backends, the checkpointer, the WAL writer): the whole cluster, not one database.
-    A backend that has exited no longer counts: measure across a span its pool keeps open."""
+def postgres_seconds(database: str) -> float:
+    """CPU seconds used so far by the PostgreSQL backends connected to `database` on this
+    machine (by their process titles). A backend that has exited no longer counts: measure
+    across a span its pool keeps open. The server's shared processes (WAL writer,
+    checkpointer) are left out: other databases share them."""
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                command = (entry / "comm").read_text().strip()
+                title = (entry / "cmdline").read_bytes().decode(errors="replace")
             except OSError:
                 continue
-            if command == "postgres":
+            # "postgres: [cluster name:] user database host(port) state"
+            words = [w for w in title.split() if not w.endswith(":")]
+            if title.startswith("postgres:") and len(words) > 1 and words[1] == database:
                 pids.append(int(entry.name))
     return _seconds(pids)

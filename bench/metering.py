@@ -25,9 +25,10 @@ from typing import Any
 import httpx
 import msgspec
 import psycopg
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, make_url, select
 from tests.support.databases import fresh_postgres_database
 
+from bench import cpu
 from bench.server import resident_memory, serving
 from tally import migrations
 from tally.accounts.service import create_account
@@ -106,11 +107,14 @@ def _client(base_url: str, auth: tuple[str, str], results: Any) -> None:
             await asyncio.gather(*(worker() for _ in range(CLIENT_CONNECTIONS)))
             return time.perf_counter() - started
 
-    results.put(asyncio.run(send_all()))
+    cpu_before = time.process_time()
+    elapsed = asyncio.run(send_all())
+    results.put((elapsed, time.process_time() - cpu_before))
 
 
-def _copy_baseline(url: str) -> float:
-    """Seconds for one COPY of the same rows into a table like usage_events (same keys)."""
+def _copy_baseline(url: str) -> tuple[float, float]:
+    """Seconds, and PostgreSQL's CPU seconds, for one COPY of the same rows into a table like
+    usage_events (same keys)."""
     account = "00000000-0000-7000-8000-000000000000"
     received = _START.isoformat()
     lines = []
@@ -128,12 +132,13 @@ def _copy_baseline(url: str) -> float:
         # partitioned: the baseline keeps the same work it measured before.
         connection.execute("ALTER TABLE copy_baseline ADD UNIQUE (account_id, customer_event_id)")
         connection.commit()
-        started = time.perf_counter()
+        database_name = make_url(url).database or ""
+        started, postgres_cpu = time.perf_counter(), cpu.postgres_seconds(database_name)
         with connection.cursor() as cursor, cursor.copy("COPY copy_baseline FROM STDIN") as copy:
             for offset in range(0, len(payload), 1 << 20):
                 copy.write(payload[offset : offset + (1 << 20)])
         connection.commit()
-        return time.perf_counter() - started
+        return time.perf_counter() - started, cpu.postgres_seconds(database_name) - postgres_cpu
 
 
 def _prepare(database: Database) -> tuple[tuple[str, str], UsageMetric]:
@@ -201,6 +206,7 @@ def main() -> None:
         f"{CUSTOMERS * EVENTS_PER_CUSTOMER:,} over {CUSTOMERS:,} customers), batches of {BATCH}"
     )
     with fresh_postgres_database(SERVER_URL) as url:
+        database_name = make_url(url).database or ""
         database = Database(url)
         migrations.upgrade(database.engine)
         auth, count = _prepare(database)
@@ -210,10 +216,16 @@ def main() -> None:
             client = context.Process(target=_client, args=(server.base_url, auth, results))
             memory = [resident_memory(server.pid)]
             client.start()
+            server_cpu, postgres_cpu = (
+                cpu.tree_seconds(server.pid),
+                cpu.postgres_seconds(database_name),
+            )
             while client.is_alive():
                 client.join(timeout=1)
                 memory.append(resident_memory(server.pid))
-            elapsed = results.get(timeout=10)
+            server_cpu = cpu.tree_seconds(server.pid) - server_cpu
+            postgres_cpu = cpu.postgres_seconds(database_name) - postgres_cpu
+            elapsed, client_cpu = results.get(timeout=10)
             with database.session(write=False) as session:
                 stored = session.scalar(select(func.count()).select_from(UsageEvent))
             assert stored == total, f"{stored} events stored, {total} sent"
@@ -234,7 +246,7 @@ def main() -> None:
             assert len(grouped) == CUSTOMERS + 1
             grouped_times = _timed(lambda: queries.totals_by_customer(session, count, *JANUARY), 5)
         database.dispose()
-        copy_seconds = _copy_baseline(url)
+        copy_seconds, copy_cpu = _copy_baseline(url)
 
     http_rate = total / elapsed
     copy_rate = total / copy_seconds
@@ -245,6 +257,16 @@ def main() -> None:
     copy_figure = f"{copy_rate:10,.0f} rows/s    ({copy_seconds:.1f} s)"
     print(f"  baseline: one COPY of the same rows:   {copy_figure}")
     print(f"  ratio HTTP / COPY:                     {http_rate / copy_rate:10.0%}")
+    per_event = ", ".join(
+        f"{name} {seconds / total * 1e6:.1f}"
+        for name, seconds in (
+            ("tally serve", server_cpu),
+            ("PostgreSQL", postgres_cpu),
+            ("client", client_cpu),
+        )
+    )
+    print(f"  CPU per event over HTTP (microseconds): {per_event}")
+    print(f"  PostgreSQL CPU per row of the COPY:     {copy_cpu / total * 1e6:.1f} microseconds")
     print(f"  calculate, 1 customer, {HOT_EVENTS:,} events (HTTP): {_ms(calculate_http)}")
     print(f"  grouped usage of {CUSTOMERS + 1:,} customers (in process): {_ms(grouped_times)}")
     quarter = max(1, len(memory) // 4)

@@ -181,12 +181,12 @@ class UsageRollup(Base):
     __table_args__ = (Index("ix_usage_rollups_bucket", "metric_id", "customer_alias", "day"),)
 
     id: Mapped[int] = mapped_column(_ROW_NUMBER, primary_key=True, autoincrement=True)
-    metric_id: Mapped[str] = mapped_column(
-        String(36), ForeignKey("usage_metrics.id", ondelete="CASCADE")
-    )
+    # No foreign keys (migration 0025): each would lock the metric and account rows for every
+    # row a batch appends. Metrics and accounts are never deleted.
+    metric_id: Mapped[str] = mapped_column(String(36))
     customer_alias: Mapped[str] = mapped_column(Text)
     day: Mapped[date]
-    account_id: Mapped[str] = mapped_column(String(36), ForeignKey("accounts.id"))
+    account_id: Mapped[str] = mapped_column(String(36))
     event_count: Mapped[int] = mapped_column(BigInteger, default=0)
     # Events that matched but had no numeric value to aggregate (SUM, MAX, LATEST).
     skipped_count: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -207,13 +207,11 @@ class UsageRollupValue(Base):
     )
 
     id: Mapped[int] = mapped_column(_ROW_NUMBER, primary_key=True, autoincrement=True)
-    metric_id: Mapped[str] = mapped_column(
-        String(36), ForeignKey("usage_metrics.id", ondelete="CASCADE")
-    )
+    metric_id: Mapped[str] = mapped_column(String(36))  # no foreign keys: see UsageRollup
     customer_alias: Mapped[str] = mapped_column(Text)
     day: Mapped[date]
     value: Mapped[str] = mapped_column(Text)
-    account_id: Mapped[str] = mapped_column(String(36), ForeignKey("accounts.id"))
+    account_id: Mapped[str] = mapped_column(String(36))
     occurrences: Mapped[int] = mapped_column(BigInteger)
 
 
