@@ -5,11 +5,12 @@ on one scratch database, as a deployment past one machine runs them.
 
 Seeded through the API: 40 customers on monthly schedules started three months ago (a fixed
 fee, API calls priced per call, tokens in graduated tiers; every other customer a support fee
-instead of tokens), billed once as of the first day of last month, so invoices exist to read
-and the workers, billing as of today, still have invoices to create. The workers bill every
-schedule again each `BILLING_INTERVAL` seconds (IN_PROGRESS invoices follow the usage), and
-an on-demand run (`POST /api/billing/execution/accounts/self/for-date/{today}`) every
-`BILLING_EVERY` seconds (the first halfway through a run shorter than that).
+instead of tokens), billed once for the first day of last month (a backfill: the invoices
+dated up to it), so invoices exist to read and the workers, billing as of today, still have
+invoices to create. The workers bill every schedule again each `BILLING_INTERVAL` seconds
+(IN_PROGRESS invoices follow the usage), and an on-demand run
+(`POST /api/billing/execution/accounts/self/for-date/{today}`) every `BILLING_EVERY` seconds
+(the first halfway through a run shorter than that).
 
 16 concurrent clients (httpx, asyncio) pick a kind of request by weight, after a warm-up of
 the same mix that is not counted; client n talks to server n % 3, as a load balancer spreads
@@ -190,8 +191,8 @@ BILLING_KIND = "billing POST .../for-date/{today}"
 
 
 def _seed(client: httpx.Client, auth: tuple[str, str]) -> Seeded:
-    """The catalog, CUSTOMERS customers on schedules, and a first billing run as of the first
-    day of last month (the workers, billing as of today, create the current month's)."""
+    """The catalog, CUSTOMERS customers on schedules, and a first billing run for the first
+    day of last month, a backfill (the workers, billing as of today, create the rest)."""
     api = ApiClient(client, auth)  # type: ignore[arg-type]  # httpx.Client has its interface
     merchant = Merchant(api)
     calls = merchant.usage_metric("API calls", "api_call", aggregationType="COUNT", unit="calls")
@@ -217,7 +218,9 @@ def _seed(client: httpx.Client, auth: tuple[str, str]) -> Seeded:
         aliases.append(alias)
         customer = client.get(f"/api/customers/{customer_id}", auth=auth).json()
         links.append(httpx.URL(customer["portalUrl"]).path)
-    merchant.bill(_months_back(today, 1).isoformat())
+    # Through the API (Merchant.bill runs billing in the test's process, on its database).
+    backfill = f"/api/billing/execution/accounts/self/for-date/{_months_back(today, 1)}"
+    client.post(backfill, auth=auth).raise_for_status()
     invoices = client.get("/api/invoices", params={"limit": 100}, auth=auth).json()["items"]
     assert invoices, "the seeding run produced no invoices"
     return Seeded(auth, aliases, schedule_ids, [i["id"] for i in invoices], links)
