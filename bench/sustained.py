@@ -558,8 +558,9 @@ def _process_report(outcome: Outcome) -> list[str]:
         return f"{first[name] / 2**20:7.0f} {last[name] / 2**20:7.0f}"
 
     lines = [
-        f"  per server (client n on serve n % {SERVERS} + 1; the on-demand runs on serve 1); "
-        "cpu s and core: CPU seconds over the run, and per second of it",
+        "  per process: cpu s = CPU seconds its process tree used over the run, core = cpu s "
+        "per second of the run (1.00: one core busy all along); RSS at the start and end",
+        f"  per server (client n on serve n % {SERVERS} + 1; the on-demand runs on serve 1)",
         f"    {'process':<10} {'req/s':>7} {'count':>7} {'errors':>6} {'rate':>7} "
         f"{'p50 ms':>9} {'p99 ms':>9} {'cpu s':>7} {'core':>5} {'RSS MiB':>7} {'at end':>7}",
     ]
@@ -583,11 +584,12 @@ def _process_report(outcome: Outcome) -> list[str]:
     servers_cpu = sum(cpu[f"serve {n + 1}"] for n in range(len(load.servers)))
     workers_cpu = sum(cpu[f"worker {n + 1}"] for n in range(len(outcome.per_worker)))
     postgres = f"PostgreSQL {cpu[POSTGRES]:.1f} (every postgres process here: the whole cluster)"
-    lines.append(
+    lines += [
         f"  CPU seconds over the run ({os.cpu_count()} cores x {wall:.0f} s): servers "
-        f"{servers_cpu:.1f}, workers {workers_cpu:.1f}, {postgres}, the load generator "
-        f"{cpu[LOAD_GENERATOR]:.1f}, the machine busy {cpu[MACHINE]:.1f} (other users included)"
-    )
+        f"{servers_cpu:.1f}, workers {workers_cpu:.1f}, {postgres},",
+        f"    the load generator (this process) {cpu[LOAD_GENERATOR]:.1f}, "
+        f"the whole machine {cpu[MACHINE]:.1f} (other users' processes included)",
+    ]
     return lines
 
 
