@@ -5,6 +5,7 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -56,6 +57,27 @@ def serving(
             pid,
         ):
             yield Server(base_url, auth, pid)
+
+
+@contextmanager
+def servers(
+    auth: tuple[str, str],
+    database_url: str,
+    count: int,
+    ready_within: float = 60,
+    **settings: str,
+) -> Iterator[list[Server]]:
+    """`count` separate `tally serve` processes (one server process each, the default) on one
+    database, each on its own port, as behind a load balancer. Started side by side: each
+    takes seconds to import Tally, and waiting for them in turn would add those up."""
+    contexts = [serving(auth, database_url, 1, ready_within, **settings) for _ in range(count)]
+    with ExitStack() as stack:
+        with ThreadPoolExecutor(count) as pool:
+            starting = [pool.submit(context.__enter__) for context in contexts]
+        for context, future in zip(contexts, starting, strict=True):
+            if future.exception() is None:  # the ones that started stop with the block
+                stack.push(context)
+        yield [future.result() for future in starting]
 
 
 @contextmanager

@@ -1,24 +1,33 @@
 """Sustained mixed load on PostgreSQL: ten minutes of ingestion, API reads, portal pages and
-billing against `tally serve --workers 2` plus two `tally worker` processes.
+billing against three `tally serve` processes (each with its default settings: one server
+process, the in-process scheduler off as beside workers) and two `tally worker` processes, all
+on one scratch database, as a deployment past one machine runs them.
 
 Seeded through the API: 40 customers on monthly schedules started three months ago (a fixed
 fee, API calls priced per call, tokens in graduated tiers; every other customer a support fee
-instead of tokens), billed once as of the first day of last month, so invoices exist to read
-and the workers, billing as of today, still have invoices to create. The workers bill every
-schedule again each `BILLING_INTERVAL` seconds (IN_PROGRESS invoices follow the usage), and
-an on-demand run (`POST /api/billing/execution/accounts/self/for-date/{today}`) every
-`BILLING_EVERY` seconds (the first halfway through a run shorter than that).
+instead of tokens), billed once for the first day of last month (a backfill: the invoices
+dated up to it), so invoices exist to read and the workers, billing as of today, still have
+invoices to create. The workers bill every schedule again each `BILLING_INTERVAL` seconds
+(IN_PROGRESS invoices follow the usage), and an on-demand run
+(`POST /api/billing/execution/accounts/self/for-date/{today}`) every `BILLING_EVERY` seconds
+(the first halfway through a run shorter than that).
 
 16 concurrent clients (httpx, asyncio) pick a kind of request by weight, after a warm-up of
-the same mix that is not counted. Prints per kind: count, errors (non-2xx/3xx answers and
-transport errors) and error rate, p50 and p99 latency; requests per second; what billing did
-(the workers' passes from their own /metrics, the on-demand runs' reports, the invoices in
-the database); and the memory (RSS) of the server's process tree and of each worker at the
-start (after the warm-up), every 30 s (a tenth of a shorter run) and at the end, with the
-growth as a ratio and fitted slopes (whole run, second half), so a leak shows as a trend.
-Exits non-zero when errors exceed 1% (overall or of any kind), when no billing run produced
-invoices, when a worker's billing pass failed, or when acknowledged events are missing;
-never on latency.
+the same mix that is not counted; client n talks to server n % 3, as a load balancer spreads
+connections (seeding and the on-demand runs go through the first). Prints per kind: count,
+errors (non-2xx/3xx answers and transport errors) and error rate, p50 and p99 latency;
+requests per second; what billing did (the workers' passes from their own /metrics, the
+on-demand runs' reports, the invoices in the database). Then per process: for each server
+the same request figures and its requests per second; for each worker its billing passes
+(ok, failed) and the invoices they created and updated; for each, the CPU seconds its
+process tree used during the measured run (utime + stime from /proc, children included)
+with their share of the run's wall time (1.00: one core all along), and its memory (RSS) at
+the start and end. PostgreSQL's CPU seconds are its whole cluster's (every postgres
+process on this machine, other databases' work included). Memory is also sampled every 30 s (a tenth
+of a shorter run), with the growth as a ratio and fitted slopes (whole run, second half), so
+a leak shows as a trend. Exits non-zero when errors exceed 1% (overall, of any kind, or of
+any server), when a server answered nothing, when no billing run produced invoices, when a
+worker's billing pass failed, or when acknowledged events are missing; never on latency.
 
 `TALLY_BENCH_SUSTAINED_SECONDS` (or `python -m bench.sustained --seconds N`) sets the
 measured duration (default 600). `TALLY_BENCH_POSTGRES_URL` names the server (default: the
@@ -27,6 +36,7 @@ local one; a scratch database is created and dropped).
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import statistics
@@ -36,6 +46,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -47,8 +58,9 @@ from tests.catalog.price_bodies import fixed, graduated, linear
 from tests.support.api_client import ApiClient
 from tests.support.databases import fresh_postgres_database
 
+from bench.cpu import postgres_seconds, tree_seconds
 from bench.portal import SERVER_URL, _months_back
-from bench.server import BackgroundWorker, background_workers, resident_memory, serving
+from bench.server import BackgroundWorker, background_workers, resident_memory, servers
 from tally import migrations
 from tally.accounts.service import create_account
 from tally.db import Database
@@ -56,7 +68,7 @@ from tally.models import Invoice, UsageEvent
 
 SECONDS = int(os.environ.get("TALLY_BENCH_SUSTAINED_SECONDS", "600"))
 CLIENTS = 16
-SERVER_WORKERS = 2
+SERVERS = 3  # separate `tally serve` processes, client n on server n % SERVERS
 BACKGROUND_WORKERS = 2
 CUSTOMERS = 40
 BATCH = 100  # events per batch request
@@ -179,8 +191,8 @@ BILLING_KIND = "billing POST .../for-date/{today}"
 
 
 def _seed(client: httpx.Client, auth: tuple[str, str]) -> Seeded:
-    """The catalog, CUSTOMERS customers on schedules, and a first billing run as of the first
-    day of last month (the workers, billing as of today, create the current month's)."""
+    """The catalog, CUSTOMERS customers on schedules, and a first billing run for the first
+    day of last month, a backfill (the workers, billing as of today, create the rest)."""
     api = ApiClient(client, auth)  # type: ignore[arg-type]  # httpx.Client has its interface
     merchant = Merchant(api)
     calls = merchant.usage_metric("API calls", "api_call", aggregationType="COUNT", unit="calls")
@@ -206,7 +218,9 @@ def _seed(client: httpx.Client, auth: tuple[str, str]) -> Seeded:
         aliases.append(alias)
         customer = client.get(f"/api/customers/{customer_id}", auth=auth).json()
         links.append(httpx.URL(customer["portalUrl"]).path)
-    merchant.bill(_months_back(today, 1).isoformat())
+    # Through the API (Merchant.bill runs billing in the test's process, on its database).
+    backfill = f"/api/billing/execution/accounts/self/for-date/{_months_back(today, 1)}"
+    client.post(backfill, auth=auth).raise_for_status()
     invoices = client.get("/api/invoices", params={"limit": 100}, auth=auth).json()["items"]
     assert invoices, "the seeding run produced no invoices"
     return Seeded(auth, aliases, schedule_ids, [i["id"] for i in invoices], links)
@@ -216,14 +230,15 @@ def _seed(client: httpx.Client, auth: tuple[str, str]) -> Seeded:
 class Load:
     """What one stretch of traffic did."""
 
-    tallies: dict[str, Tally] = field(default_factory=dict)
+    tallies: dict[str, Tally] = field(default_factory=dict)  # by kind of request
+    servers: list[Tally] = field(default_factory=list)  # by server, every kind
     billed: Counter[str] = field(default_factory=Counter)  # invoices on-demand runs wrote
     wall: float = 0.0
 
 
 @dataclass
 class MemorySamples:
-    """RSS of each process tree (the server, each worker), sampled along the measured run."""
+    """RSS of each process tree (each server, each worker), sampled along the measured run."""
 
     pids: dict[str, int]
     at: list[float] = field(default_factory=list)  # seconds since the measured start
@@ -238,10 +253,13 @@ class MemorySamples:
 
 
 async def _send(
-    client: httpx.AsyncClient, call: Call, auth: tuple[str, str], tally: Tally
+    client: httpx.AsyncClient, call: Call, auth: tuple[str, str], *tallies: Tally
 ) -> httpx.Response | None:
+    """Make the call; its latency and any error go to each of `tallies` (its kind's, its
+    server's)."""
     started = time.perf_counter()
     response: httpx.Response | None = None
+    error = None
     try:
         response = await client.request(
             call.method,
@@ -251,39 +269,52 @@ async def _send(
             headers={"Content-Type": "application/json"} if call.content else None,
             auth=auth if call.authenticated else None,
         )
-    except httpx.TransportError as error:
-        tally.errors[type(error).__name__] += 1
+    except httpx.TransportError as failure:
+        error = type(failure).__name__
     else:
         if response.status_code >= 400:
-            tally.errors[str(response.status_code)] += 1
-    tally.latencies.append((time.perf_counter() - started) * 1000)
+            error = str(response.status_code)
+    elapsed = (time.perf_counter() - started) * 1000
+    for tally in tallies:
+        if error:
+            tally.errors[error] += 1
+        tally.latencies.append(elapsed)
     return response
 
 
 async def _run(
-    base_url: str,
+    base_urls: list[str],
     traffic: Traffic,
     seconds: float,
     memory: MemorySamples | None = None,
     sample_every: float = 30.0,
 ) -> Load:
-    """CLIENTS clients drawing kinds by weight for `seconds`; when measured (`memory` given),
-    on-demand billing runs and memory samples alongside."""
-    load = Load()
+    """CLIENTS clients drawing kinds by weight for `seconds`, client n on server n % servers;
+    when measured (`memory` given), on-demand billing runs (on the first server) and memory
+    samples alongside."""
+    load = Load(servers=[Tally() for _ in base_urls])
     kinds = traffic.kinds()
     weights = [weight for _, weight, _ in kinds]
     auth = traffic.seeded.auth
     started = time.monotonic()
     deadline = started + seconds
     limits = httpx.Limits(max_connections=CLIENTS + 1, max_keepalive_connections=CLIENTS + 1)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=url, limits=limits, timeout=120)
+            )
+            for url in base_urls
+        ]
 
         async def one_client(number: int) -> None:
             rng = random.Random(number)  # the same mix every run
+            server = number % len(clients)
             while time.monotonic() < deadline:
                 [(name, _, make)] = rng.choices(kinds, weights)
                 call = make(rng)
-                answer = await _send(client, call, auth, load.tallies.setdefault(name, Tally()))
+                kind = load.tallies.setdefault(name, Tally())
+                answer = await _send(clients[server], call, auth, kind, load.servers[server])
                 if answer is not None and answer.status_code < 400 and call.content:
                     traffic.events_acknowledged += BATCH if "batch" in call.path else 1
 
@@ -295,7 +326,7 @@ async def _run(
                 await asyncio.sleep(pause)
                 pause = BILLING_EVERY
                 tally = load.tallies.setdefault(BILLING_KIND, Tally())
-                answer = await _send(client, Call("POST", path), auth, tally)
+                answer = await _send(clients[0], Call("POST", path), auth, tally, load.servers[0])
                 if answer is not None and answer.status_code == 200:
                     report = answer.json()
                     load.billed["created"] += report.get("invoicesCreated", 0)
@@ -328,10 +359,6 @@ def _worker_billing(worker: BackgroundWorker) -> Counter[str]:
     return counts
 
 
-def _all_billing(workers: list[BackgroundWorker]) -> Counter[str]:
-    return sum((_worker_billing(worker) for worker in workers), Counter())
-
-
 def _first_passes(workers: list[BackgroundWorker], timeout: float = READY_WITHIN) -> None:
     """Wait until every worker has made its first billing pass: started up, connected,
     imported all it needs (memory measured before that would be a process half loaded)."""
@@ -359,30 +386,50 @@ def _stored(database: Database, since: datetime) -> tuple[int, Counter[str], int
     return events, statuses, created or 0
 
 
-def _latency_row(name: str, tally: Tally) -> str:
+POSTGRES = "PostgreSQL"
+LOAD_GENERATOR = "load generator"
+MACHINE = "machine"
+
+
+def _cpu_readings(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each process tree, by PostgreSQL's whole cluster, by this
+    process (the clients) and by the machine (every core's busy time, other users'
+    included); the difference of two readings is what a stretch used."""
+    readings = {name: tree_seconds(pid) for name, pid in pids.items()}
+    readings[POSTGRES] = postgres_seconds()
+    user, system = os.times()[:2]  # this process only: the servers are its children
+    readings[LOAD_GENERATOR] = user + system
+    # /proc/stat's first line: user nice system idle iowait irq softirq steal, in ticks.
+    ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    readings[MACHINE] = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+    return readings
+
+
+def _latency_figures(tally: Tally) -> str:
+    """count, errors, error rate, p50 and p99 (ms), aligned for the tables."""
     samples = tally.latencies
     count = len(samples)
     rate = tally.error_count / count if count else 0.0
     p50 = statistics.median(samples) if samples else 0.0
     p99 = statistics.quantiles(samples, n=100, method="inclusive")[98] if count > 1 else p50
+    return f"{count:7,} {tally.error_count:6,} {rate:7.2%} {p50:9.1f} {p99:9.1f}"
+
+
+def _error_kinds(tally: Tally) -> str:
     kinds = ", ".join(f"{what} x{n}" for what, n in tally.errors.most_common(3))
-    return f"  {name:<40} {count:7,} {tally.error_count:6,} {rate:7.2%} {p50:9.1f} {p99:9.1f}" + (
-        f"   ({kinds})" if kinds else ""
-    )
+    return f"   ({kinds})" if kinds else ""
+
+
+def _latency_row(name: str, tally: Tally) -> str:
+    return f"  {name:<40} {_latency_figures(tally)}{_error_kinds(tally)}"
 
 
 def _memory_report(memory: MemorySamples) -> list[str]:
-    first, last = memory.rss[0], memory.rss[-1]
-    lines = [f"  memory (RSS, MiB)       {'start':>8} {'end':>8} {'growth':>8}"]
-    for name in memory.pids:
-        lines.append(
-            f"    {name:<21} {first[name] / 2**20:8.0f} {last[name] / 2**20:8.0f}"
-            f" {last[name] / first[name]:8.2f}x"
-        )
     totals = memory.totals()
-    lines.append(
-        f"    {'all':<21} {totals[0]:8.0f} {totals[-1]:8.0f} {totals[-1] / totals[0]:8.2f}x"
-    )
+    lines = [
+        f"  memory (RSS, MiB, servers and workers together): start {totals[0]:.0f}, "
+        f"end {totals[-1]:.0f}, growth {totals[-1] / totals[0]:.2f}x"
+    ]
     trend = ", ".join(f"{at:.0f}s {mib:.0f}" for at, mib in zip(memory.at, totals, strict=True))
     lines.append(f"  memory trend (all, MiB): {trend}")
     # Caches filling early look like growth; a leak keeps the second half climbing too.
@@ -406,11 +453,16 @@ class Outcome:
     load: Load
     traffic: Traffic
     memory: MemorySamples
-    by_workers: Counter[str]  # billing passes and invoices, while measured
+    per_worker: list[Counter[str]]  # billing passes and invoices, while measured
+    cpu: dict[str, float]  # CPU seconds over the measured run, by process (_cpu_readings)
     events_stored: int
     invoice_statuses: Counter[str]
     invoices_created: int  # by billing under load (after the seeding run)
     load_average: float
+
+    @property
+    def by_workers(self) -> Counter[str]:
+        return sum(self.per_worker, Counter())
 
 
 def _measure(seconds: int, warmup: float, sample_every: float) -> Outcome:
@@ -420,12 +472,10 @@ def _measure(seconds: int, warmup: float, sample_every: float) -> Outcome:
         with database.transaction() as session:
             _, credentials = create_account(session, "Bench merchant")
         auth = (credentials.api_key, credentials.api_secret)
-        # The workers bill; the server only serves (as a deployment with workers runs it).
+        # The workers bill; the servers only serve (as a deployment with workers runs them).
         with (
-            serving(
-                auth, url, SERVER_WORKERS, READY_WITHIN, TALLY_BILLING_SCHEDULER="false"
-            ) as server,
-            httpx.Client(base_url=server.base_url, timeout=120) as client,
+            servers(auth, url, SERVERS, READY_WITHIN, TALLY_BILLING_SCHEDULER="false") as serve,
+            httpx.Client(base_url=serve[0].base_url, timeout=120) as client,
         ):
             seeded = _seed(client, auth)
             seeded_at = datetime.now(UTC)
@@ -438,21 +488,28 @@ def _measure(seconds: int, warmup: float, sample_every: float) -> Outcome:
             ) as workers:
                 _first_passes(workers)
                 traffic = Traffic(seeded)
-                asyncio.run(_run(server.base_url, traffic, warmup))
-                pids = {"serve (all processes)": server.pid}
+                base_urls = [server.base_url for server in serve]
+                asyncio.run(_run(base_urls, traffic, warmup))
+                pids = {f"serve {n + 1}": server.pid for n, server in enumerate(serve)}
                 pids |= {f"worker {n + 1}": w.pid for n, w in enumerate(workers)}
                 memory = MemorySamples(pids)
                 memory.sample(0.0)
-                before = _all_billing(workers)
-                load = asyncio.run(_run(server.base_url, traffic, seconds, memory, sample_every))
+                before = [_worker_billing(worker) for worker in workers]
+                cpu_before = _cpu_readings(pids)
+                load = asyncio.run(_run(base_urls, traffic, seconds, memory, sample_every))
+                cpu = _cpu_readings(pids)
                 memory.sample(load.wall)
-                by_workers = _all_billing(workers)
-                by_workers.subtract(before)  # what the measured run saw
+                # What the measured run saw.
+                per_worker = [
+                    _worker_billing(worker) - seen
+                    for worker, seen in zip(workers, before, strict=True)
+                ]
+                cpu = {name: cpu[name] - cpu_before[name] for name in cpu}
                 load_average = os.getloadavg()[0]
         events_stored, statuses, created = _stored(database, seeded_at)
         database.dispose()
     return Outcome(
-        load, traffic, memory, by_workers, events_stored, statuses, created, load_average
+        load, traffic, memory, per_worker, cpu, events_stored, statuses, created, load_average
     )
 
 
@@ -484,8 +541,56 @@ def _report(outcome: Outcome) -> None:
         f"  invoices at the end: {statuses}; "
         f"{outcome.invoices_created} created by billing under load (after the seeding run)"
     )
-    for line in _memory_report(outcome.memory):
+    for line in _process_report(outcome) + _memory_report(outcome.memory):
         print(line)
+
+
+def _process_report(outcome: Outcome) -> list[str]:
+    """Per server and per worker: what it did, the CPU it used (seconds, and as a share of
+    the run's wall time: 1.00 is one core busy all along) and its memory at start and end."""
+    load, cpu, wall = outcome.load, outcome.cpu, outcome.load.wall
+    first, last = outcome.memory.rss[0], outcome.memory.rss[-1]
+
+    def used(name: str) -> str:
+        return f"{cpu[name]:7.1f} {cpu[name] / wall:5.2f}"
+
+    def rss(name: str) -> str:
+        return f"{first[name] / 2**20:7.0f} {last[name] / 2**20:7.0f}"
+
+    lines = [
+        "  per process: cpu s = CPU seconds its process tree used over the run, core = cpu s "
+        "per second of the run (1.00: one core busy all along); RSS at the start and end",
+        f"  per server (client n on serve n % {SERVERS} + 1; the on-demand runs on serve 1)",
+        f"    {'process':<10} {'req/s':>7} {'count':>7} {'errors':>6} {'rate':>7} "
+        f"{'p50 ms':>9} {'p99 ms':>9} {'cpu s':>7} {'core':>5} {'RSS MiB':>7} {'at end':>7}",
+    ]
+    for number, tally in enumerate(load.servers):
+        name = f"serve {number + 1}"
+        lines.append(
+            f"    {name:<10} {len(tally.latencies) / wall:7.1f} {_latency_figures(tally)} "
+            f"{used(name)} {rss(name)}{_error_kinds(tally)}"
+        )
+    lines += [
+        "  per worker (billing passes ended while measured: ok, failed; invoices they wrote)",
+        f"    {'process':<10} {'passes':>7} {'failed':>6} {'created':>7} {'updated':>7} "
+        f"{'cpu s':>7} {'core':>5} {'RSS MiB':>7} {'at end':>7}",
+    ]
+    for number, billing in enumerate(outcome.per_worker):
+        name = f"worker {number + 1}"
+        lines.append(
+            f"    {name:<10} {billing['passes ok']:7} {billing['passes error']:6} "
+            f"{billing['created']:7} {billing['updated']:7} {used(name)} {rss(name)}"
+        )
+    servers_cpu = sum(cpu[f"serve {n + 1}"] for n in range(len(load.servers)))
+    workers_cpu = sum(cpu[f"worker {n + 1}"] for n in range(len(outcome.per_worker)))
+    postgres = f"PostgreSQL {cpu[POSTGRES]:.1f} (every postgres process here: the whole cluster)"
+    lines += [
+        f"  CPU seconds over the run ({os.cpu_count()} cores x {wall:.0f} s): servers "
+        f"{servers_cpu:.1f}, workers {workers_cpu:.1f}, {postgres},",
+        f"    the load generator (this process) {cpu[LOAD_GENERATOR]:.1f}, "
+        f"the whole machine {cpu[MACHINE]:.1f} (other users' processes included)",
+    ]
+    return lines
 
 
 def _overall(load: Load) -> Tally:
@@ -496,8 +601,9 @@ def _overall(load: Load) -> Tally:
 
 
 def _failures(outcome: Outcome) -> list[str]:
-    """Why this run fails: errors over MAX_ERROR_RATE (overall or of one kind), no invoices
-    from billing, failed worker passes, acknowledged events not stored. Never latency."""
+    """Why this run fails: errors over MAX_ERROR_RATE (overall, of one kind or of one server),
+    a server that answered nothing, no invoices from billing, failed worker passes,
+    acknowledged events not stored. Never latency."""
     failures = []
     load, by_workers, traffic = outcome.load, outcome.by_workers, outcome.traffic
     overall = _overall(load)
@@ -506,6 +612,11 @@ def _failures(outcome: Outcome) -> list[str]:
     for name, tally in load.tallies.items():
         if tally.latencies and tally.error_count / len(tally.latencies) > MAX_ERROR_RATE:
             failures.append(f"{' '.join(name.split())}: {tally.error_count} errors")
+    for number, tally in enumerate(load.servers):
+        if not tally.latencies:
+            failures.append(f"serve {number + 1} answered no request")
+        elif tally.error_count / len(tally.latencies) > MAX_ERROR_RATE:
+            failures.append(f"serve {number + 1}: {tally.error_count} errors")
     if not by_workers["created"] + by_workers["updated"] + sum(load.billed.values()):
         failures.append("no billing run produced invoices")
     if by_workers["passes error"]:
@@ -525,15 +636,18 @@ def main(argv: list[str] | None = None) -> None:
     sample_every = min(30.0, max(5.0, seconds / 10))
     print(
         f"sustained mixed load on PostgreSQL: {seconds} s measured after {warmup:.0f} s of "
-        f"warm-up, {CLIENTS} clients, tally serve --workers {SERVER_WORKERS} + "
-        f"{BACKGROUND_WORKERS} tally worker, {CUSTOMERS} customers"
+        f"warm-up, {CLIENTS} clients over {SERVERS} tally serve (one process each) + "
+        f"{BACKGROUND_WORKERS} tally worker on one database, {CUSTOMERS} customers"
     )
     outcome = _measure(seconds, warmup, sample_every)
     _report(outcome)
     failures = _failures(outcome)
     if failures:
         sys.exit("sustained load FAILED: " + "; ".join(failures))
-    print("  verdict: errors within 1%, billing produced invoices, no event lost")
+    print(
+        "  verdict: errors within 1% (overall, per kind, per server), every server answered, "
+        "billing produced invoices, no event lost"
+    )
 
 
 if __name__ == "__main__":
