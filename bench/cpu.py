@@ -28,12 +28,16 @@ def process_tree(pid: int) -> list[int]:
     return pids
 
 
-def _seconds(pids: list[int]) -> float:
+def _seconds(pids: list[int], *, reaped: bool = False) -> float:
+    """utime + stime of the processes; with `reaped`, also the time of their children that
+    have exited (cutime + cstime)."""
     total = 0
     for pid in pids:
         fields = _stat_fields(pid)
         if fields is not None:
-            total += int(fields[11]) + int(fields[12])  # utime + stime
+            total += int(fields[11]) + int(fields[12])
+            if reaped:
+                total += int(fields[13]) + int(fields[14])
     return total / _TICKS
 
 
@@ -42,20 +46,23 @@ def tree_seconds(pid: int) -> float:
     return _seconds(process_tree(pid))
 
 
-def postgres_seconds(database: str) -> float:
-    """CPU seconds used so far by the PostgreSQL backends connected to `database` on this
-    machine (by their process titles). A backend that has exited no longer counts: measure
-    across a span its pool keeps open. The server's shared processes (WAL writer,
-    checkpointer) are left out: other databases share them."""
+def postgres_seconds(database: str | None = None) -> float:
+    """CPU seconds used so far by the PostgreSQL server on this machine: the backends
+    connected to `database` (by their process titles), or with None every postgres process,
+    including backends that have exited (the postmaster reaped them), the WAL writer and the
+    checkpointer: the whole cluster, other databases' work included. A backend of `database`
+    that has exited no longer counts: measure across a span its pool keeps open."""
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
+                if (entry / "comm").read_text().strip() != "postgres":
+                    continue
                 title = (entry / "cmdline").read_bytes().decode(errors="replace")
             except OSError:
                 continue
             # "postgres: [cluster name:] user database host(port) state"
             words = [w for w in title.split() if not w.endswith(":")]
-            if title.startswith("postgres:") and len(words) > 1 and words[1] == database:
+            if database is None or (len(words) > 1 and words[1] == database):
                 pids.append(int(entry.name))
-    return _seconds(pids)
+    return _seconds(pids, reaped=database is None)

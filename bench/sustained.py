@@ -583,7 +583,7 @@ def _process_report(outcome: Outcome) -> list[str]:
         )
     servers_cpu = sum(cpu[f"serve {n + 1}"] for n in range(len(load.servers)))
     workers_cpu = sum(cpu[f"worker {n + 1}"] for n in range(len(outcome.per_worker)))
-    postgres = f"PostgreSQL {cpu[POSTGRES]:.1f} (every postgres process here: the whole cluster)"
+    postgres = f"PostgreSQL {cpu[POSTGRES]:.1f} (the whole cluster, exited backends included)"
     lines += [
         f"  CPU seconds over the run ({os.cpu_count()} cores x {wall:.0f} s): servers "
         f"{servers_cpu:.1f}, workers {workers_cpu:.1f}, {postgres},",
