@@ -1,6 +1,6 @@
 """The web application: API routers, middleware and error handling."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from importlib.resources import files
 
@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import BaseRoute
 
 from tally import __version__
 from tally.accounts.endpoints import router as accounts_router
@@ -39,6 +40,7 @@ from tally.invoices.operation_endpoints import router as invoice_operations_rout
 from tally.jobs import Background
 from tally.metering.endpoints import router as metering_router
 from tally.notifications.endpoints import router as notifications_router
+from tally.ops import heap
 from tally.ops.health import router as health_router
 from tally.ops.limits import Limits
 from tally.ops.metrics import router as metrics_router
@@ -239,3 +241,25 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(api_routes())
     app.include_router(portal_flexprice_router)
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The application as `tally serve` runs it (uvicorn's factory, in each server process):
+    built, its routes prepared, then its heap settled for a long life (`ops.heap`)."""
+    app = create_app()
+    prepare_routes(app.router.routes)
+    heap.settle()
+    return app
+
+
+def prepare_routes(routes: Sequence[BaseRoute]) -> None:
+    """Build now what FastAPI builds for each included router on the first request that
+    walks it (each route's parameters and validators: about a second of CPU in all), so
+    that no early request pays for it, and the result is frozen with the rest of startup."""
+    for route in routes:
+        candidates = getattr(route, "effective_candidates", None)
+        if callable(candidates):
+            prepare_routes(candidates())
+            low_priority = getattr(route, "effective_low_priority_routes", None)
+            if callable(low_priority):
+                low_priority()

@@ -115,7 +115,7 @@ def serve(
         metrics.prepare_multiprocess(settings.data_dir)
     _exit_quietly_on_sigterm()
     config = uvicorn.Config(
-        "tally.app:create_app",
+        "tally.app:create_served_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
@@ -166,6 +166,7 @@ def worker(
     import prometheus_client
 
     from tally.jobs import Background, alerts_once, background_jobs, run_once, webhooks_once
+    from tally.ops import heap
     from tally.ops import logging as ops_logging
     from tally.settings import get_settings
 
@@ -185,6 +186,7 @@ def worker(
     if settings.worker_metrics_port:
         prometheus_client.start_http_server(settings.worker_metrics_port, addr=settings.host)
     background = Background(database, settings)
+    heap.settle()
 
     def stop(signum: int, _: object) -> None:
         # Only flag it here: the loop below joins the threads once the job in progress and

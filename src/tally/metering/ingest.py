@@ -37,7 +37,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from tally.core.clock import utcnow
 from tally.core.sql import is_postgres, upsert_insert
@@ -269,6 +269,9 @@ def _loaded(session: Session, account_id: str, event_types: set[str]) -> Metrics
     )
     rows = session.execute(
         select(UsageMetric, everyone.label("everyone"), exists().where(*live).label("alerting"))
+        .options(
+            lazyload(UsageMetric.parameters)
+        )  # CUSTOM metrics' own: ingestion never reads them
         .where(
             UsageMetric.account_id == account_id,
             UsageMetric.deleted_at.is_(None),
