@@ -1,12 +1,14 @@
 """Every aggregation, with filters and negation, computed in the database from rollups that
 stay equal to the events whatever arrives: new events, replacements, late metrics."""
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, insert, select
+from sqlalchemy.orm import Session
 
 from tally.accounts.service import Credentials
 from tally.db import Database
@@ -351,3 +353,66 @@ def test_compaction_merges_rollup_rows_and_changes_no_value(
     assert value_rows == 2 * 2  # one per alias, day and distinct user
     assert {kind: value(api, m, "a", *JAN) for kind, m in metrics.items()} == before
     assert before == {"COUNT": 8, "SUM": 132, "MAX": 32, "UNIQUE": 2, "LATEST": 32}
+
+
+def test_compaction_after_an_earlier_one_merges_only_buckets_with_new_rows(
+    api: ApiClient, database: Database, account: Credentials
+) -> None:
+    metric = create_metric(api, name="Sum", aggregationType="SUM", aggregationProperty="n")
+    for batch in range(2):  # two rows in each of four buckets: a and b, 1 and 2 January
+        send(
+            api,
+            *(
+                event(alias, f"2024-01-0{day}T0{batch}:00:00Z", n=batch + day)
+                for alias in ("a", "b")
+                for day in (1, 2)
+            ),
+        )
+
+    def rows_by_bucket(session: Session) -> dict[tuple[str, str], int]:
+        counted = (
+            select(USAGE_ROLLUPS.c.customer_alias, USAGE_ROLLUPS.c.day, func.count())
+            .where(USAGE_ROLLUPS.c.account_id == account.account_id)
+            .group_by(USAGE_ROLLUPS.c.customer_alias, USAGE_ROLLUPS.c.day)
+        )
+        return {(alias, str(day)): n for alias, day, n in session.execute(counted)}
+
+    with database.session() as session:
+        seen = rollups.compact(session, account.account_id)
+        session.commit()
+    # Since that compaction: a's 1 January gets two more rows, b's 2 January one more.
+    send(api, event("a", "2024-01-01T05:00:00Z", n=10), event("b", "2024-01-02T05:00:00Z", n=20))
+    send(api, event("a", "2024-01-01T06:00:00Z", n=30))
+    # A bucket crowded before `seen` but untouched since is left to a later compaction: the
+    # rows it stands for (written behind seen's back) are read whole anyway.
+    with database.session() as session:
+        session.execute(
+            insert(USAGE_ROLLUPS).values(
+                metric_id=metric["id"],
+                account_id=account.account_id,
+                customer_alias="b",
+                day=date(2024, 1, 1),
+                event_count=0,
+                skipped_count=0,
+                id=0,  # older than every row the first compaction saw
+            )
+        )
+        session.commit()
+        before = rows_by_bucket(session)
+        rollups.compact(session, account.account_id, seen)
+        session.commit()
+        after = rows_by_bucket(session)
+    assert before == {
+        ("a", "2024-01-01"): 3,
+        ("a", "2024-01-02"): 1,
+        ("b", "2024-01-01"): 2,
+        ("b", "2024-01-02"): 2,
+    }
+    assert after == {
+        ("a", "2024-01-01"): 1,  # merged: it got rows since
+        ("a", "2024-01-02"): 1,
+        ("b", "2024-01-01"): 2,  # crowded, but nothing new: not looked at
+        ("b", "2024-01-02"): 1,  # merged
+    }
+    assert value(api, metric, "a", *JAN) == 1 + 2 + 10 + 30 + 2 + 3
+    assert value(api, metric, "b", *JAN) == 1 + 2 + 2 + 3 + 20

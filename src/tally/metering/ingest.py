@@ -34,8 +34,10 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    true,
     update,
 )
+from sqlalchemy import event as sqlalchemy_events
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, lazyload
 
@@ -168,19 +170,24 @@ def _source(postgres: bool, source: Source) -> tuple[FromClause, list[ColumnElem
         return stage, [stage.c.id == any_(ids) if postgres else stage.c.id.in_(ids)]
     if not postgres:
         return select(USAGE_EVENTS).where(USAGE_EVENTS.c.id.in_(ids)).subquery("fresh"), []
-    # Joining an unnest() keeps the plan an index lookup per id, never a scan of the table;
-    # the batch's time span leaves out the partitions none of its events can be in.
+    # One primary-key lookup per id, whatever the statistics say: a plain join let a plan
+    # prepared while the month's partition was small (a hash join over a scan of it) stay in
+    # use as the partition grew to millions of rows, each batch then reading all of them.
+    # OFFSET 0 keeps the lookup a subquery run per id, which the planner cannot turn into a
+    # join; the batch's time span leaves out the partitions none of its events can be in.
     wanted = func.unnest(ids).table_valued("id").render_derived()
     timestamps = USAGE_EVENTS.c.event_timestamp
-    fresh = (
+    lookup = (
         select(USAGE_EVENTS)
-        .join(wanted, USAGE_EVENTS.c.id == wanted.c.id)
         .where(
+            USAGE_EVENTS.c.id == wanted.c.id,
             timestamps >= bindparam(FIRST_AT, type_=timestamps.type),
             timestamps <= bindparam(LAST_AT, type_=timestamps.type),
         )
+        .offset(0)
+        .lateral("stored")
     )
-    return fresh.subquery("fresh"), []
+    return select(lookup).select_from(wanted).join(lookup, true()).subquery("fresh"), []
 
 
 @lru_cache(maxsize=512)
@@ -440,9 +447,11 @@ def _update_rollups(
     _maybe_compact(session, account.id)
 
 
-# Every this many batches, a process merges the account's rollup rows (see rollups.compact).
+# Every this many batches, a process merges the account's rollup rows (see rollups.compact),
+# those of the buckets that got rows since its last compaction of the account.
 COMPACT_EVERY = 50
 _batches_since_compaction: dict[str, int] = {}
+_compacted: dict[str, rollups.Compacted] = {}
 
 
 def _maybe_compact(session: Session, account_id: str) -> None:
@@ -452,8 +461,12 @@ def _maybe_compact(session: Session, account_id: str) -> None:
         return
     # Never make ingestion wait: if another process is compacting, skip this turn.
     if rollups.lock_maintenance(session, account_id, wait=False):
-        rollups.compact(session, account_id)
+        seen = rollups.compact(session, account_id, _compacted.get(account_id))
         _batches_since_compaction[account_id] = 0
+        # Kept once the batch commits: a rolled back compaction merged nothing.
+        sqlalchemy_events.listen(
+            session, "after_commit", lambda _: _compacted.__setitem__(account_id, seen), once=True
+        )
 
 
 def ingest(

@@ -382,20 +382,49 @@ def lock_maintenance(session: Session, account_id: str, *, wait: bool = True) ->
     return try_advisory_lock(session, *scope)
 
 
-def compact(session: Session, account_id: str) -> None:
-    """Merge the rows of every bucket that has several into one, for the account's metrics.
+@dataclass(frozen=True)
+class Compacted:
+    """How far compaction has looked: the newest row id of each table it has seen. Rows
+    added since are the only ones that can have made a bucket crowded again."""
+
+    rollups: int = 0
+    values: int = 0
+
+
+def compact(session: Session, account_id: str, seen: Compacted | None = None) -> Compacted:
+    """Merge the rows of every bucket that has several into one, for the account's metrics;
+    with `seen`, only the buckets that got rows since (a scan of the new rows, not of all the
+    account's: compacting every bucket of 10,000 customers took ingestion a second each
+    time). Returns how far this compaction looked.
 
     Append-only rows keep ingestion free of contention; merging them keeps reads short. The
     caller holds `lock_maintenance`.
     """
     sql = _sql(session)
     metric_ids = select(UsageMetric.id).where(UsageMetric.account_id == account_id)
+    seen = seen or Compacted()
     bucket = ("metric_id", "customer_alias", "day")
     merged = functools.partial(_merged, sql)
-    _merge_crowded(session, sql, USAGE_ROLLUPS, _ROLLUP_COLUMNS, merged, metric_ids, bucket)
+    _merge_crowded(
+        session, sql, USAGE_ROLLUPS, _ROLLUP_COLUMNS, merged, metric_ids, bucket, seen.rollups
+    )
     values_key = (*bucket, "value")
     _merge_crowded(
-        session, sql, USAGE_ROLLUP_VALUES, _VALUE_COLUMNS, _merged_values, metric_ids, values_key
+        session,
+        sql,
+        USAGE_ROLLUP_VALUES,
+        _VALUE_COLUMNS,
+        _merged_values,
+        metric_ids,
+        values_key,
+        seen.values,
+    )
+    # Read after merging, so that the merged rows (new ids) count as seen. A batch in flight
+    # may commit rows with lower ids later: their buckets are merged when they next get a
+    # row (reads add up every row of a bucket, merged or not).
+    return Compacted(
+        rollups=session.scalar(select(func.max(USAGE_ROLLUPS.c.id))) or 0,
+        values=session.scalar(select(func.max(USAGE_ROLLUP_VALUES.c.id))) or 0,
     )
 
 
@@ -407,14 +436,16 @@ def _merge_crowded(
     merged: Callable[[Any], Select[Any]],
     metric_ids: Select[Any],
     key_names: tuple[str, ...],
+    after_id: int,
 ) -> None:
-    """Replace the rows sharing `key_names` by `merged` of them. On PostgreSQL the delete
-    and the insert are one statement, so they see the same rows; SQLite runs one writer at a
-    time, so two statements do."""
+    """Replace the rows sharing `key_names` by `merged` of them, for the keys with a row
+    newer than `after_id`. On PostgreSQL the delete and the insert are one statement, so they
+    see the same rows; SQLite runs one writer at a time, so two statements do."""
     key = tuple(table.c[name] for name in key_names)
+    touched = select(*key).where(table.c.metric_id.in_(metric_ids), table.c.id > after_id)
     crowded = (
         select(*key)
-        .where(table.c.metric_id.in_(metric_ids))
+        .where(table.c.metric_id.in_(metric_ids), tuple_(*key).in_(touched))
         .group_by(*key)
         .having(func.count() > 1)
     )
