@@ -31,6 +31,9 @@ from tally.models.scoped import get_account
 from tally.ops import metrics as ops_metrics
 
 router = api_router(tags=["Usage metering"])
+# Sending usage: the busiest routes, matched before every other route of the application
+# (`tally.app`), since FastAPI tries routes one by one in order.
+ingestion_router = api_router(tags=["Usage metering"])
 
 
 def _invalid(error: wire.InvalidEvent) -> Exception:
@@ -153,7 +156,7 @@ def calculate(
     )
 
 
-@router.post(
+@ingestion_router.post(
     "/usage-events",
     status_code=201,
     summary="Create a usage event",
@@ -184,7 +187,7 @@ def create_event(body: RawBody, account: CurrentAccount, session: DbSession) -> 
     return json_response(events.event_out(stored), status_code=201)
 
 
-@router.post(
+@ingestion_router.post(
     "/usage-events/batch",
     summary="Create up to 1,000 usage events",
     description="Each event is answered: accepted, replaced (an earlier event with its "
