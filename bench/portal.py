@@ -52,6 +52,7 @@ import httpx
 import msgspec
 from tests.billing.helpers import Merchant
 from tests.catalog.price_bodies import fixed, graduated, linear
+from tests.factories import SELLER
 from tests.support.api_client import ApiClient
 from tests.support.databases import fresh_postgres_database
 from tests.support.serving import tally_serve
@@ -152,7 +153,8 @@ def _bill(client: httpx.Client, auth: tuple[str, str], schedule_id: str) -> int:
     ).json()["items"]
     drafts = [invoice for invoice in invoices if invoice["status"] == "DRAFT"]
     for invoice in drafts:
-        client.post(f"/api/invoices/{invoice['id']}/mark-as-sent", auth=auth).raise_for_status()
+        answer = client.post(f"/api/invoices/{invoice['id']}/mark-as-sent", auth=auth)
+        assert answer.status_code == 200, answer.text
     return len(drafts)
 
 
@@ -263,7 +265,8 @@ def main() -> None:
         database = Database(url)
         migrations.upgrade(database.engine)
         with database.transaction() as session:
-            account, credentials = create_account(session, "Bench merchant")
+            # The seller's address: invoices cannot be sent without it.
+            account, credentials = create_account(session, "Bench merchant", address=SELLER)
             account_id = account.id
         auth = (credentials.api_key, credentials.api_secret)
         env = {
