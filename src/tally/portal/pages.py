@@ -613,7 +613,11 @@ def _routes(prefix: str, resolve: Resolve) -> APIRouter:
             request,
             resolve,
             lambda session, viewer: cached_page(
-                request, session, viewer, lambda: invoices(request, session, viewer, query)
+                request,
+                session,
+                viewer,
+                lambda: invoices(request, session, viewer, query),
+                reads_usage=False,
             ),
         )
 
@@ -626,6 +630,7 @@ def _routes(prefix: str, resolve: Resolve) -> APIRouter:
                 session,
                 viewer,
                 lambda: invoice(request, session, viewer, invoice_id, form),
+                reads_usage=False,
             )
 
         return await as_viewer(request, resolve, work)
@@ -667,7 +672,11 @@ def _routes(prefix: str, resolve: Resolve) -> APIRouter:
             request,
             resolve,
             lambda session, viewer: cached_page(
-                request, session, viewer, lambda: credits(request, session, viewer)
+                request,
+                session,
+                viewer,
+                lambda: credits(request, session, viewer),
+                reads_usage=False,
             ),
         )
 
