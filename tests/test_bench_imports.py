@@ -27,4 +27,9 @@ def test_every_benchmark_is_found() -> None:
 @pytest.mark.parametrize("name", MODULES)
 def test_the_benchmark_imports_and_has_a_main(name: str) -> None:
     module = importlib.import_module(f"bench.{name}")
-    assert callable(getattr(module, "main", None)) or name in ("__main__", "server", "cpu")
+    assert callable(getattr(module, "main", None)) or name in (
+        "__main__",
+        "server",
+        "cpu",
+        "usage_stream",
+    )

@@ -5,6 +5,8 @@ shared between customers or accounts; the size is bounded; every response has it
 from __future__ import annotations
 
 import re
+import threading
+import time
 
 import pytest
 from fastapi import FastAPI
@@ -93,6 +95,94 @@ def test_the_json_usage_shows_new_usage_at_once(
     assert calls() == first
     send(api, *(event("globex", f"{utc_today().isoformat()}T00:00:00Z") for _ in range(3)))
     assert calls() == first + 3
+
+
+def test_new_usage_leaves_the_pages_without_usage_cached(
+    portal: TestClient, api: ApiClient, seed: Seed000
+) -> None:
+    """Streaming usage changes the usage pages' version with every batch; the invoice list
+    and Credits show no usage and stay cached (`versions.without_usage`), the Usage page
+    shows the new usage at once."""
+    quiet = [seed.link + "/invoices", seed.link + "/credits"]
+    first = {path: text_of(get_page(portal, path)) for path in quiet}
+    usage = text_of(get_page(portal, seed.link + "/usage"))
+    send(api, *(event("globex", f"{utc_today().isoformat()}T00:00:00Z") for _ in range(5)))
+    before = hits()
+    assert {path: text_of(get_page(portal, path)) for path in quiet} == first
+    assert hits() == before + len(quiet)
+    assert text_of(get_page(portal, seed.link + "/usage")) != usage
+    assert hits() == before + len(quiet)  # rendered again
+
+
+def test_concurrent_misses_render_a_page_once() -> None:
+    """The requests that find a page missing at the same version wait for the first one's
+    render and serve its body; another version renders apart."""
+    pages = cache.PageCache()
+    renders: list[str] = []
+    started = threading.Event()
+
+    def request(version: int) -> str:
+        found = pages.get(("page",), (version,))
+        if found is None:
+            with pages.rendering(("page",), (version,)) as first:
+                if not first:
+                    found = pages.get(("page",), (version,))
+                if found is None:
+                    renders.append(f"v{version}")
+                    started.set()
+                    time.sleep(0.2)  # the other requests arrive meanwhile
+                    found = f"body v{version}"
+                    pages.put(("page",), (version,), found)
+        return found
+
+    bodies: list[str] = []
+    first = threading.Thread(target=lambda: bodies.append(request(1)))
+    first.start()
+    assert started.wait(5)
+    others = [threading.Thread(target=lambda: bodies.append(request(1))) for _ in range(4)]
+    for thread in others:
+        thread.start()
+    for thread in [first, *others]:
+        thread.join(10)
+    assert renders == ["v1"]
+    assert bodies == ["body v1"] * 5
+    assert pages.waits == 4
+    assert request(2) == "body v2"  # new data: rendered, never the old body
+    assert renders == ["v1", "v2"]
+
+
+def test_a_failed_render_lets_the_waiting_requests_render() -> None:
+    pages = cache.PageCache()
+    inside = threading.Event()
+    release = threading.Event()
+    outcome: list[bool] = []
+
+    def failing() -> None:
+        try:
+            with pages.rendering(("page",), (1,)):
+                inside.set()
+                release.wait(5)
+                raise RuntimeError("render failed")
+        except RuntimeError:
+            pass
+
+    def waiting() -> None:
+        with pages.rendering(("page",), (1,)) as first:
+            outcome.append(first)
+            outcome.append(pages.get(("page",), (1,)) is None)  # nothing stored: renders
+
+    renderer = threading.Thread(target=failing)
+    renderer.start()
+    assert inside.wait(5)
+    waiter = threading.Thread(target=waiting)
+    waiter.start()
+    time.sleep(0.1)
+    release.set()
+    for thread in (renderer, waiter):
+        thread.join(10)
+    assert outcome == [False, True]
+    with pages.rendering(("page",), (1,)) as first:  # nothing left registered
+        assert first
 
 
 def test_a_sent_invoice_shows_at_once(

@@ -6,7 +6,8 @@ Interface (portal pages and the portal's JSON API build on it):
   session, so a page using `DbSession` shares that session and transaction), `settings` (a
   `PortalSettingsView`, defaults filled in), `base_path` (prefix of every link a page prints:
   `/portal/c/{portalKey}` or `/portal/s`), `via` (`"link"`, `"session"` or `"token"`),
-  `has_grants` (the customer has credit grants: the Credits tab shows only then), `closed`
+  `has_grants` (the customer has credit grants: the Credits tab shows only then),
+  `has_alerts` (the account has alerts: the Overview's alerts card reads them), `closed`
   (the customer is archived: its portal shows its sent invoices only, read-only).
   `viewer.url("/invoices")` joins a path onto `base_path`.
 - `LinkViewer` (`link_viewer(portal_key)`): the permanent link `/portal/c/{portal_key}...`;
@@ -64,6 +65,7 @@ from tally.db import Database
 from tally.exceptions import NotFound, Unauthorized
 from tally.models import (
     Account,
+    Alert,
     CreditAutoRecharge,
     CreditGrant,
     CreditTopUp,
@@ -95,6 +97,7 @@ class Viewer:
     has_grants: bool = False  # the customer has credit grants: the Credits tab may show
     # What the customer's pages show, read with the lookup (`versions.version_columns`).
     data_version: tuple[Any, ...] = ()
+    has_alerts: bool = True  # the account has alerts (any state): the alerts card reads them
 
     def url(self, path: str = "") -> str:
         """A portal URL for this viewer: `viewer.url("/invoices")`."""
@@ -217,14 +220,28 @@ def _has_grants() -> Any:
     ).label("has_grants")
 
 
+def _has_alerts() -> Any:
+    """Whether the account has alerts at all (deleted ones count: then they are read and
+    found not to apply): an account without any skips the Overview card's queries."""
+    return exists().where(Alert.account_id == Customer.account_id).label("has_alerts")
+
+
 _BY_KEY = (
-    select(Customer, Account, PortalSettings, _has_grants(), *version_columns())
+    select(Customer, Account, PortalSettings, _has_grants(), _has_alerts(), *version_columns())
     .join(Account, Account.id == Customer.account_id)
     .outerjoin(PortalSettings, PortalSettings.account_id == Customer.account_id)
     .where(Customer.portal_secret == bindparam("portal_key"))
 )
 _BY_TOKEN = (
-    select(PortalSession, Customer, Account, PortalSettings, _has_grants(), *version_columns())
+    select(
+        PortalSession,
+        Customer,
+        Account,
+        PortalSettings,
+        _has_grants(),
+        _has_alerts(),
+        *version_columns(),
+    )
     .join(
         Customer,
         (Customer.id == PortalSession.customer_id)
@@ -238,15 +255,15 @@ _BY_TOKEN = (
 
 def _by_key(
     session: Session, portal_key: str
-) -> tuple[Customer, Account, PortalSettingsView, bool, tuple[Any, ...]]:
+) -> tuple[Customer, Account, PortalSettingsView, bool, bool, tuple[Any, ...]]:
     row = session.execute(_BY_KEY, {"portal_key": portal_key}).one_or_none()
     if row is None:
         raise PortalPageError.not_found()
-    customer, account, stored, has_grants, *version = row
+    customer, account, stored, has_grants, has_alerts, *version = row
     settings = settings_view(stored, account)
     if not settings.enabled:
         raise PortalPageError.not_found()
-    return customer, account, settings, bool(has_grants), tuple(version)
+    return customer, account, settings, bool(has_grants), bool(has_alerts), tuple(version)
 
 
 @dataclass(frozen=True)
@@ -257,6 +274,7 @@ class _TokenLookup:
     expires_at: datetime
     live: bool
     has_grants: bool
+    has_alerts: bool
     data_version: tuple[Any, ...]
 
 
@@ -267,7 +285,7 @@ def _by_token(session: Session, token: str | None) -> _TokenLookup | None:
     row = session.execute(_BY_TOKEN, {"token_hash": hash_token(token)}).one_or_none()
     if row is None:
         return None
-    record, customer, account, stored, has_grants, *version = row
+    record, customer, account, stored, has_grants, has_alerts, *version = row
     return _TokenLookup(
         customer,
         account,
@@ -275,6 +293,7 @@ def _by_token(session: Session, token: str | None) -> _TokenLookup | None:
         record.expires_at,
         is_live(record, customer, utcnow()),
         bool(has_grants),
+        bool(has_alerts),
         tuple(version),
     )
 
@@ -292,9 +311,16 @@ def _remember(request: Request, viewer: Viewer) -> Viewer:
 def link_viewer(portal_key: str, request: Request, session: DbSession) -> Viewer:
     """The permanent link `/portal/c/{portal_key}`: the key is the customer's portal secret."""
     with _throttled(request, page=True):
-        customer, account, settings, has_grants, version = _by_key(session, portal_key)
+        customer, account, settings, has_grants, has_alerts, version = _by_key(session, portal_key)
     viewer = Viewer(
-        account, customer, settings, LINK_PREFIX + portal_key, "link", has_grants, version
+        account,
+        customer,
+        settings,
+        LINK_PREFIX + portal_key,
+        "link",
+        has_grants,
+        version,
+        has_alerts,
     )
     return _remember(request, viewer)
 
@@ -327,6 +353,7 @@ def session_viewer(request: Request, session: DbSession) -> Viewer:
             "session",
             found.has_grants,
             found.data_version,
+            found.has_alerts,
         ),
     )
 
@@ -357,6 +384,7 @@ def token_viewer(
             "token",
             found.has_grants,
             found.data_version,
+            found.has_alerts,
         ),
     )
 

@@ -35,6 +35,19 @@ table a cached response reads that this version (or the key) does not cover.
 The stored body is served only when the version equals the one it was rendered at;
 otherwise the page is rendered again and replaces the entry.
 
+Pages that show no usage (the invoice list, an invoice, Credits: `reads_usage=False`) keep
+the usage parts out of their version (`versions.without_usage`): while usage streams in,
+every batch changes the rollups, and those pages would be rendered again for nothing. The
+coverage test fails if such a page reads usage (rollups, their values or events).
+
+While usage streams in, a usage page's version changes with every batch, and the concurrent
+requests that find it changed would all render the same page at once. Only the first renders
+(`PageCache.rendering`): the others, holding the same key and the same version (read in
+their own lookup, before they asked), wait for it and serve its body; data read after their
+version was, so never older than what they would have rendered. If the first fails or renders
+nothing storable (an error page), each renders its own, as before; a waiter gives up after
+`RENDER_WAIT_SECONDS`.
+
 Limits, by design:
 - it trusts `updated_at`: a write that changes a row without stamping it (raw SQL outside
   the ORM's flush hook; every bulk `update()` in Tally sets it) is not seen until the entry
@@ -58,7 +71,8 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -69,10 +83,14 @@ from sqlalchemy.orm import Session
 from tally.core.clock import local_today, utcnow
 from tally.portal.access import Viewer
 from tally.portal.security import csp_nonce
+from tally.portal.versions import without_usage
 
 _T = TypeVar("_T")
 
 MAX_ENTRIES = 1024
+# How long a request waits for another's render of the same page and version before it
+# renders its own (a render is milliseconds; this bounds a stuck one).
+RENDER_WAIT_SECONDS = 5.0
 # Rendered in place of the CSP nonce in stored bodies; unguessable, so no customer data or
 # query string can carry it.
 NONCE_PLACEHOLDER = "n" + secrets.token_hex(16)
@@ -91,8 +109,10 @@ class PageCache:
         self.max_entries = max_entries
         self._entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
         self._lock = threading.Lock()
+        self._rendering: dict[tuple[Any, ...], threading.Event] = {}
         self.hits = 0
         self.misses = 0
+        self.waits = 0  # requests that waited for another's render
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -118,6 +138,32 @@ class PageCache:
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
 
+    def versions(self) -> list[tuple[Any, ...]]:
+        """The stored entries' versions (for tests)."""
+        with self._lock:
+            return [entry.version for entry in self._entries.values()]
+
+    @contextmanager
+    def rendering(self, key: tuple[Any, ...], version: tuple[Any, ...]) -> Iterator[bool]:
+        """Around the render of a page missing at `version`: yields True to the first request
+        (it renders), False to the others once the first has finished (they `get` again)."""
+        turn = (key, version)
+        with self._lock:
+            running = self._rendering.get(turn)
+            if running is None:
+                mine = self._rendering[turn] = threading.Event()
+        if running is not None:
+            self.waits += 1
+            running.wait(RENDER_WAIT_SECONDS)
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            with self._lock:
+                del self._rendering[turn]
+            mine.set()
+
 
 PAGES = PageCache()  # page bodies (str)
 RESULTS = PageCache()  # the JSON API's response models, serialized per response by FastAPI
@@ -141,24 +187,45 @@ def page_key(request: Request, viewer: Viewer) -> tuple[Any, ...]:
     )
 
 
+def page_version(viewer: Viewer, reads_usage: bool) -> tuple[Any, ...]:
+    """The data version a page is stored at: all of it, or without the usage parts."""
+    return viewer.data_version if reads_usage else without_usage(viewer.data_version)
+
+
 def cached_page(
     request: Request,
     session: Session,
     viewer: Viewer,
     render: Callable[[], Response],
     cache: PageCache = PAGES,
+    *,
+    reads_usage: bool = True,
 ) -> Response:
     """The page `render` makes, or the stored copy when its data version is unchanged.
 
     `render` must render its body with `NONCE_PLACEHOLDER` as the nonce when
     `request.state.portal_nonce_placeholder` is true and put the rendered body in
     `request.state.portal_body` (`pages._page` does); the response gets the request's own
-    nonce either way."""
+    nonce either way. `reads_usage=False` only for a page that shows no usage."""
     key = page_key(request, viewer)
-    version = viewer.data_version
+    version = page_version(viewer, reads_usage)
     body: str | None = cache.get(key, version)
-    if body is not None:
-        return HTMLResponse(body.replace(NONCE_PLACEHOLDER, csp_nonce(request)))
+    if body is None:
+        with cache.rendering(key, version) as first:
+            if not first:
+                body = cache.get(key, version)
+            if body is None:
+                return _render(request, cache, key, version, render)
+    return HTMLResponse(body.replace(NONCE_PLACEHOLDER, csp_nonce(request)))
+
+
+def _render(
+    request: Request,
+    cache: PageCache,
+    key: tuple[Any, ...],
+    version: tuple[Any, ...],
+    render: Callable[[], Response],
+) -> Response:
     request.state.portal_nonce_placeholder = True
     request.state.portal_body = None
     response = render()
@@ -180,8 +247,11 @@ def cached_result(
     key = page_key(request, viewer)
     version = viewer.data_version
     found = cache.get(key, version)
-    if found is not None:
-        return cast(_T, found)
-    result = work()
-    cache.put(key, version, result)
-    return result
+    if found is None:
+        with cache.rendering(key, version) as first:
+            if not first:
+                found = cache.get(key, version)
+            if found is None:
+                found = work()
+                cache.put(key, version, found)
+    return cast(_T, found)

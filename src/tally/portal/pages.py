@@ -295,8 +295,8 @@ def overview(
         return RedirectResponse(_tab_link(viewer, tabs[0])[1], status_code=303)
     account, customer = viewer.account, viewer.customer
     today = _today(viewer)
-    credits = (
-        data.credits(session, account.id, customer.id, today, account.currency)
+    wallet = (
+        data.wallet(session, account.id, customer.id, today, account.currency)
         if PortalTab.CREDITS in tabs
         else None
     )
@@ -305,7 +305,7 @@ def overview(
         range_ = data.UsageRange.MONTH
     series = data.usage_series(session, account.id, customer.id, range_, today=today, now=utcnow())
     invoices = data.sent_invoices(session, account.id, customer.id, today, per_page=5)
-    alerts = data.alert_progress(session, account, customer.id)
+    alerts = data.alert_progress(session, account, customer.id) if viewer.has_alerts else []
     return _page(
         request,
         session,
@@ -313,7 +313,7 @@ def overview(
         PortalTab.OVERVIEW,
         "portal/overview.html",
         tabs=tabs,
-        wallet=credits.wallet if credits else None,
+        wallet=wallet,
         subscriptions=subscriptions,
         series=series,
         chart=charts.usage_chart(series, account.timezone, viewer_locale(viewer)),
@@ -613,7 +613,11 @@ def _routes(prefix: str, resolve: Resolve) -> APIRouter:
             request,
             resolve,
             lambda session, viewer: cached_page(
-                request, session, viewer, lambda: invoices(request, session, viewer, query)
+                request,
+                session,
+                viewer,
+                lambda: invoices(request, session, viewer, query),
+                reads_usage=False,
             ),
         )
 
@@ -626,6 +630,7 @@ def _routes(prefix: str, resolve: Resolve) -> APIRouter:
                 session,
                 viewer,
                 lambda: invoice(request, session, viewer, invoice_id, form),
+                reads_usage=False,
             )
 
         return await as_viewer(request, resolve, work)
@@ -667,7 +672,11 @@ def _routes(prefix: str, resolve: Resolve) -> APIRouter:
             request,
             resolve,
             lambda session, viewer: cached_page(
-                request, session, viewer, lambda: credits(request, session, viewer)
+                request,
+                session,
+                viewer,
+                lambda: credits(request, session, viewer),
+                reads_usage=False,
             ),
         )
 

@@ -7,7 +7,11 @@ from sqlalchemy import ColumnElement, literal_column
 
 # One correlated scalar subquery per source of change, selected beside the customer in the
 # viewer's lookup (`access._BY_KEY`, `access._BY_TOKEN`), so checking costs no round trip of
-# its own: `customers` is the looked-up customer's row.
+# its own: `customers` is the looked-up customer's row. The first `USAGE_PARTS` are the
+# customer's usage (rollups, which ingestion appends with every batch): pages that show no
+# usage leave them out of their version (`without_usage`), so streaming usage does not
+# invalidate them.
+USAGE_PARTS = 2
 _VERSION_PARTS = (
     """(SELECT max(r.id) || '/' || count(*) FROM usage_rollups r
     WHERE r.metric_id IN (
@@ -80,3 +84,19 @@ def version_columns() -> list[ColumnElement[Any]]:
     """The data version (see the module's docstring) as columns of a statement selecting from
     `customers`: the viewer's lookup carries them, `Viewer.data_version` holds them."""
     return [literal_column(part) for part in _VERSION_PARTS]
+
+
+# In place of the usage parts of a page that reads no usage: no part's SQL gives this text
+# (they give "id/count", a timestamp, or NULL for a customer without usage).
+NOT_READ = "usage not read"
+
+
+def without_usage(version: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`version` for a page that reads no usage (no rollups, values or events): the usage
+    parts replaced by `NOT_READ`, everything else kept."""
+    return (NOT_READ,) * USAGE_PARTS + version[USAGE_PARTS:]
+
+
+def reads_usage(version: tuple[Any, ...]) -> bool:
+    """Whether a version (as `cache` stores it) covers the customer's usage."""
+    return version[:USAGE_PARTS] != (NOT_READ,) * USAGE_PARTS

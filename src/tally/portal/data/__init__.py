@@ -32,6 +32,7 @@ from tally.portal.data.credits import (
     Wallet,
     credits,
     has_grants,
+    wallet,
 )
 from tally.portal.data.invoices import (
     InvoiceFilter,
@@ -88,4 +89,5 @@ __all__ = [
     "subscriptions",
     "usage_breakdown",
     "usage_series",
+    "wallet",
 ]

@@ -35,7 +35,12 @@ def alert_progress(session: Session, account: Account, customer_id: str) -> list
     """Every live alert applying to the customer now: a fixed few queries."""
     statuses = service.customer_status(session, account, customer_id)
     metric_ids = {s.alert.metric_id for s in statuses if s.alert.metric_id}
-    metrics = {m.id: m for m in metering.metrics_and(session, account.id, metric_ids)}
+    # No metric to name (no usage alert applies): no query; the Overview reads this under load.
+    metrics = (
+        {m.id: m for m in metering.metrics_and(session, account.id, metric_ids)}
+        if metric_ids
+        else {}
+    )
     found = []
     for status in statuses:
         alert = status.alert

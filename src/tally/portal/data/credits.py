@@ -228,16 +228,11 @@ def credits(
 
     Five queries: grants (with metric names), balances, ledger entries (with invoice
     numbers), and the open invoices' credit lines."""
-    grants = _grants(session, account_id, customer_id)
-    if not grants:
+    read = _balances(session, account_id, customer_id, today)
+    if read is None:
         return None
+    grants, left, pending_lines, pending = read
     by_id = {grant.id: grant for grant in grants}
-    left = balances(session, account_id, by_id, as_of=today)
-    pending_lines = _pending_lines(session, account_id, customer_id)
-    pending: dict[str, Decimal] = defaultdict(Decimal)
-    for grant_id, quantity, net, _, _ in pending_lines:
-        if grant_id in by_id:
-            pending[grant_id] += _line_credits(by_id[grant_id], quantity, net)
     priorities = _priorities(grants, left, today)
 
     entries = session.execute(
@@ -306,6 +301,42 @@ def credits(
         grants=grants,
         transactions=transactions,
     )
+
+
+def wallet(
+    session: Session, account_id: str, customer_id: str, today: date, currency: str
+) -> Wallet | None:
+    """`credits(...).wallet` without the transactions (the Overview's card): three queries,
+    none over the ledger's history."""
+    read = _balances(session, account_id, customer_id, today)
+    if read is None:
+        return None
+    grants, left, _, pending = read
+    return _wallet(grants, left, pending, today, currency)
+
+
+_Balances = tuple[
+    list[GrantInfo],
+    dict[str, Decimal],
+    list[tuple[str, Decimal, Decimal, date, str]],
+    dict[str, Decimal],
+]
+
+
+def _balances(session: Session, account_id: str, customer_id: str, today: date) -> _Balances | None:
+    """The grants, their balances, the open invoices' credit lines and the credits they are
+    projected to use per grant; None without grants."""
+    grants = _grants(session, account_id, customer_id)
+    if not grants:
+        return None
+    by_id = {grant.id: grant for grant in grants}
+    left = balances(session, account_id, by_id, as_of=today)
+    pending_lines = _pending_lines(session, account_id, customer_id)
+    pending: dict[str, Decimal] = defaultdict(Decimal)
+    for grant_id, quantity, net, _, _ in pending_lines:
+        if grant_id in by_id:
+            pending[grant_id] += _line_credits(by_id[grant_id], quantity, net)
+    return list(grants), left, list(pending_lines), pending
 
 
 def _wallet(
