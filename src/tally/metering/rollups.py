@@ -383,12 +383,22 @@ def lock_maintenance(session: Session, account_id: str, *, wait: bool = True) ->
 
 
 @dataclass(frozen=True)
+class Merged:
+    """What a compaction of one table did: the rows it looked at (new since the last pass)
+    and how many fewer rows the table holds."""
+
+    new_rows: int
+    removed: int
+
+
+@dataclass(frozen=True)
 class Compacted:
     """How far compaction has looked: the newest row id of each table it has seen. Rows
     added since are the only ones that can have made a bucket crowded again."""
 
     rollups: int = 0
     values: int = 0
+    merged: Merged = Merged(0, 0)  # what it did to the rollups
 
 
 def compact(session: Session, account_id: str, seen: Compacted | None = None) -> Compacted:
@@ -405,7 +415,7 @@ def compact(session: Session, account_id: str, seen: Compacted | None = None) ->
     seen = seen or Compacted()
     bucket = ("metric_id", "customer_alias", "day")
     merged = functools.partial(_merged, sql)
-    _merge_crowded(
+    merged_rollups = _merge_crowded(
         session, sql, USAGE_ROLLUPS, _ROLLUP_COLUMNS, merged, metric_ids, bucket, seen.rollups
     )
     values_key = (*bucket, "value")
@@ -425,6 +435,7 @@ def compact(session: Session, account_id: str, seen: Compacted | None = None) ->
     return Compacted(
         rollups=session.scalar(select(func.max(USAGE_ROLLUPS.c.id))) or 0,
         values=session.scalar(select(func.max(USAGE_ROLLUP_VALUES.c.id))) or 0,
+        merged=merged_rollups,
     )
 
 
@@ -437,10 +448,11 @@ def _merge_crowded(
     metric_ids: Select[Any],
     key_names: tuple[str, ...],
     after_id: int,
-) -> None:
+) -> "Merged":
     """Replace the rows sharing `key_names` by `merged` of them, for the keys with a row
-    newer than `after_id`. On PostgreSQL the delete and the insert are one statement, so they
-    see the same rows; SQLite runs one writer at a time, so two statements do."""
+    newer than `after_id`. On PostgreSQL the delete and the
+    insert are one statement, so they see the same rows; SQLite runs one writer at a time,
+    so two statements do."""
     key = tuple(table.c[name] for name in key_names)
     touched = select(*key).where(table.c.metric_id.in_(metric_ids), table.c.id > after_id)
     crowded = (
@@ -450,16 +462,27 @@ def _merge_crowded(
         .having(func.count() > 1)
     )
     in_crowded = tuple_(*key).in_(crowded)
+    looked_at = select(func.count()).select_from(touched.subquery()).scalar_subquery()
     if sql.postgres:
         rows: Any = delete(table).where(in_crowded).returning(*table.c).cte("merged_rows")
-        session.execute(insert(table).from_select(columns, merged(rows)).add_cte(rows))
-        return
+        merged_into = (
+            insert(table).from_select(columns, merged(rows)).returning(table.c.id).cte("merged")
+        )
+        counts = select(
+            looked_at,
+            select(func.count()).select_from(rows).scalar_subquery(),
+            select(func.count()).select_from(merged_into).scalar_subquery(),
+        )
+        new_rows, deleted, inserted = session.execute(counts).one()
+        return Merged(new_rows=int(new_rows), removed=int(deleted) - int(inserted))
+    new_rows = session.scalar(select(looked_at)) or 0
     newest = session.scalar(select(func.max(table.c.id)))
     if newest is None:
-        return
+        return Merged(new_rows, 0)
     old = select(table).where(table.c.id <= newest, in_crowded).subquery("merged_rows")
-    session.execute(insert(table).from_select(columns, merged(old)))
-    session.execute(delete(table).where(table.c.id <= newest, in_crowded))
+    inserted = session.execute(insert(table).from_select(columns, merged(old))).rowcount  # type: ignore[attr-defined]
+    deleted = session.execute(delete(table).where(table.c.id <= newest, in_crowded)).rowcount  # type: ignore[attr-defined]
+    return Merged(new_rows, int(deleted) - int(inserted))
 
 
 def _merged(sql: MeteringSQL, rows: Any) -> Select[Any]:
