@@ -276,9 +276,8 @@ def _loaded(session: Session, account_id: str, event_types: set[str]) -> Metrics
     )
     rows = session.execute(
         select(UsageMetric, everyone.label("everyone"), exists().where(*live).label("alerting"))
-        .options(
-            lazyload(UsageMetric.parameters)
-        )  # CUSTOM metrics' own: ingestion never reads them
+        # Their CUSTOM parameters stay unread: ingestion never needs them.
+        .options(lazyload(UsageMetric.parameters))
         .where(
             UsageMetric.account_id == account_id,
             UsageMetric.deleted_at.is_(None),
