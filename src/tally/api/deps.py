@@ -21,15 +21,20 @@ def get_session(request: Request) -> Iterator[Session]:
     is sent, so a 2xx always means the change is durable."""
     db: Database = request.app.state.db
     with db.session(write=request.method not in ("GET", "HEAD", "OPTIONS")) as session:
-        # Who acts, for the activity log: auth fills the state in, whichever runs first.
-        session.info[REQUEST_STATE] = request.state
-        session.info[TRACE_ID] = request_id.get()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+        yield from _unit_of_work(request, session)
+
+
+def _unit_of_work(request: Request, session: Session) -> Iterator[Session]:
+    """The session for the endpoint, committed once it returns, rolled back if it raised."""
+    # Who acts, for the activity log: auth fills the state in, whichever runs first.
+    session.info[REQUEST_STATE] = request.state
+    session.info[TRACE_ID] = request_id.get()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
 
 
 def get_replica_session(request: Request) -> Iterator[Session]:
@@ -38,14 +43,7 @@ def get_replica_session(request: Request) -> Iterator[Session]:
     `get_session`. The API key, checked before this, was read on the primary."""
     db: Database = request.app.state.db
     with db.replica_session(getattr(request.state, "read_client", None)) as session:
-        session.info[REQUEST_STATE] = request.state
-        session.info[TRACE_ID] = request_id.get()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+        yield from _unit_of_work(request, session)
 
 
 # scope="function": commit before the response goes out, not after it was sent.
